@@ -1,0 +1,3 @@
+//! sealnet: realtime networking for games with a Noise NX key exchange and per-operation AES-256-GCM.
+
+pub mod protocol;

@@ -1,0 +1,95 @@
+//! Session settings.
+
+use std::time::Duration;
+
+use crate::protocol::codec::Limits;
+use crate::protocol::frame::DEFAULT_MAX_BODY;
+use crate::protocol::status::op_code;
+
+/// A set of operation codes (one bit per code).
+#[derive(Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpCodeSet([u64; 4]);
+
+impl OpCodeSet {
+    pub const fn empty() -> Self {
+        OpCodeSet([0; 4])
+    }
+
+    pub const fn with(mut self, code: u8) -> Self {
+        self.0[(code / 64) as usize] |= 1 << (code % 64);
+        self
+    }
+
+    pub fn insert(&mut self, code: u8) {
+        *self = self.with(code);
+    }
+
+    pub fn contains(&self, code: u8) -> bool {
+        self.0[(code / 64) as usize] & (1 << (code % 64)) != 0
+    }
+}
+
+impl std::fmt::Debug for OpCodeSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_set().entries((0..=255u8).filter(|c| self.contains(*c))).finish()
+    }
+}
+
+/// Operations that must always travel encrypted: authentication values, as in Photon.
+pub const DEFAULT_MUST_ENCRYPT: OpCodeSet =
+    OpCodeSet::empty().with(op_code::AUTHENTICATE).with(op_code::AUTHENTICATE_ONCE);
+
+/// Settings of one session. The defaults follow Photon's (10 s disconnect timeout, 1 s ping).
+#[derive(Clone)]
+pub struct SessionConfig {
+    /// With no frame received for this long, the connection is considered lost.
+    pub disconnect_timeout: Duration,
+    /// How often a client pings while connected.
+    pub ping_interval: Duration,
+    /// Client: run the key exchange as soon as the connection is accepted.
+    pub auto_key_exchange: bool,
+    /// Client: the server static key that must be presented in the key exchange.
+    pub server_key_pin: Option<[u8; 32]>,
+    /// Operations refused without encryption, by sender and receiver.
+    pub must_encrypt: OpCodeSet,
+    /// Bounds of the parameter decoder.
+    pub limits: Limits,
+    /// Largest frame body accepted or sent (tag included).
+    pub max_frame_body: u32,
+    /// First send counter that may not be used. Lowering it only serves tests of the limit.
+    pub counter_limit: u64,
+    /// Bytes of unsent output above which sends are refused instead of buffered.
+    pub max_pending_output: usize,
+    /// Client: frames queued while the key exchange runs.
+    pub max_queued_during_key_exchange: usize,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        SessionConfig {
+            disconnect_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(1),
+            auto_key_exchange: true,
+            server_key_pin: None,
+            must_encrypt: DEFAULT_MUST_ENCRYPT,
+            limits: Limits::default(),
+            max_frame_body: DEFAULT_MAX_BODY,
+            counter_limit: u64::MAX,
+            max_pending_output: 8 * 1024 * 1024,
+            max_queued_during_key_exchange: 1024,
+        }
+    }
+}
+
+impl std::fmt::Debug for SessionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionConfig")
+            .field("disconnect_timeout", &self.disconnect_timeout)
+            .field("ping_interval", &self.ping_interval)
+            .field("auto_key_exchange", &self.auto_key_exchange)
+            .field("server_key_pinned", &self.server_key_pin.is_some())
+            .field("must_encrypt", &self.must_encrypt)
+            .field("max_frame_body", &self.max_frame_body)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,98 @@
+//! What a session reports to its driver, and why a host command can fail.
+
+use crate::protocol::codec::CodecError;
+use crate::protocol::frame::Delivery;
+use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
+use crate::protocol::status::StatusCode;
+
+/// A status change, with the disconnect reason code (0 when none) and a readable detail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusInfo {
+    pub code: StatusCode,
+    pub reason: u16,
+    pub message: String,
+}
+
+/// Output of a session for the layer above, in arrival order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SessionEvent {
+    Status(StatusInfo),
+    /// Server role: a client asks to connect; answer with `accept` or `refuse`.
+    ConnectRequest {
+        app_id: String,
+        client_version: String,
+    },
+    /// Server role.
+    OperationRequest {
+        request: OperationRequest,
+        encrypted: bool,
+        delivery: Delivery,
+        channel: u8,
+    },
+    /// Client role.
+    OperationResponse {
+        response: OperationResponse,
+        encrypted: bool,
+    },
+    /// Client role.
+    Event {
+        event: EventData,
+        encrypted: bool,
+    },
+}
+
+/// Why a host command was refused. No variant carries key material.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SessionError {
+    /// The command needs a connected session.
+    NotConnected,
+    /// `connect` was called twice, or `accept` without a pending request.
+    InvalidState(&'static str),
+    /// The command belongs to the other role.
+    WrongRole,
+    /// Encryption was requested before the key exchange completed.
+    EncryptionNotEstablished,
+    /// The key exchange is running or done already.
+    KeyExchangeAlreadyStarted,
+    /// This operation is always encrypted, and there are no keys yet.
+    MustEncrypt(u8),
+    /// The parameters exceed the codec limits.
+    Params(CodecError),
+    /// The app id is empty or longer than 64 bytes, or the version longer than 32.
+    InvalidConnectRequest,
+    /// The encoded frame would exceed the frame size limit.
+    MessageTooLarge { len: usize, max: u32 },
+    /// The send counter reached its limit; the session is closing.
+    CounterExhausted,
+    /// Unsent output is above its bound; the transport is not draining it.
+    OutputFull,
+}
+
+impl std::fmt::Display for SessionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SessionError::NotConnected => f.write_str("not connected"),
+            SessionError::InvalidState(what) => write!(f, "invalid state: {what}"),
+            SessionError::WrongRole => f.write_str("command not available in this role"),
+            SessionError::EncryptionNotEstablished => {
+                f.write_str("can't use encryption yet: establish encryption first (key exchange not completed)")
+            }
+            SessionError::KeyExchangeAlreadyStarted => f.write_str("key exchange already started or completed"),
+            SessionError::MustEncrypt(op) => {
+                write!(f, "operation {op} must be sent encrypted: establish encryption first")
+            }
+            SessionError::Params(error) => write!(f, "parameters refused: {error}"),
+            SessionError::InvalidConnectRequest => {
+                f.write_str("app id must be 1 to 64 bytes and client version at most 32 bytes")
+            }
+            SessionError::MessageTooLarge { len, max } => {
+                write!(f, "message of {len} bytes exceeds the frame limit of {max} bytes")
+            }
+            SessionError::CounterExhausted => f.write_str("send counter exhausted; the session is closing"),
+            SessionError::OutputFull => f.write_str("send buffer full: the connection is not draining"),
+        }
+    }
+}
+
+impl std::error::Error for SessionError {}

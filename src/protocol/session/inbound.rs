@@ -1,0 +1,274 @@
+//! Received bytes: framing, verification, and dispatch by message type and phase.
+
+use std::time::Instant;
+
+use super::{Phase, Role, Session, SessionEvent};
+use crate::protocol::codec::CodecError;
+use crate::protocol::frame::{FrameError, Header, MessageType, PROTOCOL_VERSION};
+use crate::protocol::message::{
+    Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Pong,
+};
+use crate::protocol::noise::respond;
+use crate::protocol::sealing::{open_frame, OpenError, SendOptions};
+use crate::protocol::status::{return_code, DisconnectReason, StatusCode};
+
+/// A frame that must end the connection, with the reason sent to the peer.
+struct Violation {
+    reason: DisconnectReason,
+    message: String,
+}
+
+impl Violation {
+    fn protocol(message: impl Into<String>) -> Self {
+        Violation { reason: DisconnectReason::ProtocolViolation, message: message.into() }
+    }
+}
+
+impl From<CodecError> for Violation {
+    fn from(error: CodecError) -> Self {
+        Violation::protocol(format!("malformed message body: {error}"))
+    }
+}
+
+impl Session {
+    /// Feeds bytes received from a stream transport. Complete frames are processed at once; a partial
+    /// frame waits for more bytes (never more than one maximal frame is buffered).
+    pub fn receive(&mut self, data: &[u8], now: Instant) {
+        if matches!(self.phase, Phase::Closing | Phase::Closed) {
+            return;
+        }
+        let mut input = std::mem::take(&mut self.input);
+        input.extend_from_slice(data);
+        let mut consumed = 0;
+        while !matches!(self.phase, Phase::Closing | Phase::Closed) {
+            let available = &input[consumed..];
+            let (header, header_len) = match Header::parse(available, self.config.max_frame_body) {
+                Ok(parsed) => parsed,
+                Err(FrameError::Incomplete { .. }) => break,
+                Err(error) => {
+                    self.fail(Violation::protocol(error.to_string()));
+                    break;
+                }
+            };
+            let frame_len = header_len + header.body_len as usize;
+            if available.len() < frame_len {
+                break;
+            }
+            let frame = &mut input[consumed..consumed + frame_len];
+            consumed += frame_len;
+            if let Err(violation) = self.process_frame(frame, &header, header_len, now) {
+                self.fail(violation);
+            }
+        }
+        input.drain(..consumed);
+        self.input = input;
+    }
+
+    fn process_frame(
+        &mut self,
+        frame: &mut [u8],
+        header: &Header,
+        header_len: usize,
+        now: Instant,
+    ) -> Result<(), Violation> {
+        if header.sequence.is_some() || header.fragment.is_some() {
+            return Err(Violation::protocol(FrameError::ExtensionNotAllowed.to_string()));
+        }
+        if header.message_type.is_pre_key() && header.counter.is_some() {
+            return Err(Violation::protocol("key-exchange message must not be authenticated"));
+        }
+        let raw_frame =
+            matches!(header.message_type, MessageType::Connect | MessageType::ConnectAck).then(|| frame.to_vec());
+        let opener = if header.message_type.is_pre_key() { None } else { self.opener.as_mut() };
+        let body = open_frame(frame, header, header_len, opener).map_err(|error| match error {
+            OpenError::Replay(replay) => Violation { reason: DisconnectReason::Replay, message: replay.to_string() },
+            OpenError::Authentication(failed) => {
+                Violation { reason: DisconnectReason::AuthenticationFailed, message: failed.to_string() }
+            }
+            OpenError::MissingAuthentication => Violation::protocol("unauthenticated frame after the key exchange"),
+            OpenError::UnexpectedAuthentication => Violation::protocol("authenticated frame before the key exchange"),
+        })?;
+        self.last_receive = now;
+        let encrypted = header.encrypted;
+        match (self.role, header.message_type) {
+            (_, MessageType::Ping) => {
+                let ping = Ping::decode(body, &self.config.limits)?;
+                let pong = Pong { echo_ms: ping.timestamp_ms };
+                let _ = self.send_message(MessageType::Pong, SendOptions::RELIABLE, |out| pong.encode(out));
+            }
+            (_, MessageType::Pong) => {
+                let pong = Pong::decode(body, &self.config.limits)?;
+                let now_ms = now.duration_since(self.epoch).as_millis() as u64;
+                if let Some(rtt) = now_ms.checked_sub(pong.echo_ms) {
+                    self.rtt = Some(std::time::Duration::from_millis(rtt));
+                }
+            }
+            (_, MessageType::Disconnect) => {
+                let notice = Disconnect::decode(body, &self.config.limits)?;
+                let code = match self.role {
+                    Role::Client => DisconnectReason::status_when_sent_by_server(notice.reason),
+                    Role::Server => StatusCode::Disconnect,
+                };
+                let message = if notice.message.is_empty() {
+                    DisconnectReason::from_u16(notice.reason).map_or("unknown reason", |r| r.describe()).to_owned()
+                } else {
+                    notice.message
+                };
+                self.phase = Phase::Closing;
+                if code != StatusCode::Disconnect {
+                    self.status(code, notice.reason, &message);
+                }
+            }
+            (Role::Server, MessageType::Connect) => self.on_connect(body, raw_frame)?,
+            (Role::Client, MessageType::ConnectAck) => self.on_connect_ack(body, raw_frame, now)?,
+            (Role::Server, MessageType::HandshakeInit) => self.on_handshake_init(body)?,
+            (Role::Client, MessageType::HandshakeReply) => self.on_handshake_reply(body)?,
+            (Role::Server, MessageType::OperationRequest) if self.is_live() => {
+                let request = OperationRequest::decode(body, &self.config.limits)?;
+                if self.config.must_encrypt.contains(request.op_code) && !encrypted {
+                    self.refuse_unencrypted(&request);
+                } else {
+                    self.events.push_back(SessionEvent::OperationRequest {
+                        request,
+                        encrypted,
+                        delivery: header.delivery,
+                        channel: header.channel,
+                    });
+                }
+            }
+            (Role::Client, MessageType::OperationResponse) if self.is_live() => {
+                let response = OperationResponse::decode(body, &self.config.limits)?;
+                self.events.push_back(SessionEvent::OperationResponse { response, encrypted });
+            }
+            (Role::Client, MessageType::Event) if self.is_live() => {
+                let event = EventData::decode(body, &self.config.limits)?;
+                self.events.push_back(SessionEvent::Event { event, encrypted });
+            }
+            (_, other) => {
+                return Err(Violation::protocol(format!("unexpected {other:?} frame in state {:?}", self.state())))
+            }
+        }
+        Ok(())
+    }
+
+    fn is_live(&self) -> bool {
+        matches!(self.phase, Phase::Connected | Phase::KeyExchange(_) | Phase::Encrypted)
+    }
+
+    fn on_connect(&mut self, body: &[u8], raw_frame: Option<Vec<u8>>) -> Result<(), Violation> {
+        if !matches!(self.phase, Phase::Idle) {
+            return Err(Violation::protocol("Connect sent twice"));
+        }
+        let request = Connect::decode(body, &self.config.limits)?;
+        self.add_to_prologue(&raw_frame.unwrap_or_default());
+        self.phase = Phase::AwaitingAccept;
+        self.events
+            .push_back(SessionEvent::ConnectRequest { app_id: request.app_id, client_version: request.client_version });
+        Ok(())
+    }
+
+    fn on_connect_ack(&mut self, body: &[u8], raw_frame: Option<Vec<u8>>, now: Instant) -> Result<(), Violation> {
+        if !matches!(self.phase, Phase::AwaitingAck) {
+            return Err(Violation::protocol("unexpected ConnectAck"));
+        }
+        let ack = ConnectAck::decode(body, &self.config.limits)?;
+        if ack.reason != DisconnectReason::None as u16 {
+            let message = if ack.message.is_empty() {
+                DisconnectReason::from_u16(ack.reason).map_or("connection refused", |r| r.describe()).to_owned()
+            } else {
+                ack.message
+            };
+            self.phase = Phase::Closing;
+            self.status(StatusCode::DisconnectByServerLogic, ack.reason, &message);
+            return Ok(());
+        }
+        self.add_to_prologue(&raw_frame.unwrap_or_default());
+        self.phase = Phase::Connected;
+        self.deadline = None;
+        self.next_ping = now + self.config.ping_interval;
+        self.status(StatusCode::Connect, 0, "connected");
+        if self.config.auto_key_exchange {
+            self.establish_encryption(now).map_err(|error| Violation::protocol(error.to_string()))?;
+        }
+        Ok(())
+    }
+
+    fn on_handshake_init(&mut self, body: &[u8]) -> Result<(), Violation> {
+        if !matches!(self.phase, Phase::Connected) {
+            return Err(Violation::protocol("HandshakeInit outside the Connected state"));
+        }
+        let static_key = self.static_key.clone().ok_or_else(|| Violation::protocol("server has no static key"))?;
+        let mut reply = Vec::with_capacity(128);
+        let completed =
+            respond(&static_key, &self.prologue, body, &[PROTOCOL_VERSION], &mut reply).map_err(|error| {
+                self.status(
+                    StatusCode::EncryptionFailedToEstablish,
+                    DisconnectReason::KeyExchangeFailed as u16,
+                    &error.to_string(),
+                );
+                Violation { reason: DisconnectReason::KeyExchangeFailed, message: error.to_string() }
+            })?;
+        if completed.remote_payload.first() != Some(&PROTOCOL_VERSION) {
+            return Err(Violation {
+                reason: DisconnectReason::VersionMismatch,
+                message: "unsupported handshake version".into(),
+            });
+        }
+        self.send_pre_key_frame(MessageType::HandshakeReply, |out| out.extend_from_slice(&reply))
+            .map_err(|error| Violation::protocol(error.to_string()))?;
+        self.install_keys(completed);
+        Ok(())
+    }
+
+    fn on_handshake_reply(&mut self, body: &[u8]) -> Result<(), Violation> {
+        let Phase::KeyExchange(_) = self.phase else {
+            return Err(Violation::protocol("unexpected HandshakeReply"));
+        };
+        let Phase::KeyExchange(initiator) = std::mem::replace(&mut self.phase, Phase::Connected) else {
+            unreachable!("checked above");
+        };
+        let pin = self.config.server_key_pin;
+        let outcome = initiator.finish(body, pin.as_ref()).map_err(|e| e.to_string()).and_then(|completed| {
+            if completed.remote_payload.first() == Some(&PROTOCOL_VERSION) {
+                Ok(completed)
+            } else {
+                Err("unsupported handshake version".to_owned())
+            }
+        });
+        match outcome {
+            Ok(completed) => {
+                self.install_keys(completed);
+                Ok(())
+            }
+            Err(message) => {
+                self.queued.clear();
+                self.status(
+                    StatusCode::EncryptionFailedToEstablish,
+                    DisconnectReason::KeyExchangeFailed as u16,
+                    &message,
+                );
+                Err(Violation { reason: DisconnectReason::KeyExchangeFailed, message })
+            }
+        }
+    }
+
+    fn refuse_unencrypted(&mut self, request: &OperationRequest) {
+        let response = OperationResponse {
+            op_code: request.op_code,
+            return_code: return_code::MUST_ENCRYPT,
+            debug_message: Some(format!("operation {} must be sent encrypted", request.op_code)),
+            params: Default::default(),
+        };
+        let _ = self.send_message(MessageType::OperationResponse, SendOptions::RELIABLE, |out| response.encode(out));
+    }
+
+    /// Ends the connection because of what the peer sent; other connections are unaffected.
+    fn fail(&mut self, violation: Violation) {
+        let status = match (self.role, violation.reason) {
+            (_, DisconnectReason::KeyExchangeFailed) => None,
+            (Role::Client, _) => Some(StatusCode::ExceptionOnReceive),
+            (Role::Server, _) => Some(StatusCode::ExceptionOnReceive),
+        };
+        self.close(violation.reason, &violation.message, status);
+    }
+}

@@ -1,0 +1,581 @@
+//! The sans-IO session: one connection's state machine, for either role.
+//!
+//! A driver feeds received bytes and the current time in, writes [`Session::pending_output`] to its
+//! transport, drains [`Session::poll_event`], and calls [`Session::handle_timeout`] when
+//! [`Session::poll_timeout`] comes due. The session never touches a socket, a thread or a clock.
+//!
+//! Client states: Disconnected → Connecting → Connected → (key exchange) → Encrypted, or failed →
+//! Disconnecting → Disconnected.
+
+mod config;
+mod events;
+mod inbound;
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use config::{OpCodeSet, SessionConfig, DEFAULT_MUST_ENCRYPT};
+pub use events::{SessionError, SessionEvent, StatusInfo};
+
+use super::codec::check_params;
+use super::frame::{MessageType, PROTOCOL_VERSION};
+use super::message::{
+    Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, MAX_APP_ID,
+    MAX_CLIENT_VERSION, MAX_REASON_TEXT,
+};
+use super::noise::{Completed, Initiator, Keypair};
+use super::sealing::{append_frame, Opener, SealError, Sealer, SendOptions};
+use super::status::{DisconnectReason, PeerState, StatusCode};
+
+/// Domain label that starts the Noise prologue; the Connect and ConnectAck frames follow it, so the
+/// key exchange fails if either was altered in transit.
+pub const PROLOGUE_LABEL: &[u8] = b"sealnet/1 NX prologue";
+
+/// Which end of the connection a session is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Client,
+    Server,
+}
+
+enum Phase {
+    /// Client before `connect`; server before the Connect frame.
+    Idle,
+    /// Client: Connect sent, waiting for ConnectAck.
+    AwaitingAck,
+    /// Server: Connect received, waiting for the host to accept or refuse.
+    AwaitingAccept,
+    Connected,
+    /// Client: HandshakeInit sent.
+    KeyExchange(Box<Initiator>),
+    Encrypted,
+    /// A Disconnect was sent or received; the driver should flush output and close the transport.
+    Closing,
+    Closed,
+}
+
+/// A frame a client holds back while its key exchange runs: once HandshakeInit is out, the server
+/// accepts only authenticated frames, so nothing may be sent until the keys exist.
+struct Queued {
+    message_type: MessageType,
+    options: SendOptions,
+    body: Vec<u8>,
+}
+
+/// One connection's protocol state.
+pub struct Session {
+    role: Role,
+    config: SessionConfig,
+    phase: Phase,
+    static_key: Option<Arc<Keypair>>,
+    sealer: Option<Sealer>,
+    opener: Option<Opener>,
+    remote_static: Option<[u8; 32]>,
+    handshake_hash: Option<[u8; 32]>,
+    prologue: Vec<u8>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    events: VecDeque<SessionEvent>,
+    queued: VecDeque<Queued>,
+    epoch: Instant,
+    last_receive: Instant,
+    next_ping: Instant,
+    deadline: Option<Instant>,
+    rtt: Option<Duration>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("role", &self.role)
+            .field("state", &self.state())
+            .field("pending_output", &self.output.len())
+            .field("pending_events", &self.events.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// A client session; call [`connect`](Self::connect) to start.
+    pub fn client(config: SessionConfig, now: Instant) -> Self {
+        Self::new(Role::Client, config, None, now)
+    }
+
+    /// A server session for a freshly accepted transport. The client must send Connect within the
+    /// disconnect timeout.
+    pub fn server(config: SessionConfig, static_key: Arc<Keypair>, now: Instant) -> Self {
+        let mut session = Self::new(Role::Server, config, Some(static_key), now);
+        session.deadline = Some(now + session.config.disconnect_timeout);
+        session
+    }
+
+    fn new(role: Role, config: SessionConfig, static_key: Option<Arc<Keypair>>, now: Instant) -> Self {
+        let mut prologue = Vec::with_capacity(128);
+        prologue.extend_from_slice(PROLOGUE_LABEL);
+        Session {
+            role,
+            config,
+            phase: Phase::Idle,
+            static_key,
+            sealer: None,
+            opener: None,
+            remote_static: None,
+            handshake_hash: None,
+            prologue,
+            input: Vec::new(),
+            output: Vec::new(),
+            events: VecDeque::new(),
+            queued: VecDeque::new(),
+            epoch: now,
+            last_receive: now,
+            next_ping: now,
+            deadline: None,
+            rtt: None,
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn config(&self) -> &SessionConfig {
+        &self.config
+    }
+
+    pub fn state(&self) -> PeerState {
+        match self.phase {
+            Phase::Idle | Phase::Closed => PeerState::Disconnected,
+            Phase::AwaitingAck | Phase::AwaitingAccept => PeerState::Connecting,
+            Phase::Connected => PeerState::Connected,
+            Phase::KeyExchange(_) => PeerState::EstablishingEncryption,
+            Phase::Encrypted => PeerState::Encrypted,
+            Phase::Closing => PeerState::Disconnecting,
+        }
+    }
+
+    /// Transport keys exist: every frame is authenticated and operations may be encrypted.
+    pub fn is_encrypted(&self) -> bool {
+        matches!(self.phase, Phase::Encrypted)
+    }
+
+    /// The driver should flush [`pending_output`](Self::pending_output), close the transport and call
+    /// [`transport_closed`](Self::transport_closed).
+    pub fn wants_close(&self) -> bool {
+        matches!(self.phase, Phase::Closing)
+    }
+
+    pub fn is_closed(&self) -> bool {
+        matches!(self.phase, Phase::Closed)
+    }
+
+    /// Client: the server's static public key, known once the key exchange succeeded.
+    pub fn remote_static_key(&self) -> Option<&[u8; 32]> {
+        self.remote_static.as_ref()
+    }
+
+    /// The Noise handshake hash: public, identical on both ends, usable for channel binding.
+    pub fn handshake_hash(&self) -> Option<&[u8; 32]> {
+        self.handshake_hash.as_ref()
+    }
+
+    /// The last measured round-trip time (client role).
+    pub fn rtt(&self) -> Option<Duration> {
+        self.rtt
+    }
+
+    /// The next counter this session will seal with, once keys exist.
+    pub fn next_send_counter(&self) -> Option<u64> {
+        self.sealer.as_ref().map(Sealer::next_counter)
+    }
+
+    /// Bytes to write to the transport, in order.
+    pub fn pending_output(&self) -> &[u8] {
+        &self.output
+    }
+
+    /// Marks `written` bytes of [`pending_output`](Self::pending_output) as sent.
+    pub fn consume_output(&mut self, written: usize) {
+        self.output.drain(..written.min(self.output.len()));
+    }
+
+    /// Moves all pending output into `into` (swapping buffers when `into` is empty, so no copy).
+    pub fn take_output(&mut self, into: &mut Vec<u8>) {
+        if into.is_empty() {
+            std::mem::swap(into, &mut self.output);
+        } else {
+            into.extend_from_slice(&self.output);
+            self.output.clear();
+        }
+    }
+
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`handle_timeout`](Self::handle_timeout) should next be called.
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.phase {
+            Phase::Idle if self.role == Role::Client => None,
+            Phase::Closing | Phase::Closed => None,
+            _ => {
+                let mut next = self.last_receive + self.config.disconnect_timeout;
+                if let Some(deadline) = self.deadline {
+                    next = next.min(deadline);
+                }
+                if self.pings() {
+                    next = next.min(self.next_ping);
+                }
+                Some(next)
+            }
+        }
+    }
+
+    fn pings(&self) -> bool {
+        self.role == Role::Client && matches!(self.phase, Phase::Connected | Phase::Encrypted)
+    }
+
+    /// Runs timers: connect and key-exchange deadlines, the disconnect timeout, and client pings.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if matches!(self.phase, Phase::Closing | Phase::Closed)
+            || (self.role == Role::Client && matches!(self.phase, Phase::Idle))
+        {
+            return;
+        }
+        if self.deadline.is_some_and(|deadline| now >= deadline) {
+            self.deadline = None;
+            if matches!(self.phase, Phase::KeyExchange(_)) {
+                self.status(
+                    StatusCode::EncryptionFailedToEstablish,
+                    DisconnectReason::Timeout as u16,
+                    "key exchange timed out",
+                );
+            }
+            let message = match self.phase {
+                Phase::KeyExchange(_) => "key exchange timed out",
+                _ => "connect timed out",
+            };
+            self.close(DisconnectReason::Timeout, message, Some(StatusCode::TimeoutDisconnect));
+            return;
+        }
+        if now >= self.last_receive + self.config.disconnect_timeout {
+            self.close(
+                DisconnectReason::Timeout,
+                "no traffic within the disconnect timeout",
+                Some(StatusCode::TimeoutDisconnect),
+            );
+            return;
+        }
+        if self.pings() && now >= self.next_ping {
+            self.next_ping = now + self.config.ping_interval;
+            let timestamp_ms = now.duration_since(self.epoch).as_millis() as u64;
+            // A ping that cannot be queued is not worth failing over; liveness is judged on receipt.
+            let _ =
+                self.send_message(MessageType::Ping, SendOptions::RELIABLE, |out| Ping { timestamp_ms }.encode(out));
+        }
+    }
+
+    /// Client: sends Connect. The transport should already be connecting or connected.
+    pub fn connect(&mut self, app_id: &str, client_version: &str, now: Instant) -> Result<(), SessionError> {
+        self.require_role(Role::Client)?;
+        if !matches!(self.phase, Phase::Idle) {
+            return Err(SessionError::InvalidState("connect may be called once"));
+        }
+        if app_id.is_empty() || app_id.len() > MAX_APP_ID || client_version.len() > MAX_CLIENT_VERSION {
+            return Err(SessionError::InvalidConnectRequest);
+        }
+        let request = Connect { app_id: app_id.to_owned(), client_version: client_version.to_owned() };
+        self.send_pre_key_frame(MessageType::Connect, |out| request.encode(out))?;
+        self.phase = Phase::AwaitingAck;
+        self.last_receive = now;
+        self.deadline = Some(now + self.config.disconnect_timeout);
+        Ok(())
+    }
+
+    /// Server: accepts the pending Connect.
+    pub fn accept(&mut self, now: Instant) -> Result<(), SessionError> {
+        self.require_role(Role::Server)?;
+        if !matches!(self.phase, Phase::AwaitingAccept) {
+            return Err(SessionError::InvalidState("no connect request is pending"));
+        }
+        let ack = ConnectAck { reason: DisconnectReason::None as u16, message: String::new() };
+        self.send_pre_key_frame(MessageType::ConnectAck, |out| ack.encode(out))?;
+        self.phase = Phase::Connected;
+        self.deadline = None;
+        self.last_receive = now;
+        self.status(StatusCode::Connect, 0, "client accepted");
+        Ok(())
+    }
+
+    /// Server: refuses the pending Connect with a reason the client will see.
+    pub fn refuse(&mut self, reason: DisconnectReason, message: &str) -> Result<(), SessionError> {
+        self.require_role(Role::Server)?;
+        if !matches!(self.phase, Phase::AwaitingAccept) {
+            return Err(SessionError::InvalidState("no connect request is pending"));
+        }
+        let ack = ConnectAck { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };
+        self.send_pre_key_frame(MessageType::ConnectAck, |out| ack.encode(out))?;
+        self.phase = Phase::Closing;
+        self.status(StatusCode::DisconnectByServerLogic, reason as u16, message);
+        Ok(())
+    }
+
+    /// Client: starts the key exchange (`-> e`).
+    pub fn establish_encryption(&mut self, now: Instant) -> Result<(), SessionError> {
+        self.require_role(Role::Client)?;
+        match self.phase {
+            Phase::Connected => {}
+            Phase::KeyExchange(_) | Phase::Encrypted => return Err(SessionError::KeyExchangeAlreadyStarted),
+            _ => return Err(SessionError::NotConnected),
+        }
+        let mut body = Vec::with_capacity(64);
+        let initiator = match Initiator::start(&self.prologue, &[PROTOCOL_VERSION], &mut body) {
+            Ok(initiator) => initiator,
+            Err(error) => {
+                self.status(
+                    StatusCode::EncryptionFailedToEstablish,
+                    DisconnectReason::KeyExchangeFailed as u16,
+                    &error.to_string(),
+                );
+                return Ok(());
+            }
+        };
+        self.send_pre_key_frame(MessageType::HandshakeInit, |out| out.extend_from_slice(&body))?;
+        self.phase = Phase::KeyExchange(Box::new(initiator));
+        self.deadline = Some(now + self.config.disconnect_timeout);
+        Ok(())
+    }
+
+    /// Client: sends an operation. Must-encrypt operations are encrypted even when `options` does not
+    /// ask for it, and refused while there are no keys.
+    pub fn send_operation(&mut self, request: &OperationRequest, mut options: SendOptions) -> Result<(), SessionError> {
+        self.require_role(Role::Client)?;
+        if !matches!(self.phase, Phase::Connected | Phase::KeyExchange(_) | Phase::Encrypted) {
+            return Err(SessionError::NotConnected);
+        }
+        let must_encrypt = self.config.must_encrypt.contains(request.op_code);
+        options.encrypt |= must_encrypt;
+        if options.encrypt && !self.is_encrypted() {
+            return Err(if must_encrypt {
+                SessionError::MustEncrypt(request.op_code)
+            } else {
+                SessionError::EncryptionNotEstablished
+            });
+        }
+        check_params(&request.params, &self.config.limits).map_err(SessionError::Params)?;
+        self.send_message(MessageType::OperationRequest, options, |out| request.encode(out))
+    }
+
+    /// Server: sends an operation response.
+    pub fn send_response(&mut self, response: &OperationResponse, options: SendOptions) -> Result<(), SessionError> {
+        self.require_role(Role::Server)?;
+        check_params(&response.params, &self.config.limits).map_err(SessionError::Params)?;
+        self.send_server_message(MessageType::OperationResponse, options, |out| response.encode(out))
+    }
+
+    /// Server: sends an event.
+    pub fn send_event(&mut self, event: &EventData, options: SendOptions) -> Result<(), SessionError> {
+        self.require_role(Role::Server)?;
+        check_params(&event.params, &self.config.limits).map_err(SessionError::Params)?;
+        self.send_server_message(MessageType::Event, options, |out| event.encode(out))
+    }
+
+    /// Server: sends an event body encoded once by [`EventData::encode`], so a relay encodes once and
+    /// seals per recipient.
+    pub fn send_encoded_event(&mut self, encoded: &[u8], options: SendOptions) -> Result<(), SessionError> {
+        self.require_role(Role::Server)?;
+        self.send_server_message(MessageType::Event, options, |out| out.extend_from_slice(encoded))
+    }
+
+    /// Ends the session: sends Disconnect with `reason` and moves to Disconnecting.
+    pub fn disconnect(&mut self, reason: DisconnectReason, message: &str) {
+        self.close(reason, message, None);
+    }
+
+    /// The transport is gone (closed by us after [`wants_close`](Self::wants_close), or lost).
+    /// `cause` describes an unexpected loss; it is reported before the final Disconnect status.
+    pub fn transport_closed(&mut self, cause: Option<(StatusCode, &str)>) {
+        if matches!(self.phase, Phase::Closed) {
+            return;
+        }
+        let expected = matches!(self.phase, Phase::Closing);
+        self.phase = Phase::Closed;
+        self.queued.clear();
+        self.output.clear();
+        if !expected {
+            let (code, message) = cause.unwrap_or((
+                match self.role {
+                    Role::Client => StatusCode::DisconnectByServerReasonUnknown,
+                    Role::Server => StatusCode::Disconnect,
+                },
+                "connection closed by the remote end",
+            ));
+            if code != StatusCode::Disconnect {
+                self.status(code, 0, message);
+            }
+        }
+        self.status(StatusCode::Disconnect, 0, "disconnected");
+    }
+
+    fn require_role(&self, role: Role) -> Result<(), SessionError> {
+        if self.role == role {
+            Ok(())
+        } else {
+            Err(SessionError::WrongRole)
+        }
+    }
+
+    fn send_server_message(
+        &mut self,
+        message_type: MessageType,
+        options: SendOptions,
+        write_body: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), SessionError> {
+        if !matches!(self.phase, Phase::Connected | Phase::Encrypted) {
+            return Err(SessionError::NotConnected);
+        }
+        if options.encrypt && !self.is_encrypted() {
+            return Err(SessionError::EncryptionNotEstablished);
+        }
+        self.send_message(message_type, options, write_body)
+    }
+
+    /// Connect, ConnectAck, HandshakeInit and HandshakeReply: always clear; the first two also feed the
+    /// prologue.
+    fn send_pre_key_frame(
+        &mut self,
+        message_type: MessageType,
+        write_body: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), SessionError> {
+        let start = self.output.len();
+        append_frame(
+            &mut self.output,
+            message_type,
+            SendOptions::RELIABLE,
+            None,
+            self.config.max_frame_body,
+            write_body,
+        )
+        .map_err(|error| self.seal_error(error))?;
+        if matches!(message_type, MessageType::Connect | MessageType::ConnectAck) {
+            let frame = self.output[start..].to_vec();
+            self.add_to_prologue(&frame);
+        }
+        Ok(())
+    }
+
+    fn add_to_prologue(&mut self, frame: &[u8]) {
+        self.prologue.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        self.prologue.extend_from_slice(frame);
+    }
+
+    fn send_message(
+        &mut self,
+        message_type: MessageType,
+        options: SendOptions,
+        write_body: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), SessionError> {
+        if self.output.len() > self.config.max_pending_output {
+            return Err(SessionError::OutputFull);
+        }
+        if matches!(self.phase, Phase::KeyExchange(_)) {
+            if self.queued.len() >= self.config.max_queued_during_key_exchange {
+                return Err(SessionError::OutputFull);
+            }
+            let mut body = Vec::new();
+            write_body(&mut body);
+            let len = body.len() + super::frame::TAG_LEN;
+            if len > self.config.max_frame_body as usize {
+                return Err(SessionError::MessageTooLarge { len, max: self.config.max_frame_body });
+            }
+            self.queued.push_back(Queued { message_type, options, body });
+            return Ok(());
+        }
+        append_frame(
+            &mut self.output,
+            message_type,
+            options,
+            self.sealer.as_mut(),
+            self.config.max_frame_body,
+            write_body,
+        )
+        .map_err(|error| self.seal_error(error))
+    }
+
+    fn seal_error(&mut self, error: SealError) -> SessionError {
+        match error {
+            SealError::NoKeys => SessionError::EncryptionNotEstablished,
+            SealError::TooLarge { len, max } => SessionError::MessageTooLarge { len, max },
+            SealError::CounterExhausted => {
+                // Counters are never reused and v1 does not rekey: the session ends.
+                self.sealer = None;
+                self.close(DisconnectReason::CounterExhausted, "send counter exhausted", Some(StatusCode::SendError));
+                SessionError::CounterExhausted
+            }
+        }
+    }
+
+    fn install_keys(&mut self, completed: Completed) {
+        self.sealer = Some(Sealer::new(&completed.keys.send, self.config.counter_limit));
+        self.opener = Some(Opener::new(&completed.keys.receive));
+        self.remote_static = completed.remote_static;
+        self.handshake_hash = Some(completed.handshake_hash);
+        self.phase = Phase::Encrypted;
+        self.deadline = None;
+        self.status(StatusCode::EncryptionEstablished, 0, "encryption established");
+        while let Some(queued) = self.queued.pop_front() {
+            let result = append_frame(
+                &mut self.output,
+                queued.message_type,
+                queued.options,
+                self.sealer.as_mut(),
+                self.config.max_frame_body,
+                |out| out.extend_from_slice(&queued.body),
+            );
+            if let Err(error) = result {
+                let error = self.seal_error(error);
+                self.status(StatusCode::SendError, 0, &error.to_string());
+            }
+        }
+    }
+
+    /// Sends Disconnect (authenticated when keys exist) and moves to Closing. `status` is reported
+    /// locally first when the close has a cause worth telling the host.
+    fn close(&mut self, reason: DisconnectReason, message: &str, status: Option<StatusCode>) {
+        if matches!(self.phase, Phase::Closing | Phase::Closed) {
+            return;
+        }
+        let was_live = !matches!(self.phase, Phase::Idle) || self.role == Role::Server;
+        self.queued.clear();
+        self.phase = Phase::Closing;
+        if let Some(code) = status {
+            self.status(code, reason as u16, message);
+        }
+        if was_live {
+            let notice = Disconnect { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };
+            let _ = append_frame(
+                &mut self.output,
+                MessageType::Disconnect,
+                SendOptions::RELIABLE,
+                self.sealer.as_mut(),
+                self.config.max_frame_body,
+                |out| notice.encode(out),
+            );
+        }
+    }
+
+    fn status(&mut self, code: StatusCode, reason: u16, message: &str) {
+        self.events.push_back(SessionEvent::Status(StatusInfo { code, reason, message: message.to_owned() }));
+    }
+}
+
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}

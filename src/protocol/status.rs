@@ -1,0 +1,157 @@
+//! Numbers shared with hosts: status codes (Photon's `StatusCode` numbering, so SDK users and the C ABI
+//! can pass them straight through), disconnect reasons on the wire, peer states and return codes.
+
+/// Connection status reported to the host, numbered as Photon's `StatusCode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum StatusCode {
+    SecurityExceptionOnConnect = 1022,
+    ExceptionOnConnect = 1023,
+    Connect = 1024,
+    Disconnect = 1025,
+    Exception = 1026,
+    SendError = 1030,
+    ExceptionOnReceive = 1039,
+    TimeoutDisconnect = 1040,
+    DisconnectByServerTimeout = 1041,
+    DisconnectByServerUserLimit = 1042,
+    DisconnectByServerLogic = 1043,
+    DisconnectByServerReasonUnknown = 1044,
+    EncryptionEstablished = 1048,
+    EncryptionFailedToEstablish = 1049,
+    ServerAddressInvalid = 1050,
+    DnsExceptionOnConnect = 1051,
+}
+
+impl StatusCode {
+    pub fn name(self) -> &'static str {
+        match self {
+            StatusCode::SecurityExceptionOnConnect => "SecurityExceptionOnConnect",
+            StatusCode::ExceptionOnConnect => "ExceptionOnConnect",
+            StatusCode::Connect => "Connect",
+            StatusCode::Disconnect => "Disconnect",
+            StatusCode::Exception => "Exception",
+            StatusCode::SendError => "SendError",
+            StatusCode::ExceptionOnReceive => "ExceptionOnReceive",
+            StatusCode::TimeoutDisconnect => "TimeoutDisconnect",
+            StatusCode::DisconnectByServerTimeout => "DisconnectByServerTimeout",
+            StatusCode::DisconnectByServerUserLimit => "DisconnectByServerUserLimit",
+            StatusCode::DisconnectByServerLogic => "DisconnectByServerLogic",
+            StatusCode::DisconnectByServerReasonUnknown => "DisconnectByServerReasonUnknown",
+            StatusCode::EncryptionEstablished => "EncryptionEstablished",
+            StatusCode::EncryptionFailedToEstablish => "EncryptionFailedToEstablish",
+            StatusCode::ServerAddressInvalid => "ServerAddressInvalid",
+            StatusCode::DnsExceptionOnConnect => "DnsExceptionOnConnect",
+        }
+    }
+}
+
+/// Why a connection ended; carried in Disconnect and refused ConnectAck frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u16)]
+pub enum DisconnectReason {
+    /// Not a disconnect: a ConnectAck with this value accepts the connection.
+    None = 0,
+    ClientRequest = 1,
+    ServerShutdown = 2,
+    Timeout = 3,
+    ProtocolViolation = 4,
+    AuthenticationFailed = 5,
+    Replay = 6,
+    UnknownAppId = 7,
+    VersionMismatch = 8,
+    KeyExchangeFailed = 9,
+    CounterExhausted = 10,
+    SlowConsumer = 11,
+    ServerLogic = 12,
+    ServerFull = 13,
+}
+
+impl DisconnectReason {
+    pub fn from_u16(value: u16) -> Option<Self> {
+        use DisconnectReason::*;
+        Some(match value {
+            0 => None,
+            1 => ClientRequest,
+            2 => ServerShutdown,
+            3 => Timeout,
+            4 => ProtocolViolation,
+            5 => AuthenticationFailed,
+            6 => Replay,
+            7 => UnknownAppId,
+            8 => VersionMismatch,
+            9 => KeyExchangeFailed,
+            10 => CounterExhausted,
+            11 => SlowConsumer,
+            12 => ServerLogic,
+            13 => ServerFull,
+            _ => return Option::None,
+        })
+    }
+
+    pub fn describe(self) -> &'static str {
+        use DisconnectReason::*;
+        match self {
+            None => "no reason",
+            ClientRequest => "the client disconnected",
+            ServerShutdown => "the server is shutting down",
+            Timeout => "no traffic within the disconnect timeout",
+            ProtocolViolation => "malformed or unexpected frame",
+            AuthenticationFailed => "a frame failed authentication",
+            Replay => "a frame was replayed",
+            UnknownAppId => "unknown app id",
+            VersionMismatch => "unsupported protocol version",
+            KeyExchangeFailed => "key exchange failed",
+            CounterExhausted => "frame counter exhausted",
+            SlowConsumer => "the peer did not keep up with its traffic",
+            ServerLogic => "disconnected by server logic",
+            ServerFull => "the server is full",
+        }
+    }
+
+    /// The status a client reports when the server sends this reason.
+    pub fn status_when_sent_by_server(code: u16) -> StatusCode {
+        match Self::from_u16(code) {
+            Some(DisconnectReason::Timeout) => StatusCode::DisconnectByServerTimeout,
+            Some(DisconnectReason::ServerFull) => StatusCode::DisconnectByServerUserLimit,
+            Some(DisconnectReason::None) | Option::None => StatusCode::DisconnectByServerReasonUnknown,
+            Some(_) => StatusCode::DisconnectByServerLogic,
+        }
+    }
+}
+
+/// A session's state. 0, 1, 3 and 4 are Photon's `PeerStateValue` numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(u32)]
+pub enum PeerState {
+    Disconnected = 0,
+    Connecting = 1,
+    Connected = 3,
+    Disconnecting = 4,
+    /// Connected, with the key exchange under way.
+    EstablishingEncryption = 5,
+    /// Connected with transport keys: every frame is authenticated, encryption is per operation.
+    Encrypted = 6,
+}
+
+/// Return codes of operation responses used by the protocol core itself (Photon's numbering where one
+/// exists).
+pub mod return_code {
+    pub const OK: i16 = 0;
+    pub const INTERNAL_SERVER_ERROR: i16 = -1;
+    pub const INVALID_OPERATION: i16 = -2;
+    pub const OPERATION_NOT_ALLOWED_IN_CURRENT_STATE: i16 = -3;
+    /// A must-encrypt operation arrived without encryption.
+    pub const MUST_ENCRYPT: i16 = -10;
+    /// A server plugin refused the operation.
+    pub const PLUGIN_REJECTED: i16 = -11;
+}
+
+/// Photon's op codes for operations with a protocol-level meaning.
+pub mod op_code {
+    pub const AUTHENTICATE: u8 = 230;
+    pub const AUTHENTICATE_ONCE: u8 = 231;
+    pub const JOIN_ROOM: u8 = 226;
+    pub const LEAVE_ROOM: u8 = 254;
+    pub const RAISE_EVENT: u8 = 253;
+}
