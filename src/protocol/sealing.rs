@@ -75,8 +75,17 @@ pub enum OpenError {
 impl Sealer {
     /// `counter_limit` is the first counter that may not be used; it is capped at 2^64-1, which Noise
     /// reserves.
+    /// `counter_limit` is the first counter ordinary frames may not use. One counter beyond it stays
+    /// available for the closing Disconnect frame; 2^64-1 is never used, since Noise reserves it.
     pub fn new(key: &[u8; 32], counter_limit: u64) -> Self {
-        Sealer { cipher: Cipher::new(key), next_counter: 0, counter_limit }
+        Sealer { cipher: Cipher::new(key), next_counter: 0, counter_limit: counter_limit.min(u64::MAX - 1) }
+    }
+
+    /// Lets exactly one more frame through after the limit: the Disconnect that ends the session.
+    pub fn allow_final_frame(&mut self) {
+        if self.next_counter >= self.counter_limit && self.counter_limit < u64::MAX - 1 {
+            self.counter_limit += 1;
+        }
     }
 
     pub fn next_counter(&self) -> u64 {
@@ -271,10 +280,11 @@ mod tests {
 
     #[test]
     fn counter_limit_is_enforced_and_counters_never_repeat() {
-        let mut sealer = Sealer::new(&KEY, u64::MAX).with_next_counter(u64::MAX - 2);
+        let mut sealer = Sealer::new(&KEY, u64::MAX).with_next_counter(u64::MAX - 3);
         let mut opener = Opener::new(&KEY);
         let mut a = seal(b"a", true, &mut sealer);
         let mut b = seal(b"b", true, &mut sealer);
+        assert_eq!(sealer.next_counter(), u64::MAX - 1, "2^64-1 is reserved and never reached");
         let mut out = Vec::new();
         let err =
             append_frame(&mut out, MessageType::Event, SendOptions::ENCRYPTED, Some(&mut sealer), 1000, |b| b.push(1));

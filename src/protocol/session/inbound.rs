@@ -118,6 +118,7 @@ impl Session {
                 if code != StatusCode::Disconnect {
                     self.status(code, notice.reason, &message);
                 }
+                self.close_reason = Some((notice.reason, message));
             }
             (Role::Server, MessageType::Connect) => self.on_connect(body, raw_frame)?,
             (Role::Client, MessageType::ConnectAck) => self.on_connect_ack(body, raw_frame, now)?,
@@ -180,6 +181,7 @@ impl Session {
             };
             self.phase = Phase::Closing;
             self.status(StatusCode::DisconnectByServerLogic, ack.reason, &message);
+            self.close_reason = Some((ack.reason, message));
             return Ok(());
         }
         self.add_to_prologue(&raw_frame.unwrap_or_default());

@@ -83,6 +83,8 @@ pub struct Session {
     next_ping: Instant,
     deadline: Option<Instant>,
     rtt: Option<Duration>,
+    /// Why the session is closing (sent or received), reported with the final Disconnect status.
+    close_reason: Option<(u16, String)>,
 }
 
 impl std::fmt::Debug for Session {
@@ -132,6 +134,7 @@ impl Session {
             next_ping: now,
             deadline: None,
             rtt: None,
+            close_reason: None,
         }
     }
 
@@ -316,6 +319,7 @@ impl Session {
         let ack = ConnectAck { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };
         self.send_pre_key_frame(MessageType::ConnectAck, |out| ack.encode(out))?;
         self.phase = Phase::Closing;
+        self.close_reason = Some((reason as u16, message.to_owned()));
         self.status(StatusCode::DisconnectByServerLogic, reason as u16, message);
         Ok(())
     }
@@ -414,7 +418,8 @@ impl Session {
                 self.status(code, 0, message);
             }
         }
-        self.status(StatusCode::Disconnect, 0, "disconnected");
+        let (reason, message) = self.close_reason.take().unwrap_or((0, "disconnected".to_owned()));
+        self.status(StatusCode::Disconnect, reason, &message);
     }
 
     fn require_role(&self, role: Role) -> Result<(), SessionError> {
@@ -508,7 +513,6 @@ impl Session {
             SealError::TooLarge { len, max } => SessionError::MessageTooLarge { len, max },
             SealError::CounterExhausted => {
                 // Counters are never reused and v1 does not rekey: the session ends.
-                self.sealer = None;
                 self.close(DisconnectReason::CounterExhausted, "send counter exhausted", Some(StatusCode::SendError));
                 SessionError::CounterExhausted
             }
@@ -548,8 +552,12 @@ impl Session {
         let was_live = !matches!(self.phase, Phase::Idle) || self.role == Role::Server;
         self.queued.clear();
         self.phase = Phase::Closing;
+        self.close_reason = Some((reason as u16, message.to_owned()));
         if let Some(code) = status {
             self.status(code, reason as u16, message);
+        }
+        if let Some(sealer) = self.sealer.as_mut() {
+            sealer.allow_final_frame();
         }
         if was_live {
             let notice = Disconnect { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };

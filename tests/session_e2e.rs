@@ -1,0 +1,528 @@
+//! A client and a server session wired together in memory, with simulated time.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::message::{OperationRequest, OperationResponse};
+use sealnet::protocol::noise::Keypair;
+use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::session::{OpCodeSet, Session, SessionConfig, SessionError, SessionEvent, StatusInfo};
+use sealnet::protocol::status::{return_code, DisconnectReason, PeerState, StatusCode};
+
+struct Pair {
+    client: Session,
+    server: Session,
+    now: Instant,
+    server_key: Arc<Keypair>,
+    client_events: Vec<SessionEvent>,
+    server_events: Vec<SessionEvent>,
+    /// Echo every operation back as a response, encrypted as it came.
+    echo: bool,
+}
+
+impl Pair {
+    fn new(client_config: SessionConfig) -> Self {
+        let now = Instant::now();
+        let server_key = Arc::new(Keypair::generate().unwrap());
+        Pair {
+            client: Session::client(client_config, now),
+            server: Session::server(SessionConfig::default(), server_key.clone(), now),
+            now,
+            server_key,
+            client_events: Vec::new(),
+            server_events: Vec::new(),
+            echo: true,
+        }
+    }
+
+    fn connected(client_config: SessionConfig) -> Self {
+        let mut pair = Pair::new(client_config);
+        pair.client.connect("test-app", "1.0", pair.now).unwrap();
+        pair.pump();
+        pair
+    }
+
+    /// Moves bytes both ways until both sides are quiet, answering the server's events.
+    fn pump(&mut self) {
+        for _ in 0..100 {
+            let mut moved = false;
+            let mut bytes = Vec::new();
+            self.client.take_output(&mut bytes);
+            if !bytes.is_empty() {
+                moved = true;
+                self.server.receive(&bytes, self.now);
+            }
+            while let Some(event) = self.server.poll_event() {
+                moved = true;
+                self.serve(&event);
+                self.server_events.push(event);
+            }
+            let mut bytes = Vec::new();
+            self.server.take_output(&mut bytes);
+            if !bytes.is_empty() {
+                moved = true;
+                self.client.receive(&bytes, self.now);
+            }
+            while let Some(event) = self.client.poll_event() {
+                moved = true;
+                self.client_events.push(event);
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("sessions never went quiet");
+    }
+
+    fn serve(&mut self, event: &SessionEvent) {
+        match event {
+            SessionEvent::ConnectRequest { app_id, .. } if app_id == "test-app" => {
+                self.server.accept(self.now).unwrap()
+            }
+            SessionEvent::ConnectRequest { .. } => {
+                self.server.refuse(DisconnectReason::UnknownAppId, "unknown app id").unwrap()
+            }
+            SessionEvent::OperationRequest { request, encrypted, .. } if self.echo => {
+                let response = OperationResponse {
+                    op_code: request.op_code,
+                    return_code: 0,
+                    debug_message: None,
+                    params: request.params.clone(),
+                };
+                let options = SendOptions { encrypt: *encrypted, ..SendOptions::RELIABLE };
+                // The server may already be closing (replay and tamper tests).
+                let _ = self.server.send_response(&response, options);
+            }
+            _ => {}
+        }
+    }
+
+    fn advance(&mut self, by: Duration) {
+        self.now += by;
+        self.client.handle_timeout(self.now);
+        self.server.handle_timeout(self.now);
+    }
+
+    fn client_statuses(&self) -> Vec<StatusCode> {
+        statuses(&self.client_events).into_iter().map(|s| s.code).collect()
+    }
+
+    fn server_statuses(&self) -> Vec<StatusInfo> {
+        statuses(&self.server_events)
+    }
+
+    /// The transports close, as a driver would after `wants_close`.
+    fn close_transports(&mut self) {
+        self.pump();
+        if self.client.wants_close() || self.server.wants_close() {
+            self.client.transport_closed(None);
+            self.server.transport_closed(None);
+        }
+        while let Some(event) = self.client.poll_event() {
+            self.client_events.push(event);
+        }
+        while let Some(event) = self.server.poll_event() {
+            self.server_events.push(event);
+        }
+    }
+}
+
+fn statuses(events: &[SessionEvent]) -> Vec<StatusInfo> {
+    events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Status(info) => Some(info.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn op(op_code: u8, n: i64) -> OperationRequest {
+    let mut params = Params::new();
+    params.insert(1, Value::Long(n));
+    params.insert(2, Value::String(format!("payload {n}")));
+    OperationRequest { op_code, params }
+}
+
+fn manual_exchange() -> SessionConfig {
+    SessionConfig { auto_key_exchange: false, ..SessionConfig::default() }
+}
+
+#[test]
+fn connect_and_automatic_key_exchange() {
+    let pair = Pair::connected(SessionConfig::default());
+    assert_eq!(pair.client_statuses(), vec![StatusCode::Connect, StatusCode::EncryptionEstablished]);
+    assert_eq!(pair.client.state(), PeerState::Encrypted);
+    assert!(pair.server.is_encrypted());
+    assert_eq!(pair.client.remote_static_key(), Some(pair.server_key.public()));
+    assert_eq!(pair.client.handshake_hash(), pair.server.handshake_hash());
+}
+
+#[test]
+fn manual_key_exchange_when_the_host_asks() {
+    let mut pair = Pair::connected(manual_exchange());
+    assert_eq!(pair.client_statuses(), vec![StatusCode::Connect]);
+    assert_eq!(pair.client.state(), PeerState::Connected);
+    pair.client.establish_encryption(pair.now).unwrap();
+    assert_eq!(pair.client.state(), PeerState::EstablishingEncryption);
+    pair.pump();
+    assert_eq!(pair.client_statuses(), vec![StatusCode::Connect, StatusCode::EncryptionEstablished]);
+    assert_eq!(pair.client.establish_encryption(pair.now), Err(SessionError::KeyExchangeAlreadyStarted));
+}
+
+#[test]
+fn ten_thousand_operations_mixing_encrypted_and_plain() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    for n in 0..10_000i64 {
+        let options = SendOptions { encrypt: n % 3 != 0, ..SendOptions::RELIABLE };
+        pair.client.send_operation(&op(10, n), options).unwrap();
+        if n % 500 == 0 {
+            pair.pump();
+        }
+    }
+    pair.pump();
+    let requests: Vec<(i64, bool)> = pair
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::OperationRequest { request, encrypted, .. } => match request.params.get(1) {
+                Some(Value::Long(n)) => Some((*n, *encrypted)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(requests.len(), 10_000);
+    for (index, (n, encrypted)) in requests.iter().enumerate() {
+        assert_eq!(*n, index as i64, "in order");
+        assert_eq!(*encrypted, n % 3 != 0, "encryption flag of op {n}");
+    }
+    let responses: Vec<(i64, bool)> = pair
+        .client_events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::OperationResponse { response, encrypted } => match response.params.get(1) {
+                Some(Value::Long(n)) => Some((*n, *encrypted)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    assert_eq!(responses.len(), 10_000);
+    assert!(responses.iter().enumerate().all(|(i, (n, enc))| *n == i as i64 && *enc == (n % 3 != 0)));
+    assert_eq!(pair.client.state(), PeerState::Encrypted);
+}
+
+#[test]
+fn operations_sent_during_the_key_exchange_go_out_authenticated_afterwards() {
+    let mut pair = Pair::new(SessionConfig::default());
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    // Deliver Connect, get ConnectAck back, but hold the handshake reply.
+    let mut bytes = Vec::new();
+    pair.client.take_output(&mut bytes);
+    pair.server.receive(&bytes, pair.now);
+    let event = pair.server.poll_event().unwrap();
+    pair.serve(&event);
+    let mut bytes = Vec::new();
+    pair.server.take_output(&mut bytes);
+    pair.client.receive(&bytes, pair.now);
+    assert_eq!(pair.client.state(), PeerState::EstablishingEncryption);
+    pair.client.send_operation(&op(11, 1), SendOptions::RELIABLE).unwrap();
+    assert_eq!(
+        pair.client.send_operation(&op(11, 2), SendOptions::ENCRYPTED),
+        Err(SessionError::EncryptionNotEstablished)
+    );
+    pair.pump();
+    let got: Vec<bool> = pair
+        .server_events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::OperationRequest { encrypted, .. } => Some(*encrypted),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, vec![false]);
+    assert!(pair.server.is_encrypted());
+}
+
+#[test]
+fn encrypt_before_the_exchange_is_refused_with_a_distinct_error() {
+    let mut pair = Pair::connected(manual_exchange());
+    let err = pair.client.send_operation(&op(10, 1), SendOptions::ENCRYPTED).unwrap_err();
+    assert_eq!(err, SessionError::EncryptionNotEstablished);
+    assert!(err.to_string().contains("establish encryption first"));
+    pair.client.send_operation(&op(10, 1), SendOptions::RELIABLE).unwrap();
+}
+
+#[test]
+fn must_encrypt_operation_refused_by_sender_without_keys() {
+    let mut pair = Pair::connected(manual_exchange());
+    let err = pair.client.send_operation(&op(230, 1), SendOptions::RELIABLE).unwrap_err();
+    assert_eq!(err, SessionError::MustEncrypt(230));
+    assert!(pair.client.pending_output().is_empty(), "nothing was sent");
+    pair.client.establish_encryption(pair.now).unwrap();
+    pair.pump();
+    // With keys, the operation is encrypted even though the options did not ask for it.
+    pair.client.send_operation(&op(230, 2), SendOptions::RELIABLE).unwrap();
+    pair.pump();
+    assert!(pair.server_events.iter().any(|e| matches!(e,
+        SessionEvent::OperationRequest { request, encrypted: true, .. } if request.op_code == 230)));
+}
+
+#[test]
+fn must_encrypt_operation_rejected_by_receiver_when_unencrypted() {
+    let lax = SessionConfig { must_encrypt: OpCodeSet::empty(), ..SessionConfig::default() };
+    let mut pair = Pair::connected(lax);
+    pair.client.send_operation(&op(230, 1), SendOptions::RELIABLE).unwrap();
+    pair.pump();
+    assert!(!pair.server_events.iter().any(|e| matches!(e, SessionEvent::OperationRequest { .. })));
+    let refused = pair.client_events.iter().find_map(|e| match e {
+        SessionEvent::OperationResponse { response, .. } => Some(response.clone()),
+        _ => None,
+    });
+    let refused = refused.expect("the server answers");
+    assert_eq!(refused.op_code, 230);
+    assert_eq!(refused.return_code, return_code::MUST_ENCRYPT);
+    assert!(refused.debug_message.unwrap().contains("must be sent encrypted"));
+}
+
+#[test]
+fn pings_keep_an_idle_connection_alive() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    for _ in 0..60 {
+        pair.advance(Duration::from_millis(500));
+        pair.pump();
+    }
+    assert_eq!(pair.client.state(), PeerState::Encrypted);
+    assert!(pair.client.rtt().is_some());
+}
+
+#[test]
+fn silent_server_leads_to_timeout_status() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    // The server stops answering: nothing is delivered any more.
+    let mut elapsed = Duration::ZERO;
+    while pair.client.state() != PeerState::Disconnecting {
+        pair.now += Duration::from_millis(250);
+        elapsed += Duration::from_millis(250);
+        pair.client.handle_timeout(pair.now);
+        let mut discard = Vec::new();
+        pair.client.take_output(&mut discard);
+        assert!(elapsed <= Duration::from_secs(11), "no timeout after {elapsed:?}");
+    }
+    assert!(elapsed >= Duration::from_secs(10));
+    pair.client.transport_closed(None);
+    while let Some(event) = pair.client.poll_event() {
+        pair.client_events.push(event);
+    }
+    assert_eq!(
+        pair.client_statuses(),
+        vec![
+            StatusCode::Connect,
+            StatusCode::EncryptionEstablished,
+            StatusCode::TimeoutDisconnect,
+            StatusCode::Disconnect
+        ]
+    );
+}
+
+#[test]
+fn unanswered_connect_times_out() {
+    let now = Instant::now();
+    let mut client = Session::client(SessionConfig::default(), now);
+    client.connect("test-app", "1.0", now).unwrap();
+    assert_eq!(client.poll_timeout(), Some(now + Duration::from_secs(10)));
+    client.handle_timeout(now + Duration::from_secs(10));
+    assert!(client.wants_close());
+    assert!(matches!(client.poll_event(), Some(SessionEvent::Status(s)) if s.code == StatusCode::TimeoutDisconnect));
+}
+
+#[test]
+fn unknown_app_id_is_refused_with_a_reason() {
+    let mut pair = Pair::new(SessionConfig::default());
+    pair.client.connect("other-app", "1.0", pair.now).unwrap();
+    pair.close_transports();
+    let statuses = statuses(&pair.client_events);
+    assert_eq!(statuses[0].code, StatusCode::DisconnectByServerLogic);
+    assert_eq!(statuses[0].reason, DisconnectReason::UnknownAppId as u16);
+    assert_eq!(statuses.last().unwrap().code, StatusCode::Disconnect);
+}
+
+#[test]
+fn pin_mismatch_fails_the_exchange() {
+    let config = SessionConfig { server_key_pin: Some([9u8; 32]), ..SessionConfig::default() };
+    let mut pair = Pair::connected(config);
+    pair.close_transports();
+    let statuses = statuses(&pair.client_events);
+    assert_eq!(statuses[0].code, StatusCode::Connect);
+    assert_eq!(statuses[1].code, StatusCode::EncryptionFailedToEstablish);
+    assert!(statuses[1].message.contains("pinned"));
+    assert_eq!(statuses.last().unwrap().code, StatusCode::Disconnect);
+    assert!(!pair.client.is_encrypted());
+    // The server already holds keys and cannot trust the client's clear Disconnect; it just ends too.
+    assert!(pair.server.is_closed());
+}
+
+#[test]
+fn correct_pin_succeeds() {
+    let mut pair = Pair::new(SessionConfig::default());
+    let config = SessionConfig { server_key_pin: Some(*pair.server_key.public()), ..SessionConfig::default() };
+    pair.client = Session::client(config, pair.now);
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    pair.pump();
+    assert_eq!(pair.client_statuses(), vec![StatusCode::Connect, StatusCode::EncryptionEstablished]);
+}
+
+/// Flips one bit of an authenticated client frame in flight: the server must disconnect that client
+/// with a reason, and the client must learn it.
+#[test]
+fn tampered_frame_disconnects_with_a_reason() {
+    for encrypt in [true, false] {
+        let mut pair = Pair::connected(SessionConfig::default());
+        pair.client.send_operation(&op(10, 1), SendOptions { encrypt, ..SendOptions::RELIABLE }).unwrap();
+        let mut bytes = Vec::new();
+        pair.client.take_output(&mut bytes);
+        let last = bytes.len() - 20;
+        bytes[last] ^= 0x04;
+        pair.server.receive(&bytes, pair.now);
+        pair.close_transports();
+        assert!(!pair.server_events.iter().any(|e| matches!(e, SessionEvent::OperationRequest { .. })));
+        let server_status = pair.server_statuses();
+        assert!(server_status.iter().any(|s| s.reason == DisconnectReason::AuthenticationFailed as u16));
+        let client_status = statuses(&pair.client_events);
+        assert!(client_status.iter().any(|s| s.code == StatusCode::DisconnectByServerLogic
+            && s.reason == DisconnectReason::AuthenticationFailed as u16));
+    }
+}
+
+#[test]
+fn replayed_frame_disconnects() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    pair.client.send_operation(&op(10, 1), SendOptions::ENCRYPTED).unwrap();
+    let mut bytes = Vec::new();
+    pair.client.take_output(&mut bytes);
+    pair.server.receive(&bytes, pair.now);
+    pair.server.receive(&bytes, pair.now);
+    pair.close_transports();
+    let delivered = pair.server_events.iter().filter(|e| matches!(e, SessionEvent::OperationRequest { .. })).count();
+    assert_eq!(delivered, 1);
+    assert!(pair.server_statuses().iter().any(|s| s.reason == DisconnectReason::Replay as u16));
+}
+
+#[test]
+fn unauthenticated_frame_after_exchange_is_refused() {
+    let mut pair = Pair::connected(manual_exchange());
+    // Capture a plain operation frame before keys exist, then replay it after the exchange.
+    pair.client.send_operation(&op(10, 1), SendOptions::RELIABLE).unwrap();
+    let mut plain = Vec::new();
+    pair.client.take_output(&mut plain);
+    pair.server.receive(&plain, pair.now);
+    pair.client.establish_encryption(pair.now).unwrap();
+    pair.pump();
+    pair.server.receive(&plain, pair.now);
+    assert!(pair.server.wants_close());
+    pair.close_transports();
+    let last = pair.server_statuses();
+    assert!(last
+        .iter()
+        .any(|s| s.reason == DisconnectReason::ProtocolViolation as u16 && s.message.contains("unauthenticated")));
+}
+
+#[test]
+fn counter_limit_ends_the_session_instead_of_reusing_a_nonce() {
+    let config = SessionConfig { counter_limit: 5, ..SessionConfig::default() };
+    let mut pair = Pair::connected(config);
+    pair.echo = false;
+    for n in 0..5 {
+        pair.client.send_operation(&op(10, n), SendOptions::ENCRYPTED).unwrap();
+    }
+    assert_eq!(pair.client.send_operation(&op(10, 5), SendOptions::ENCRYPTED), Err(SessionError::CounterExhausted));
+    assert!(pair.client.wants_close());
+    pair.close_transports();
+    let delivered = pair.server_events.iter().filter(|e| matches!(e, SessionEvent::OperationRequest { .. })).count();
+    assert_eq!(delivered, 5);
+    assert!(pair.server_statuses().iter().any(|s| s.reason == DisconnectReason::CounterExhausted as u16));
+}
+
+#[test]
+fn garbage_input_disconnects_with_protocol_violation() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    pair.server.receive(&[1, 0x7F, 0, 0, 0, 0, 0, 0], pair.now);
+    pair.close_transports();
+    let server_status = pair.server_statuses();
+    assert!(server_status
+        .iter()
+        .any(|s| s.code == StatusCode::ExceptionOnReceive && s.reason == DisconnectReason::ProtocolViolation as u16));
+    let client = statuses(&pair.client_events);
+    assert!(client.iter().any(|s| s.code == StatusCode::DisconnectByServerLogic));
+}
+
+#[test]
+fn low_order_ephemeral_key_is_refused_by_the_server() {
+    let mut pair = Pair::new(manual_exchange());
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    pair.pump();
+    let mut frame = vec![1, 0x03, 1 << 2, 0, 0, 0, 0, 33];
+    frame.extend_from_slice(&[0u8; 32]);
+    frame.push(1);
+    pair.server.receive(&frame, pair.now);
+    assert!(pair.server.wants_close());
+    assert!(!pair.server.is_encrypted());
+    pair.close_transports();
+    let server_status = pair.server_statuses();
+    assert!(server_status.iter().any(|s| s.code == StatusCode::EncryptionFailedToEstablish));
+    assert!(server_status.iter().any(|s| s.message.contains("low-order")));
+}
+
+#[test]
+fn frames_split_at_every_byte_boundary_reassemble() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    pair.echo = false;
+    pair.client.send_operation(&op(10, 1), SendOptions::ENCRYPTED).unwrap();
+    pair.client.send_operation(&op(10, 2), SendOptions::RELIABLE).unwrap();
+    let mut bytes = Vec::new();
+    pair.client.take_output(&mut bytes);
+    for byte in bytes.chunks(1) {
+        pair.server.receive(byte, pair.now);
+    }
+    while let Some(event) = pair.server.poll_event() {
+        pair.server_events.push(event);
+    }
+    let delivered = pair.server_events.iter().filter(|e| matches!(e, SessionEvent::OperationRequest { .. })).count();
+    assert_eq!(delivered, 2);
+}
+
+#[test]
+fn oversized_params_are_refused_before_sending() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    let mut params = Params::new();
+    params.insert(1, Value::Bytes(vec![0; 300 * 1024]));
+    let err = pair.client.send_operation(&OperationRequest { op_code: 1, params }, SendOptions::RELIABLE).unwrap_err();
+    assert!(matches!(err, SessionError::Params(_)), "{err:?}");
+    let mut params = Params::new();
+    for key in 0..3u8 {
+        params.insert(key, Value::Bytes(vec![0; 200 * 1024]));
+    }
+    let err = pair.client.send_operation(&OperationRequest { op_code: 1, params }, SendOptions::RELIABLE).unwrap_err();
+    assert!(matches!(err, SessionError::MessageTooLarge { .. }), "{err:?}");
+    assert!(pair.client.pending_output().is_empty());
+}
+
+#[test]
+fn client_disconnect_reaches_the_server() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    pair.client.disconnect(DisconnectReason::ClientRequest, "bye");
+    assert_eq!(pair.client.state(), PeerState::Disconnecting);
+    pair.close_transports();
+    assert_eq!(pair.client.state(), PeerState::Disconnected);
+    assert_eq!(*pair.client_statuses().last().unwrap(), StatusCode::Disconnect);
+    assert!(pair.server.is_closed());
+}
+
+#[test]
+fn debug_output_never_shows_keys() {
+    let pair = Pair::connected(SessionConfig::default());
+    let text = format!("{:?} {:?} {:?}", pair.client, pair.server, pair.server_key);
+    assert!(!text.contains(&sealnet::protocol::noise::hex(&pair.server_key.secret_bytes()[..])));
+}
