@@ -1,1 +1,38 @@
-fn main() {}
+//! Generates the C header from `src/ffi` with cbindgen.
+//!
+//! The header is always generated into OUT_DIR; a unit test compares it with the committed
+//! `include/sealnet.h`, so an ABI change never goes unnoticed. `make header` (SEALNET_UPDATE_HEADER=1)
+//! writes the committed copy.
+
+use std::path::PathBuf;
+
+fn main() {
+    let crate_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo"));
+    println!("cargo:rerun-if-changed=src/ffi");
+    println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-env-changed=SEALNET_UPDATE_HEADER");
+
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
+    let version = std::env::var("CARGO_PKG_VERSION").expect("set by cargo");
+    let part = |name: &str| std::env::var(name).expect("set by cargo");
+    config.after_includes = Some(format!(
+        "\n/** Version of this header; compare with peer_version() at run time. */\n\
+         #define SEALNET_VERSION_MAJOR {}\n\
+         #define SEALNET_VERSION_MINOR {}\n\
+         #define SEALNET_VERSION_PATCH {}\n\
+         #define SEALNET_VERSION_STRING \"{version}\"\n",
+        part("CARGO_PKG_VERSION_MAJOR"),
+        part("CARGO_PKG_VERSION_MINOR"),
+        part("CARGO_PKG_VERSION_PATCH"),
+    ));
+    let bindings = cbindgen::Builder::new()
+        .with_config(config)
+        .with_src(crate_dir.join("src/ffi/mod.rs"))
+        .generate()
+        .expect("cbindgen could not generate the header");
+    bindings.write_to_file(out_dir.join("sealnet.h"));
+    if std::env::var_os("SEALNET_UPDATE_HEADER").is_some() {
+        bindings.write_to_file(crate_dir.join("include/sealnet.h"));
+    }
+}

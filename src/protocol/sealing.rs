@@ -36,6 +36,7 @@ pub struct Sealer {
 pub struct Opener {
     cipher: Cipher,
     window: ReplayWindow,
+    in_order: bool,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -69,21 +70,24 @@ pub enum OpenError {
     /// A frame with counter and tag arrived before any keys existed.
     UnexpectedAuthentication,
     Replay(ReplayError),
+    /// On a stream transport, a frame skipped ahead of the next expected counter.
+    OutOfOrder {
+        expected: u64,
+        got: u64,
+    },
     Authentication(AuthenticationFailed),
 }
 
 impl Sealer {
-    /// `counter_limit` is the first counter that may not be used; it is capped at 2^64-1, which Noise
-    /// reserves.
-    /// `counter_limit` is the first counter ordinary frames may not use. One counter beyond it stays
-    /// available for the closing Disconnect frame; 2^64-1 is never used, since Noise reserves it.
+    /// `counter_limit` is the first counter ordinary frames may not use (at most 2^64-1, which Noise
+    /// reserves). One counter beyond it stays available for the closing Disconnect frame.
     pub fn new(key: &[u8; 32], counter_limit: u64) -> Self {
         Sealer { cipher: Cipher::new(key), next_counter: 0, counter_limit: counter_limit.min(u64::MAX - 1) }
     }
 
     /// Lets exactly one more frame through after the limit: the Disconnect that ends the session.
     pub fn allow_final_frame(&mut self) {
-        if self.next_counter >= self.counter_limit && self.counter_limit < u64::MAX - 1 {
+        if self.next_counter >= self.counter_limit && self.counter_limit < u64::MAX {
             self.counter_limit += 1;
         }
     }
@@ -109,8 +113,19 @@ impl Sealer {
 }
 
 impl Opener {
+    /// An opener for a datagram transport: frames may arrive out of order within the replay window.
     pub fn new(key: &[u8; 32]) -> Self {
-        Opener { cipher: Cipher::new(key), window: ReplayWindow::new() }
+        Opener { cipher: Cipher::new(key), window: ReplayWindow::new(), in_order: false }
+    }
+
+    /// An opener for a stream transport (TCP), which never drops or reorders: every frame must carry
+    /// exactly the next counter, so a frame removed or swapped in transit is detected too.
+    pub fn in_order(key: &[u8; 32]) -> Self {
+        Opener { in_order: true, ..Self::new(key) }
+    }
+
+    fn expected_counter(&self) -> u64 {
+        self.window.newest().map_or(0, |newest| newest + 1)
     }
 }
 
@@ -182,6 +197,9 @@ pub fn open_frame<'a>(
         (Some(counter), Some(opener)) => (counter, opener),
     };
     opener.window.check(counter).map_err(OpenError::Replay)?;
+    if opener.in_order && counter != opener.expected_counter() {
+        return Err(OpenError::OutOfOrder { expected: opener.expected_counter(), got: counter });
+    }
     let body_end = frame.len() - TAG_LEN;
     let (authenticated, tag) = frame.split_at_mut(body_end);
     if header.encrypted {
@@ -271,6 +289,21 @@ mod tests {
     }
 
     #[test]
+    fn stream_opener_refuses_gaps_and_reordering() {
+        let mut sealer = Sealer::new(&KEY, u64::MAX);
+        let frames: Vec<Vec<u8>> = (0..3).map(|_| seal(b"x", true, &mut sealer)).collect();
+        let mut opener = Opener::in_order(&KEY);
+        assert!(open(&mut frames[0].clone(), &mut opener).is_ok());
+        assert_eq!(open(&mut frames[2].clone(), &mut opener), Err(OpenError::OutOfOrder { expected: 1, got: 2 }));
+        assert!(open(&mut frames[1].clone(), &mut opener).is_ok());
+        assert!(open(&mut frames[2].clone(), &mut opener).is_ok());
+        // The datagram opener accepts the same gap.
+        let mut opener = Opener::new(&KEY);
+        assert!(open(&mut frames[2].clone(), &mut opener).is_ok());
+        assert!(open(&mut frames[0].clone(), &mut opener).is_ok());
+    }
+
+    #[test]
     fn wrong_key_fails() {
         let mut sealer = Sealer::new(&KEY, u64::MAX);
         let mut opener = Opener::new(&[0x22; 32]);
@@ -284,7 +317,7 @@ mod tests {
         let mut opener = Opener::new(&KEY);
         let mut a = seal(b"a", true, &mut sealer);
         let mut b = seal(b"b", true, &mut sealer);
-        assert_eq!(sealer.next_counter(), u64::MAX - 1, "2^64-1 is reserved and never reached");
+        assert_eq!(sealer.next_counter(), u64::MAX - 1);
         let mut out = Vec::new();
         let err =
             append_frame(&mut out, MessageType::Event, SendOptions::ENCRYPTED, Some(&mut sealer), 1000, |b| b.push(1));
@@ -292,6 +325,13 @@ mod tests {
         assert!(out.is_empty());
         assert_eq!(open(&mut a, &mut opener).unwrap(), b"a");
         assert_eq!(open(&mut b, &mut opener).unwrap(), b"b");
+        // The closing frame may use the last counter; 2^64-1 is reserved and never reached.
+        sealer.allow_final_frame();
+        let mut last = seal(b"bye", false, &mut sealer);
+        assert_eq!(open(&mut last, &mut opener).unwrap(), b"bye");
+        sealer.allow_final_frame();
+        let err = append_frame(&mut out, MessageType::Event, SendOptions::RELIABLE, Some(&mut sealer), 1000, |_| {});
+        assert_eq!(err, Err(SealError::CounterExhausted));
     }
 
     #[test]

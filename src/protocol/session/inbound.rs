@@ -82,6 +82,10 @@ impl Session {
         let opener = if header.message_type.is_pre_key() { None } else { self.opener.as_mut() };
         let body = open_frame(frame, header, header_len, opener).map_err(|error| match error {
             OpenError::Replay(replay) => Violation { reason: DisconnectReason::Replay, message: replay.to_string() },
+            OpenError::OutOfOrder { expected, got } => Violation {
+                reason: DisconnectReason::Replay,
+                message: format!("frame counter {got} out of order (expected {expected})"),
+            },
             OpenError::Authentication(failed) => {
                 Violation { reason: DisconnectReason::AuthenticationFailed, message: failed.to_string() }
             }

@@ -316,6 +316,8 @@ impl Session {
         if !matches!(self.phase, Phase::AwaitingAccept) {
             return Err(SessionError::InvalidState("no connect request is pending"));
         }
+        // Reason 0 would read as acceptance on the wire.
+        let reason = if reason == DisconnectReason::None { DisconnectReason::ServerLogic } else { reason };
         let ack = ConnectAck { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };
         self.send_pre_key_frame(MessageType::ConnectAck, |out| ack.encode(out))?;
         self.phase = Phase::Closing;
@@ -521,7 +523,8 @@ impl Session {
 
     fn install_keys(&mut self, completed: Completed) {
         self.sealer = Some(Sealer::new(&completed.keys.send, self.config.counter_limit));
-        self.opener = Some(Opener::new(&completed.keys.receive));
+        // TCP never drops or reorders, so the receiver insists on the exact next counter.
+        self.opener = Some(Opener::in_order(&completed.keys.receive));
         self.remote_static = completed.remote_static;
         self.handshake_hash = Some(completed.handshake_hash);
         self.phase = Phase::Encrypted;

@@ -1,0 +1,170 @@
+//! Numbers the header exposes as macros. They mirror the protocol core so hosts need no other source;
+
+//! cbindgen reads literals only, so the values are written out; a test checks them against the core.
+
+use std::ffi::CStr;
+
+/// Status 1022: security exception while connecting.
+pub const PEER_STATUS_SECURITY_EXCEPTION_ON_CONNECT: u32 = 1022;
+/// Status 1023: the connection could not be established (refused, unreachable).
+pub const PEER_STATUS_EXCEPTION_ON_CONNECT: u32 = 1023;
+/// Status 1024: connected; operations may be sent (plain until 1048).
+pub const PEER_STATUS_CONNECT: u32 = 1024;
+/// Status 1025: disconnected; always the last status of a connection.
+pub const PEER_STATUS_DISCONNECT: u32 = 1025;
+/// Status 1026: an internal exception (for example the host stopped servicing and the queue filled).
+pub const PEER_STATUS_EXCEPTION: u32 = 1026;
+/// Status 1030: sending failed.
+pub const PEER_STATUS_SEND_ERROR: u32 = 1030;
+/// Status 1039: the server sent something invalid or reading failed.
+pub const PEER_STATUS_EXCEPTION_ON_RECEIVE: u32 = 1039;
+/// Status 1040: nothing received within the disconnect timeout.
+pub const PEER_STATUS_TIMEOUT_DISCONNECT: u32 = 1040;
+/// Status 1041: the server timed this client out.
+pub const PEER_STATUS_DISCONNECT_BY_SERVER_TIMEOUT: u32 = 1041;
+/// Status 1042: the server is full.
+pub const PEER_STATUS_DISCONNECT_BY_SERVER_USER_LIMIT: u32 = 1042;
+/// Status 1043: the server disconnected this client; the info's reason says why.
+pub const PEER_STATUS_DISCONNECT_BY_SERVER_LOGIC: u32 = 1043;
+/// Status 1044: the server closed the connection without a reason.
+pub const PEER_STATUS_DISCONNECT_BY_SERVER_REASON_UNKNOWN: u32 = 1044;
+/// Status 1048: the key exchange succeeded; every frame is now authenticated and encryption available.
+pub const PEER_STATUS_ENCRYPTION_ESTABLISHED: u32 = 1048;
+/// Status 1049: the key exchange failed (for example a pin mismatch); the connection closes.
+pub const PEER_STATUS_ENCRYPTION_FAILED_TO_ESTABLISH: u32 = 1049;
+/// Status 1050: the server address is invalid.
+pub const PEER_STATUS_SERVER_ADDRESS_INVALID: u32 = 1050;
+/// Status 1051: the server's host name could not be resolved.
+pub const PEER_STATUS_DNS_EXCEPTION_ON_CONNECT: u32 = 1051;
+
+/// Delivery mode 0 (Photon's numbering).
+pub const PEER_DELIVERY_MODE_UNRELIABLE: u8 = 0;
+/// Delivery mode 1, the default.
+pub const PEER_DELIVERY_MODE_RELIABLE: u8 = 1;
+/// Delivery mode 2.
+pub const PEER_DELIVERY_MODE_UNRELIABLE_UNSEQUENCED: u8 = 2;
+/// Delivery mode 3.
+pub const PEER_DELIVERY_MODE_RELIABLE_UNSEQUENCED: u8 = 3;
+
+/// Peer state: not connected.
+pub const PEER_STATE_DISCONNECTED: u32 = 0;
+/// Peer state: connecting.
+pub const PEER_STATE_CONNECTING: u32 = 1;
+/// Peer state: connected, no keys yet.
+pub const PEER_STATE_CONNECTED: u32 = 3;
+/// Peer state: disconnecting.
+pub const PEER_STATE_DISCONNECTING: u32 = 4;
+/// Peer state: connected, key exchange running.
+pub const PEER_STATE_ESTABLISHING_ENCRYPTION: u32 = 5;
+/// Peer state: connected with keys.
+pub const PEER_STATE_ENCRYPTED: u32 = 6;
+
+/// Disconnect reason: the server is shutting down.
+pub const PEER_DISCONNECT_REASON_SERVER_SHUTDOWN: u16 = 2;
+/// Disconnect reason: timeout.
+pub const PEER_DISCONNECT_REASON_TIMEOUT: u16 = 3;
+/// Disconnect reason: malformed or unexpected frame.
+pub const PEER_DISCONNECT_REASON_PROTOCOL_VIOLATION: u16 = 4;
+/// Disconnect reason: a frame failed authentication.
+pub const PEER_DISCONNECT_REASON_AUTHENTICATION_FAILED: u16 = 5;
+/// Disconnect reason: a frame was replayed.
+pub const PEER_DISCONNECT_REASON_REPLAY: u16 = 6;
+/// Disconnect reason: the server does not know the app id.
+pub const PEER_DISCONNECT_REASON_UNKNOWN_APP_ID: u16 = 7;
+/// Disconnect reason: the key exchange failed.
+pub const PEER_DISCONNECT_REASON_KEY_EXCHANGE_FAILED: u16 = 9;
+/// Disconnect reason: this end did not keep up with its traffic.
+pub const PEER_DISCONNECT_REASON_SLOW_CONSUMER: u16 = 11;
+
+/// Operation return code: success.
+pub const PEER_RETURN_CODE_OK: i16 = 0;
+/// Operation return code: the operation must be sent encrypted.
+pub const PEER_RETURN_CODE_MUST_ENCRYPT: i16 = -10;
+/// Operation return code: a server plugin refused the operation.
+pub const PEER_RETURN_CODE_PLUGIN_REJECTED: i16 = -11;
+
+pub(crate) fn status_name(status: u32) -> &'static CStr {
+    match status {
+        1022 => c"SecurityExceptionOnConnect",
+        1023 => c"ExceptionOnConnect",
+        1024 => c"Connect",
+        1025 => c"Disconnect",
+        1026 => c"Exception",
+        1030 => c"SendError",
+        1039 => c"ExceptionOnReceive",
+        1040 => c"TimeoutDisconnect",
+        1041 => c"DisconnectByServerTimeout",
+        1042 => c"DisconnectByServerUserLimit",
+        1043 => c"DisconnectByServerLogic",
+        1044 => c"DisconnectByServerReasonUnknown",
+        1048 => c"EncryptionEstablished",
+        1049 => c"EncryptionFailedToEstablish",
+        1050 => c"ServerAddressInvalid",
+        1051 => c"DnsExceptionOnConnect",
+        _ => c"Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::frame::Delivery;
+    use crate::protocol::status::{return_code, DisconnectReason, PeerState, StatusCode};
+
+    #[test]
+    fn header_constants_match_the_core() {
+        let statuses = [
+            (PEER_STATUS_SECURITY_EXCEPTION_ON_CONNECT, StatusCode::SecurityExceptionOnConnect),
+            (PEER_STATUS_EXCEPTION_ON_CONNECT, StatusCode::ExceptionOnConnect),
+            (PEER_STATUS_CONNECT, StatusCode::Connect),
+            (PEER_STATUS_DISCONNECT, StatusCode::Disconnect),
+            (PEER_STATUS_EXCEPTION, StatusCode::Exception),
+            (PEER_STATUS_SEND_ERROR, StatusCode::SendError),
+            (PEER_STATUS_EXCEPTION_ON_RECEIVE, StatusCode::ExceptionOnReceive),
+            (PEER_STATUS_TIMEOUT_DISCONNECT, StatusCode::TimeoutDisconnect),
+            (PEER_STATUS_DISCONNECT_BY_SERVER_TIMEOUT, StatusCode::DisconnectByServerTimeout),
+            (PEER_STATUS_DISCONNECT_BY_SERVER_USER_LIMIT, StatusCode::DisconnectByServerUserLimit),
+            (PEER_STATUS_DISCONNECT_BY_SERVER_LOGIC, StatusCode::DisconnectByServerLogic),
+            (PEER_STATUS_DISCONNECT_BY_SERVER_REASON_UNKNOWN, StatusCode::DisconnectByServerReasonUnknown),
+            (PEER_STATUS_ENCRYPTION_ESTABLISHED, StatusCode::EncryptionEstablished),
+            (PEER_STATUS_ENCRYPTION_FAILED_TO_ESTABLISH, StatusCode::EncryptionFailedToEstablish),
+            (PEER_STATUS_SERVER_ADDRESS_INVALID, StatusCode::ServerAddressInvalid),
+            (PEER_STATUS_DNS_EXCEPTION_ON_CONNECT, StatusCode::DnsExceptionOnConnect),
+        ];
+        for (constant, code) in statuses {
+            assert_eq!(constant, code as u32);
+            assert_eq!(status_name(constant).to_str().unwrap(), code.name());
+        }
+        let states = [
+            (PEER_STATE_DISCONNECTED, PeerState::Disconnected),
+            (PEER_STATE_CONNECTING, PeerState::Connecting),
+            (PEER_STATE_CONNECTED, PeerState::Connected),
+            (PEER_STATE_DISCONNECTING, PeerState::Disconnecting),
+            (PEER_STATE_ESTABLISHING_ENCRYPTION, PeerState::EstablishingEncryption),
+            (PEER_STATE_ENCRYPTED, PeerState::Encrypted),
+        ];
+        for (constant, state) in states {
+            assert_eq!(constant, state as u32);
+        }
+        let reasons = [
+            (PEER_DISCONNECT_REASON_SERVER_SHUTDOWN, DisconnectReason::ServerShutdown),
+            (PEER_DISCONNECT_REASON_TIMEOUT, DisconnectReason::Timeout),
+            (PEER_DISCONNECT_REASON_PROTOCOL_VIOLATION, DisconnectReason::ProtocolViolation),
+            (PEER_DISCONNECT_REASON_AUTHENTICATION_FAILED, DisconnectReason::AuthenticationFailed),
+            (PEER_DISCONNECT_REASON_REPLAY, DisconnectReason::Replay),
+            (PEER_DISCONNECT_REASON_UNKNOWN_APP_ID, DisconnectReason::UnknownAppId),
+            (PEER_DISCONNECT_REASON_KEY_EXCHANGE_FAILED, DisconnectReason::KeyExchangeFailed),
+            (PEER_DISCONNECT_REASON_SLOW_CONSUMER, DisconnectReason::SlowConsumer),
+        ];
+        for (constant, reason) in reasons {
+            assert_eq!(constant, reason as u16);
+        }
+        assert_eq!(PEER_DELIVERY_MODE_UNRELIABLE, Delivery::Unreliable as u8);
+        assert_eq!(PEER_DELIVERY_MODE_RELIABLE, Delivery::Reliable as u8);
+        assert_eq!(PEER_DELIVERY_MODE_UNRELIABLE_UNSEQUENCED, Delivery::UnreliableUnsequenced as u8);
+        assert_eq!(PEER_DELIVERY_MODE_RELIABLE_UNSEQUENCED, Delivery::ReliableUnsequenced as u8);
+        assert_eq!(PEER_RETURN_CODE_OK, return_code::OK);
+        assert_eq!(PEER_RETURN_CODE_MUST_ENCRYPT, return_code::MUST_ENCRYPT);
+        assert_eq!(PEER_RETURN_CODE_PLUGIN_REJECTED, return_code::PLUGIN_REJECTED);
+    }
+}

@@ -1,0 +1,269 @@
+//! `peer_*` lifecycle and messaging functions. Thin: every decision lives in the peer and the protocol
+//! core; this layer only checks pointers, converts types and catches panics.
+
+use std::collections::VecDeque;
+use std::ffi::c_char;
+use std::time::Duration;
+
+use super::boundary::{borrow, borrow_mut, c_str, guard};
+use super::dispatch::Prepared;
+use super::handles::{self, Callbacks, DispatchMark, PeerHandle};
+use super::params::peer_params_t;
+use super::result::PeerResult;
+use super::types::{peer_config_t, peer_polled_event_t, peer_send_options_t, peer_t};
+use crate::peer::{Peer, PeerConfig};
+use crate::protocol::codec::Params;
+use crate::protocol::frame::Delivery;
+use crate::protocol::message::OperationRequest;
+use crate::protocol::sealing::SendOptions;
+use crate::protocol::session::SessionConfig;
+
+/// Fills `*out_config` with defaults: no callbacks, 10 s disconnect timeout, 1 s ping, automatic key
+/// exchange on, no pin, 65536 queued events.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_config_default(out_config: *mut peer_config_t) -> u32 {
+    guard(|| {
+        // SAFETY: NULL-checked; the caller provides writable storage.
+        let out = unsafe { borrow_mut(out_config)? };
+        let defaults = PeerConfig::default();
+        *out = peer_config_t {
+            on_status: None,
+            on_operation_response: None,
+            on_event: None,
+            user_data: std::ptr::null_mut(),
+            disconnect_timeout_ms: defaults.session.disconnect_timeout.as_millis() as u32,
+            ping_interval_ms: defaults.session.ping_interval.as_millis() as u32,
+            auto_key_exchange: 1,
+            pin_server_key: 0,
+            server_public_key: [0; 32],
+            max_queued_events: defaults.max_queued_events as u32,
+        };
+        Ok(())
+    })
+}
+
+/// Creates a peer. No thread starts until peer_connect.
+///
+/// Ownership: on success `*out_peer` is a handle the caller must release with peer_destroy. The
+/// config is copied; `user_data` must stay valid until peer_destroy returns.
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut peer_t) -> u32 {
+    guard(|| {
+        // SAFETY: NULL-checked pointers per the contract.
+        let (config, out_peer) = unsafe { (borrow(config)?, borrow_mut(out_peer)?) };
+        if config.disconnect_timeout_ms == 0 || config.ping_interval_ms == 0 || config.max_queued_events == 0 {
+            return Err(PeerResult::InvalidArgument);
+        }
+        let session = SessionConfig {
+            disconnect_timeout: Duration::from_millis(config.disconnect_timeout_ms.into()),
+            ping_interval: Duration::from_millis(config.ping_interval_ms.into()),
+            auto_key_exchange: config.auto_key_exchange != 0,
+            server_key_pin: (config.pin_server_key != 0).then_some(config.server_public_key),
+            ..SessionConfig::default()
+        };
+        let peer = Peer::new(PeerConfig { session, max_queued_events: config.max_queued_events as usize });
+        *out_peer = handles::register(PeerHandle {
+            peer,
+            callbacks: Callbacks {
+                on_status: config.on_status,
+                on_operation_response: config.on_operation_response,
+                on_event: config.on_event,
+                user_data: config.user_data,
+            },
+            dispatch: Default::default(),
+            polled: Default::default(),
+        });
+        Ok(())
+    })
+}
+
+/// Starts connecting to `address` ("host:port", resolved on the I/O thread) with `app_id` (1–64
+/// bytes, NUL-terminated UTF-8). Returns at once; progress arrives as statuses: 1024 Connect, then
+/// 1048 EncryptionEstablished when automatic key exchange is on, or 1023/1040/1051 on failure.
+///
+/// Thread: any thread. Reconnecting is allowed once the peer is disconnected.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_connect(peer: *mut peer_t, address: *const c_char, app_id: *const c_char) -> u32 {
+    guard(|| {
+        let handle = handles::lookup(peer)?;
+        // SAFETY: NULL-checked, NUL-terminated strings per the contract.
+        let (address, app_id) = unsafe { (c_str(address)?, c_str(app_id)?) };
+        handle.peer.connect(address, app_id).map_err(PeerResult::from)
+    })
+}
+
+/// Starts the key exchange (Noise NX). The outcome arrives as status 1048 EncryptionEstablished or 1049
+/// EncryptionFailedToEstablish. Only needed when `auto_key_exchange` is 0.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_establish_encryption(peer: *mut peer_t) -> u32 {
+    guard(|| handles::lookup(peer)?.peer.establish_encryption().map_err(PeerResult::from))
+}
+
+/// Sends an operation. `params` may be NULL (no parameters) and is copied, so the caller keeps
+/// ownership. `options` may be NULL (reliable, unencrypted, channel 0). With `encrypt` set before the
+/// key exchange completed, returns PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED and sends nothing.
+///
+/// Thread: any thread, concurrently with peer_service.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_send_operation(
+    peer: *mut peer_t,
+    op_code: u8,
+    params: *const peer_params_t,
+    options: *const peer_send_options_t,
+) -> u32 {
+    guard(|| {
+        let handle = handles::lookup(peer)?;
+        // SAFETY: NULL is allowed for both; non-NULL pointers are valid per the contract.
+        let (params, options) = unsafe { (params.as_ref(), options.as_ref()) };
+        let options = match options {
+            None => SendOptions::RELIABLE,
+            Some(options) => SendOptions {
+                encrypt: options.encrypt != 0,
+                delivery: Delivery::from_u8(options.delivery_mode).ok_or(PeerResult::InvalidArgument)?,
+                channel: options.channel,
+            },
+        };
+        let request = OperationRequest { op_code, params: params.map_or_else(Params::new, |p| p.params.clone()) };
+        handle.peer.send_operation(&request, options).map_err(PeerResult::from)
+    })
+}
+
+/// Runs the queued callbacks on the calling thread and returns. Call it regularly (every frame).
+/// `out_dispatched` may be NULL; otherwise it receives the number of callbacks run.
+///
+/// Thread: any single thread at a time (typically the game's main thread); callbacks run on it.
+/// Returns PEER_RESULT_CALLED_FROM_CALLBACK when called from one of this peer's callbacks.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_service(peer: *mut peer_t, out_dispatched: *mut u32) -> u32 {
+    guard(|| {
+        if handles::is_dispatching(peer) {
+            return Err(PeerResult::CalledFromCallback);
+        }
+        let handle = handles::lookup(peer)?;
+        let _running = handle.dispatch.lock();
+        let _mark = DispatchMark::new(peer);
+        *handle.polled.lock() = None;
+        let mut queued = VecDeque::new();
+        handle.peer.drain_events(&mut queued);
+        let mut dispatched = 0u32;
+        for event in queued {
+            Prepared::new(event).invoke(&handle.callbacks);
+            dispatched = dispatched.saturating_add(1);
+        }
+        // SAFETY: NULL is allowed; otherwise writable per the contract.
+        if let Some(out) = unsafe { out_dispatched.as_mut() } {
+            *out = dispatched;
+        }
+        Ok(())
+    })
+}
+
+/// Callback-free alternative to peer_service: takes the next queued result into `*out_event`, or
+/// returns PEER_RESULT_NO_EVENT. Pointers inside `*out_event` stay valid until the next
+/// peer_poll_event, peer_service or peer_destroy on this peer.
+///
+/// Thread: one thread at a time, as for peer_service.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_poll_event(peer: *mut peer_t, out_event: *mut peer_polled_event_t) -> u32 {
+    guard(|| {
+        let handle = handles::lookup(peer)?;
+        // SAFETY: NULL-checked; writable per the contract.
+        let out = unsafe { borrow_mut(out_event)? };
+        let event = handle.peer.poll_event().ok_or(PeerResult::NoEvent)?;
+        let mut slot = handle.polled.lock();
+        let prepared = slot.insert(Prepared::new(event));
+        *out = prepared.polled_view();
+        Ok(())
+    })
+}
+
+/// Asks to end the connection. Status 1025 Disconnect follows through peer_service.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_disconnect(peer: *mut peer_t) -> u32 {
+    guard(|| {
+        handles::lookup(peer)?.peer.disconnect();
+        Ok(())
+    })
+}
+
+/// Disconnects (if connected), stops the I/O thread and frees the peer. When it returns, no callback
+/// of this peer runs any more and no thread of it remains; the handle is invalid and further calls
+/// with it return PEER_RESULT_INVALID_PEER.
+///
+/// Thread: any thread. If another thread is inside peer_service for this peer, waits for it to return.
+/// Returns PEER_RESULT_CALLED_FROM_CALLBACK (and destroys nothing) when called from one of this
+/// peer's callbacks: destroy it after peer_service returns.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_destroy(peer: *mut peer_t) -> u32 {
+    guard(|| {
+        if handles::is_dispatching(peer) {
+            return Err(PeerResult::CalledFromCallback);
+        }
+        let handle = handles::unregister(peer)?;
+        let _running = handle.dispatch.lock();
+        handle.peer.shutdown();
+        *handle.polled.lock() = None;
+        Ok(())
+    })
+}
+
+/// Writes the peer state to `*out_state`: PEER_STATE_* (0, 1, 3, 4 are Photon's PeerStateValue).
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_state(peer: *const peer_t, out_state: *mut u32) -> u32 {
+    guard(|| {
+        let handle = handles::lookup(peer)?;
+        // SAFETY: NULL-checked; writable per the contract.
+        let out = unsafe { borrow_mut(out_state)? };
+        *out = handle.peer.state() as u32;
+        Ok(())
+    })
+}
+
+/// Copies the server's static public key (32 bytes) into `out_key` once the key exchange succeeded;
+/// PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED before.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_server_public_key(peer: *const peer_t, out_key: *mut u8) -> u32 {
+    guard(|| {
+        let handle = handles::lookup(peer)?;
+        if out_key.is_null() {
+            return Err(PeerResult::NullParameter);
+        }
+        let key = handle.peer.server_public_key().ok_or(PeerResult::EncryptionNotEstablished)?;
+        // SAFETY: non-NULL with room for 32 bytes per the contract.
+        unsafe { std::ptr::copy_nonoverlapping(key.as_ptr(), out_key, key.len()) };
+        Ok(())
+    })
+}
+
+/// A static, NUL-terminated description of a result code. Never NULL; never free it.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_result_str(result: u32) -> *const c_char {
+    std::panic::catch_unwind(|| PeerResult::describe(result).as_ptr()).unwrap_or(c"internal error".as_ptr())
+}
+
+/// A static, NUL-terminated name of a status code ("Connect", "EncryptionEstablished", …), or
+/// "Unknown". Never NULL; never free it.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_status_str(status: u32) -> *const c_char {
+    std::panic::catch_unwind(|| super::constants::status_name(status).as_ptr()).unwrap_or(c"Unknown".as_ptr())
+}
+
+/// The library version ("MAJOR.MINOR.PATCH"), static and NUL-terminated. Compare with
+/// SEALNET_VERSION_STRING to detect a header/library mismatch.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
