@@ -1,1 +1,96 @@
-fn main() {}
+//! The `sealnet-server` command: reads the configuration, loads or creates the key, serves until
+//! SIGINT or SIGTERM, then disconnects every client with ServerShutdown and exits 0.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use sealnet::protocol::noise::hex;
+use sealnet_server::config::{self, Command};
+use sealnet_server::keyfile::{self, KeyOrigin, KeySource};
+use sealnet_server::Server;
+use tokio::signal::unix::{signal, SignalKind};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let config = match config::parse_args(std::env::args().skip(1)) {
+        Ok(Command::Run(config)) => config,
+        Ok(Command::Help) => {
+            let _ = writeln!(std::io::stdout(), "{}", config::USAGE);
+            return ExitCode::SUCCESS;
+        }
+        Err(error) => {
+            eprintln!("sealnet-server: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+
+    let (keypair, source) = match keyfile::server_key(&config) {
+        Ok(found) => found,
+        Err(error) => {
+            eprintln!("sealnet-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match source {
+        KeySource::Config => tracing::info!("using the static key from the configuration"),
+        KeySource::File { path, origin: KeyOrigin::Created } => {
+            tracing::info!(path = %path.display(), "generated a new server key")
+        }
+        KeySource::File { path, origin: KeyOrigin::Loaded } => {
+            tracing::info!(path = %path.display(), "loaded server key")
+        }
+    }
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sealnet-server: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let code = runtime.block_on(run(Server::new(config, keypair)));
+    runtime.shutdown_timeout(Duration::from_millis(200));
+    code
+}
+
+async fn run(server: Server) -> ExitCode {
+    // Handlers go in before the startup lines, so a signal sent as soon as they are read is caught.
+    let (mut interrupt, mut terminate) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
+        (Err(error), _) | (_, Err(error)) => {
+            eprintln!("sealnet-server: cannot install signal handlers: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = match server.start().await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("sealnet-server: cannot listen: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut stdout = std::io::stdout().lock();
+    let printed = writeln!(stdout, "sealnet-server listening on {}", server.local_addr())
+        .and_then(|()| writeln!(stdout, "sealnet-server public key: {}", hex(&server.public_key())))
+        .and_then(|()| stdout.flush());
+    drop(stdout);
+    if let Err(error) = printed {
+        tracing::warn!(%error, "could not print the startup lines");
+    }
+    tracing::info!(address = %server.local_addr(), "listening");
+
+    let signal_name = tokio::select! {
+        _ = interrupt.recv() => "SIGINT",
+        _ = terminate.recv() => "SIGTERM",
+    };
+    tracing::info!(signal = signal_name, "shutting down");
+    server.shutdown().await;
+    tracing::info!("stopped");
+    ExitCode::SUCCESS
+}

@@ -1,6 +1,9 @@
 //! The C ABI. Thin by design: pointer checks, type conversion and panic boundaries only. Every symbol
 //! starts with `peer_`; `include/sealnet.h` is generated from this module by cbindgen.
 #![allow(non_camel_case_types)]
+// These are C entry points: their pointer contracts are documented in the header and checked for NULL
+// at runtime, as a C caller expects. Marking them `unsafe fn` would only burden Rust callers.
+#![allow(clippy::not_unsafe_ptr_arg_deref)]
 
 mod boundary;
 pub mod constants;

@@ -141,6 +141,8 @@ pub mod return_code {
     pub const INTERNAL_SERVER_ERROR: i16 = -1;
     pub const INVALID_OPERATION: i16 = -2;
     pub const OPERATION_NOT_ALLOWED_IN_CURRENT_STATE: i16 = -3;
+    /// Authentication values were refused (or cannot be checked).
+    pub const INVALID_AUTHENTICATION: i16 = 32767;
     /// A must-encrypt operation arrived without encryption.
     pub const MUST_ENCRYPT: i16 = -10;
     /// A server plugin refused the operation.

@@ -184,7 +184,7 @@ impl Session {
                 ack.message
             };
             self.phase = Phase::Closing;
-            self.status(StatusCode::DisconnectByServerLogic, ack.reason, &message);
+            self.status(DisconnectReason::status_when_sent_by_server(ack.reason), ack.reason, &message);
             self.close_reason = Some((ack.reason, message));
             return Ok(());
         }

@@ -1,0 +1,311 @@
+/*
+ * chat: a room chat over sealnet, using only include/sealnet.h.
+ *
+ *   chat --server HOST:PORT --app-id ID --name NAME --room ROOM [--pin HEX] [--no-encryption]
+ *        [--script FILE]
+ *
+ * Without --script it reads lines from standard input: a line is sent encrypted, "/plain TEXT" is
+ * sent in the clear (still authenticated once keys exist), "/auth TOKEN" sends the always-encrypted
+ * Authenticate operation, "/quit" leaves. A script adds "expect N" (wait until N messages arrived),
+ * "responses N" (until N operation responses arrived, the join included) and "peers N" (until the room
+ * has N players), so scripted clients can hold a conversation.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sealnet.h"
+
+enum {
+    OP_JOIN_ROOM = 226,
+    OP_AUTHENTICATE = 230,
+    OP_RAISE_EVENT = 253,
+    EV_JOIN = 255,
+    EV_LEAVE = 254,
+    EV_CHAT = 1,
+    KEY_ROOM = 255,
+    KEY_ACTOR = 254,
+    KEY_ACTORS = 252,
+    KEY_CODE = 244,
+    KEY_DATA = 245,
+    KEY_NAME = 1,
+    KEY_TEXT = 2,
+    KEY_TOKEN = 3,
+};
+
+typedef struct {
+    const char *name;
+    int actor;
+    int peers_in_room;
+    int messages;
+    int responses;
+    int encrypted;
+    int disconnected;
+    int failed;
+} chat_state;
+
+static void say(const chat_state *chat, const char *format, ...) {
+    va_list args;
+    printf("[%-6s] ", chat->name);
+    va_start(args, format);
+    vprintf(format, args);
+    va_end(args);
+    printf("\n");
+    fflush(stdout);
+}
+
+static void copy_string(const peer_params_t *params, uint8_t key, char *out, size_t cap) {
+    const char *text = NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    if (peer_params_get_string(params, key, &text, &len) == PEER_RESULT_OK) {
+        if (len >= cap) len = cap - 1;
+        memcpy(out, text, len);
+        out[len] = '\0';
+    }
+}
+
+static void on_status(void *user_data, uint32_t status, const peer_status_info_t *info) {
+    chat_state *chat = user_data;
+    switch (status) {
+    case PEER_STATUS_CONNECT:
+        say(chat, "connected (status %u %s)", status, peer_status_str(status));
+        break;
+    case PEER_STATUS_ENCRYPTION_ESTABLISHED:
+        chat->encrypted = 1;
+        say(chat, "encryption established (status %u): every frame is now authenticated", status);
+        break;
+    case PEER_STATUS_DISCONNECT:
+        chat->disconnected = 1;
+        say(chat, "disconnected (status %u): %s", status, info->message);
+        break;
+    default:
+        say(chat, "status %u %s: %s (reason %u)", status, peer_status_str(status), info->message, info->reason);
+        if (status == PEER_STATUS_ENCRYPTION_FAILED_TO_ESTABLISH) chat->failed = 1;
+    }
+}
+
+static void on_response(void *user_data, const peer_operation_response_t *response) {
+    chat_state *chat = user_data;
+    chat->responses++;
+    if (response->op_code == OP_JOIN_ROOM && response->return_code == 0) {
+        int32_t actors[64];
+        size_t count = 0;
+        peer_params_get_i32(response->params, KEY_ACTOR, &chat->actor);
+        if (peer_params_get_i32_array(response->params, KEY_ACTORS, actors, 64, &count) == PEER_RESULT_OK)
+            chat->peers_in_room = (int)count;
+        say(chat, "joined the room as actor %d (%d player(s) present)", chat->actor, chat->peers_in_room);
+        return;
+    }
+    say(chat, "server answered operation %u: return code %d%s%s (%s)", response->op_code, response->return_code,
+        response->debug_message ? ", " : "", response->debug_message ? response->debug_message : "",
+        response->encrypted ? "encrypted" : "plain");
+}
+
+static void on_event(void *user_data, const peer_event_t *event) {
+    chat_state *chat = user_data;
+    int32_t actors[64];
+    size_t count = 0;
+    if (event->code == EV_JOIN || event->code == EV_LEAVE) {
+        if (peer_params_get_i32_array(event->params, KEY_ACTORS, actors, 64, &count) == PEER_RESULT_OK)
+            chat->peers_in_room = (int)count;
+        return;
+    }
+    if (event->code != EV_CHAT) return;
+    peer_params_t *message = NULL;
+    char name[64], text[512];
+    if (peer_params_get_params(event->params, KEY_DATA, &message) != PEER_RESULT_OK) return;
+    copy_string(message, KEY_NAME, name, sizeof name);
+    copy_string(message, KEY_TEXT, text, sizeof text);
+    peer_params_free(message);
+    chat->messages++;
+    say(chat, "<- %s (actor %d) [%s]: %s", name, event->sender, event->encrypted ? "encrypted" : "plain", text);
+}
+
+static void pause_ms(long ms) {
+    struct timespec delay = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&delay, NULL);
+}
+
+/* Services the peer, as a game loop does each frame, until *flag reaches target or time runs out. */
+static int service_until(peer_t *peer, chat_state *chat, const int *flag, int target, int seconds) {
+    for (int i = 0; i < seconds * 200; i++) {
+        if (peer_service(peer, NULL) != PEER_RESULT_OK) return 0;
+        if (*flag >= target) return 1;
+        if (chat->disconnected || chat->failed) return 0;
+        pause_ms(5);
+    }
+    return 0;
+}
+
+static int wait_connected(peer_t *peer, chat_state *chat) {
+    uint32_t state = PEER_STATE_CONNECTING;
+    for (int i = 0; i < 2000 && state != PEER_STATE_CONNECTED && !chat->disconnected; i++) {
+        peer_service(peer, NULL);
+        peer_state(peer, &state);
+        pause_ms(5);
+    }
+    return state == PEER_STATE_CONNECTED;
+}
+
+static int send_chat(peer_t *peer, chat_state *chat, const char *text, int encrypt) {
+    peer_params_t *params = NULL, *message = NULL;
+    peer_params_new(&params);
+    peer_params_new(&message);
+    peer_params_put_string(message, KEY_NAME, chat->name, strlen(chat->name));
+    peer_params_put_string(message, KEY_TEXT, text, strlen(text));
+    peer_params_put_i32(params, KEY_CODE, EV_CHAT);
+    peer_params_put_params(params, KEY_DATA, message);
+    peer_send_options_t options = {PEER_DELIVERY_MODE_RELIABLE, (uint8_t)encrypt, 0};
+    uint32_t result = peer_send_operation(peer, OP_RAISE_EVENT, params, &options);
+    peer_params_free(message);
+    peer_params_free(params);
+    if (result == PEER_RESULT_OK)
+        say(chat, "-> [%s] %s", encrypt ? "encrypted" : "plain", text);
+    else
+        say(chat, "could not send: %s", peer_result_str(result));
+    return result == PEER_RESULT_OK;
+}
+
+static int send_auth(peer_t *peer, chat_state *chat, const char *token) {
+    peer_params_t *params = NULL;
+    peer_params_new(&params);
+    peer_params_put_string(params, KEY_TOKEN, token, strlen(token));
+    /* Authenticate is a must-encrypt operation: sealnet encrypts it even without the flag, and refuses
+     * it outright when no keys exist. */
+    uint32_t result = peer_send_operation(peer, OP_AUTHENTICATE, params, NULL);
+    peer_params_free(params);
+    if (result == PEER_RESULT_OK)
+        say(chat, "-> Authenticate (operation %d), sent encrypted automatically", OP_AUTHENTICATE);
+    else
+        say(chat, "Authenticate refused locally (result %u): %s", result, peer_result_str(result));
+    return 1;
+}
+
+static int parse_hex_key(const char *hex, uint8_t out[32]) {
+    if (strlen(hex) != 64) return 0;
+    for (int i = 0; i < 32; i++) {
+        unsigned value;
+        if (sscanf(hex + 2 * i, "%2x", &value) != 1) return 0;
+        out[i] = (uint8_t)value;
+    }
+    return 1;
+}
+
+static void strip_newline(char *line) {
+    size_t len = strlen(line);
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
+}
+
+/* Runs one command line; returns 0 to stop. */
+static int run_command(peer_t *peer, chat_state *chat, char *line) {
+    if (strncmp(line, "expect ", 7) == 0) {
+        int target = atoi(line + 7);
+        if (!service_until(peer, chat, &chat->messages, target, 15)) {
+            say(chat, "gave up waiting for %d message(s)", target);
+            return 0;
+        }
+        return 1;
+    }
+    if (strncmp(line, "peers ", 6) == 0) {
+        int target = atoi(line + 6);
+        if (!service_until(peer, chat, &chat->peers_in_room, target, 15)) {
+            say(chat, "gave up waiting for %d player(s)", target);
+            return 0;
+        }
+        return 1;
+    }
+    if (strncmp(line, "responses ", 10) == 0) {
+        int target = atoi(line + 10);
+        if (!service_until(peer, chat, &chat->responses, target, 15)) {
+            say(chat, "gave up waiting for %d response(s)", target);
+            return 0;
+        }
+        return 1;
+    }
+    if (strncmp(line, "/plain ", 7) == 0) return send_chat(peer, chat, line + 7, 0) || 1;
+    if (strncmp(line, "/auth ", 6) == 0) return send_auth(peer, chat, line + 6);
+    if (strcmp(line, "/quit") == 0) return 0;
+    if (line[0] == '\0' || line[0] == '#') return 1;
+    return send_chat(peer, chat, line, 1) || 1;
+}
+
+int main(int argc, char **argv) {
+    const char *server = NULL, *app_id = "demo", *room = "lobby", *pin = NULL, *script = NULL;
+    chat_state chat = {"player", 0, 0, 0, 0, 0, 0, 0};
+    int auto_exchange = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(arg, "--no-encryption") == 0) { auto_exchange = 0; continue; }
+        if (!value) { fprintf(stderr, "chat: %s needs a value\n", arg); return 2; }
+        if (strcmp(arg, "--server") == 0) server = value;
+        else if (strcmp(arg, "--app-id") == 0) app_id = value;
+        else if (strcmp(arg, "--name") == 0) chat.name = value;
+        else if (strcmp(arg, "--room") == 0) room = value;
+        else if (strcmp(arg, "--pin") == 0) pin = value;
+        else if (strcmp(arg, "--script") == 0) script = value;
+        else { fprintf(stderr, "chat: unknown option %s\n", arg); return 2; }
+        i++;
+    }
+    if (!server) {
+        fprintf(stderr, "usage: chat --server HOST:PORT [--app-id ID] [--name NAME] [--room ROOM] [--pin HEX] "
+                        "[--no-encryption] [--script FILE]\n");
+        return 2;
+    }
+    if (strcmp(peer_version(), SEALNET_VERSION_STRING) != 0) {
+        fprintf(stderr, "chat: header %s does not match library %s\n", SEALNET_VERSION_STRING, peer_version());
+        return 1;
+    }
+
+    peer_config_t config;
+    peer_config_default(&config);
+    config.on_status = on_status;
+    config.on_operation_response = on_response;
+    config.on_event = on_event;
+    config.user_data = &chat;
+    config.auto_key_exchange = (uint8_t)auto_exchange;
+    if (pin) {
+        if (!parse_hex_key(pin, config.server_public_key)) { fprintf(stderr, "chat: --pin needs 64 hex digits\n"); return 2; }
+        config.pin_server_key = 1;
+    }
+    peer_t *peer = NULL;
+    uint32_t result = peer_create(&config, &peer);
+    if (result != PEER_RESULT_OK) { fprintf(stderr, "chat: peer_create: %s\n", peer_result_str(result)); return 1; }
+    say(&chat, "connecting to %s as app \"%s\"%s", server, app_id, pin ? ", pinning the server key" : "");
+    result = peer_connect(peer, server, app_id);
+    if (result != PEER_RESULT_OK) { fprintf(stderr, "chat: peer_connect: %s\n", peer_result_str(result)); peer_destroy(peer); return 1; }
+
+    /* With automatic key exchange, wait for EncryptionEstablished; otherwise for the Connect status. */
+    int ok = auto_exchange ? service_until(peer, &chat, &chat.encrypted, 1, 10) : wait_connected(peer, &chat);
+    if (ok) {
+        uint8_t key[32];
+        if (peer_server_public_key(peer, key) == PEER_RESULT_OK)
+            say(&chat, "server key %02x%02x%02x%02x... (%s)", key[0], key[1], key[2], key[3], pin ? "matches the pin" : "not pinned");
+        peer_params_t *params = NULL;
+        peer_params_new(&params);
+        peer_params_put_string(params, KEY_ROOM, room, strlen(room));
+        peer_send_operation(peer, OP_JOIN_ROOM, params, NULL);
+        peer_params_free(params);
+        ok = service_until(peer, &chat, &chat.actor, 1, 10);
+    }
+    if (ok) {
+        FILE *input = script ? fopen(script, "r") : stdin;
+        if (!input) { fprintf(stderr, "chat: cannot open %s\n", script); ok = 0; }
+        char line[512];
+        while (ok && input && fgets(line, sizeof line, input)) {
+            strip_newline(line);
+            if (!run_command(peer, &chat, line)) break;
+            peer_service(peer, NULL);
+        }
+        if (input && input != stdin) fclose(input);
+    }
+    peer_disconnect(peer);
+    service_until(peer, &chat, &chat.disconnected, 1, 3);
+    peer_destroy(peer);
+    return ok && !chat.failed ? 0 : 1;
+}

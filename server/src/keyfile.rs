@@ -1,0 +1,267 @@
+//! The server's static X25519 key: loaded from a file, or created there on first start.
+//!
+//! The file holds the 32 secret bytes as 64 hex digits (a trailing newline is allowed). A new file is
+//! created exclusively with mode 0600; an existing file that group or others may access is refused,
+//! because anyone who can read it can impersonate the server. The secret is never logged or printed.
+
+use std::fmt;
+use std::fs::{self, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+use sealnet::protocol::noise::Keypair;
+
+/// Why the key could not be loaded or created. Never contains key material.
+#[derive(Debug)]
+pub enum KeyFileError {
+    /// The file exists but group or others have access to it.
+    Permissions {
+        path: PathBuf,
+        mode: u32,
+    },
+    /// The file does not hold 64 hex digits.
+    Malformed {
+        path: PathBuf,
+    },
+    Io {
+        path: PathBuf,
+        action: &'static str,
+        error: io::Error,
+    },
+    /// The system random source failed.
+    Random,
+    /// `static_key` in the configuration is not 64 hex digits.
+    InvalidStaticKey,
+}
+
+impl fmt::Display for KeyFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            KeyFileError::Permissions { path, mode } => write!(
+                f,
+                "key file {} has mode {mode:04o}: group and others must have no access to the server's secret key \
+                 (fix with: chmod 600 {})",
+                path.display(),
+                path.display()
+            ),
+            KeyFileError::Malformed { path } => {
+                write!(f, "key file {} does not hold a key (expected 64 hex digits)", path.display())
+            }
+            KeyFileError::Io { path, action, error } => {
+                write!(f, "cannot {action} key file {}: {error}", path.display())
+            }
+            KeyFileError::Random => f.write_str("the system random source failed while generating a key"),
+            KeyFileError::InvalidStaticKey => f.write_str("static_key must be 64 hex digits"),
+        }
+    }
+}
+
+impl std::error::Error for KeyFileError {}
+
+/// Whether [`load_or_create`] found the key or made it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    Loaded,
+    Created,
+}
+
+/// Where the server's key came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySource {
+    /// `static_key` in the configuration.
+    Config,
+    File {
+        path: PathBuf,
+        origin: KeyOrigin,
+    },
+}
+
+/// The server key the configuration names: `static_key` if set, else the key file (created if missing).
+pub fn server_key(config: &crate::config::Config) -> Result<(Keypair, KeySource), KeyFileError> {
+    if let Some(hex) = &config.static_key {
+        let mut secret = parse_hex_key(hex.trim()).ok_or(KeyFileError::InvalidStaticKey)?;
+        let keypair = Keypair::from_secret_bytes(secret);
+        secret.fill(0);
+        return Ok((keypair, KeySource::Config));
+    }
+    let (keypair, origin) = load_or_create(&config.key_file)?;
+    Ok((keypair, KeySource::File { path: config.key_file.clone(), origin }))
+}
+
+/// Loads the key at `path`, or generates one and writes it there (mode 0600) when the file is missing.
+pub fn load_or_create(path: &Path) -> Result<(Keypair, KeyOrigin), KeyFileError> {
+    match load(path) {
+        Err(KeyFileError::Io { error, .. }) if error.kind() == io::ErrorKind::NotFound => {}
+        other => return other.map(|keypair| (keypair, KeyOrigin::Loaded)),
+    }
+    let keypair = Keypair::generate().map_err(|_| KeyFileError::Random)?;
+    match create(path, &keypair) {
+        Ok(()) => Ok((keypair, KeyOrigin::Created)),
+        // Another process created it first: use theirs, so both agree on the key.
+        Err(KeyFileError::Io { error, .. }) if error.kind() == io::ErrorKind::AlreadyExists => {
+            load(path).map(|keypair| (keypair, KeyOrigin::Loaded))
+        }
+        Err(error) => Err(error),
+    }
+}
+
+/// Loads an existing key file, refusing one that group or others may access.
+pub fn load(path: &Path) -> Result<Keypair, KeyFileError> {
+    let io_error = |action| move |error| KeyFileError::Io { path: path.to_owned(), action, error };
+    let mut file = OpenOptions::new().read(true).open(path).map_err(io_error("open"))?;
+    let metadata = file.metadata().map_err(io_error("inspect"))?;
+    let mode = metadata.permissions().mode() & 0o7777;
+    if mode & 0o077 != 0 {
+        return Err(KeyFileError::Permissions { path: path.to_owned(), mode });
+    }
+    if !metadata.is_file() {
+        return Err(KeyFileError::Malformed { path: path.to_owned() });
+    }
+    let mut text = Vec::with_capacity(80);
+    // A key file is 65 bytes; reading a little more is enough to tell it is not one.
+    let read = (&mut file).take(256).read_to_end(&mut text).map_err(io_error("read"));
+    let parsed = read.ok().and_then(|_| std::str::from_utf8(&text).ok()).and_then(|text| parse_hex_key(text.trim()));
+    text.fill(0);
+    match parsed {
+        Some(mut secret) => {
+            let keypair = Keypair::from_secret_bytes(secret);
+            secret.fill(0);
+            Ok(keypair)
+        }
+        None => Err(KeyFileError::Malformed { path: path.to_owned() }),
+    }
+}
+
+/// Writes `keypair`'s secret to a new file with mode 0600; fails if the file exists.
+pub fn create(path: &Path, keypair: &Keypair) -> Result<(), KeyFileError> {
+    let io_error = |action| move |error| KeyFileError::Io { path: path.to_owned(), action, error };
+    let mut file =
+        OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io_error("create"))?;
+    // The umask can only remove bits, but a pre-set ACL default or an odd filesystem might add some.
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io_error("set permissions of"))?;
+    let secret = keypair.secret_bytes();
+    let mut text = encode_hex(&secret[..]).into_bytes();
+    text.push(b'\n');
+    let written = file.write_all(&text).and_then(|()| file.sync_all());
+    text.fill(0);
+    written.map_err(io_error("write"))
+}
+
+/// Parses exactly 64 hex digits (either case) into 32 bytes.
+pub fn parse_hex_key(text: &str) -> Option<[u8; 32]> {
+    let bytes = text.as_bytes();
+    if bytes.len() != 64 {
+        return None;
+    }
+    let mut key = [0u8; 32];
+    for (out, pair) in key.iter_mut().zip(bytes.chunks_exact(2)) {
+        *out = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+    }
+    Some(key)
+}
+
+fn hex_digit(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Lower-case hex into one buffer, so the secret's digits exist in exactly one place to wipe.
+fn encode_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = String::with_capacity(bytes.len() * 2 + 1);
+    for byte in bytes {
+        text.push(DIGITS[usize::from(byte >> 4)] as char);
+        text.push(DIGITS[usize::from(byte & 0x0f)] as char);
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mode_of(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn missing_file_is_created_with_mode_0600_and_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.key");
+        let (first, origin) = load_or_create(&path).unwrap();
+        assert_eq!(origin, KeyOrigin::Created);
+        assert_eq!(mode_of(&path), 0o600);
+        let text = fs::read_to_string(&path).unwrap();
+        assert_eq!(text.trim().len(), 64);
+        assert_ne!(text.trim(), encode_hex(first.public()), "the file holds the secret, not the public key");
+
+        let (second, origin) = load_or_create(&path).unwrap();
+        assert_eq!(origin, KeyOrigin::Loaded);
+        assert_eq!(first.public(), second.public());
+    }
+
+    #[test]
+    fn group_or_world_accessible_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.key");
+        load_or_create(&path).unwrap();
+        for mode in [0o644, 0o640, 0o604, 0o620] {
+            fs::set_permissions(&path, fs::Permissions::from_mode(mode)).unwrap();
+            let error = load_or_create(&path).unwrap_err();
+            assert!(matches!(error, KeyFileError::Permissions { mode: m, .. } if m == mode), "{error}");
+            assert!(error.to_string().contains("chmod 600"), "{error}");
+        }
+    }
+
+    #[test]
+    fn malformed_files_are_refused_without_being_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.key");
+        fs::write(&path, "not a key\n").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o600)).unwrap();
+        assert!(matches!(load_or_create(&path), Err(KeyFileError::Malformed { .. })));
+        assert_eq!(fs::read_to_string(&path).unwrap(), "not a key\n");
+    }
+
+    #[test]
+    fn a_written_key_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("k");
+        let keypair = Keypair::from_secret_bytes([7; 32]);
+        create(&path, &keypair).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), format!("{}\n", "07".repeat(32)));
+        assert_eq!(load(&path).unwrap().public(), keypair.public());
+        assert!(matches!(create(&path, &keypair), Err(KeyFileError::Io { .. })), "never overwrites");
+    }
+
+    #[test]
+    fn a_static_key_in_the_config_overrides_the_key_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::Config {
+            static_key: Some("07".repeat(32)),
+            key_file: dir.path().join("unused.key"),
+            ..Default::default()
+        };
+        let (keypair, source) = server_key(&config).unwrap();
+        assert_eq!(source, KeySource::Config);
+        assert_eq!(keypair.public(), Keypair::from_secret_bytes([7; 32]).public());
+        assert!(!config.key_file.exists(), "no key file is created");
+
+        let config = crate::config::Config { static_key: None, ..config };
+        let (_, source) = server_key(&config).unwrap();
+        assert_eq!(source, KeySource::File { path: config.key_file.clone(), origin: KeyOrigin::Created });
+    }
+
+    #[test]
+    fn hex_keys_parse_strictly() {
+        assert_eq!(parse_hex_key(&"aB".repeat(32)), Some([0xab; 32]));
+        assert_eq!(parse_hex_key(&"0".repeat(63)), None);
+        assert_eq!(parse_hex_key(&"0".repeat(65)), None);
+        assert_eq!(parse_hex_key(&format!("{}g", "0".repeat(63))), None);
+    }
+}

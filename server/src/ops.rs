@@ -1,0 +1,217 @@
+//! Operation handling: JoinRoom, LeaveRoom, RaiseEvent, and errors for everything else.
+//!
+//! Numbering follows Photon (see the crate documentation for the full table). Every response goes back
+//! with the request's delivery and channel, encrypted exactly when the request was.
+
+use std::sync::Arc;
+
+use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::frame::{Delivery, TAG_LEN};
+use sealnet::protocol::message::{EventData, OperationRequest, OperationResponse, MAX_DEBUG_MESSAGE};
+use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::session::SessionError;
+use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
+
+use crate::connection::Connection;
+use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
+use crate::rooms::codes;
+
+/// Longest room name accepted, in bytes.
+pub(crate) const MAX_ROOM_NAME: usize = 256;
+
+/// Handles one decoded operation request from `conn`'s client.
+pub(crate) fn handle(
+    conn: &mut Connection,
+    mut request: OperationRequest,
+    encrypted: bool,
+    delivery: Delivery,
+    channel: u8,
+) {
+    let options = SendOptions { encrypt: encrypted, delivery, channel };
+    let op = request.op_code;
+    tracing::debug!(connection = conn.id, op, encrypted, "operation");
+    let shared = conn.shared.clone();
+    let ctx = OpContext {
+        connection: conn.id,
+        actor: conn.membership.as_ref().map(|m| m.actor),
+        room: conn.membership.as_ref().map(|m| m.room.name()),
+        encrypted,
+    };
+    for plugin in &shared.plugins {
+        if let Verdict::Reject { return_code, message } = plugin.on_operation(&ctx, &mut request) {
+            tracing::info!(connection = conn.id, op, plugin = plugin.name(), "operation rejected by plugin");
+            respond(conn, rejection(op, return_code, message), options);
+            return;
+        }
+    }
+    let reply = match op {
+        op_code::JOIN_ROOM => join(conn, &request),
+        op_code::LEAVE_ROOM => leave(conn),
+        op_code::RAISE_EVENT => raise(conn, request, options),
+        // The request arrived encrypted (the core refuses it otherwise); there is no backend to check it.
+        op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE => Some(error(
+            op,
+            return_code::INVALID_AUTHENTICATION,
+            "no authentication backend is configured on this server".to_owned(),
+        )),
+        _ => Some(error(op, return_code::INVALID_OPERATION, format!("unknown operation {op}"))),
+    };
+    if let Some(response) = reply {
+        respond(conn, response, options);
+    }
+}
+
+fn join(conn: &mut Connection, request: &OperationRequest) -> Option<OperationResponse> {
+    const OP: u8 = op_code::JOIN_ROOM;
+    if conn.membership.is_some() {
+        let message = "already in a room: leave it before joining another";
+        return Some(error(OP, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.into()));
+    }
+    let name = match request.params.get(codes::ROOM_NAME) {
+        Some(Value::String(name)) if !name.is_empty() && name.len() <= MAX_ROOM_NAME => name,
+        _ => {
+            let message =
+                format!("parameter {} (room name) must be a String of 1 to {MAX_ROOM_NAME} bytes", codes::ROOM_NAME);
+            return Some(error(OP, return_code::INVALID_OPERATION, message));
+        }
+    };
+    let (membership, joined) = conn.shared.rooms.join(name, &conn.peer);
+    tracing::debug!(connection = conn.id, actor = joined.actor, members = joined.actors.len(), "joined room");
+    conn.membership = Some(membership);
+    let mut params = Params::new();
+    params.insert(codes::ACTOR_NR, joined.actor);
+    params.insert(codes::ACTOR_LIST, actor_list(&joined.actors));
+    Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params })
+}
+
+fn leave(conn: &mut Connection) -> Option<OperationResponse> {
+    const OP: u8 = op_code::LEAVE_ROOM;
+    if !conn.leave_room() {
+        return Some(error(OP, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, "not in a room".into()));
+    }
+    Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params: Params::new() })
+}
+
+fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOptions) -> Option<OperationResponse> {
+    const OP: u8 = op_code::RAISE_EVENT;
+    let Some(membership) = conn.membership.clone() else {
+        let message = "join a room before raising events";
+        return Some(error(OP, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.into()));
+    };
+    let code = match request.params.get(codes::CODE) {
+        Some(Value::Int(code)) if (0..=codes::MAX_CLIENT_EVENT_CODE).contains(code) => *code as u8,
+        _ => {
+            let message = format!(
+                "parameter {} (event code) must be an Int from 0 to {}",
+                codes::CODE,
+                codes::MAX_CLIENT_EVENT_CODE
+            );
+            return Some(error(OP, return_code::INVALID_OPERATION, message));
+        }
+    };
+    let group = match request.params.get(codes::RECEIVER_GROUP) {
+        None => Some(ReceiverGroup::Others),
+        Some(Value::Int(value)) => ReceiverGroup::from_i32(*value),
+        Some(_) => None,
+    };
+    let Some(group) = group else {
+        let message = format!(
+            "parameter {} (receiver group) must be an Int: 0 Others, 1 All, 2 MasterClient",
+            codes::RECEIVER_GROUP
+        );
+        return Some(error(OP, return_code::INVALID_OPERATION, message));
+    };
+
+    let sender = membership.actor;
+    let mut params = Params::new();
+    if let Some(data) = request.params.remove(codes::DATA) {
+        params.insert(codes::DATA, data);
+    }
+    params.insert(codes::ACTOR_NR, sender);
+    let mut event = EventData { code, sender, params };
+    let ctx = EventContext { room: membership.room.name(), sender, receivers: group, encrypted: options.encrypt };
+    let shared = conn.shared.clone();
+    for plugin in &shared.plugins {
+        if let Verdict::Reject { return_code, message } = plugin.on_event(&ctx, &mut event) {
+            tracing::info!(connection = conn.id, code, plugin = plugin.name(), "event rejected by plugin");
+            return Some(rejection(OP, return_code, message));
+        }
+    }
+
+    // The request passed the decoder's limits, but the event is a little larger and plugins may have
+    // changed it: check it as a recipient's decoder will, once, before fan-out.
+    let config = conn.session.config();
+    if let Err(problem) = event.check(&config.limits) {
+        return Some(error(OP, return_code::INVALID_OPERATION, format!("event refused: {problem}")));
+    }
+    let mut body = Vec::new();
+    event.encode(&mut body);
+    if body.len() + TAG_LEN > config.max_frame_body as usize {
+        let message = format!(
+            "event of {} bytes exceeds the frame limit of {} bytes",
+            body.len() + TAG_LEN,
+            config.max_frame_body
+        );
+        return Some(error(OP, return_code::INVALID_OPERATION, message));
+    }
+    let size = body.len();
+    let outcome = membership.room.relay(sender, group, Arc::from(body), options);
+    tracing::trace!(
+        connection = conn.id,
+        actor = sender,
+        code,
+        size,
+        encrypted = options.encrypt,
+        delivered = outcome.delivered,
+        skipped = outcome.skipped,
+        "event relayed"
+    );
+    if outcome.skipped == 0 {
+        return None;
+    }
+    let noun = if outcome.skipped == 1 { "recipient" } else { "recipients" };
+    let mut params = Params::new();
+    params.insert(codes::SKIPPED, outcome.skipped as i32);
+    params.insert(codes::DELIVERED, outcome.delivered as i32);
+    Some(OperationResponse {
+        op_code: OP,
+        return_code: return_code::OK,
+        debug_message: Some(format!("{} {noun} skipped: no encryption keys", outcome.skipped)),
+        params,
+    })
+}
+
+/// Sends a response; a client that lets its output pile up is disconnected.
+pub(crate) fn respond(conn: &mut Connection, response: OperationResponse, options: SendOptions) {
+    match conn.session.send_response(&response, options) {
+        Ok(()) => {}
+        Err(SessionError::OutputFull) => {
+            tracing::warn!(connection = conn.id, "output full: disconnecting slow consumer");
+            conn.session.disconnect(DisconnectReason::SlowConsumer, "output full: not reading fast enough");
+        }
+        Err(problem) => {
+            tracing::debug!(connection = conn.id, op = response.op_code, %problem, "response not sent");
+        }
+    }
+}
+
+fn actor_list(actors: &[i32]) -> Value {
+    Value::Array(actors.iter().map(|&actor| Value::Int(actor)).collect())
+}
+
+fn error(op: u8, code: i16, message: String) -> OperationResponse {
+    OperationResponse { op_code: op, return_code: code, debug_message: Some(message), params: Params::new() }
+}
+
+fn rejection(op: u8, code: i16, message: String) -> OperationResponse {
+    let code = if code == return_code::OK { return_code::PLUGIN_REJECTED } else { code };
+    let mut message = if message.is_empty() { "rejected by a server plugin".to_owned() } else { message };
+    if message.len() > MAX_DEBUG_MESSAGE {
+        let mut end = MAX_DEBUG_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+    }
+    error(op, code, message)
+}

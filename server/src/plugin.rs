@@ -1,0 +1,264 @@
+//! Server plugins: code that sees every operation and every relayed event, and may change or refuse it.
+//!
+//! The server decrypts what clients send before plugins run, so a plugin reads and edits plaintext; the
+//! result is then re-encrypted for each recipient under that recipient's own keys. Plugins run in the
+//! order they were installed, on the sending client's task, so they must be quick and must not block.
+
+use std::sync::Arc;
+
+use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::message::{EventData, OperationRequest};
+use sealnet::protocol::status::return_code;
+
+use crate::config::PluginConfig;
+
+/// Who receives a RaiseEvent (parameter 246).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReceiverGroup {
+    /// Every member of the room but the sender (the default).
+    Others = 0,
+    /// Every member, the sender included.
+    All = 1,
+    /// The member with the lowest actor number, which may be the sender.
+    MasterClient = 2,
+}
+
+impl ReceiverGroup {
+    pub fn from_i32(value: i32) -> Option<Self> {
+        match value {
+            0 => Some(ReceiverGroup::Others),
+            1 => Some(ReceiverGroup::All),
+            2 => Some(ReceiverGroup::MasterClient),
+            _ => None,
+        }
+    }
+}
+
+/// What a plugin knows about an operation's sender.
+#[derive(Debug, Clone, Copy)]
+pub struct OpContext<'a> {
+    /// The server's number for the connection (unique while the process runs).
+    pub connection: u64,
+    /// The sender's actor number, when it is in a room.
+    pub actor: Option<i32>,
+    pub room: Option<&'a str>,
+    /// The request arrived encrypted.
+    pub encrypted: bool,
+}
+
+/// What a plugin knows about an event about to be relayed.
+#[derive(Debug, Clone, Copy)]
+pub struct EventContext<'a> {
+    pub room: &'a str,
+    pub sender: i32,
+    pub receivers: ReceiverGroup,
+    /// The event will be sent encrypted (as its RaiseEvent request was).
+    pub encrypted: bool,
+}
+
+/// A plugin's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Go on, with the (possibly modified) request or event.
+    Continue,
+    /// Stop: the sender gets an operation response with this return code and message. A return code of
+    /// 0 would read as success, so it is replaced by [`return_code::PLUGIN_REJECTED`].
+    Reject { return_code: i16, message: String },
+}
+
+impl Verdict {
+    /// A rejection with [`return_code::PLUGIN_REJECTED`].
+    pub fn reject(message: impl Into<String>) -> Self {
+        Verdict::Reject { return_code: return_code::PLUGIN_REJECTED, message: message.into() }
+    }
+}
+
+/// A server extension. Both hooks default to letting everything through.
+pub trait Plugin: Send + Sync {
+    /// A short name for logs.
+    fn name(&self) -> &str;
+
+    /// Called for each operation request before the server handles it.
+    fn on_operation(&self, _ctx: &OpContext<'_>, _request: &mut OperationRequest) -> Verdict {
+        Verdict::Continue
+    }
+
+    /// Called for each event a RaiseEvent is about to relay, once, before it is encoded and sealed per
+    /// recipient.
+    fn on_event(&self, _ctx: &EventContext<'_>, _event: &mut EventData) -> Verdict {
+        Verdict::Continue
+    }
+}
+
+/// The plugins the configuration asks for, in a fixed order.
+pub fn from_config(config: &PluginConfig) -> Vec<Arc<dyn Plugin>> {
+    let mut plugins: Vec<Arc<dyn Plugin>> = Vec::new();
+    if config.profanity_mask {
+        plugins.push(Arc::new(ProfanityMask::new(&config.masked_words)));
+    }
+    plugins
+}
+
+/// Example plugin: replaces listed words in the string values of relayed events with asterisks, one per
+/// character. Matching ignores case and respects word boundaries, so "Darn!" is masked but "darning"
+/// is not. Strings nested in arrays and maps are masked too.
+#[derive(Debug, Clone)]
+pub struct ProfanityMask {
+    words: Vec<Vec<char>>,
+}
+
+impl ProfanityMask {
+    pub fn new<S: AsRef<str>>(words: &[S]) -> Self {
+        let mut words = words
+            .iter()
+            .map(|word| word.as_ref().trim().chars().collect::<Vec<_>>())
+            .filter(|word| !word.is_empty())
+            .collect::<Vec<_>>();
+        // Longest first, so "gosh darn" wins over "gosh" where both are listed.
+        words.sort_by_key(|word| std::cmp::Reverse(word.len()));
+        ProfanityMask { words }
+    }
+
+    /// The text with every listed word masked; `None` when nothing matched.
+    pub fn mask(&self, text: &str) -> Option<String> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut masked: Option<Vec<char>> = None;
+        let mut at = 0;
+        while at < chars.len() {
+            let starts_word = at == 0 || !chars[at - 1].is_alphanumeric();
+            let matched = self
+                .words
+                .iter()
+                .find(|word| {
+                    let end = at + word.len();
+                    starts_word
+                        && end <= chars.len()
+                        && (end == chars.len() || !chars[end].is_alphanumeric())
+                        && same_letters(word, &chars[at..end])
+                })
+                .map(Vec::len);
+            match matched {
+                Some(len) => {
+                    let out = masked.get_or_insert_with(|| chars.clone());
+                    out[at..at + len].fill('*');
+                    at += len;
+                }
+                None => at += 1,
+            }
+        }
+        masked.map(|chars| chars.into_iter().collect())
+    }
+
+    fn mask_value(&self, value: &mut Value) {
+        match value {
+            Value::String(text) => {
+                if let Some(masked) = self.mask(text) {
+                    *text = masked;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|item| self.mask_value(item)),
+            Value::Map(params) => self.mask_params(params),
+            _ => {}
+        }
+    }
+
+    fn mask_params(&self, params: &mut Params) {
+        let keys: Vec<u8> = params.iter().map(|(key, _)| key).collect();
+        for key in keys {
+            if let Some(mut value) = params.remove(key) {
+                self.mask_value(&mut value);
+                params.insert(key, value);
+            }
+        }
+    }
+}
+
+fn same_letters(a: &[char], b: &[char]) -> bool {
+    a.iter().zip(b).all(|(x, y)| x == y || x.to_lowercase().eq(y.to_lowercase()))
+}
+
+impl Plugin for ProfanityMask {
+    fn name(&self) -> &str {
+        "profanity_mask"
+    }
+
+    fn on_event(&self, _ctx: &EventContext<'_>, event: &mut EventData) -> Verdict {
+        if !self.words.is_empty() {
+            self.mask_params(&mut event.params);
+        }
+        Verdict::Continue
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn mask(words: &[&str], text: &str) -> String {
+        ProfanityMask::new(words).mask(text).unwrap_or_else(|| text.to_owned())
+    }
+
+    #[test]
+    fn masks_whole_words_ignoring_case() {
+        assert_eq!(mask(&["darn"], "darn it"), "**** it");
+        assert_eq!(mask(&["darn"], "Oh DARN, DaRn!"), "Oh ****, ****!");
+        assert_eq!(mask(&["darn", "heck"], "heck darn heck"), "**** **** ****");
+        assert_eq!(mask(&["darn"], "darning undarn darn"), "darning undarn ****");
+        assert_eq!(mask(&["darn"], "darn"), "****");
+    }
+
+    #[test]
+    fn untouched_text_reports_no_change() {
+        let filter = ProfanityMask::new(&["darn"]);
+        assert_eq!(filter.mask("all good here"), None);
+        assert_eq!(filter.mask(""), None);
+        assert_eq!(ProfanityMask::new::<&str>(&[]).mask("darn"), None);
+    }
+
+    #[test]
+    fn multi_word_entries_and_non_ascii_text() {
+        assert_eq!(mask(&["gosh darn"], "well GOSH DARN it"), "well ********* it");
+        assert_eq!(mask(&["schwein"], "Du SCHWEIN, Schweinerei"), "Du *******, Schweinerei");
+        assert_eq!(mask(&["ÉCLAIR"], "un éclair é"), "un ****** é");
+    }
+
+    #[test]
+    fn masks_strings_inside_event_data_only() {
+        let filter = ProfanityMask::new(&["darn"]);
+        let mut nested = Params::new();
+        nested.insert(1, "darn map");
+        let mut params = Params::new();
+        params.insert(245, Value::Array(vec!["darn".into(), Value::Int(7), Value::Map(nested)]));
+        params.insert(254, 3);
+        params.insert(10, Value::Bytes(b"darn".to_vec()));
+        let mut event = EventData { code: 1, sender: 3, params };
+        let ctx = EventContext { room: "r", sender: 3, receivers: ReceiverGroup::Others, encrypted: true };
+        assert_eq!(filter.on_event(&ctx, &mut event), Verdict::Continue);
+
+        let Some(Value::Array(items)) = event.params.get(245) else { panic!("data kept its shape") };
+        assert_eq!(items[0], Value::String("****".into()));
+        assert_eq!(items[1], Value::Int(7));
+        let Value::Map(inner) = &items[2] else { panic!() };
+        assert_eq!(inner.get(1), Some(&Value::String("**** map".into())));
+        assert_eq!(event.params.get(254), Some(&Value::Int(3)));
+        assert_eq!(event.params.get(10), Some(&Value::Bytes(b"darn".to_vec())), "bytes are not text");
+    }
+
+    #[test]
+    fn config_installs_the_mask_only_when_enabled() {
+        let off = PluginConfig { profanity_mask: false, masked_words: vec!["x".into()] };
+        assert!(from_config(&off).is_empty());
+        let on = PluginConfig { profanity_mask: true, masked_words: vec!["x".into()] };
+        let plugins = from_config(&on);
+        assert_eq!(plugins.len(), 1);
+        assert_eq!(plugins[0].name(), "profanity_mask");
+    }
+
+    #[test]
+    fn receiver_groups_parse() {
+        assert_eq!(ReceiverGroup::from_i32(0), Some(ReceiverGroup::Others));
+        assert_eq!(ReceiverGroup::from_i32(1), Some(ReceiverGroup::All));
+        assert_eq!(ReceiverGroup::from_i32(2), Some(ReceiverGroup::MasterClient));
+        assert_eq!(ReceiverGroup::from_i32(3), None);
+    }
+}

@@ -1,0 +1,463 @@
+//! Rooms, their actors, and event fan-out to the members' outbound queues.
+//!
+//! A room is a small piece of shared state behind a mutex: its members by actor number, each with a
+//! bounded queue read by that member's connection task. An event is encoded once by the sender's task;
+//! fan-out only clones an `Arc` of the encoded body into each recipient's queue, and each recipient's
+//! task seals it under that recipient's own keys. Because fan-out happens under the room lock and every
+//! queue is first-in first-out, all members see a room's events in one order.
+//!
+//! A queue that is full is never waited on and nothing is dropped silently: the member behind it is
+//! disconnected with `SlowConsumer`, so memory stays bounded by the queue sizes.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::frame::Delivery;
+use sealnet::protocol::message::EventData;
+use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::status::DisconnectReason;
+use tokio::sync::{mpsc, Notify};
+
+use crate::plugin::ReceiverGroup;
+
+/// Photon's parameter and event codes used by the room operations.
+pub mod codes {
+    /// Event: an actor joined (sent to every member, the joiner included).
+    pub const EVENT_JOIN: u8 = 255;
+    /// Event: an actor left (sent to the remaining members).
+    pub const EVENT_LEAVE: u8 = 254;
+    /// Parameter: room name (String).
+    pub const ROOM_NAME: u8 = 255;
+    /// Parameter: an actor number (Int).
+    pub const ACTOR_NR: u8 = 254;
+    /// Parameter: the actor numbers in the room (Array of Int).
+    pub const ACTOR_LIST: u8 = 252;
+    /// Parameter: event code of a RaiseEvent (Int, 0..=199).
+    pub const CODE: u8 = 244;
+    /// Parameter: event data (any value).
+    pub const DATA: u8 = 245;
+    /// Parameter: receiver group of a RaiseEvent (Int).
+    pub const RECEIVER_GROUP: u8 = 246;
+    /// Response parameter: recipients skipped because they have no encryption keys (Int).
+    pub const SKIPPED: u8 = 241;
+    /// Response parameter: recipients the event was queued for (Int).
+    pub const DELIVERED: u8 = 240;
+    /// Highest event code a client may raise; 200 and up belong to the server.
+    pub const MAX_CLIENT_EVENT_CODE: i32 = 199;
+}
+
+/// Bytes of encoded events one member may have queued. Bodies are shared between recipients, so this
+/// over-counts, which only makes the bound tighter.
+pub const MAX_QUEUED_BYTES: usize = 32 * 1024 * 1024;
+
+/// One item in a member's outbound queue.
+#[derive(Debug, Clone)]
+pub enum Outbound {
+    /// An event body encoded once by [`EventData::encode`], to be sealed for this member.
+    Event { body: Arc<[u8]>, options: SendOptions },
+}
+
+impl Outbound {
+    fn size(&self) -> usize {
+        match self {
+            Outbound::Event { body, .. } => body.len(),
+        }
+    }
+}
+
+/// The part of a connection that other connections may touch: its queue, its encryption state, and a
+/// way to ask it to disconnect.
+#[derive(Debug)]
+pub struct Peer {
+    id: u64,
+    encrypted: AtomicBool,
+    queue: mpsc::Sender<Outbound>,
+    queued_bytes: AtomicUsize,
+    max_queued_bytes: usize,
+    kick: Notify,
+    kick_reason: OnceLock<(DisconnectReason, &'static str)>,
+}
+
+/// What happened to an item offered to a peer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Offer {
+    Queued,
+    /// The queue was full; the peer is being disconnected.
+    Overflow,
+    /// The connection is gone.
+    Closed,
+}
+
+impl Peer {
+    /// A peer and the receiving end of its queue, which holds at most `capacity` items and
+    /// `max_bytes` bytes of event bodies. The reader must call [`taken`](Self::taken) for each item.
+    pub fn new(id: u64, capacity: usize, max_bytes: usize) -> (Arc<Peer>, mpsc::Receiver<Outbound>) {
+        let (queue, receiver) = mpsc::channel(capacity.max(1));
+        let peer = Peer {
+            id,
+            encrypted: AtomicBool::new(false),
+            queue,
+            queued_bytes: AtomicUsize::new(0),
+            max_queued_bytes: max_bytes,
+            kick: Notify::new(),
+            kick_reason: OnceLock::new(),
+        };
+        (Arc::new(peer), receiver)
+    }
+
+    /// Releases the byte budget of an item taken off the queue.
+    pub fn taken(&self, item: &Outbound) {
+        self.queued_bytes.fetch_sub(item.size(), Ordering::AcqRel);
+    }
+
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
+    /// Called once the session reports EncryptionEstablished; keys are never lost after that.
+    pub fn set_encrypted(&self) {
+        self.encrypted.store(true, Ordering::Release);
+    }
+
+    pub fn is_encrypted(&self) -> bool {
+        self.encrypted.load(Ordering::Acquire)
+    }
+
+    /// Asks the connection to disconnect with `reason`. Only the first request counts.
+    pub fn kick(&self, reason: DisconnectReason, message: &'static str) {
+        if self.kick_reason.set((reason, message)).is_ok() {
+            self.kick.notify_one();
+        }
+    }
+
+    /// Resolves once [`kick`](Self::kick) was called (also when it was called before this).
+    pub async fn kicked(&self) -> (DisconnectReason, &'static str) {
+        loop {
+            if let Some(reason) = self.kick_reason.get() {
+                return *reason;
+            }
+            self.kick.notified().await;
+        }
+    }
+
+    fn offer(&self, item: Outbound) -> Offer {
+        let size = item.size();
+        let budget = self.queued_bytes.fetch_update(Ordering::AcqRel, Ordering::Acquire, |queued| {
+            queued.checked_add(size).filter(|&total| total <= self.max_queued_bytes)
+        });
+        if budget.is_err() {
+            return self.overflow();
+        }
+        match self.queue.try_send(item) {
+            Ok(()) => Offer::Queued,
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                self.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+                self.overflow()
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.queued_bytes.fetch_sub(size, Ordering::AcqRel);
+                Offer::Closed
+            }
+        }
+    }
+
+    fn overflow(&self) -> Offer {
+        if self.kick_reason.get().is_none() {
+            tracing::warn!(connection = self.id, "outbound queue full: disconnecting slow consumer");
+        }
+        self.kick(DisconnectReason::SlowConsumer, "outbound queue full: not reading fast enough");
+        Offer::Overflow
+    }
+}
+
+/// All rooms by name. Rooms are created by the first join and removed when the last member leaves.
+#[derive(Debug, Default)]
+pub struct Rooms {
+    rooms: Mutex<HashMap<String, Arc<Room>>>,
+}
+
+/// One room.
+#[derive(Debug)]
+pub struct Room {
+    name: String,
+    state: Mutex<RoomState>,
+}
+
+#[derive(Debug)]
+struct RoomState {
+    /// The next actor number to hand out; numbers are never reused within a room.
+    next_actor: i32,
+    members: BTreeMap<i32, Arc<Peer>>,
+}
+
+/// A connection's place in a room. Dropping it does not leave the room: call [`Rooms::leave`].
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub room: Arc<Room>,
+    pub actor: i32,
+}
+
+/// What a join produced: the joiner's actor number and everyone in the room, in ascending order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Joined {
+    pub actor: i32,
+    pub actors: Vec<i32>,
+}
+
+/// Where a relayed event went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelayOutcome {
+    /// Recipients it was queued for.
+    pub delivered: u32,
+    /// Recipients left out because the event is encrypted and they have no keys.
+    pub skipped: u32,
+    /// Recipients disconnected because their queue was full.
+    pub overflowed: u32,
+}
+
+/// Locks a mutex, carrying on after a panic elsewhere: room state stays consistent between statements.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Rooms {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds `peer` to the room called `name`, creating it if needed, and queues the Join event for every
+    /// member (the joiner included).
+    pub fn join(&self, name: &str, peer: &Arc<Peer>) -> (Membership, Joined) {
+        let mut rooms = lock(&self.rooms);
+        let room = rooms
+            .entry(name.to_owned())
+            .or_insert_with(|| {
+                Arc::new(Room {
+                    name: name.to_owned(),
+                    state: Mutex::new(RoomState { next_actor: 1, members: BTreeMap::new() }),
+                })
+            })
+            .clone();
+        let mut state = lock(&room.state);
+        let actor = state.next_actor;
+        state.next_actor += 1;
+        state.members.insert(actor, peer.clone());
+        let actors: Vec<i32> = state.members.keys().copied().collect();
+        let body = membership_event(codes::EVENT_JOIN, actor, &actors);
+        for member in state.members.values() {
+            member.offer(Outbound::Event { body: body.clone(), options: system_event_options(member) });
+        }
+        drop(state);
+        drop(rooms);
+        (Membership { room, actor }, Joined { actor, actors })
+    }
+
+    /// Removes the member, queues the Leave event for those who remain, and removes the room once it
+    /// is empty. Returns the remaining actors.
+    pub fn leave(&self, membership: &Membership) -> Vec<i32> {
+        let mut rooms = lock(&self.rooms);
+        let mut state = lock(&membership.room.state);
+        if state.members.remove(&membership.actor).is_none() {
+            return state.members.keys().copied().collect();
+        }
+        let remaining: Vec<i32> = state.members.keys().copied().collect();
+        if remaining.is_empty() {
+            let name = &membership.room.name;
+            if rooms.get(name).is_some_and(|room| Arc::ptr_eq(room, &membership.room)) {
+                rooms.remove(name);
+            }
+        } else {
+            let body = membership_event(codes::EVENT_LEAVE, membership.actor, &remaining);
+            for member in state.members.values() {
+                member.offer(Outbound::Event { body: body.clone(), options: system_event_options(member) });
+            }
+        }
+        remaining
+    }
+
+    pub fn room_count(&self) -> usize {
+        lock(&self.rooms).len()
+    }
+
+    /// Members of the room called `name`, if it exists.
+    pub fn actors(&self, name: &str) -> Option<Vec<i32>> {
+        let room = lock(&self.rooms).get(name).cloned()?;
+        let actors = lock(&room.state).members.keys().copied().collect();
+        Some(actors)
+    }
+}
+
+impl Room {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Queues an encoded event for the receiver group. An encrypted event is never queued for a member
+    /// without keys: that member is counted in `skipped` instead.
+    pub fn relay(&self, sender: i32, group: ReceiverGroup, body: Arc<[u8]>, options: SendOptions) -> RelayOutcome {
+        let state = lock(&self.state);
+        let mut outcome = RelayOutcome::default();
+        let mut send = |peer: &Arc<Peer>| {
+            if options.encrypt && !peer.is_encrypted() {
+                outcome.skipped += 1;
+                return;
+            }
+            match peer.offer(Outbound::Event { body: body.clone(), options }) {
+                Offer::Queued => outcome.delivered += 1,
+                Offer::Overflow => outcome.overflowed += 1,
+                Offer::Closed => {}
+            }
+        };
+        match group {
+            ReceiverGroup::Others => {
+                state.members.iter().filter(|(actor, _)| **actor != sender).for_each(|(_, peer)| send(peer))
+            }
+            ReceiverGroup::All => state.members.values().for_each(&mut send),
+            ReceiverGroup::MasterClient => {
+                if let Some(master) = state.members.values().next() {
+                    send(master)
+                }
+            }
+        }
+        outcome
+    }
+}
+
+/// Join and Leave events: plain Photon-style bodies, encrypted for every member that has keys.
+fn system_event_options(peer: &Peer) -> SendOptions {
+    SendOptions { encrypt: peer.is_encrypted(), delivery: Delivery::Reliable, channel: 0 }
+}
+
+fn membership_event(code: u8, actor: i32, actors: &[i32]) -> Arc<[u8]> {
+    let mut params = Params::new();
+    params.insert(codes::ACTOR_NR, actor);
+    params.insert(codes::ACTOR_LIST, Value::Array(actors.iter().map(|&a| Value::Int(a)).collect()));
+    let event = EventData { code, sender: actor, params };
+    let mut body = Vec::with_capacity(32 + 3 * actors.len());
+    event.encode(&mut body);
+    body.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn next_event(receiver: &mut mpsc::Receiver<Outbound>) -> Option<(EventData, bool)> {
+        let Outbound::Event { body, options } = receiver.try_recv().ok()?;
+        Some((EventData::decode(&body, &Default::default()).unwrap(), options.encrypt))
+    }
+
+    #[test]
+    fn actors_are_numbered_per_room_and_rooms_vanish_when_empty() {
+        let rooms = Rooms::new();
+        let (a, mut a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
+        let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
+        let (c, _c_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
+        let (a_in, joined) = rooms.join("one", &a);
+        assert_eq!(joined, Joined { actor: 1, actors: vec![1] });
+        let (b_in, joined) = rooms.join("one", &b);
+        assert_eq!(joined, Joined { actor: 2, actors: vec![1, 2] });
+        let (c_in, joined) = rooms.join("two", &c);
+        assert_eq!(joined.actor, 1, "numbering is per room");
+        assert_eq!(rooms.room_count(), 2);
+
+        let (join_a, _) = next_event(&mut a_rx).unwrap();
+        assert_eq!((join_a.code, join_a.sender), (codes::EVENT_JOIN, 1));
+        let (join_b, _) = next_event(&mut a_rx).unwrap();
+        assert_eq!(join_b.params.get(codes::ACTOR_LIST), Some(&Value::Array(vec![Value::Int(1), Value::Int(2)])));
+        assert_eq!(next_event(&mut b_rx).unwrap().0, join_b, "the joiner gets its own join event");
+
+        assert_eq!(rooms.leave(&a_in), vec![2]);
+        let (leave, _) = next_event(&mut b_rx).unwrap();
+        assert_eq!((leave.code, leave.params.get(codes::ACTOR_NR)), (codes::EVENT_LEAVE, Some(&Value::Int(1))));
+        assert_eq!(rooms.leave(&b_in), Vec::<i32>::new());
+        assert_eq!(rooms.actors("one"), None);
+        rooms.leave(&c_in);
+        assert_eq!(rooms.room_count(), 0);
+
+        let (_, joined) = rooms.join("one", &a);
+        assert_eq!(joined.actor, 1, "a removed room starts over");
+    }
+
+    #[test]
+    fn encrypted_events_skip_members_without_keys() {
+        let rooms = Rooms::new();
+        let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
+        let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
+        let (c, mut c_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
+        a.set_encrypted();
+        b.set_encrypted();
+        let (a_in, _) = rooms.join("r", &a);
+        rooms.join("r", &b);
+        rooms.join("r", &c);
+        while next_event(&mut b_rx).is_some() {}
+        while next_event(&mut c_rx).is_some() {}
+
+        let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
+        let outcome = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::ENCRYPTED);
+        assert_eq!(outcome, RelayOutcome { delivered: 1, skipped: 1, overflowed: 0 });
+        assert!(next_event(&mut b_rx).unwrap().1);
+        assert!(next_event(&mut c_rx).is_none());
+
+        let outcome = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
+        assert_eq!(outcome, RelayOutcome { delivered: 2, skipped: 0, overflowed: 0 });
+        assert!(!next_event(&mut c_rx).unwrap().1);
+    }
+
+    #[test]
+    fn receiver_groups_pick_members() {
+        let rooms = Rooms::new();
+        let peers: Vec<_> = (0..3).map(|id| Peer::new(id, 16, MAX_QUEUED_BYTES)).collect();
+        let memberships: Vec<_> = peers.iter().map(|(peer, _)| rooms.join("r", peer).0).collect();
+        let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 2, 0][..]);
+        let room = &memberships[1].room;
+        let relay = |group| room.relay(2, group, body.clone(), SendOptions::RELIABLE).delivered;
+        assert_eq!(relay(ReceiverGroup::Others), 2);
+        assert_eq!(relay(ReceiverGroup::All), 3);
+        assert_eq!(relay(ReceiverGroup::MasterClient), 1);
+    }
+
+    #[test]
+    fn a_full_queue_kicks_its_member() {
+        let rooms = Rooms::new();
+        let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
+        let (slow, _slow_rx) = Peer::new(2, 2, MAX_QUEUED_BYTES);
+        let (a_in, _) = rooms.join("r", &a);
+        rooms.join("r", &slow); // its own join event takes one slot
+        let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
+        let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE);
+        assert_eq!(first.delivered, 1);
+        let second = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
+        assert_eq!(second, RelayOutcome { delivered: 0, skipped: 0, overflowed: 1 });
+        let kicked = block_on(slow.kicked());
+        assert_eq!(kicked.0, DisconnectReason::SlowConsumer);
+    }
+
+    #[test]
+    fn the_byte_budget_bounds_a_queue_too() {
+        let rooms = Rooms::new();
+        let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
+        let (b, mut b_rx) = Peer::new(2, 100, 64);
+        let (a_in, _) = rooms.join("r", &a);
+        rooms.join("r", &b);
+        while let Ok(item) = b_rx.try_recv() {
+            b.taken(&item);
+        }
+        let body: Arc<[u8]> = Arc::from(vec![0u8; 40]);
+        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE).delivered, 1);
+        let item = b_rx.try_recv().unwrap();
+        b.taken(&item);
+        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE).delivered, 1);
+        let over = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
+        assert_eq!(over.overflowed, 1, "40 + 40 bytes exceed the 64-byte budget");
+        assert_eq!(block_on(b.kicked()).0, DisconnectReason::SlowConsumer);
+    }
+
+    /// Polls a future that is already ready.
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(future)
+    }
+}

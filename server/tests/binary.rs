@@ -1,0 +1,168 @@
+//! The real `sealnet-server` binary: startup lines, key file handling, and graceful shutdown.
+
+mod support;
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use sealnet::protocol::status::{DisconnectReason, StatusCode};
+use support::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sealnet-server");
+
+/// A running server process, killed if a test fails before it exits.
+struct Process {
+    child: Option<Child>,
+    addr: std::net::SocketAddr,
+    public_key: String,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs the binary and parses its two startup lines.
+fn spawn(key_file: &Path, extra: &[&str]) -> Process {
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0", "--key-file"])
+        .arg(key_file)
+        .args(extra)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the server binary starts");
+    let stdout = child.stdout.take().unwrap();
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if lines_tx.send(line.unwrap_or_default()).is_err() {
+                break;
+            }
+        }
+    });
+    let first = lines.recv_timeout(WAIT).expect("the listening line");
+    let second = lines.recv_timeout(WAIT).expect("the public key line");
+    let addr = first.strip_prefix("sealnet-server listening on ").expect(&first).parse().expect("an address");
+    let public_key = second.strip_prefix("sealnet-server public key: ").expect(&second).to_owned();
+    assert_eq!(public_key.len(), 64);
+    assert!(public_key.bytes().all(|b| b.is_ascii_hexdigit()));
+    Process { child: Some(child), addr, public_key }
+}
+
+/// Sends a signal with the `kill` command.
+fn signal(process: &Process, name: &str) {
+    let pid = process.child.as_ref().unwrap().id();
+    let status = Command::new("kill").arg(format!("-{name}")).arg(pid.to_string()).status().unwrap();
+    assert!(status.success());
+}
+
+/// Waits for the process to exit, bounded by `limit`; returns its status and stderr.
+fn wait_exit(mut process: Process, limit: Duration) -> (ExitStatus, String) {
+    let mut child = process.child.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let (done_tx, done) = mpsc::channel();
+    std::thread::spawn(move || {
+        let status = child.wait();
+        let _ = done_tx.send(status);
+    });
+    let status = done.recv_timeout(limit).expect("the server exits in time").unwrap();
+    let mut log = String::new();
+    stderr.read_to_string(&mut log).unwrap();
+    (status, log)
+}
+
+#[tokio::test]
+async fn sigterm_disconnects_clients_with_server_shutdown_and_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("k");
+    let process = spawn(&key_file, &[]);
+
+    let mut client = Client::encrypted(process.addr).await;
+    assert_eq!(sealnet::protocol::noise::hex(client.session.remote_static_key().unwrap()), process.public_key);
+    client.join_and_settle("r").await;
+
+    signal(&process, "TERM");
+    let status = client.status(StatusCode::DisconnectByServerLogic).await;
+    assert_eq!(status.reason, DisconnectReason::ServerShutdown as u16);
+    assert_eq!(status.message, "server shutting down");
+    client.until_closed().await;
+
+    let (exit, log) = wait_exit(process, Duration::from_secs(5));
+    assert_eq!(exit.code(), Some(0), "stderr:\n{log}");
+    let secret = std::fs::read_to_string(&key_file).unwrap();
+    assert!(!log.contains(secret.trim()), "the secret key never appears in the log");
+    assert!(log.contains("SIGTERM"), "{log}");
+}
+
+#[tokio::test]
+async fn sigint_also_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = spawn(&dir.path().join("k"), &[]);
+    let mut client = Client::encrypted(process.addr).await;
+    signal(&process, "INT");
+    let status = client.status(StatusCode::DisconnectByServerLogic).await;
+    assert_eq!(status.reason, DisconnectReason::ServerShutdown as u16);
+    let (exit, log) = wait_exit(process, Duration::from_secs(5));
+    assert_eq!(exit.code(), Some(0), "stderr:\n{log}");
+}
+
+#[test]
+fn the_key_file_is_created_private_and_reused_and_refused_when_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("server.key");
+
+    let first = spawn(&key_file, &[]);
+    let mode = std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let public_key = first.public_key.clone();
+    signal(&first, "TERM");
+    assert!(wait_exit(first, Duration::from_secs(5)).0.success());
+
+    let second = spawn(&key_file, &[]);
+    assert_eq!(second.public_key, public_key, "a restart keeps the key");
+    signal(&second, "TERM");
+    assert!(wait_exit(second, Duration::from_secs(5)).0.success());
+
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = Command::new(BIN).args(["--listen", "127.0.0.1:0", "--key-file"]).arg(&key_file).output().unwrap();
+    assert!(!output.status.success());
+    assert!(output.stdout.is_empty(), "nothing is served");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("mode 0644") && stderr.contains("chmod 600"), "{stderr}");
+}
+
+#[test]
+fn bad_configuration_is_reported_before_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("server.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nmax_conections = 5\n").unwrap();
+    let output = Command::new(BIN).arg("--config").arg(&config).output().unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("max_conections"), "{stderr}");
+
+    let output = Command::new(BIN).arg("--help").output().unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("--app-id"));
+}
+
+#[tokio::test]
+async fn app_ids_from_the_command_line_replace_the_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = spawn(&dir.path().join("k"), &["--app-id", "alpha", "--app-id", "beta"]);
+    let mut beta = Client::start(process.addr, "beta", Default::default()).await;
+    beta.status(StatusCode::EncryptionEstablished).await;
+    let mut demo = Client::start(process.addr, "demo", Default::default()).await;
+    let refused = demo.status(StatusCode::DisconnectByServerLogic).await;
+    assert_eq!(refused.reason, DisconnectReason::UnknownAppId as u16);
+}
