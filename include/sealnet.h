@@ -157,6 +157,16 @@
 #define PEER_STATE_ENCRYPTED 6
 
 /**
+ * Disconnect reason: none given (0).
+ */
+#define PEER_DISCONNECT_REASON_NONE 0
+
+/**
+ * Disconnect reason: the client asked to disconnect.
+ */
+#define PEER_DISCONNECT_REASON_CLIENT_REQUEST 1
+
+/**
  * Disconnect reason: the server is shutting down.
  */
 #define PEER_DISCONNECT_REASON_SERVER_SHUTDOWN 2
@@ -187,14 +197,34 @@
 #define PEER_DISCONNECT_REASON_UNKNOWN_APP_ID 7
 
 /**
+ * Disconnect reason: unsupported protocol version.
+ */
+#define PEER_DISCONNECT_REASON_VERSION_MISMATCH 8
+
+/**
  * Disconnect reason: the key exchange failed.
  */
 #define PEER_DISCONNECT_REASON_KEY_EXCHANGE_FAILED 9
 
 /**
+ * Disconnect reason: a send counter was exhausted (no frame is ever sent twice under one nonce).
+ */
+#define PEER_DISCONNECT_REASON_COUNTER_EXHAUSTED 10
+
+/**
  * Disconnect reason: this end did not keep up with its traffic.
  */
 #define PEER_DISCONNECT_REASON_SLOW_CONSUMER 11
+
+/**
+ * Disconnect reason: server logic (for example a plugin) disconnected the client.
+ */
+#define PEER_DISCONNECT_REASON_SERVER_LOGIC 12
+
+/**
+ * Disconnect reason: the server is full.
+ */
+#define PEER_DISCONNECT_REASON_SERVER_FULL 13
 
 /**
  * Operation return code: success.
@@ -548,6 +578,22 @@ uint32_t peer_params_new(peer_params_t **out_params);
  * pointers handed to callbacks or polled events.
  */
 void peer_params_free(peer_params_t *params);
+
+/**
+ * Copies a dictionary: on success `*out_params` owns a new, independent dictionary the caller frees
+ * with `peer_params_free`. `params` may be any dictionary, including a borrowed one from a callback.
+ *
+ * Thread: any thread holding `params`.
+ */
+uint32_t peer_params_clone(const peer_params_t *params,
+                           peer_params_t **out_params);
+
+/**
+ * Removes `key`; PEER_RESULT_NOT_FOUND when it is absent.
+ *
+ * Thread: the thread that owns the dictionary.
+ */
+uint32_t peer_params_remove(peer_params_t *params, uint8_t key);
 
 /**
  * Removes every entry.

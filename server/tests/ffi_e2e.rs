@@ -514,6 +514,15 @@ fn params_round_trip_through_the_c_functions() {
     assert_eq!(peer_params_get_f32(copy, 0, &mut x), OK);
     assert_eq!(x, 1.5);
     peer_params_free(copy);
+    let mut clone = std::ptr::null_mut();
+    assert_eq!(peer_params_clone(params.0, &mut clone), OK);
+    assert_eq!(peer_params_remove(clone, 1), OK);
+    assert_eq!(peer_params_remove(clone, 1), PeerResult::NotFound as u32);
+    let mut clone_count = 0;
+    assert_eq!(peer_params_count(clone, &mut clone_count), OK);
+    assert_eq!(clone_count, count - 1, "the clone is independent");
+    assert_eq!(peer_params_get_i32(params.0, 1, &mut i), OK);
+    peer_params_free(clone);
     let mut kind = 0u32;
     assert_eq!(peer_params_type(params.0, 5, &mut kind), OK);
     assert_eq!(kind, PeerValueType::Bytes as u32);

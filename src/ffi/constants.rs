@@ -59,6 +59,10 @@ pub const PEER_STATE_ESTABLISHING_ENCRYPTION: u32 = 5;
 /// Peer state: connected with keys.
 pub const PEER_STATE_ENCRYPTED: u32 = 6;
 
+/// Disconnect reason: none given (0).
+pub const PEER_DISCONNECT_REASON_NONE: u16 = 0;
+/// Disconnect reason: the client asked to disconnect.
+pub const PEER_DISCONNECT_REASON_CLIENT_REQUEST: u16 = 1;
 /// Disconnect reason: the server is shutting down.
 pub const PEER_DISCONNECT_REASON_SERVER_SHUTDOWN: u16 = 2;
 /// Disconnect reason: timeout.
@@ -71,10 +75,18 @@ pub const PEER_DISCONNECT_REASON_AUTHENTICATION_FAILED: u16 = 5;
 pub const PEER_DISCONNECT_REASON_REPLAY: u16 = 6;
 /// Disconnect reason: the server does not know the app id.
 pub const PEER_DISCONNECT_REASON_UNKNOWN_APP_ID: u16 = 7;
+/// Disconnect reason: unsupported protocol version.
+pub const PEER_DISCONNECT_REASON_VERSION_MISMATCH: u16 = 8;
 /// Disconnect reason: the key exchange failed.
 pub const PEER_DISCONNECT_REASON_KEY_EXCHANGE_FAILED: u16 = 9;
+/// Disconnect reason: a send counter was exhausted (no frame is ever sent twice under one nonce).
+pub const PEER_DISCONNECT_REASON_COUNTER_EXHAUSTED: u16 = 10;
 /// Disconnect reason: this end did not keep up with its traffic.
 pub const PEER_DISCONNECT_REASON_SLOW_CONSUMER: u16 = 11;
+/// Disconnect reason: server logic (for example a plugin) disconnected the client.
+pub const PEER_DISCONNECT_REASON_SERVER_LOGIC: u16 = 12;
+/// Disconnect reason: the server is full.
+pub const PEER_DISCONNECT_REASON_SERVER_FULL: u16 = 13;
 
 /// Operation return code: success.
 pub const PEER_RETURN_CODE_OK: i16 = 0;
@@ -147,6 +159,12 @@ mod tests {
             assert_eq!(constant, state as u32);
         }
         let reasons = [
+            (PEER_DISCONNECT_REASON_NONE, DisconnectReason::None),
+            (PEER_DISCONNECT_REASON_CLIENT_REQUEST, DisconnectReason::ClientRequest),
+            (PEER_DISCONNECT_REASON_VERSION_MISMATCH, DisconnectReason::VersionMismatch),
+            (PEER_DISCONNECT_REASON_COUNTER_EXHAUSTED, DisconnectReason::CounterExhausted),
+            (PEER_DISCONNECT_REASON_SERVER_LOGIC, DisconnectReason::ServerLogic),
+            (PEER_DISCONNECT_REASON_SERVER_FULL, DisconnectReason::ServerFull),
             (PEER_DISCONNECT_REASON_SERVER_SHUTDOWN, DisconnectReason::ServerShutdown),
             (PEER_DISCONNECT_REASON_TIMEOUT, DisconnectReason::Timeout),
             (PEER_DISCONNECT_REASON_PROTOCOL_VIOLATION, DisconnectReason::ProtocolViolation),

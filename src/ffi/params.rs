@@ -71,6 +71,32 @@ pub extern "C" fn peer_params_free(params: *mut peer_params_t) {
     });
 }
 
+/// Copies a dictionary: on success `*out_params` owns a new, independent dictionary the caller frees
+/// with `peer_params_free`. `params` may be any dictionary, including a borrowed one from a callback.
+///
+/// Thread: any thread holding `params`.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_params_clone(params: *const peer_params_t, out_params: *mut *mut peer_params_t) -> u32 {
+    guard(|| {
+        // SAFETY: NULL-checked pointers per the contract.
+        let (params, out) = unsafe { (borrow(params)?, borrow_mut(out_params)?) };
+        *out = Box::into_raw(Box::new(peer_params_t { params: params.params.clone() }));
+        Ok(())
+    })
+}
+
+/// Removes `key`; PEER_RESULT_NOT_FOUND when it is absent.
+///
+/// Thread: the thread that owns the dictionary.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_params_remove(params: *mut peer_params_t, key: u8) -> u32 {
+    guard(|| {
+        // SAFETY: NULL-checked; a live dictionary per the contract.
+        let params = unsafe { borrow_mut(params)? };
+        params.params.remove(key).map(|_| ()).ok_or(PeerResult::NotFound)
+    })
+}
+
 /// Removes every entry.
 ///
 /// Thread: the thread that owns the dictionary.

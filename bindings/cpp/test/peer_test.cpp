@@ -1,0 +1,794 @@
+// Tests of the C++ wrapper against a live sealnet-server.
+//
+// The server address comes from SEALNET_SERVER_ADDR ("host:port") and its public key (hex) from
+// SEALNET_SERVER_KEY; scripts/with-server.sh sets both and registers the app id "demo".
+// The last line printed is "N passed, N failed"; the exit status is non-zero on any failure.
+
+#include "sealnet.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include <unistd.h>
+
+namespace sn = sealnet;
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// The server's application protocol.
+constexpr uint8_t kOpJoinRoom = 226;
+constexpr uint8_t kOpRaiseEvent = 253;
+constexpr uint8_t kEventJoin = 255;
+constexpr uint8_t kEventLeave = 254;
+constexpr uint8_t kParamRoom = 255;
+constexpr uint8_t kParamActor = 254;
+constexpr uint8_t kParamActors = 252;
+constexpr uint8_t kParamCode = 244;
+constexpr uint8_t kParamData = 245;
+constexpr char kAppId[] = "demo";
+
+// ---------------------------------------------------------------------------------------------
+// A tiny test runner: a case fails when any CHECK in it fails or it throws.
+// ---------------------------------------------------------------------------------------------
+
+bool g_case_failed = false;
+int g_passed = 0;
+int g_failed = 0;
+
+bool check(bool ok, const char* what, int line) {
+  if (!ok) {
+    g_case_failed = true;
+    std::fprintf(stderr, "    check failed (line %d): %s\n", line, what);
+  }
+  return ok;
+}
+#define CHECK(cond) check(static_cast<bool>(cond), #cond, __LINE__)
+#define CHECK_OK(expr)                                                                          \
+  do {                                                                                          \
+    const auto& check_result_ = (expr);                                                         \
+    if (!check(check_result_.ok(), #expr, __LINE__)) {                                          \
+      std::fprintf(stderr, "    -> %s\n", check_result_.message());                            \
+    }                                                                                           \
+  } while (0)
+
+void run_case(const char* name, const std::function<void()>& body) {
+  g_case_failed = false;
+  try {
+    body();
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "    unexpected exception: %s\n", error.what());
+    g_case_failed = true;
+  } catch (...) {
+    std::fprintf(stderr, "    unexpected exception of unknown type\n");
+    g_case_failed = true;
+  }
+  if (g_case_failed) {
+    ++g_failed;
+    std::printf("FAIL %s\n", name);
+  } else {
+    ++g_passed;
+    std::printf("ok   %s\n", name);
+  }
+  std::fflush(stdout);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Recording callbacks
+// ---------------------------------------------------------------------------------------------
+
+std::thread::id g_main_thread;
+
+struct ReceivedEvent {
+  uint8_t code = 0;
+  bool encrypted = false;
+  int32_t sender = 0;
+  std::optional<int32_t> actor;             // param 254
+  std::optional<std::string> text;          // param 245 as a string
+  std::optional<std::vector<uint8_t>> bytes;  // param 245 as bytes
+  std::optional<sn::Params> nested;         // param 245 as a dictionary (copied)
+};
+
+struct ReceivedResponse {
+  uint8_t op_code = 0;
+  bool encrypted = false;
+  int16_t return_code = 0;
+  std::string debug_message;
+  std::optional<int32_t> actor;
+  std::optional<std::vector<int32_t>> actors;
+};
+
+struct Recorder {
+  std::vector<uint32_t> statuses;
+  std::vector<uint16_t> reasons;
+  std::vector<ReceivedEvent> events;
+  std::vector<ReceivedResponse> responses;
+  int wrong_thread = 0;
+  // Optional behaviour hooks.
+  std::function<void(const sn::Event&)> on_event_hook;
+  std::function<void(uint32_t)> on_status_hook;
+
+  bool has_status(uint32_t code) const {
+    for (uint32_t s : statuses) {
+      if (s == code) return true;
+    }
+    return false;
+  }
+  const ReceivedEvent* find_event(uint8_t code, size_t from = 0) const {
+    for (size_t i = from; i < events.size(); ++i) {
+      if (events[i].code == code) return &events[i];
+    }
+    return nullptr;
+  }
+  const ReceivedResponse* find_response(uint8_t op, size_t from = 0) const {
+    for (size_t i = from; i < responses.size(); ++i) {
+      if (responses[i].op_code == op) return &responses[i];
+    }
+    return nullptr;
+  }
+};
+
+sn::Config recording_config(const std::shared_ptr<Recorder>& recorder) {
+  sn::Config config;
+  config.on_status = [recorder](uint32_t code, uint16_t reason, std::string_view) {
+    if (std::this_thread::get_id() != g_main_thread) ++recorder->wrong_thread;
+    recorder->statuses.push_back(code);
+    recorder->reasons.push_back(reason);
+    if (recorder->on_status_hook) recorder->on_status_hook(code);
+  };
+  config.on_event = [recorder](const sn::Event& event) {
+    if (std::this_thread::get_id() != g_main_thread) ++recorder->wrong_thread;
+    ReceivedEvent copy;
+    copy.code = event.code;
+    copy.encrypted = event.encrypted;
+    copy.sender = event.sender;
+    copy.actor = event.params.get_i32(kParamActor);
+    if (auto text = event.params.get_string(kParamData)) copy.text = std::string(*text);
+    if (auto bytes = event.params.get_bytes(kParamData)) copy.bytes = bytes->to_vector();
+    if (auto nested = event.params.get_params(kParamData)) copy.nested = std::move(*nested);
+    recorder->events.push_back(std::move(copy));
+    if (recorder->on_event_hook) recorder->on_event_hook(event);
+  };
+  config.on_response = [recorder](const sn::OperationResponse& response) {
+    if (std::this_thread::get_id() != g_main_thread) ++recorder->wrong_thread;
+    ReceivedResponse copy;
+    copy.op_code = response.op_code;
+    copy.encrypted = response.encrypted;
+    copy.return_code = response.return_code;
+    copy.debug_message = std::string(response.debug_message);
+    copy.actor = response.params.get_i32(kParamActor);
+    copy.actors = response.params.get_i32_array(kParamActors);
+    recorder->responses.push_back(std::move(copy));
+  };
+  return config;
+}
+
+// Services the peers until `done()` holds or the deadline passes. The short pause between rounds
+// only avoids a busy loop; progress is decided by `done()`.
+template <class Done>
+bool pump(std::initializer_list<sn::Peer*> peers, Done done, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    for (sn::Peer* peer : peers) {
+      if (peer->valid()) {
+        const sn::Result serviced = peer->service();
+        if (!serviced.ok()) std::fprintf(stderr, "    service: %s\n", serviced.message());
+      }
+    }
+    if (done()) return true;
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(1ms);
+  }
+}
+
+sn::Params raise_params(int32_t code) {
+  sn::Params params;
+  CHECK_OK(params.put(kParamCode, code));
+  return params;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Shared state across the cases
+// ---------------------------------------------------------------------------------------------
+
+struct World {
+  std::string address;
+  sn::PublicKey server_key{};
+  std::string room;
+
+  std::shared_ptr<Recorder> a_rec = std::make_shared<Recorder>();
+  std::shared_ptr<Recorder> b_rec = std::make_shared<Recorder>();
+  sn::Peer a;  // pins the server key
+  sn::Peer b;  // does not pin
+  int32_t a_actor = 0;
+  int32_t b_actor = 0;
+};
+
+// Joins `room` and waits for the response; returns the actor number (0 on failure).
+int32_t join_room(sn::Peer& peer, Recorder& rec, const std::string& room,
+                  std::initializer_list<sn::Peer*> also_pump = {}) {
+  sn::Params params;
+  CHECK_OK(params.put(kParamRoom, room));
+  const size_t before = rec.responses.size();
+  CHECK_OK(peer.send_operation(kOpJoinRoom, params, sn::SendOptions::encrypted()));
+  std::vector<sn::Peer*> peers{&peer};
+  peers.insert(peers.end(), also_pump.begin(), also_pump.end());
+  const auto deadline = Clock::now() + 10s;
+  while (rec.find_response(kOpJoinRoom, before) == nullptr && Clock::now() < deadline) {
+    for (sn::Peer* p : peers) {
+      if (p->valid()) (void)p->service();
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  const ReceivedResponse* response = rec.find_response(kOpJoinRoom, before);
+  if (!CHECK(response != nullptr)) return 0;
+  CHECK(response->return_code == sn::return_code::Ok);
+  CHECK(response->encrypted);
+  CHECK(response->actor.has_value());
+  CHECK(response->actors.has_value());
+  return response->actor.value_or(0);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+// ---------------------------------------------------------------------------------------------
+
+void test_params_roundtrip() {
+  sn::Params params;
+  CHECK(params.empty());
+  CHECK(params.keys().empty());
+  CHECK(!params.get_i32(1).has_value());
+
+  CHECK_OK(params.put(1, true));
+  CHECK_OK(params.put(2, int32_t{-7}));
+  CHECK_OK(params.put(3, int64_t{1} << 40));
+  CHECK_OK(params.put(4, 1.5f));
+  CHECK_OK(params.put(5, 2.25));
+  CHECK_OK(params.put(6, "literal"));
+  CHECK_OK(params.put(7, std::string("owned")));
+  const std::vector<uint8_t> blob{0, 1, 2, 254, 255};
+  CHECK_OK(params.put(8, blob));
+  CHECK_OK(params.put(9, std::vector<int32_t>{3, -1, 4}));
+  CHECK_OK(params.put_null(10));
+  sn::Params nested;
+  CHECK_OK(nested.put(1, "inner"));
+  CHECK_OK(params.put(11, nested));
+  CHECK_OK(params.put(12, sn::Params()));  // an empty nested dictionary
+  CHECK_OK(params.put(13, std::string_view("view")));
+
+  CHECK(params.size() == 13);
+  CHECK((params.keys() == std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13}));
+  CHECK(params.type(1) == sn::ValueType::Bool);
+  CHECK(params.type(2) == sn::ValueType::Int);
+  CHECK(params.type(3) == sn::ValueType::Long);
+  CHECK(params.type(4) == sn::ValueType::Float);
+  CHECK(params.type(5) == sn::ValueType::Double);
+  CHECK(params.type(6) == sn::ValueType::String);
+  CHECK(params.type(8) == sn::ValueType::Bytes);
+  CHECK(params.type(9) == sn::ValueType::Array);
+  CHECK(params.type(10) == sn::ValueType::Null);
+  CHECK(params.type(11) == sn::ValueType::Map);
+  CHECK(!params.type(200).has_value());
+  CHECK(params.is_null(10));
+
+  CHECK(params.get_bool(1) == true);
+  CHECK(params.get_i32(2) == -7);
+  CHECK(params.get_i64(3) == (int64_t{1} << 40));
+  CHECK(params.get_i64(2) == -7);  // widened
+  CHECK(params.get_f32(4) == 1.5f);
+  CHECK(params.get_f64(5) == 2.25);
+  CHECK(params.get_f64(4) == 1.5);  // widened
+  CHECK(params.get_string(6) == std::string_view("literal"));
+  CHECK(params.get_string(7) == std::string_view("owned"));
+  CHECK(params.get_string(13) == std::string_view("view"));
+  const auto bytes = params.get_bytes(8);
+  CHECK(bytes.has_value() && *bytes == sn::ByteView(blob));
+  CHECK((params.get_i32_array(9) == std::vector<int32_t>{3, -1, 4}));
+  const auto inner = params.get_params(11);
+  CHECK(inner.has_value() && inner->get_string(1) == std::string_view("inner"));
+  const auto empty_inner = params.get_params(12);
+  CHECK(empty_inner.has_value() && empty_inner->empty());
+
+  // Wrong types and missing keys read as empty.
+  CHECK(!params.get_i32(6).has_value());
+  CHECK(!params.get_string(2).has_value());
+  CHECK(!params.get_i32_array(8).has_value());
+  CHECK(!params.get_params(1).has_value());
+  CHECK(!params.get_bool(99).has_value());
+
+  // Replacing a value, invalid UTF-8, clone, move, clear.
+  CHECK_OK(params.put(2, int32_t{42}));
+  CHECK(params.get_i32(2) == 42);
+  const char bad_utf8[] = {'\xff', '\xfe'};
+  const sn::Result bad = params.put(14, std::string_view(bad_utf8, sizeof bad_utf8));
+  CHECK(bad.code() == sn::ErrorCode::InvalidArgument);
+  CHECK(std::string(bad.message()).size() > 0);
+  CHECK(!params.contains(14));
+
+  auto copy = params.clone();
+  CHECK_OK(copy);
+  if (copy.ok()) {
+    CHECK(copy->size() == params.size());
+    CHECK(copy->get_string(6) == std::string_view("literal"));
+    CHECK_OK(copy->put(6, "changed"));
+    CHECK(params.get_string(6) == std::string_view("literal"));  // independent
+    CHECK_OK(copy->remove(6));
+    CHECK(!copy->contains(6));
+    CHECK(copy->remove(6).code() == sn::ErrorCode::NotFound);
+    CHECK(params.contains(6));
+  }
+  sn::Params moved = std::move(params);
+  CHECK(moved.size() == 13);
+  CHECK(params.size() == 0);  // NOLINT: moved-from is empty by contract
+  sn::ParamsView view = moved;
+  CHECK(view.get_i32(2) == 42);
+  CHECK_OK(moved.clear());
+  CHECK(moved.empty());
+
+  CHECK(std::string(sn::library_version()) == SEALNET_VERSION_STRING);
+  CHECK(std::string(sn::status_name(sn::status::Connect)) == "Connect");
+  CHECK(!sn::parse_public_key("xyz").has_value());
+}
+
+void test_empty_peer() {
+  sn::Peer empty;
+  CHECK(!empty.valid());
+  CHECK(empty.service().code() == sn::ErrorCode::InvalidPeer);
+  CHECK(empty.send_operation(1).code() == sn::ErrorCode::InvalidPeer);
+  CHECK(empty.state().code() == sn::ErrorCode::InvalidPeer);
+  sn::Config bad;
+  bad.disconnect_timeout = 0ms;
+  CHECK(sn::Peer::create(std::move(bad)).code() == sn::ErrorCode::InvalidArgument);
+}
+
+void test_connect_sequence(World& w) {
+  sn::Config a_config = recording_config(w.a_rec);
+  a_config.pinned_server_key = w.server_key;
+  auto a = sn::Peer::create(std::move(a_config));
+  auto b = sn::Peer::create(recording_config(w.b_rec));
+  CHECK_OK(a);
+  CHECK_OK(b);
+  if (!a.ok() || !b.ok()) return;
+  w.a = std::move(a).value();
+  w.b = std::move(b).value();
+
+  CHECK(w.a.connect(std::string("127.0.0.1:1\0x", 13), kAppId).code() == sn::ErrorCode::InvalidArgument);
+  CHECK_OK(w.a.connect(w.address, kAppId));
+  CHECK_OK(w.b.connect(w.address, kAppId));
+  CHECK(w.a.connect(w.address, kAppId).code() == sn::ErrorCode::AlreadyConnected);
+
+  CHECK(pump({&w.a, &w.b}, [&] { return w.a_rec->statuses.size() >= 2 && w.b_rec->statuses.size() >= 2; }));
+  CHECK((w.a_rec->statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+  CHECK((w.b_rec->statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+  CHECK(w.a.state().value_or(sn::PeerState::Disconnected) == sn::PeerState::Encrypted);
+  const auto a_key = w.a.server_public_key();
+  const auto b_key = w.b.server_public_key();
+  CHECK(a_key.ok() && *a_key == w.server_key);
+  CHECK(b_key.ok() && *b_key == w.server_key);
+  CHECK(w.a_rec->wrong_thread == 0 && w.b_rec->wrong_thread == 0);
+}
+
+void test_join_room(World& w) {
+  w.a_actor = join_room(w.a, *w.a_rec, w.room, {&w.b});
+  w.b_actor = join_room(w.b, *w.b_rec, w.room, {&w.a});
+  CHECK(w.a_actor > 0);
+  CHECK(w.b_actor > 0 && w.b_actor != w.a_actor);
+  // Every member, the joiner included, gets the Join event naming the new actor.
+  auto saw_join = [](const Recorder& rec, int32_t actor) {
+    for (const auto& e : rec.events) {
+      if (e.code == kEventJoin && e.actor == actor) return true;
+    }
+    return false;
+  };
+  CHECK(pump({&w.a, &w.b}, [&] { return saw_join(*w.a_rec, w.b_actor) && saw_join(*w.b_rec, w.b_actor); }));
+  CHECK(saw_join(*w.a_rec, w.a_actor));
+}
+
+void test_encrypted_event(World& w) {
+  const size_t before = w.b_rec->events.size();
+  sn::Params params = raise_params(7);
+  CHECK_OK(params.put(kParamData, "secret text"));
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, params, sn::SendOptions::encrypted()));
+  CHECK(pump({&w.a, &w.b}, [&] { return w.b_rec->find_event(7, before) != nullptr; }));
+  const ReceivedEvent* e = w.b_rec->find_event(7, before);
+  if (!CHECK(e != nullptr)) return;
+  CHECK(e->encrypted);
+  CHECK(e->sender == w.a_actor);
+  CHECK(e->actor == w.a_actor);
+  CHECK(e->text == std::string("secret text"));
+}
+
+void test_plain_event(World& w) {
+  const size_t before = w.b_rec->events.size();
+  const std::vector<uint8_t> payload{0, 1, 2, 3, 250, 255};
+  sn::Params params = raise_params(8);
+  CHECK_OK(params.put(kParamData, payload));
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, params));
+  CHECK(pump({&w.a, &w.b}, [&] { return w.b_rec->find_event(8, before) != nullptr; }));
+  const ReceivedEvent* e = w.b_rec->find_event(8, before);
+  if (!CHECK(e != nullptr)) return;
+  CHECK(!e->encrypted);
+  CHECK(e->sender == w.a_actor);
+  CHECK(e->bytes == payload);
+
+  // The other way round, with a nested dictionary as data.
+  const size_t a_before = w.a_rec->events.size();
+  sn::Params data;
+  CHECK_OK(data.put(1, std::vector<int32_t>{10, 20}));
+  CHECK_OK(data.put(2, 3.5));
+  sn::Params back = raise_params(9);
+  CHECK_OK(back.put(kParamData, data));
+  CHECK_OK(w.b.send_operation(kOpRaiseEvent, back, sn::SendOptions::encrypted()));
+  CHECK(pump({&w.a, &w.b}, [&] { return w.a_rec->find_event(9, a_before) != nullptr; }));
+  const ReceivedEvent* n = w.a_rec->find_event(9, a_before);
+  if (!CHECK(n != nullptr)) return;
+  CHECK(n->encrypted);
+  CHECK(n->sender == w.b_actor);
+  CHECK(n->nested.has_value());
+  if (n->nested) {
+    CHECK((n->nested->get_i32_array(1) == std::vector<int32_t>{10, 20}));
+    CHECK(n->nested->get_f64(2) == 3.5);
+  }
+}
+
+void test_encrypt_before_key_exchange(World& w) {
+  auto rec = std::make_shared<Recorder>();
+  sn::Config config = recording_config(rec);
+  config.auto_key_exchange = false;
+  config.pinned_server_key = w.server_key;
+  auto created = sn::Peer::create(std::move(config));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer c = std::move(created).value();
+
+  // A handler may not service its own peer re-entrantly.
+  std::optional<sn::ErrorCode> nested_service;
+  rec->on_status_hook = [&](uint32_t) {
+    if (!nested_service) nested_service = c.service().code();
+  };
+
+  CHECK(c.establish_encryption().code() == sn::ErrorCode::NotConnected);
+  CHECK_OK(c.connect(w.address, kAppId));
+  CHECK(pump({&c}, [&] { return rec->has_status(sn::status::Connect); }));
+  CHECK(nested_service == sn::ErrorCode::CalledFromCallback);
+  CHECK(c.state().value_or(sn::PeerState::Disconnected) == sn::PeerState::Connected);
+
+  sn::Params params = raise_params(1);
+  const sn::Result refused = c.send_operation(kOpRaiseEvent, params, sn::SendOptions::encrypted());
+  CHECK(refused.code() == sn::ErrorCode::EncryptionNotEstablished);
+  CHECK(c.server_public_key().code() == sn::ErrorCode::EncryptionNotEstablished);
+
+  CHECK_OK(c.establish_encryption());
+  CHECK(pump({&c}, [&] { return rec->has_status(sn::status::EncryptionEstablished); }));
+  CHECK((rec->statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+  CHECK(c.establish_encryption().code() == sn::ErrorCode::KeyExchangeAlreadyStarted);
+  const auto key = c.server_public_key();
+  CHECK(key.ok() && *key == w.server_key);
+
+  // Encrypted sending works now; outside a room the server answers with an encrypted error.
+  CHECK_OK(c.send_operation(kOpRaiseEvent, params, sn::SendOptions::encrypted()));
+  CHECK(pump({&c}, [&] { return rec->find_response(kOpRaiseEvent) != nullptr; }));
+  const ReceivedResponse* response = rec->find_response(kOpRaiseEvent);
+  if (CHECK(response != nullptr)) {
+    CHECK(response->encrypted);
+    CHECK(response->return_code < 0);
+    CHECK(!response->debug_message.empty());
+  }
+}
+
+void test_wrong_pin(World& w) {
+  auto rec = std::make_shared<Recorder>();
+  sn::Config config = recording_config(rec);
+  sn::PublicKey wrong = w.server_key;
+  wrong[0] ^= 0x01;
+  config.pinned_server_key = wrong;
+  auto created = sn::Peer::create(std::move(config));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer d = std::move(created).value();
+  CHECK_OK(d.connect(w.address, kAppId));
+  CHECK(pump({&d}, [&] { return rec->has_status(sn::status::Disconnect); }));
+  CHECK(rec->has_status(sn::status::EncryptionFailedToEstablish));
+  CHECK(!rec->has_status(sn::status::EncryptionEstablished));
+  CHECK(!rec->statuses.empty() && rec->statuses.back() == sn::status::Disconnect);
+  CHECK(d.server_public_key().code() == sn::ErrorCode::EncryptionNotEstablished);
+}
+
+void test_poll(World& w) {
+  auto created = sn::Peer::create(sn::Config{});
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer p = std::move(created).value();
+  CHECK(p.poll().code() == sn::ErrorCode::NoEvent);
+  CHECK_OK(p.connect(w.address, kAppId));
+  std::vector<uint32_t> statuses;
+  const auto deadline = Clock::now() + 10s;
+  while (statuses.size() < 2 && Clock::now() < deadline) {
+    auto polled = p.poll();
+    if (polled.ok()) {
+      CHECK(polled->kind == sn::EventKind::Status);
+      statuses.push_back(polled->status);
+    } else {
+      CHECK(polled.code() == sn::ErrorCode::NoEvent);
+      std::this_thread::sleep_for(1ms);
+    }
+  }
+  CHECK((statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+}
+
+void test_move_keeps_callbacks(World& w) {
+  // Move-construct B.
+  sn::Peer moved(std::move(w.b));
+  CHECK(!w.b.valid());  // NOLINT: moved-from is empty by contract
+  CHECK(w.b.send_operation(kOpRaiseEvent).code() == sn::ErrorCode::InvalidPeer);
+  CHECK(w.b.service().code() == sn::ErrorCode::InvalidPeer);
+  CHECK(moved.valid());
+
+  size_t before = w.b_rec->events.size();
+  sn::Params first = raise_params(21);
+  CHECK_OK(first.put(kParamData, "after move-construct"));
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, first, sn::SendOptions::encrypted()));
+  CHECK(pump({&w.a, &moved}, [&] { return w.b_rec->find_event(21, before) != nullptr; }));
+  const ReceivedEvent* e = w.b_rec->find_event(21, before);
+  CHECK(e != nullptr && e->text == std::string("after move-construct") && e->encrypted);
+
+  // Move-assign over a live, connected peer: the old one is destroyed and its handlers released.
+  auto other_rec = std::make_shared<Recorder>();
+  auto created = sn::Peer::create(recording_config(other_rec));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer target = std::move(created).value();
+  CHECK_OK(target.connect(w.address, kAppId));
+  CHECK(pump({&target}, [&] { return other_rec->has_status(sn::status::EncryptionEstablished); }));
+  const size_t other_seen = other_rec->statuses.size() + other_rec->events.size();
+  CHECK(other_rec.use_count() == 4);  // ours plus the three handlers
+  target = std::move(moved);
+  CHECK(other_rec.use_count() == 1);  // the old peer and its handlers are gone
+  CHECK(!moved.valid());              // NOLINT: moved-from is empty by contract
+
+  before = w.b_rec->events.size();
+  sn::Params second = raise_params(22);
+  CHECK_OK(second.put(kParamData, "after move-assign"));
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, second));
+  CHECK(pump({&w.a, &target}, [&] { return w.b_rec->find_event(22, before) != nullptr; }));
+  e = w.b_rec->find_event(22, before);
+  CHECK(e != nullptr && e->text == std::string("after move-assign") && !e->encrypted);
+  CHECK(other_rec->statuses.size() + other_rec->events.size() == other_seen);
+
+  // Give B back to the world for the later cases.
+  w.b = std::move(target);
+  CHECK(w.b.valid());
+}
+
+void test_callback_exception(World& w) {
+  w.b_rec->on_event_hook = [](const sn::Event& event) {
+    if (event.code == 31) throw std::runtime_error("thrown by a handler");
+    if (event.code == 32) throw 42;  // later exceptions of the same call are dropped
+  };
+  const size_t before = w.b_rec->events.size();
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, raise_params(31)));
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, raise_params(32)));
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, raise_params(33)));
+
+  int runtime_errors = 0;
+  int others = 0;
+  const auto deadline = Clock::now() + 10s;
+  while (w.b_rec->find_event(33, before) == nullptr && Clock::now() < deadline) {
+    (void)w.a.service();
+    try {
+      (void)w.b.service();
+    } catch (const std::runtime_error& error) {
+      CHECK(std::string(error.what()) == "thrown by a handler");
+      ++runtime_errors;
+    } catch (...) {
+      ++others;
+    }
+    std::this_thread::sleep_for(1ms);
+  }
+  w.b_rec->on_event_hook = nullptr;
+  CHECK(runtime_errors == 1);
+  CHECK(others <= 1);  // 32 arrives in the same batch as 31 (dropped) or in a later one (kept)
+  // All three events were still delivered to the handler.
+  CHECK(w.b_rec->find_event(31, before) != nullptr);
+  CHECK(w.b_rec->find_event(32, before) != nullptr);
+  CHECK(w.b_rec->find_event(33, before) != nullptr);
+  // Servicing works normally afterwards.
+  CHECK_OK(w.b.service());
+}
+
+void test_destroy_in_own_callback(World& w) {
+  auto rec = std::make_shared<Recorder>();
+  auto created = sn::Peer::create(recording_config(rec));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer f = std::move(created).value();
+  CHECK_OK(f.connect(w.address, kAppId));
+  CHECK(pump({&f}, [&] { return rec->has_status(sn::status::EncryptionEstablished); }));
+  const int32_t f_actor = join_room(f, *rec, w.room, {&w.a, &w.b});
+  CHECK(f_actor > 0);
+
+  // On event 41, the handler destroys its own peer; 42 (queued behind it) must never arrive.
+  int after_destroy = 0;
+  bool destroyed = false;
+  rec->on_event_hook = [&](const sn::Event& event) {
+    if (destroyed) ++after_destroy;
+    if (event.code == 41) {
+      f.reset();
+      destroyed = true;
+    }
+  };
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, raise_params(41)));
+  for (int i = 0; i < 20; ++i) CHECK_OK(w.a.send_operation(kOpRaiseEvent, raise_params(42)));
+  CHECK(pump({&w.a, &w.b, &f}, [&] { return destroyed; }));
+  CHECK(!f.valid());
+  CHECK(after_destroy == 0);
+  CHECK(rec->find_event(42) == nullptr);
+  CHECK(rec.use_count() == 1);  // handlers released once that service() call returned
+  // The others see f leave.
+  auto left = [&](const Recorder& r) {
+    for (const auto& e : r.events) {
+      if (e.code == kEventLeave && e.actor == f_actor) return true;
+    }
+    return false;
+  };
+  CHECK(pump({&w.a, &w.b}, [&] { return left(*w.a_rec) && left(*w.b_rec); }));
+}
+
+std::atomic<bool> g_victim_destroyed{false};
+std::atomic<int> g_victim_calls_after_destroy{0};
+
+void test_destroy_mid_traffic(World& w) {
+  const std::string room = w.room + "-flood";
+  auto victim_rec = std::make_shared<Recorder>();
+  auto flooder_rec = std::make_shared<Recorder>();
+  sn::Config victim_config = recording_config(victim_rec);
+  victim_rec->on_event_hook = [](const sn::Event&) {
+    if (g_victim_destroyed.load()) g_victim_calls_after_destroy.fetch_add(1);
+  };
+  victim_rec->on_status_hook = [](uint32_t) {
+    if (g_victim_destroyed.load()) g_victim_calls_after_destroy.fetch_add(1);
+  };
+  auto v = sn::Peer::create(std::move(victim_config));
+  auto f = sn::Peer::create(recording_config(flooder_rec));
+  CHECK_OK(v);
+  CHECK_OK(f);
+  if (!v.ok() || !f.ok()) return;
+  sn::Peer victim = std::move(v).value();
+  sn::Peer flooder = std::move(f).value();
+  CHECK_OK(victim.connect(w.address, kAppId));
+  CHECK_OK(flooder.connect(w.address, kAppId));
+  CHECK(pump({&victim, &flooder}, [&] {
+    return victim_rec->has_status(sn::status::EncryptionEstablished) &&
+           flooder_rec->has_status(sn::status::EncryptionEstablished);
+  }));
+  const int32_t victim_actor = join_room(victim, *victim_rec, room);
+  const int32_t flooder_actor = join_room(flooder, *flooder_rec, room, {&victim});
+  CHECK(victim_actor > 0 && flooder_actor > 0);
+
+  // Another thread floods events at the victim (send_operation is callable from any thread).
+  std::atomic<bool> stop{false};
+  std::atomic<long> sent{0};
+  std::atomic<long> send_errors{0};
+  std::thread flood([&] {
+    const std::vector<uint8_t> payload(512, 0xab);
+    sn::Params params;
+    if (!params.put(kParamCode, int32_t{50}).ok() || !params.put(kParamData, payload).ok()) {
+      send_errors.fetch_add(1);
+      return;
+    }
+    long i = 0;
+    while (!stop.load()) {
+      const sn::Result r = flooder.send_operation(
+          kOpRaiseEvent, params, (i++ % 2 == 0) ? sn::SendOptions::encrypted() : sn::SendOptions::plain());
+      if (r.ok()) {
+        sent.fetch_add(1);
+      } else if (r.code() == sn::ErrorCode::SendBufferFull) {
+        std::this_thread::yield();
+      } else {
+        send_errors.fetch_add(1);
+        std::this_thread::yield();
+      }
+    }
+  });
+
+  // Let traffic flow, then destroy the victim while events keep arriving.
+  const size_t events_before = victim_rec->events.size();
+  CHECK(pump({&victim, &flooder}, [&] { return victim_rec->events.size() >= events_before + 300; }));
+  bool saw_encrypted = false;
+  bool saw_plain = false;
+  for (size_t i = events_before; i < victim_rec->events.size(); ++i) {
+    const auto& e = victim_rec->events[i];
+    if (e.code != 50) continue;
+    (e.encrypted ? saw_encrypted : saw_plain) = true;
+  }
+  CHECK(saw_encrypted && saw_plain);
+  const long sent_at_destroy = sent.load();
+  const auto started = Clock::now();
+  victim.reset();
+  g_victim_destroyed.store(true);
+  const auto took = Clock::now() - started;
+  CHECK(!victim.valid());
+  CHECK(victim_rec.use_count() == 1);  // handlers gone with the peer
+  CHECK(took < 5s);
+
+  // The flooder keeps working: wait until the server reports the victim gone and the flood goes on.
+  CHECK(pump({&flooder}, [&] {
+    for (const auto& e : flooder_rec->events) {
+      if (e.code == kEventLeave && e.actor == victim_actor) return sent.load() > sent_at_destroy + 100;
+    }
+    return false;
+  }));
+  stop.store(true);
+  flood.join();
+  std::printf("     (victim got %zu events before it was destroyed; %ld sent in all, %ld before)\n",
+              victim_rec->events.size(), sent.load(), sent_at_destroy);
+  CHECK(send_errors.load() == 0);
+  CHECK(flooder.state().value_or(sn::PeerState::Disconnected) == sn::PeerState::Encrypted);
+  CHECK(g_victim_calls_after_destroy.load() == 0);
+  CHECK(flooder_rec->wrong_thread == 0);
+}
+
+void test_disconnect(World& w) {
+  const size_t before = w.a_rec->statuses.size();
+  CHECK_OK(w.a.disconnect());
+  CHECK(pump({&w.a}, [&] { return w.a_rec->statuses.size() > before; }));
+  CHECK(w.a_rec->statuses.size() == before + 1 && w.a_rec->statuses.back() == sn::status::Disconnect);
+  CHECK(w.a.state().value_or(sn::PeerState::Connected) == sn::PeerState::Disconnected);
+  CHECK(w.a.send_operation(kOpRaiseEvent).code() == sn::ErrorCode::NotConnected);
+  // A before the disconnect saw exactly Connect then EncryptionEstablished.
+  CHECK(w.a_rec->statuses.size() >= 2 && w.a_rec->statuses[0] == sn::status::Connect &&
+        w.a_rec->statuses[1] == sn::status::EncryptionEstablished);
+  CHECK(w.a_rec->wrong_thread == 0 && w.b_rec->wrong_thread == 0);
+}
+
+}  // namespace
+
+int main() {
+  g_main_thread = std::this_thread::get_id();
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
+
+  run_case("params round trip", test_params_roundtrip);
+  run_case("empty peer and bad config", test_empty_peer);
+
+  World w;
+  const char* address = std::getenv("SEALNET_SERVER_ADDR");
+  const char* key_hex = std::getenv("SEALNET_SERVER_KEY");
+  const auto key = key_hex != nullptr ? sn::parse_public_key(key_hex) : std::nullopt;
+  if (address == nullptr || !key) {
+    std::fprintf(stderr, "SEALNET_SERVER_ADDR and SEALNET_SERVER_KEY (64 hex digits) must be set; "
+                         "run through scripts/with-server.sh\n");
+    ++g_failed;
+  } else {
+    w.address = address;
+    w.server_key = *key;
+    w.room = "cpp-test-" + std::to_string(static_cast<long>(getpid()));
+    run_case("connect: status 1024 then 1048, pinned key", [&] { test_connect_sequence(w); });
+    run_case("join room", [&] { test_join_room(w); });
+    run_case("encrypted event", [&] { test_encrypted_event(w); });
+    run_case("plain event and nested data", [&] { test_plain_event(w); });
+    run_case("encrypt before key exchange", [&] { test_encrypt_before_key_exchange(w); });
+    run_case("wrong pin fails the key exchange", [&] { test_wrong_pin(w); });
+    run_case("poll instead of callbacks", [&] { test_poll(w); });
+    run_case("move keeps callbacks", [&] { test_move_keeps_callbacks(w); });
+    run_case("handler exception rethrown from service", [&] { test_callback_exception(w); });
+    run_case("destroy from own callback", [&] { test_destroy_in_own_callback(w); });
+    run_case("destroy mid-traffic", [&] { test_destroy_mid_traffic(w); });
+    run_case("disconnect", [&] { test_disconnect(w); });
+  }
+
+  std::printf("%d passed, %d failed\n", g_passed, g_failed);
+  return g_failed == 0 ? 0 : 1;
+}

@@ -1,0 +1,182 @@
+namespace Sealnet
+{
+    /// <summary>
+    /// Connection status codes passed to <see cref="ISealnetListener.OnStatusChanged"/>. The numbers are
+    /// Photon's StatusCode numbers and equal the PEER_STATUS_* values of the C header.
+    /// </summary>
+    public enum StatusCode
+    {
+        /// <summary>Security exception while connecting.</summary>
+        SecurityExceptionOnConnect = 1022,
+        /// <summary>The connection could not be established (refused, unreachable).</summary>
+        ExceptionOnConnect = 1023,
+        /// <summary>Connected; operations may be sent (plain until <see cref="EncryptionEstablished"/>).</summary>
+        Connect = 1024,
+        /// <summary>Disconnected; always the last status of a connection.</summary>
+        Disconnect = 1025,
+        /// <summary>An internal exception (for example the game stopped calling Service and the queue filled).</summary>
+        Exception = 1026,
+        /// <summary>Sending failed.</summary>
+        SendError = 1030,
+        /// <summary>The server sent something invalid or reading failed.</summary>
+        ExceptionOnReceive = 1039,
+        /// <summary>Nothing received within the disconnect timeout.</summary>
+        TimeoutDisconnect = 1040,
+        /// <summary>The server timed this client out.</summary>
+        DisconnectByServerTimeout = 1041,
+        /// <summary>The server is full.</summary>
+        DisconnectByServerUserLimit = 1042,
+        /// <summary>The server disconnected this client; <see cref="SealnetPeer.LastStatusReason"/> says why.</summary>
+        DisconnectByServerLogic = 1043,
+        /// <summary>The server closed the connection without a reason.</summary>
+        DisconnectByServerReasonUnknown = 1044,
+        /// <summary>The key exchange succeeded; every frame is now authenticated and encryption is available.</summary>
+        EncryptionEstablished = 1048,
+        /// <summary>The key exchange failed (for example a pin mismatch); the connection closes.</summary>
+        EncryptionFailedToEstablish = 1049,
+        /// <summary>The server address is invalid.</summary>
+        ServerAddressInvalid = 1050,
+        /// <summary>The server's host name could not be resolved.</summary>
+        DnsExceptionOnConnect = 1051,
+    }
+
+    /// <summary>How an operation is delivered (Photon's numbering; PEER_DELIVERY_MODE_*).</summary>
+    public enum DeliveryMode : byte
+    {
+        /// <summary>May be lost; sequenced.</summary>
+        Unreliable = 0,
+        /// <summary>Delivered and sequenced. The native default.</summary>
+        Reliable = 1,
+        /// <summary>May be lost; not sequenced.</summary>
+        UnreliableUnsequenced = 2,
+        /// <summary>Delivered; not sequenced.</summary>
+        ReliableUnsequenced = 3,
+    }
+
+    /// <summary>
+    /// The peer's connection state (PEER_STATE_*). 0, 1, 3 and 4 are Photon's PeerStateValue numbers;
+    /// 5 and 6 split Photon's "Connected" by key-exchange progress.
+    /// </summary>
+    public enum PeerState
+    {
+        /// <summary>Not connected.</summary>
+        Disconnected = 0,
+        /// <summary>Connecting.</summary>
+        Connecting = 1,
+        /// <summary>Connected, no keys yet.</summary>
+        Connected = 3,
+        /// <summary>Disconnecting.</summary>
+        Disconnecting = 4,
+        /// <summary>Connected, key exchange running.</summary>
+        EstablishingEncryption = 5,
+        /// <summary>Connected with keys: encrypted operations can be sent.</summary>
+        Encrypted = 6,
+    }
+
+    /// <summary>
+    /// Result of a native call (PEER_RESULT_*, same numbers). <see cref="PeerResultExtensions.Describe"/>
+    /// gives the native library's description.
+    /// </summary>
+    public enum PeerResult : uint
+    {
+        /// <summary>Success.</summary>
+        Ok = 0,
+        /// <summary>A required pointer argument was NULL (a binding bug if you ever see it).</summary>
+        NullParameter = 1,
+        /// <summary>The native peer is unknown or was destroyed.</summary>
+        InvalidPeer = 2,
+        /// <summary>An internal error was caught at the native boundary; the call had no effect.</summary>
+        Panic = 3,
+        /// <summary>An argument is out of range or not valid UTF-8.</summary>
+        InvalidArgument = 4,
+        /// <summary>Encryption was requested before the key exchange completed: call EstablishEncryption and wait for EncryptionEstablished.</summary>
+        EncryptionNotEstablished = 5,
+        /// <summary>The operation is always encrypted and no keys exist yet.</summary>
+        MustEncrypt = 6,
+        /// <summary>The peer is not connected.</summary>
+        NotConnected = 7,
+        /// <summary>The peer is already connected or connecting.</summary>
+        AlreadyConnected = 8,
+        /// <summary>The key exchange is running or done already.</summary>
+        KeyExchangeAlreadyStarted = 9,
+        /// <summary>The parameters exceed the codec limits (size, count or depth).</summary>
+        ParamsTooLarge = 10,
+        /// <summary>The encoded message exceeds the frame size limit.</summary>
+        MessageTooLarge = 11,
+        /// <summary>The send buffer is full: the connection is not draining.</summary>
+        SendBufferFull = 12,
+        /// <summary>The send counter is exhausted; the connection is closing.</summary>
+        CounterExhausted = 13,
+        /// <summary>Polling: nothing is queued.</summary>
+        NoEvent = 14,
+        /// <summary>The parameter key is not present.</summary>
+        NotFound = 15,
+        /// <summary>The parameter has a different type.</summary>
+        TypeMismatch = 16,
+        /// <summary>The output buffer is too small.</summary>
+        BufferTooSmall = 17,
+        /// <summary>The call is not allowed from inside a callback of the same peer.</summary>
+        CalledFromCallback = 18,
+        /// <summary>The address is not "host:port".</summary>
+        InvalidAddress = 19,
+        /// <summary>The operating system refused a resource (for example a thread).</summary>
+        Io = 20,
+    }
+
+    /// <summary>Why a connection ended (PEER_DISCONNECT_REASON_*); see <see cref="SealnetPeer.LastStatusReason"/>.</summary>
+    public enum DisconnectReason : ushort
+    {
+        /// <summary>No reason given.</summary>
+        None = 0,
+        /// <summary>The client asked to disconnect.</summary>
+        ClientRequest = 1,
+        /// <summary>The server is shutting down.</summary>
+        ServerShutdown = 2,
+        /// <summary>Timeout.</summary>
+        Timeout = 3,
+        /// <summary>Malformed or unexpected frame.</summary>
+        ProtocolViolation = 4,
+        /// <summary>A frame failed authentication.</summary>
+        AuthenticationFailed = 5,
+        /// <summary>A frame was replayed.</summary>
+        Replay = 6,
+        /// <summary>The server does not know the app id.</summary>
+        UnknownAppId = 7,
+        /// <summary>Unsupported protocol version.</summary>
+        VersionMismatch = 8,
+        /// <summary>The key exchange failed.</summary>
+        KeyExchangeFailed = 9,
+        /// <summary>A send counter was exhausted.</summary>
+        CounterExhausted = 10,
+        /// <summary>This end did not keep up with its traffic.</summary>
+        SlowConsumer = 11,
+        /// <summary>Server logic (for example a plugin) disconnected the client.</summary>
+        ServerLogic = 12,
+        /// <summary>The server is full.</summary>
+        ServerFull = 13,
+    }
+
+    /// <summary>Operation return codes with a fixed meaning (PEER_RETURN_CODE_*).</summary>
+    public static class ReturnCode
+    {
+        /// <summary>Success.</summary>
+        public const short Ok = 0;
+        /// <summary>The operation must be sent encrypted.</summary>
+        public const short MustEncrypt = -10;
+        /// <summary>A server plugin refused the operation.</summary>
+        public const short PluginRejected = -11;
+    }
+
+    /// <summary>Describes <see cref="PeerResult"/> values with the native library's text.</summary>
+    public static class PeerResultExtensions
+    {
+        /// <summary>
+        /// The native description of <paramref name="result"/> (peer_result_str), for example
+        /// "can't use encryption yet: establish encryption first (key exchange not completed)".
+        /// </summary>
+        public static string Describe(this PeerResult result)
+        {
+            return NativeMethods.ResultText(result);
+        }
+    }
+}

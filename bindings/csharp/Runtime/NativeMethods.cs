@@ -1,0 +1,283 @@
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Sealnet
+{
+    // Mirrors of the C header's structures. Field order, types and therefore padding follow
+    // include/sealnet.h exactly; LayoutKind.Sequential applies the same natural alignment as the C
+    // compiler. Pointers are IntPtr; uint8_t flags stay byte (bool is not blittable).
+
+    /// <summary>peer_status_info_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeStatusInfo
+    {
+        public ushort reason;
+        public IntPtr message;          // const char *, NUL-terminated UTF-8, may be NULL
+    }
+
+    /// <summary>peer_operation_response_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeOperationResponse
+    {
+        public byte op_code;
+        public byte encrypted;
+        public short return_code;
+        public IntPtr debug_message;    // const char *, may be NULL
+        public IntPtr @params;          // const peer_params_t *, borrowed
+    }
+
+    /// <summary>peer_event_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeEvent
+    {
+        public byte code;
+        public byte encrypted;
+        public int sender;
+        public IntPtr @params;          // const peer_params_t *, borrowed
+    }
+
+    /// <summary>peer_config_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeConfig
+    {
+        public IntPtr on_status;                // peer_status_callback
+        public IntPtr on_operation_response;    // peer_operation_response_callback
+        public IntPtr on_event;                 // peer_event_callback
+        public IntPtr user_data;
+        public uint disconnect_timeout_ms;
+        public uint ping_interval_ms;
+        public byte auto_key_exchange;
+        public byte pin_server_key;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.KeyLength)]
+        public byte[] server_public_key;        // uint8_t[32]
+        public uint max_queued_events;
+    }
+
+    /// <summary>peer_send_options_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeSendOptions
+    {
+        public byte delivery_mode;
+        public byte encrypt;
+        public byte channel;
+    }
+
+    /// <summary>peer_polled_event_t.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativePolledEvent
+    {
+        public uint kind;               // PEER_EVENT_KIND_*
+        public uint status;
+        public NativeStatusInfo status_info;
+        public NativeOperationResponse response;
+        public NativeEvent @event;
+    }
+
+    /// <summary>peer_status_callback.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void NativeStatusCallback(IntPtr userData, uint status, IntPtr info);
+
+    /// <summary>peer_operation_response_callback.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void NativeOperationResponseCallback(IntPtr userData, IntPtr response);
+
+    /// <summary>peer_event_callback.</summary>
+    [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+    internal delegate void NativeEventCallback(IntPtr userData, IntPtr eventData);
+
+    /// <summary>The C ABI of the sealnet native library (include/sealnet.h), one import per function.</summary>
+    internal static class NativeMethods
+    {
+#if UNITY_IOS && !UNITY_EDITOR
+        internal const string Lib = "__Internal";
+#else
+        internal const string Lib = "sealnet";
+#endif
+
+        internal const int KeyLength = 32;
+
+        internal const uint ValueNull = 0;
+        internal const uint ValueBool = 1;
+        internal const uint ValueInt = 2;
+        internal const uint ValueLong = 3;
+        internal const uint ValueFloat = 4;
+        internal const uint ValueDouble = 5;
+        internal const uint ValueString = 6;
+        internal const uint ValueBytes = 7;
+        internal const uint ValueArray = 8;
+        internal const uint ValueMap = 9;
+
+        internal const uint EventKindStatus = 1;
+        internal const uint EventKindOperationResponse = 2;
+        internal const uint EventKindEvent = 3;
+
+        // --- parameter dictionaries ---
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_new(out IntPtr outParams);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void peer_params_free(IntPtr parameters);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_clear(IntPtr parameters);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_null(IntPtr parameters, byte key);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_bool(IntPtr parameters, byte key, byte value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_i32(IntPtr parameters, byte key, int value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_i64(IntPtr parameters, byte key, long value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_f32(IntPtr parameters, byte key, float value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_f64(IntPtr parameters, byte key, double value);
+
+        // Blittable arrays are pinned for the call, not copied; the native side copies what it keeps.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_string(IntPtr parameters, byte key, [In] byte[] utf8, UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_bytes(IntPtr parameters, byte key, [In] byte[] data, UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_i32_array(IntPtr parameters, byte key, [In] int[] values, UIntPtr count);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put_params(IntPtr parameters, byte key, IntPtr nested);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_count(IntPtr parameters, out UIntPtr outCount);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_key_at(IntPtr parameters, UIntPtr index, out byte outKey);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_type(IntPtr parameters, byte key, out uint outType);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_bool(IntPtr parameters, byte key, out byte outValue);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_i32(IntPtr parameters, byte key, out int outValue);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_i64(IntPtr parameters, byte key, out long outValue);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_f32(IntPtr parameters, byte key, out float outValue);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_f64(IntPtr parameters, byte key, out double outValue);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_string(IntPtr parameters, byte key, out IntPtr outUtf8, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_bytes(IntPtr parameters, byte key, out IntPtr outData, out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_i32_array(IntPtr parameters, byte key, [Out] int[] buffer, UIntPtr capacity, out UIntPtr outCount);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get_params(IntPtr parameters, byte key, out IntPtr outParams);
+
+        // --- peers ---
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_config_default(out NativeConfig outConfig);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_create([In] ref NativeConfig config, out IntPtr outPeer);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_connect(IntPtr peer, [In] byte[] address, [In] byte[] appId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_establish_encryption(IntPtr peer);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_send_operation(IntPtr peer, byte opCode, IntPtr parameters, [In] ref NativeSendOptions options);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_service(IntPtr peer, out uint outDispatched);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_poll_event(IntPtr peer, out NativePolledEvent outEvent);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_disconnect(IntPtr peer);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_destroy(IntPtr peer);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_state(IntPtr peer, out uint outState);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_server_public_key(IntPtr peer, [Out] byte[] outKey);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr peer_result_str(uint result);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr peer_status_str(uint status);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr peer_version();
+
+        // --- helpers ---
+
+        /// <summary>peer_result_str as a managed string.</summary>
+        internal static string ResultText(PeerResult result)
+        {
+            return Utf8FromNulTerminated(peer_result_str((uint)result)) ?? "unknown result code";
+        }
+
+        /// <summary>A NUL-terminated UTF-8 string as UTF-16 (null for NULL). Copies it.</summary>
+        internal static string Utf8FromNulTerminated(IntPtr text)
+        {
+            if (text == IntPtr.Zero)
+            {
+                return null;
+            }
+            int length = 0;
+            while (Marshal.ReadByte(text, length) != 0)
+            {
+                length++;
+            }
+            return Utf8FromPointer(text, length);
+        }
+
+        /// <summary>
+        /// <paramref name="length"/> bytes of UTF-8 at <paramref name="text"/> as a managed string. Copies them.
+        /// </summary>
+        internal static string Utf8FromPointer(IntPtr text, int length)
+        {
+            if (length == 0)
+            {
+                return string.Empty;
+            }
+            var bytes = new byte[length];
+            Marshal.Copy(text, bytes, 0, length);
+            return Encoding.UTF8.GetString(bytes);
+        }
+
+        /// <summary>A NUL-terminated UTF-8 copy of <paramref name="text"/>, for const char * arguments.</summary>
+        internal static byte[] NulTerminatedUtf8(string text)
+        {
+            int length = Encoding.UTF8.GetByteCount(text);
+            var bytes = new byte[length + 1];
+            Encoding.UTF8.GetBytes(text, 0, text.Length, bytes, 0);
+            return bytes;
+        }
+    }
+}

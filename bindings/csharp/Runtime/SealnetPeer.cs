@@ -1,0 +1,576 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
+using System.Threading;
+
+namespace Sealnet
+{
+    /// <summary>
+    /// A connection to a sealnet server, shaped like Photon's PhotonPeer.
+    /// <para>
+    /// Typical use: create it with an <see cref="ISealnetListener"/>, call <see cref="Connect"/>, then call
+    /// <see cref="Service"/> every frame. Callbacks run only inside <see cref="Service"/>, on the thread that
+    /// calls it (Unity's main thread from <c>Update()</c>). The native I/O thread keeps the connection alive
+    /// (pings) even while Service is not called, for example during a loading screen.
+    /// </para>
+    /// <para>
+    /// Results: <see cref="Connect"/>, <see cref="EstablishEncryption"/>, <see cref="SendOperation(byte, ParameterDictionary, SendOptions)"/>
+    /// and <see cref="Disconnect"/> return a <see cref="PeerResult"/>; anything but <see cref="PeerResult.Ok"/>
+    /// means nothing was done. <see cref="LastResultMessage"/> (or <see cref="PeerResultExtensions.Describe"/>)
+    /// gives the native text, for example "can't use encryption yet: establish encryption first".
+    /// Programming errors (null arguments, unsupported parameter types, use after Dispose) throw.
+    /// </para>
+    /// <para>
+    /// Listener exceptions never reach native code: they are caught, and once the native dispatch has
+    /// returned, <see cref="Service"/> rethrows them (one as itself, several as an AggregateException), or
+    /// hands them to <see cref="ListenerExceptionHandler"/> when one is set.
+    /// </para>
+    /// <para>
+    /// Dispose destroys the native peer (closing the connection) and guarantees that no callback runs
+    /// afterwards. It may be called from inside one of this peer's callbacks: the remaining callbacks of that
+    /// Service call are skipped and the native peer is destroyed when Service returns. Every other call
+    /// after Dispose throws <see cref="ObjectDisposedException"/>. A peer that is never disposed is
+    /// destroyed by its finalizer once unreachable.
+    /// </para>
+    /// </summary>
+    public sealed class SealnetPeer : IDisposable
+    {
+        /// <summary>The version of this binding; compare with <see cref="NativeVersion"/>.</summary>
+        public const string BindingVersion = "0.1.0";
+
+        // IL2CPP-safe callbacks: static trampolines marked MonoPInvokeCallback, delegate instances held in
+        // static fields for the lifetime of the program, function pointers computed once.
+        private static readonly NativeStatusCallback StatusTrampoline = OnStatusNative;
+        private static readonly NativeOperationResponseCallback ResponseTrampoline = OnOperationResponseNative;
+        private static readonly NativeEventCallback EventTrampoline = OnEventNative;
+        private static readonly IntPtr StatusTrampolinePointer = Marshal.GetFunctionPointerForDelegate(StatusTrampoline);
+        private static readonly IntPtr ResponseTrampolinePointer = Marshal.GetFunctionPointerForDelegate(ResponseTrampoline);
+        private static readonly IntPtr EventTrampolinePointer = Marshal.GetFunctionPointerForDelegate(EventTrampoline);
+
+        private readonly object sync = new object();
+        private readonly ISealnetListener listener;
+
+        // user_data for native callbacks. A weak handle: it lets an undisposed, unreachable peer be
+        // finalized (a strong handle would keep it alive, and its connection open, forever). It is freed
+        // only after peer_destroy has returned, so no callback can see a freed handle.
+        private GCHandle selfHandle;
+        private IntPtr nativePeer;
+        private volatile bool disposed;
+        private bool destroyPending;
+        private int serviceThreadId;
+        private List<Exception> listenerExceptions;
+
+        /// <summary>Creates a peer with default settings.</summary>
+        /// <param name="listener">Receives the callbacks; may be null when you only use <see cref="TryPollEvent"/>.</param>
+        public SealnetPeer(ISealnetListener listener)
+            : this(listener, null)
+        {
+        }
+
+        /// <summary>Creates a peer. No thread starts and nothing is sent until <see cref="Connect"/>.</summary>
+        /// <param name="listener">Receives the callbacks; may be null when you only use <see cref="TryPollEvent"/>.</param>
+        /// <param name="config">Settings (copied); null for the defaults.</param>
+        public SealnetPeer(ISealnetListener listener, SealnetPeerConfig config)
+        {
+            this.listener = listener;
+            var settings = config ?? new SealnetPeerConfig();
+            selfHandle = GCHandle.Alloc(this, GCHandleType.Weak);
+            try
+            {
+                NativeConfig native = settings.ToNative(StatusTrampolinePointer, ResponseTrampolinePointer,
+                    EventTrampolinePointer, GCHandle.ToIntPtr(selfHandle));
+                var result = (PeerResult)NativeMethods.peer_create(ref native, out nativePeer);
+                if (result != PeerResult.Ok)
+                {
+                    nativePeer = IntPtr.Zero;
+                    throw new SealnetException(result, "peer_create");
+                }
+            }
+            catch
+            {
+                selfHandle.Free();
+                disposed = true;
+                GC.SuppressFinalize(this);
+                throw;
+            }
+        }
+
+        /// <summary>Destroys the native peer if Dispose was never called.</summary>
+        ~SealnetPeer()
+        {
+            try
+            {
+                Dispose(false);
+            }
+            catch
+            {
+                // A finalizer must not throw; there is nobody left to tell.
+            }
+        }
+
+        /// <summary>The listener given at construction (may be null).</summary>
+        public ISealnetListener Listener
+        {
+            get { return listener; }
+        }
+
+        /// <summary>
+        /// Receives exceptions thrown by the listener. When null (default), <see cref="Service"/> rethrows them
+        /// after the native dispatch returned.
+        /// </summary>
+        public Action<Exception> ListenerExceptionHandler { get; set; }
+
+        /// <summary>The disconnect reason that came with the latest status (None when there was none).
+        /// Set just before <see cref="ISealnetListener.OnStatusChanged"/> runs.</summary>
+        public DisconnectReason LastStatusReason { get; private set; }
+
+        /// <summary>Readable detail of the latest status (never key material), or null. Set just before
+        /// <see cref="ISealnetListener.OnStatusChanged"/> runs.</summary>
+        public string LastStatusMessage { get; private set; }
+
+        /// <summary>The result of the latest Connect, EstablishEncryption, SendOperation or Disconnect.</summary>
+        public PeerResult LastResult { get; private set; }
+
+        /// <summary>The native description of <see cref="LastResult"/> when it is not Ok, else null.</summary>
+        public string LastResultMessage { get; private set; }
+
+        /// <summary>True once <see cref="Dispose()"/> was called.</summary>
+        public bool IsDisposed
+        {
+            get { return disposed; }
+        }
+
+        /// <summary>The connection state.</summary>
+        public PeerState State
+        {
+            get
+            {
+                uint state;
+                var result = Check(NativeMethods.peer_state(Handle, out state));
+                if (result != PeerResult.Ok)
+                {
+                    throw new SealnetException(result, "peer_state");
+                }
+                return (PeerState)state;
+            }
+        }
+
+        /// <summary>The server's 32-byte static public key once the key exchange succeeded; null before.
+        /// Compare it with the key the server printed (or pin it with <see cref="SealnetPeerConfig.ServerPublicKeyPin"/>).</summary>
+        public byte[] ServerPublicKey
+        {
+            get
+            {
+                var key = new byte[NativeMethods.KeyLength];
+                var result = Check(NativeMethods.peer_server_public_key(Handle, key));
+                if (result == PeerResult.EncryptionNotEstablished)
+                {
+                    return null;
+                }
+                if (result != PeerResult.Ok)
+                {
+                    throw new SealnetException(result, "peer_server_public_key");
+                }
+                return key;
+            }
+        }
+
+        /// <summary>The native library's version ("MAJOR.MINOR.PATCH").</summary>
+        public static string NativeVersion
+        {
+            get { return NativeMethods.Utf8FromNulTerminated(NativeMethods.peer_version()); }
+        }
+
+        /// <summary>The native name of a status code ("Connect", "EncryptionEstablished", ...).</summary>
+        public static string StatusName(StatusCode statusCode)
+        {
+            return NativeMethods.Utf8FromNulTerminated(NativeMethods.peer_status_str((uint)statusCode));
+        }
+
+        /// <summary>
+        /// Starts connecting. Returns at once; progress arrives through <see cref="Service"/> as
+        /// <see cref="StatusCode.Connect"/>, then <see cref="StatusCode.EncryptionEstablished"/> with automatic
+        /// key exchange, or a failure status (1023, 1040, 1050, 1051).
+        /// </summary>
+        /// <param name="address">"host:port", resolved on the native I/O thread.</param>
+        /// <param name="appId">The application id (1 to 64 bytes of UTF-8).</param>
+        /// <returns>Ok, or for example <see cref="PeerResult.InvalidAddress"/> or <see cref="PeerResult.AlreadyConnected"/>.</returns>
+        public PeerResult Connect(string address, string appId)
+        {
+            if (address == null)
+            {
+                throw new ArgumentNullException("address");
+            }
+            if (appId == null)
+            {
+                throw new ArgumentNullException("appId");
+            }
+            if (address.IndexOf('\0') >= 0 || appId.IndexOf('\0') >= 0)
+            {
+                throw new ArgumentException("address and appId must not contain NUL characters");
+            }
+            return Record(NativeMethods.peer_connect(Handle, NativeMethods.NulTerminatedUtf8(address),
+                NativeMethods.NulTerminatedUtf8(appId)));
+        }
+
+        /// <summary>
+        /// Starts the key exchange (only needed with <see cref="SealnetPeerConfig.AutoKeyExchange"/> off). The
+        /// outcome arrives as <see cref="StatusCode.EncryptionEstablished"/> or <see cref="StatusCode.EncryptionFailedToEstablish"/>.
+        /// </summary>
+        /// <returns>Ok, or for example <see cref="PeerResult.NotConnected"/> or <see cref="PeerResult.KeyExchangeAlreadyStarted"/>.</returns>
+        public PeerResult EstablishEncryption()
+        {
+            return Record(NativeMethods.peer_establish_encryption(Handle));
+        }
+
+        /// <summary>Sends an operation reliably and in the clear (still authenticated once keys exist).</summary>
+        public PeerResult SendOperation(byte opCode, ParameterDictionary parameters)
+        {
+            return SendOperation(opCode, parameters, SendOptions.SendReliable);
+        }
+
+        /// <summary>
+        /// Sends an operation. The parameters are copied into a native dictionary by the peer_params_*
+        /// functions, so the caller may change them afterwards.
+        /// </summary>
+        /// <param name="opCode">The operation code.</param>
+        /// <param name="parameters">The parameters; null for none.</param>
+        /// <param name="sendOptions">Delivery, encryption and channel.</param>
+        /// <returns>
+        /// Ok when queued for sending. <see cref="PeerResult.EncryptionNotEstablished"/> when
+        /// <c>Encrypt</c> is set before <see cref="StatusCode.EncryptionEstablished"/> (nothing is sent);
+        /// <see cref="LastResultMessage"/> then reads "can't use encryption yet: establish encryption first ...".
+        /// Other failures: NotConnected, MustEncrypt, ParamsTooLarge, MessageTooLarge, SendBufferFull, ...
+        /// </returns>
+        public PeerResult SendOperation(byte opCode, ParameterDictionary parameters, SendOptions sendOptions)
+        {
+            IntPtr peer = Handle;
+            IntPtr nativeParams = parameters != null ? parameters.ToNative() : IntPtr.Zero;
+            try
+            {
+                NativeSendOptions options = sendOptions.ToNative();
+                return Record(NativeMethods.peer_send_operation(peer, opCode, nativeParams, ref options));
+            }
+            finally
+            {
+                NativeMethods.peer_params_free(nativeParams);
+            }
+        }
+
+        /// <summary>Asks to end the connection; <see cref="StatusCode.Disconnect"/> follows through <see cref="Service"/>.</summary>
+        public PeerResult Disconnect()
+        {
+            return Record(NativeMethods.peer_disconnect(Handle));
+        }
+
+        /// <summary>
+        /// Runs the queued callbacks (statuses, operation responses, events) on the calling thread and returns.
+        /// Call it every frame from one thread. Calling it from inside one of this peer's callbacks throws
+        /// <see cref="InvalidOperationException"/>. Rethrows listener exceptions (see the class remarks).
+        /// </summary>
+        public void Service()
+        {
+            int thread = Thread.CurrentThread.ManagedThreadId;
+            IntPtr peer;
+            lock (sync)
+            {
+                ThrowIfDisposed();
+                if (serviceThreadId == thread)
+                {
+                    throw new InvalidOperationException(
+                        "Service was called from inside a callback of the same peer: " + PeerResult.CalledFromCallback.Describe());
+                }
+                if (serviceThreadId != 0)
+                {
+                    throw new InvalidOperationException("Service is running on another thread; call it from one thread only");
+                }
+                serviceThreadId = thread;
+                peer = nativePeer;
+            }
+            PeerResult result;
+            try
+            {
+                uint dispatched;
+                result = (PeerResult)NativeMethods.peer_service(peer, out dispatched);
+            }
+            finally
+            {
+                bool destroyNow;
+                lock (sync)
+                {
+                    serviceThreadId = 0;
+                    destroyNow = destroyPending;
+                    destroyPending = false;
+                }
+                if (destroyNow)
+                {
+                    DestroyNative();
+                }
+            }
+            RaiseListenerExceptions();
+            if (result != PeerResult.Ok && !(disposed && result == PeerResult.InvalidPeer))
+            {
+                throw new SealnetException(result, "peer_service");
+            }
+            GC.KeepAlive(this);
+        }
+
+        /// <summary>
+        /// The callback-free alternative to <see cref="Service"/>: takes the next queued result, if any. The
+        /// listener is not called for polled results. Use one style per peer.
+        /// </summary>
+        /// <returns>True when <paramref name="polled"/> holds a result; false when nothing is queued.</returns>
+        public bool TryPollEvent(out PolledEvent polled)
+        {
+            NativePolledEvent native;
+            var result = Check(NativeMethods.peer_poll_event(Handle, out native));
+            if (result == PeerResult.NoEvent)
+            {
+                polled = null;
+                return false;
+            }
+            if (result != PeerResult.Ok)
+            {
+                throw new SealnetException(result, "peer_poll_event");
+            }
+            polled = PolledEvent.FromNative(ref native);
+            if (polled.Kind == PolledEventKind.Status)
+            {
+                LastStatusReason = polled.Reason;
+                LastStatusMessage = polled.Message;
+            }
+            return true;
+        }
+
+        /// <summary>
+        /// Closes the connection and destroys the native peer; no callback runs afterwards. Safe to call
+        /// twice and from inside this peer's callbacks (destruction then completes when Service returns).
+        /// </summary>
+        public void Dispose()
+        {
+            Dispose(true);
+            GC.SuppressFinalize(this);
+        }
+
+        private void Dispose(bool disposing)
+        {
+            bool destroyNow;
+            lock (sync)
+            {
+                if (disposed)
+                {
+                    return;
+                }
+                disposed = true;
+                // Inside one of our own callbacks peer_destroy would be refused (and would wait on itself):
+                // let Service destroy the peer once the native dispatch returned.
+                destroyNow = !(disposing && serviceThreadId == Thread.CurrentThread.ManagedThreadId);
+                destroyPending = !destroyNow;
+            }
+            if (destroyNow)
+            {
+                DestroyNative();
+            }
+        }
+
+        private void DestroyNative()
+        {
+            IntPtr peer;
+            lock (sync)
+            {
+                peer = nativePeer;
+                nativePeer = IntPtr.Zero;
+            }
+            if (peer != IntPtr.Zero)
+            {
+                // Waits for a Service running on another thread; afterwards no callback of this peer runs.
+                var result = (PeerResult)NativeMethods.peer_destroy(peer);
+                if (result == PeerResult.CalledFromCallback)
+                {
+                    // Still inside a native dispatch of this peer: keep everything alive and retry after it.
+                    lock (sync)
+                    {
+                        nativePeer = peer;
+                        destroyPending = true;
+                    }
+                    return;
+                }
+            }
+            if (selfHandle.IsAllocated)
+            {
+                selfHandle.Free();
+            }
+        }
+
+        private IntPtr Handle
+        {
+            get
+            {
+                ThrowIfDisposed();
+                return nativePeer;
+            }
+        }
+
+        private void ThrowIfDisposed()
+        {
+            if (disposed)
+            {
+                throw new ObjectDisposedException("SealnetPeer");
+            }
+        }
+
+        private PeerResult Check(uint raw)
+        {
+            var result = (PeerResult)raw;
+            if (disposed && (result == PeerResult.InvalidPeer || result == PeerResult.NullParameter))
+            {
+                throw new ObjectDisposedException("SealnetPeer"); // disposed on another thread meanwhile
+            }
+            return result;
+        }
+
+        private PeerResult Record(uint raw)
+        {
+            var result = Check(raw);
+            LastResult = result;
+            LastResultMessage = result == PeerResult.Ok ? null : result.Describe();
+            return result;
+        }
+
+        private void RaiseListenerExceptions()
+        {
+            var caught = listenerExceptions;
+            if (caught == null)
+            {
+                return;
+            }
+            listenerExceptions = null;
+            var handler = ListenerExceptionHandler;
+            if (handler != null)
+            {
+                foreach (var exception in caught)
+                {
+                    handler(exception);
+                }
+                return;
+            }
+            if (caught.Count == 1)
+            {
+                ExceptionDispatchInfo.Capture(caught[0]).Throw();
+            }
+            throw new AggregateException("the listener threw " + caught.Count + " exceptions during Service", caught);
+        }
+
+        // ------------------------------------------------------------------------------------------
+        // Native -> managed. Each trampoline resolves the peer from user_data, skips it once disposed, and
+        // catches everything: no exception may unwind into native code.
+
+        private static SealnetPeer FromUserData(IntPtr userData)
+        {
+            if (userData == IntPtr.Zero)
+            {
+                return null;
+            }
+            var peer = GCHandle.FromIntPtr(userData).Target as SealnetPeer;
+            return peer == null || peer.disposed ? null : peer;
+        }
+
+        private void KeepListenerException(Exception exception)
+        {
+            if (listenerExceptions == null)
+            {
+                listenerExceptions = new List<Exception>();
+            }
+            listenerExceptions.Add(exception);
+        }
+
+        private static void Keep(SealnetPeer peer, Exception exception)
+        {
+            try
+            {
+                if (peer != null)
+                {
+                    peer.KeepListenerException(exception);
+                }
+            }
+            catch
+            {
+                // Out of memory while recording an exception: drop it rather than unwind into native code.
+            }
+        }
+
+        [AOT.MonoPInvokeCallback(typeof(NativeStatusCallback))]
+        private static void OnStatusNative(IntPtr userData, uint status, IntPtr info)
+        {
+            SealnetPeer peer = null;
+            try
+            {
+                peer = FromUserData(userData);
+                if (peer == null)
+                {
+                    return;
+                }
+                if (info != IntPtr.Zero)
+                {
+                    var detail = (NativeStatusInfo)Marshal.PtrToStructure(info, typeof(NativeStatusInfo));
+                    peer.LastStatusReason = (DisconnectReason)detail.reason;
+                    peer.LastStatusMessage = NativeMethods.Utf8FromNulTerminated(detail.message);
+                }
+                else
+                {
+                    peer.LastStatusReason = DisconnectReason.None;
+                    peer.LastStatusMessage = null;
+                }
+                if (peer.listener != null)
+                {
+                    peer.listener.OnStatusChanged((StatusCode)status);
+                }
+            }
+            catch (Exception exception)
+            {
+                Keep(peer, exception);
+            }
+        }
+
+        [AOT.MonoPInvokeCallback(typeof(NativeOperationResponseCallback))]
+        private static void OnOperationResponseNative(IntPtr userData, IntPtr response)
+        {
+            SealnetPeer peer = null;
+            try
+            {
+                peer = FromUserData(userData);
+                if (peer == null || response == IntPtr.Zero || peer.listener == null)
+                {
+                    return;
+                }
+                var native = (NativeOperationResponse)Marshal.PtrToStructure(response, typeof(NativeOperationResponse));
+                peer.listener.OnOperationResponse(OperationResponse.FromNative(ref native));
+            }
+            catch (Exception exception)
+            {
+                Keep(peer, exception);
+            }
+        }
+
+        [AOT.MonoPInvokeCallback(typeof(NativeEventCallback))]
+        private static void OnEventNative(IntPtr userData, IntPtr eventData)
+        {
+            SealnetPeer peer = null;
+            try
+            {
+                peer = FromUserData(userData);
+                if (peer == null || eventData == IntPtr.Zero || peer.listener == null)
+                {
+                    return;
+                }
+                var native = (NativeEvent)Marshal.PtrToStructure(eventData, typeof(NativeEvent));
+                peer.listener.OnEvent(EventData.FromNative(ref native));
+            }
+            catch (Exception exception)
+            {
+                Keep(peer, exception);
+            }
+        }
+    }
+}
