@@ -526,3 +526,45 @@ fn debug_output_never_shows_keys() {
     let text = format!("{:?} {:?} {:?}", pair.client, pair.server, pair.server_key);
     assert!(!text.contains(&sealnet::protocol::noise::hex(&pair.server_key.secret_bytes()[..])));
 }
+
+mod malformed_input {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Arbitrary bytes, before or after the key exchange, never panic a session: they either wait
+        /// for more input or close the connection with a reason.
+        #[test]
+        fn sessions_survive_arbitrary_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..512),
+                                            after_exchange in any::<bool>(),
+                                            to_client in any::<bool>()) {
+            let mut pair = if after_exchange {
+                Pair::connected(SessionConfig::default())
+            } else {
+                Pair::new(SessionConfig::default())
+            };
+            if to_client {
+                pair.client.receive(&bytes, pair.now);
+            } else {
+                pair.server.receive(&bytes, pair.now);
+            }
+            pair.advance(Duration::from_secs(1));
+            while pair.client.poll_event().is_some() || pair.server.poll_event().is_some() {}
+        }
+
+        /// Valid-looking headers with random bodies exercise the body decoders behind the frame layer.
+        #[test]
+        fn random_bodies_behind_valid_headers(message_type in 1u8..=10, body in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let mut pair = Pair::new(SessionConfig::default());
+            let mut frame = vec![1, message_type, 1 << 2, 0];
+            frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
+            frame.extend_from_slice(&body);
+            pair.server.receive(&frame, pair.now);
+            pair.client.connect("test-app", "1.0", pair.now).unwrap();
+            pair.client.receive(&frame, pair.now);
+            while pair.client.poll_event().is_some() || pair.server.poll_event().is_some() {}
+        }
+    }
+}
