@@ -228,6 +228,23 @@ fn key_exchange_reports_statuses_in_order_and_exposes_the_server_key() {
     let mut state = 0;
     assert_eq!(peer_state(host.peer, &mut state), OK);
     assert_eq!(state, PEER_STATE_ENCRYPTED);
+
+    // Oversized parameters are refused before anything is sent.
+    let params = Params::new();
+    let big = vec![0u8; 300 * 1024];
+    assert_eq!(peer_params_put_bytes(params.0, 245, big.as_ptr(), big.len()), OK);
+    assert_eq!(
+        peer_send_operation(host.peer, RAISE_EVENT, params.0, std::ptr::null()),
+        PeerResult::ParamsTooLarge as u32
+    );
+    let params = Params::new();
+    for key in 0..3 {
+        assert_eq!(peer_params_put_bytes(params.0, key, big.as_ptr(), 200 * 1024), OK);
+    }
+    assert_eq!(
+        peer_send_operation(host.peer, RAISE_EVENT, params.0, std::ptr::null()),
+        PeerResult::MessageTooLarge as u32
+    );
     host.destroy();
 }
 
