@@ -50,7 +50,7 @@ c-test: examples
 bindings-test: build
 	bash bindings/cpp/test.sh
 	bash bindings/csharp/test.sh
-	bash bindings/godot/test.sh
+	bash bindings/godot/test.sh --lint
 
 bench:
 	$(CARGO) bench --bench protocol

@@ -1,0 +1,663 @@
+//! Engine-free numbers and checks of the `SealnetPeer` node: error codes returned to GDScript, the
+//! payloads of its signals, checks of the integer arguments GDScript passes, and the server key pin.
+//!
+//! Everything here is plain Rust so that `cargo test` covers it without a Godot binary.
+
+use std::fmt;
+
+use sealnet::peer::{PeerError, PeerEvent};
+use sealnet::protocol::codec::Params;
+use sealnet::protocol::frame::Delivery;
+use sealnet::protocol::session::{SessionError, StatusInfo};
+use sealnet::protocol::status::{DisconnectReason, PeerState, StatusCode};
+
+use crate::value::{params_to_gd, ConvertError, GdValue};
+
+/// What the node's methods return to GDScript: 0 on success. The numbers are those of the C ABI's
+/// `PeerResult`, so one table documents every binding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(i64)]
+pub enum ErrorCode {
+    Ok = 0,
+    /// An argument is out of range, or a value cannot be converted (see the error printed with it).
+    InvalidArgument = 4,
+    /// Encryption was asked for before the key exchange completed.
+    EncryptionNotEstablished = 5,
+    /// The operation is always encrypted and there are no keys yet.
+    MustEncrypt = 6,
+    NotConnected = 7,
+    AlreadyConnected = 8,
+    KeyExchangeAlreadyStarted = 9,
+    /// The parameters exceed the codec limits (size, count or depth).
+    ParamsTooLarge = 10,
+    /// The encoded message exceeds the frame size limit.
+    MessageTooLarge = 11,
+    /// The send buffer is full: the connection is not draining.
+    SendBufferFull = 12,
+    /// The send counter is exhausted; the connection is closing.
+    CounterExhausted = 13,
+    /// The address is not "host:port".
+    InvalidAddress = 19,
+    /// The operating system refused a resource (a thread).
+    Io = 20,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 13] = [
+        ErrorCode::Ok,
+        ErrorCode::InvalidArgument,
+        ErrorCode::EncryptionNotEstablished,
+        ErrorCode::MustEncrypt,
+        ErrorCode::NotConnected,
+        ErrorCode::AlreadyConnected,
+        ErrorCode::KeyExchangeAlreadyStarted,
+        ErrorCode::ParamsTooLarge,
+        ErrorCode::MessageTooLarge,
+        ErrorCode::SendBufferFull,
+        ErrorCode::CounterExhausted,
+        ErrorCode::InvalidAddress,
+        ErrorCode::Io,
+    ];
+
+    pub fn code(self) -> i64 {
+        self as i64
+    }
+
+    pub fn from_code(code: i64) -> Option<Self> {
+        Self::ALL.into_iter().find(|error| error.code() == code)
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            ErrorCode::Ok => "ok",
+            ErrorCode::InvalidArgument => "invalid argument",
+            ErrorCode::EncryptionNotEstablished => {
+                "encryption is not established yet: wait for status 1048 (EncryptionEstablished)"
+            }
+            ErrorCode::MustEncrypt => "this operation must be encrypted: wait for status 1048 (EncryptionEstablished)",
+            ErrorCode::NotConnected => "not connected",
+            ErrorCode::AlreadyConnected => "already connected or connecting; disconnect first",
+            ErrorCode::KeyExchangeAlreadyStarted => "the key exchange is running or done already",
+            ErrorCode::ParamsTooLarge => "parameters exceed the size, count or depth limits",
+            ErrorCode::MessageTooLarge => "message exceeds the frame size limit",
+            ErrorCode::SendBufferFull => "send buffer full: the connection is not draining",
+            ErrorCode::CounterExhausted => "send counter exhausted; the connection is closing",
+            ErrorCode::InvalidAddress => "address must be host:port",
+            ErrorCode::Io => "operating system error",
+        }
+    }
+}
+
+impl From<SessionError> for ErrorCode {
+    fn from(error: SessionError) -> Self {
+        match error {
+            SessionError::NotConnected => ErrorCode::NotConnected,
+            SessionError::InvalidState(_) => ErrorCode::AlreadyConnected,
+            SessionError::WrongRole | SessionError::InvalidConnectRequest => ErrorCode::InvalidArgument,
+            SessionError::EncryptionNotEstablished => ErrorCode::EncryptionNotEstablished,
+            SessionError::KeyExchangeAlreadyStarted => ErrorCode::KeyExchangeAlreadyStarted,
+            SessionError::MustEncrypt(_) => ErrorCode::MustEncrypt,
+            SessionError::Params(_) => ErrorCode::ParamsTooLarge,
+            SessionError::MessageTooLarge { .. } => ErrorCode::MessageTooLarge,
+            SessionError::CounterExhausted => ErrorCode::CounterExhausted,
+            SessionError::OutputFull => ErrorCode::SendBufferFull,
+            // A refusal added to sealnet later: the printed message still says what it is.
+            _ => ErrorCode::InvalidArgument,
+        }
+    }
+}
+
+impl From<PeerError> for ErrorCode {
+    fn from(error: PeerError) -> Self {
+        match error {
+            PeerError::AlreadyConnected => ErrorCode::AlreadyConnected,
+            PeerError::InvalidAddress => ErrorCode::InvalidAddress,
+            PeerError::Io(_) => ErrorCode::Io,
+            PeerError::Session(error) => error.into(),
+        }
+    }
+}
+
+impl From<&ConvertError> for ErrorCode {
+    fn from(_: &ConvertError) -> Self {
+        ErrorCode::InvalidArgument
+    }
+}
+
+/// A refused call: the code GDScript receives and the message printed with `push_error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Failure { code, message: message.into() }
+    }
+
+    fn argument(message: impl Into<String>) -> Self {
+        Failure::new(ErrorCode::InvalidArgument, message)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} (error {})", self.message, self.code.code())
+    }
+}
+
+impl From<PeerError> for Failure {
+    fn from(error: PeerError) -> Self {
+        let message = error.to_string();
+        Failure::new(error.into(), message)
+    }
+}
+
+impl From<ConvertError> for Failure {
+    fn from(error: ConvertError) -> Self {
+        Failure::new((&error).into(), error.to_string())
+    }
+}
+
+/// Every status a peer reports, numbered as Photon's `StatusCode`.
+pub const ALL_STATUS_CODES: [StatusCode; 16] = [
+    StatusCode::SecurityExceptionOnConnect,
+    StatusCode::ExceptionOnConnect,
+    StatusCode::Connect,
+    StatusCode::Disconnect,
+    StatusCode::Exception,
+    StatusCode::SendError,
+    StatusCode::ExceptionOnReceive,
+    StatusCode::TimeoutDisconnect,
+    StatusCode::DisconnectByServerTimeout,
+    StatusCode::DisconnectByServerUserLimit,
+    StatusCode::DisconnectByServerLogic,
+    StatusCode::DisconnectByServerReasonUnknown,
+    StatusCode::EncryptionEstablished,
+    StatusCode::EncryptionFailedToEstablish,
+    StatusCode::ServerAddressInvalid,
+    StatusCode::DnsExceptionOnConnect,
+];
+
+/// The status for a number GDScript holds, if it is one.
+pub fn status_from_code(code: i64) -> Option<StatusCode> {
+    ALL_STATUS_CODES.into_iter().find(|status| *status as i64 == code)
+}
+
+/// The name of a status number ("Connect", "EncryptionEstablished", ...), or "" when it is none.
+pub fn status_name(code: i64) -> &'static str {
+    status_from_code(code).map_or("", StatusCode::name)
+}
+
+/// The number GDScript receives for a peer state (`get_state()`).
+pub fn state_code(state: PeerState) -> i64 {
+    state as i64
+}
+
+/// The name of a peer state number, or "" when it is none.
+pub fn state_name(code: i64) -> &'static str {
+    match code {
+        0 => "Disconnected",
+        1 => "Connecting",
+        3 => "Connected",
+        4 => "Disconnecting",
+        5 => "EstablishingEncryption",
+        6 => "Encrypted",
+        _ => "",
+    }
+}
+
+/// The text of a disconnect reason number, or "" when it is none.
+pub fn reason_text(reason: i64) -> &'static str {
+    u16::try_from(reason).ok().and_then(DisconnectReason::from_u16).map_or("", DisconnectReason::describe)
+}
+
+/// Arguments of `status_changed(code)` and `status_detail(code, reason, message)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusSignal {
+    pub code: i64,
+    /// A disconnect reason number (0 when the status has none).
+    pub reason: i64,
+    pub message: String,
+}
+
+/// Arguments of `event_received(code, data, sender, was_encrypted)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventSignal {
+    pub code: i64,
+    pub data: Vec<(GdValue, GdValue)>,
+    pub sender: i64,
+    pub was_encrypted: bool,
+}
+
+/// Arguments of `operation_response(op_code, return_code, data)` and, when the server sent one,
+/// `operation_debug_message(op_code, return_code, message)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseSignal {
+    pub op_code: i64,
+    pub return_code: i64,
+    pub data: Vec<(GdValue, GdValue)>,
+    pub debug_message: Option<String>,
+    pub was_encrypted: bool,
+}
+
+/// What one queued peer result is emitted as.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Signal {
+    Status(StatusSignal),
+    Event(EventSignal),
+    Response(ResponseSignal),
+}
+
+pub fn status_signal(info: &StatusInfo) -> StatusSignal {
+    StatusSignal { code: info.code as i64, reason: i64::from(info.reason), message: info.message.clone() }
+}
+
+fn entries(params: &Params) -> Vec<(GdValue, GdValue)> {
+    params_to_gd(params)
+}
+
+/// Maps one queued peer result to the signal it is emitted as.
+pub fn signal_for(event: &PeerEvent) -> Signal {
+    match event {
+        PeerEvent::Status(info) => Signal::Status(status_signal(info)),
+        PeerEvent::Event { event, encrypted } => Signal::Event(EventSignal {
+            code: i64::from(event.code),
+            data: entries(&event.params),
+            sender: i64::from(event.sender),
+            was_encrypted: *encrypted,
+        }),
+        PeerEvent::OperationResponse { response, encrypted } => Signal::Response(ResponseSignal {
+            op_code: i64::from(response.op_code),
+            return_code: i64::from(response.return_code),
+            data: entries(&response.params),
+            debug_message: response.debug_message.clone().filter(|message| !message.is_empty()),
+            was_encrypted: *encrypted,
+        }),
+    }
+}
+
+/// Operation codes and parameter keys of the reference server's rooms (Photon's numbering).
+pub mod room {
+    /// Operation: join (or create) the room named by [`ROOM_NAME`].
+    pub const OP_JOIN_ROOM: u8 = 226;
+    /// Operation: leave the current room.
+    pub const OP_LEAVE_ROOM: u8 = 254;
+    /// Operation: relay an event to the room.
+    pub const OP_RAISE_EVENT: u8 = 253;
+    /// Event: an actor joined (the joiner receives it too).
+    pub const EVENT_JOIN: u8 = 255;
+    /// Event: an actor left.
+    pub const EVENT_LEAVE: u8 = 254;
+    /// Parameter: room name (String).
+    pub const ROOM_NAME: u8 = 255;
+    /// Parameter: an actor number (int).
+    pub const ACTOR_NR: u8 = 254;
+    /// Parameter: the actor numbers in the room (Array of int).
+    pub const ACTOR_LIST: u8 = 252;
+    /// Parameter: event code of a RaiseEvent.
+    pub const CODE: u8 = 244;
+    /// Parameter: event data (any value).
+    pub const DATA: u8 = 245;
+    /// Parameter: receiver group of a RaiseEvent.
+    pub const RECEIVER_GROUP: u8 = 246;
+    /// Highest event code a client may raise; 200 and up belong to the server.
+    pub const MAX_CLIENT_EVENT_CODE: i64 = 199;
+    /// Longest room name, in bytes.
+    pub const MAX_ROOM_NAME: usize = 256;
+    /// Receiver groups: every member but the sender, every member, the lowest actor number.
+    pub const RECEIVERS_OTHERS: i64 = 0;
+    pub const RECEIVERS_ALL: i64 = 1;
+    pub const RECEIVERS_MASTER_CLIENT: i64 = 2;
+}
+
+/// Checks an integer that must fit in one byte (op codes, channels).
+pub fn byte_arg(what: &str, value: i64) -> Result<u8, Failure> {
+    u8::try_from(value).map_err(|_| Failure::argument(format!("{what} must be from 0 to 255, not {value}")))
+}
+
+/// Checks a delivery mode number: 0 Unreliable, 1 Reliable, 2 UnreliableUnsequenced, 3 ReliableUnsequenced.
+pub fn delivery_arg(value: i64) -> Result<Delivery, Failure> {
+    u8::try_from(value).ok().and_then(Delivery::from_u8).ok_or_else(|| {
+        Failure::argument(format!(
+            "delivery_mode must be 0 (Unreliable), 1 (Reliable), 2 (UnreliableUnsequenced) or 3 \
+             (ReliableUnsequenced), not {value}"
+        ))
+    })
+}
+
+/// Checks the event code of `raise_event`.
+pub fn event_code_arg(value: i64) -> Result<i32, Failure> {
+    if (0..=room::MAX_CLIENT_EVENT_CODE).contains(&value) {
+        return Ok(value as i32);
+    }
+    Err(Failure::argument(format!(
+        "event code must be from 0 to {} (higher codes belong to the server), not {value}",
+        room::MAX_CLIENT_EVENT_CODE
+    )))
+}
+
+/// Checks the receiver group of `raise_event`.
+pub fn receivers_arg(value: i64) -> Result<i32, Failure> {
+    if (room::RECEIVERS_OTHERS..=room::RECEIVERS_MASTER_CLIENT).contains(&value) {
+        return Ok(value as i32);
+    }
+    Err(Failure::argument(format!("receivers must be 0 (Others), 1 (All) or 2 (MasterClient), not {value}")))
+}
+
+/// Checks a room name: 1 to 256 bytes of UTF-8.
+pub fn room_name_arg(name: &str) -> Result<(), Failure> {
+    if name.is_empty() || name.len() > room::MAX_ROOM_NAME {
+        return Err(Failure::argument(format!(
+            "room name must be 1 to {} bytes, not {}",
+            room::MAX_ROOM_NAME,
+            name.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks the disconnect timeout property (milliseconds, at least 1).
+pub fn timeout_arg(value: i64) -> Result<std::time::Duration, Failure> {
+    match u64::try_from(value) {
+        Ok(ms) if ms > 0 => Ok(std::time::Duration::from_millis(ms)),
+        _ => Err(Failure::argument(format!("disconnect_timeout_ms must be at least 1, not {value}"))),
+    }
+}
+
+/// Parses the `server_key_pin` property: empty for no pin, else 64 hex digits (either case; spaces,
+/// colons and a trailing newline around or between the digits are ignored, so a pasted key works).
+pub fn parse_key_pin(text: &str) -> Result<Option<[u8; 32]>, Failure> {
+    let digits: Vec<u8> = text.bytes().filter(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b':')).collect();
+    if digits.is_empty() {
+        return Ok(None);
+    }
+    let invalid = || Failure::argument("server_key_pin must be empty or 64 hex digits (the server's public key)");
+    if digits.len() != 64 {
+        return Err(invalid());
+    }
+    let mut key = [0u8; 32];
+    for (byte, pair) in key.iter_mut().zip(digits.chunks_exact(2)) {
+        let high = hex_digit(pair[0]).ok_or_else(invalid)?;
+        let low = hex_digit(pair[1]).ok_or_else(invalid)?;
+        *byte = high << 4 | low;
+    }
+    Ok(Some(key))
+}
+
+fn hex_digit(byte: u8) -> Option<u8> {
+    match byte {
+        b'0'..=b'9' => Some(byte - b'0'),
+        b'a'..=b'f' => Some(byte - b'a' + 10),
+        b'A'..=b'F' => Some(byte - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Formats a key as lower-case hex, the form `server_key_pin` and the server's logs use; "" for none.
+pub fn format_key(key: Option<[u8; 32]>) -> String {
+    key.map_or_else(String::new, |key| sealnet::protocol::noise::hex(&key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sealnet::ffi::PeerResult;
+    use sealnet::protocol::codec::{CodecError, Value};
+    use sealnet::protocol::message::{EventData, OperationResponse};
+
+    #[test]
+    fn error_codes_match_the_c_abi_numbers() {
+        let pairs = [
+            (ErrorCode::Ok, PeerResult::Ok),
+            (ErrorCode::InvalidArgument, PeerResult::InvalidArgument),
+            (ErrorCode::EncryptionNotEstablished, PeerResult::EncryptionNotEstablished),
+            (ErrorCode::MustEncrypt, PeerResult::MustEncrypt),
+            (ErrorCode::NotConnected, PeerResult::NotConnected),
+            (ErrorCode::AlreadyConnected, PeerResult::AlreadyConnected),
+            (ErrorCode::KeyExchangeAlreadyStarted, PeerResult::KeyExchangeAlreadyStarted),
+            (ErrorCode::ParamsTooLarge, PeerResult::ParamsTooLarge),
+            (ErrorCode::MessageTooLarge, PeerResult::MessageTooLarge),
+            (ErrorCode::SendBufferFull, PeerResult::SendBufferFull),
+            (ErrorCode::CounterExhausted, PeerResult::CounterExhausted),
+            (ErrorCode::InvalidAddress, PeerResult::InvalidAddress),
+            (ErrorCode::Io, PeerResult::Io),
+        ];
+        assert_eq!(pairs.len(), ErrorCode::ALL.len());
+        for (ours, abi) in pairs {
+            assert_eq!(ours.code(), abi as u32 as i64, "{ours:?}");
+            assert_eq!(ErrorCode::from_code(ours.code()), Some(ours));
+            assert!(!ours.describe().is_empty());
+        }
+        assert_eq!(ErrorCode::from_code(1), None);
+    }
+
+    #[test]
+    fn peer_errors_map_like_the_c_abi() {
+        let errors = [
+            PeerError::AlreadyConnected,
+            PeerError::InvalidAddress,
+            PeerError::Io("no threads".into()),
+            PeerError::Session(SessionError::NotConnected),
+            PeerError::Session(SessionError::InvalidState("twice")),
+            PeerError::Session(SessionError::WrongRole),
+            PeerError::Session(SessionError::EncryptionNotEstablished),
+            PeerError::Session(SessionError::KeyExchangeAlreadyStarted),
+            PeerError::Session(SessionError::MustEncrypt(230)),
+            PeerError::Session(SessionError::Params(CodecError::DepthExceeded { max: 8 })),
+            PeerError::Session(SessionError::InvalidConnectRequest),
+            PeerError::Session(SessionError::MessageTooLarge { len: 10, max: 5 }),
+            PeerError::Session(SessionError::CounterExhausted),
+            PeerError::Session(SessionError::OutputFull),
+        ];
+        for error in errors {
+            let ours = ErrorCode::from(error.clone());
+            let abi = PeerResult::from(error.clone());
+            assert_eq!(ours.code(), abi as u32 as i64, "{error:?}");
+            let failure = Failure::from(error.clone());
+            assert_eq!(failure.code, ours);
+            assert_eq!(failure.message, error.to_string());
+        }
+    }
+
+    #[test]
+    fn conversion_errors_are_invalid_arguments_with_the_reason() {
+        let error = ConvertError::KeyOutOfRange { path: Vec::new(), key: 256 };
+        let failure = Failure::from(error.clone());
+        assert_eq!(failure.code, ErrorCode::InvalidArgument);
+        assert_eq!(failure.message, error.to_string());
+        assert!(failure.to_string().ends_with("(error 4)"), "{failure}");
+    }
+
+    #[test]
+    fn every_status_code_has_a_name_and_round_trips() {
+        let mut seen = std::collections::HashSet::new();
+        for status in ALL_STATUS_CODES {
+            let code = status as i64;
+            assert!(seen.insert(code), "duplicate {code}");
+            assert_eq!(status_from_code(code), Some(status));
+            assert_eq!(status_name(code), status.name());
+        }
+        assert_eq!(status_name(1024), "Connect");
+        assert_eq!(status_name(1048), "EncryptionEstablished");
+        assert_eq!(status_name(0), "");
+        assert_eq!(status_name(-1), "");
+        assert_eq!(status_from_code(1027), None);
+    }
+
+    #[test]
+    fn state_numbers_are_photons_and_named() {
+        let states = [
+            (PeerState::Disconnected, 0, "Disconnected"),
+            (PeerState::Connecting, 1, "Connecting"),
+            (PeerState::Connected, 3, "Connected"),
+            (PeerState::Disconnecting, 4, "Disconnecting"),
+            (PeerState::EstablishingEncryption, 5, "EstablishingEncryption"),
+            (PeerState::Encrypted, 6, "Encrypted"),
+        ];
+        for (state, code, name) in states {
+            assert_eq!(state_code(state), code);
+            assert_eq!(state_name(code), name);
+        }
+        assert_eq!(state_name(2), "");
+    }
+
+    #[test]
+    fn reason_texts_come_from_the_protocol() {
+        assert_eq!(reason_text(3), DisconnectReason::Timeout.describe());
+        assert_eq!(reason_text(13), "the server is full");
+        assert_eq!(reason_text(-1), "");
+        assert_eq!(reason_text(70_000), "");
+        assert_eq!(reason_text(999), "");
+    }
+
+    #[test]
+    fn status_events_become_status_signals() {
+        let info = StatusInfo {
+            code: StatusCode::DisconnectByServerUserLimit,
+            reason: DisconnectReason::ServerFull as u16,
+            message: "full".into(),
+        };
+        assert_eq!(
+            signal_for(&PeerEvent::Status(info)),
+            Signal::Status(StatusSignal { code: 1042, reason: 13, message: "full".into() })
+        );
+    }
+
+    #[test]
+    fn events_become_event_signals_with_data_and_encryption_mark() {
+        let mut params = Params::new();
+        params.insert(room::DATA, Value::String("hi".into()));
+        params.insert(room::ACTOR_NR, Value::Int(3));
+        for encrypted in [false, true] {
+            let event = EventData { code: 7, sender: 3, params: params.clone() };
+            let signal = signal_for(&PeerEvent::Event { event, encrypted });
+            assert_eq!(
+                signal,
+                Signal::Event(EventSignal {
+                    code: 7,
+                    data: vec![(GdValue::Int(245), GdValue::String("hi".into())), (GdValue::Int(254), GdValue::Int(3))],
+                    sender: 3,
+                    was_encrypted: encrypted,
+                })
+            );
+        }
+    }
+
+    #[test]
+    fn responses_become_response_signals_and_keep_their_debug_message() {
+        let response = OperationResponse {
+            op_code: room::OP_RAISE_EVENT,
+            return_code: -3,
+            debug_message: Some("join a room before raising events".into()),
+            params: Params::new(),
+        };
+        let signal = signal_for(&PeerEvent::OperationResponse { response: response.clone(), encrypted: true });
+        assert_eq!(
+            signal,
+            Signal::Response(ResponseSignal {
+                op_code: 253,
+                return_code: -3,
+                data: Vec::new(),
+                debug_message: Some("join a room before raising events".into()),
+                was_encrypted: true,
+            })
+        );
+        // An empty message is the wire's "none".
+        let quiet = OperationResponse { debug_message: Some(String::new()), return_code: 0, ..response };
+        match signal_for(&PeerEvent::OperationResponse { response: quiet, encrypted: false }) {
+            Signal::Response(signal) => assert_eq!(signal.debug_message, None),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn byte_arguments_are_range_checked() {
+        assert_eq!(byte_arg("op_code", 0).unwrap(), 0);
+        assert_eq!(byte_arg("op_code", 255).unwrap(), 255);
+        for bad in [-1, 256, i64::MAX] {
+            let failure = byte_arg("channel", bad).unwrap_err();
+            assert_eq!(failure.code, ErrorCode::InvalidArgument);
+            assert!(failure.message.starts_with("channel must be"), "{}", failure.message);
+        }
+    }
+
+    #[test]
+    fn delivery_modes_are_photons() {
+        assert_eq!(delivery_arg(0).unwrap(), Delivery::Unreliable);
+        assert_eq!(delivery_arg(1).unwrap(), Delivery::Reliable);
+        assert_eq!(delivery_arg(2).unwrap(), Delivery::UnreliableUnsequenced);
+        assert_eq!(delivery_arg(3).unwrap(), Delivery::ReliableUnsequenced);
+        for bad in [-1, 4, 256 + 1] {
+            assert_eq!(delivery_arg(bad).unwrap_err().code, ErrorCode::InvalidArgument);
+        }
+    }
+
+    #[test]
+    fn event_codes_and_receivers_follow_the_server_rules() {
+        assert_eq!(event_code_arg(0).unwrap(), 0);
+        assert_eq!(event_code_arg(199).unwrap(), 199);
+        assert!(event_code_arg(200).is_err());
+        assert!(event_code_arg(-1).is_err());
+        assert_eq!(receivers_arg(0).unwrap(), 0);
+        assert_eq!(receivers_arg(2).unwrap(), 2);
+        assert!(receivers_arg(3).is_err());
+        assert!(receivers_arg(-1).is_err());
+    }
+
+    #[test]
+    fn room_names_are_length_checked_in_bytes() {
+        assert!(room_name_arg("lobby").is_ok());
+        assert!(room_name_arg(&"x".repeat(256)).is_ok());
+        assert!(room_name_arg("").is_err());
+        assert!(room_name_arg(&"x".repeat(257)).is_err());
+        // 86 three-byte characters are 258 bytes.
+        assert!(room_name_arg(&"€".repeat(86)).is_err());
+    }
+
+    #[test]
+    fn timeouts_must_be_positive() {
+        assert_eq!(timeout_arg(10_000).unwrap(), std::time::Duration::from_secs(10));
+        assert_eq!(timeout_arg(1).unwrap(), std::time::Duration::from_millis(1));
+        assert!(timeout_arg(0).is_err());
+        assert!(timeout_arg(-5).is_err());
+    }
+
+    #[test]
+    fn key_pins_parse_from_hex() {
+        assert_eq!(parse_key_pin("").unwrap(), None);
+        assert_eq!(parse_key_pin("  \n").unwrap(), None);
+        let key: [u8; 32] = std::array::from_fn(|index| (index as u8) * 8 + 1);
+        let lower = format_key(Some(key));
+        assert_eq!(lower.len(), 64);
+        assert_eq!(parse_key_pin(&lower).unwrap(), Some(key));
+        assert_eq!(parse_key_pin(&lower.to_uppercase()).unwrap(), Some(key));
+        assert_eq!(parse_key_pin(&format!(" {lower}\n")).unwrap(), Some(key));
+        let with_colons: Vec<String> = key.iter().map(|byte| format!("{byte:02X}")).collect();
+        assert_eq!(parse_key_pin(&with_colons.join(":")).unwrap(), Some(key));
+    }
+
+    #[test]
+    fn bad_key_pins_are_refused() {
+        let good = "ab".repeat(32);
+        for bad in [&good[..62], &format!("{good}ab"), &format!("{}zz", &good[..62]), "0x1234"] {
+            let failure = parse_key_pin(bad).unwrap_err();
+            assert_eq!(failure.code, ErrorCode::InvalidArgument, "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_format_as_lower_hex() {
+        assert_eq!(format_key(None), "");
+        assert_eq!(format_key(Some([0xAB; 32])), "ab".repeat(32));
+    }
+
+    #[test]
+    fn room_codes_match_the_protocol_op_codes() {
+        use sealnet::protocol::status::op_code;
+        assert_eq!(room::OP_JOIN_ROOM, op_code::JOIN_ROOM);
+        assert_eq!(room::OP_LEAVE_ROOM, op_code::LEAVE_ROOM);
+        assert_eq!(room::OP_RAISE_EVENT, op_code::RAISE_EVENT);
+    }
+}

@@ -1,0 +1,358 @@
+//! The `SealnetPeer` node: GDScript's view of a sealnet client connection.
+//!
+//! Results of the peer's I/O thread are queued by sealnet and emitted as signals from `_process`, on the
+//! main thread, so handlers may touch the scene tree. Methods return an error code (0 = OK, see the
+//! `ERR_*` constants) and print the reason with `push_error` when they refuse.
+
+use std::collections::VecDeque;
+
+use godot::builtin::{AnyDictionary, GString, VarDictionary, Variant};
+use godot::classes::{INode, Node};
+use godot::global::godot_error;
+use godot::obj::{Base, WithUserSignals};
+use godot::register::{godot_api, GodotClass};
+
+use sealnet::peer::PeerEvent;
+use sealnet::protocol::message::OperationRequest;
+use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::status::StatusCode;
+
+use crate::client::{self, Client, Settings};
+use crate::codes::{self, room, signal_for, ErrorCode, Failure, Signal};
+use crate::variant;
+
+/// A connection to a sealnet server. Add it to the scene tree: it emits its signals while it is in the
+/// tree, and shuts its connection down when it leaves.
+#[derive(GodotClass)]
+#[class(base = Node)]
+pub struct SealnetPeer {
+    base: Base<Node>,
+    /// With nothing received for this long the connection is considered lost (status 1040).
+    #[export(range = (1.0, 120000.0, or_greater, suffix = "ms"))]
+    disconnect_timeout_ms: i64,
+    /// Run the key exchange as soon as the server accepts the connection (status 1048 follows).
+    /// When off, call `establish_encryption()` after status 1024.
+    #[export]
+    auto_key_exchange: bool,
+    /// The server's public key as 64 hex digits; when set, a server presenting another key is refused
+    /// (status 1049). Empty accepts any server key.
+    #[export]
+    server_key_pin: GString,
+    client: Client,
+    /// Reused between frames so draining allocates nothing in the steady state.
+    batch: VecDeque<PeerEvent>,
+}
+
+#[godot_api]
+impl INode for SealnetPeer {
+    fn init(base: Base<Node>) -> Self {
+        let defaults = Settings::default();
+        SealnetPeer {
+            base,
+            disconnect_timeout_ms: defaults.disconnect_timeout_ms,
+            auto_key_exchange: defaults.auto_key_exchange,
+            server_key_pin: GString::new(),
+            client: Client::new(),
+            batch: VecDeque::new(),
+        }
+    }
+
+    fn process(&mut self, _delta: f64) {
+        self.poll();
+    }
+
+    fn exit_tree(&mut self) {
+        self.client.shutdown();
+    }
+}
+
+#[godot_api]
+impl SealnetPeer {
+    /// Status 1024 Connect, 1025 Disconnect, 1048 EncryptionEstablished, ... (Photon's numbering).
+    #[signal]
+    fn status_changed(code: i64);
+
+    /// Emitted right after `status_changed`, with the disconnect reason number (0 when none) and a text.
+    #[signal]
+    fn status_detail(code: i64, reason: i64, message: GString);
+
+    /// A room event. `data` holds the event's parameters with int keys; with the reference server,
+    /// `data[PARAM_DATA]` is what the sender raised and `data[PARAM_ACTOR_NR]` its actor number.
+    #[signal]
+    fn event_received(code: i64, data: VarDictionary, sender: i64, was_encrypted: bool);
+
+    /// The server's answer to an operation; return_code 0 is success.
+    #[signal]
+    fn operation_response(op_code: i64, return_code: i64, data: VarDictionary);
+
+    /// Emitted right after `operation_response` when the server explained its answer (usually an error).
+    #[signal]
+    fn operation_debug_message(op_code: i64, return_code: i64, message: GString);
+
+    #[constant]
+    const OK: i64 = ErrorCode::Ok as i64;
+    #[constant]
+    const ERR_INVALID_ARGUMENT: i64 = ErrorCode::InvalidArgument as i64;
+    #[constant]
+    const ERR_ENCRYPTION_NOT_ESTABLISHED: i64 = ErrorCode::EncryptionNotEstablished as i64;
+    #[constant]
+    const ERR_MUST_ENCRYPT: i64 = ErrorCode::MustEncrypt as i64;
+    #[constant]
+    const ERR_NOT_CONNECTED: i64 = ErrorCode::NotConnected as i64;
+    #[constant]
+    const ERR_ALREADY_CONNECTED: i64 = ErrorCode::AlreadyConnected as i64;
+    #[constant]
+    const ERR_KEY_EXCHANGE_ALREADY_STARTED: i64 = ErrorCode::KeyExchangeAlreadyStarted as i64;
+    #[constant]
+    const ERR_PARAMS_TOO_LARGE: i64 = ErrorCode::ParamsTooLarge as i64;
+    #[constant]
+    const ERR_MESSAGE_TOO_LARGE: i64 = ErrorCode::MessageTooLarge as i64;
+    #[constant]
+    const ERR_SEND_BUFFER_FULL: i64 = ErrorCode::SendBufferFull as i64;
+    #[constant]
+    const ERR_COUNTER_EXHAUSTED: i64 = ErrorCode::CounterExhausted as i64;
+    #[constant]
+    const ERR_INVALID_ADDRESS: i64 = ErrorCode::InvalidAddress as i64;
+    #[constant]
+    const ERR_IO: i64 = ErrorCode::Io as i64;
+
+    #[constant]
+    const STATUS_SECURITY_EXCEPTION_ON_CONNECT: i64 = StatusCode::SecurityExceptionOnConnect as i64;
+    #[constant]
+    const STATUS_EXCEPTION_ON_CONNECT: i64 = StatusCode::ExceptionOnConnect as i64;
+    #[constant]
+    const STATUS_CONNECT: i64 = StatusCode::Connect as i64;
+    #[constant]
+    const STATUS_DISCONNECT: i64 = StatusCode::Disconnect as i64;
+    #[constant]
+    const STATUS_EXCEPTION: i64 = StatusCode::Exception as i64;
+    #[constant]
+    const STATUS_SEND_ERROR: i64 = StatusCode::SendError as i64;
+    #[constant]
+    const STATUS_EXCEPTION_ON_RECEIVE: i64 = StatusCode::ExceptionOnReceive as i64;
+    #[constant]
+    const STATUS_TIMEOUT_DISCONNECT: i64 = StatusCode::TimeoutDisconnect as i64;
+    #[constant]
+    const STATUS_DISCONNECT_BY_SERVER_TIMEOUT: i64 = StatusCode::DisconnectByServerTimeout as i64;
+    #[constant]
+    const STATUS_DISCONNECT_BY_SERVER_USER_LIMIT: i64 = StatusCode::DisconnectByServerUserLimit as i64;
+    #[constant]
+    const STATUS_DISCONNECT_BY_SERVER_LOGIC: i64 = StatusCode::DisconnectByServerLogic as i64;
+    #[constant]
+    const STATUS_DISCONNECT_BY_SERVER_REASON_UNKNOWN: i64 = StatusCode::DisconnectByServerReasonUnknown as i64;
+    #[constant]
+    const STATUS_ENCRYPTION_ESTABLISHED: i64 = StatusCode::EncryptionEstablished as i64;
+    #[constant]
+    const STATUS_ENCRYPTION_FAILED_TO_ESTABLISH: i64 = StatusCode::EncryptionFailedToEstablish as i64;
+    #[constant]
+    const STATUS_SERVER_ADDRESS_INVALID: i64 = StatusCode::ServerAddressInvalid as i64;
+    #[constant]
+    const STATUS_DNS_EXCEPTION_ON_CONNECT: i64 = StatusCode::DnsExceptionOnConnect as i64;
+
+    #[constant]
+    const STATE_DISCONNECTED: i64 = 0;
+    #[constant]
+    const STATE_CONNECTING: i64 = 1;
+    #[constant]
+    const STATE_CONNECTED: i64 = 3;
+    #[constant]
+    const STATE_DISCONNECTING: i64 = 4;
+    #[constant]
+    const STATE_ESTABLISHING_ENCRYPTION: i64 = 5;
+    #[constant]
+    const STATE_ENCRYPTED: i64 = 6;
+
+    #[constant]
+    const DELIVERY_UNRELIABLE: i64 = 0;
+    #[constant]
+    const DELIVERY_RELIABLE: i64 = 1;
+    #[constant]
+    const DELIVERY_UNRELIABLE_UNSEQUENCED: i64 = 2;
+    #[constant]
+    const DELIVERY_RELIABLE_UNSEQUENCED: i64 = 3;
+
+    #[constant]
+    const RECEIVERS_OTHERS: i64 = room::RECEIVERS_OTHERS;
+    #[constant]
+    const RECEIVERS_ALL: i64 = room::RECEIVERS_ALL;
+    #[constant]
+    const RECEIVERS_MASTER_CLIENT: i64 = room::RECEIVERS_MASTER_CLIENT;
+
+    #[constant]
+    const OP_JOIN_ROOM: i64 = room::OP_JOIN_ROOM as i64;
+    #[constant]
+    const OP_LEAVE_ROOM: i64 = room::OP_LEAVE_ROOM as i64;
+    #[constant]
+    const OP_RAISE_EVENT: i64 = room::OP_RAISE_EVENT as i64;
+    #[constant]
+    const EVENT_JOIN: i64 = room::EVENT_JOIN as i64;
+    #[constant]
+    const EVENT_LEAVE: i64 = room::EVENT_LEAVE as i64;
+    #[constant]
+    const PARAM_ROOM_NAME: i64 = room::ROOM_NAME as i64;
+    #[constant]
+    const PARAM_ACTOR_NR: i64 = room::ACTOR_NR as i64;
+    #[constant]
+    const PARAM_ACTOR_LIST: i64 = room::ACTOR_LIST as i64;
+    #[constant]
+    const PARAM_DATA: i64 = room::DATA as i64;
+
+    /// Starts connecting to `address` ("host:port"); progress arrives through `status_changed`.
+    /// The exported properties are read now. Returns 0, or an `ERR_*` code.
+    #[func]
+    fn connect_to_server(&mut self, address: GString, app_id: GString) -> i64 {
+        let settings = Settings {
+            disconnect_timeout_ms: self.disconnect_timeout_ms,
+            auto_key_exchange: self.auto_key_exchange,
+            server_key_pin: self.server_key_pin.to_string(),
+        };
+        let result = self.client.connect(&settings, &address.to_string(), &app_id.to_string());
+        report("connect_to_server", result)
+    }
+
+    /// Starts the key exchange when `auto_key_exchange` is off; status 1048 follows.
+    #[func]
+    fn establish_encryption(&mut self) -> i64 {
+        report("establish_encryption", self.client.establish_encryption())
+    }
+
+    /// Sends an operation. `params` must have int keys from 0 to 255. `delivery_mode` is one of the
+    /// `DELIVERY_*` constants; `channel` is 0 to 255.
+    #[func]
+    fn send_operation(
+        &mut self,
+        op_code: i64,
+        params: AnyDictionary,
+        #[opt(default = false)] encrypt: bool,
+        #[opt(default = 1)] delivery_mode: i64,
+        #[opt(default = 0)] channel: i64,
+    ) -> i64 {
+        let entries = crate::value::GdValue::Dictionary(variant::entries_from_dictionary(&params));
+        let result = client::operation(op_code, &entries)
+            .and_then(|request| Ok((request, client::send_options(encrypt, delivery_mode, channel)?)));
+        self.send("send_operation", result)
+    }
+
+    /// Joins (or creates) a room on the reference server; the answer is an `operation_response` with
+    /// op code `OP_JOIN_ROOM`, and every member gets an `EVENT_JOIN` event.
+    #[func]
+    fn join_room(&mut self, name: GString, #[opt(default = true)] encrypt: bool) -> i64 {
+        let result = client::join_room(&name.to_string()).map(|request| (request, reliable(encrypt)));
+        self.send("join_room", result)
+    }
+
+    /// Leaves the current room.
+    #[func]
+    fn leave_room(&mut self, #[opt(default = true)] encrypt: bool) -> i64 {
+        self.send("leave_room", Ok((client::leave_room(), reliable(encrypt))))
+    }
+
+    /// Raises event `code` (0 to 199) in the current room with `data` (any supported value, or null),
+    /// for `receivers` (one of the `RECEIVERS_*` constants).
+    #[func]
+    fn raise_event(
+        &mut self,
+        code: i64,
+        data: Variant,
+        #[opt(default = false)] encrypt: bool,
+        #[opt(default = 0)] receivers: i64,
+    ) -> i64 {
+        let data = variant::from_variant(&data);
+        let result = client::raise_event(code, &data, receivers).map(|request| (request, reliable(encrypt)));
+        self.send("raise_event", result)
+    }
+
+    /// Asks the server to end the connection; status 1025 follows. Does nothing when not connected.
+    #[func]
+    fn disconnect_from_server(&mut self) {
+        self.client.disconnect();
+    }
+
+    /// One of the `STATE_*` constants.
+    #[func]
+    fn get_state(&self) -> i64 {
+        codes::state_code(self.client.state())
+    }
+
+    /// The server's public key as 64 hex digits once the key exchange succeeded, else "".
+    #[func]
+    fn get_server_public_key(&self) -> GString {
+        GString::from(codes::format_key(self.client.server_public_key()).as_str())
+    }
+
+    /// The name of a status code ("Connect", "EncryptionEstablished", ...), or "".
+    #[func]
+    fn status_name(code: i64) -> GString {
+        GString::from(codes::status_name(code))
+    }
+
+    /// The name of a state code ("Encrypted", ...), or "".
+    #[func]
+    fn state_name(code: i64) -> GString {
+        GString::from(codes::state_name(code))
+    }
+
+    /// What an error code returned by a method means.
+    #[func]
+    fn error_text(code: i64) -> GString {
+        GString::from(ErrorCode::from_code(code).map_or("unknown error code", ErrorCode::describe))
+    }
+}
+
+/// Reliable delivery on channel 0, as room operations are sent.
+fn reliable(encrypt: bool) -> SendOptions {
+    SendOptions { encrypt, ..SendOptions::RELIABLE }
+}
+
+/// The code GDScript receives; a refusal is also printed, with its reason.
+fn report(method: &str, result: Result<(), Failure>) -> i64 {
+    match result {
+        Ok(()) => ErrorCode::Ok.code(),
+        Err(failure) => {
+            godot_error!("SealnetPeer.{method}: {failure}");
+            failure.code.code()
+        }
+    }
+}
+
+impl SealnetPeer {
+    fn send(&mut self, method: &str, request: Result<(OperationRequest, SendOptions), Failure>) -> i64 {
+        let result = request.and_then(|(request, options)| self.client.send(&request, options));
+        report(method, result)
+    }
+
+    /// Emits every queued result. Handlers may call back into this node (the batch is moved out first).
+    fn poll(&mut self) {
+        let mut batch = std::mem::take(&mut self.batch);
+        self.client.drain(&mut batch);
+        while let Some(event) = batch.pop_front() {
+            self.emit(signal_for(&event));
+        }
+        // Keep the allocation unless a handler started using the field meanwhile.
+        if self.batch.is_empty() {
+            self.batch = batch;
+        }
+    }
+
+    fn emit(&mut self, signal: Signal) {
+        match signal {
+            Signal::Status(status) => {
+                let message = GString::from(status.message.as_str());
+                self.signals().status_changed().emit(status.code);
+                self.signals().status_detail().emit(status.code, status.reason, &message);
+            }
+            Signal::Event(event) => {
+                let data = variant::to_dictionary(&event.data);
+                self.signals().event_received().emit(event.code, &data, event.sender, event.was_encrypted);
+            }
+            Signal::Response(response) => {
+                let data = variant::to_dictionary(&response.data);
+                self.signals().operation_response().emit(response.op_code, response.return_code, &data);
+                if let Some(message) = response.debug_message {
+                    let message = GString::from(message.as_str());
+                    self.signals().operation_debug_message().emit(response.op_code, response.return_code, &message);
+                }
+            }
+        }
+    }
+}
