@@ -3,3 +3,4 @@
 pub mod ffi;
 pub mod peer;
 pub mod protocol;
+pub mod rooms;

@@ -17,7 +17,7 @@ use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
 use crate::rooms::codes;
 
 /// Longest room name accepted, in bytes.
-pub(crate) const MAX_ROOM_NAME: usize = 256;
+pub(crate) use sealnet::rooms::MAX_ROOM_NAME;
 
 /// Handles one decoded operation request from `conn`'s client.
 pub(crate) fn handle(

@@ -22,30 +22,12 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::plugin::ReceiverGroup;
 
-/// Photon's parameter and event codes used by the room operations.
+/// Photon's parameter and event codes used by the room operations (defined once, in the core crate).
 pub mod codes {
-    /// Event: an actor joined (sent to every member, the joiner included).
-    pub const EVENT_JOIN: u8 = 255;
-    /// Event: an actor left (sent to the remaining members).
-    pub const EVENT_LEAVE: u8 = 254;
-    /// Parameter: room name (String).
-    pub const ROOM_NAME: u8 = 255;
-    /// Parameter: an actor number (Int).
-    pub const ACTOR_NR: u8 = 254;
-    /// Parameter: the actor numbers in the room (Array of Int).
-    pub const ACTOR_LIST: u8 = 252;
-    /// Parameter: event code of a RaiseEvent (Int, 0..=199).
-    pub const CODE: u8 = 244;
-    /// Parameter: event data (any value).
-    pub const DATA: u8 = 245;
-    /// Parameter: receiver group of a RaiseEvent (Int).
-    pub const RECEIVER_GROUP: u8 = 246;
-    /// Response parameter: recipients skipped because they have no encryption keys (Int).
-    pub const SKIPPED: u8 = 241;
-    /// Response parameter: recipients the event was queued for (Int).
-    pub const DELIVERED: u8 = 240;
-    /// Highest event code a client may raise; 200 and up belong to the server.
-    pub const MAX_CLIENT_EVENT_CODE: i32 = 199;
+    pub use sealnet::rooms::{
+        ACTOR_LIST, ACTOR_NR, CODE, DATA, DELIVERED, EVENT_JOIN, EVENT_LEAVE, MAX_CLIENT_EVENT_CODE, RECEIVER_GROUP,
+        ROOM_NAME, SKIPPED,
+    };
 }
 
 /// Bytes of encoded events one member may have queued. Bodies are shared between recipients, so this

@@ -153,7 +153,7 @@ pub mod return_code {
 pub mod op_code {
     pub const AUTHENTICATE: u8 = 230;
     pub const AUTHENTICATE_ONCE: u8 = 231;
-    pub const JOIN_ROOM: u8 = 226;
-    pub const LEAVE_ROOM: u8 = 254;
-    pub const RAISE_EVENT: u8 = 253;
+    pub const JOIN_ROOM: u8 = crate::rooms::OP_JOIN_ROOM;
+    pub const LEAVE_ROOM: u8 = crate::rooms::OP_LEAVE_ROOM;
+    pub const RAISE_EVENT: u8 = crate::rooms::OP_RAISE_EVENT;
 }

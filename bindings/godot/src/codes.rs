@@ -280,36 +280,16 @@ pub fn signal_for(event: &PeerEvent) -> Signal {
 
 /// Operation codes and parameter keys of the reference server's rooms (Photon's numbering).
 pub mod room {
-    /// Operation: join (or create) the room named by [`ROOM_NAME`].
-    pub const OP_JOIN_ROOM: u8 = 226;
-    /// Operation: leave the current room.
-    pub const OP_LEAVE_ROOM: u8 = 254;
-    /// Operation: relay an event to the room.
-    pub const OP_RAISE_EVENT: u8 = 253;
-    /// Event: an actor joined (the joiner receives it too).
-    pub const EVENT_JOIN: u8 = 255;
-    /// Event: an actor left.
-    pub const EVENT_LEAVE: u8 = 254;
-    /// Parameter: room name (String).
-    pub const ROOM_NAME: u8 = 255;
-    /// Parameter: an actor number (int).
-    pub const ACTOR_NR: u8 = 254;
-    /// Parameter: the actor numbers in the room (Array of int).
-    pub const ACTOR_LIST: u8 = 252;
-    /// Parameter: event code of a RaiseEvent.
-    pub const CODE: u8 = 244;
-    /// Parameter: event data (any value).
-    pub const DATA: u8 = 245;
-    /// Parameter: receiver group of a RaiseEvent.
-    pub const RECEIVER_GROUP: u8 = 246;
+    pub use sealnet::rooms::{
+        ACTOR_LIST, ACTOR_NR, CODE, DATA, EVENT_JOIN, EVENT_LEAVE, MAX_ROOM_NAME, OP_JOIN_ROOM, OP_LEAVE_ROOM,
+        OP_RAISE_EVENT, RECEIVER_GROUP, ROOM_NAME,
+    };
     /// Highest event code a client may raise; 200 and up belong to the server.
-    pub const MAX_CLIENT_EVENT_CODE: i64 = 199;
-    /// Longest room name, in bytes.
-    pub const MAX_ROOM_NAME: usize = 256;
+    pub const MAX_CLIENT_EVENT_CODE: i64 = sealnet::rooms::MAX_CLIENT_EVENT_CODE as i64;
     /// Receiver groups: every member but the sender, every member, the lowest actor number.
-    pub const RECEIVERS_OTHERS: i64 = 0;
-    pub const RECEIVERS_ALL: i64 = 1;
-    pub const RECEIVERS_MASTER_CLIENT: i64 = 2;
+    pub const RECEIVERS_OTHERS: i64 = sealnet::rooms::RECEIVERS_OTHERS as i64;
+    pub const RECEIVERS_ALL: i64 = sealnet::rooms::RECEIVERS_ALL as i64;
+    pub const RECEIVERS_MASTER_CLIENT: i64 = sealnet::rooms::RECEIVERS_MASTER_CLIENT as i64;
 }
 
 /// Checks an integer that must fit in one byte (op codes, channels).
