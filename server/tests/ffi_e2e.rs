@@ -545,3 +545,35 @@ fn params_round_trip_through_the_c_functions() {
     assert_eq!(kind, PeerValueType::Bytes as u32);
     peer_params_free(std::ptr::null_mut());
 }
+
+#[test]
+fn a_host_that_stops_servicing_is_disconnected_with_a_clear_status_not_silently() {
+    let server = start_server();
+    let sender = Host::new(|_| {});
+    let idle = Host::new(|config| config.max_queued_events = 8);
+    for host in [&sender, &idle] {
+        host.connect(&server);
+        host.wait_status(PEER_STATUS_ENCRYPTION_ESTABLISHED);
+        host.join("overflow-room");
+    }
+    for n in 0..64 {
+        assert_eq!(sender.raise(&format!("event {n}"), n % 2 == 0), OK);
+    }
+    // The idle host does not service; its state is observable without dispatching anything.
+    let deadline = Instant::now() + WAIT;
+    let mut state = PEER_STATE_ENCRYPTED;
+    while state != PEER_STATE_DISCONNECTED {
+        assert_eq!(peer_state(idle.peer, &mut state), OK);
+        assert!(Instant::now() < deadline, "the overflowing peer was never disconnected");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    idle.service_until("final status", |seen| seen.status_codes().contains(&PEER_STATUS_DISCONNECT));
+    let statuses = idle.seen.statuses.lock().unwrap().clone();
+    let overflow = statuses.iter().find(|s| s.0 == PEER_STATUS_EXCEPTION).expect("an Exception status");
+    assert_eq!(overflow.1, PEER_DISCONNECT_REASON_SLOW_CONSUMER);
+    assert!(overflow.2.contains("event queue full"), "{}", overflow.2);
+    let delivered = idle.seen.events.lock().unwrap().iter().filter(|e| e.0 == 7).count();
+    assert!(delivered <= 8, "the queue stayed bounded ({delivered} events)");
+    idle.destroy();
+    sender.destroy();
+}

@@ -108,16 +108,17 @@ fn pump(shared: &Shared, poll: &mut Poll, stream: &mut impl Transport) -> Result
             }
         }
         session.handle_timeout(now);
+        // Collecting may itself close the session (a host that lets its queue overflow), so it runs
+        // before the output is written and the close is decided.
+        inner.collect_events(limit);
+        let session = inner.session.as_mut().expect("the I/O thread runs only with a session");
         if connected {
             while !session.pending_output().is_empty() {
                 match stream.write(session.pending_output()) {
                     Ok(written) => session.consume_output(written),
                     Err(error) if error.kind() == ErrorKind::WouldBlock => break,
                     Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-                    Err(error) => {
-                        inner.collect_events(limit);
-                        return Err((StatusCode::SendError, error.to_string()));
-                    }
+                    Err(error) => return Err((StatusCode::SendError, error.to_string())),
                 }
             }
         }
@@ -126,14 +127,11 @@ fn pump(shared: &Shared, poll: &mut Poll, stream: &mut impl Transport) -> Result
             let deadline = *close_deadline.get_or_insert(now + CLOSE_LINGER);
             if flushed || !connected || now >= deadline || shutdown {
                 stream.close();
-                inner.collect_events(limit);
                 return Ok(());
             }
         }
         if end_of_stream || session.is_closed() {
-            inner.collect_events(limit);
             return Ok(());
         }
-        inner.collect_events(limit);
     }
 }

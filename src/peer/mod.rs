@@ -16,7 +16,7 @@ use parking_lot::Mutex;
 
 use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
-use crate::protocol::session::{Session, SessionConfig, SessionError, StatusInfo};
+use crate::protocol::session::{Session, SessionConfig, SessionError, SessionEvent, StatusInfo};
 use crate::protocol::status::{DisconnectReason, PeerState, StatusCode};
 
 pub use transport::{Transport, TransportKind};
@@ -225,13 +225,11 @@ impl Inner {
         let mut overflow_reported = false;
         while let Some(event) = session.poll_event() {
             let event = match event {
-                crate::protocol::session::SessionEvent::Status(info) => PeerEvent::Status(info),
-                crate::protocol::session::SessionEvent::OperationResponse { response, encrypted } => {
+                SessionEvent::Status(info) => PeerEvent::Status(info),
+                SessionEvent::OperationResponse { response, encrypted } => {
                     PeerEvent::OperationResponse { response, encrypted }
                 }
-                crate::protocol::session::SessionEvent::Event { event, encrypted } => {
-                    PeerEvent::Event { event, encrypted }
-                }
+                SessionEvent::Event { event, encrypted } => PeerEvent::Event { event, encrypted },
                 // Server-role events never occur in a client session.
                 _ => continue,
             };
