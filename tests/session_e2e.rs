@@ -568,3 +568,21 @@ mod malformed_input {
         }
     }
 }
+
+#[test]
+fn ping_before_the_connection_is_accepted_is_a_violation() {
+    let mut pair = Pair::new(SessionConfig::default());
+    let mut frame = vec![1, 0x08, 1 << 2, 0, 0, 0, 0, 8];
+    frame.extend_from_slice(&42u64.to_be_bytes());
+    pair.server.receive(&frame, pair.now);
+    assert!(pair.server.wants_close());
+    assert!(statuses(&pair.server_events_after_poll())
+        .iter()
+        .any(|s| s.reason == DisconnectReason::ProtocolViolation as u16));
+}
+
+impl Pair {
+    fn server_events_after_poll(&mut self) -> Vec<SessionEvent> {
+        std::iter::from_fn(|| self.server.poll_event()).collect()
+    }
+}

@@ -95,12 +95,12 @@ impl Session {
         self.last_receive = now;
         let encrypted = header.encrypted;
         match (self.role, header.message_type) {
-            (_, MessageType::Ping) => {
+            (_, MessageType::Ping) if self.is_live() => {
                 let ping = Ping::decode(body, &self.config.limits)?;
                 let pong = Pong { echo_ms: ping.timestamp_ms };
                 let _ = self.send_message(MessageType::Pong, SendOptions::RELIABLE, |out| pong.encode(out));
             }
-            (_, MessageType::Pong) => {
+            (_, MessageType::Pong) if self.is_live() => {
                 let pong = Pong::decode(body, &self.config.limits)?;
                 let now_ms = now.duration_since(self.epoch).as_millis() as u64;
                 if let Some(rtt) = now_ms.checked_sub(pong.echo_ms) {
