@@ -4,6 +4,8 @@
 
 use std::ffi::CStr;
 
+use crate::protocol::status::StatusCode;
+
 /// Status 1022: security exception while connecting.
 pub const PEER_STATUS_SECURITY_EXCEPTION_ON_CONNECT: u32 = 1022;
 /// Status 1023: the connection could not be established (refused, unreachable).
@@ -96,32 +98,14 @@ pub const PEER_RETURN_CODE_MUST_ENCRYPT: i16 = -10;
 pub const PEER_RETURN_CODE_PLUGIN_REJECTED: i16 = -11;
 
 pub(crate) fn status_name(status: u32) -> &'static CStr {
-    match status {
-        1022 => c"SecurityExceptionOnConnect",
-        1023 => c"ExceptionOnConnect",
-        1024 => c"Connect",
-        1025 => c"Disconnect",
-        1026 => c"Exception",
-        1030 => c"SendError",
-        1039 => c"ExceptionOnReceive",
-        1040 => c"TimeoutDisconnect",
-        1041 => c"DisconnectByServerTimeout",
-        1042 => c"DisconnectByServerUserLimit",
-        1043 => c"DisconnectByServerLogic",
-        1044 => c"DisconnectByServerReasonUnknown",
-        1048 => c"EncryptionEstablished",
-        1049 => c"EncryptionFailedToEstablish",
-        1050 => c"ServerAddressInvalid",
-        1051 => c"DnsExceptionOnConnect",
-        _ => c"Unknown",
-    }
+    StatusCode::from_u32(status).map_or(c"Unknown", StatusCode::c_name)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::frame::Delivery;
-    use crate::protocol::status::{return_code, DisconnectReason, PeerState, StatusCode};
+    use crate::protocol::status::{return_code, DisconnectReason, PeerState};
 
     #[test]
     fn header_constants_match_the_core() {
@@ -146,6 +130,7 @@ mod tests {
         for (constant, code) in statuses {
             assert_eq!(constant, code as u32);
             assert_eq!(status_name(constant).to_str().unwrap(), code.name());
+            assert_eq!(StatusCode::from_u32(constant), Some(code));
         }
         let states = [
             (PEER_STATE_DISCONNECTED, PeerState::Disconnected),
@@ -155,6 +140,7 @@ mod tests {
             (PEER_STATE_ESTABLISHING_ENCRYPTION, PeerState::EstablishingEncryption),
             (PEER_STATE_ENCRYPTED, PeerState::Encrypted),
         ];
+        assert_eq!(status_name(1), c"Unknown");
         for (constant, state) in states {
             assert_eq!(constant, state as u32);
         }

@@ -14,7 +14,6 @@ use super::types::{peer_config_t, peer_polled_event_t, peer_send_options_t, peer
 use crate::peer::{Peer, PeerConfig};
 use crate::protocol::codec::Params;
 use crate::protocol::frame::Delivery;
-use crate::protocol::message::OperationRequest;
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::SessionConfig;
 
@@ -128,8 +127,10 @@ pub extern "C" fn peer_send_operation(
                 channel: options.channel,
             },
         };
-        let request = OperationRequest { op_code, params: params.map_or_else(Params::new, |p| p.params.clone()) };
-        handle.peer.send_operation(&request, options).map_err(PeerResult::from)
+        // Borrowed, not copied: the parameters are encoded straight into the send buffer.
+        let empty = Params::new();
+        let params = params.map_or(&empty, |p| &p.params);
+        handle.peer.send_operation_parts(op_code, params, options).map_err(PeerResult::from)
     })
 }
 

@@ -14,6 +14,7 @@ use std::time::Instant;
 
 use parking_lot::Mutex;
 
+use crate::protocol::codec::Params;
 use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::{Session, SessionConfig, SessionError, SessionEvent, StatusInfo};
@@ -148,6 +149,11 @@ impl Peer {
     /// Queues an operation; safe from any thread. Encryption needs a completed key exchange.
     pub fn send_operation(&self, request: &OperationRequest, options: SendOptions) -> Result<(), PeerError> {
         self.with_session(|session| session.send_operation(request, options))
+    }
+
+    /// As [`send_operation`](Self::send_operation), with the parameters borrowed (no copy).
+    pub fn send_operation_parts(&self, op_code: u8, params: &Params, options: SendOptions) -> Result<(), PeerError> {
+        self.with_session(|session| session.send_operation_parts(op_code, params, options))
     }
 
     /// Asks the server to end the connection; a Disconnect status follows.

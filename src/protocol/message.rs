@@ -139,8 +139,14 @@ impl ConnectAck {
 
 impl OperationRequest {
     pub fn encode(&self, out: &mut Vec<u8>) {
-        out.push(self.op_code);
-        encode_params(&self.params, out);
+        Self::encode_parts(self.op_code, &self.params, out);
+    }
+
+    /// Encodes a request from borrowed parts, so a sender holding its parameters elsewhere does not
+    /// have to copy them into an `OperationRequest` first.
+    pub fn encode_parts(op_code: u8, params: &Params, out: &mut Vec<u8>) {
+        out.push(op_code);
+        encode_params(params, out);
     }
 
     pub fn decode(body: &[u8], limits: &Limits) -> Result<Self, CodecError> {

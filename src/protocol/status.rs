@@ -24,25 +24,54 @@ pub enum StatusCode {
 }
 
 impl StatusCode {
-    pub fn name(self) -> &'static str {
+    /// The name as a C string, so the C ABI hands it out without a second table.
+    pub fn c_name(self) -> &'static std::ffi::CStr {
         match self {
-            StatusCode::SecurityExceptionOnConnect => "SecurityExceptionOnConnect",
-            StatusCode::ExceptionOnConnect => "ExceptionOnConnect",
-            StatusCode::Connect => "Connect",
-            StatusCode::Disconnect => "Disconnect",
-            StatusCode::Exception => "Exception",
-            StatusCode::SendError => "SendError",
-            StatusCode::ExceptionOnReceive => "ExceptionOnReceive",
-            StatusCode::TimeoutDisconnect => "TimeoutDisconnect",
-            StatusCode::DisconnectByServerTimeout => "DisconnectByServerTimeout",
-            StatusCode::DisconnectByServerUserLimit => "DisconnectByServerUserLimit",
-            StatusCode::DisconnectByServerLogic => "DisconnectByServerLogic",
-            StatusCode::DisconnectByServerReasonUnknown => "DisconnectByServerReasonUnknown",
-            StatusCode::EncryptionEstablished => "EncryptionEstablished",
-            StatusCode::EncryptionFailedToEstablish => "EncryptionFailedToEstablish",
-            StatusCode::ServerAddressInvalid => "ServerAddressInvalid",
-            StatusCode::DnsExceptionOnConnect => "DnsExceptionOnConnect",
+            StatusCode::SecurityExceptionOnConnect => c"SecurityExceptionOnConnect",
+            StatusCode::ExceptionOnConnect => c"ExceptionOnConnect",
+            StatusCode::Connect => c"Connect",
+            StatusCode::Disconnect => c"Disconnect",
+            StatusCode::Exception => c"Exception",
+            StatusCode::SendError => c"SendError",
+            StatusCode::ExceptionOnReceive => c"ExceptionOnReceive",
+            StatusCode::TimeoutDisconnect => c"TimeoutDisconnect",
+            StatusCode::DisconnectByServerTimeout => c"DisconnectByServerTimeout",
+            StatusCode::DisconnectByServerUserLimit => c"DisconnectByServerUserLimit",
+            StatusCode::DisconnectByServerLogic => c"DisconnectByServerLogic",
+            StatusCode::DisconnectByServerReasonUnknown => c"DisconnectByServerReasonUnknown",
+            StatusCode::EncryptionEstablished => c"EncryptionEstablished",
+            StatusCode::EncryptionFailedToEstablish => c"EncryptionFailedToEstablish",
+            StatusCode::ServerAddressInvalid => c"ServerAddressInvalid",
+            StatusCode::DnsExceptionOnConnect => c"DnsExceptionOnConnect",
         }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.c_name().to_str().expect("status names are ASCII")
+    }
+
+    pub fn from_u32(value: u32) -> Option<Self> {
+        use StatusCode::*;
+        [
+            SecurityExceptionOnConnect,
+            ExceptionOnConnect,
+            Connect,
+            Disconnect,
+            Exception,
+            SendError,
+            ExceptionOnReceive,
+            TimeoutDisconnect,
+            DisconnectByServerTimeout,
+            DisconnectByServerUserLimit,
+            DisconnectByServerLogic,
+            DisconnectByServerReasonUnknown,
+            EncryptionEstablished,
+            EncryptionFailedToEstablish,
+            ServerAddressInvalid,
+            DnsExceptionOnConnect,
+        ]
+        .into_iter()
+        .find(|code| *code as u32 == value)
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 pub use config::{OpCodeSet, SessionConfig, DEFAULT_MUST_ENCRYPT};
 pub use events::{SessionError, SessionEvent, StatusInfo};
 
-use super::codec::check_params;
+use super::codec::{check_params, Params};
 use super::frame::{MessageType, PROTOCOL_VERSION};
 use super::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, MAX_APP_ID,
@@ -354,22 +354,34 @@ impl Session {
 
     /// Client: sends an operation. Must-encrypt operations are encrypted even when `options` does not
     /// ask for it, and refused while there are no keys.
-    pub fn send_operation(&mut self, request: &OperationRequest, mut options: SendOptions) -> Result<(), SessionError> {
+    pub fn send_operation(&mut self, request: &OperationRequest, options: SendOptions) -> Result<(), SessionError> {
+        self.send_operation_parts(request.op_code, &request.params, options)
+    }
+
+    /// As [`send_operation`](Self::send_operation), with the parameters borrowed.
+    pub fn send_operation_parts(
+        &mut self,
+        op_code: u8,
+        params: &Params,
+        mut options: SendOptions,
+    ) -> Result<(), SessionError> {
         self.require_role(Role::Client)?;
         if !matches!(self.phase, Phase::Connected | Phase::KeyExchange(_) | Phase::Encrypted) {
             return Err(SessionError::NotConnected);
         }
-        let must_encrypt = self.config.must_encrypt.contains(request.op_code);
+        let must_encrypt = self.config.must_encrypt.contains(op_code);
         options.encrypt |= must_encrypt;
         if options.encrypt && !self.is_encrypted() {
             return Err(if must_encrypt {
-                SessionError::MustEncrypt(request.op_code)
+                SessionError::MustEncrypt(op_code)
             } else {
                 SessionError::EncryptionNotEstablished
             });
         }
-        check_params(&request.params, &self.config.limits).map_err(SessionError::Params)?;
-        self.send_message(MessageType::OperationRequest, options, |out| request.encode(out))
+        check_params(params, &self.config.limits).map_err(SessionError::Params)?;
+        self.send_message(MessageType::OperationRequest, options, |out| {
+            OperationRequest::encode_parts(op_code, params, out)
+        })
     }
 
     /// Server: sends an operation response.
