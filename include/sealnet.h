@@ -787,18 +787,22 @@ uint32_t peer_send_operation(peer_t *peer,
  * `out_dispatched` may be NULL; otherwise it receives the number of callbacks run.
  *
  * Thread: any single thread at a time (typically the game's main thread); callbacks run on it.
- * Returns PEER_RESULT_CALLED_FROM_CALLBACK when called from one of this peer's callbacks.
+ * Returns PEER_RESULT_CALLED_FROM_CALLBACK when called from one of this peer's callbacks. Once
+ * peer_destroy has begun on another thread, returns PEER_RESULT_INVALID_PEER and runs no callback.
  */
 uint32_t peer_service(peer_t *peer, uint32_t *out_dispatched);
 
 /**
  * Callback-free alternative to peer_service: takes the next queued result into `*out_event`, or
  * returns PEER_RESULT_NO_EVENT. Pointers inside `*out_event` stay valid until the next
- * peer_poll_event, peer_service or peer_destroy on this peer.
+ * peer_poll_event, peer_service or peer_destroy on this peer. Once peer_destroy has begun on another
+ * thread, returns PEER_RESULT_INVALID_PEER and hands out nothing.
  *
- * Thread: one thread at a time, as for peer_service.
+ * Thread: one thread at a time, as for peer_service. Returns PEER_RESULT_CALLED_FROM_CALLBACK when
+ * called from one of this peer's callbacks.
  */
-uint32_t peer_poll_event(peer_t *peer, peer_polled_event_t *out_event);
+uint32_t peer_poll_event(peer_t *peer,
+                         peer_polled_event_t *out_event);
 
 /**
  * Asks to end the connection. Status 1025 Disconnect follows through peer_service.

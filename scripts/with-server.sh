@@ -4,11 +4,11 @@
 #   scripts/with-server.sh [--app-id ID]... -- COMMAND [ARGS...]
 #
 # The command sees SEALNET_SERVER_ADDR (host:port) and SEALNET_SERVER_KEY (hex public key, for pinning).
-# Its exit status is returned. The server binary defaults to target/debug/sealnet-server
-# (override with SEALNET_SERVER_BIN); its log goes to SEALNET_SERVER_LOG if set.
+# Its exit status is returned. The server binary defaults to debug/sealnet-server in cargo's target
+# directory (override with SEALNET_SERVER_BIN); its log goes to SEALNET_SERVER_LOG if set.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-server=${SEALNET_SERVER_BIN:-$root/target/debug/sealnet-server}
+server=${SEALNET_SERVER_BIN:-$("$root/scripts/target-dir.sh")/debug/sealnet-server}
 app_args=()
 while [ $# -gt 0 ] && [ "$1" != "--" ]; do
   case "$1" in

@@ -4,14 +4,16 @@
 #
 #   bindings/cpp/test.sh
 #
-# Needs `cargo build --workspace` first (target/debug/libsealnet.so and target/debug/sealnet-server);
-# exits 2 when they are missing. Outputs go to target/cpp/. CXX overrides the compiler (default g++).
+# Needs `cargo build --workspace` first (debug/libsealnet.so and debug/sealnet-server in cargo's target
+# directory); exits 2 when they are missing. Outputs go to cpp/ in the target directory. CXX overrides
+# the compiler (default g++).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 
-lib_dir=$root/target/debug
-out=$root/target/cpp
+target_dir=$("$root/scripts/target-dir.sh")
+lib_dir=$target_dir/debug
+out=$target_dir/cpp
 missing=0
 for artifact in "$lib_dir/libsealnet.so" "$lib_dir/sealnet-server"; do
   if [ ! -e "$artifact" ]; then

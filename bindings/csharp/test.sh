@@ -1,16 +1,17 @@
 #!/usr/bin/env bash
-# Builds and runs the C# binding's tests under Mono against target/debug/libsealnet.so and a live
-# sealnet-server (started by scripts/with-server.sh). Also compiles the chat example.
+# Builds and runs the C# binding's tests under Mono against debug/libsealnet.so in cargo's target
+# directory and a live sealnet-server (started by scripts/with-server.sh). Also compiles the chat example.
 #
 #   bindings/csharp/test.sh
 #
 # Needs `cargo build --workspace` first (exit status 2 when its artifacts are missing). Installs
-# mono-mcs and mono-runtime with apt-get when mcs or mono is missing. Output goes to target/csharp.
+# mono-mcs and mono-runtime with apt-get when mcs or mono is missing. Output goes to csharp/ in the target directory.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-lib_dir=$root/target/debug
-out=$root/target/csharp
+target_dir=$("$root/scripts/target-dir.sh")
+lib_dir=$target_dir/debug
+out=$target_dir/csharp
 
 for artifact in "$lib_dir/libsealnet.so" "$lib_dir/sealnet-server"; do
   if [ ! -e "$artifact" ]; then

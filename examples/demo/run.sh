@@ -2,7 +2,7 @@
 # The scripted conversation of `make demo`; run through scripts/with-server.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-chat=${CHAT_BIN:-$here/../../target/c/chat}
+chat=${CHAT_BIN:-$("$here/../../scripts/target-dir.sh")/c/chat}
 
 echo
 echo "sealnet-server is listening on $SEALNET_SERVER_ADDR"

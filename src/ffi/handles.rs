@@ -32,10 +32,30 @@ unsafe impl Sync for Callbacks {}
 pub(crate) struct PeerHandle {
     pub peer: Peer,
     pub callbacks: Callbacks,
-    /// Held while callbacks run, so peer_destroy on another thread waits for them to finish.
-    pub dispatch: Mutex<()>,
+    /// Held while callbacks run, so peer_destroy on another thread waits for them to finish. The flag
+    /// is set by peer_destroy under this lock: a peer_service that looked the handle up just before
+    /// destroy unregistered it finds it set and dispatches nothing.
+    pub dispatch: Mutex<Dispatch>,
     /// Keeps the data of the last polled event alive until the next poll, service or destroy.
     pub polled: Mutex<Option<Prepared>>,
+}
+
+/// Dispatch state of one peer, guarded by [`PeerHandle::dispatch`].
+#[derive(Default)]
+pub(crate) struct Dispatch {
+    pub destroyed: bool,
+}
+
+impl PeerHandle {
+    /// Takes the dispatch lock for running callbacks or handing out a polled event; refused once
+    /// peer_destroy has begun, so nothing reaches the host after destroy returns.
+    pub fn begin_dispatch(&self) -> Result<parking_lot::MutexGuard<'_, Dispatch>, PeerResult> {
+        let dispatch = self.dispatch.lock();
+        if dispatch.destroyed {
+            return Err(PeerResult::InvalidPeer);
+        }
+        Ok(dispatch)
+    }
 }
 
 static PEERS: Lazy<Mutex<HashMap<usize, Arc<PeerHandle>>>> = Lazy::new(|| Mutex::new(HashMap::new()));

@@ -138,7 +138,8 @@ pub extern "C" fn peer_send_operation(
 /// `out_dispatched` may be NULL; otherwise it receives the number of callbacks run.
 ///
 /// Thread: any single thread at a time (typically the game's main thread); callbacks run on it.
-/// Returns PEER_RESULT_CALLED_FROM_CALLBACK when called from one of this peer's callbacks.
+/// Returns PEER_RESULT_CALLED_FROM_CALLBACK when called from one of this peer's callbacks. Once
+/// peer_destroy has begun on another thread, returns PEER_RESULT_INVALID_PEER and runs no callback.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_service(peer: *mut peer_t, out_dispatched: *mut u32) -> u32 {
     guard(|| {
@@ -146,7 +147,7 @@ pub extern "C" fn peer_service(peer: *mut peer_t, out_dispatched: *mut u32) -> u
             return Err(PeerResult::CalledFromCallback);
         }
         let handle = handles::lookup(peer)?;
-        let _running = handle.dispatch.lock();
+        let _running = handle.begin_dispatch()?;
         let _mark = DispatchMark::new(peer);
         *handle.polled.lock() = None;
         let mut queued = VecDeque::new();
@@ -166,15 +167,21 @@ pub extern "C" fn peer_service(peer: *mut peer_t, out_dispatched: *mut u32) -> u
 
 /// Callback-free alternative to peer_service: takes the next queued result into `*out_event`, or
 /// returns PEER_RESULT_NO_EVENT. Pointers inside `*out_event` stay valid until the next
-/// peer_poll_event, peer_service or peer_destroy on this peer.
+/// peer_poll_event, peer_service or peer_destroy on this peer. Once peer_destroy has begun on another
+/// thread, returns PEER_RESULT_INVALID_PEER and hands out nothing.
 ///
-/// Thread: one thread at a time, as for peer_service.
+/// Thread: one thread at a time, as for peer_service. Returns PEER_RESULT_CALLED_FROM_CALLBACK when
+/// called from one of this peer's callbacks.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_poll_event(peer: *mut peer_t, out_event: *mut peer_polled_event_t) -> u32 {
     guard(|| {
+        if handles::is_dispatching(peer) {
+            return Err(PeerResult::CalledFromCallback);
+        }
         let handle = handles::lookup(peer)?;
         // SAFETY: NULL-checked; writable per the contract.
         let out = unsafe { borrow_mut(out_event)? };
+        let _running = handle.begin_dispatch()?;
         let event = handle.peer.poll_event().ok_or(PeerResult::NoEvent)?;
         let mut slot = handle.polled.lock();
         let prepared = slot.insert(Prepared::new(event));
@@ -208,7 +215,8 @@ pub extern "C" fn peer_destroy(peer: *mut peer_t) -> u32 {
             return Err(PeerResult::CalledFromCallback);
         }
         let handle = handles::unregister(peer)?;
-        let _running = handle.dispatch.lock();
+        let mut running = handle.dispatch.lock();
+        running.destroyed = true;
         handle.peer.shutdown();
         *handle.polled.lock() = None;
         Ok(())

@@ -57,6 +57,8 @@ namespace Sealnet
         private GCHandle selfHandle;
         private IntPtr nativePeer;
         private volatile bool disposed;
+        // Set as soon as peer_destroy has returned, before the handle is freed.
+        private volatile bool nativeDestroyed;
         private bool destroyPending;
         private int serviceThreadId;
         private List<Exception> listenerExceptions;
@@ -386,6 +388,7 @@ namespace Sealnet
             {
                 // Waits for a Service running on another thread; afterwards no callback of this peer runs.
                 var result = (PeerResult)NativeMethods.peer_destroy(peer);
+                nativeDestroyed = result != PeerResult.CalledFromCallback;
                 if (result == PeerResult.CalledFromCallback)
                 {
                     // Still inside a native dispatch of this peer: keep everything alive and retry after it.
@@ -466,14 +469,32 @@ namespace Sealnet
         // Native -> managed. Each trampoline resolves the peer from user_data, skips it once disposed, and
         // catches everything: no exception may unwind into native code.
 
+        // Native callbacks that arrived after peer_destroy returned, or with a handle that no longer
+        // resolves to a peer. The native library guarantees none (the handle is freed right after
+        // peer_destroy returns); the tests check that this stays 0.
+        internal static int StaleCallbacks;
+
         private static SealnetPeer FromUserData(IntPtr userData)
         {
             if (userData == IntPtr.Zero)
             {
                 return null;
             }
-            var peer = GCHandle.FromIntPtr(userData).Target as SealnetPeer;
-            return peer == null || peer.disposed ? null : peer;
+            SealnetPeer peer;
+            try
+            {
+                peer = GCHandle.FromIntPtr(userData).Target as SealnetPeer;
+            }
+            catch (InvalidOperationException)
+            {
+                peer = null;
+            }
+            if (peer == null || peer.nativeDestroyed)
+            {
+                Interlocked.Increment(ref StaleCallbacks);
+                return null;
+            }
+            return peer.disposed ? null : peer;
         }
 
         private void KeepListenerException(Exception exception)

@@ -163,6 +163,7 @@ internal static class SealnetTests
         Run("calls after Dispose throw ObjectDisposedException; double Dispose is fine", CallsAfterDispose);
         Run("an undisposed, unreachable peer is finalized and disconnected", FinalizerDestroysPeer);
         Run("Disconnect gives the Disconnect status; reconnecting works", DisconnectAndReconnect);
+        Run("Dispose on one thread while another services: no callback after Dispose returns", DisposeWhileServicedElsewhere);
 
         foreach (var peer in Cleanup)
         {
@@ -1027,5 +1028,97 @@ internal static class SealnetTests
             || recA.Statuses.Contains(StatusCode.Disconnect), peerA);
         Equal("[Connect(1024), EncryptionEstablished(1048)]", recA.StatusList(), "status order after reconnecting");
         peerA.Dispose();
+    }
+
+    /// <summary>Counts callbacks that arrive after its peer's Dispose returned.</summary>
+    private sealed class LateCallbackCounter : ISealnetListener
+    {
+        public volatile bool Disposed;
+        public volatile int Statuses;
+        public static int Late;
+
+        public void OnStatusChanged(StatusCode statusCode)
+        {
+            Statuses++;
+            Note();
+        }
+
+        public void OnOperationResponse(OperationResponse response) { Note(); }
+        public void OnEvent(EventData eventData) { Note(); }
+
+        private void Note()
+        {
+            if (Disposed)
+            {
+                Interlocked.Increment(ref Late);
+            }
+        }
+    }
+
+    private static void DisposeWhileServicedElsewhere()
+    {
+        // Each peer is disposed once the other thread has dispatched its first status, so Dispose races
+        // with a Service that is running or about to run; Dispose queues the final Disconnect status.
+        // SEALNET_STRESS_CYCLES raises the count for `make stress`.
+        int cycles;
+        if (!int.TryParse(Environment.GetEnvironmentVariable("SEALNET_STRESS_CYCLES"), out cycles) || cycles <= 0)
+        {
+            cycles = 1000;
+        }
+        SealnetPeer current = null;
+        bool stop = false;
+        Exception servicingError = null;
+        int serviceCalls = 0;
+        var servicer = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                var peer = Volatile.Read(ref current);
+                if (peer == null)
+                {
+                    continue;
+                }
+                try
+                {
+                    peer.Service();
+                    serviceCalls++;
+                }
+                catch (ObjectDisposedException)
+                {
+                    // Disposed between the read above and the call: the documented outcome.
+                }
+                catch (Exception e)
+                {
+                    servicingError = e;
+                    return;
+                }
+            }
+        });
+        servicer.Start();
+        for (int cycle = 0; cycle < cycles && servicingError == null; cycle++)
+        {
+            var counter = new LateCallbackCounter();
+            var peer = new SealnetPeer(counter);
+            Equal(PeerResult.Ok, peer.Connect(serverAddress, AppId), "Connect");
+            Volatile.Write(ref current, peer);
+            var clock = Stopwatch.StartNew();
+            while (counter.Statuses == 0 && clock.Elapsed < Deadline)
+            {
+                Thread.SpinWait(50);
+            }
+            Thread.SpinWait((cycle % 8) * 500);
+            peer.Dispose();
+            counter.Disposed = true;
+            Volatile.Write(ref current, null);
+        }
+        Volatile.Write(ref stop, true);
+        servicer.Join();
+        if (servicingError != null)
+        {
+            throw new TestFailure("Service on the other thread threw " + servicingError);
+        }
+        Check(serviceCalls > 0, "the other thread serviced the peers");
+        Equal(0, SealnetPeer.StaleCallbacks, "native callbacks after peer_destroy returned");
+        Equal(0, LateCallbackCounter.Late, "listener callbacks after Dispose returned");
     }
 }
