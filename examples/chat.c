@@ -126,28 +126,32 @@ static void on_event(void *user_data, const peer_event_t *event) {
     say(chat, "<- %s (actor %d) [%s]: %s", name, event->sender, event->encrypted ? "encrypted" : "plain", text);
 }
 
-static void pause_ms(long ms) {
-    struct timespec delay = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&delay, NULL);
+static double seconds_now(void) {
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
 }
 
-/* Services the peer, as a game loop does each frame, until *flag reaches target or time runs out. */
+/* Waits for results and services them (this program has no frame loop, so it blocks in peer_wait
+ * instead of sleeping), until *flag reaches target or time runs out. */
 static int service_until(peer_t *peer, chat_state *chat, const int *flag, int target, int seconds) {
-    for (int i = 0; i < seconds * 200; i++) {
+    double deadline = seconds_now() + seconds;
+    while (seconds_now() < deadline) {
         if (peer_service(peer, NULL) != PEER_RESULT_OK) return 0;
         if (*flag >= target) return 1;
         if (chat->disconnected || chat->failed) return 0;
-        pause_ms(5);
+        if (peer_wait(peer, 100) == PEER_RESULT_NOT_CONNECTED) return peer_service(peer, NULL), *flag >= target;
     }
     return 0;
 }
 
 static int wait_connected(peer_t *peer, chat_state *chat) {
     uint32_t state = PEER_STATE_CONNECTING;
-    for (int i = 0; i < 2000 && state != PEER_STATE_CONNECTED && !chat->disconnected; i++) {
+    double deadline = seconds_now() + 10;
+    while (state != PEER_STATE_CONNECTED && !chat->disconnected && seconds_now() < deadline) {
+        peer_wait(peer, 100);
         peer_service(peer, NULL);
         peer_state(peer, &state);
-        pause_ms(5);
     }
     return state == PEER_STATE_CONNECTED;
 }

@@ -334,6 +334,10 @@ enum peer_result
    * The operating system refused a resource (for example a thread).
    */
   PEER_RESULT_IO = 20,
+  /**
+   * peer_wait: nothing arrived within the timeout.
+   */
+  PEER_RESULT_TIMED_OUT = 21,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -791,6 +795,21 @@ uint32_t peer_send_operation(peer_t *peer,
  * peer_destroy has begun on another thread, returns PEER_RESULT_INVALID_PEER and runs no callback.
  */
 uint32_t peer_service(peer_t *peer, uint32_t *out_dispatched);
+
+/**
+ * Blocks the calling thread until results are queued for peer_service or peer_poll_event, or until
+ * `timeout_ms` milliseconds pass. Returns PEER_RESULT_OK when results are queued,
+ * PEER_RESULT_TIMED_OUT when none arrived in time, and PEER_RESULT_NOT_CONNECTED at once when nothing
+ * is queued and no connection is running (nothing can arrive). Runs no callback itself: call
+ * peer_service or peer_poll_event next. For hosts that are not a frame loop (bots, tests, headless
+ * servers), which would otherwise sleep and poll.
+ *
+ * Thread: any thread. A concurrent peer_destroy ends the wait (the next call then returns
+ * PEER_RESULT_INVALID_PEER). Returns PEER_RESULT_CALLED_FROM_CALLBACK when called from one of this
+ * peer's callbacks.
+ */
+uint32_t peer_wait(peer_t *peer,
+                   uint32_t timeout_ms);
 
 /**
  * Callback-free alternative to peer_service: takes the next queued result into `*out_event`, or

@@ -119,6 +119,7 @@ enum class ErrorCode : uint32_t {
   CalledFromCallback = 18,
   InvalidAddress = 19,
   Io = 20,
+  TimedOut = 21,
 };
 
 /// Value types of a parameter (PEER_VALUE_TYPE_*), same numbers.
@@ -231,6 +232,7 @@ static_assert(static_cast<uint32_t>(ErrorCode::CalledFromCallback) ==
               PEER_RESULT_CALLED_FROM_CALLBACK);
 static_assert(static_cast<uint32_t>(ErrorCode::InvalidAddress) == PEER_RESULT_INVALID_ADDRESS);
 static_assert(static_cast<uint32_t>(ErrorCode::Io) == PEER_RESULT_IO);
+static_assert(static_cast<uint32_t>(ErrorCode::TimedOut) == PEER_RESULT_TIMED_OUT);
 
 static_assert(static_cast<uint32_t>(ValueType::Null) == PEER_VALUE_TYPE_NULL);
 static_assert(static_cast<uint32_t>(ValueType::Bool) == PEER_VALUE_TYPE_BOOL);
@@ -985,6 +987,16 @@ class Peer {
     }
     if (rc == PEER_RESULT_OK && dispatched != nullptr) *dispatched = count;
     return Result(rc);
+  }
+
+  /// Blocks until results are queued (then returns Ok; call service() or poll() next), `timeout`
+  /// passes (ErrorCode::TimedOut), or nothing can arrive because no connection runs
+  /// (ErrorCode::NotConnected, at once). For hosts that are not a frame loop: bots, tests, servers.
+  Result wait(std::chrono::milliseconds timeout) noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    const auto ms = timeout.count() < 0 ? 0 : timeout.count();
+    const auto capped = ms > 0xFFFFFFFF ? 0xFFFFFFFFu : static_cast<uint32_t>(ms);
+    return Result(peer_wait(handle_.get(), capped));
   }
 
   /// Callback-free alternative to service(): the next queued result, or ErrorCode::NoEvent. Views

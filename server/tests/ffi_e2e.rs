@@ -571,7 +571,7 @@ fn a_host_that_stops_servicing_is_disconnected_with_a_clear_status_not_silently(
     let statuses = idle.seen.statuses.lock().unwrap().clone();
     let overflow = statuses.iter().find(|s| s.0 == PEER_STATUS_EXCEPTION).expect("an Exception status");
     assert_eq!(overflow.1, PEER_DISCONNECT_REASON_SLOW_CONSUMER);
-    assert!(overflow.2.contains("event queue full"), "{}", overflow.2);
+    assert!(overflow.2.contains("queue full"), "{}", overflow.2);
     let delivered = idle.seen.events.lock().unwrap().iter().filter(|e| e.0 == 7).count();
     assert!(delivered <= 8, "the queue stayed bounded ({delivered} events)");
     idle.destroy();

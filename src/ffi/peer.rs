@@ -11,7 +11,7 @@ use super::handles::{self, Callbacks, DispatchMark, PeerHandle};
 use super::params::peer_params_t;
 use super::result::PeerResult;
 use super::types::{peer_config_t, peer_polled_event_t, peer_send_options_t, peer_t};
-use crate::peer::{Peer, PeerConfig};
+use crate::peer::{Peer, PeerConfig, WaitOutcome};
 use crate::protocol::codec::Params;
 use crate::protocol::frame::Delivery;
 use crate::protocol::sealing::SendOptions;
@@ -63,7 +63,11 @@ pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut 
             server_key_pin: (config.pin_server_key != 0).then_some(config.server_public_key),
             ..SessionConfig::default()
         };
-        let peer = Peer::new(PeerConfig { session, max_queued_events: config.max_queued_events as usize });
+        let peer = Peer::new(PeerConfig {
+            session,
+            max_queued_events: config.max_queued_events as usize,
+            ..PeerConfig::default()
+        });
         *out_peer = handles::register(PeerHandle {
             peer,
             callbacks: Callbacks {
@@ -162,6 +166,31 @@ pub extern "C" fn peer_service(peer: *mut peer_t, out_dispatched: *mut u32) -> u
             *out = dispatched;
         }
         Ok(())
+    })
+}
+
+/// Blocks the calling thread until results are queued for peer_service or peer_poll_event, or until
+/// `timeout_ms` milliseconds pass. Returns PEER_RESULT_OK when results are queued,
+/// PEER_RESULT_TIMED_OUT when none arrived in time, and PEER_RESULT_NOT_CONNECTED at once when nothing
+/// is queued and no connection is running (nothing can arrive). Runs no callback itself: call
+/// peer_service or peer_poll_event next. For hosts that are not a frame loop (bots, tests, headless
+/// servers), which would otherwise sleep and poll.
+///
+/// Thread: any thread. A concurrent peer_destroy ends the wait (the next call then returns
+/// PEER_RESULT_INVALID_PEER). Returns PEER_RESULT_CALLED_FROM_CALLBACK when called from one of this
+/// peer's callbacks.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_wait(peer: *mut peer_t, timeout_ms: u32) -> u32 {
+    guard(|| {
+        if handles::is_dispatching(peer) {
+            return Err(PeerResult::CalledFromCallback);
+        }
+        let handle = handles::lookup(peer)?;
+        match handle.peer.wait(Duration::from_millis(timeout_ms.into())) {
+            WaitOutcome::Ready => Ok(()),
+            WaitOutcome::TimedOut => Err(PeerResult::TimedOut),
+            WaitOutcome::NotConnected => Err(PeerResult::NotConnected),
+        }
     })
 }
 

@@ -50,6 +50,8 @@ pub enum PeerResult {
     InvalidAddress = 19,
     /// The operating system refused a resource (for example a thread).
     Io = 20,
+    /// peer_wait: nothing arrived within the timeout.
+    TimedOut = 21,
 }
 
 impl PeerResult {
@@ -76,6 +78,7 @@ impl PeerResult {
             18 => c"not allowed from inside a callback of the same peer",
             19 => c"address must be host:port",
             20 => c"operating system error",
+            21 => c"timed out: nothing arrived within the timeout",
             _ => c"unknown result code",
         }
     }

@@ -1,137 +1,315 @@
-//! The peer's background thread: connect, read, write, run timers, queue results.
+//! The peer's background thread: resolve, connect, read, write, run timers, queue results.
+//!
+//! The thread owns the session outright. It takes the host's requests from the control block (a lock
+//! held only for the swap), seals the operations the host encoded, and publishes the session state
+//! for the host to read; decoding and socket work never hold a lock the host needs.
 
 use std::io::{self, ErrorKind};
-use std::net::ToSocketAddrs;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mio::net::TcpStream;
-use mio::{Events, Interest, Poll, Token, Waker};
+use mio::{Events, Poll, Token, Waker};
 
+use super::connect::{Attempts, Lookup};
+use super::control::Outbox;
 use super::transport::{Target, Transport};
-use super::Shared;
-use crate::protocol::status::{DisconnectReason, StatusCode};
+use super::{PeerEvent, Shared};
+use crate::protocol::session::{Session, SessionError, SessionEvent, StatusInfo};
+use crate::protocol::status::{DisconnectReason, PeerState, StatusCode};
 
-const SOCKET: Token = Token(0);
-const WAKE: Token = Token(1);
+const WAKE: Token = Token(0);
+/// Connection attempts use tokens from here on, one per resolved address.
+const FIRST_ATTEMPT: usize = 1;
+/// One read, fed to the session at once.
 const READ_CHUNK: usize = 64 * 1024;
+/// Bytes read in one turn of the loop before requests, timers and output get their turn again.
+const READ_TURN: usize = 256 * 1024;
+/// Unsent session output above which the host's operations wait in the outbox (whose own bound then
+/// refuses further sends), so a connection that does not drain pushes back on the host.
+const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 /// How long a closing connection may take to flush its final Disconnect frame.
 const CLOSE_LINGER: Duration = Duration::from_millis(500);
 
 type Failure = (StatusCode, String);
 
-pub(crate) fn run(shared: Arc<Shared>, target: Target) {
-    let outcome = drive(&shared, target);
-    let mut inner = shared.inner.lock();
-    if let Some(session) = inner.session.as_mut() {
-        match &outcome {
-            Err((code, message)) => session.transport_closed(Some((*code, message))),
-            Ok(()) => session.transport_closed(None),
-        }
+pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target) {
+    let mut driver = Driver { shared: &shared, session: &mut session, published_key: false };
+    let outcome = catch_unwind(AssertUnwindSafe(|| driver.drive(target))).unwrap_or_else(|_| {
+        // Whatever went wrong, the host still gets its final statuses and the thread ends cleanly.
+        Err((StatusCode::Exception, "internal error on the I/O thread; the connection was closed".to_owned()))
+    });
+    shared.control.lock().waker = None;
+    match &outcome {
+        Err((code, message)) => session.transport_closed(Some((*code, message))),
+        Ok(()) => session.transport_closed(None),
     }
-    inner.collect_events(shared.config.max_queued_events);
-    inner.waker = None;
+    let mut driver = Driver { shared: &shared, session: &mut session, published_key: true };
+    driver.deliver();
+    shared.board.set_state(PeerState::Disconnected);
+    shared.results.set_live(false);
 }
 
 fn failure(code: StatusCode) -> impl Fn(io::Error) -> Failure {
     move |error| (code, error.to_string())
 }
 
-fn drive(shared: &Shared, target: Target) -> Result<(), Failure> {
-    let mut poll = Poll::new().map_err(failure(StatusCode::Exception))?;
-    let waker = Arc::new(Waker::new(poll.registry(), WAKE).map_err(failure(StatusCode::Exception))?);
-    shared.inner.lock().waker = Some(waker);
-
-    let address = (target.host.as_str(), target.port)
-        .to_socket_addrs()
-        .map_err(failure(StatusCode::DnsExceptionOnConnect))?
-        .next()
-        .ok_or((StatusCode::DnsExceptionOnConnect, format!("no address found for {}", target.host)))?;
-    let mut stream = TcpStream::connect(address).map_err(failure(StatusCode::ExceptionOnConnect))?;
-    poll.registry()
-        .register(&mut stream, SOCKET, Interest::READABLE | Interest::WRITABLE)
-        .map_err(failure(StatusCode::ExceptionOnConnect))?;
-    pump(shared, &mut poll, &mut stream)
+struct Driver<'a> {
+    shared: &'a Shared,
+    session: &'a mut Session,
+    published_key: bool,
 }
 
-fn pump(shared: &Shared, poll: &mut Poll, stream: &mut impl Transport) -> Result<(), Failure> {
-    let mut events = Events::with_capacity(8);
-    let mut read_buffer = vec![0u8; READ_CHUNK];
-    let mut connected = false;
-    let mut close_deadline: Option<Instant> = None;
-    loop {
-        let timeout = {
-            let inner = shared.inner.lock();
-            let session_timeout = inner.session.as_ref().and_then(|s| s.poll_timeout());
-            [session_timeout, close_deadline]
-                .into_iter()
-                .flatten()
-                .min()
-                .map(|at| at.saturating_duration_since(Instant::now()))
+impl Driver<'_> {
+    fn drive(&mut self, target: Target) -> Result<(), Failure> {
+        let mut poll = Poll::new().map_err(failure(StatusCode::Exception))?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKE).map_err(failure(StatusCode::Exception))?);
+        self.shared.control.lock().waker = Some(waker.clone());
+        let Some(mut stream) = self.establish(&mut poll, &target, waker)? else {
+            return Ok(());
         };
-        if let Err(error) = poll.poll(&mut events, timeout) {
-            if error.kind() != ErrorKind::Interrupted {
-                return Err((StatusCode::Exception, error.to_string()));
-            }
-        }
-        let socket_ready = events.iter().any(|event| event.token() == SOCKET);
-        if !connected && socket_ready {
-            connected = stream.connect_finished().map_err(failure(StatusCode::ExceptionOnConnect))?;
-        }
-        let now = Instant::now();
-        let mut inner = shared.inner.lock();
-        let limit = shared.config.max_queued_events;
-        let shutdown = inner.shutdown;
-        let session = inner.session.as_mut().expect("the I/O thread runs only with a session");
-        if shutdown && !session.wants_close() {
-            session.disconnect(DisconnectReason::ClientRequest, "client disconnected");
-        }
-        let mut end_of_stream = false;
-        if connected {
-            loop {
-                match stream.read(&mut read_buffer) {
-                    Ok(0) => {
-                        end_of_stream = true;
-                        break;
+        self.pump(&mut poll, &mut stream)
+    }
+
+    /// Resolves and connects, running the session's timers and the host's requests meanwhile. `None`
+    /// when the session ended first (shutdown, disconnect or the connect deadline).
+    fn establish(&mut self, poll: &mut Poll, target: &Target, waker: Arc<Waker>) -> Result<Option<TcpStream>, Failure> {
+        let mut events = Events::with_capacity(16);
+        let mut lookup = Lookup::start(&self.shared.config.resolver, target, waker);
+        let mut attempts: Option<Attempts> = None;
+        loop {
+            let now = Instant::now();
+            if attempts.is_none() {
+                match lookup.poll() {
+                    Some(Ok(addresses)) if addresses.is_empty() => {
+                        let message = format!("no address found for {}", target.host);
+                        return Err((StatusCode::DnsExceptionOnConnect, message));
                     }
-                    Ok(read) => session.receive(&read_buffer[..read], now),
-                    Err(error) if error.kind() == ErrorKind::WouldBlock => break,
-                    Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-                    Err(error) => {
-                        inner.collect_events(limit);
-                        return Err((StatusCode::ExceptionOnReceive, error.to_string()));
+                    Some(Ok(addresses)) => attempts = Some(Attempts::new(addresses, FIRST_ATTEMPT, now)),
+                    Some(Err(error)) => {
+                        let message = format!("cannot resolve {}: {error}", target.host);
+                        return Err((StatusCode::DnsExceptionOnConnect, message));
                     }
-                }
-                if session.wants_close() {
-                    break;
+                    None => {}
                 }
             }
-        }
-        session.handle_timeout(now);
-        // Collecting may itself close the session (a host that lets its queue overflow), so it runs
-        // before the output is written and the close is decided.
-        inner.collect_events(limit);
-        let session = inner.session.as_mut().expect("the I/O thread runs only with a session");
-        if connected {
-            while !session.pending_output().is_empty() {
-                match stream.write(session.pending_output()) {
-                    Ok(written) => session.consume_output(written),
-                    Err(error) if error.kind() == ErrorKind::WouldBlock => break,
-                    Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-                    Err(error) => return Err((StatusCode::SendError, error.to_string())),
+            if let Some(attempts) = attempts.as_mut() {
+                attempts.start_due(poll.registry(), now);
+                if let Some(stream) = attempts.check(|token| events.iter().any(|event| event.token() == token)) {
+                    return Ok(Some(stream));
+                }
+                if attempts.exhausted() {
+                    return Err((StatusCode::ExceptionOnConnect, format!("cannot connect: {}", attempts.report())));
                 }
             }
+            // Only the shutdown and disconnect requests apply before the transport exists.
+            self.take_requests(false);
+            self.session.handle_timeout(now);
+            self.deliver();
+            if self.session.wants_close() || self.session.is_closed() {
+                return Ok(None);
+            }
+            let next_attempt = attempts.as_ref().and_then(Attempts::next_start);
+            let timeout = [self.session.poll_timeout(), next_attempt].into_iter().flatten().min();
+            wait(poll, &mut events, timeout)?;
+            self.shared.wake.clear();
         }
-        let flushed = session.pending_output().is_empty();
-        if session.wants_close() {
-            let deadline = *close_deadline.get_or_insert(now + CLOSE_LINGER);
-            if flushed || !connected || now >= deadline || shutdown {
-                stream.close();
+    }
+
+    fn pump(&mut self, poll: &mut Poll, stream: &mut impl Transport) -> Result<(), Failure> {
+        let mut events = Events::with_capacity(8);
+        let mut read_buffer = vec![0u8; READ_CHUNK];
+        let mut outgoing = Outgoing::default();
+        let mut close_deadline: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            let (end_of_stream, more_to_read) = self.read_turn(stream, &mut read_buffer, now)?;
+            let shutdown = self.take_requests(true);
+            self.session.handle_timeout(now);
+            // Queuing results may close the session (a host that lets its queue overflow), so the
+            // output is taken after it.
+            self.deliver();
+            outgoing.take_from(self.session);
+            outgoing.write_to(stream)?;
+            if self.session.wants_close() {
+                let deadline = *close_deadline.get_or_insert(now + CLOSE_LINGER);
+                if outgoing.is_empty() || now >= deadline || shutdown {
+                    stream.close();
+                    return Ok(());
+                }
+            }
+            if end_of_stream || self.session.is_closed() {
                 return Ok(());
             }
+            // Edge-triggered readiness: data left unread brings no new event, so come straight back.
+            let timeout = if more_to_read {
+                Some(now)
+            } else {
+                [self.session.poll_timeout(), close_deadline].into_iter().flatten().min()
+            };
+            wait(poll, &mut events, timeout)?;
+            self.shared.wake.clear();
         }
-        if end_of_stream || session.is_closed() {
-            return Ok(());
+    }
+
+    /// Applies the host's requests: disconnect and shutdown always, the key exchange and operations
+    /// once `connected`. Returns whether shutdown was asked for.
+    fn take_requests(&mut self, connected: bool) -> bool {
+        let (shutdown, disconnect, establish, mut outbox) = {
+            let mut control = self.shared.control.lock();
+            let establish = connected && std::mem::take(&mut control.establish_encryption);
+            let outbox = if connected { std::mem::take(&mut control.outbox) } else { Outbox::default() };
+            (control.shutdown, control.disconnect, establish, outbox)
+        };
+        if (shutdown || disconnect) && !self.session.wants_close() && !self.session.is_closed() {
+            self.session.disconnect(DisconnectReason::ClientRequest, "client disconnected");
         }
+        if establish {
+            if let Err(error) = self.session.establish_encryption(Instant::now()) {
+                self.report_send_error(&error);
+            }
+        }
+        if !outbox.is_empty() {
+            let sent = self.seal(&outbox);
+            if sent < outbox.ops.len() {
+                let consumed: usize = outbox.ops[..sent].iter().map(|op| op.len).sum();
+                outbox.data.drain(..consumed);
+                outbox.ops.drain(..sent);
+                self.shared.control.lock().outbox.put_back(outbox);
+            }
+        }
+        shutdown
+    }
+
+    /// Seals the host's operations into the session's output while it stays below the high-water
+    /// mark. Returns how many were taken.
+    fn seal(&mut self, outbox: &Outbox) -> usize {
+        let mut at = 0;
+        for (index, op) in outbox.ops.iter().enumerate() {
+            if self.session.pending_output().len() >= OUTPUT_HIGH_WATER || self.session.wants_close() {
+                return if self.session.wants_close() { outbox.ops.len() } else { index };
+            }
+            let body = &outbox.data[at..at + op.len];
+            at += op.len;
+            if let Err(error) = self.session.send_encoded_operation(body, op.options) {
+                // The host was told Ok, so it hears of the failure as a status, never silence.
+                self.report_send_error(&error);
+            }
+        }
+        outbox.ops.len()
+    }
+
+    fn report_send_error(&mut self, error: &SessionError) {
+        let status = StatusInfo { code: StatusCode::SendError, reason: 0, message: error.to_string() };
+        let _ = self.shared.results.push([PeerEvent::Status(status)]);
+    }
+
+    /// Moves the session's results to the host queue and publishes its state. A host that lets the
+    /// queue overflow is disconnected with a clear status rather than losing results silently.
+    fn deliver(&mut self) {
+        let batch: Vec<PeerEvent> = std::iter::from_fn(|| self.session.poll_event())
+            .filter_map(|event| match event {
+                SessionEvent::Status(info) => Some(PeerEvent::Status(info)),
+                SessionEvent::OperationResponse { response, encrypted } => {
+                    Some(PeerEvent::OperationResponse { response, encrypted })
+                }
+                SessionEvent::Event { event, encrypted } => Some(PeerEvent::Event { event, encrypted }),
+                // Server-role results never occur in a client session.
+                _ => None,
+            })
+            .collect();
+        if !self.published_key {
+            if let Some(key) = self.session.remote_static_key() {
+                self.shared.board.set_server_key(Some(*key));
+                self.published_key = true;
+            }
+        }
+        self.shared.board.set_state(self.session.state());
+        if batch.is_empty() {
+            return;
+        }
+        let Err(overflow) = self.shared.results.push(batch) else { return };
+        if self.session.wants_close() || self.session.is_closed() {
+            return;
+        }
+        self.session.disconnect(DisconnectReason::SlowConsumer, "client result queue full");
+        let message = format!("{overflow}: the host is not servicing the peer");
+        let status = StatusInfo { code: StatusCode::Exception, reason: DisconnectReason::SlowConsumer as u16, message };
+        let _ = self.shared.results.push([PeerEvent::Status(status)]);
+        self.shared.board.set_state(self.session.state());
+    }
+
+    /// Reads what the socket holds, up to [`READ_TURN`] bytes, feeding each chunk to the session.
+    /// Returns (end of stream, turn full: more may be waiting).
+    fn read_turn(
+        &mut self,
+        stream: &mut impl Transport,
+        buffer: &mut [u8],
+        now: Instant,
+    ) -> Result<(bool, bool), Failure> {
+        let mut total = 0;
+        loop {
+            match stream.read(buffer) {
+                Ok(0) => return Ok((true, false)),
+                Ok(read) => {
+                    self.session.receive(&buffer[..read], now);
+                    self.deliver();
+                    total += read;
+                    if self.session.wants_close() {
+                        return Ok((false, false));
+                    }
+                    if total >= READ_TURN {
+                        return Ok((false, true));
+                    }
+                }
+                Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok((false, false)),
+                Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+                Err(error) => return Err((StatusCode::ExceptionOnReceive, error.to_string())),
+            }
+        }
+    }
+}
+
+fn wait(poll: &mut Poll, events: &mut Events, until: Option<Instant>) -> Result<(), Failure> {
+    let timeout = until.map(|at| at.saturating_duration_since(Instant::now()));
+    match poll.poll(events, timeout) {
+        Ok(()) => Ok(()),
+        Err(error) if error.kind() == ErrorKind::Interrupted => Ok(()),
+        Err(error) => Err((StatusCode::Exception, error.to_string())),
+    }
+}
+
+/// Output taken from the session and not yet written.
+#[derive(Default)]
+struct Outgoing {
+    data: Vec<u8>,
+    written: usize,
+}
+
+impl Outgoing {
+    fn is_empty(&self) -> bool {
+        self.written == self.data.len()
+    }
+
+    fn take_from(&mut self, session: &mut Session) {
+        if self.is_empty() {
+            self.data.clear();
+            self.written = 0;
+        }
+        session.take_output(&mut self.data);
+    }
+
+    /// Writes until done or the socket is full.
+    fn write_to(&mut self, stream: &mut impl Transport) -> Result<(), Failure> {
+        while !self.is_empty() {
+            match stream.write(&self.data[self.written..]) {
+                Ok(written) => self.written += written,
+                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
+                Err(error) if error.kind() == ErrorKind::Interrupted => continue,
+                Err(error) => return Err((StatusCode::SendError, error.to_string())),
+            }
+        }
+        Ok(())
     }
 }

@@ -2,24 +2,32 @@
 //!
 //! The I/O thread owns the socket, runs the key exchange, pings and timeouts, so a host that stops
 //! servicing (a loading screen) keeps its connection. Everything it learns is queued; the host drains
-//! the queue with [`Peer::poll_event`] on its own thread, which is where callbacks run in the C ABI.
+//! the queue with [`Peer::poll_event`] on its own thread, which is where callbacks run in the C ABI, and
+//! may block in [`Peer::wait`] until something arrives.
 
+mod connect;
+mod control;
 mod io_thread;
+mod results;
 mod transport;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
 use crate::protocol::codec::Params;
 use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
-use crate::protocol::session::{Session, SessionConfig, SessionError, SessionEvent, StatusInfo};
-use crate::protocol::status::{DisconnectReason, PeerState, StatusCode};
+use crate::protocol::session::{
+    check_encoded_operation, check_operation, Session, SessionConfig, SessionError, StatusInfo,
+};
+use crate::protocol::status::PeerState;
 
+pub use connect::Resolver;
+pub use results::WaitOutcome;
 pub use transport::{Transport, TransportKind};
 
 /// Settings of a client peer.
@@ -28,11 +36,22 @@ pub struct PeerConfig {
     pub session: SessionConfig,
     /// Results held for the host before the peer gives up on it and disconnects (bounded memory).
     pub max_queued_events: usize,
+    /// Decoded bytes of results held for the host (see [`crate::protocol::codec::decoded_size`]),
+    /// bounded for the same reason: the server, or anyone on the path before the key exchange,
+    /// chooses how large each result is.
+    pub max_queued_bytes: usize,
+    /// Turns the host name of `connect` into addresses.
+    pub resolver: Resolver,
 }
 
 impl Default for PeerConfig {
     fn default() -> Self {
-        PeerConfig { session: SessionConfig::default(), max_queued_events: 65_536 }
+        PeerConfig {
+            session: SessionConfig::default(),
+            max_queued_events: 65_536,
+            max_queued_bytes: 32 * 1024 * 1024,
+            resolver: Resolver::default(),
+        }
     }
 }
 
@@ -77,15 +96,14 @@ impl From<SessionError> for PeerError {
 
 /// State shared between the host and the I/O thread.
 pub(crate) struct Shared {
-    pub(crate) inner: Mutex<Inner>,
+    /// Requests for the I/O thread, under a lock it holds only to take them.
+    pub(crate) control: Mutex<control::Control>,
+    /// What the host has yet to receive, under a lock of its own.
+    pub(crate) results: results::Results,
+    /// The session state and server key, as last published by the I/O thread.
+    pub(crate) board: control::Board,
+    pub(crate) wake: control::WakeFlag,
     pub(crate) config: PeerConfig,
-}
-
-pub(crate) struct Inner {
-    pub(crate) session: Option<Session>,
-    pub(crate) events: VecDeque<PeerEvent>,
-    pub(crate) waker: Option<Arc<mio::Waker>>,
-    pub(crate) shutdown: bool,
 }
 
 /// A client connection to a sealnet server.
@@ -104,7 +122,10 @@ impl Peer {
     pub fn new(config: PeerConfig) -> Self {
         Peer {
             shared: Arc::new(Shared {
-                inner: Mutex::new(Inner { session: None, events: VecDeque::new(), waker: None, shutdown: false }),
+                control: Mutex::new(control::Control::default()),
+                results: results::Results::new(config.max_queued_events, config.max_queued_bytes),
+                board: control::Board::new(),
+                wake: control::WakeFlag::default(),
                 config,
             }),
             io_thread: Mutex::new(None),
@@ -127,74 +148,116 @@ impl Peer {
         let now = Instant::now();
         let mut session = Session::client(self.shared.config.session.clone(), now);
         session.connect(app_id, concat!("sealnet-", env!("CARGO_PKG_VERSION")), now)?;
-        {
-            let mut inner = self.shared.inner.lock();
-            inner.session = Some(session);
-            inner.shutdown = false;
-        }
+        *self.shared.control.lock() = control::Control::default();
+        self.shared.board.set_server_key(None);
+        self.shared.board.set_state(session.state());
+        self.shared.results.set_live(true);
         let shared = self.shared.clone();
         let handle = std::thread::Builder::new()
             .name("sealnet-io".into())
-            .spawn(move || io_thread::run(shared, target))
-            .map_err(|error| PeerError::Io(error.to_string()))?;
+            .spawn(move || io_thread::run(shared, session, target))
+            .map_err(|error| {
+                self.shared.board.set_state(PeerState::Disconnected);
+                self.shared.results.set_live(false);
+                PeerError::Io(error.to_string())
+            })?;
         *thread_slot = Some(handle);
         Ok(())
     }
 
     /// Starts the key exchange (when automatic exchange is off).
     pub fn establish_encryption(&self) -> Result<(), PeerError> {
-        self.with_session(|session| session.establish_encryption(Instant::now()))
+        match self.state() {
+            PeerState::Connected => {}
+            PeerState::EstablishingEncryption | PeerState::Encrypted => {
+                return Err(SessionError::KeyExchangeAlreadyStarted.into())
+            }
+            _ => return Err(SessionError::NotConnected.into()),
+        }
+        self.request(|control| {
+            if std::mem::replace(&mut control.establish_encryption, true) {
+                return Err(SessionError::KeyExchangeAlreadyStarted);
+            }
+            Ok(())
+        })
     }
 
     /// Queues an operation; safe from any thread. Encryption needs a completed key exchange.
     pub fn send_operation(&self, request: &OperationRequest, options: SendOptions) -> Result<(), PeerError> {
-        self.with_session(|session| session.send_operation(request, options))
+        self.send_operation_parts(request.op_code, &request.params, options)
     }
 
-    /// As [`send_operation`](Self::send_operation), with the parameters borrowed (no copy).
+    /// As [`send_operation`](Self::send_operation), with the parameters borrowed (no copy). The
+    /// operation is checked and encoded here, on the caller's thread, and sealed by the I/O thread.
     pub fn send_operation_parts(&self, op_code: u8, params: &Params, options: SendOptions) -> Result<(), PeerError> {
-        self.with_session(|session| session.send_operation_parts(op_code, params, options))
+        let config = &self.shared.config.session;
+        let state = self.state();
+        let options = check_operation(config, state, op_code, params, options)?;
+        self.request(|control| {
+            let outbox = &mut control.outbox;
+            if outbox.data.len() > config.max_pending_output {
+                return Err(SessionError::OutputFull);
+            }
+            let start = outbox.data.len();
+            OperationRequest::encode_parts(op_code, params, &mut outbox.data);
+            let len = outbox.data.len() - start;
+            if let Err(error) = check_encoded_operation(config, state, len) {
+                outbox.data.truncate(start);
+                return Err(error);
+            }
+            outbox.ops.push(control::Pending { len, options });
+            Ok(())
+        })
     }
 
     /// Asks the server to end the connection; a Disconnect status follows.
     pub fn disconnect(&self) {
-        let _ = self.with_session(|session| {
-            session.disconnect(DisconnectReason::ClientRequest, "client disconnected");
+        let _ = self.request(|control| {
+            control.disconnect = true;
             Ok(())
         });
     }
 
     /// The next queued result, if any. Never blocks.
     pub fn poll_event(&self) -> Option<PeerEvent> {
-        self.shared.inner.lock().events.pop_front()
+        self.shared.results.pop()
     }
 
     /// Moves every queued result into `into` with one lock acquisition.
     pub fn drain_events(&self, into: &mut VecDeque<PeerEvent>) {
-        let mut inner = self.shared.inner.lock();
-        if into.is_empty() {
-            std::mem::swap(into, &mut inner.events);
-        } else {
-            into.extend(inner.events.drain(..));
-        }
+        self.shared.results.drain(into);
     }
 
+    /// Blocks until a result is queued, `timeout` passes, or no connection is running (then nothing
+    /// more can arrive). Lets a host that is not a frame loop wait instead of polling.
+    pub fn wait(&self, timeout: Duration) -> WaitOutcome {
+        self.shared.results.wait(timeout)
+    }
+
+    /// The session state, as the I/O thread last published it.
     pub fn state(&self) -> PeerState {
-        self.shared.inner.lock().session.as_ref().map_or(PeerState::Disconnected, Session::state)
+        self.shared.board.state()
     }
 
     /// The server's static key, once the key exchange succeeded.
     pub fn server_public_key(&self) -> Option<[u8; 32]> {
-        self.shared.inner.lock().session.as_ref().and_then(|s| s.remote_static_key().copied())
+        self.shared.board.server_key()
     }
 
-    /// Stops the I/O thread (sending Disconnect when connected) and waits for it. Idempotent.
+    /// How many times the host's requests woke the I/O thread, over the peer's life. Sends in a burst
+    /// share one wake-up, so this grows far more slowly than the number of operations sent.
+    pub fn io_wakeups(&self) -> u64 {
+        self.shared.wake.sent()
+    }
+
+    /// Stops the I/O thread (sending Disconnect when connected) and waits for it; never waits for a
+    /// name lookup, which runs on a thread of its own. Idempotent.
     pub fn shutdown(&self) {
         let mut thread_slot = self.io_thread.lock();
         {
-            let mut inner = self.shared.inner.lock();
-            inner.shutdown = true;
-            if let Some(waker) = inner.waker.as_ref() {
+            let mut control = self.shared.control.lock();
+            control.shutdown = true;
+            if let Some(waker) = control.waker.as_ref() {
                 let _ = waker.wake();
             }
         }
@@ -203,56 +266,29 @@ impl Peer {
         }
     }
 
-    fn with_session(&self, action: impl FnOnce(&mut Session) -> Result<(), SessionError>) -> Result<(), PeerError> {
-        let mut inner = self.shared.inner.lock();
-        let session = inner.session.as_mut().ok_or(SessionError::NotConnected)?;
-        if session.is_closed() {
+    /// Records a request for the I/O thread and wakes it when it had nothing to do: an outbox that
+    /// already holds work means a wake-up is pending or the I/O thread waits for the socket to drain,
+    /// and it takes the new request with the rest.
+    fn request(&self, action: impl FnOnce(&mut control::Control) -> Result<(), SessionError>) -> Result<(), PeerError> {
+        let mut control = self.shared.control.lock();
+        if control.shutdown || control.disconnect || control.waker.is_none() && !self.io_running() {
             return Err(SessionError::NotConnected.into());
         }
-        action(session)?;
-        if let Some(waker) = inner.waker.as_ref() {
-            let _ = waker.wake();
+        let idle = control.outbox.is_empty() && !control.establish_encryption && !control.disconnect;
+        action(&mut control)?;
+        if idle {
+            self.shared.wake.wake(&control);
         }
         Ok(())
+    }
+
+    fn io_running(&self) -> bool {
+        !matches!(self.state(), PeerState::Disconnected)
     }
 }
 
 impl Drop for Peer {
     fn drop(&mut self) {
         self.shutdown();
-    }
-}
-
-impl Inner {
-    /// Moves the session's results to the host queue. A host that lets the queue overflow is
-    /// disconnected with a clear status rather than losing events silently.
-    pub(crate) fn collect_events(&mut self, limit: usize) {
-        let Some(session) = self.session.as_mut() else { return };
-        let mut overflow_reported = false;
-        while let Some(event) = session.poll_event() {
-            let event = match event {
-                SessionEvent::Status(info) => PeerEvent::Status(info),
-                SessionEvent::OperationResponse { response, encrypted } => {
-                    PeerEvent::OperationResponse { response, encrypted }
-                }
-                SessionEvent::Event { event, encrypted } => PeerEvent::Event { event, encrypted },
-                // Server-role events never occur in a client session.
-                _ => continue,
-            };
-            if self.events.len() >= limit && !matches!(event, PeerEvent::Status(_)) {
-                // Reported once; what arrives after the failure belongs to a connection being closed.
-                if !overflow_reported {
-                    overflow_reported = true;
-                    session.disconnect(DisconnectReason::SlowConsumer, "client event queue full");
-                    self.events.push_back(PeerEvent::Status(StatusInfo {
-                        code: StatusCode::Exception,
-                        reason: DisconnectReason::SlowConsumer as u16,
-                        message: format!("event queue full ({limit} events): the host is not servicing the peer"),
-                    }));
-                }
-                continue;
-            }
-            self.events.push_back(event);
-        }
     }
 }

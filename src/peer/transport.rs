@@ -10,31 +10,30 @@ pub enum TransportKind {
     Tcp = 1,
 }
 
-/// A connected (or connecting) byte stream the I/O thread can poll.
+/// A connected byte stream the I/O thread can poll.
 pub trait Transport: Read + Write + mio::event::Source + Send {
-    /// Whether a non-blocking connect has completed; an error if it failed.
-    fn connect_finished(&mut self) -> io::Result<bool>;
     /// Closes the write side after the last frame, so the server sees a clean end of stream.
     fn close(&mut self);
 }
 
 impl Transport for mio::net::TcpStream {
-    fn connect_finished(&mut self) -> io::Result<bool> {
-        if let Some(error) = self.take_error()? {
-            return Err(error);
-        }
-        match self.peer_addr() {
-            Ok(_) => {
-                self.set_nodelay(true)?;
-                Ok(true)
-            }
-            Err(error) if error.kind() == io::ErrorKind::NotConnected => Ok(false),
-            Err(error) => Err(error),
-        }
-    }
-
     fn close(&mut self) {
         let _ = self.shutdown(std::net::Shutdown::Write);
+    }
+}
+
+/// Whether a non-blocking TCP connect has completed; an error if it failed.
+pub(crate) fn connect_finished(stream: &mio::net::TcpStream) -> io::Result<bool> {
+    if let Some(error) = stream.take_error()? {
+        return Err(error);
+    }
+    match stream.peer_addr() {
+        Ok(_) => {
+            stream.set_nodelay(true)?;
+            Ok(true)
+        }
+        Err(error) if error.kind() == io::ErrorKind::NotConnected => Ok(false),
+        Err(error) => Err(error),
     }
 }
 

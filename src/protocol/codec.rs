@@ -19,7 +19,6 @@
 //! is actually left before it allocates, and it bounds nesting so neither recursion nor the size of the
 //! result can be driven by a few hostile bytes.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 const TAG_NULL: u8 = 0x00;
@@ -95,26 +94,39 @@ impl From<&[u8]> for Value {
 
 /// The parameters of one operation, response or event, keyed by a byte.
 ///
-/// Kept ordered so that equal parameters always encode to identical bytes.
+/// Kept ordered so that equal parameters always encode to identical bytes. A sorted vector rather
+/// than a tree: messages hold a handful of keys, and a vector's memory is exactly what the decoder
+/// charges for it (see [`Limits::max_decoded_bytes`]).
 #[derive(Clone, Default, PartialEq, Debug)]
-pub struct Params(BTreeMap<u8, Value>);
+pub struct Params(Vec<(u8, Value)>);
 
 impl Params {
     pub fn new() -> Self {
         Self::default()
     }
 
+    fn position(&self, key: u8) -> Result<usize, usize> {
+        self.0.binary_search_by_key(&key, |(k, _)| *k)
+    }
+
     /// Sets `key`, returning the value it replaced.
     pub fn insert(&mut self, key: u8, value: impl Into<Value>) -> Option<Value> {
-        self.0.insert(key, value.into())
+        let value = value.into();
+        match self.position(key) {
+            Ok(at) => Some(std::mem::replace(&mut self.0[at].1, value)),
+            Err(at) => {
+                self.0.insert(at, (key, value));
+                None
+            }
+        }
     }
 
     pub fn get(&self, key: u8) -> Option<&Value> {
-        self.0.get(&key)
+        self.position(key).ok().map(|at| &self.0[at].1)
     }
 
     pub fn remove(&mut self, key: u8) -> Option<Value> {
-        self.0.remove(&key)
+        self.position(key).ok().map(|at| self.0.remove(at).1)
     }
 
     pub fn len(&self) -> usize {
@@ -134,7 +146,11 @@ impl Params {
 impl FromIterator<(u8, Value)> for Params {
     /// A key that appears more than once keeps its last value.
     fn from_iter<I: IntoIterator<Item = (u8, Value)>>(entries: I) -> Self {
-        Params(entries.into_iter().collect())
+        let mut params = Params::new();
+        for (key, value) in entries {
+            params.insert(key, value);
+        }
+        params
     }
 }
 
@@ -155,10 +171,25 @@ pub struct Limits {
     pub max_bytes: usize,
     /// Most values in one decode, at every depth together; stops payloads that are wide rather than deep.
     pub max_total_values: usize,
+    /// Largest decoded size of one message (see [`decoded_size`]): the memory a decode may build,
+    /// charged before each allocation, so a small frame cannot unfold into a large in-memory value.
+    pub max_decoded_bytes: usize,
 }
 
-pub const DEFAULT_LIMITS: Limits =
-    Limits { max_depth: 8, max_entries: 4096, max_string: 64 * 1024, max_bytes: 256 * 1024, max_total_values: 65_536 };
+pub const DEFAULT_LIMITS: Limits = Limits {
+    max_depth: 8,
+    max_entries: 4096,
+    max_string: 64 * 1024,
+    max_bytes: 256 * 1024,
+    max_total_values: 65_536,
+    max_decoded_bytes: 2 * 1024 * 1024,
+};
+
+/// What a value costs in the decoded size, wherever it sits (an array element, a map value).
+pub const VALUE_COST: usize = 32;
+/// What a map entry's key adds to its value's cost.
+pub const KEY_COST: usize = 8;
+const ENTRY_COST: usize = VALUE_COST + KEY_COST;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -208,6 +239,10 @@ pub enum CodecError {
     TooManyValues {
         max: usize,
     },
+    /// The decoded message would exceed [`Limits::max_decoded_bytes`].
+    DecodedTooLarge {
+        max: usize,
+    },
     DuplicateKey(u8),
     TrailingBytes {
         count: usize,
@@ -240,6 +275,9 @@ impl fmt::Display for CodecError {
             }
             CodecError::TooManyValues { max } => {
                 write!(f, "more than {max} values in one message")
+            }
+            CodecError::DecodedTooLarge { max } => {
+                write!(f, "message would take more than {max} bytes once decoded")
             }
             CodecError::DuplicateKey(key) => write!(f, "duplicate map key {key}"),
             CodecError::TrailingBytes { count } => write!(f, "{count} unread trailing bytes"),
@@ -280,6 +318,24 @@ pub fn decode_params(input: &[u8], limits: &Limits) -> Result<Params, CodecError
 /// error the receiver would report, so a sender learns of the problem before anything is sent.
 pub fn check_params(params: &Params, limits: &Limits) -> Result<(), CodecError> {
     LimitCheck { limits, budget: ValueBudget::new(limits) }.params(params, 0)
+}
+
+/// The decoded size of `params`, as the decoder charges it against [`Limits::max_decoded_bytes`]:
+/// [`VALUE_COST`] per value (each array element and map value), [`KEY_COST`] more per map entry (the
+/// top level included), plus the length of every string and byte array. It approximates the memory
+/// the parameters occupy, so hosts can bound what they queue by it.
+pub fn decoded_size(params: &Params) -> usize {
+    fn value_size(value: &Value) -> usize {
+        VALUE_COST
+            + match value {
+                Value::String(text) => text.len(),
+                Value::Bytes(bytes) => bytes.len(),
+                Value::Array(items) => items.iter().map(value_size).sum(),
+                Value::Map(params) => decoded_size(params),
+                _ => 0,
+            }
+    }
+    params.iter().map(|(_, value)| KEY_COST + value_size(value)).sum()
 }
 
 /// Appends `value` as unsigned LEB128.
@@ -379,24 +435,40 @@ fn value_len(value: &Value) -> usize {
     }
 }
 
-/// Counts values across a whole decode or check: per-container limits alone still let nested
-/// containers multiply into millions of small allocations.
+/// Counts values and decoded bytes across a whole decode or check: per-container limits alone still
+/// let nested containers multiply into millions of small allocations.
 struct ValueBudget {
-    spent: usize,
-    max: usize,
+    values: usize,
+    max_values: usize,
+    bytes: usize,
+    max_bytes: usize,
 }
 
 impl ValueBudget {
     fn new(limits: &Limits) -> Self {
-        Self { spent: 0, max: limits.max_total_values }
+        Self { values: 0, max_values: limits.max_total_values, bytes: 0, max_bytes: limits.max_decoded_bytes }
     }
 
     fn spend_one(&mut self) -> Result<(), CodecError> {
-        self.spent += 1;
-        if self.spent > self.max {
-            return Err(CodecError::TooManyValues { max: self.max });
+        self.values += 1;
+        if self.values > self.max_values {
+            return Err(CodecError::TooManyValues { max: self.max_values });
         }
         Ok(())
+    }
+
+    /// Charges decoded bytes; called before the memory they stand for is allocated.
+    fn spend_bytes(&mut self, bytes: usize) -> Result<(), CodecError> {
+        self.bytes = self.bytes.saturating_add(bytes);
+        if self.bytes > self.max_bytes {
+            return Err(CodecError::DecodedTooLarge { max: self.max_bytes });
+        }
+        Ok(())
+    }
+
+    /// A container of `count` entries, each costing `cost`.
+    fn spend_container(&mut self, count: usize, cost: usize) -> Result<(), CodecError> {
+        self.spend_bytes(count.saturating_mul(cost))
     }
 }
 
@@ -530,16 +602,17 @@ impl Decoder<'_, '_> {
     /// `depth` is the depth of the map being decoded.
     fn params(&mut self, depth: usize) -> Result<Params, CodecError> {
         let count = self.reader.count(self.limits, MIN_ENTRY_LEN)?;
-        let mut entries = BTreeMap::new();
+        self.budget.spend_container(count, ENTRY_COST)?;
+        let mut params = Params(Vec::with_capacity(count));
         for _ in 0..count {
             let key = self.reader.u8()?;
-            if entries.contains_key(&key) {
+            let Err(at) = params.position(key) else {
                 return Err(CodecError::DuplicateKey(key));
-            }
+            };
             let value = self.value(depth + 1)?;
-            entries.insert(key, value);
+            params.0.insert(at, (key, value));
         }
-        Ok(Params(entries))
+        Ok(params)
     }
 
     /// `depth` is the depth this value has if it turns out to be a container.
@@ -556,11 +629,20 @@ impl Decoder<'_, '_> {
             TAG_LONG => Value::Long(unzigzag(self.reader.varint()?)),
             TAG_FLOAT => Value::Float(f32::from_bits(u32::from_le_bytes(self.reader.array()?))),
             TAG_DOUBLE => Value::Double(f64::from_bits(u64::from_le_bytes(self.reader.array()?))),
-            TAG_STRING => Value::String(self.reader.string(self.limits.max_string)?.to_owned()),
-            TAG_BYTES => Value::Bytes(self.reader.bytes(self.limits.max_bytes)?.to_vec()),
+            TAG_STRING => {
+                let text = self.reader.string(self.limits.max_string)?;
+                self.budget.spend_bytes(text.len())?;
+                Value::String(text.to_owned())
+            }
+            TAG_BYTES => {
+                let bytes = self.reader.bytes(self.limits.max_bytes)?;
+                self.budget.spend_bytes(bytes.len())?;
+                Value::Bytes(bytes.to_vec())
+            }
             TAG_ARRAY => {
                 self.limits.check_depth(depth)?;
                 let count = self.reader.count(self.limits, MIN_ELEMENT_LEN)?;
+                self.budget.spend_container(count, VALUE_COST)?;
                 let mut items = Vec::with_capacity(count);
                 for _ in 0..count {
                     items.push(self.value(depth + 1)?);
@@ -586,6 +668,7 @@ struct LimitCheck<'l> {
 impl LimitCheck<'_> {
     fn params(&mut self, params: &Params, depth: usize) -> Result<(), CodecError> {
         self.limits.check_entries(len_u64(params.len()))?;
+        self.budget.spend_container(params.len(), ENTRY_COST)?;
         params.iter().try_for_each(|(_, value)| self.value(value, depth + 1))
     }
 
@@ -595,12 +678,15 @@ impl LimitCheck<'_> {
             Value::String(text) if text.len() > self.limits.max_string => {
                 Err(CodecError::StringTooLong { len: len_u64(text.len()), max: self.limits.max_string })
             }
+            Value::String(text) => self.budget.spend_bytes(text.len()),
             Value::Bytes(bytes) if bytes.len() > self.limits.max_bytes => {
                 Err(CodecError::BytesTooLong { len: len_u64(bytes.len()), max: self.limits.max_bytes })
             }
+            Value::Bytes(bytes) => self.budget.spend_bytes(bytes.len()),
             Value::Array(items) => {
                 self.limits.check_depth(depth)?;
                 self.limits.check_entries(len_u64(items.len()))?;
+                self.budget.spend_container(items.len(), VALUE_COST)?;
                 items.iter().try_for_each(|item| self.value(item, depth + 1))
             }
             Value::Map(params) => {
@@ -638,13 +724,14 @@ pub(crate) mod testing {
         scalar().prop_recursive(4, 48, 6, |inner| {
             prop_oneof![
                 vec(inner.clone(), 0..6).prop_map(Value::Array),
-                btree_map(any::<u8>(), inner, 0..6).prop_map(|entries| Value::Map(Params(entries))),
+                btree_map(any::<u8>(), inner, 0..6)
+                    .prop_map(|entries| Value::Map(Params(entries.into_iter().collect()))),
             ]
         })
     }
 
     pub(crate) fn params() -> impl Strategy<Value = Params> {
-        btree_map(any::<u8>(), value(), 0..8).prop_map(Params)
+        btree_map(any::<u8>(), value(), 0..8).prop_map(|entries| Params(entries.into_iter().collect()))
     }
 
     /// Equality that compares floats by bit pattern, so NaN equals itself.
@@ -856,6 +943,12 @@ mod tests {
                 small_budget,
                 CodecError::TooManyValues { max: 3 },
             ),
+            (
+                "200 one-entry maps over a 4 KiB decoded budget",
+                one_entry(&[&[0x09][..], &varint_bytes(200), &[0x0A, 0x01, 0x00, 0x00].repeat(200)].concat()),
+                Limits { max_decoded_bytes: 4096, ..DEFAULT_LIMITS },
+                CodecError::DecodedTooLarge { max: 4096 },
+            ),
             ("duplicate key", vec![2, 5, 0x00, 5, 0x01], DEFAULT_LIMITS, CodecError::DuplicateKey(5)),
             (
                 "duplicate key in nested map",
@@ -879,7 +972,7 @@ mod tests {
             reached.push(*expected);
         }
         // Fails to compile when a variant is added, and fails at run time if one has no case above.
-        let all_variants_reached = reached.iter().fold([false; 12], |mut seen, error| {
+        let all_variants_reached = reached.iter().fold([false; 13], |mut seen, error| {
             let index = match error {
                 CodecError::Truncated => 0,
                 CodecError::VarintOverflow => 1,
@@ -893,13 +986,14 @@ mod tests {
                 CodecError::DuplicateKey(_) => 9,
                 CodecError::TrailingBytes { .. } => 10,
                 CodecError::NonCanonicalVarint => 11,
+                CodecError::DecodedTooLarge { .. } => 12,
                 // Only message bodies can produce this one; see message::tests.
                 CodecError::EmptyAppId => return seen,
             };
             seen[index] = true;
             seen
         });
-        assert_eq!(all_variants_reached, [true; 12]);
+        assert_eq!(all_variants_reached, [true; 13]);
     }
 
     #[test]
@@ -945,8 +1039,9 @@ mod tests {
         // exceed the default total of 65536.
         let inner = [&[0x09, 16][..], &[0x00; 16]].concat();
         let input = one_entry(&[&[0x09][..], &varint_bytes(4096), &inner.repeat(4096)].concat());
-        assert_eq!(decode_params(&input, &DEFAULT_LIMITS), Err(CodecError::TooManyValues { max: 65_536 }));
-        let roomy = Limits { max_total_values: 1 + 4096 * 17, ..DEFAULT_LIMITS };
+        let unbounded_size = Limits { max_decoded_bytes: usize::MAX, ..DEFAULT_LIMITS };
+        assert_eq!(decode_params(&input, &unbounded_size), Err(CodecError::TooManyValues { max: 65_536 }));
+        let roomy = Limits { max_total_values: 1 + 4096 * 17, ..unbounded_size };
         assert!(decode_params(&input, &roomy).is_ok());
     }
 
@@ -957,7 +1052,7 @@ mod tests {
             (single("x".repeat(64 * 1024 + 1)), CodecError::StringTooLong { len: 64 * 1024 + 1, max: 64 * 1024 }),
             (single(vec![0u8; 256 * 1024 + 1]), CodecError::BytesTooLong { len: 256 * 1024 + 1, max: 256 * 1024 }),
             (single(vec![Value::Null; 4097]), CodecError::TooManyEntries { count: 4097, max: 4096 }),
-            (single(vec![Value::Array(vec![Value::Null; 4000]); 17]), CodecError::TooManyValues { max: 65_536 }),
+            (single(vec![Value::Array(vec![Value::Null; 4000]); 17]), CodecError::DecodedTooLarge { max: 2 << 20 }),
         ];
         for (params, expected) in cases {
             assert_eq!(check_params(&params, &DEFAULT_LIMITS), Err(expected));
@@ -1004,14 +1099,36 @@ mod tests {
         assert_eq!(boxed.to_string(), "duplicate map key 3");
     }
 
+    #[test]
+    fn the_decoded_size_is_charged_before_allocating_and_matches_decoded_size() {
+        // Arrays of one-entry maps unfold to many times their wire size; the budget refuses them as
+        // soon as the charge passes it, whatever the other limits allow.
+        let maps = [0x0A, 0x01, 0x00, 0x00].repeat(4000);
+        let input = one_entry(&[&[0x09][..], &varint_bytes(4000), &maps].concat());
+        let generous = Limits { max_decoded_bytes: usize::MAX, ..DEFAULT_LIMITS };
+        let decoded = decode_params(&input, &generous).unwrap();
+        let size = decoded_size(&decoded);
+        assert_eq!(size, ENTRY_COST + 4000 * (VALUE_COST + ENTRY_COST));
+        assert_eq!(decode_params(&input, &Limits { max_decoded_bytes: size, ..DEFAULT_LIMITS }), Ok(decoded));
+        let tight = Limits { max_decoded_bytes: size - 1, ..DEFAULT_LIMITS };
+        assert_eq!(decode_params(&input, &tight), Err(CodecError::DecodedTooLarge { max: size - 1 }));
+    }
+
+    #[test]
+    fn the_cost_model_covers_the_real_memory_of_values() {
+        assert!(std::mem::size_of::<Value>() <= VALUE_COST);
+        assert!(std::mem::size_of::<(u8, Value)>() <= ENTRY_COST);
+    }
+
     fn small_limits() -> impl Strategy<Value = Limits> {
-        (0usize..5, 0usize..8, 0usize..10, 0usize..10, 0usize..40).prop_map(
-            |(max_depth, max_entries, max_string, max_bytes, max_total_values)| Limits {
+        (0usize..5, 0usize..8, 0usize..10, 0usize..10, 0usize..40, 0usize..2000).prop_map(
+            |(max_depth, max_entries, max_string, max_bytes, max_total_values, max_decoded_bytes)| Limits {
                 max_depth,
                 max_entries,
                 max_string,
                 max_bytes,
                 max_total_values,
+                max_decoded_bytes,
             },
         )
     }
@@ -1032,6 +1149,18 @@ mod tests {
             prop_assert_eq!(encoded_len(&params), bytes.len());
             let decoded = decode_params(&bytes, &DEFAULT_LIMITS).unwrap();
             prop_assert!(same_params(&decoded, &params));
+        }
+
+        #[test]
+        fn decoded_size_is_exactly_what_the_decoder_charges(params in params()) {
+            let bytes = encode(&params);
+            let size = decoded_size(&params);
+            let exact = Limits { max_decoded_bytes: size, ..DEFAULT_LIMITS };
+            prop_assert!(decode_params(&bytes, &exact).is_ok());
+            if size > 0 {
+                let short = Limits { max_decoded_bytes: size - 1, ..DEFAULT_LIMITS };
+                prop_assert_eq!(decode_params(&bytes, &short), Err(CodecError::DecodedTooLarge { max: size - 1 }));
+            }
         }
 
         #[test]

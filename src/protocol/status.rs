@@ -163,6 +163,15 @@ pub enum PeerState {
     Encrypted = 6,
 }
 
+impl PeerState {
+    pub fn from_u8(value: u8) -> Option<Self> {
+        use PeerState::*;
+        [Disconnected, Connecting, Connected, Disconnecting, EstablishingEncryption, Encrypted]
+            .into_iter()
+            .find(|state| *state as u8 == value)
+    }
+}
+
 /// Return codes of operation responses used by the protocol core itself (Photon's numbering where one
 /// exists).
 pub mod return_code {

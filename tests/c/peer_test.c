@@ -72,20 +72,21 @@ static int has_status(const host *h, uint32_t status) {
     return 0;
 }
 
+/* The waits block in peer_wait rather than sleeping: each returns as soon as results arrive. */
 static int service_until_status(peer_t *peer, host *h, uint32_t status) {
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < 300; i++) {
         peer_service(peer, NULL);
         if (has_status(h, status)) return 1;
-        pause_ms(2);
+        peer_wait(peer, 20);
     }
     return 0;
 }
 
 static int service_until_count(peer_t *peer, const int *counter, int target) {
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < 300; i++) {
         peer_service(peer, NULL);
         if (*counter >= target) return 1;
-        pause_ms(2);
+        peer_wait(peer, 20);
     }
     return 0;
 }
@@ -149,12 +150,14 @@ int main(void) {
     host alice = {0}, bob = {0}, carol = {0};
     peer_t *a = make_peer(&alice, 1, key);
     peer_t *b = make_peer(&bob, 1, NULL);
+    CHECK(peer_wait(a, 5000) == PEER_RESULT_NOT_CONNECTED, "wait before connect returns at once");
     CHECK(peer_connect(a, address, "demo") == PEER_RESULT_OK, "connect a");
     CHECK(peer_connect(b, address, "demo") == PEER_RESULT_OK, "connect b");
     CHECK(service_until_status(a, &alice, PEER_STATUS_ENCRYPTION_ESTABLISHED), "a encrypted with pin");
     CHECK(service_until_status(b, &bob, PEER_STATUS_ENCRYPTION_ESTABLISHED), "b encrypted");
     CHECK(alice.statuses[0] == PEER_STATUS_CONNECT && alice.statuses[1] == PEER_STATUS_ENCRYPTION_ESTABLISHED,
           "Connect then EncryptionEstablished");
+    CHECK(peer_wait(a, 20) == PEER_RESULT_TIMED_OUT, "wait with nothing to come times out");
     uint8_t seen_key[32];
     CHECK(peer_server_public_key(a, seen_key) == PEER_RESULT_OK && memcmp(seen_key, key, 32) == 0, "server key");
 

@@ -529,6 +529,25 @@ void test_poll(World& w) {
   CHECK((statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
 }
 
+void test_wait(World& w) {
+  auto created = sn::Peer::create(sn::Config{});
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer p = std::move(created).value();
+  CHECK(p.wait(5s).code() == sn::ErrorCode::NotConnected);
+  CHECK_OK(p.connect(w.address, kAppId));
+  std::vector<uint32_t> statuses;
+  const auto deadline = Clock::now() + 10s;
+  while (statuses.size() < 2 && Clock::now() < deadline) {
+    CHECK_OK(p.wait(10s));
+    for (auto polled = p.poll(); polled.ok(); polled = p.poll()) statuses.push_back(polled->status);
+  }
+  CHECK((statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+  const auto started = Clock::now();
+  CHECK(p.wait(30ms).code() == sn::ErrorCode::TimedOut);
+  CHECK(Clock::now() - started >= 25ms);
+}
+
 void test_move_keeps_callbacks(World& w) {
   // Move-construct B.
   sn::Peer moved(std::move(w.b));
@@ -782,6 +801,7 @@ int main() {
     run_case("encrypt before key exchange", [&] { test_encrypt_before_key_exchange(w); });
     run_case("wrong pin fails the key exchange", [&] { test_wrong_pin(w); });
     run_case("poll instead of callbacks", [&] { test_poll(w); });
+    run_case("wait instead of sleeping", [&] { test_wait(w); });
     run_case("move keeps callbacks", [&] { test_move_keeps_callbacks(w); });
     run_case("handler exception rethrown from service", [&] { test_callback_exception(w); });
     run_case("destroy from own callback", [&] { test_destroy_in_own_callback(w); });

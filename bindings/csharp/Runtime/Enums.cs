@@ -121,6 +121,8 @@ namespace Sealnet
         InvalidAddress = 19,
         /// <summary>The operating system refused a resource (for example a thread).</summary>
         Io = 20,
+        /// <summary><see cref="SealnetPeer.Wait"/>: nothing arrived within the timeout.</summary>
+        TimedOut = 21,
     }
 
     /// <summary>Why a connection ended (PEER_DISCONNECT_REASON_*); see <see cref="SealnetPeer.LastStatusReason"/>.</summary>

@@ -214,6 +214,9 @@ namespace Sealnet
         internal static extern uint peer_poll_event(IntPtr peer, out NativePolledEvent outEvent);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_wait(IntPtr peer, uint timeoutMs);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_disconnect(IntPtr peer);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

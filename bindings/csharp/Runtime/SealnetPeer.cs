@@ -319,6 +319,25 @@ namespace Sealnet
         }
 
         /// <summary>
+        /// Blocks until results are queued for <see cref="Service"/> or <see cref="TryPollEvent"/>, or until
+        /// <paramref name="timeoutMilliseconds"/> pass. For hosts that are not a frame loop (bots, tests,
+        /// headless servers), which would otherwise sleep and poll. Runs no callback itself.
+        /// </summary>
+        /// <returns><see cref="PeerResult.Ok"/> when results are queued, <see cref="PeerResult.TimedOut"/>
+        /// when none arrived in time, <see cref="PeerResult.NotConnected"/> at once when nothing can
+        /// arrive (no connection is running).</returns>
+        public PeerResult Wait(int timeoutMilliseconds)
+        {
+            if (timeoutMilliseconds < 0)
+            {
+                throw new ArgumentOutOfRangeException("timeoutMilliseconds", "must be 0 or more");
+            }
+            var result = Check(NativeMethods.peer_wait(Handle, (uint)timeoutMilliseconds));
+            GC.KeepAlive(this);
+            return result;
+        }
+
+        /// <summary>
         /// The callback-free alternative to <see cref="Service"/>: takes the next queued result, if any. The
         /// listener is not called for polled results. Use one style per peer.
         /// </summary>

@@ -158,6 +158,7 @@ internal static class SealnetTests
         Run("invalid address is refused", InvalidAddress);
         Run("listener exceptions surface from Service, never into native code", ListenerExceptions);
         Run("polling (TryPollEvent) without a listener", Polling);
+        Run("Wait blocks until results arrive, times out, or reports no connection", Waiting);
         Run("Dispose inside a callback stops further callbacks", DisposeInsideCallback);
         Run("Dispose while connected: no callback afterwards, others see the leave", DisposeWhileConnected);
         Run("calls after Dispose throw ObjectDisposedException; double Dispose is fine", CallsAfterDispose);
@@ -1120,5 +1121,30 @@ internal static class SealnetTests
         Check(serviceCalls > 0, "the other thread serviced the peers");
         Equal(0, SealnetPeer.StaleCallbacks, "native callbacks after peer_destroy returned");
         Equal(0, LateCallbackCounter.Late, "listener callbacks after Dispose returned");
+    }
+
+    private static void Waiting()
+    {
+        var peer = new SealnetPeer(null);
+        Cleanup.Add(peer);
+        Equal(PeerResult.NotConnected, peer.Wait(5000), "Wait before Connect");
+        Equal(PeerResult.Ok, peer.Connect(serverAddress, AppId), "Connect");
+        var clock = Stopwatch.StartNew();
+        bool established = false;
+        while (!established && clock.Elapsed < Deadline)
+        {
+            Equal(PeerResult.Ok, peer.Wait(10000), "Wait while connecting");
+            PolledEvent polled;
+            while (peer.TryPollEvent(out polled))
+            {
+                established |= polled.Kind == PolledEventKind.Status && polled.StatusCode == StatusCode.EncryptionEstablished;
+            }
+        }
+        Check(established, "EncryptionEstablished arrived through Wait");
+        clock.Restart();
+        Equal(PeerResult.TimedOut, peer.Wait(30), "Wait with nothing to come");
+        Check(clock.ElapsedMilliseconds >= 25, "the wait lasted its timeout");
+        peer.Dispose();
+        Throws<ObjectDisposedException>("Wait after Dispose", () => peer.Wait(0));
     }
 }

@@ -19,7 +19,7 @@ pub use config::{OpCodeSet, SessionConfig, DEFAULT_MUST_ENCRYPT};
 pub use events::{SessionError, SessionEvent, StatusInfo};
 
 use super::codec::{check_params, Params};
-use super::frame::{MessageType, PROTOCOL_VERSION};
+use super::frame::{MessageType, PROTOCOL_VERSION, TAG_LEN};
 use super::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, MAX_APP_ID,
     MAX_CLIENT_VERSION, MAX_REASON_TEXT,
@@ -363,25 +363,24 @@ impl Session {
         &mut self,
         op_code: u8,
         params: &Params,
-        mut options: SendOptions,
+        options: SendOptions,
     ) -> Result<(), SessionError> {
         self.require_role(Role::Client)?;
-        if !matches!(self.phase, Phase::Connected | Phase::KeyExchange(_) | Phase::Encrypted) {
-            return Err(SessionError::NotConnected);
-        }
-        let must_encrypt = self.config.must_encrypt.contains(op_code);
-        options.encrypt |= must_encrypt;
-        if options.encrypt && !self.is_encrypted() {
-            return Err(if must_encrypt {
-                SessionError::MustEncrypt(op_code)
-            } else {
-                SessionError::EncryptionNotEstablished
-            });
-        }
-        check_params(params, &self.config.limits).map_err(SessionError::Params)?;
+        let options = check_operation(&self.config, self.state(), op_code, params, options)?;
         self.send_message(MessageType::OperationRequest, options, |out| {
             OperationRequest::encode_parts(op_code, params, out)
         })
+    }
+
+    /// Client: sends a request body already encoded by [`OperationRequest::encode_parts`] and checked
+    /// with [`check_operation`], for a driver that encodes on the caller's thread and seals on its
+    /// own. The state rules are applied again, since the state may have changed meanwhile.
+    pub fn send_encoded_operation(&mut self, body: &[u8], mut options: SendOptions) -> Result<(), SessionError> {
+        self.require_role(Role::Client)?;
+        let op_code = *body.first().ok_or(SessionError::InvalidState("an operation body starts with its code"))?;
+        options.encrypt |= self.config.must_encrypt.contains(op_code);
+        check_state_for(&self.config, self.state(), op_code, options)?;
+        self.send_message(MessageType::OperationRequest, options, |out| out.extend_from_slice(body))
     }
 
     /// Server: sends an operation response.
@@ -590,6 +589,53 @@ impl Session {
     fn status(&mut self, code: StatusCode, reason: u16, message: &str) {
         self.events.push_back(SessionEvent::Status(StatusInfo { code, reason, message: message.to_owned() }));
     }
+}
+
+/// Checks an operation as [`Session::send_operation`] would in `state`, without sending it, and
+/// returns the options it would be sent with: must-encrypt operations are encrypted whatever was
+/// asked. A driver that encodes on the caller's thread uses it to refuse at once what the session
+/// would refuse.
+pub fn check_operation(
+    config: &SessionConfig,
+    state: PeerState,
+    op_code: u8,
+    params: &Params,
+    mut options: SendOptions,
+) -> Result<SendOptions, SessionError> {
+    options.encrypt |= config.must_encrypt.contains(op_code);
+    check_state_for(config, state, op_code, options)?;
+    check_params(params, &config.limits).map_err(SessionError::Params)?;
+    Ok(options)
+}
+
+/// Refuses an encoded request body of `body_len` bytes that would not fit in one frame in `state`.
+pub fn check_encoded_operation(config: &SessionConfig, state: PeerState, body_len: usize) -> Result<(), SessionError> {
+    // Frames sent from the key exchange on are authenticated, so they carry a tag.
+    let tag = if matches!(state, PeerState::EstablishingEncryption | PeerState::Encrypted) { TAG_LEN } else { 0 };
+    let len = body_len + tag;
+    if len > config.max_frame_body as usize {
+        return Err(SessionError::MessageTooLarge { len, max: config.max_frame_body });
+    }
+    Ok(())
+}
+
+fn check_state_for(
+    config: &SessionConfig,
+    state: PeerState,
+    op_code: u8,
+    options: SendOptions,
+) -> Result<(), SessionError> {
+    if !matches!(state, PeerState::Connected | PeerState::EstablishingEncryption | PeerState::Encrypted) {
+        return Err(SessionError::NotConnected);
+    }
+    if options.encrypt && state != PeerState::Encrypted {
+        return Err(if config.must_encrypt.contains(op_code) {
+            SessionError::MustEncrypt(op_code)
+        } else {
+            SessionError::EncryptionNotEstablished
+        });
+    }
+    Ok(())
 }
 
 fn truncate(text: &str, max: usize) -> &str {
