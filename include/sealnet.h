@@ -227,6 +227,11 @@
 #define PEER_DISCONNECT_REASON_SERVER_FULL 13
 
 /**
+ * Disconnect reason: sent more than the server allows (operations, bytes or key exchanges per second).
+ */
+#define PEER_DISCONNECT_REASON_RATE_LIMITED 14
+
+/**
  * Operation return code: success.
  */
 #define PEER_RETURN_CODE_OK 0
@@ -240,6 +245,16 @@
  * Operation return code: a server plugin refused the operation.
  */
 #define PEER_RETURN_CODE_PLUGIN_REJECTED -11
+
+/**
+ * Operation return code: the server cannot take the request now (its output budget is used up).
+ */
+#define PEER_RETURN_CODE_SERVER_BUSY -12
+
+/**
+ * Operation return code: the room is full (Photon's GameFull).
+ */
+#define PEER_RETURN_CODE_GAME_FULL 32765
 
 /**
  * Result of every fallible `peer_*` call. Crosses the ABI as `uint32_t`.

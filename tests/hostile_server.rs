@@ -1,6 +1,6 @@
-//! A hostile server against a client peer with default settings: it accepts the connection, never
-//! answers the key exchange, and streams large clear Event frames whose parameters unfold in memory
-//! (arrays of one-entry maps). The client must stay within a small memory budget and its host must
+//! A hostile server against a client peer with default settings: it streams large Event frames whose
+//! parameters unfold in memory (arrays of one-entry maps), before the key exchange (in clear) or after
+//! it (a server that holds keys). The client must stay within a small memory budget and its host must
 //! never wait long on the peer, whatever the server sends.
 //!
 //! The heap is measured by a counting allocator, so this file holds a single test: tests running in
@@ -14,6 +14,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealnet::peer::{Peer, PeerConfig, PeerEvent};
+use sealnet::protocol::noise::Keypair;
+use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::session::{Session, SessionConfig, SessionEvent};
 use sealnet::protocol::status::{DisconnectReason, StatusCode};
 
 struct Counting;
@@ -44,34 +47,36 @@ static ALLOCATOR: Counting = Counting;
 const MIB: usize = 1024 * 1024;
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A clear Event frame: code 1, sender 1, params of `keys` arrays, each of `maps` one-entry maps
+/// An Event body: code 1, sender 1, params of `keys` arrays, each of `maps` one-entry maps
 /// `{0: null}`. Four wire bytes per map.
 fn unfolding_event(keys: u8, maps: usize) -> Vec<u8> {
-    let mut params = vec![keys];
+    let mut body = vec![1, 0, 0, 0, 1, keys];
     for key in 0..keys {
-        params.push(key);
-        params.push(0x09); // array
+        body.push(key);
+        body.push(0x09); // array
         let mut count = maps as u64;
         while count >= 0x80 {
-            params.push(count as u8 | 0x80);
+            body.push(count as u8 | 0x80);
             count >>= 7;
         }
-        params.push(count as u8);
+        body.push(count as u8);
         for _ in 0..maps {
-            params.extend_from_slice(&[0x0A, 0x01, 0x00, 0x00]);
+            body.extend_from_slice(&[0x0A, 0x01, 0x00, 0x00]);
         }
     }
-    let mut body = vec![1, 0, 0, 0, 1];
-    body.extend_from_slice(&params);
+    body
+}
+
+fn clear_frame(body: &[u8]) -> Vec<u8> {
     let mut frame = vec![1, 0x07, 0x04, 0];
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
-    frame.extend_from_slice(&body);
+    frame.extend_from_slice(body);
     frame
 }
 
-/// Accepts one client, accepts its Connect, then writes `frame` `count` times (until the client
-/// closes). Returns the address to connect to.
-fn hostile_server(frame: Vec<u8>, count: usize) -> String {
+/// Accepts one client, accepts its Connect, never answers the key exchange, and writes the clear
+/// `frame` `count` times. Returns the address to connect to.
+fn hostile_clear_server(frame: Vec<u8>, count: usize) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     std::thread::spawn(move || {
@@ -90,6 +95,47 @@ fn hostile_server(frame: Vec<u8>, count: usize) -> String {
         // Keep the connection open until the client is done with it.
         let mut rest = [0u8; 4096];
         while matches!(stream.read(&mut rest), Ok(n) if n > 0) {}
+    });
+    address
+}
+
+/// A server that completes the key exchange (it holds keys, as a compromised or malicious server
+/// would), then seals the event `body` `count` times, encrypted. Returns the address.
+fn hostile_keyed_server(body: Vec<u8>, count: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let keypair = Arc::new(Keypair::generate().unwrap());
+        let mut session = Session::server(SessionConfig::default(), keypair, Instant::now());
+        let mut buffer = vec![0u8; 64 * 1024];
+        let mut sent = 0;
+        loop {
+            while let Some(event) = session.poll_event() {
+                if let SessionEvent::ConnectRequest { .. } = event {
+                    session.accept(Instant::now()).unwrap();
+                }
+            }
+            while session.is_encrypted() && sent < count && session.pending_output().len() < 1 << 20 {
+                session.send_encoded_event(&body, SendOptions::ENCRYPTED).unwrap();
+                sent += 1;
+            }
+            if !session.pending_output().is_empty() {
+                if stream.write_all(session.pending_output()).is_err() {
+                    return;
+                }
+                session.consume_output(session.pending_output().len());
+                continue;
+            }
+            match stream.read(&mut buffer) {
+                Ok(0) | Err(_) => return,
+                Ok(read) => session.receive(&buffer[..read], Instant::now()),
+            }
+            if session.wants_close() {
+                let _ = stream.write_all(session.pending_output());
+                return;
+            }
+        }
     });
     address
 }
@@ -129,40 +175,50 @@ fn run_host(peer: Arc<Peer>, service: bool) -> (Duration, Vec<(StatusCode, u16, 
     (longest, statuses)
 }
 
-#[test]
-fn a_hostile_server_cannot_exhaust_client_memory_or_stall_the_host() {
-    // 1. The attack as first seen: 173 frames of 8 arrays of 4000 one-entry maps (128 KB each, 22 MB
-    //    in all). Each would decode to more than the 2 MiB a message may take, so the first one ends
-    //    the connection.
+fn measure(address: String, service: bool) -> (usize, Duration, Vec<(StatusCode, u16, String)>) {
     let baseline = LIVE.load(Ordering::Relaxed);
     PEAK.store(baseline, Ordering::Relaxed);
-    let address = hostile_server(unfolding_event(8, 4000), 173);
     let peer = Arc::new(Peer::new(PeerConfig::default()));
     peer.connect(&address, "demo").unwrap();
-    let (longest, statuses) = run_host(peer.clone(), true);
+    let (longest, statuses) = run_host(peer.clone(), service);
     peer.shutdown();
-    let peak = PEAK.load(Ordering::Relaxed) - baseline;
-    let refused = statuses.iter().find(|s| s.0 == StatusCode::ExceptionOnReceive).expect("the frame is refused");
+    (PEAK.load(Ordering::Relaxed) - baseline, longest, statuses)
+}
+
+fn find(statuses: &[(StatusCode, u16, String)], code: StatusCode) -> &(StatusCode, u16, String) {
+    statuses.iter().find(|s| s.0 == code).unwrap_or_else(|| panic!("no {code:?} in {statuses:?}"))
+}
+
+#[test]
+fn a_hostile_server_cannot_exhaust_client_memory_or_stall_the_host() {
+    // 1. The attack as first seen, before any key exchange: 173 clear frames of 8 arrays of 4000
+    //    one-entry maps (128 KB each, 22 MB in all). Frames before the keys are limited to 4 KiB, so
+    //    the first header ends the connection.
+    let (peak, longest, statuses) = measure(hostile_clear_server(clear_frame(&unfolding_event(8, 4000)), 173), true);
+    let refused = find(&statuses, StatusCode::ExceptionOnReceive);
+    assert_eq!(refused.1, DisconnectReason::ProtocolViolation as u16);
+    assert!(refused.2.contains("before the key exchange"), "{}", refused.2);
+    assert!(peak < 4 * MIB, "client heap grew by {} KiB", peak / 1024);
+    assert!(longest < Duration::from_millis(20), "the host waited {longest:?} for the peer");
+    println!("clear frames: heap peak +{} KiB, longest host call {longest:?}", peak / 1024);
+
+    // 2. The same events from a server that holds keys: each would take more than the 2 MiB a
+    //    decoded message may, so the first one ends the connection.
+    let (peak, longest, statuses) = measure(hostile_keyed_server(unfolding_event(8, 4000), 173), true);
+    let refused = find(&statuses, StatusCode::ExceptionOnReceive);
     assert_eq!(refused.1, DisconnectReason::ProtocolViolation as u16);
     assert!(refused.2.contains("decoded"), "{}", refused.2);
     assert!(peak < 16 * MIB, "client heap grew by {} MiB", peak / MIB);
     assert!(longest < Duration::from_millis(20), "the host waited {longest:?} for the peer");
-    println!("unfolding frames: heap peak +{} KiB, longest host call {longest:?}", peak / 1024);
+    println!("encrypted unfolding events: heap peak +{} KiB, longest host call {longest:?}", peak / 1024);
 
-    // 2. Frames just within every decoder limit (2 MiB decoded each), to a host that does not
-    //    service: the result queue's byte bound (32 MiB by default) ends the connection.
-    let baseline = LIVE.load(Ordering::Relaxed);
-    PEAK.store(baseline, Ordering::Relaxed);
-    let address = hostile_server(unfolding_event(8, 3500), 173);
-    let peer = Arc::new(Peer::new(PeerConfig::default()));
-    peer.connect(&address, "demo").unwrap();
-    let (longest, statuses) = run_host(peer.clone(), false);
-    peer.shutdown();
-    let peak = PEAK.load(Ordering::Relaxed) - baseline;
-    let overflow = statuses.iter().find(|s| s.0 == StatusCode::Exception).expect("the queue overflow is reported");
+    // 3. Events just within every decoder limit (2 MiB decoded each) to a host that does not service:
+    //    the result queue's byte bound (32 MiB by default) ends the connection.
+    let (peak, longest, statuses) = measure(hostile_keyed_server(unfolding_event(8, 3500), 173), false);
+    let overflow = find(&statuses, StatusCode::Exception);
     assert_eq!(overflow.1, DisconnectReason::SlowConsumer as u16);
     assert!(overflow.2.contains("bytes"), "{}", overflow.2);
     assert!(peak < 48 * MIB, "client heap grew by {} MiB", peak / MIB);
     assert!(longest < Duration::from_millis(20), "the host waited {longest:?} for the peer");
-    println!("within-limit frames, host not servicing: heap peak +{} MiB, longest host call {longest:?}", peak / MIB);
+    println!("within-limit events, host not servicing: heap peak +{} MiB, longest host call {longest:?}", peak / MIB);
 }

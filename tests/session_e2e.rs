@@ -586,3 +586,181 @@ impl Pair {
         std::iter::from_fn(|| self.server.poll_event()).collect()
     }
 }
+
+fn header(message_type: u8, flags: u8, body_len: u32) -> Vec<u8> {
+    let mut frame = vec![1, message_type, flags, 0];
+    frame.extend_from_slice(&body_len.to_be_bytes());
+    frame
+}
+
+fn violation_message(events: &[SessionEvent]) -> String {
+    statuses(events)
+        .into_iter()
+        .find(|s| s.code == StatusCode::ExceptionOnReceive)
+        .map(|s| s.message)
+        .unwrap_or_else(|| panic!("no ExceptionOnReceive in {events:?}"))
+}
+
+#[test]
+fn frames_before_the_key_exchange_are_limited_to_a_few_kilobytes() {
+    // The receiver refuses the header alone: none of the 5000 bytes is ever buffered.
+    let mut pair = Pair::connected(manual_exchange());
+    pair.server.receive(&header(0x05, 1 << 2, 5000), pair.now);
+    assert!(pair.server.wants_close());
+    let message = violation_message(&pair.server_events_after_poll());
+    assert!(message.contains("exceeds the limit of 4096 for frames before the key exchange"), "{message}");
+
+    // The sender refuses to send one, with an error that says what to do.
+    let mut pair = Pair::connected(manual_exchange());
+    let mut params = Params::new();
+    params.insert(1, Value::Bytes(vec![0; 5000]));
+    let error = pair.client.send_operation_parts(10, &params, SendOptions::RELIABLE).unwrap_err();
+    assert!(matches!(error, SessionError::ClearMessageTooLarge { max: 4096, .. }), "{error:?}");
+    assert!(error.to_string().contains("establish encryption first"), "{error}");
+
+    // With keys, large frames are fine.
+    let mut pair = Pair::connected(SessionConfig::default());
+    pair.client.send_operation_parts(10, &params, SendOptions::RELIABLE).unwrap();
+    pair.pump();
+    assert!(pair.client_events.iter().any(|e| matches!(e, SessionEvent::OperationResponse { .. })));
+}
+
+#[test]
+fn a_sequenced_or_fragment_frame_on_tcp_is_refused_as_soon_as_its_header_arrives() {
+    for flag in [0x10, 0x20] {
+        let mut pair = Pair::connected(manual_exchange());
+        let mut frame = header(0x05, (1 << 2) | flag, 100);
+        frame.extend_from_slice(&[0; 12]); // the extension; the 100-byte body never comes
+        pair.server.receive(&frame, pair.now);
+        assert!(pair.server.wants_close(), "flag {flag:#x}");
+        assert!(violation_message(&pair.server_events_after_poll()).contains("extension not allowed"));
+    }
+}
+
+#[test]
+fn a_peer_that_does_not_speak_sealnet_is_named_as_such() {
+    let mut client = Session::client(SessionConfig::default(), Instant::now());
+    client.connect("test-app", "1.0", Instant::now()).unwrap();
+    client.receive(b"HTTP/1.1 400 Bad Request\r\n\r\n", Instant::now());
+    let events: Vec<_> = std::iter::from_fn(|| client.poll_event()).collect();
+    let message = violation_message(&events);
+    assert_eq!(message, "the server does not speak the sealnet protocol (it answered like an HTTP server)");
+
+    let mut pair = Pair::new(SessionConfig::default());
+    pair.server.receive(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", pair.now);
+    let message = violation_message(&pair.server_events_after_poll());
+    assert_eq!(message, "the client does not speak the sealnet protocol (it sent TLS)");
+}
+
+#[test]
+fn frames_queued_during_the_key_exchange_count_against_the_output_bound() {
+    let config = SessionConfig { max_pending_output: 10_000, ..manual_exchange() };
+    let mut pair = Pair::connected(config);
+    pair.client.establish_encryption(pair.now).unwrap();
+    let mut params = Params::new();
+    params.insert(1, Value::Bytes(vec![0; 1000]));
+    let mut queued = 0;
+    while pair.client.send_operation_parts(10, &params, SendOptions::RELIABLE).is_ok() {
+        queued += 1;
+        assert!(queued < 100, "the queue grew past the output bound");
+    }
+    assert!((9..=11).contains(&queued), "{queued} frames of 1 KB were queued under a 10 KB bound");
+}
+
+#[test]
+fn huge_timer_settings_never_overflow_the_clock() {
+    let huge = SessionConfig {
+        disconnect_timeout: Duration::MAX,
+        connect_timeout: Duration::MAX,
+        ping_interval: Duration::MAX,
+        ..SessionConfig::default()
+    };
+    let mut pair = Pair::new(huge.clone());
+    pair.server = Session::server(huge, pair.server_key.clone(), pair.now);
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    pair.pump();
+    pair.advance(Duration::from_secs(3600));
+    assert!(pair.client.poll_timeout().is_some() && pair.server.poll_timeout().is_some());
+    assert_eq!(pair.client.state(), PeerState::Encrypted);
+}
+
+#[test]
+fn the_key_usage_limit_ends_the_session_with_a_reason() {
+    // 64 AES blocks: a handful of small frames.
+    let config = SessionConfig { key_usage_limit: 64, ..SessionConfig::default() };
+    let mut pair = Pair::connected(config);
+    pair.echo = false;
+    let mut sent = 0;
+    let error = loop {
+        match pair.client.send_operation(&op(10, sent), SendOptions::ENCRYPTED) {
+            Ok(()) => sent += 1,
+            Err(error) => break error,
+        }
+        assert!(sent < 64, "the limit never applied");
+    };
+    assert_eq!(error, SessionError::KeyUsageExhausted);
+    assert!(sent >= 2, "{sent} frames");
+    pair.close_transports();
+    let delivered = pair.server_events.iter().filter(|e| matches!(e, SessionEvent::OperationRequest { .. })).count();
+    assert_eq!(delivered as i64, sent, "every frame sent before the limit arrived, in order");
+    let ended = pair.server_statuses().into_iter().find(|s| s.code == StatusCode::Disconnect).unwrap();
+    assert_eq!(ended.reason, DisconnectReason::CounterExhausted as u16);
+    assert!(ended.message.contains("key usage limit"), "{}", ended.message);
+}
+
+#[test]
+fn a_malformed_disconnect_is_answered_like_any_malformed_frame() {
+    let mut pair = Pair::connected(manual_exchange());
+    // A Disconnect whose message is declared longer than the body holds.
+    let mut frame = header(0x0A, 1 << 2, 3);
+    frame.extend_from_slice(&[0, 1, 9]);
+    pair.server.receive(&frame, pair.now);
+    let server = pair.server_events_after_poll();
+    assert!(violation_message(&server).contains("malformed"));
+    pair.pump();
+    let client = statuses(&pair.client_events);
+    assert!(
+        client
+            .iter()
+            .any(|s| s.code == StatusCode::DisconnectByServerLogic
+                && s.reason == DisconnectReason::ProtocolViolation as u16),
+        "the client is told why: {client:?}"
+    );
+}
+
+#[test]
+fn a_gated_key_exchange_waits_for_the_driver() {
+    let mut pair = Pair::new(SessionConfig::default());
+    pair.server = Session::server(
+        SessionConfig { gate_key_exchange: true, ..SessionConfig::default() },
+        pair.server_key.clone(),
+        pair.now,
+    );
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    pair.pump();
+    assert!(pair.server_events.contains(&SessionEvent::KeyExchangeRequest));
+    assert_eq!(pair.client.state(), PeerState::EstablishingEncryption, "no reply until admitted");
+    pair.server.admit_key_exchange().unwrap();
+    pair.pump();
+    assert_eq!(pair.client.state(), PeerState::Encrypted);
+    assert!(pair.server.is_encrypted());
+
+    // Refused: the client hears that the key exchange failed, and why.
+    let mut pair = Pair::new(SessionConfig::default());
+    pair.server = Session::server(
+        SessionConfig { gate_key_exchange: true, ..SessionConfig::default() },
+        pair.server_key.clone(),
+        pair.now,
+    );
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    pair.pump();
+    pair.server.refuse_key_exchange(DisconnectReason::RateLimited, "too many key exchanges").unwrap();
+    pair.close_transports();
+    let client = statuses(&pair.client_events);
+    assert!(
+        client
+            .iter()
+            .any(|s| s.code == StatusCode::EncryptionFailedToEstablish
+                && s.reason == DisconnectReason::RateLimited as u16)
+    );
+}

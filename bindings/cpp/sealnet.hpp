@@ -198,6 +198,7 @@ inline constexpr uint16_t CounterExhausted = PEER_DISCONNECT_REASON_COUNTER_EXHA
 inline constexpr uint16_t SlowConsumer = 11;
 inline constexpr uint16_t ServerLogic = PEER_DISCONNECT_REASON_SERVER_LOGIC;
 inline constexpr uint16_t ServerFull = PEER_DISCONNECT_REASON_SERVER_FULL;
+inline constexpr uint16_t RateLimited = PEER_DISCONNECT_REASON_RATE_LIMITED;
 }  // namespace disconnect_reason
 
 /// Operation return codes (PEER_RETURN_CODE_*): 0 is success, negative values are errors.
@@ -205,6 +206,8 @@ namespace return_code {
 inline constexpr int16_t Ok = 0;
 inline constexpr int16_t MustEncrypt = -10;
 inline constexpr int16_t PluginRejected = -11;
+inline constexpr int16_t ServerBusy = -12;
+inline constexpr int16_t GameFull = 32765;
 }  // namespace return_code
 
 // The mirrors above must keep the C numbers.
@@ -296,6 +299,9 @@ static_assert(disconnect_reason::SlowConsumer == PEER_DISCONNECT_REASON_SLOW_CON
 static_assert(return_code::Ok == PEER_RETURN_CODE_OK);
 static_assert(return_code::MustEncrypt == PEER_RETURN_CODE_MUST_ENCRYPT);
 static_assert(return_code::PluginRejected == PEER_RETURN_CODE_PLUGIN_REJECTED);
+static_assert(return_code::ServerBusy == PEER_RETURN_CODE_SERVER_BUSY);
+static_assert(return_code::GameFull == PEER_RETURN_CODE_GAME_FULL);
+static_assert(disconnect_reason::RateLimited == 14);
 
 /// The static name of a status code ("Connect", "EncryptionEstablished", ...) or "Unknown".
 inline const char* status_name(uint32_t code) noexcept { return peer_status_str(code); }

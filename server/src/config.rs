@@ -20,19 +20,61 @@ listen = "127.0.0.1:4530"
 # Application ids a client may name in Connect; any other id is refused with UnknownAppId.
 app_ids = ["demo"]
 
-# Where the server's X25519 static key is kept. Created (mode 0600) when missing.
-key_file = "sealnet-server.key"
+# Where the server's X25519 static key is kept; created (mode 0600) when missing.
+# Without a setting: $STATE_DIRECTORY/server.key (systemd), else $XDG_STATE_HOME/sealnet/server.key,
+# else ~/.local/state/sealnet/server.key.
+# key_file = "/var/lib/sealnet/server.key"
 
 # static_key = "<64 hex chars>"   # a secret key given inline; overrides key_file
 
-# A client that sends nothing for this long is disconnected.
+# A client that sends nothing for this long is disconnected (at most 86400000, one day).
 disconnect_timeout_ms = 10000
 
-# Connections beyond this are refused with ServerFull once they have sent Connect.
+# Clients past their Connect; more are refused with ServerFull.
 max_connections = 1000
 
 # Events queued for one client. A client that lets its queue fill is disconnected (SlowConsumer).
 outbound_queue = 4096
+
+[admission]
+# A new connection must send its Connect within this time (sockets that never do are closed).
+connect_timeout_ms = 2000
+# Connections that have not sent Connect yet; when full, the oldest such connection is closed to make
+# room, so sockets that stay silent cannot lock players out.
+max_pending = 1024
+# Connections without a Connect from one address (IPv4 address or IPv6 /64); more are closed at once.
+max_pending_per_address = 256
+# Connections past Connect from one address; more are refused with ServerFull.
+max_connections_per_address = 256
+# The kernel's queue of connections not yet accepted.
+listen_backlog = 1024
+# Key exchanges (X25519 work) started per second, server-wide and per address, with their bursts.
+# One over the budget waits for its turn, up to key_exchange_max_wait_ms, and is refused after that
+# (disconnect reason RateLimited).
+key_exchanges_per_second = 2000
+key_exchange_burst = 2000
+key_exchanges_per_address_per_second = 50
+key_exchange_burst_per_address = 200
+key_exchange_max_wait_ms = 2000
+
+[limits]
+# Members of one room; a JoinRoom beyond it is refused with GameFull (32765).
+max_room_size = 100
+# Encoded size of a RaiseEvent's data (parameter 245); larger events are refused with -2.
+max_event_data_bytes = 32768
+# Bytes of events queued for one client before it counts as too slow (SlowConsumer).
+max_queued_bytes_per_client = 4194304
+# Bytes of events queued for all clients together; while it is used up, RaiseEvent is refused with
+# ServerBusy (-12) instead of letting the queues grow.
+output_budget_bytes = 268435456
+# What one client may send: operations and bytes per second, with bursts. A client over its budget
+# is not read from until the budget refills; one that spends most of flood_window_ms throttled is
+# disconnected (reason RateLimited).
+ops_per_second = 200
+ops_burst = 400
+bytes_per_second = 262144
+bytes_burst = 1048576
+flood_window_ms = 5000
 
 [plugins]
 # Replace the masked words (case-insensitive) in string event data with asterisks.
@@ -40,20 +82,59 @@ profanity_mask = false
 masked_words = []
 "#;
 
+/// Longest `disconnect_timeout_ms` accepted: one day.
+pub const MAX_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
+
 /// Everything the server can be told.
 #[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
     pub app_ids: Vec<String>,
-    pub key_file: PathBuf,
-    /// A 64-hex-digit X25519 secret; when set, `key_file` is not used.
+    /// `None`: the default location (see [`crate::keyfile::default_key_path`]).
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// A 64-hex-digit X25519 secret; when set, `key_file` is not used. Taken out (and wiped) when the
+    /// key is loaded, so it does not stay in memory for the server's lifetime.
     #[serde(default)]
     pub static_key: Option<String>,
     pub disconnect_timeout_ms: u64,
     pub max_connections: usize,
     pub outbound_queue: usize,
+    pub admission: AdmissionConfig,
+    pub limits: LimitsConfig,
     pub plugins: PluginConfig,
+}
+
+/// How connections are let in.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdmissionConfig {
+    pub connect_timeout_ms: u64,
+    pub max_pending: usize,
+    pub max_pending_per_address: usize,
+    pub max_connections_per_address: usize,
+    pub listen_backlog: u32,
+    pub key_exchanges_per_second: f64,
+    pub key_exchange_burst: f64,
+    pub key_exchanges_per_address_per_second: f64,
+    pub key_exchange_burst_per_address: f64,
+    pub key_exchange_max_wait_ms: u64,
+}
+
+/// What rooms and clients may use.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    pub max_room_size: usize,
+    pub max_event_data_bytes: usize,
+    pub max_queued_bytes_per_client: usize,
+    pub output_budget_bytes: usize,
+    pub ops_per_second: f64,
+    pub ops_burst: f64,
+    pub bytes_per_second: f64,
+    pub bytes_burst: f64,
+    pub flood_window_ms: u64,
 }
 
 /// Settings of the plugins that ship with the server.
@@ -62,27 +143,6 @@ pub struct Config {
 pub struct PluginConfig {
     pub profanity_mask: bool,
     pub masked_words: Vec<String>,
-}
-
-/// A partial config as read from a file: whatever is absent keeps its default.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    listen: Option<SocketAddr>,
-    app_ids: Option<Vec<String>>,
-    key_file: Option<PathBuf>,
-    static_key: Option<String>,
-    disconnect_timeout_ms: Option<u64>,
-    max_connections: Option<usize>,
-    outbound_queue: Option<usize>,
-    plugins: Option<PluginFile>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct PluginFile {
-    profanity_mask: Option<bool>,
-    masked_words: Option<Vec<String>>,
 }
 
 /// Why a configuration could not be used. Never contains key material.
@@ -123,38 +183,36 @@ impl fmt::Debug for Config {
             .field("disconnect_timeout_ms", &self.disconnect_timeout_ms)
             .field("max_connections", &self.max_connections)
             .field("outbound_queue", &self.outbound_queue)
+            .field("admission", &self.admission)
+            .field("limits", &self.limits)
             .field("plugins", &self.plugins)
             .finish()
+    }
+}
+
+/// Lays `overrides` over `base`, table by table, so a file need only name what it changes.
+fn merge(base: &mut toml::Table, overrides: toml::Table) {
+    for (key, value) in overrides {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(inner)), toml::Value::Table(value)) => merge(inner, value),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
     }
 }
 
 impl Config {
     /// Parses config text over the defaults. `origin` names the source in error messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let file: ConfigFile = toml::from_str(text)
-            .map_err(|error| ConfigError::Parse { origin: origin.to_owned(), message: describe(&error, text) })?;
-        let mut config = Config::default();
-        let ConfigFile {
-            listen,
-            app_ids,
-            key_file,
-            static_key,
-            disconnect_timeout_ms,
-            max_connections,
-            outbound_queue,
-            plugins,
-        } = file;
-        set(&mut config.listen, listen);
-        set(&mut config.app_ids, app_ids);
-        set(&mut config.key_file, key_file);
-        config.static_key = static_key.or(config.static_key);
-        set(&mut config.disconnect_timeout_ms, disconnect_timeout_ms);
-        set(&mut config.max_connections, max_connections);
-        set(&mut config.outbound_queue, outbound_queue);
-        if let Some(PluginFile { profanity_mask, masked_words }) = plugins {
-            set(&mut config.plugins.profanity_mask, profanity_mask);
-            set(&mut config.plugins.masked_words, masked_words);
-        }
+        let parse_error = |message: String| ConfigError::Parse { origin: origin.to_owned(), message };
+        let file: toml::Table = toml::from_str(text).map_err(|error| parse_error(describe(&error, text)))?;
+        let mut merged: toml::Table = toml::from_str(DEFAULT_CONFIG_TOML).expect("the built-in default config parses");
+        merge(&mut merged, file);
+        // The merged table has no positions in `text`; its errors name the key instead, and never
+        // quote a value (which could be the secret static_key).
+        let config = Config::deserialize(toml::Value::Table(merged))
+            .map_err(|error| parse_error(error.message().trim_end().to_owned()))?;
         config.validate()?;
         Ok(config)
     }
@@ -166,34 +224,66 @@ impl Config {
         Self::from_toml(&text, &path.display().to_string())
     }
 
-    /// Refuses settings the server cannot run with.
+    /// Refuses settings the server cannot run with, naming the setting and its bounds.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
         if self.app_ids.is_empty() {
-            return Err(ConfigError::Invalid("app_ids must name at least one application".into()));
+            return invalid("app_ids must name at least one application".into());
         }
-        if let Some(id) =
-            self.app_ids.iter().find(|id| id.is_empty() || id.len() > sealnet::protocol::message::MAX_APP_ID)
-        {
-            return Err(ConfigError::Invalid(format!(
-                "app id {id:?} must be 1 to {} bytes",
-                sealnet::protocol::message::MAX_APP_ID
-            )));
+        let max_app_id = sealnet::protocol::message::MAX_APP_ID;
+        if let Some(id) = self.app_ids.iter().find(|id| id.is_empty() || id.len() > max_app_id) {
+            return invalid(format!("app id {id:?} must be 1 to {max_app_id} bytes"));
         }
-        if self.disconnect_timeout_ms == 0 {
-            return Err(ConfigError::Invalid("disconnect_timeout_ms must be above 0".into()));
+        let timeouts = [
+            ("disconnect_timeout_ms", self.disconnect_timeout_ms),
+            ("admission.connect_timeout_ms", self.admission.connect_timeout_ms),
+            ("admission.key_exchange_max_wait_ms", self.admission.key_exchange_max_wait_ms),
+            ("limits.flood_window_ms", self.limits.flood_window_ms),
+        ];
+        for (name, value) in timeouts {
+            if value == 0 || value > MAX_TIMEOUT_MS {
+                return invalid(format!("{name} must be 1 to {MAX_TIMEOUT_MS} (one day); it is {value}"));
+            }
         }
-        if self.max_connections == 0 {
-            return Err(ConfigError::Invalid("max_connections must be above 0".into()));
+        let counts = [
+            ("max_connections", self.max_connections),
+            ("outbound_queue", self.outbound_queue),
+            ("admission.max_pending", self.admission.max_pending),
+            ("admission.max_pending_per_address", self.admission.max_pending_per_address),
+            ("admission.max_connections_per_address", self.admission.max_connections_per_address),
+            ("admission.listen_backlog", self.admission.listen_backlog as usize),
+            ("limits.max_room_size", self.limits.max_room_size),
+            ("limits.max_event_data_bytes", self.limits.max_event_data_bytes),
+            ("limits.max_queued_bytes_per_client", self.limits.max_queued_bytes_per_client),
+            ("limits.output_budget_bytes", self.limits.output_budget_bytes),
+        ];
+        if let Some((name, _)) = counts.iter().find(|(_, value)| *value == 0) {
+            return invalid(format!("{name} must be above 0"));
         }
-        if self.outbound_queue == 0 {
-            return Err(ConfigError::Invalid("outbound_queue must be above 0".into()));
+        let rates = [
+            ("admission.key_exchanges_per_second", self.admission.key_exchanges_per_second),
+            ("admission.key_exchange_burst", self.admission.key_exchange_burst),
+            ("admission.key_exchanges_per_address_per_second", self.admission.key_exchanges_per_address_per_second),
+            ("admission.key_exchange_burst_per_address", self.admission.key_exchange_burst_per_address),
+            ("limits.ops_per_second", self.limits.ops_per_second),
+            ("limits.ops_burst", self.limits.ops_burst),
+            ("limits.bytes_per_second", self.limits.bytes_per_second),
+            ("limits.bytes_burst", self.limits.bytes_burst),
+        ];
+        if let Some((name, value)) = rates.iter().find(|(_, value)| !(value.is_finite() && *value >= 1.0)) {
+            return invalid(format!("{name} must be a number of at least 1; it is {value}"));
+        }
+        // The largest event data must still fit in a frame once the event around it is added.
+        let max_data = sealnet::protocol::frame::DEFAULT_MAX_BODY as usize / 2;
+        if self.limits.max_event_data_bytes > max_data {
+            return invalid(format!("limits.max_event_data_bytes must be at most {max_data}"));
         }
         if self.static_key.as_deref().is_some_and(|key| crate::keyfile::parse_hex_key(key.trim()).is_none()) {
             // The value itself is a secret and is not repeated.
-            return Err(ConfigError::Invalid("static_key must be 64 hex digits".into()));
+            return invalid("static_key must be 64 hex digits".into());
         }
         if self.plugins.masked_words.iter().any(|word| word.trim().is_empty()) {
-            return Err(ConfigError::Invalid("plugins.masked_words must not contain empty words".into()));
+            return invalid("plugins.masked_words must not contain empty words".into());
         }
         Ok(())
     }
@@ -227,7 +317,7 @@ fn set<T>(field: &mut T, value: Option<T>) {
 /// What the command line asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    Run(Config),
+    Run(Box<Config>),
     Help,
 }
 
@@ -284,12 +374,14 @@ where
         None => Config::default(),
     };
     set(&mut config.listen, listen);
-    set(&mut config.key_file, key_file);
+    if key_file.is_some() {
+        config.key_file = key_file;
+    }
     if !app_ids.is_empty() {
         config.app_ids = app_ids;
     }
     config.validate()?;
-    Ok(Command::Run(config))
+    Ok(Command::Run(Box::new(config)))
 }
 
 #[cfg(test)]
@@ -301,7 +393,7 @@ mod tests {
         let config = Config::default();
         assert_eq!(config.listen, "127.0.0.1:4530".parse().unwrap());
         assert_eq!(config.app_ids, ["demo"]);
-        assert_eq!(config.key_file, PathBuf::from("sealnet-server.key"));
+        assert_eq!(config.key_file, None, "the key lives in the state directory unless told otherwise");
         assert_eq!(config.static_key, None);
         assert_eq!(config.disconnect_timeout(), Duration::from_secs(10));
         assert_eq!(config.max_connections, 1000);
@@ -309,7 +401,7 @@ mod tests {
         assert!(!config.plugins.profanity_mask);
         assert!(config.plugins.masked_words.is_empty());
         assert_eq!(config.validate(), Ok(()));
-        assert_eq!(parse_args(Vec::<String>::new()), Ok(Command::Run(config)));
+        assert_eq!(parse_args(Vec::<String>::new()), Ok(Command::Run(Box::new(config))));
     }
 
     #[test]
@@ -332,7 +424,7 @@ mod tests {
         let config = Config::from_toml(text, "test").unwrap();
         assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.app_ids, ["a", "b"]);
-        assert_eq!(config.key_file, PathBuf::from("/var/lib/sealnet/key"));
+        assert_eq!(config.key_file, Some(PathBuf::from("/var/lib/sealnet/key")));
         assert_eq!(config.disconnect_timeout_ms, 5000);
         assert_eq!(config.max_connections, 1000, "unset keys keep their default");
         assert_eq!(config.outbound_queue, 16);
@@ -359,8 +451,24 @@ mod tests {
         assert!(matches!(Config::from_toml("listen = \"nowhere\"", "t"), Err(ConfigError::Parse { .. })));
         assert!(matches!(Config::from_toml("app_ids = []", "t"), Err(ConfigError::Invalid(_))));
         assert!(matches!(Config::from_toml("outbound_queue = 0", "t"), Err(ConfigError::Invalid(_))));
+        // A timeout that would overflow the clock is refused with its name and its bounds.
+        let error = Config::from_toml("disconnect_timeout_ms = 18446744073709551615", "t");
+        assert!(matches!(&error, Err(ConfigError::Parse { .. }) | Err(ConfigError::Invalid(_))), "{error:?}");
+        let error = Config::from_toml("disconnect_timeout_ms = 9000000000000", "t").unwrap_err();
+        assert!(error.to_string().contains("disconnect_timeout_ms must be 1 to 86400000"), "{error}");
+        let error = Config::from_toml("[limits]\nops_per_second = 0", "t").unwrap_err();
+        assert!(error.to_string().contains("limits.ops_per_second"), "{error}");
         let error = Config::from_toml("static_key = \"abcd\"", "t").unwrap_err();
         assert_eq!(error, ConfigError::Invalid("static_key must be 64 hex digits".into()));
+    }
+
+    #[test]
+    fn nested_tables_merge_over_the_defaults() {
+        let config = Config::from_toml("[limits]\nmax_room_size = 8\n", "t").unwrap();
+        assert_eq!(config.limits.max_room_size, 8);
+        assert_eq!(config.limits.ops_per_second, Config::default().limits.ops_per_second);
+        let error = Config::from_toml("[admission]\nmax_pendng = 8\n", "t").unwrap_err();
+        assert!(error.to_string().contains("max_pendng"), "{error}");
     }
 
     #[test]
@@ -399,7 +507,7 @@ mod tests {
         ];
         let Ok(Command::Run(config)) = parse_args(args) else { panic!("arguments refused") };
         assert_eq!(config.listen, "127.0.0.1:0".parse().unwrap());
-        assert_eq!(config.key_file, PathBuf::from("k.key"));
+        assert_eq!(config.key_file, Some(PathBuf::from("k.key")));
         assert_eq!(config.app_ids, ["one", "two"]);
 
         let Ok(Command::Run(config)) = parse_args(["--config", path.to_str().unwrap()]) else { panic!() };

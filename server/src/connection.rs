@@ -5,19 +5,27 @@
 //! outbound queue and are sealed here, under this connection's keys. The queue is only read while the
 //! unsent output is small, so a client that does not read lets its queue fill, and is then
 //! disconnected (see `rooms`), instead of growing server memory.
+//!
+//! Reads go through one buffer per worker thread, never one per connection: an idle connection holds
+//! only its session and small queues. What a client sends is metered (operations and bytes per
+//! second); a client over its budget is not read from until it refills, and one that floods is
+//! disconnected.
 
+use std::cell::RefCell;
+use std::io::ErrorKind;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealnet::protocol::session::{Session, SessionError, SessionEvent, StatusInfo};
 use sealnet::protocol::status::{DisconnectReason, StatusCode};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
+use crate::admission::Refusal;
+use crate::limits::{FloodMeter, Source, TokenBucket};
 use crate::ops;
-use crate::rooms::{Membership, Outbound, Peer, MAX_QUEUED_BYTES};
+use crate::rooms::{Membership, Outbound, Peer};
 use crate::server::{stop_requested, Shared};
 
 /// Unsent bytes above which queued events wait in the queue instead of being sealed.
@@ -26,7 +34,79 @@ const OUTBOUND_HIGH_WATER: usize = 256 * 1024;
 const READ_PAUSE: usize = 1024 * 1024;
 /// How long a closing connection may take to deliver its final frames.
 const FLUSH_LIMIT: Duration = Duration::from_secs(1);
-const READ_BUFFER: usize = 64 * 1024;
+/// One read.
+const READ_CHUNK: usize = 64 * 1024;
+/// Capacity above which an emptied write buffer is released, so idle connections stay small.
+const IDLE_WRITE_CAPACITY: usize = 16 * 1024;
+
+thread_local! {
+    /// The read buffer of every connection task polled on this worker thread. A read and the
+    /// session's processing of it happen without an await in between, so tasks never share it.
+    static READ_BUFFER: RefCell<Box<[u8]>> = RefCell::new(vec![0; READ_CHUNK].into_boxed_slice());
+}
+
+/// The per-connection part of the relay: its queue and how other tasks reach it.
+pub(crate) fn new_peer(shared: &Shared, id: u64) -> (Arc<Peer>, mpsc::Receiver<Outbound>) {
+    Peer::new(id, shared.config.outbound_queue, shared.config.limits.max_queued_bytes_per_client)
+}
+
+/// Holds a connection's place in the admission counts while it lives.
+pub(crate) struct Slot {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) id: u64,
+    pub(crate) source: Source,
+    /// Past Connect and counted against `max_connections`.
+    pub(crate) admitted: bool,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.shared.admission.leave(self.id, self.source, self.admitted);
+    }
+}
+
+/// What one client may send, and how long it has been held back.
+struct ClientLimits {
+    ops: TokenBucket,
+    bytes: TokenBucket,
+    flood: FloodMeter,
+    throttled_since: Option<Instant>,
+}
+
+/// The client spent most of a flood window throttled.
+struct Flooding;
+
+impl ClientLimits {
+    fn new(shared: &Shared, now: Instant) -> Self {
+        let limits = &shared.config.limits;
+        ClientLimits {
+            ops: TokenBucket::new(limits.ops_per_second, limits.ops_burst, now),
+            bytes: TokenBucket::new(limits.bytes_per_second, limits.bytes_burst, now),
+            flood: FloodMeter::new(Duration::from_millis(limits.flood_window_ms), now),
+            throttled_since: None,
+        }
+    }
+
+    /// Whether reading may go on now: `Ok(None)` yes, `Ok(Some(at))` not before `at`.
+    fn read_allowed(&mut self, now: Instant) -> Result<Option<Instant>, Flooding> {
+        let until = self.ops.blocked_until(now).max(self.bytes.blocked_until(now));
+        let throttled = match (until, self.throttled_since) {
+            (Some(_), None) => {
+                self.throttled_since = Some(now);
+                Duration::ZERO
+            }
+            (Some(_), Some(_)) => Duration::ZERO,
+            (None, since) => {
+                self.throttled_since = None;
+                since.map_or(Duration::ZERO, |since| now.saturating_duration_since(since))
+            }
+        };
+        if self.flood.record(throttled, now) {
+            return Err(Flooding);
+        }
+        Ok(until)
+    }
+}
 
 /// The state of one connection that operation handlers work on.
 pub(crate) struct Connection {
@@ -35,8 +115,10 @@ pub(crate) struct Connection {
     pub(crate) session: Session,
     pub(crate) peer: Arc<Peer>,
     pub(crate) membership: Option<Membership>,
-    /// False when the server was full as this connection arrived: its Connect is refused.
-    admitted: bool,
+    slot: Slot,
+    limits: ClientLimits,
+    /// A key exchange waiting for its turn under the key-exchange rate limit.
+    key_exchange_at: Option<Instant>,
 }
 
 impl Connection {
@@ -55,7 +137,9 @@ impl Connection {
                 SessionEvent::ConnectRequest { app_id, client_version } => {
                     self.on_connect_request(&app_id, &client_version)
                 }
+                SessionEvent::KeyExchangeRequest => self.on_key_exchange_request(),
                 SessionEvent::OperationRequest { request, encrypted, delivery, channel } => {
+                    self.limits.ops.spend(1.0, Instant::now());
                     ops::handle(self, request, encrypted, delivery, channel)
                 }
                 SessionEvent::Status(status) => self.on_status(status),
@@ -66,12 +150,19 @@ impl Connection {
     }
 
     fn on_connect_request(&mut self, app_id: &str, client_version: &str) {
-        let refusal = if !self.admitted {
-            Some((DisconnectReason::ServerFull, "server full"))
-        } else if !self.shared.config.app_ids.iter().any(|id| id == app_id) {
+        let refusal = if !self.shared.config.app_ids.iter().any(|id| id == app_id) {
             Some((DisconnectReason::UnknownAppId, "unknown app id"))
         } else {
-            None
+            match self.shared.admission.connect(self.slot.id, self.slot.source) {
+                Ok(()) => {
+                    self.slot.admitted = true;
+                    None
+                }
+                Err(Refusal::SourceFull) => {
+                    Some((DisconnectReason::ServerFull, "too many connections from your address"))
+                }
+                Err(_) => Some((DisconnectReason::ServerFull, "server full")),
+            }
         };
         let result = match refusal {
             Some((reason, message)) => {
@@ -85,6 +176,33 @@ impl Connection {
         };
         if let Err(problem) = result {
             tracing::warn!(connection = self.id, %problem, "could not answer connect");
+        }
+    }
+
+    /// Key exchanges cost real CPU: each waits for its turn under the server-wide and per-source
+    /// budgets, and is refused when the wait would be too long.
+    fn on_key_exchange_request(&mut self) {
+        let now = Instant::now();
+        match self.shared.key_exchanges.admit(self.slot.source, now) {
+            Some(wait) if wait.is_zero() => self.admit_key_exchange(),
+            Some(wait) => {
+                tracing::debug!(connection = self.id, ?wait, "key exchange waits for its turn");
+                self.key_exchange_at = Some(now + wait);
+            }
+            None => {
+                tracing::info!(connection = self.id, "too many key exchanges: refused");
+                let message = "too many key exchanges; try again later";
+                if let Err(problem) = self.session.refuse_key_exchange(DisconnectReason::RateLimited, message) {
+                    tracing::warn!(connection = self.id, %problem, "could not refuse the key exchange");
+                }
+            }
+        }
+    }
+
+    fn admit_key_exchange(&mut self) {
+        self.key_exchange_at = None;
+        if let Err(problem) = self.session.admit_key_exchange() {
+            tracing::warn!(connection = self.id, %problem, "could not run the key exchange");
         }
     }
 
@@ -102,9 +220,10 @@ impl Connection {
         }
     }
 
-    /// Seals one queued item for this client.
-    fn deliver(&mut self, item: Outbound) {
+    /// Seals one queued item for this client. Returns the bytes it held, for the output budget.
+    fn deliver(&mut self, item: Outbound) -> usize {
         self.peer.taken(&item);
+        let size = item.size();
         let Outbound::Event { body, options } = item;
         match self.session.send_encoded_event(&body, options) {
             Ok(()) => {}
@@ -112,8 +231,21 @@ impl Connection {
                 tracing::warn!(connection = self.id, "output full: disconnecting slow consumer");
                 self.session.disconnect(DisconnectReason::SlowConsumer, "output full: not reading fast enough");
             }
-            Err(problem) => tracing::debug!(connection = self.id, %problem, "event not sent"),
+            Err(problem) => tracing::warn!(connection = self.id, %problem, "event not delivered"),
         }
+        size
+    }
+
+    /// Moves more queued events into the session while the unsent output stays small.
+    fn drain_queue(&mut self, outbound: &mut mpsc::Receiver<Outbound>, unsent: usize) -> usize {
+        let mut released = 0;
+        while unsent + self.session.pending_output().len() < OUTBOUND_HIGH_WATER && !self.session.wants_close() {
+            match outbound.try_recv() {
+                Ok(item) => released += self.deliver(item),
+                Err(_) => break,
+            }
+        }
+        released
     }
 }
 
@@ -143,6 +275,9 @@ impl WriteBuffer {
     fn advance(&mut self, count: usize) {
         self.written += count;
         if self.written >= self.data.len() {
+            if self.data.capacity() > IDLE_WRITE_CAPACITY {
+                self.data = Vec::new();
+            }
             self.data.clear();
             self.written = 0;
         }
@@ -160,26 +295,52 @@ impl WriteBuffer {
     }
 }
 
-/// Counts a connection for `max_connections` while it lives.
-pub(crate) struct Slot {
-    pub(crate) shared: Arc<Shared>,
-    pub(crate) admitted: bool,
+/// What one read did.
+enum Read {
+    Data,
+    /// Spurious readiness.
+    Nothing,
+    Closed(Option<(StatusCode, &'static str)>),
 }
 
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.shared.release(self.admitted);
-    }
+/// Reads once into this worker's buffer and feeds the session; charges the bytes to the client.
+fn read_once(conn: &mut Connection, stream: &TcpStream) -> Read {
+    READ_BUFFER.with_borrow_mut(|buffer| match stream.try_read(buffer) {
+        Ok(0) => Read::Closed(None),
+        Ok(read) => {
+            let now = Instant::now();
+            conn.limits.bytes.spend(read as f64, now);
+            conn.session.receive(&buffer[..read], now);
+            Read::Data
+        }
+        Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => Read::Nothing,
+        Err(_) => Read::Closed(Some((StatusCode::ExceptionOnReceive, "read failed"))),
+    })
 }
 
 /// Runs one connection until it is closed.
-pub(crate) async fn serve(stream: TcpStream, id: u64, slot: Slot, mut shutdown: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    mut stream: TcpStream,
+    slot: Slot,
+    peer: Arc<Peer>,
+    mut outbound: mpsc::Receiver<Outbound>,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let shared = slot.shared.clone();
-    let session = Session::server(shared.session_config.clone(), shared.keypair.clone(), Instant::now());
-    let (peer, mut outbound) = Peer::new(id, shared.config.outbound_queue, MAX_QUEUED_BYTES);
-    let mut conn = Connection { id, shared, session, peer: peer.clone(), membership: None, admitted: slot.admitted };
-    let (mut reader, mut writer) = stream.into_split();
-    let mut read_buffer = vec![0u8; READ_BUFFER];
+    let id = slot.id;
+    let now = Instant::now();
+    let session = Session::server(shared.session_config.clone(), shared.keypair.clone(), now);
+    let limits = ClientLimits::new(&shared, now);
+    let mut conn = Connection {
+        id,
+        shared: shared.clone(),
+        session,
+        peer: peer.clone(),
+        membership: None,
+        slot,
+        limits,
+        key_exchange_at: None,
+    };
     let mut output = WriteBuffer::default();
     let mut shutting_down = false;
 
@@ -189,23 +350,36 @@ pub(crate) async fn serve(stream: TcpStream, id: u64, slot: Slot, mut shutdown: 
         if conn.session.wants_close() || conn.session.is_closed() {
             break;
         }
+        let now = Instant::now();
+        let throttled_until = match conn.limits.read_allowed(now) {
+            Ok(until) => until,
+            Err(Flooding) => {
+                tracing::warn!(connection = id, "client floods: disconnecting");
+                conn.session.disconnect(DisconnectReason::RateLimited, "sending faster than the server allows");
+                continue;
+            }
+        };
         let unsent = output.len();
-        let timer = conn.session.poll_timeout();
+        let readable = unsent < READ_PAUSE && throttled_until.is_none();
+        let timer = [conn.session.poll_timeout(), conn.key_exchange_at, throttled_until].into_iter().flatten().min();
         tokio::select! {
-            result = writer.write(output.pending()), if unsent > 0 => match result {
+            ready = stream.writable(), if unsent > 0 => match ready.and_then(|()| stream.try_write(output.pending())) {
                 Ok(0) => conn.session.transport_closed(Some((StatusCode::SendError, "connection closed while writing"))),
                 Ok(written) => output.advance(written),
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {}
                 Err(_) => conn.session.transport_closed(Some((StatusCode::SendError, "write failed"))),
             },
-            result = reader.read(&mut read_buffer), if unsent < READ_PAUSE => match result {
-                Ok(0) => conn.session.transport_closed(None),
-                Ok(read) => conn.session.receive(&read_buffer[..read], Instant::now()),
+            ready = stream.readable(), if readable => match ready {
+                Ok(()) => match read_once(&mut conn, &stream) {
+                    Read::Data | Read::Nothing => {}
+                    Read::Closed(cause) => conn.session.transport_closed(cause),
+                },
                 Err(_) => conn.session.transport_closed(Some((StatusCode::ExceptionOnReceive, "read failed"))),
             },
             item = outbound.recv(), if unsent < OUTBOUND_HIGH_WATER => {
                 if let Some(item) = item {
-                    conn.deliver(item);
-                    drain_queue(&mut conn, &mut outbound, unsent);
+                    let released = conn.deliver(item) + conn.drain_queue(&mut outbound, unsent);
+                    shared.output_budget.release(released);
                 }
             }
             (reason, message) = peer.kicked() => conn.session.disconnect(reason, message),
@@ -213,47 +387,56 @@ pub(crate) async fn serve(stream: TcpStream, id: u64, slot: Slot, mut shutdown: 
                 shutting_down = true;
                 conn.session.disconnect(DisconnectReason::ServerShutdown, "server shutting down");
             }
-            _ = sleep_until(timer), if timer.is_some() => conn.session.handle_timeout(Instant::now()),
+            _ = sleep_until(timer), if timer.is_some() => {
+                let now = Instant::now();
+                if conn.key_exchange_at.is_some_and(|at| now >= at) {
+                    conn.admit_key_exchange();
+                }
+                conn.session.handle_timeout(now);
+            }
         }
     }
 
     conn.leave_room();
+    // Nothing more can be queued for this connection: give back what is still in its queue.
+    outbound.close();
+    let mut unclaimed = 0;
+    while let Ok(item) = outbound.try_recv() {
+        conn.peer.taken(&item);
+        unclaimed += item.size();
+    }
+    shared.output_budget.release(unclaimed);
     if conn.session.wants_close() {
         output.take_from(&mut conn.session);
-        let _ = tokio::time::timeout(FLUSH_LIMIT, close_gracefully(&mut reader, &mut writer, &mut output)).await;
+        let _ = tokio::time::timeout(FLUSH_LIMIT, close_gracefully(&mut stream, &mut output)).await;
         conn.session.transport_closed(None);
     }
     conn.handle_session_events();
-    tracing::info!(connection = id, "connection closed");
-    drop(slot);
-}
-
-/// Moves more queued events into the session while the unsent output stays small.
-fn drain_queue(conn: &mut Connection, outbound: &mut mpsc::Receiver<Outbound>, unsent: usize) {
-    while unsent + conn.session.pending_output().len() < OUTBOUND_HIGH_WATER && !conn.session.wants_close() {
-        match outbound.try_recv() {
-            Ok(item) => conn.deliver(item),
-            Err(_) => break,
-        }
-    }
+    tracing::debug!(connection = id, "connection closed");
 }
 
 /// Writes the final frames, half-closes, then reads until the client closes its side, so the close
 /// does not turn into a reset that could discard the final frames before the client reads them.
-async fn close_gracefully(reader: &mut OwnedReadHalf, writer: &mut OwnedWriteHalf, output: &mut WriteBuffer) {
+async fn close_gracefully(stream: &mut TcpStream, output: &mut WriteBuffer) {
     while output.len() > 0 {
-        match writer.write(output.pending()).await {
+        match stream.write(output.pending()).await {
             Ok(0) | Err(_) => return,
             Ok(written) => output.advance(written),
         }
     }
-    if writer.shutdown().await.is_err() {
+    if stream.shutdown().await.is_err() {
         return;
     }
-    let mut discard = [0u8; 4096];
-    while let Ok(read) = reader.read(&mut discard).await {
-        if read == 0 {
-            break;
+    loop {
+        if stream.readable().await.is_err() {
+            return;
+        }
+        let read = READ_BUFFER.with_borrow_mut(|buffer| stream.try_read(buffer));
+        match read {
+            Ok(0) => return,
+            Ok(_) => {}
+            Err(error) if error.kind() == ErrorKind::WouldBlock => {}
+            Err(_) => return,
         }
     }
 }

@@ -7,10 +7,11 @@
 use std::fmt;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use sealnet::protocol::noise::Keypair;
+use zeroize::{Zeroize, Zeroizing};
 
 /// Why the key could not be loaded or created. Never contains key material.
 #[derive(Debug)]
@@ -77,16 +78,49 @@ pub enum KeySource {
     },
 }
 
-/// The server key the configuration names: `static_key` if set, else the key file (created if missing).
-pub fn server_key(config: &crate::config::Config) -> Result<(Keypair, KeySource), KeyFileError> {
-    if let Some(hex) = &config.static_key {
-        let mut secret = parse_hex_key(hex.trim()).ok_or(KeyFileError::InvalidStaticKey)?;
-        let keypair = Keypair::from_secret_bytes(secret);
-        secret.fill(0);
-        return Ok((keypair, KeySource::Config));
+/// The server key the configuration names: `static_key` if set, else the key file (created if missing,
+/// at [`default_key_path`] unless `key_file` says otherwise). An inline `static_key` is taken out of
+/// the configuration and wiped, so the secret does not stay in memory for the server's lifetime.
+pub fn server_key(config: &mut crate::config::Config) -> Result<(Keypair, KeySource), KeyFileError> {
+    if let Some(hex) = config.static_key.take() {
+        let hex = Zeroizing::new(hex);
+        let secret = Zeroizing::new(parse_hex_key(hex.trim()).ok_or(KeyFileError::InvalidStaticKey)?);
+        return Ok((Keypair::from_secret_bytes(*secret), KeySource::Config));
     }
-    let (keypair, origin) = load_or_create(&config.key_file)?;
-    Ok((keypair, KeySource::File { path: config.key_file.clone(), origin }))
+    let path = match &config.key_file {
+        Some(path) => path.clone(),
+        None => default_key_path()?,
+    };
+    let (keypair, origin) = load_or_create(&path)?;
+    Ok((keypair, KeySource::File { path, origin }))
+}
+
+/// Where the key lives without a `key_file` setting: `$STATE_DIRECTORY/server.key` (set by systemd's
+/// `StateDirectory=`), else `$XDG_STATE_HOME/sealnet/server.key`, else
+/// `~/.local/state/sealnet/server.key`; never the current directory, which may be a checkout. A missing
+/// `sealnet` directory is created with mode 0700.
+pub fn default_key_path() -> Result<PathBuf, KeyFileError> {
+    let from = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
+    if let Some(state) = from("STATE_DIRECTORY") {
+        // systemd may list several directories, separated by colons; the first is ours.
+        let first = state.to_string_lossy().split(':').next().unwrap_or_default().to_owned();
+        return Ok(PathBuf::from(first).join("server.key"));
+    }
+    let dir = match (from("XDG_STATE_HOME"), from("HOME")) {
+        (Some(state), _) => state.join("sealnet"),
+        (None, Some(home)) => home.join(".local/state/sealnet"),
+        (None, None) => {
+            let path = PathBuf::from("$HOME/.local/state/sealnet");
+            let error = io::Error::new(io::ErrorKind::NotFound, "neither XDG_STATE_HOME nor HOME is set; set key_file");
+            return Err(KeyFileError::Io { path, action: "locate", error });
+        }
+    };
+    fs::DirBuilder::new().recursive(true).mode(0o700).create(&dir).map_err(|error| KeyFileError::Io {
+        path: dir.clone(),
+        action: "create the directory of",
+        error,
+    })?;
+    Ok(dir.join("server.key"))
 }
 
 /// Loads the key at `path`, or generates one and writes it there (mode 0600) when the file is missing.
@@ -118,17 +152,13 @@ pub fn load(path: &Path) -> Result<Keypair, KeyFileError> {
     if !metadata.is_file() {
         return Err(KeyFileError::Malformed { path: path.to_owned() });
     }
-    let mut text = Vec::with_capacity(80);
-    // A key file is 65 bytes; reading a little more is enough to tell it is not one.
+    // Room for more than is ever read from the start, so reading never reallocates and leaves an
+    // unwiped copy behind. A key file is 65 bytes; reading a little more tells it is not one.
+    let mut text = Zeroizing::new(Vec::with_capacity(512));
     let read = (&mut file).take(256).read_to_end(&mut text).map_err(io_error("read"));
     let parsed = read.ok().and_then(|_| std::str::from_utf8(&text).ok()).and_then(|text| parse_hex_key(text.trim()));
-    text.fill(0);
-    match parsed {
-        Some(mut secret) => {
-            let keypair = Keypair::from_secret_bytes(secret);
-            secret.fill(0);
-            Ok(keypair)
-        }
+    match parsed.map(Zeroizing::new) {
+        Some(secret) => Ok(Keypair::from_secret_bytes(*secret)),
         None => Err(KeyFileError::Malformed { path: path.to_owned() }),
     }
 }
@@ -141,11 +171,10 @@ pub fn create(path: &Path, keypair: &Keypair) -> Result<(), KeyFileError> {
     // The umask can only remove bits, but a pre-set ACL default or an odd filesystem might add some.
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io_error("set permissions of"))?;
     let secret = keypair.secret_bytes();
-    let mut text = encode_hex(&secret[..]).into_bytes();
-    text.push(b'\n');
-    let written = file.write_all(&text).and_then(|()| file.sync_all());
-    text.fill(0);
-    written.map_err(io_error("write"))
+    let mut text = encode_hex(&secret[..]);
+    text.push('\n');
+    let text = Zeroizing::new(text);
+    file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).map_err(io_error("write"))
 }
 
 /// Parses exactly 64 hex digits (either case) into 32 bytes.
@@ -156,7 +185,13 @@ pub fn parse_hex_key(text: &str) -> Option<[u8; 32]> {
     }
     let mut key = [0u8; 32];
     for (out, pair) in key.iter_mut().zip(bytes.chunks_exact(2)) {
-        *out = (hex_digit(pair[0])? << 4) | hex_digit(pair[1])?;
+        match (hex_digit(pair[0]), hex_digit(pair[1])) {
+            (Some(high), Some(low)) => *out = (high << 4) | low,
+            _ => {
+                key.zeroize();
+                return None;
+            }
+        }
     }
     Some(key)
 }
@@ -240,21 +275,22 @@ mod tests {
     }
 
     #[test]
-    fn a_static_key_in_the_config_overrides_the_key_file() {
+    fn a_static_key_in_the_config_overrides_the_key_file_and_is_taken_out() {
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::config::Config {
+        let key_file = dir.path().join("unused.key");
+        let mut config = crate::config::Config {
             static_key: Some("07".repeat(32)),
-            key_file: dir.path().join("unused.key"),
+            key_file: Some(key_file.clone()),
             ..Default::default()
         };
-        let (keypair, source) = server_key(&config).unwrap();
+        let (keypair, source) = server_key(&mut config).unwrap();
         assert_eq!(source, KeySource::Config);
         assert_eq!(keypair.public(), Keypair::from_secret_bytes([7; 32]).public());
-        assert!(!config.key_file.exists(), "no key file is created");
+        assert!(!key_file.exists(), "no key file is created");
+        assert_eq!(config.static_key, None, "the secret does not stay in the configuration");
 
-        let config = crate::config::Config { static_key: None, ..config };
-        let (_, source) = server_key(&config).unwrap();
-        assert_eq!(source, KeySource::File { path: config.key_file.clone(), origin: KeyOrigin::Created });
+        let (_, source) = server_key(&mut config).unwrap();
+        assert_eq!(source, KeySource::File { path: key_file, origin: KeyOrigin::Created });
     }
 
     #[test]

@@ -1,8 +1,10 @@
 #![doc = include_str!("../README.md")]
 
+mod admission;
 pub mod config;
 mod connection;
 pub mod keyfile;
+pub mod limits;
 mod ops;
 pub mod plugin;
 pub mod rooms;
@@ -10,4 +12,4 @@ mod server;
 
 pub use config::Config;
 pub use plugin::{EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};
-pub use server::{RunningServer, Server};
+pub use server::{Listener, RunningServer, Server};

@@ -1,5 +1,5 @@
-//! The `sealnet-server` command: reads the configuration, loads or creates the key, serves until
-//! SIGINT or SIGTERM, then disconnects every client with ServerShutdown and exits 0.
+//! The `sealnet-server` command: reads the configuration, binds, loads or creates the key, serves
+//! until SIGINT or SIGTERM, then disconnects every client with ServerShutdown and exits 0.
 
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -8,13 +8,13 @@ use std::time::Duration;
 use sealnet::protocol::noise::hex;
 use sealnet_server::config::{self, Command};
 use sealnet_server::keyfile::{self, KeyOrigin, KeySource};
-use sealnet_server::Server;
+use sealnet_server::{Listener, Server};
 use tokio::signal::unix::{signal, SignalKind};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let config = match config::parse_args(std::env::args().skip(1)) {
-        Ok(Command::Run(config)) => config,
+    let mut config = match config::parse_args(std::env::args().skip(1)) {
+        Ok(Command::Run(config)) => *config,
         Ok(Command::Help) => {
             let _ = writeln!(std::io::stdout(), "{}", config::USAGE);
             return ExitCode::SUCCESS;
@@ -29,8 +29,24 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    raise_open_file_limit();
 
-    let (keypair, source) = match keyfile::server_key(&config) {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("sealnet-server: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    // Bind first: a server that cannot listen exits before it creates a key file anywhere.
+    let listener = match runtime.block_on(async { Listener::bind(&config) }) {
+        Ok(listener) => listener,
+        Err(error) => {
+            eprintln!("sealnet-server: cannot listen on {}: {error}", config.listen);
+            return ExitCode::FAILURE;
+        }
+    };
+    let (keypair, source) = match keyfile::server_key(&mut config) {
         Ok(found) => found,
         Err(error) => {
             eprintln!("sealnet-server: {error}");
@@ -47,19 +63,27 @@ fn main() -> ExitCode {
         }
     }
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(runtime) => runtime,
-        Err(error) => {
-            eprintln!("sealnet-server: cannot start the runtime: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let code = runtime.block_on(run(Server::new(config, keypair)));
+    let code = runtime.block_on(run(Server::new(config, keypair), listener));
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
 }
 
-async fn run(server: Server) -> ExitCode {
+/// Lifts the soft limit on open files to the hard limit: every connection is a descriptor, and the
+/// configured connection limits, not a low default of 1024, should decide how many there may be.
+fn raise_open_file_limit() {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max {
+            let wanted = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &wanted) == 0 {
+                tracing::debug!(from = limit.rlim_cur, to = limit.rlim_max, "raised the open-file limit");
+            }
+        }
+    }
+}
+
+async fn run(server: Server, listener: Listener) -> ExitCode {
     // Handlers go in before the startup lines, so a signal sent as soon as they are read is caught.
     let (mut interrupt, mut terminate) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
         (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
@@ -68,7 +92,7 @@ async fn run(server: Server) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let server = match server.start().await {
+    let server = match server.serve(listener) {
         Ok(server) => server,
         Err(error) => {
             eprintln!("sealnet-server: cannot listen: {error}");

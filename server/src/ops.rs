@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::codec::{encoded_value_len, Params, Value};
 use sealnet::protocol::frame::{Delivery, TAG_LEN};
 use sealnet::protocol::message::{EventData, OperationRequest, OperationResponse, MAX_DEBUG_MESSAGE};
 use sealnet::protocol::sealing::SendOptions;
@@ -14,7 +14,7 @@ use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
 
 use crate::connection::Connection;
 use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
-use crate::rooms::codes;
+use crate::rooms::{codes, JoinError};
 
 /// Longest room name accepted, in bytes.
 pub(crate) use sealnet::rooms::MAX_ROOM_NAME;
@@ -75,7 +75,12 @@ fn join(conn: &mut Connection, request: &OperationRequest) -> Option<OperationRe
             return Some(error(OP, return_code::INVALID_OPERATION, message));
         }
     };
-    let (membership, joined) = conn.shared.rooms.join(name, &conn.peer);
+    let (membership, joined) = match conn.shared.rooms.join(name, &conn.peer) {
+        Ok(joined) => joined,
+        Err(JoinError::Full { max }) => {
+            return Some(error(OP, return_code::GAME_FULL, format!("room {name:?} is full ({max} players)")));
+        }
+    };
     tracing::debug!(connection = conn.id, actor = joined.actor, members = joined.actors.len(), "joined room");
     conn.membership = Some(membership);
     let mut params = Params::new();
@@ -125,6 +130,14 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     let sender = membership.actor;
     let mut params = Params::new();
     if let Some(data) = request.params.remove(codes::DATA) {
+        // The limit is on the data, not on the relayed event around it, so any request within it
+        // relays whatever the sender's other parameters were.
+        let size = encoded_value_len(&data);
+        let max = conn.shared.config.limits.max_event_data_bytes;
+        if size > max {
+            let message = format!("event data of {size} bytes exceeds the limit of {max} bytes");
+            return Some(error(OP, return_code::INVALID_OPERATION, message));
+        }
         params.insert(codes::DATA, data);
     }
     params.insert(codes::ACTOR_NR, sender);
@@ -138,24 +151,25 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
         }
     }
 
-    // The request passed the decoder's limits, but the event is a little larger and plugins may have
-    // changed it: check it as a recipient's decoder will, once, before fan-out.
+    // The event holds no more values than the request did, but plugins may have changed it: check
+    // it as a recipient's decoder will, once, before fan-out.
     let config = conn.session.config();
     if let Err(problem) = event.check(&config.limits) {
-        return Some(error(OP, return_code::INVALID_OPERATION, format!("event refused: {problem}")));
+        return Some(error(OP, return_code::INVALID_OPERATION, format!("event refused after plugins: {problem}")));
     }
     let mut body = Vec::new();
     event.encode(&mut body);
     if body.len() + TAG_LEN > config.max_frame_body as usize {
-        let message = format!(
-            "event of {} bytes exceeds the frame limit of {} bytes",
-            body.len() + TAG_LEN,
-            config.max_frame_body
-        );
+        let message = format!("event of {} bytes (after plugins) exceeds the frame limit", body.len() + TAG_LEN);
         return Some(error(OP, return_code::INVALID_OPERATION, message));
     }
     let size = body.len();
     let outcome = membership.room.relay(sender, group, Arc::from(body), options);
+    if outcome.busy {
+        tracing::warn!(connection = conn.id, "output budget used up: event refused");
+        let message = "the server is over its output memory budget; the event was not relayed".to_owned();
+        return Some(error(OP, return_code::SERVER_BUSY, message));
+    }
     tracing::trace!(
         connection = conn.id,
         actor = sender,
@@ -170,18 +184,21 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
         return None;
     }
     let noun = if outcome.skipped == 1 { "recipient" } else { "recipients" };
+    let why = if options.encrypt { "no encryption keys" } else { "too large to send without encryption keys" };
     let mut params = Params::new();
     params.insert(codes::SKIPPED, outcome.skipped as i32);
     params.insert(codes::DELIVERED, outcome.delivered as i32);
     Some(OperationResponse {
         op_code: OP,
         return_code: return_code::OK,
-        debug_message: Some(format!("{} {noun} skipped: no encryption keys", outcome.skipped)),
+        debug_message: Some(format!("{} {noun} skipped: {why}", outcome.skipped)),
         params,
     })
 }
 
-/// Sends a response; a client that lets its output pile up is disconnected.
+/// Sends a response; a client that lets its output pile up is disconnected. A response that cannot
+/// be sent (too large for a client without keys, say) is replaced by an error the client can read,
+/// never dropped in silence.
 pub(crate) fn respond(conn: &mut Connection, response: OperationResponse, options: SendOptions) {
     match conn.session.send_response(&response, options) {
         Ok(()) => {}
@@ -189,10 +206,27 @@ pub(crate) fn respond(conn: &mut Connection, response: OperationResponse, option
             tracing::warn!(connection = conn.id, "output full: disconnecting slow consumer");
             conn.session.disconnect(DisconnectReason::SlowConsumer, "output full: not reading fast enough");
         }
+        Err(problem @ (SessionError::MessageTooLarge { .. } | SessionError::ClearMessageTooLarge { .. })) => {
+            tracing::debug!(connection = conn.id, op = response.op_code, %problem, "response too large");
+            let message = format!("the response could not be sent: {problem}");
+            let fallback = error(response.op_code, return_code::INTERNAL_SERVER_ERROR, truncated(message));
+            let _ = conn.session.send_response(&fallback, options);
+        }
         Err(problem) => {
             tracing::debug!(connection = conn.id, op = response.op_code, %problem, "response not sent");
         }
     }
+}
+
+fn truncated(mut message: String) -> String {
+    if message.len() > MAX_DEBUG_MESSAGE {
+        let mut end = MAX_DEBUG_MESSAGE;
+        while !message.is_char_boundary(end) {
+            end -= 1;
+        }
+        message.truncate(end);
+    }
+    message
 }
 
 fn actor_list(actors: &[i32]) -> Value {
@@ -205,13 +239,6 @@ fn error(op: u8, code: i16, message: String) -> OperationResponse {
 
 fn rejection(op: u8, code: i16, message: String) -> OperationResponse {
     let code = if code == return_code::OK { return_code::PLUGIN_REJECTED } else { code };
-    let mut message = if message.is_empty() { "rejected by a server plugin".to_owned() } else { message };
-    if message.len() > MAX_DEBUG_MESSAGE {
-        let mut end = MAX_DEBUG_MESSAGE;
-        while !message.is_char_boundary(end) {
-            end -= 1;
-        }
-        message.truncate(end);
-    }
-    error(op, code, message)
+    let message = if message.is_empty() { "rejected by a server plugin".to_owned() } else { message };
+    error(op, code, truncated(message))
 }

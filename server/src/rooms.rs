@@ -30,9 +30,37 @@ pub mod codes {
     };
 }
 
-/// Bytes of encoded events one member may have queued. Bodies are shared between recipients, so this
-/// over-counts, which only makes the bound tighter.
-pub const MAX_QUEUED_BYTES: usize = 32 * 1024 * 1024;
+/// Bytes of encoded events queued for all members of all rooms together: the server-wide bound on
+/// the relay's memory. It is charged once per relay and released in batches by the recipients, so
+/// the relay path touches it rarely.
+#[derive(Debug)]
+pub struct OutputBudget {
+    used: AtomicUsize,
+    max: usize,
+}
+
+impl OutputBudget {
+    pub fn new(max: usize) -> Self {
+        OutputBudget { used: AtomicUsize::new(0), max }
+    }
+
+    fn has_room_for(&self, bytes: usize) -> bool {
+        self.used.load(Ordering::Relaxed).saturating_add(bytes) <= self.max
+    }
+
+    fn charge(&self, bytes: usize) {
+        self.used.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// Releases bytes a recipient took off its queue (batched by the caller).
+    pub fn release(&self, bytes: usize) {
+        self.used.fetch_sub(bytes, Ordering::Relaxed);
+    }
+
+    pub fn used(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+}
 
 /// One item in a member's outbound queue.
 #[derive(Debug, Clone)]
@@ -42,7 +70,7 @@ pub enum Outbound {
 }
 
 impl Outbound {
-    fn size(&self) -> usize {
+    pub fn size(&self) -> usize {
         match self {
             Outbound::Event { body, .. } => body.len(),
         }
@@ -155,9 +183,19 @@ impl Peer {
 }
 
 /// All rooms by name. Rooms are created by the first join and removed when the last member leaves.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
+    max_room_size: usize,
+    budget: Arc<OutputBudget>,
+    /// Largest frame body a member without keys can be sent (see `SessionConfig::max_clear_body`).
+    max_clear_body: usize,
+}
+
+/// Why a join failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinError {
+    Full { max: usize },
 }
 
 /// One room.
@@ -165,6 +203,8 @@ pub struct Rooms {
 pub struct Room {
     name: String,
     state: Mutex<RoomState>,
+    budget: Arc<OutputBudget>,
+    max_clear_body: usize,
 }
 
 #[derive(Debug)]
@@ -197,6 +237,8 @@ pub struct RelayOutcome {
     pub skipped: u32,
     /// Recipients disconnected because their queue was full.
     pub overflowed: u32,
+    /// Nothing was relayed: the server-wide output budget is used up.
+    pub busy: bool,
 }
 
 /// Locks a mutex, carrying on after a panic elsewhere: room state stays consistent between statements.
@@ -205,13 +247,15 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Rooms {
-    pub fn new() -> Self {
-        Self::default()
+    /// Rooms of at most `max_room_size` members, relaying within `budget`; members without keys are
+    /// sent nothing above `max_clear_body`.
+    pub fn new(max_room_size: usize, budget: Arc<OutputBudget>, max_clear_body: usize) -> Self {
+        Rooms { rooms: Mutex::default(), max_room_size, budget, max_clear_body }
     }
 
     /// Adds `peer` to the room called `name`, creating it if needed, and queues the Join event for every
-    /// member (the joiner included).
-    pub fn join(&self, name: &str, peer: &Arc<Peer>) -> (Membership, Joined) {
+    /// member (the joiner included). A full room is refused.
+    pub fn join(&self, name: &str, peer: &Arc<Peer>) -> Result<(Membership, Joined), JoinError> {
         let mut rooms = lock(&self.rooms);
         let room = rooms
             .entry(name.to_owned())
@@ -219,21 +263,25 @@ impl Rooms {
                 Arc::new(Room {
                     name: name.to_owned(),
                     state: Mutex::new(RoomState { next_actor: 1, members: BTreeMap::new() }),
+                    budget: self.budget.clone(),
+                    max_clear_body: self.max_clear_body,
                 })
             })
             .clone();
         let mut state = lock(&room.state);
+        if state.members.len() >= self.max_room_size {
+            return Err(JoinError::Full { max: self.max_room_size });
+        }
         let actor = state.next_actor;
         state.next_actor += 1;
         state.members.insert(actor, peer.clone());
         let actors: Vec<i32> = state.members.keys().copied().collect();
         let body = membership_event(codes::EVENT_JOIN, actor, &actors);
-        for member in state.members.values() {
-            member.offer(Outbound::Event { body: body.clone(), options: system_event_options(member) });
-        }
+        let queued = offer_to_all(&state, &body);
+        self.budget.charge(body.len() * queued);
         drop(state);
         drop(rooms);
-        (Membership { room, actor }, Joined { actor, actors })
+        Ok((Membership { room, actor }, Joined { actor, actors }))
     }
 
     /// Removes the member, queues the Leave event for those who remain, and removes the room once it
@@ -252,9 +300,8 @@ impl Rooms {
             }
         } else {
             let body = membership_event(codes::EVENT_LEAVE, membership.actor, &remaining);
-            for member in state.members.values() {
-                member.offer(Outbound::Event { body: body.clone(), options: system_event_options(member) });
-            }
+            let queued = offer_to_all(&state, &body);
+            self.budget.charge(body.len() * queued);
         }
         remaining
     }
@@ -277,12 +324,18 @@ impl Room {
     }
 
     /// Queues an encoded event for the receiver group. An encrypted event is never queued for a member
-    /// without keys: that member is counted in `skipped` instead.
+    /// without keys, nor one too large for a connection without keys: that member is counted in
+    /// `skipped` instead. Nothing is queued while the server-wide output budget is used up.
     pub fn relay(&self, sender: i32, group: ReceiverGroup, body: Arc<[u8]>, options: SendOptions) -> RelayOutcome {
         let state = lock(&self.state);
         let mut outcome = RelayOutcome::default();
+        if !self.budget.has_room_for(body.len().saturating_mul(state.members.len())) {
+            outcome.busy = true;
+            return outcome;
+        }
+        let clear_too_large = body.len() + EVENT_FRAME_OVERHEAD > self.max_clear_body;
         let mut send = |peer: &Arc<Peer>| {
-            if options.encrypt && !peer.is_encrypted() {
+            if !peer.is_encrypted() && (options.encrypt || clear_too_large) {
                 outcome.skipped += 1;
                 return;
             }
@@ -303,9 +356,22 @@ impl Room {
                 }
             }
         }
+        self.budget.charge(body.len() * outcome.delivered as usize);
         outcome
     }
 }
+
+/// Offers a membership event to every member; returns how many queued it.
+fn offer_to_all(state: &RoomState, body: &Arc<[u8]>) -> usize {
+    let offers = state
+        .members
+        .values()
+        .map(|member| member.offer(Outbound::Event { body: body.clone(), options: system_event_options(member) }));
+    offers.filter(|offer| *offer == Offer::Queued).count()
+}
+
+/// What a clear frame adds around an encoded event body: the 8-byte header.
+const EVENT_FRAME_OVERHEAD: usize = 8;
 
 /// Join and Leave events: plain Photon-style bodies, encrypted for every member that has keys.
 fn system_event_options(peer: &Peer) -> SendOptions {
@@ -326,6 +392,12 @@ fn membership_event(code: u8, actor: i32, actors: &[i32]) -> Arc<[u8]> {
 mod tests {
     use super::*;
 
+    const MAX_QUEUED_BYTES: usize = 1 << 20;
+
+    fn rooms() -> Rooms {
+        Rooms::new(100, Arc::new(OutputBudget::new(usize::MAX / 2)), 4096)
+    }
+
     fn next_event(receiver: &mut mpsc::Receiver<Outbound>) -> Option<(EventData, bool)> {
         let Outbound::Event { body, options } = receiver.try_recv().ok()?;
         Some((EventData::decode(&body, &Default::default()).unwrap(), options.encrypt))
@@ -333,15 +405,15 @@ mod tests {
 
     #[test]
     fn actors_are_numbered_per_room_and_rooms_vanish_when_empty() {
-        let rooms = Rooms::new();
+        let rooms = rooms();
         let (a, mut a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (c, _c_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
-        let (a_in, joined) = rooms.join("one", &a);
+        let (a_in, joined) = rooms.join("one", &a).unwrap();
         assert_eq!(joined, Joined { actor: 1, actors: vec![1] });
-        let (b_in, joined) = rooms.join("one", &b);
+        let (b_in, joined) = rooms.join("one", &b).unwrap();
         assert_eq!(joined, Joined { actor: 2, actors: vec![1, 2] });
-        let (c_in, joined) = rooms.join("two", &c);
+        let (c_in, joined) = rooms.join("two", &c).unwrap();
         assert_eq!(joined.actor, 1, "numbering is per room");
         assert_eq!(rooms.room_count(), 2);
 
@@ -359,40 +431,40 @@ mod tests {
         rooms.leave(&c_in);
         assert_eq!(rooms.room_count(), 0);
 
-        let (_, joined) = rooms.join("one", &a);
+        let (_, joined) = rooms.join("one", &a).unwrap();
         assert_eq!(joined.actor, 1, "a removed room starts over");
     }
 
     #[test]
     fn encrypted_events_skip_members_without_keys() {
-        let rooms = Rooms::new();
+        let rooms = rooms();
         let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (c, mut c_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
         a.set_encrypted();
         b.set_encrypted();
-        let (a_in, _) = rooms.join("r", &a);
-        rooms.join("r", &b);
-        rooms.join("r", &c);
+        let (a_in, _) = rooms.join("r", &a).unwrap();
+        rooms.join("r", &b).unwrap();
+        rooms.join("r", &c).unwrap();
         while next_event(&mut b_rx).is_some() {}
         while next_event(&mut c_rx).is_some() {}
 
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
         let outcome = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::ENCRYPTED);
-        assert_eq!(outcome, RelayOutcome { delivered: 1, skipped: 1, overflowed: 0 });
+        assert_eq!(outcome, RelayOutcome { delivered: 1, skipped: 1, ..Default::default() });
         assert!(next_event(&mut b_rx).unwrap().1);
         assert!(next_event(&mut c_rx).is_none());
 
         let outcome = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
-        assert_eq!(outcome, RelayOutcome { delivered: 2, skipped: 0, overflowed: 0 });
+        assert_eq!(outcome, RelayOutcome { delivered: 2, ..Default::default() });
         assert!(!next_event(&mut c_rx).unwrap().1);
     }
 
     #[test]
     fn receiver_groups_pick_members() {
-        let rooms = Rooms::new();
+        let rooms = rooms();
         let peers: Vec<_> = (0..3).map(|id| Peer::new(id, 16, MAX_QUEUED_BYTES)).collect();
-        let memberships: Vec<_> = peers.iter().map(|(peer, _)| rooms.join("r", peer).0).collect();
+        let memberships: Vec<_> = peers.iter().map(|(peer, _)| rooms.join("r", peer).unwrap().0).collect();
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 2, 0][..]);
         let room = &memberships[1].room;
         let relay = |group| room.relay(2, group, body.clone(), SendOptions::RELIABLE).delivered;
@@ -403,27 +475,27 @@ mod tests {
 
     #[test]
     fn a_full_queue_kicks_its_member() {
-        let rooms = Rooms::new();
+        let rooms = rooms();
         let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (slow, _slow_rx) = Peer::new(2, 2, MAX_QUEUED_BYTES);
-        let (a_in, _) = rooms.join("r", &a);
-        rooms.join("r", &slow); // its own join event takes one slot
+        let (a_in, _) = rooms.join("r", &a).unwrap();
+        rooms.join("r", &slow).unwrap(); // its own join event takes one slot
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
         let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE);
         assert_eq!(first.delivered, 1);
         let second = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
-        assert_eq!(second, RelayOutcome { delivered: 0, skipped: 0, overflowed: 1 });
+        assert_eq!(second, RelayOutcome { overflowed: 1, ..Default::default() });
         let kicked = block_on(slow.kicked());
         assert_eq!(kicked.0, DisconnectReason::SlowConsumer);
     }
 
     #[test]
     fn the_byte_budget_bounds_a_queue_too() {
-        let rooms = Rooms::new();
+        let rooms = rooms();
         let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (b, mut b_rx) = Peer::new(2, 100, 64);
-        let (a_in, _) = rooms.join("r", &a);
-        rooms.join("r", &b);
+        let (a_in, _) = rooms.join("r", &a).unwrap();
+        rooms.join("r", &b).unwrap();
         while let Ok(item) = b_rx.try_recv() {
             b.taken(&item);
         }
@@ -435,6 +507,59 @@ mod tests {
         let over = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
         assert_eq!(over.overflowed, 1, "40 + 40 bytes exceed the 64-byte budget");
         assert_eq!(block_on(b.kicked()).0, DisconnectReason::SlowConsumer);
+    }
+
+    #[test]
+    fn rooms_have_a_size_limit() {
+        let rooms = Rooms::new(2, Arc::new(OutputBudget::new(usize::MAX / 2)), 4096);
+        let peers: Vec<_> = (0..3).map(|id| Peer::new(id, 16, MAX_QUEUED_BYTES)).collect();
+        assert!(rooms.join("r", &peers[0].0).is_ok());
+        assert!(rooms.join("r", &peers[1].0).is_ok());
+        assert_eq!(rooms.join("r", &peers[2].0).err(), Some(JoinError::Full { max: 2 }));
+        assert!(rooms.join("other", &peers[2].0).is_ok(), "the limit is per room");
+    }
+
+    #[test]
+    fn a_used_up_output_budget_refuses_relays_until_released() {
+        let budget = Arc::new(OutputBudget::new(100));
+        let rooms = Rooms::new(10, budget.clone(), 4096);
+        let (a, mut a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
+        let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
+        let (a_in, _) = rooms.join("r", &a).unwrap();
+        rooms.join("r", &b).unwrap();
+        let release_all = |receiver: &mut mpsc::Receiver<Outbound>| {
+            while let Ok(item) = receiver.try_recv() {
+                budget.release(item.size());
+            }
+        };
+        release_all(&mut a_rx);
+        release_all(&mut b_rx);
+        assert_eq!(budget.used(), 0, "the Join events were charged and released");
+        let body: Arc<[u8]> = Arc::from(vec![0u8; 40]);
+        let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE);
+        assert_eq!(first.delivered, 1);
+        assert_eq!(budget.used(), 40);
+        let refused = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE);
+        assert_eq!(refused, RelayOutcome { busy: true, ..Default::default() }, "40 + 2 x 40 bytes exceed 100");
+        release_all(&mut b_rx);
+        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE).delivered, 1);
+    }
+
+    #[test]
+    fn members_without_keys_are_skipped_for_events_too_large_to_send_them() {
+        let rooms = Rooms::new(10, Arc::new(OutputBudget::new(usize::MAX / 2)), 100);
+        let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
+        let (clear, _clear_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
+        let (keyed, _keyed_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
+        keyed.set_encrypted();
+        let (a_in, _) = rooms.join("r", &a).unwrap();
+        rooms.join("r", &clear).unwrap();
+        rooms.join("r", &keyed).unwrap();
+        let small: Arc<[u8]> = Arc::from(vec![0u8; 50]);
+        let large: Arc<[u8]> = Arc::from(vec![0u8; 200]);
+        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, small, SendOptions::RELIABLE).delivered, 2);
+        let outcome = a_in.room.relay(1, ReceiverGroup::Others, large, SendOptions::RELIABLE);
+        assert_eq!(outcome, RelayOutcome { delivered: 1, skipped: 1, ..Default::default() });
     }
 
     /// Polls a future that is already ready.

@@ -1,25 +1,25 @@
-//! The listener: accepts connections, enforces `max_connections`, and runs the shutdown.
+//! The listener: binds (with the configured backlog), accepts connections, admits them, and runs
+//! the shutdown.
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sealnet::protocol::noise::Keypair;
 use sealnet::protocol::session::SessionConfig;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
+use crate::admission::Admission;
 use crate::config::Config;
-use crate::connection::{self, Slot};
+use crate::connection;
+use crate::limits::{KeyExchangeLimiter, Source};
 use crate::plugin::{self, Plugin};
-use crate::rooms::Rooms;
+use crate::rooms::{OutputBudget, Rooms};
 
-/// Connections beyond `max_connections` still get a session, but only to be told ServerFull; at most
-/// this many of them at a time, past which new connections are closed at once.
-const REFUSAL_SLOTS: usize = 64;
 /// How long shutdown waits for connections to say goodbye before they are cut.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 
@@ -30,31 +30,27 @@ pub(crate) struct Shared {
     pub(crate) keypair: Arc<Keypair>,
     pub(crate) plugins: Vec<Arc<dyn Plugin>>,
     pub(crate) rooms: Rooms,
-    admitted: AtomicUsize,
-    refusing: AtomicUsize,
+    pub(crate) admission: Admission,
+    pub(crate) key_exchanges: KeyExchangeLimiter,
+    pub(crate) output_budget: Arc<OutputBudget>,
 }
 
-impl Shared {
-    /// Takes a connection slot: `Some(true)` admitted, `Some(false)` to be refused with ServerFull,
-    /// `None` to be closed without a word.
-    fn acquire(&self) -> Option<bool> {
-        let max = self.config.max_connections;
-        if self.admitted.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).is_ok() {
-            return Some(true);
-        }
-        if self
-            .refusing
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < REFUSAL_SLOTS).then_some(n + 1))
-            .is_ok()
-        {
-            return Some(false);
-        }
-        None
+/// A bound listening socket, before the server runs on it. Binding comes first so that a server that
+/// cannot listen fails before it touches its key file.
+pub struct Listener(TcpListener);
+
+impl Listener {
+    /// Binds `config.listen` with the configured backlog (the kernel's default of 128 stalls bursts of
+    /// connects for a whole SYN retransmission).
+    pub fn bind(config: &Config) -> io::Result<Listener> {
+        let socket = if config.listen.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.bind(config.listen)?;
+        Ok(Listener(socket.listen(config.admission.listen_backlog)?))
     }
 
-    pub(crate) fn release(&self, admitted: bool) {
-        let counter = if admitted { &self.admitted } else { &self.refusing };
-        counter.fetch_sub(1, Ordering::AcqRel);
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
     }
 }
 
@@ -80,19 +76,45 @@ impl Server {
 
     /// Binds the configured address and starts accepting connections.
     pub async fn start(self) -> io::Result<RunningServer> {
-        let listener = TcpListener::bind(self.config.listen).await?;
+        let listener = Listener::bind(&self.config)?;
+        self.serve(listener)
+    }
+
+    /// Starts accepting connections on a listener bound earlier.
+    pub fn serve(self, listener: Listener) -> io::Result<RunningServer> {
+        let listener = listener.0;
         let local_addr = listener.local_addr()?;
         let public_key = *self.keypair.public();
-        let session_config =
-            SessionConfig { disconnect_timeout: self.config.disconnect_timeout(), ..SessionConfig::default() };
+        let config = self.config;
+        let session_config = SessionConfig {
+            disconnect_timeout: config.disconnect_timeout(),
+            connect_timeout: Duration::from_millis(config.admission.connect_timeout_ms),
+            // The relay keeps its own bounded queues; the session's output stays small.
+            max_pending_output: 1024 * 1024,
+            gate_key_exchange: true,
+            ..SessionConfig::default()
+        };
+        let output_budget = Arc::new(OutputBudget::new(config.limits.output_budget_bytes));
+        let admission = &config.admission;
         let shared = Arc::new(Shared {
+            rooms: Rooms::new(
+                config.limits.max_room_size,
+                output_budget.clone(),
+                session_config.max_clear_body as usize,
+            ),
+            admission: Admission::new(&config),
+            key_exchanges: KeyExchangeLimiter::new(
+                admission.key_exchanges_per_second,
+                admission.key_exchange_burst,
+                admission.key_exchanges_per_address_per_second,
+                admission.key_exchange_burst_per_address,
+                Duration::from_millis(admission.key_exchange_max_wait_ms),
+            ),
+            output_budget,
             session_config,
             keypair: Arc::new(self.keypair),
             plugins: self.plugins,
-            rooms: Rooms::new(),
-            admitted: AtomicUsize::new(0),
-            refusing: AtomicUsize::new(0),
-            config: self.config,
+            config,
         });
         let (stop, stopped) = watch::channel(false);
         let task = tokio::spawn(accept_loop(listener, shared.clone(), stopped));
@@ -125,9 +147,19 @@ impl RunningServer {
         self.shared.rooms.room_count()
     }
 
-    /// Connections counted against `max_connections`.
+    /// Connections past Connect, counted against `max_connections`.
     pub fn connection_count(&self) -> usize {
-        self.shared.admitted.load(Ordering::Acquire)
+        self.shared.admission.admitted()
+    }
+
+    /// Connections that have not sent Connect yet.
+    pub fn pending_count(&self) -> usize {
+        self.shared.admission.pending()
+    }
+
+    /// Bytes of events queued for all clients.
+    pub fn queued_output_bytes(&self) -> usize {
+        self.shared.output_budget.used()
     }
 
     /// Stops accepting, disconnects every client with ServerShutdown, and waits (about 1.5 s at most)
@@ -148,12 +180,19 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stopped: wa
             accepted = listener.accept() => match accepted {
                 Ok((stream, address)) => {
                     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-                    match admit(&shared, stream, id) {
-                        Some((stream, slot)) => {
-                            tracing::debug!(connection = id, %address, admitted = slot.admitted, "accepted");
-                            connections.spawn(connection::serve(stream, id, slot, for_connections.clone()));
+                    let source = Source::of(address.ip());
+                    let (peer, outbound) = connection::new_peer(&shared, id);
+                    match shared.admission.arrive(id, source, &peer) {
+                        Ok(()) => {
+                            tracing::debug!(connection = id, %address, "accepted");
+                            // Small frames should leave at once; the session already batches what it can.
+                            let _ = stream.set_nodelay(true);
+                            let slot = connection::Slot { shared: shared.clone(), id, source, admitted: false };
+                            connections.spawn(connection::serve(stream, slot, peer, outbound, for_connections.clone()));
                         }
-                        None => tracing::warn!(%address, "too many connections: closed without a session"),
+                        Err(refusal) => {
+                            tracing::debug!(%address, ?refusal, "connection closed at once");
+                        }
                     }
                 }
                 Err(error) => {
@@ -173,16 +212,6 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stopped: wa
         tracing::warn!(connections = connections.len(), "shutdown grace period over: closing remaining connections");
         connections.shutdown().await;
     }
-}
-
-fn admit(shared: &Arc<Shared>, stream: TcpStream, id: u64) -> Option<(TcpStream, Slot)> {
-    let admitted = shared.acquire()?;
-    if !admitted {
-        tracing::info!(connection = id, "server full: the connection will be refused");
-    }
-    // Small frames should leave at once; the session already batches what it can.
-    let _ = stream.set_nodelay(true);
-    Some((stream, Slot { shared: shared.clone(), admitted }))
 }
 
 /// Resolves once a stop is requested, or the server handle is gone (which means the same).

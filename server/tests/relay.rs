@@ -338,16 +338,15 @@ async fn a_member_that_stops_reading_is_disconnected_as_a_slow_consumer() {
     config.outbound_queue = 4;
     let server = start_server(config).await;
     let addr = server.local_addr();
-    let mut sender = Client::plain(addr).await;
-    let keyless = SessionConfig { auto_key_exchange: false, ..SessionConfig::default() };
-    let mut slow = Client::start_small_buffer(addr, "demo", keyless).await;
-    slow.status(StatusCode::Connect).await;
+    let mut sender = Client::encrypted(addr).await;
+    let mut slow = Client::start_small_buffer(addr, "demo", SessionConfig::default()).await;
+    slow.status(StatusCode::EncryptionEstablished).await;
     sender.join_and_settle("r").await;
     let (slow_actor, _) = slow.join("r").await;
     assert_eq!(sender.event().await.0.code, EVENT_JOIN);
 
     // The slow client reads nothing from here on; the sender floods until the server gives up on it.
-    let chunk = Value::Bytes(vec![0x5A; 64 * 1024]);
+    let chunk = Value::Bytes(vec![0x5A; 30 * 1024]);
     let mut sent = 0;
     let left = loop {
         if let Some(event) = sender.try_next() {
@@ -365,4 +364,86 @@ async fn a_member_that_stops_reading_is_disconnected_as_a_slow_consumer() {
     slow.until_closed().await;
     let reasons: Vec<u16> = slow.statuses.iter().map(|s| s.reason).filter(|&r| r != 0).collect();
     assert!(reasons.iter().all(|&r| r == DisconnectReason::SlowConsumer as u16), "{:?}", slow.statuses);
+}
+
+#[tokio::test]
+async fn the_join_response_comes_before_the_joiners_own_join_event_on_channel_zero() {
+    let server = start_server(test_config()).await;
+    let mut client = Client::encrypted(server.local_addr()).await;
+    let mut params = Params::new();
+    params.insert(ROOM_NAME, "order");
+    // The request goes on channel 3, unreliable: the response follows the request, the Join event
+    // is a system event (reliable, channel 0).
+    client
+        .send(op_code::JOIN_ROOM, params, SendOptions { encrypt: true, delivery: Delivery::Unreliable, channel: 3 })
+        .await;
+    match client.next().await {
+        sealnet::protocol::session::SessionEvent::OperationResponse { response, .. } => {
+            assert_eq!((response.op_code, response.return_code), (op_code::JOIN_ROOM, return_code::OK))
+        }
+        other => panic!("the response comes first, got {other:?}"),
+    }
+    let (event, encrypted) = client.event().await;
+    assert_eq!((event.code, encrypted), (EVENT_JOIN, true));
+}
+
+#[tokio::test]
+async fn a_full_room_refuses_joins_with_game_full() {
+    let mut config = test_config();
+    config.limits.max_room_size = 2;
+    let server = start_server(config).await;
+    let addr = server.local_addr();
+    let mut a = Client::encrypted(addr).await;
+    let mut b = Client::encrypted(addr).await;
+    let mut c = Client::encrypted(addr).await;
+    a.join("small").await;
+    b.join("small").await;
+    let mut params = Params::new();
+    params.insert(ROOM_NAME, "small");
+    c.send(op_code::JOIN_ROOM, params, SendOptions::ENCRYPTED).await;
+    let (response, _) = c.response(op_code::JOIN_ROOM).await;
+    assert_eq!(response.return_code, return_code::GAME_FULL);
+    assert_eq!(response.debug_message.as_deref(), Some("room \"small\" is full (2 players)"));
+    c.join("elsewhere").await;
+}
+
+#[tokio::test]
+async fn the_event_data_limit_applies_to_the_data_not_the_relayed_event() {
+    let mut config = test_config();
+    config.limits.max_event_data_bytes = 1000;
+    let server = start_server(config).await;
+    let addr = server.local_addr();
+    let mut sender = Client::encrypted(addr).await;
+    let mut receiver = Client::encrypted(addr).await;
+    sender.join_and_settle("sized").await;
+    receiver.join_and_settle("sized").await;
+    assert_eq!(sender.event().await.0.code, EVENT_JOIN);
+    // Exactly at the limit: a Bytes value of 997 bytes is 1000 encoded (tag, 2-byte length, data).
+    sender.raise(1, Some(Value::Bytes(vec![1; 997])), None, SendOptions::ENCRYPTED).await;
+    assert_eq!(receiver.event().await.0.code, 1, "data at the limit is relayed, event header and all");
+    sender.raise(1, Some(Value::Bytes(vec![1; 998])), None, SendOptions::ENCRYPTED).await;
+    let (response, _) = sender.response(op_code::RAISE_EVENT).await;
+    assert_eq!(response.return_code, return_code::INVALID_OPERATION);
+    assert_eq!(response.debug_message.as_deref(), Some("event data of 1001 bytes exceeds the limit of 1000 bytes"));
+}
+
+#[tokio::test]
+async fn one_skipped_recipient_is_reported_in_the_singular() {
+    let server = start_server(test_config()).await;
+    let addr = server.local_addr();
+    let mut sender = Client::encrypted(addr).await;
+    let mut keyless = Client::plain(addr).await;
+    sender.join_and_settle("grammar").await;
+    keyless.join_and_settle("grammar").await;
+    assert_eq!(sender.event().await.0.code, EVENT_JOIN);
+    sender.raise(2, Some(Value::Int(1)), None, SendOptions::ENCRYPTED).await;
+    let (response, _) = sender.response(op_code::RAISE_EVENT).await;
+    assert_eq!(response.debug_message.as_deref(), Some("1 recipient skipped: no encryption keys"));
+    // An event too large to send in clear skips a member without keys, and says so.
+    sender.raise(3, Some(Value::Bytes(vec![0; 5000])), None, SendOptions::RELIABLE).await;
+    let (response, _) = sender.response(op_code::RAISE_EVENT).await;
+    assert_eq!(
+        response.debug_message.as_deref(),
+        Some("1 recipient skipped: too large to send without encryption keys")
+    );
 }

@@ -89,6 +89,8 @@ pub const PEER_DISCONNECT_REASON_SLOW_CONSUMER: u16 = 11;
 pub const PEER_DISCONNECT_REASON_SERVER_LOGIC: u16 = 12;
 /// Disconnect reason: the server is full.
 pub const PEER_DISCONNECT_REASON_SERVER_FULL: u16 = 13;
+/// Disconnect reason: sent more than the server allows (operations, bytes or key exchanges per second).
+pub const PEER_DISCONNECT_REASON_RATE_LIMITED: u16 = 14;
 
 /// Operation return code: success.
 pub const PEER_RETURN_CODE_OK: i16 = 0;
@@ -96,6 +98,10 @@ pub const PEER_RETURN_CODE_OK: i16 = 0;
 pub const PEER_RETURN_CODE_MUST_ENCRYPT: i16 = -10;
 /// Operation return code: a server plugin refused the operation.
 pub const PEER_RETURN_CODE_PLUGIN_REJECTED: i16 = -11;
+/// Operation return code: the server cannot take the request now (its output budget is used up).
+pub const PEER_RETURN_CODE_SERVER_BUSY: i16 = -12;
+/// Operation return code: the room is full (Photon's GameFull).
+pub const PEER_RETURN_CODE_GAME_FULL: i16 = 32765;
 
 pub(crate) fn status_name(status: u32) -> &'static CStr {
     StatusCode::from_u32(status).map_or(c"Unknown", StatusCode::c_name)
@@ -159,6 +165,7 @@ mod tests {
             (PEER_DISCONNECT_REASON_UNKNOWN_APP_ID, DisconnectReason::UnknownAppId),
             (PEER_DISCONNECT_REASON_KEY_EXCHANGE_FAILED, DisconnectReason::KeyExchangeFailed),
             (PEER_DISCONNECT_REASON_SLOW_CONSUMER, DisconnectReason::SlowConsumer),
+            (PEER_DISCONNECT_REASON_RATE_LIMITED, DisconnectReason::RateLimited),
         ];
         for (constant, reason) in reasons {
             assert_eq!(constant, reason as u16);
@@ -170,5 +177,7 @@ mod tests {
         assert_eq!(PEER_RETURN_CODE_OK, return_code::OK);
         assert_eq!(PEER_RETURN_CODE_MUST_ENCRYPT, return_code::MUST_ENCRYPT);
         assert_eq!(PEER_RETURN_CODE_PLUGIN_REJECTED, return_code::PLUGIN_REJECTED);
+        assert_eq!(PEER_RETURN_CODE_SERVER_BUSY, return_code::SERVER_BUSY);
+        assert_eq!(PEER_RETURN_CODE_GAME_FULL, return_code::GAME_FULL);
     }
 }

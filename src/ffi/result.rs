@@ -94,9 +94,11 @@ impl From<SessionError> for PeerResult {
             SessionError::KeyExchangeAlreadyStarted => PeerResult::KeyExchangeAlreadyStarted,
             SessionError::MustEncrypt(_) => PeerResult::MustEncrypt,
             SessionError::Params(_) => PeerResult::ParamsTooLarge,
-            SessionError::InvalidConnectRequest => PeerResult::InvalidArgument,
-            SessionError::MessageTooLarge { .. } => PeerResult::MessageTooLarge,
-            SessionError::CounterExhausted => PeerResult::CounterExhausted,
+            SessionError::InvalidConnectRequest(_) => PeerResult::InvalidArgument,
+            SessionError::MessageTooLarge { .. } | SessionError::ClearMessageTooLarge { .. } => {
+                PeerResult::MessageTooLarge
+            }
+            SessionError::CounterExhausted | SessionError::KeyUsageExhausted => PeerResult::CounterExhausted,
             SessionError::OutputFull => PeerResult::SendBufferFull,
         }
     }

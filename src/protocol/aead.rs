@@ -8,8 +8,8 @@ use aes_gcm::{Aes256Gcm, KeyInit, Nonce};
 
 use super::frame::TAG_LEN;
 
-/// A keyed AES-256-GCM instance. Prints no key material.
-#[derive(Clone)]
+/// A keyed AES-256-GCM instance. Prints no key material. Deliberately not `Clone`: a copy would
+/// share the key but not the counter of whoever holds it, and so invite nonce reuse.
 pub struct Cipher(Aes256Gcm);
 
 /// The tag did not verify: the bytes, the associated data or the counter were altered.

@@ -301,6 +301,11 @@ pub fn encode_params(params: &Params, out: &mut Vec<u8>) {
     }
 }
 
+/// The bytes one value takes on the wire, its tag included.
+pub fn encoded_value_len(value: &Value) -> usize {
+    value_len(value)
+}
+
 /// The exact number of bytes [`encode_params`] appends, so callers can reserve once.
 pub fn encoded_len(params: &Params) -> usize {
     varint_len(len_u64(params.len())) + params.iter().map(|(_, value)| 1 + value_len(value)).sum::<usize>()

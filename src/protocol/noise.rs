@@ -67,6 +67,10 @@ pub struct Keypair {
 impl Keypair {
     pub fn generate() -> Result<Self, NoiseError> {
         let mut bytes = Zeroizing::new([0u8; 32]);
+        #[cfg(test)]
+        if testing::RANDOM_FAILS.get() {
+            return Err(NoiseError::Random);
+        }
         getrandom::fill(bytes.as_mut()).map_err(|_| NoiseError::Random)?;
         Ok(Self::from_secret_bytes(*bytes))
     }
@@ -321,6 +325,14 @@ pub fn respond_with_ephemeral(
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Failure injection for tests of what happens when the system's random source fails.
+#[cfg(test)]
+pub(crate) mod testing {
+    thread_local! {
+        pub(crate) static RANDOM_FAILS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
 }
 
 #[cfg(test)]

@@ -25,11 +25,19 @@ impl SendOptions {
     pub const ENCRYPTED: SendOptions = SendOptions { encrypt: true, delivery: Delivery::Reliable, channel: 0 };
 }
 
+/// AES blocks one key may process before the session must end: 2^33 blocks (128 GiB), the budget
+/// that keeps AES-GCM's confidentiality advantage below 2^-57 (QUIC's margin: its 2^23 packets of
+/// 2^10 blocks). A game session of small frames never comes near it.
+pub const DEFAULT_KEY_USAGE_LIMIT: u64 = 1 << 33;
+
 /// The sending half of the transport keys.
 pub struct Sealer {
     cipher: Cipher,
     next_counter: u64,
     counter_limit: u64,
+    /// AES blocks this key has sealed (each frame's associated data and body, and its tag block).
+    blocks_used: u64,
+    block_limit: u64,
 }
 
 /// The receiving half of the transport keys.
@@ -58,6 +66,8 @@ pub enum SealError {
     NoKeys,
     /// The counter reached its limit; the session must end (counters are never reused).
     CounterExhausted,
+    /// The key sealed as much data as it safely may; the session must end.
+    KeyUsageExhausted,
     /// The body would exceed the frame size limit.
     TooLarge { len: usize, max: u32 },
 }
@@ -82,14 +92,38 @@ impl Sealer {
     /// `counter_limit` is the first counter ordinary frames may not use (at most 2^64-1, which Noise
     /// reserves). One counter beyond it stays available for the closing Disconnect frame.
     pub fn new(key: &[u8; 32], counter_limit: u64) -> Self {
-        Sealer { cipher: Cipher::new(key), next_counter: 0, counter_limit: counter_limit.min(u64::MAX - 1) }
+        Sealer {
+            cipher: Cipher::new(key),
+            next_counter: 0,
+            counter_limit: counter_limit.min(u64::MAX - 1),
+            blocks_used: 0,
+            block_limit: DEFAULT_KEY_USAGE_LIMIT,
+        }
     }
 
-    /// Lets exactly one more frame through after the limit: the Disconnect that ends the session.
+    /// Lowers (or raises) how many AES blocks the key may process; used by tests of the limit.
+    pub fn with_key_usage_limit(mut self, blocks: u64) -> Self {
+        self.block_limit = blocks;
+        self
+    }
+
+    /// Charges a frame of `len` bytes (header and body) against the key's budget.
+    fn charge(&mut self, len: usize) -> Result<(), SealError> {
+        let blocks = (len as u64).div_ceil(16) + 1;
+        let used = self.blocks_used.saturating_add(blocks);
+        if used > self.block_limit {
+            return Err(SealError::KeyUsageExhausted);
+        }
+        self.blocks_used = used;
+        Ok(())
+    }
+
+    /// Lets exactly one more frame through after the limits: the Disconnect that ends the session.
     pub fn allow_final_frame(&mut self) {
         if self.next_counter >= self.counter_limit && self.counter_limit < u64::MAX {
             self.counter_limit += 1;
         }
+        self.block_limit = u64::MAX;
     }
 
     pub fn next_counter(&self) -> u64 {
@@ -163,7 +197,9 @@ pub fn append_frame(
         header.write(&mut out[start..start + header_len]);
         return Ok(());
     };
-    let counter = match sealer.take_counter() {
+    // The budget is charged before a counter is taken: on TCP a counter left unused would make the
+    // next frame arrive out of order.
+    let counter = match sealer.charge(out.len() - start).and_then(|()| sealer.take_counter()) {
         Ok(counter) => counter,
         Err(error) => {
             out.truncate(start);

@@ -94,6 +94,8 @@ pub enum DisconnectReason {
     SlowConsumer = 11,
     ServerLogic = 12,
     ServerFull = 13,
+    /// The peer sent more than it is allowed to (operations, bytes or key exchanges per second).
+    RateLimited = 14,
 }
 
 impl DisconnectReason {
@@ -114,6 +116,7 @@ impl DisconnectReason {
             11 => SlowConsumer,
             12 => ServerLogic,
             13 => ServerFull,
+            14 => RateLimited,
             _ => return Option::None,
         })
     }
@@ -135,6 +138,7 @@ impl DisconnectReason {
             SlowConsumer => "the peer did not keep up with its traffic",
             ServerLogic => "disconnected by server logic",
             ServerFull => "the server is full",
+            RateLimited => "sent more than the server allows",
         }
     }
 
@@ -185,6 +189,10 @@ pub mod return_code {
     pub const MUST_ENCRYPT: i16 = -10;
     /// A server plugin refused the operation.
     pub const PLUGIN_REJECTED: i16 = -11;
+    /// The server cannot take the request now (its output budget is used up); try again.
+    pub const SERVER_BUSY: i16 = -12;
+    /// The room is full (Photon's GameFull).
+    pub const GAME_FULL: i16 = 32765;
 }
 
 /// Photon's op codes for operations with a protocol-level meaning.

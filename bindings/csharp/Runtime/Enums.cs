@@ -156,6 +156,8 @@ namespace Sealnet
         ServerLogic = 12,
         /// <summary>The server is full.</summary>
         ServerFull = 13,
+        /// <summary>Sent more than the server allows (operations, bytes or key exchanges per second).</summary>
+        RateLimited = 14,
     }
 
     /// <summary>Operation return codes with a fixed meaning (PEER_RETURN_CODE_*).</summary>
@@ -167,6 +169,10 @@ namespace Sealnet
         public const short MustEncrypt = -10;
         /// <summary>A server plugin refused the operation.</summary>
         public const short PluginRejected = -11;
+        /// <summary>The server cannot take the request now (its output budget is used up); try again.</summary>
+        public const short ServerBusy = -12;
+        /// <summary>The room is full (Photon's GameFull).</summary>
+        public const short GameFull = 32765;
     }
 
     /// <summary>Describes <see cref="PeerResult"/> values with the native library's text.</summary>

@@ -93,13 +93,15 @@ impl From<SessionError> for ErrorCode {
         match error {
             SessionError::NotConnected => ErrorCode::NotConnected,
             SessionError::InvalidState(_) => ErrorCode::AlreadyConnected,
-            SessionError::WrongRole | SessionError::InvalidConnectRequest => ErrorCode::InvalidArgument,
+            SessionError::WrongRole | SessionError::InvalidConnectRequest(_) => ErrorCode::InvalidArgument,
             SessionError::EncryptionNotEstablished => ErrorCode::EncryptionNotEstablished,
             SessionError::KeyExchangeAlreadyStarted => ErrorCode::KeyExchangeAlreadyStarted,
             SessionError::MustEncrypt(_) => ErrorCode::MustEncrypt,
             SessionError::Params(_) => ErrorCode::ParamsTooLarge,
-            SessionError::MessageTooLarge { .. } => ErrorCode::MessageTooLarge,
-            SessionError::CounterExhausted => ErrorCode::CounterExhausted,
+            SessionError::MessageTooLarge { .. } | SessionError::ClearMessageTooLarge { .. } => {
+                ErrorCode::MessageTooLarge
+            }
+            SessionError::CounterExhausted | SessionError::KeyUsageExhausted => ErrorCode::CounterExhausted,
             SessionError::OutputFull => ErrorCode::SendBufferFull,
             // A refusal added to sealnet later: the printed message still says what it is.
             _ => ErrorCode::InvalidArgument,
@@ -426,7 +428,7 @@ mod tests {
             PeerError::Session(SessionError::KeyExchangeAlreadyStarted),
             PeerError::Session(SessionError::MustEncrypt(230)),
             PeerError::Session(SessionError::Params(CodecError::DepthExceeded { max: 8 })),
-            PeerError::Session(SessionError::InvalidConnectRequest),
+            PeerError::Session(SessionError::InvalidConnectRequest("app id".into())),
             PeerError::Session(SessionError::MessageTooLarge { len: 10, max: 5 }),
             PeerError::Session(SessionError::CounterExhausted),
             PeerError::Session(SessionError::OutputFull),

@@ -32,8 +32,14 @@ pub const EVENT_JOIN: u8 = 255;
 pub const EVENT_LEAVE: u8 = 254;
 
 /// A config for in-process servers: any free port, app id "demo" (the key is generated in memory).
+/// Clients may send as fast as they like: the tests of the rate limits set their own.
 pub fn test_config() -> Config {
-    Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() }
+    let mut config = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
+    config.limits.ops_per_second = 1e9;
+    config.limits.ops_burst = 1e9;
+    config.limits.bytes_per_second = 1e12;
+    config.limits.bytes_burst = 1e12;
+    config
 }
 
 pub async fn start_server(config: Config) -> RunningServer {
@@ -205,6 +211,16 @@ impl Client {
             Ok(status) => status,
             Err(_) => panic!("no {code:?} status in time; statuses so far: {:?}", self.statuses),
         }
+    }
+
+    /// Drives the connection until the session reports `code` or the connection closes.
+    pub async fn until_closed_or(&mut self, code: StatusCode) {
+        let done = async {
+            while !self.session.is_closed() && !self.statuses.iter().any(|status| status.code == code) {
+                self.pump().await;
+            }
+        };
+        tokio::time::timeout(WAIT, done).await.expect("the status or the close in time");
     }
 
     /// Drives the connection until it is closed (by either side), keeping what arrives.

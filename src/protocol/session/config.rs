@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use crate::protocol::codec::Limits;
 use crate::protocol::frame::DEFAULT_MAX_BODY;
+use crate::protocol::sealing::DEFAULT_KEY_USAGE_LIMIT;
 use crate::protocol::status::op_code;
 
 /// A set of operation codes (one bit per code).
@@ -39,11 +40,23 @@ impl std::fmt::Debug for OpCodeSet {
 pub const DEFAULT_MUST_ENCRYPT: OpCodeSet =
     OpCodeSet::empty().with(op_code::AUTHENTICATE).with(op_code::AUTHENTICATE_ONCE);
 
+/// Default bound on the body of a frame sent or received before the transport keys exist. The
+/// key-exchange messages need a few hundred bytes; anything larger before the keys is refused, so a
+/// peer that has proven nothing cannot make the other side buffer much.
+pub const DEFAULT_MAX_CLEAR_BODY: u32 = 4096;
+
+/// Longest any timer of a session may be set to. Larger settings are clamped, so no deadline can
+/// overflow the clock.
+pub const MAX_TIMER: Duration = Duration::from_secs(24 * 60 * 60);
+
 /// Settings of one session. The defaults follow Photon's (10 s disconnect timeout, 1 s ping).
 #[derive(Clone)]
 pub struct SessionConfig {
     /// With no frame received for this long, the connection is considered lost.
     pub disconnect_timeout: Duration,
+    /// Client: ConnectAck must arrive this long after Connect was sent. Server: a Connect must
+    /// arrive, and be answered, this long after the transport was accepted.
+    pub connect_timeout: Duration,
     /// How often a client pings while connected.
     pub ping_interval: Duration,
     /// Client: run the key exchange as soon as the connection is accepted.
@@ -56,6 +69,17 @@ pub struct SessionConfig {
     pub limits: Limits,
     /// Largest frame body accepted or sent (tag included).
     pub max_frame_body: u32,
+    /// Largest frame body accepted or sent before the transport keys exist in that direction.
+    pub max_clear_body: u32,
+    /// AES blocks one transport key may process before the session ends (see
+    /// [`DEFAULT_KEY_USAGE_LIMIT`]). Lowering it only serves tests of the limit.
+    pub key_usage_limit: u64,
+    /// Server: report each HandshakeInit as [`SessionEvent::KeyExchangeRequest`] and wait for
+    /// [`Session::admit_key_exchange`] before doing its DH work, so the driver can rate-limit it.
+    ///
+    /// [`SessionEvent::KeyExchangeRequest`]: super::SessionEvent::KeyExchangeRequest
+    /// [`Session::admit_key_exchange`]: super::Session::admit_key_exchange
+    pub gate_key_exchange: bool,
     /// First send counter that may not be used. Lowering it only serves tests of the limit.
     pub counter_limit: u64,
     /// Bytes of unsent output above which sends are refused instead of buffered.
@@ -68,15 +92,38 @@ impl Default for SessionConfig {
     fn default() -> Self {
         SessionConfig {
             disconnect_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(1),
             auto_key_exchange: true,
             server_key_pin: None,
             must_encrypt: DEFAULT_MUST_ENCRYPT,
             limits: Limits::default(),
             max_frame_body: DEFAULT_MAX_BODY,
+            max_clear_body: DEFAULT_MAX_CLEAR_BODY,
+            key_usage_limit: DEFAULT_KEY_USAGE_LIMIT,
+            gate_key_exchange: false,
             counter_limit: u64::MAX,
             max_pending_output: 8 * 1024 * 1024,
             max_queued_during_key_exchange: 1024,
+        }
+    }
+}
+
+impl SessionConfig {
+    /// The same settings with every timer clamped to [`MAX_TIMER`].
+    pub(crate) fn clamped(mut self) -> Self {
+        for timer in [&mut self.disconnect_timeout, &mut self.connect_timeout, &mut self.ping_interval] {
+            *timer = (*timer).min(MAX_TIMER);
+        }
+        self
+    }
+
+    /// The largest frame body allowed in a direction with (`keys`) or without transport keys.
+    pub fn max_body(&self, keys: bool) -> u32 {
+        if keys {
+            self.max_frame_body
+        } else {
+            self.max_clear_body.min(self.max_frame_body)
         }
     }
 }
@@ -85,11 +132,13 @@ impl std::fmt::Debug for SessionConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionConfig")
             .field("disconnect_timeout", &self.disconnect_timeout)
+            .field("connect_timeout", &self.connect_timeout)
             .field("ping_interval", &self.ping_interval)
             .field("auto_key_exchange", &self.auto_key_exchange)
             .field("server_key_pinned", &self.server_key_pin.is_some())
             .field("must_encrypt", &self.must_encrypt)
             .field("max_frame_body", &self.max_frame_body)
+            .field("max_clear_body", &self.max_clear_body)
             .finish_non_exhaustive()
     }
 }

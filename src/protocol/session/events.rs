@@ -22,6 +22,9 @@ pub enum SessionEvent {
         app_id: String,
         client_version: String,
     },
+    /// Server role, with `gate_key_exchange` set: the client started the key exchange; answer with
+    /// `admit_key_exchange` or `refuse_key_exchange`.
+    KeyExchangeRequest,
     /// Server role.
     OperationRequest {
         request: OperationRequest,
@@ -59,12 +62,16 @@ pub enum SessionError {
     MustEncrypt(u8),
     /// The parameters exceed the codec limits.
     Params(CodecError),
-    /// The app id is empty or longer than 64 bytes, or the version longer than 32.
-    InvalidConnectRequest,
+    /// The app id is empty or longer than 64 bytes, or the version longer than 32; says which.
+    InvalidConnectRequest(String),
     /// The encoded frame would exceed the frame size limit.
     MessageTooLarge { len: usize, max: u32 },
+    /// Before the key exchange, frames are limited to a few kilobytes.
+    ClearMessageTooLarge { len: usize, max: u32 },
     /// The send counter reached its limit; the session is closing.
     CounterExhausted,
+    /// The transport key sealed as much data as it safely may; the session is closing.
+    KeyUsageExhausted,
     /// Unsent output is above its bound; the transport is not draining it.
     OutputFull,
 }
@@ -83,13 +90,19 @@ impl std::fmt::Display for SessionError {
                 write!(f, "operation {op} must be sent encrypted: establish encryption first")
             }
             SessionError::Params(error) => write!(f, "parameters refused: {error}"),
-            SessionError::InvalidConnectRequest => {
-                f.write_str("app id must be 1 to 64 bytes and client version at most 32 bytes")
-            }
+            SessionError::InvalidConnectRequest(problem) => write!(f, "invalid connect request: {problem}"),
             SessionError::MessageTooLarge { len, max } => {
                 write!(f, "message of {len} bytes exceeds the frame limit of {max} bytes")
             }
+            SessionError::ClearMessageTooLarge { len, max } => write!(
+                f,
+                "message of {len} bytes exceeds the limit of {max} bytes for frames sent before the key \
+                 exchange: establish encryption first"
+            ),
             SessionError::CounterExhausted => f.write_str("send counter exhausted; the session is closing"),
+            SessionError::KeyUsageExhausted => {
+                f.write_str("the session key reached its usage limit; the session is closing (reconnect)")
+            }
             SessionError::OutputFull => f.write_str("send buffer full: the connection is not draining"),
         }
     }

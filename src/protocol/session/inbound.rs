@@ -12,8 +12,39 @@ use crate::protocol::noise::respond;
 use crate::protocol::sealing::{open_frame, OpenError, SendOptions};
 use crate::protocol::status::{return_code, DisconnectReason, StatusCode};
 
+/// Capacity above which an empty input buffer is released.
+const IDLE_INPUT_CAPACITY: usize = 4096;
+
+/// Header rules for a stream transport (TCP) that need no state: checked as soon as the header is in.
+fn check_header(header: &Header) -> Result<(), Violation> {
+    if header.sequence.is_some() || header.fragment.is_some() {
+        return Err(Violation::protocol(FrameError::ExtensionNotAllowed.to_string()));
+    }
+    if header.message_type.is_pre_key() && header.counter.is_some() {
+        return Err(Violation::protocol("key-exchange message must not be authenticated"));
+    }
+    Ok(())
+}
+
+/// A short description of the first bytes of a stream that is not sealnet.
+fn foreign(input: &[u8]) -> String {
+    let start = &input[..input.len().min(16)];
+    let known = [
+        (&b"HTTP/"[..], "it answered like an HTTP server"),
+        (b"GET ", "it sent an HTTP request"),
+        (b"POST ", "it sent an HTTP request"),
+        (b"SSH-", "it is an SSH endpoint"),
+        (b"\x16\x03", "it sent TLS"),
+    ];
+    if let Some((_, what)) = known.iter().find(|(prefix, _)| start.starts_with(prefix)) {
+        return (*what).to_owned();
+    }
+    let text: String = start.iter().map(|&b| if b.is_ascii_graphic() || b == b' ' { b as char } else { '.' }).collect();
+    format!("its first bytes were \"{text}\"")
+}
+
 /// A frame that must end the connection, with the reason sent to the peer.
-struct Violation {
+pub(super) struct Violation {
     reason: DisconnectReason,
     message: String,
 }
@@ -42,14 +73,24 @@ impl Session {
         let mut consumed = 0;
         while !matches!(self.phase, Phase::Closing | Phase::Closed) {
             let available = &input[consumed..];
-            let (header, header_len) = match Header::parse(available, self.config.max_frame_body) {
+            // Until keys exist in this direction, a frame may be only a few kilobytes: a peer that
+            // has proven nothing cannot make us buffer more.
+            let max_body = self.config.max_body(self.opener.is_some());
+            let (header, header_len) = match Header::parse(available, max_body) {
                 Ok(parsed) => parsed,
                 Err(FrameError::Incomplete { .. }) => break,
                 Err(error) => {
-                    self.fail(Violation::protocol(error.to_string()));
+                    let violation = self.header_violation(available, error);
+                    self.fail(violation);
                     break;
                 }
             };
+            self.first_frame = false;
+            // Refused as soon as the header is in, before any of the body is buffered.
+            if let Err(violation) = check_header(&header) {
+                self.fail(violation);
+                break;
+            }
             let frame_len = header_len + header.body_len as usize;
             if available.len() < frame_len {
                 break;
@@ -61,7 +102,31 @@ impl Session {
             }
         }
         input.drain(..consumed);
+        // An idle connection keeps no large buffer around.
+        if input.is_empty() && input.capacity() > IDLE_INPUT_CAPACITY {
+            input = Vec::new();
+        }
         self.input = input;
+    }
+
+    /// Why a header was refused, in the words a host needs: a first frame that is not sealnet at
+    /// all (an HTTP or TLS server, say) is named as such rather than as a bad version number.
+    fn header_violation(&self, input: &[u8], error: FrameError) -> Violation {
+        if let (true, FrameError::UnsupportedVersion(_)) = (self.first_frame, error) {
+            let peer = match self.role {
+                Role::Client => "the server",
+                Role::Server => "the client",
+            };
+            return Violation::protocol(format!("{peer} does not speak the sealnet protocol ({})", foreign(input)));
+        }
+        match error {
+            FrameError::BodyTooLarge { len, max } if self.opener.is_none() && max < self.config.max_frame_body => {
+                Violation::protocol(format!(
+                    "frame body of {len} bytes exceeds the limit of {max} for frames before the key exchange"
+                ))
+            }
+            error => Violation::protocol(error.to_string()),
+        }
     }
 
     fn process_frame(
@@ -71,12 +136,6 @@ impl Session {
         header_len: usize,
         now: Instant,
     ) -> Result<(), Violation> {
-        if header.sequence.is_some() || header.fragment.is_some() {
-            return Err(Violation::protocol(FrameError::ExtensionNotAllowed.to_string()));
-        }
-        if header.message_type.is_pre_key() && header.counter.is_some() {
-            return Err(Violation::protocol("key-exchange message must not be authenticated"));
-        }
         let raw_frame =
             matches!(header.message_type, MessageType::Connect | MessageType::ConnectAck).then(|| frame.to_vec());
         let opener = if header.message_type.is_pre_key() { None } else { self.opener.as_mut() };
@@ -118,7 +177,12 @@ impl Session {
                 } else {
                     notice.message
                 };
+                // A host waiting for the key exchange hears that it failed, and why.
+                if matches!(self.phase, Phase::KeyExchange(_)) {
+                    self.status(StatusCode::EncryptionFailedToEstablish, notice.reason, &message);
+                }
                 self.phase = Phase::Closing;
+                self.queued.clear();
                 if code != StatusCode::Disconnect {
                     self.status(code, notice.reason, &message);
                 }
@@ -157,7 +221,10 @@ impl Session {
     }
 
     fn is_live(&self) -> bool {
-        matches!(self.phase, Phase::Connected | Phase::KeyExchange(_) | Phase::Encrypted)
+        matches!(
+            self.phase,
+            Phase::Connected | Phase::KeyExchangeRequested(_) | Phase::KeyExchange(_) | Phase::Encrypted
+        )
     }
 
     fn on_connect(&mut self, body: &[u8], raw_frame: Option<Vec<u8>>) -> Result<(), Violation> {
@@ -203,6 +270,16 @@ impl Session {
         if !matches!(self.phase, Phase::Connected) {
             return Err(Violation::protocol("HandshakeInit outside the Connected state"));
         }
+        if self.config.gate_key_exchange {
+            self.phase = Phase::KeyExchangeRequested(body.to_vec());
+            self.events.push_back(SessionEvent::KeyExchangeRequest);
+            return Ok(());
+        }
+        self.respond_to_handshake(body)
+    }
+
+    /// Server: the responder side of the handshake, then the keys.
+    pub(super) fn respond_to_handshake(&mut self, body: &[u8]) -> Result<(), Violation> {
         let static_key = self.static_key.clone().ok_or_else(|| Violation::protocol("server has no static key"))?;
         let mut reply = Vec::with_capacity(128);
         let completed =
@@ -269,7 +346,7 @@ impl Session {
     }
 
     /// Ends the connection because of what the peer sent; other connections are unaffected.
-    fn fail(&mut self, violation: Violation) {
+    pub(super) fn fail(&mut self, violation: Violation) {
         let status = match (self.role, violation.reason) {
             (_, DisconnectReason::KeyExchangeFailed) => None,
             (Role::Client, _) => Some(StatusCode::ExceptionOnReceive),

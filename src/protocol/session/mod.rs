@@ -47,6 +47,9 @@ enum Phase {
     /// Server: Connect received, waiting for the host to accept or refuse.
     AwaitingAccept,
     Connected,
+    /// Server with `gate_key_exchange`: HandshakeInit received (its body kept), waiting for the
+    /// driver to admit it.
+    KeyExchangeRequested(Vec<u8>),
     /// Client: HandshakeInit sent.
     KeyExchange(Box<Initiator>),
     Encrypted,
@@ -78,6 +81,10 @@ pub struct Session {
     output: Vec<u8>,
     events: VecDeque<SessionEvent>,
     queued: VecDeque<Queued>,
+    /// Body bytes in `queued`, counted against `max_pending_output` with the output.
+    queued_bytes: usize,
+    /// No frame has been received yet: a first frame that is not sealnet at all is reported as such.
+    first_frame: bool,
     epoch: Instant,
     last_receive: Instant,
     next_ping: Instant,
@@ -108,7 +115,7 @@ impl Session {
     /// disconnect timeout.
     pub fn server(config: SessionConfig, static_key: Arc<Keypair>, now: Instant) -> Self {
         let mut session = Self::new(Role::Server, config, Some(static_key), now);
-        session.deadline = Some(now + session.config.disconnect_timeout);
+        session.deadline = Some(now + session.config.connect_timeout);
         session
     }
 
@@ -117,7 +124,7 @@ impl Session {
         prologue.extend_from_slice(PROLOGUE_LABEL);
         Session {
             role,
-            config,
+            config: config.clamped(),
             phase: Phase::Idle,
             static_key,
             sealer: None,
@@ -129,6 +136,8 @@ impl Session {
             output: Vec::new(),
             events: VecDeque::new(),
             queued: VecDeque::new(),
+            queued_bytes: 0,
+            first_frame: true,
             epoch: now,
             last_receive: now,
             next_ping: now,
@@ -150,7 +159,7 @@ impl Session {
         match self.phase {
             Phase::Idle | Phase::Closed => PeerState::Disconnected,
             Phase::AwaitingAck | Phase::AwaitingAccept => PeerState::Connecting,
-            Phase::Connected => PeerState::Connected,
+            Phase::Connected | Phase::KeyExchangeRequested(_) => PeerState::Connected,
             Phase::KeyExchange(_) => PeerState::EstablishingEncryption,
             Phase::Encrypted => PeerState::Encrypted,
             Phase::Closing => PeerState::Disconnecting,
@@ -284,14 +293,23 @@ impl Session {
         if !matches!(self.phase, Phase::Idle) {
             return Err(SessionError::InvalidState("connect may be called once"));
         }
-        if app_id.is_empty() || app_id.len() > MAX_APP_ID || client_version.len() > MAX_CLIENT_VERSION {
-            return Err(SessionError::InvalidConnectRequest);
+        let problem = if app_id.is_empty() {
+            Some("the app id is empty; it must be 1 to 64 bytes".to_owned())
+        } else if app_id.len() > MAX_APP_ID {
+            Some(format!("the app id is {} bytes; the limit is {MAX_APP_ID}", app_id.len()))
+        } else if client_version.len() > MAX_CLIENT_VERSION {
+            Some(format!("the client version is {} bytes; the limit is {MAX_CLIENT_VERSION}", client_version.len()))
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(SessionError::InvalidConnectRequest(problem));
         }
         let request = Connect { app_id: app_id.to_owned(), client_version: client_version.to_owned() };
         self.send_pre_key_frame(MessageType::Connect, |out| request.encode(out))?;
         self.phase = Phase::AwaitingAck;
         self.last_receive = now;
-        self.deadline = Some(now + self.config.disconnect_timeout);
+        self.deadline = Some(now + self.config.connect_timeout);
         Ok(())
     }
 
@@ -326,6 +344,35 @@ impl Session {
         Ok(())
     }
 
+    /// Server with `gate_key_exchange`: runs the key exchange the client asked for
+    /// ([`SessionEvent::KeyExchangeRequest`]).
+    pub fn admit_key_exchange(&mut self) -> Result<(), SessionError> {
+        self.require_role(Role::Server)?;
+        let Phase::KeyExchangeRequested(_) = self.phase else {
+            return Err(SessionError::InvalidState("no key exchange is waiting"));
+        };
+        let Phase::KeyExchangeRequested(body) = std::mem::replace(&mut self.phase, Phase::Connected) else {
+            unreachable!("checked above");
+        };
+        if let Err(violation) = self.respond_to_handshake(&body) {
+            self.fail(violation);
+        }
+        Ok(())
+    }
+
+    /// Server with `gate_key_exchange`: refuses the key exchange the client asked for and ends the
+    /// connection with `reason`.
+    pub fn refuse_key_exchange(&mut self, reason: DisconnectReason, message: &str) -> Result<(), SessionError> {
+        self.require_role(Role::Server)?;
+        if !matches!(self.phase, Phase::KeyExchangeRequested(_)) {
+            return Err(SessionError::InvalidState("no key exchange is waiting"));
+        }
+        self.phase = Phase::Connected;
+        self.status(StatusCode::EncryptionFailedToEstablish, reason as u16, message);
+        self.close(reason, message, None);
+        Ok(())
+    }
+
     /// Client: starts the key exchange (`-> e`).
     pub fn establish_encryption(&mut self, now: Instant) -> Result<(), SessionError> {
         self.require_role(Role::Client)?;
@@ -338,11 +385,14 @@ impl Session {
         let initiator = match Initiator::start(&self.prologue, &[PROTOCOL_VERSION], &mut body) {
             Ok(initiator) => initiator,
             Err(error) => {
+                // Without keys the connection must not carry on in clear as if nothing happened.
+                let message = error.to_string();
                 self.status(
                     StatusCode::EncryptionFailedToEstablish,
                     DisconnectReason::KeyExchangeFailed as u16,
-                    &error.to_string(),
+                    &message,
                 );
+                self.close(DisconnectReason::KeyExchangeFailed, &message, None);
                 return Ok(());
             }
         };
@@ -418,7 +468,9 @@ impl Session {
         let expected = matches!(self.phase, Phase::Closing);
         self.phase = Phase::Closed;
         self.queued.clear();
-        self.output.clear();
+        self.queued_bytes = 0;
+        self.output = Vec::new();
+        self.input = Vec::new();
         if !expected {
             let (code, message) = cause.unwrap_or((
                 match self.role {
@@ -449,7 +501,7 @@ impl Session {
         options: SendOptions,
         write_body: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), SessionError> {
-        if !matches!(self.phase, Phase::Connected | Phase::Encrypted) {
+        if !matches!(self.phase, Phase::Connected | Phase::KeyExchangeRequested(_) | Phase::Encrypted) {
             return Err(SessionError::NotConnected);
         }
         if options.encrypt && !self.is_encrypted() {
@@ -493,7 +545,7 @@ impl Session {
         options: SendOptions,
         write_body: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), SessionError> {
-        if self.output.len() > self.config.max_pending_output {
+        if self.output.len() + self.queued_bytes > self.config.max_pending_output {
             return Err(SessionError::OutputFull);
         }
         if matches!(self.phase, Phase::KeyExchange(_)) {
@@ -502,38 +554,46 @@ impl Session {
             }
             let mut body = Vec::new();
             write_body(&mut body);
-            let len = body.len() + super::frame::TAG_LEN;
+            let len = body.len() + TAG_LEN;
             if len > self.config.max_frame_body as usize {
                 return Err(SessionError::MessageTooLarge { len, max: self.config.max_frame_body });
             }
+            self.queued_bytes += body.len();
             self.queued.push_back(Queued { message_type, options, body });
             return Ok(());
         }
-        append_frame(
-            &mut self.output,
-            message_type,
-            options,
-            self.sealer.as_mut(),
-            self.config.max_frame_body,
-            write_body,
-        )
-        .map_err(|error| self.seal_error(error))
+        let max_body = self.config.max_body(self.sealer.is_some());
+        append_frame(&mut self.output, message_type, options, self.sealer.as_mut(), max_body, write_body)
+            .map_err(|error| self.seal_error(error))
     }
 
     fn seal_error(&mut self, error: SealError) -> SessionError {
         match error {
             SealError::NoKeys => SessionError::EncryptionNotEstablished,
+            SealError::TooLarge { len, max } if self.sealer.is_none() && max < self.config.max_frame_body => {
+                SessionError::ClearMessageTooLarge { len, max }
+            }
             SealError::TooLarge { len, max } => SessionError::MessageTooLarge { len, max },
             SealError::CounterExhausted => {
                 // Counters are never reused and v1 does not rekey: the session ends.
                 self.close(DisconnectReason::CounterExhausted, "send counter exhausted", Some(StatusCode::SendError));
                 SessionError::CounterExhausted
             }
+            SealError::KeyUsageExhausted => {
+                // Version 1 does not rekey: the session ends, and a reconnect gets fresh keys.
+                let message = "session key usage limit reached";
+                self.close(DisconnectReason::CounterExhausted, message, Some(StatusCode::SendError));
+                SessionError::KeyUsageExhausted
+            }
         }
     }
 
     fn install_keys(&mut self, completed: Completed) {
-        self.sealer = Some(Sealer::new(&completed.keys.send, self.config.counter_limit));
+        let sealer = Sealer::new(&completed.keys.send, self.config.counter_limit)
+            .with_key_usage_limit(self.config.key_usage_limit);
+        self.sealer = Some(sealer);
+        // The prologue only feeds the handshake.
+        self.prologue = Vec::new();
         // TCP never drops or reorders, so the receiver insists on the exact next counter.
         self.opener = Some(Opener::in_order(&completed.keys.receive));
         self.remote_static = completed.remote_static;
@@ -541,6 +601,7 @@ impl Session {
         self.phase = Phase::Encrypted;
         self.deadline = None;
         self.status(StatusCode::EncryptionEstablished, 0, "encryption established");
+        self.queued_bytes = 0;
         while let Some(queued) = self.queued.pop_front() {
             let result = append_frame(
                 &mut self.output,
@@ -565,6 +626,7 @@ impl Session {
         }
         let was_live = !matches!(self.phase, Phase::Idle) || self.role == Role::Server;
         self.queued.clear();
+        self.queued_bytes = 0;
         self.phase = Phase::Closing;
         self.close_reason = Some((reason as u16, message.to_owned()));
         if let Some(code) = status {
@@ -610,11 +672,16 @@ pub fn check_operation(
 
 /// Refuses an encoded request body of `body_len` bytes that would not fit in one frame in `state`.
 pub fn check_encoded_operation(config: &SessionConfig, state: PeerState, body_len: usize) -> Result<(), SessionError> {
-    // Frames sent from the key exchange on are authenticated, so they carry a tag.
-    let tag = if matches!(state, PeerState::EstablishingEncryption | PeerState::Encrypted) { TAG_LEN } else { 0 };
-    let len = body_len + tag;
-    if len > config.max_frame_body as usize {
-        return Err(SessionError::MessageTooLarge { len, max: config.max_frame_body });
+    // Frames sent from the key exchange on are authenticated (they carry a tag), and may be large.
+    let keys = matches!(state, PeerState::EstablishingEncryption | PeerState::Encrypted);
+    let len = body_len + if keys { TAG_LEN } else { 0 };
+    let max = config.max_body(keys);
+    if len > max as usize {
+        return Err(if keys {
+            SessionError::MessageTooLarge { len, max }
+        } else {
+            SessionError::ClearMessageTooLarge { len, max }
+        });
     }
     Ok(())
 }
@@ -647,4 +714,48 @@ fn truncate(text: &str, max: usize) -> &str {
         end -= 1;
     }
     &text[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::noise::testing::RANDOM_FAILS;
+
+    #[test]
+    fn a_failing_random_source_ends_the_connection_instead_of_leaving_it_in_clear() {
+        let now = Instant::now();
+        let server_key = Arc::new(Keypair::generate().unwrap());
+        let config = SessionConfig { auto_key_exchange: false, ..SessionConfig::default() };
+        let mut client = Session::client(config, now);
+        let mut server = Session::server(SessionConfig::default(), server_key, now);
+        client.connect("app", "1", now).unwrap();
+        let mut bytes = Vec::new();
+        client.take_output(&mut bytes);
+        server.receive(&bytes, now);
+        server.accept(now).unwrap();
+        let mut bytes = Vec::new();
+        server.take_output(&mut bytes);
+        client.receive(&bytes, now);
+        assert_eq!(client.state(), PeerState::Connected);
+
+        RANDOM_FAILS.set(true);
+        let started = client.establish_encryption(now);
+        RANDOM_FAILS.set(false);
+        assert_eq!(started, Ok(()));
+        assert!(client.wants_close(), "the session closes");
+        let statuses: Vec<_> = std::iter::from_fn(|| client.poll_event())
+            .filter_map(|event| match event {
+                SessionEvent::Status(info) => Some((info.code, info.reason)),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            statuses.contains(&(StatusCode::EncryptionFailedToEstablish, DisconnectReason::KeyExchangeFailed as u16))
+        );
+        assert_eq!(
+            client.send_operation_parts(1, &Params::new(), SendOptions::RELIABLE),
+            Err(SessionError::NotConnected),
+            "nothing more goes out in clear"
+        );
+    }
 }
