@@ -872,6 +872,18 @@ uint32_t peer_state(const peer_t *peer, uint32_t *out_state);
 uint32_t peer_server_public_key(const peer_t *peer, uint8_t *out_key);
 
 /**
+ * Why the last `peer_*` call that failed on the calling thread failed, in words that name the
+ * parameter and the limit where there is one (for example "invalid connect request: the app id is
+ * 65 bytes; the limit is 64"), NUL-terminated UTF-8. Never contains key material. An empty string
+ * before any call failed.
+ *
+ * Ownership: owned by sealnet; never free it. Lifetime: valid until the next failing `peer_*` call on
+ * the same thread; copy it to keep it.
+ * Thread: any thread; each thread has its own.
+ */
+const char *peer_last_error(void);
+
+/**
  * A static, NUL-terminated description of a result code. Never NULL; never free it.
  *
  * Thread: any thread.

@@ -358,6 +358,11 @@ class [[nodiscard]] Result {
   uint32_t code_ = PEER_RESULT_OK;
 };
 
+/// Why the last failed call on this thread failed, naming the parameter and the limit where there is
+/// one (peer_last_error); valid until the next failing call on this thread. message() is the static
+/// text of the code; this is the detail of the call.
+inline const char* last_error() noexcept { return peer_last_error(); }
+
 namespace detail {
 [[noreturn]] inline void bad_expected_access(Result result) noexcept {
   std::fprintf(stderr, "sealnet: value() of a failed Expected (%s)\n", result.message());

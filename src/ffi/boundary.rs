@@ -1,16 +1,78 @@
 //! The panic boundary and pointer checks every exported function goes through.
 
+use std::cell::RefCell;
+use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::result::PeerResult;
+use crate::peer::PeerError;
+use crate::protocol::session::SessionError;
 
-/// Runs `body` so that no panic crosses into the host, and converts its outcome to a result code.
-pub(crate) fn guard(body: impl FnOnce() -> Result<(), PeerResult>) -> u32 {
-    match catch_unwind(AssertUnwindSafe(body)) {
-        Ok(Ok(())) => PeerResult::Ok as u32,
-        Ok(Err(result)) => result as u32,
-        Err(_) => PeerResult::Panic as u32,
+thread_local! {
+    /// Why the last failed call on this thread failed, for peer_last_error.
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+/// A failed call: its result code and, when the code alone does not say it, what exactly was wrong
+/// (which parameter, which limit).
+pub(crate) struct Failure {
+    result: PeerResult,
+    detail: Option<String>,
+}
+
+impl Failure {
+    pub fn new(result: PeerResult, detail: impl Into<String>) -> Self {
+        Failure { result, detail: Some(detail.into()) }
     }
+}
+
+impl From<PeerResult> for Failure {
+    fn from(result: PeerResult) -> Self {
+        Failure { result, detail: None }
+    }
+}
+
+impl From<PeerError> for Failure {
+    fn from(error: PeerError) -> Self {
+        let detail = error.to_string();
+        Failure { result: error.into(), detail: Some(detail) }
+    }
+}
+
+impl From<SessionError> for Failure {
+    fn from(error: SessionError) -> Self {
+        PeerError::Session(error).into()
+    }
+}
+
+fn remember(text: &str) {
+    let text = CString::new(text.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|last| *last.borrow_mut() = text);
+}
+
+/// Runs `body` so that no panic crosses into the host, and converts its outcome to a result code. A
+/// failure is remembered for peer_last_error.
+pub(crate) fn guard(body: impl FnOnce() -> Result<(), PeerResult>) -> u32 {
+    guard_detailed(|| body().map_err(Failure::from))
+}
+
+/// As [`guard`], for calls whose failures carry detail (which parameter, which limit).
+pub(crate) fn guard_detailed(body: impl FnOnce() -> Result<(), Failure>) -> u32 {
+    let failure = match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => return PeerResult::Ok as u32,
+        Ok(Err(failure)) => failure,
+        Err(_) => Failure::from(PeerResult::Panic),
+    };
+    match &failure.detail {
+        Some(detail) => remember(detail),
+        None => remember(PeerResult::describe(failure.result as u32).to_str().unwrap_or_default()),
+    }
+    failure.result as u32
+}
+
+/// The text peer_last_error hands out; valid until the next failure on this thread.
+pub(crate) fn last_error() -> *const std::ffi::c_char {
+    LAST_ERROR.with(|last| last.borrow().as_ptr())
 }
 
 /// Borrows a caller pointer, refusing NULL.

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::ffi::c_char;
 use std::time::Duration;
 
-use super::boundary::{borrow, borrow_mut, c_str, guard};
+use super::boundary::{borrow, borrow_mut, c_str, guard, guard_detailed, Failure};
 use super::dispatch::Prepared;
 use super::handles::{self, Callbacks, DispatchMark, PeerHandle};
 use super::params::peer_params_t;
@@ -15,7 +15,7 @@ use crate::peer::{Peer, PeerConfig, WaitOutcome};
 use crate::protocol::codec::Params;
 use crate::protocol::frame::Delivery;
 use crate::protocol::sealing::SendOptions;
-use crate::protocol::session::SessionConfig;
+use crate::protocol::session::{SessionConfig, MAX_TIMER};
 
 /// Fills `*out_config` with defaults: no callbacks, 10 s disconnect timeout, 1 s ping, automatic key
 /// exchange on, no pin, 65536 queued events.
@@ -50,11 +50,20 @@ pub extern "C" fn peer_config_default(out_config: *mut peer_config_t) -> u32 {
 /// Thread: any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut peer_t) -> u32 {
-    guard(|| {
+    guard_detailed(|| {
         // SAFETY: NULL-checked pointers per the contract.
         let (config, out_peer) = unsafe { (borrow(config)?, borrow_mut(out_peer)?) };
-        if config.disconnect_timeout_ms == 0 || config.ping_interval_ms == 0 || config.max_queued_events == 0 {
-            return Err(PeerResult::InvalidArgument);
+        let max_timer = MAX_TIMER.as_millis() as u32;
+        for (name, value) in
+            [("disconnect_timeout_ms", config.disconnect_timeout_ms), ("ping_interval_ms", config.ping_interval_ms)]
+        {
+            if value == 0 || value > max_timer {
+                let detail = format!("{name} is {value}; it must be 1 to {max_timer} (one day)");
+                return Err(Failure::new(PeerResult::InvalidArgument, detail));
+            }
+        }
+        if config.max_queued_events == 0 {
+            return Err(Failure::new(PeerResult::InvalidArgument, "max_queued_events must be above 0"));
         }
         let session = SessionConfig {
             disconnect_timeout: Duration::from_millis(config.disconnect_timeout_ms.into()),
@@ -90,11 +99,11 @@ pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut 
 /// Thread: any thread. Reconnecting is allowed once the peer is disconnected.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_connect(peer: *mut peer_t, address: *const c_char, app_id: *const c_char) -> u32 {
-    guard(|| {
+    guard_detailed(|| {
         let handle = handles::lookup(peer)?;
         // SAFETY: NULL-checked, NUL-terminated strings per the contract.
         let (address, app_id) = unsafe { (c_str(address)?, c_str(app_id)?) };
-        handle.peer.connect(address, app_id).map_err(PeerResult::from)
+        Ok(handle.peer.connect(address, app_id)?)
     })
 }
 
@@ -104,7 +113,7 @@ pub extern "C" fn peer_connect(peer: *mut peer_t, address: *const c_char, app_id
 /// Thread: any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_establish_encryption(peer: *mut peer_t) -> u32 {
-    guard(|| handles::lookup(peer)?.peer.establish_encryption().map_err(PeerResult::from))
+    guard_detailed(|| Ok(handles::lookup(peer)?.peer.establish_encryption()?))
 }
 
 /// Sends an operation. `params` may be NULL (no parameters) and is copied, so the caller keeps
@@ -119,7 +128,7 @@ pub extern "C" fn peer_send_operation(
     params: *const peer_params_t,
     options: *const peer_send_options_t,
 ) -> u32 {
-    guard(|| {
+    guard_detailed(|| {
         let handle = handles::lookup(peer)?;
         // SAFETY: NULL is allowed for both; non-NULL pointers are valid per the contract.
         let (params, options) = unsafe { (params.as_ref(), options.as_ref()) };
@@ -127,14 +136,17 @@ pub extern "C" fn peer_send_operation(
             None => SendOptions::RELIABLE,
             Some(options) => SendOptions {
                 encrypt: options.encrypt != 0,
-                delivery: Delivery::from_u8(options.delivery_mode).ok_or(PeerResult::InvalidArgument)?,
+                delivery: Delivery::from_u8(options.delivery_mode).ok_or_else(|| {
+                    let detail = format!("delivery_mode is {}; it must be 0 to 3", options.delivery_mode);
+                    Failure::new(PeerResult::InvalidArgument, detail)
+                })?,
                 channel: options.channel,
             },
         };
         // Borrowed, not copied: the parameters are encoded straight into the send buffer.
         let empty = Params::new();
         let params = params.map_or(&empty, |p| &p.params);
-        handle.peer.send_operation_parts(op_code, params, options).map_err(PeerResult::from)
+        Ok(handle.peer.send_operation_parts(op_code, params, options)?)
     })
 }
 
@@ -282,6 +294,19 @@ pub extern "C" fn peer_server_public_key(peer: *const peer_t, out_key: *mut u8) 
         unsafe { std::ptr::copy_nonoverlapping(key.as_ptr(), out_key, key.len()) };
         Ok(())
     })
+}
+
+/// Why the last `peer_*` call that failed on the calling thread failed, in words that name the
+/// parameter and the limit where there is one (for example "invalid connect request: the app id is
+/// 65 bytes; the limit is 64"), NUL-terminated UTF-8. Never contains key material. An empty string
+/// before any call failed.
+///
+/// Ownership: owned by sealnet; never free it. Lifetime: valid until the next failing `peer_*` call on
+/// the same thread; copy it to keep it.
+/// Thread: any thread; each thread has its own.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_last_error() -> *const c_char {
+    std::panic::catch_unwind(super::boundary::last_error).unwrap_or(c"internal error".as_ptr())
 }
 
 /// A static, NUL-terminated description of a result code. Never NULL; never free it.

@@ -35,7 +35,7 @@ const CLOSE_LINGER: Duration = Duration::from_millis(500);
 type Failure = (StatusCode, String);
 
 pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target) {
-    let mut driver = Driver { shared: &shared, session: &mut session, published_key: false };
+    let mut driver = Driver { shared: &shared, session: &mut session, published_key: false, spare: Outbox::default() };
     let outcome = catch_unwind(AssertUnwindSafe(|| driver.drive(target))).unwrap_or_else(|_| {
         // Whatever went wrong, the host still gets its final statuses and the thread ends cleanly.
         Err((StatusCode::Exception, "internal error on the I/O thread; the connection was closed".to_owned()))
@@ -45,7 +45,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target) {
         Err((code, message)) => session.transport_closed(Some((*code, message))),
         Ok(()) => session.transport_closed(None),
     }
-    let mut driver = Driver { shared: &shared, session: &mut session, published_key: true };
+    let mut driver = Driver { shared: &shared, session: &mut session, published_key: true, spare: Outbox::default() };
     driver.deliver();
     shared.board.set_state(PeerState::Disconnected);
     shared.results.set_live(false);
@@ -59,6 +59,9 @@ struct Driver<'a> {
     shared: &'a Shared,
     session: &'a mut Session,
     published_key: bool,
+    /// The outbox the host does not hold: swapped with the host's on each turn, so both keep their
+    /// capacity and a steady stream of sends allocates nothing.
+    spare: Outbox,
 }
 
 impl Driver<'_> {
@@ -156,11 +159,14 @@ impl Driver<'_> {
     /// Applies the host's requests: disconnect and shutdown always, the key exchange and operations
     /// once `connected`. Returns whether shutdown was asked for.
     fn take_requests(&mut self, connected: bool) -> bool {
-        let (shutdown, disconnect, establish, mut outbox) = {
+        let mut outbox = std::mem::take(&mut self.spare);
+        let (shutdown, disconnect, establish) = {
             let mut control = self.shared.control.lock();
             let establish = connected && std::mem::take(&mut control.establish_encryption);
-            let outbox = if connected { std::mem::take(&mut control.outbox) } else { Outbox::default() };
-            (control.shutdown, control.disconnect, establish, outbox)
+            if connected {
+                std::mem::swap(&mut control.outbox, &mut outbox);
+            }
+            (control.shutdown, control.disconnect, establish)
         };
         if (shutdown || disconnect) && !self.session.wants_close() && !self.session.is_closed() {
             self.session.disconnect(DisconnectReason::ClientRequest, "client disconnected");
@@ -176,9 +182,12 @@ impl Driver<'_> {
                 let consumed: usize = outbox.ops[..sent].iter().map(|op| op.len).sum();
                 outbox.data.drain(..consumed);
                 outbox.ops.drain(..sent);
-                self.shared.control.lock().outbox.put_back(outbox);
+                self.shared.control.lock().outbox.put_back(std::mem::take(&mut outbox));
             }
         }
+        outbox.data.clear();
+        outbox.ops.clear();
+        self.spare = outbox;
         shutdown
     }
 

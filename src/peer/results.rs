@@ -5,6 +5,7 @@
 //! because a peer on the path can choose how large each result is.
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
@@ -62,13 +63,26 @@ struct Queue {
 pub(crate) struct Results {
     queue: Mutex<Queue>,
     ready: Condvar,
+    /// The queue's length, readable without the lock, so a waiter can spin briefly before parking.
+    queued: AtomicUsize,
     max_events: usize,
     max_bytes: usize,
 }
 
+/// How long a waiter spins before it parks. A result usually follows a request within tens of
+/// microseconds; catching it spinning saves the waiter's wake-up (a futex, and in a virtual machine an
+/// interprocessor interrupt), which costs about as much.
+const SPIN: Duration = Duration::from_micros(50);
+
 impl Results {
     pub fn new(max_events: usize, max_bytes: usize) -> Self {
-        Results { queue: Mutex::new(Queue::default()), ready: Condvar::new(), max_events, max_bytes }
+        Results {
+            queue: Mutex::new(Queue::default()),
+            ready: Condvar::new(),
+            queued: AtomicUsize::new(0),
+            max_events,
+            max_bytes,
+        }
     }
 
     /// Queues results in order. Statuses are always taken (a connection reports a handful); other
@@ -96,6 +110,7 @@ impl Results {
             queue.events.push_back(event);
         }
         if queue.events.len() > before {
+            self.queued.store(queue.events.len(), Ordering::Release);
             self.ready.notify_all();
         }
         overflow.map_or(Ok(()), Err)
@@ -105,6 +120,7 @@ impl Results {
         let mut queue = self.queue.lock();
         let event = queue.events.pop_front()?;
         queue.bytes = queue.bytes.saturating_sub(cost(&event));
+        self.queued.store(queue.events.len(), Ordering::Release);
         Some(event)
     }
 
@@ -117,6 +133,7 @@ impl Results {
             into.extend(queue.events.drain(..));
         }
         queue.bytes = 0;
+        self.queued.store(0, Ordering::Release);
     }
 
     /// Marks whether an I/O thread is running; waiters are woken either way.
@@ -127,7 +144,15 @@ impl Results {
 
     /// Blocks until a result is queued, `timeout` passes, or no connection is running.
     pub fn wait(&self, timeout: Duration) -> WaitOutcome {
-        let deadline = Instant::now().checked_add(timeout);
+        let started = Instant::now();
+        let spin_until = started + SPIN.min(timeout);
+        while Instant::now() < spin_until {
+            if self.queued.load(Ordering::Acquire) > 0 {
+                return WaitOutcome::Ready;
+            }
+            std::hint::spin_loop();
+        }
+        let deadline = started.checked_add(timeout);
         let mut queue = self.queue.lock();
         loop {
             if !queue.events.is_empty() {

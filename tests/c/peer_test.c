@@ -151,6 +151,14 @@ int main(void) {
     peer_t *a = make_peer(&alice, 1, key);
     peer_t *b = make_peer(&bob, 1, NULL);
     CHECK(peer_wait(a, 5000) == PEER_RESULT_NOT_CONNECTED, "wait before connect returns at once");
+    {
+        char long_id[66];
+        memset(long_id, 'x', 65);
+        long_id[65] = '\0';
+        CHECK(peer_connect(a, address, long_id) == PEER_RESULT_INVALID_ARGUMENT, "app id of 65 bytes refused");
+        CHECK(strstr(peer_last_error(), "the app id is 65 bytes; the limit is 64") != NULL,
+              "the error names the parameter and the limit");
+    }
     CHECK(peer_connect(a, address, "demo") == PEER_RESULT_OK, "connect a");
     CHECK(peer_connect(b, address, "demo") == PEER_RESULT_OK, "connect b");
     CHECK(service_until_status(a, &alice, PEER_STATUS_ENCRYPTION_ESTABLISHED), "a encrypted with pin");

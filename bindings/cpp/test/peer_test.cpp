@@ -548,6 +548,15 @@ void test_wait(World& w) {
   CHECK(Clock::now() - started >= 25ms);
 }
 
+void test_argument_errors(World& w) {
+  auto created = sn::Peer::create(sn::Config{});
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer p = std::move(created).value();
+  CHECK(p.connect(w.address, std::string(65, 'x')).code() == sn::ErrorCode::InvalidArgument);
+  CHECK(std::string(sn::last_error()).find("the app id is 65 bytes; the limit is 64") != std::string::npos);
+}
+
 void test_move_keeps_callbacks(World& w) {
   // Move-construct B.
   sn::Peer moved(std::move(w.b));
@@ -802,6 +811,7 @@ int main() {
     run_case("wrong pin fails the key exchange", [&] { test_wrong_pin(w); });
     run_case("poll instead of callbacks", [&] { test_poll(w); });
     run_case("wait instead of sleeping", [&] { test_wait(w); });
+    run_case("argument errors name the parameter and the limit", [&] { test_argument_errors(w); });
     run_case("move keeps callbacks", [&] { test_move_keeps_callbacks(w); });
     run_case("handler exception rethrown from service", [&] { test_callback_exception(w); });
     run_case("destroy from own callback", [&] { test_destroy_in_own_callback(w); });

@@ -217,6 +217,9 @@ namespace Sealnet
         internal static extern uint peer_wait(IntPtr peer, uint timeoutMs);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr peer_last_error();
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_disconnect(IntPtr peer);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

@@ -456,7 +456,8 @@ namespace Sealnet
         {
             var result = Check(raw);
             LastResult = result;
-            LastResultMessage = result == PeerResult.Ok ? null : result.Describe();
+            // The native detail names the parameter and the limit where there is one.
+            LastResultMessage = result == PeerResult.Ok ? null : NativeMethods.Utf8FromNulTerminated(NativeMethods.peer_last_error());
             return result;
         }
 

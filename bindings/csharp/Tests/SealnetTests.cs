@@ -156,6 +156,7 @@ internal static class SealnetTests
         Run("unknown app id: disconnect with reason and message", UnknownAppId);
         Run("connection refused gives ExceptionOnConnect", ConnectionRefused);
         Run("invalid address is refused", InvalidAddress);
+        Run("argument errors name the parameter and the limit", ArgumentErrorsNameTheLimit);
         Run("listener exceptions surface from Service, never into native code", ListenerExceptions);
         Run("polling (TryPollEvent) without a listener", Polling);
         Run("Wait blocks until results arrive, times out, or reports no connection", Waiting);
@@ -1146,5 +1147,14 @@ internal static class SealnetTests
         Check(clock.ElapsedMilliseconds >= 25, "the wait lasted its timeout");
         peer.Dispose();
         Throws<ObjectDisposedException>("Wait after Dispose", () => peer.Wait(0));
+    }
+
+    private static void ArgumentErrorsNameTheLimit()
+    {
+        var peer = new SealnetPeer(null);
+        Cleanup.Add(peer);
+        Equal(PeerResult.InvalidArgument, peer.Connect(serverAddress, new string('x', 65)), "a 65-byte app id");
+        Check(peer.LastResultMessage != null && peer.LastResultMessage.Contains("the app id is 65 bytes; the limit is 64"),
+            "LastResultMessage: " + peer.LastResultMessage);
     }
 }

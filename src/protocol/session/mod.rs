@@ -15,7 +15,7 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use config::{OpCodeSet, SessionConfig, DEFAULT_MUST_ENCRYPT};
+pub use config::{OpCodeSet, SessionConfig, DEFAULT_MAX_CLEAR_BODY, DEFAULT_MUST_ENCRYPT, MAX_TIMER};
 pub use events::{SessionError, SessionEvent, StatusInfo};
 
 use super::codec::{check_params, Params};
@@ -342,6 +342,29 @@ impl Session {
         self.close_reason = Some((reason as u16, message.to_owned()));
         self.status(StatusCode::DisconnectByServerLogic, reason as u16, message);
         Ok(())
+    }
+
+    /// A session of `role` that has just completed its key exchange with the given transport keys,
+    /// skipping the handshake's DH work. Only for fuzzing, which needs millions of sessions that
+    /// are already encrypted; never use it to talk to anyone.
+    #[cfg(feature = "fuzzing")]
+    #[doc(hidden)]
+    pub fn encrypted_for_fuzzing(
+        role: Role,
+        config: SessionConfig,
+        send: [u8; 32],
+        receive: [u8; 32],
+        now: Instant,
+    ) -> Self {
+        use super::noise::SplitKeys;
+        use zeroize::Zeroizing;
+        let mut session = Self::new(role, config, None, now);
+        session.phase = Phase::Connected;
+        let keys = SplitKeys { send: Zeroizing::new(send), receive: Zeroizing::new(receive) };
+        let remote_static = (role == Role::Client).then_some([9; 32]);
+        session.install_keys(Completed { keys, handshake_hash: [0; 32], remote_static, remote_payload: vec![1] });
+        session.events.clear();
+        session
     }
 
     /// Server with `gate_key_exchange`: runs the key exchange the client asked for
