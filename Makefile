@@ -65,6 +65,8 @@ stress: examples
 
 bench:
 	$(CARGO) bench --bench protocol
+	$(CARGO) bench -p sealnet-server --bench client
+	$(CARGO) bench -p sealnet-server --bench idle_memory
 
 # Needs root and tcpdump: records loopback traffic of the demo and checks no encrypted message leaks.
 capture-check: examples

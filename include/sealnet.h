@@ -518,11 +518,12 @@ typedef struct {
    */
   void *user_data;
   /**
-   * With nothing received for this long the connection is lost (status 1040). Default 10000.
+   * With nothing received for this long the connection is lost (status 1040). Default 10000;
+   * 1 to 86400000 (one day), else peer_create returns PEER_RESULT_INVALID_ARGUMENT.
    */
   uint32_t disconnect_timeout_ms;
   /**
-   * Ping interval of the I/O thread. Default 1000.
+   * Ping interval of the I/O thread. Default 1000; 1 to 86400000.
    */
   uint32_t ping_interval_ms;
   /**

@@ -70,9 +70,10 @@ pub struct peer_config_t {
     pub on_event: peer_event_callback,
     /// Passed back unchanged to every callback; sealnet never dereferences it.
     pub user_data: *mut c_void,
-    /// With nothing received for this long the connection is lost (status 1040). Default 10000.
+    /// With nothing received for this long the connection is lost (status 1040). Default 10000;
+    /// 1 to 86400000 (one day), else peer_create returns PEER_RESULT_INVALID_ARGUMENT.
     pub disconnect_timeout_ms: u32,
-    /// Ping interval of the I/O thread. Default 1000.
+    /// Ping interval of the I/O thread. Default 1000; 1 to 86400000.
     pub ping_interval_ms: u32,
     /// 1 (default): run the key exchange right after connecting. 0: call peer_establish_encryption.
     pub auto_key_exchange: u8,
