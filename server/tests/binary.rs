@@ -156,6 +156,46 @@ fn bad_configuration_is_reported_before_starting() {
     assert!(String::from_utf8_lossy(&output.stdout).contains("--app-id"));
 }
 
+#[test]
+fn without_a_key_file_setting_the_key_lives_in_the_state_directory_not_the_working_directory() {
+    let state = tempfile::tempdir().unwrap();
+    let working = tempfile::tempdir().unwrap();
+    let mut child = Command::new(BIN)
+        .args(["--listen", "127.0.0.1:0"])
+        .current_dir(working.path())
+        .env("XDG_STATE_HOME", state.path())
+        .env_remove("STATE_DIRECTORY")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+    assert!(first.starts_with("sealnet-server listening on"), "{first}");
+    let _ = child.kill();
+    let _ = child.wait();
+    let key = state.path().join("sealnet/server.key");
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(key.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(std::fs::read_dir(working.path()).unwrap().count(), 0, "nothing is written to the working directory");
+}
+
+#[test]
+fn a_server_that_cannot_listen_creates_no_key_file() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("server.key");
+    let output = Command::new(BIN)
+        .args(["--listen", &taken.local_addr().unwrap().to_string(), "--key-file"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("cannot listen"), "{output:?}");
+    assert!(!key.exists(), "the key file is written only once the server can listen");
+}
+
 #[tokio::test]
 async fn app_ids_from_the_command_line_replace_the_default() {
     let dir = tempfile::tempdir().unwrap();

@@ -121,6 +121,10 @@ impl Driver<'_> {
     }
 
     fn pump(&mut self, poll: &mut Poll, stream: &mut impl Transport) -> Result<(), Failure> {
+        #[cfg(test)]
+        if testing::PANIC_WHEN_CONNECTED.load(std::sync::atomic::Ordering::Relaxed) {
+            panic!("injected by a test");
+        }
         let mut events = Events::with_capacity(8);
         let mut read_buffer = vec![0u8; READ_CHUNK];
         let mut outgoing = Outgoing::default();
@@ -321,4 +325,10 @@ impl Outgoing {
         }
         Ok(())
     }
+}
+
+/// Failure injection for the panic boundary's test.
+#[cfg(test)]
+pub(crate) mod testing {
+    pub(crate) static PANIC_WHEN_CONNECTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 }

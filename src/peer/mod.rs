@@ -292,3 +292,34 @@ impl Drop for Peer {
         self.shutdown();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::status::StatusCode;
+    use std::sync::atomic::Ordering;
+
+    #[test]
+    fn a_panic_on_the_io_thread_still_ends_with_the_final_statuses() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let accepted = std::thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+        io_thread::testing::PANIC_WHEN_CONNECTED.store(true, Ordering::Relaxed);
+        let peer = Peer::new(PeerConfig::default());
+        peer.connect(&address, "demo").unwrap();
+        let _stream = accepted.join().unwrap().unwrap();
+        let mut statuses = Vec::new();
+        while !statuses.contains(&StatusCode::Disconnect) {
+            assert_ne!(peer.wait(Duration::from_secs(20)), WaitOutcome::TimedOut, "statuses so far {statuses:?}");
+            while let Some(event) = peer.poll_event() {
+                if let PeerEvent::Status(info) = event {
+                    statuses.push(info.code);
+                }
+            }
+        }
+        io_thread::testing::PANIC_WHEN_CONNECTED.store(false, Ordering::Relaxed);
+        assert_eq!(statuses, [StatusCode::Exception, StatusCode::Disconnect]);
+        assert_eq!(peer.state(), PeerState::Disconnected);
+        peer.shutdown();
+    }
+}

@@ -10,6 +10,11 @@ use super::frame::TAG_LEN;
 
 /// A keyed AES-256-GCM instance. Prints no key material. Deliberately not `Clone`: a copy would
 /// share the key but not the counter of whoever holds it, and so invite nonce reuse.
+///
+/// ```compile_fail
+/// let cipher = sealnet::protocol::aead::Cipher::new(&[0; 32]);
+/// let copy = cipher.clone();
+/// ```
 pub struct Cipher(Aes256Gcm);
 
 /// The tag did not verify: the bytes, the associated data or the counter were altered.
