@@ -1,14 +1,22 @@
 /*
  * chat: a room chat over sealnet, using only include/sealnet.h.
  *
- *   chat --server HOST:PORT --app-id ID --name NAME --room ROOM [--pin HEX] [--no-encryption]
- *        [--script FILE]
+ *   chat [--server HOST:PORT] [--pin KEY] [--app-id ID] [--room ROOM] [--name NAME]
+ *        [--no-encryption] [--script FILE]
  *
- * Without --script it reads lines from standard input: a line is sent encrypted, "/plain TEXT" is
- * sent in the clear (still authenticated once keys exist), "/auth TOKEN" sends the always-encrypted
- * Authenticate operation, "/quit" leaves. A script adds "expect N" (wait until N messages arrived),
- * "responses N" (until N operation responses arrived, the join included) and "peers N" (until the room
- * has N players), so scripted clients can hold a conversation.
+ * The same command line as the C++ and C# chats (bindings/cpp/examples/chat.cpp,
+ * bindings/csharp/Examples/Chat.cs); `chat --help` lists the options and their defaults. --server
+ * defaults to $SEALNET_SERVER_ADDR when set, else 127.0.0.1:4530 (where sealnet-server listens by
+ * default); without --pin the server is not authenticated.
+ *
+ * It joins its room first and only then reads lines (from standard input, or --script FILE): a line
+ * is sent encrypted, "/plain TEXT" is sent in the clear (still authenticated once keys exist), "/auth
+ * TOKEN" sends the always-encrypted Authenticate operation, "/quit" or the end of input leaves. A
+ * script adds "expect N" (wait until N messages arrived), "responses N" (until N operation responses
+ * arrived, the join included) and "peers N" (until the room has N players), so scripted clients can
+ * hold a conversation. Messages are event 1 with data {1: name, 2: text}, as in the other chats.
+ * Leaving waits for the server's answer to LeaveRoom before disconnecting, so every line sent before
+ * has reached the server.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -22,6 +30,7 @@
 
 enum {
     OP_JOIN_ROOM = 226,
+    OP_LEAVE_ROOM = 254,
     OP_AUTHENTICATE = 230,
     OP_RAISE_EVENT = 253,
     EV_JOIN = 255,
@@ -44,9 +53,31 @@ typedef struct {
     int messages;
     int responses;
     int encrypted;
+    int joined;       /* 1 once the JoinRoom response said yes */
+    int join_refused; /* the JoinRoom response said no */
+    int left;         /* the LeaveRoom response arrived */
     int disconnected;
     int failed;
 } chat_state;
+
+static const char USAGE[] =
+    "usage: chat [OPTIONS]\n"
+    "A room chat over sealnet. Options:\n"
+    "  --server HOST:PORT  server to connect to (default: $SEALNET_SERVER_ADDR if set, else\n"
+    "                      127.0.0.1:4530, where sealnet-server listens by default)\n"
+    "  --pin KEY           the server's public key (64 hex digits, printed by sealnet-server at\n"
+    "                      start-up); a server presenting another key is refused (default: none,\n"
+    "                      the server is not authenticated)\n"
+    "  --app-id ID         application id (default: demo)\n"
+    "  --room ROOM         room to join (default: lobby)\n"
+    "  --name NAME         name sent with your messages (default: player)\n"
+    "  --no-encryption     skip the key exchange: nothing is authenticated, only /plain lines go out\n"
+    "  --script FILE       read the lines from FILE instead of standard input\n"
+    "  --help              print this help\n"
+    "Lines, read once the room is joined: TEXT is sent encrypted, \"/plain TEXT\" in the clear (still\n"
+    "authenticated once keys exist), \"/auth TOKEN\" sends Authenticate (always encrypted); \"/quit\"\n"
+    "or the end of input leaves. \"expect N\", \"responses N\" and \"peers N\" wait until N messages,\n"
+    "N operation responses (the join included) or N players in the room; \"#\" starts a comment.\n";
 
 static void say(const chat_state *chat, const char *format, ...) {
     va_list args;
@@ -98,8 +129,17 @@ static void on_response(void *user_data, const peer_operation_response_t *respon
         peer_params_get_i32(response->params, KEY_ACTOR, &chat->actor);
         if (peer_params_get_i32_array(response->params, KEY_ACTORS, actors, 64, &count) == PEER_RESULT_OK)
             chat->peers_in_room = (int)count;
+        chat->joined = 1;
         say(chat, "joined the room as actor %d (%d player(s) present)", chat->actor, chat->peers_in_room);
         return;
+    }
+    if (response->op_code == OP_JOIN_ROOM) chat->join_refused = 1;
+    if (response->op_code == OP_LEAVE_ROOM) {
+        chat->left = 1;
+        if (response->return_code == 0) {
+            say(chat, "left the room");
+            return;
+        }
     }
     say(chat, "server answered operation %u: return code %d%s%s (%s)", response->op_code, response->return_code,
         response->debug_message ? ", " : "", response->debug_message ? response->debug_message : "",
@@ -139,7 +179,7 @@ static int service_until(peer_t *peer, chat_state *chat, const int *flag, int ta
     while (seconds_now() < deadline) {
         if (peer_service(peer, NULL) != PEER_RESULT_OK) return 0;
         if (*flag >= target) return 1;
-        if (chat->disconnected || chat->failed) return 0;
+        if (chat->disconnected || chat->failed || chat->join_refused) return 0;
         if (peer_wait(peer, 100) == PEER_RESULT_NOT_CONNECTED) return peer_service(peer, NULL), *flag >= target;
     }
     return 0;
@@ -190,6 +230,14 @@ static int send_auth(peer_t *peer, chat_state *chat, const char *token) {
     return 1;
 }
 
+/* Leaves the room and waits for the server's answer. Operations reach the server in order, so the
+ * answer means every line sent before has arrived; disconnecting at once could drop lines still
+ * queued for sending. */
+static void leave_room(peer_t *peer, chat_state *chat) {
+    if (peer_send_operation(peer, OP_LEAVE_ROOM, NULL, NULL) == PEER_RESULT_OK)
+        service_until(peer, chat, &chat->left, 1, 3);
+}
+
 static int parse_hex_key(const char *hex, uint8_t out[32]) {
     if (strlen(hex) != 64) return 0;
     for (int i = 0; i < 32; i++) {
@@ -205,13 +253,13 @@ static void strip_newline(char *line) {
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
 }
 
-/* Runs one command line; returns 0 to stop. */
+/* Runs one command line; returns 1 to go on, 0 to leave (/quit), -1 when a wait gave up. */
 static int run_command(peer_t *peer, chat_state *chat, char *line) {
     if (strncmp(line, "expect ", 7) == 0) {
         int target = atoi(line + 7);
         if (!service_until(peer, chat, &chat->messages, target, 15)) {
             say(chat, "gave up waiting for %d message(s)", target);
-            return 0;
+            return -1;
         }
         return 1;
     }
@@ -219,7 +267,7 @@ static int run_command(peer_t *peer, chat_state *chat, char *line) {
         int target = atoi(line + 6);
         if (!service_until(peer, chat, &chat->peers_in_room, target, 15)) {
             say(chat, "gave up waiting for %d player(s)", target);
-            return 0;
+            return -1;
         }
         return 1;
     }
@@ -227,7 +275,7 @@ static int run_command(peer_t *peer, chat_state *chat, char *line) {
         int target = atoi(line + 10);
         if (!service_until(peer, chat, &chat->responses, target, 15)) {
             say(chat, "gave up waiting for %d response(s)", target);
-            return 0;
+            return -1;
         }
         return 1;
     }
@@ -239,27 +287,27 @@ static int run_command(peer_t *peer, chat_state *chat, char *line) {
 }
 
 int main(int argc, char **argv) {
-    const char *server = NULL, *app_id = "demo", *room = "lobby", *pin = NULL, *script = NULL;
-    chat_state chat = {"player", 0, 0, 0, 0, 0, 0, 0};
+    const char *server = getenv("SEALNET_SERVER_ADDR"), *app_id = "demo", *room = "lobby", *pin = NULL;
+    const char *script = NULL;
+    chat_state chat = {.name = "player"};
     int auto_exchange = 1;
+    if (!server || !*server) server = "127.0.0.1:4530";
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) { fputs(USAGE, stdout); return 0; }
         if (strcmp(arg, "--no-encryption") == 0) { auto_exchange = 0; continue; }
-        if (!value) { fprintf(stderr, "chat: %s needs a value\n", arg); return 2; }
-        if (strcmp(arg, "--server") == 0) server = value;
-        else if (strcmp(arg, "--app-id") == 0) app_id = value;
-        else if (strcmp(arg, "--name") == 0) chat.name = value;
-        else if (strcmp(arg, "--room") == 0) room = value;
-        else if (strcmp(arg, "--pin") == 0) pin = value;
-        else if (strcmp(arg, "--script") == 0) script = value;
-        else { fprintf(stderr, "chat: unknown option %s\n", arg); return 2; }
+        const char **target = NULL;
+        if (strcmp(arg, "--server") == 0) target = &server;
+        else if (strcmp(arg, "--pin") == 0) target = &pin;
+        else if (strcmp(arg, "--app-id") == 0) target = &app_id;
+        else if (strcmp(arg, "--room") == 0) target = &room;
+        else if (strcmp(arg, "--name") == 0) target = &chat.name;
+        else if (strcmp(arg, "--script") == 0) target = &script;
+        else { fprintf(stderr, "chat: unknown argument %s (chat --help lists the options)\n", arg); return 2; }
+        if (!value) { fprintf(stderr, "chat: %s needs a value (chat --help lists the options)\n", arg); return 2; }
+        *target = value;
         i++;
-    }
-    if (!server) {
-        fprintf(stderr, "usage: chat --server HOST:PORT [--app-id ID] [--name NAME] [--room ROOM] [--pin HEX] "
-                        "[--no-encryption] [--script FILE]\n");
-        return 2;
     }
     if (strcmp(peer_version(), SEALNET_VERSION_STRING) != 0) {
         fprintf(stderr, "chat: header %s does not match library %s\n", SEALNET_VERSION_STRING, peer_version());
@@ -293,21 +341,26 @@ int main(int argc, char **argv) {
         peer_params_t *params = NULL;
         peer_params_new(&params);
         peer_params_put_string(params, KEY_ROOM, room, strlen(room));
-        peer_send_operation(peer, OP_JOIN_ROOM, params, NULL);
+        peer_send_options_t join_options = {PEER_DELIVERY_MODE_RELIABLE, (uint8_t)chat.encrypted, 0};
+        peer_send_operation(peer, OP_JOIN_ROOM, params, &join_options); /* encrypted when keys exist */
         peer_params_free(params);
-        ok = service_until(peer, &chat, &chat.actor, 1, 10);
+        /* Input is read only once the join is answered; lines typed meanwhile wait in stdin. */
+        ok = service_until(peer, &chat, &chat.joined, 1, 10);
     }
     if (ok) {
         FILE *input = script ? fopen(script, "r") : stdin;
         if (!input) { fprintf(stderr, "chat: cannot open %s\n", script); ok = 0; }
         char line[512];
-        while (ok && input && fgets(line, sizeof line, input)) {
+        int step = 1;
+        while (step == 1 && input && fgets(line, sizeof line, input)) {
             strip_newline(line);
-            if (!run_command(peer, &chat, line)) break;
+            step = run_command(peer, &chat, line);
             peer_service(peer, NULL);
         }
+        if (step < 0) ok = 0;
         if (input && input != stdin) fclose(input);
     }
+    if (chat.joined && !chat.disconnected) leave_room(peer, &chat);
     peer_disconnect(peer);
     service_until(peer, &chat, &chat.disconnected, 1, 3);
     peer_destroy(peer);

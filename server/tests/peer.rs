@@ -183,3 +183,49 @@ fn a_burst_of_sends_shares_wakeups_of_the_io_thread() {
     }
     peer.shutdown();
 }
+
+#[test]
+fn operations_sent_just_before_a_disconnect_are_all_delivered() {
+    let server = server();
+    let address = server.address.to_string();
+    let receiver = Peer::new(PeerConfig::default());
+    let sender = Peer::new(PeerConfig::default());
+    let mut join = Params::new();
+    join.insert(255, "last-words");
+    for peer in [&receiver, &sender] {
+        peer.connect(&address, "demo").unwrap();
+        wait_status(peer, StatusCode::EncryptionEstablished);
+        peer.send_operation_parts(op_code::JOIN_ROOM, &join, SendOptions::ENCRYPTED).unwrap();
+        // The response, then our own Join event.
+        for _ in 0..2 {
+            assert_eq!(peer.wait(WAIT), WaitOutcome::Ready);
+            peer.poll_event();
+        }
+    }
+    const LINES: i32 = 200;
+    for n in 0..LINES {
+        let mut raise = Params::new();
+        raise.insert(244, 1);
+        raise.insert(245, n);
+        sender.send_operation_parts(op_code::RAISE_EVENT, &raise, SendOptions::ENCRYPTED).unwrap();
+    }
+    sender.disconnect();
+    let mut received = Vec::new();
+    let deadline = Instant::now() + WAIT;
+    while received.len() < LINES as usize {
+        assert!(Instant::now() < deadline, "only {} of {LINES} arrived", received.len());
+        match receiver.poll_event() {
+            Some(PeerEvent::Event { event, .. }) if event.code == 1 => {
+                let Some(Value::Int(n)) = event.params.get(245) else { panic!("{event:?}") };
+                received.push(*n);
+            }
+            Some(_) => {}
+            None => {
+                receiver.wait(Duration::from_millis(100));
+            }
+        }
+    }
+    assert_eq!(received, (0..LINES).collect::<Vec<_>>(), "every operation before the disconnect, in order");
+    let statuses = wait_status(&sender, StatusCode::Disconnect);
+    assert!(!statuses.contains(&StatusCode::SendError), "{statuses:?}");
+}

@@ -31,11 +31,19 @@ const READ_TURN: usize = 256 * 1024;
 const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 /// How long a closing connection may take to flush its final Disconnect frame.
 const CLOSE_LINGER: Duration = Duration::from_millis(500);
+/// How long a disconnect the host asked for waits for operations sent before it to be sealed.
+const DISCONNECT_WAIT: Duration = Duration::from_secs(1);
 
 type Failure = (StatusCode, String);
 
 pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target) {
-    let mut driver = Driver { shared: &shared, session: &mut session, published_key: false, spare: Outbox::default() };
+    let mut driver = Driver {
+        shared: &shared,
+        session: &mut session,
+        published_key: false,
+        spare: Outbox::default(),
+        disconnect_asked: None,
+    };
     let outcome = catch_unwind(AssertUnwindSafe(|| driver.drive(target))).unwrap_or_else(|_| {
         // Whatever went wrong, the host still gets its final statuses and the thread ends cleanly.
         Err((StatusCode::Exception, "internal error on the I/O thread; the connection was closed".to_owned()))
@@ -45,7 +53,13 @@ pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target) {
         Err((code, message)) => session.transport_closed(Some((*code, message))),
         Ok(()) => session.transport_closed(None),
     }
-    let mut driver = Driver { shared: &shared, session: &mut session, published_key: true, spare: Outbox::default() };
+    let mut driver = Driver {
+        shared: &shared,
+        session: &mut session,
+        published_key: true,
+        spare: Outbox::default(),
+        disconnect_asked: None,
+    };
     driver.deliver();
     shared.board.set_state(PeerState::Disconnected);
     shared.results.set_live(false);
@@ -62,6 +76,8 @@ struct Driver<'a> {
     /// The outbox the host does not hold: swapped with the host's on each turn, so both keep their
     /// capacity and a steady stream of sends allocates nothing.
     spare: Outbox,
+    /// When the host asked to disconnect, while operations sent before it still wait to be sealed.
+    disconnect_asked: Option<Instant>,
 }
 
 impl Driver<'_> {
@@ -172,7 +188,9 @@ impl Driver<'_> {
             }
             (control.shutdown, control.disconnect, establish)
         };
-        if (shutdown || disconnect) && !self.session.wants_close() && !self.session.is_closed() {
+        let open = !self.session.wants_close() && !self.session.is_closed();
+        if shutdown && open {
+            // Teardown does not wait for anything still queued.
             self.session.disconnect(DisconnectReason::ClientRequest, "client disconnected");
         }
         if establish {
@@ -180,9 +198,11 @@ impl Driver<'_> {
                 self.report_send_error(&error);
             }
         }
+        let mut all_sealed = true;
         if !outbox.is_empty() {
             let sent = self.seal(&outbox);
             if sent < outbox.ops.len() {
+                all_sealed = false;
                 let consumed: usize = outbox.ops[..sent].iter().map(|op| op.len).sum();
                 outbox.data.drain(..consumed);
                 outbox.ops.drain(..sent);
@@ -192,6 +212,20 @@ impl Driver<'_> {
         outbox.data.clear();
         outbox.ops.clear();
         self.spare = outbox;
+        // A disconnect comes after the operations sent before it: it waits until they are sealed,
+        // for at most DISCONNECT_WAIT when the connection does not drain.
+        if disconnect && !self.session.wants_close() && !self.session.is_closed() {
+            let asked = *self.disconnect_asked.get_or_insert_with(Instant::now);
+            if all_sealed || asked.elapsed() >= DISCONNECT_WAIT {
+                if !all_sealed {
+                    let unsent = std::mem::take(&mut self.shared.control.lock().outbox).ops.len();
+                    self.report_send_failure(format!(
+                        "{unsent} operations were not sent: the connection did not drain before the disconnect"
+                    ));
+                }
+                self.session.disconnect(DisconnectReason::ClientRequest, "client disconnected");
+            }
+        }
         shutdown
     }
 
@@ -200,8 +234,13 @@ impl Driver<'_> {
     fn seal(&mut self, outbox: &Outbox) -> usize {
         let mut at = 0;
         for (index, op) in outbox.ops.iter().enumerate() {
-            if self.session.pending_output().len() >= OUTPUT_HIGH_WATER || self.session.wants_close() {
-                return if self.session.wants_close() { outbox.ops.len() } else { index };
+            if self.session.wants_close() || self.session.is_closed() {
+                let unsent = outbox.ops.len() - index;
+                self.report_send_failure(format!("{unsent} operations were not sent: the connection is closing"));
+                return outbox.ops.len();
+            }
+            if self.session.pending_output().len() >= OUTPUT_HIGH_WATER {
+                return index;
             }
             let body = &outbox.data[at..at + op.len];
             at += op.len;
@@ -214,7 +253,12 @@ impl Driver<'_> {
     }
 
     fn report_send_error(&mut self, error: &SessionError) {
-        let status = StatusInfo { code: StatusCode::SendError, reason: 0, message: error.to_string() };
+        self.report_send_failure(error.to_string());
+    }
+
+    /// The host was told Ok for something that then failed: it hears of it as a status.
+    fn report_send_failure(&mut self, message: String) {
+        let status = StatusInfo { code: StatusCode::SendError, reason: 0, message };
         let _ = self.shared.results.push([PeerEvent::Status(status)]);
     }
 

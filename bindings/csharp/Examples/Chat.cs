@@ -1,12 +1,28 @@
 // Chat: a console room chat over sealnet, using only the public C# API.
 //
-//   mono Chat.exe [--server HOST:PORT] [--app-id ID] [--room ROOM] [--name NAME] [--pin HEX]
+//   mono Chat.exe [--server HOST:PORT] [--pin KEY] [--app-id ID] [--room ROOM] [--name NAME]
+//                 [--no-encryption] [--script FILE]
 //
-// --server and --pin default to SEALNET_SERVER_ADDR and SEALNET_SERVER_KEY. Each line typed is sent
-// encrypted; "/plain TEXT" sends it in the clear (still authenticated once keys exist); "/quit" leaves.
-// Messages use the same layout as the C example (event 1, data {1: name, 2: text}), so both can talk.
+// The same command line as the C and C++ chats (examples/chat.c, bindings/cpp/examples/chat.cpp);
+// `mono Chat.exe --help` lists the options and their defaults. --server defaults to
+// SEALNET_SERVER_ADDR when set, else 127.0.0.1:4530 (where sealnet-server listens by default);
+// without --pin the server is not authenticated.
+//
+// It joins its room first and only then reads input lines (from standard input, or --script FILE):
+// a line is sent encrypted, "/plain TEXT" is sent in the clear (still authenticated once keys exist),
+// "/auth TOKEN" sends the always-encrypted Authenticate operation, "/quit" or the end of input leaves.
+// "expect N", "responses N" and "peers N" wait until N messages, N operation responses (the join
+// included) or N players in the room. Messages are event 1 with data {1: name, 2: text}, as in the
+// other chats. Leaving waits for the server's answer to LeaveRoom before disconnecting, so every line
+// sent before has reached the server.
+//
+// This is a console, not a frame loop: it blocks in SealnetPeer.Wait until results arrive instead of
+// sleeping. All sealnet calls are made on the main thread; a reader thread only queues input lines.
 using System;
 using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
 using System.Threading;
 using Sealnet;
 
@@ -14,6 +30,7 @@ internal sealed class Chat : ISealnetListener
 {
     private const byte OpJoinRoom = 226;
     private const byte OpLeaveRoom = 254;
+    private const byte OpAuthenticate = 230;
     private const byte OpRaiseEvent = 253;
     private const byte EvJoin = 255;
     private const byte EvLeave = 254;
@@ -25,13 +42,53 @@ internal sealed class Chat : ISealnetListener
     private const byte KeyData = 245;
     private const byte KeyName = 1;
     private const byte KeyText = 2;
+    private const byte KeyToken = 3;
+
+    // How long a script wait ("expect N", ...) may take, and the connection steps (milliseconds).
+    private const int WaitLimit = 15000;
+    private const int ConnectLimit = 10000;
+    private const int LeaveLimit = 3000;
+    // While idle with input open, how soon a typed line is noticed; results end a wait at once.
+    private const int InputCheck = 50;
+
+    private const string Usage =
+        "usage: mono Chat.exe [OPTIONS]\n" +
+        "A room chat over sealnet. Options:\n" +
+        "  --server HOST:PORT  server to connect to (default: $SEALNET_SERVER_ADDR if set, else\n" +
+        "                      127.0.0.1:4530, where sealnet-server listens by default)\n" +
+        "  --pin KEY           the server's public key (64 hex digits, printed by sealnet-server at\n" +
+        "                      start-up); a server presenting another key is refused (default: none,\n" +
+        "                      the server is not authenticated)\n" +
+        "  --app-id ID         application id (default: demo)\n" +
+        "  --room ROOM         room to join (default: lobby)\n" +
+        "  --name NAME         name sent with your messages (default: player)\n" +
+        "  --no-encryption     skip the key exchange: nothing is authenticated, only /plain lines go out\n" +
+        "  --script FILE       read the lines from FILE instead of standard input\n" +
+        "  --help              print this help\n" +
+        "Lines, read once the room is joined: TEXT is sent encrypted, \"/plain TEXT\" in the clear (still\n" +
+        "authenticated once keys exist), \"/auth TOKEN\" sends Authenticate (always encrypted); \"/quit\"\n" +
+        "or the end of input leaves. \"expect N\", \"responses N\" and \"peers N\" wait until N messages,\n" +
+        "N operation responses (the join included) or N players in the room; \"#\" starts a comment.\n";
+
+    private enum Step { Idle, Waiting, Quit, GaveUp }
+
+    private static readonly Stopwatch Clock = Stopwatch.StartNew();
 
     private readonly string room;
     private readonly string name;
     private SealnetPeer peer;
+    // Written only by the listener methods, which run inside peer.Service() on the main thread.
+    private bool connected;
     private bool encrypted;
-    private bool joinSent;
+    private bool joined;
+    private bool joinRefused;
+    private bool left;
     private bool disconnected;
+    private bool failed;
+    private int actor;
+    private int peersInRoom;
+    private int messages;
+    private int responses;
 
     private Chat(string room, string name)
     {
@@ -42,90 +99,285 @@ internal sealed class Chat : ISealnetListener
     private static int Main(string[] args)
     {
         string server = Environment.GetEnvironmentVariable("SEALNET_SERVER_ADDR");
-        string pin = Environment.GetEnvironmentVariable("SEALNET_SERVER_KEY");
-        string appId = "demo";
-        string room = "lobby";
-        string name = Environment.UserName;
-        for (int i = 0; i + 1 < args.Length; i += 2)
-        {
-            switch (args[i])
-            {
-                case "--server": server = args[i + 1]; break;
-                case "--app-id": appId = args[i + 1]; break;
-                case "--room": room = args[i + 1]; break;
-                case "--name": name = args[i + 1]; break;
-                case "--pin": pin = args[i + 1]; break;
-                default:
-                    Console.Error.WriteLine("unknown option " + args[i]);
-                    return 2;
-            }
-        }
         if (string.IsNullOrEmpty(server))
         {
-            Console.Error.WriteLine("usage: Chat.exe --server HOST:PORT [--app-id ID] [--room ROOM] [--name NAME] [--pin HEX]");
+            server = "127.0.0.1:4530";
+        }
+        string pin = null;
+        string appId = "demo";
+        string room = "lobby";
+        string name = "player";
+        string script = null;
+        bool autoKeyExchange = true;
+        for (int i = 0; i < args.Length; i++)
+        {
+            string arg = args[i];
+            if (arg == "--help" || arg == "-h")
+            {
+                Console.Write(Usage);
+                return 0;
+            }
+            if (arg == "--no-encryption")
+            {
+                autoKeyExchange = false;
+                continue;
+            }
+            if (arg != "--server" && arg != "--pin" && arg != "--app-id" && arg != "--room" && arg != "--name"
+                && arg != "--script")
+            {
+                Console.Error.WriteLine("chat: unknown argument " + arg + " (mono Chat.exe --help lists the options)");
+                return 2;
+            }
+            if (i + 1 >= args.Length)
+            {
+                Console.Error.WriteLine("chat: " + arg + " needs a value (mono Chat.exe --help lists the options)");
+                return 2;
+            }
+            string value = args[++i];
+            switch (arg)
+            {
+                case "--server": server = value; break;
+                case "--pin": pin = value; break;
+                case "--app-id": appId = value; break;
+                case "--room": room = value; break;
+                case "--name": name = value; break;
+                default: script = value; break;
+            }
+        }
+
+        var config = new SealnetPeerConfig { AutoKeyExchange = autoKeyExchange };
+        try
+        {
+            config.PinServerKeyHex(pin);
+        }
+        catch (Exception e) when (e is FormatException || e is ArgumentException)
+        {
+            Console.Error.WriteLine("chat: --pin needs 64 hex digits");
             return 2;
         }
-        return new Chat(room, name).Run(server, appId, pin);
+        TextReader input;
+        try
+        {
+            input = script != null ? File.OpenText(script) : Console.In;
+        }
+        catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine("chat: cannot open " + script + ": " + e.Message);
+            return 1;
+        }
+        return new Chat(room, name).Run(server, appId, !string.IsNullOrEmpty(pin), config, input);
     }
 
-    private int Run(string server, string appId, string pin)
+    private int Run(string server, string appId, bool pinned, SealnetPeerConfig config, TextReader input)
     {
-        var config = new SealnetPeerConfig().PinServerKeyHex(pin);
+        bool ok;
         using (peer = new SealnetPeer(this, config))
         {
-            var result = peer.Connect(server, appId);
-            if (result != PeerResult.Ok)
+            Console.WriteLine("* connecting to " + server + " (app \"" + appId + "\")"
+                + (pinned ? ", pinning the server key" : ""));
+            if (peer.Connect(server, appId) != PeerResult.Ok)
             {
-                Console.Error.WriteLine("connect failed: " + peer.LastResultMessage);
+                Console.Error.WriteLine("chat: connect failed: " + peer.LastResultMessage);
                 return 1;
             }
 
-            // Standard input is read on its own thread; the game-loop thread below does all sealnet calls.
-            var lines = new ConcurrentQueue<string>();
-            var reader = new Thread(() =>
+            // With automatic key exchange, wait for EncryptionEstablished; otherwise for Connect. Then
+            // join, and read input only once the join is answered: lines typed meanwhile wait in stdin.
+            ok = ServiceUntil(() => config.AutoKeyExchange ? encrypted : connected, ConnectLimit);
+            if (ok)
             {
-                string line;
-                while ((line = Console.ReadLine()) != null)
+                byte[] key = peer.ServerPublicKey;
+                if (key != null)
                 {
-                    lines.Enqueue(line);
+                    Console.WriteLine("* server key " + BitConverter.ToString(key, 0, 4).Replace("-", "").ToLowerInvariant()
+                        + "... (" + (pinned ? "matches the pin" : "not pinned") + ")");
                 }
-                lines.Enqueue("/quit");
-            });
-            reader.IsBackground = true;
-            reader.Start();
+                var join = new ParameterDictionary { { KeyRoom, room } };
+                ok = peer.SendOperation(OpJoinRoom, join,
+                        encrypted ? SendOptions.SendReliableEncrypted : SendOptions.SendReliable) == PeerResult.Ok
+                    && ServiceUntil(() => joined, ConnectLimit);
+            }
+            if (ok)
+            {
+                ok = Converse(StartReader(input));
+            }
 
-            bool quitting = false;
-            while (!disconnected)
+            // The LeaveRoom answer means the server has every line sent before it (operations arrive in
+            // order); disconnecting at once could drop lines still queued for sending.
+            if (joined && !disconnected && peer.SendOperation(OpLeaveRoom, null, SendOptions.SendReliable) == PeerResult.Ok)
             {
-                peer.Service();
-                if (encrypted && !joinSent)
+                ServiceUntil(() => left, LeaveLimit);
+            }
+            peer.Disconnect();
+            ServiceUntil(() => disconnected, LeaveLimit);
+        }
+        Console.WriteLine("* bye");
+        return ok && !failed ? 0 : 1;
+    }
+
+    // Reads input on its own thread (reading blocks) and queues the lines, then null at the end.
+    private static ConcurrentQueue<string> StartReader(TextReader input)
+    {
+        var lines = new ConcurrentQueue<string>();
+        var reader = new Thread(() =>
+        {
+            string line;
+            while ((line = input.ReadLine()) != null)
+            {
+                lines.Enqueue(line);
+            }
+            lines.Enqueue(null);
+        });
+        reader.IsBackground = true;
+        reader.Start();
+        return lines;
+    }
+
+    // Runs the input lines as they come; false when a script wait gave up or the connection broke.
+    private bool Converse(ConcurrentQueue<string> lines)
+    {
+        var pending = new Queue<string>();
+        long waitDeadline = -1;
+        bool inputOpen = true;
+        for (;;)
+        {
+            string line;
+            while (inputOpen && lines.TryDequeue(out line))
+            {
+                if (line == null)
                 {
-                    joinSent = true;
-                    peer.SendOperation(OpJoinRoom, new ParameterDictionary { { KeyRoom, room } },
-                        SendOptions.SendReliableEncrypted);
+                    inputOpen = false;
                 }
-                string input;
-                while (!quitting && lines.TryDequeue(out input))
+                else
                 {
-                    if (input == "/quit")
-                    {
-                        quitting = true;
-                        peer.SendOperation(OpLeaveRoom, null, SendOptions.SendReliable);
-                        peer.Disconnect();
-                    }
-                    else if (input.StartsWith("/plain ", StringComparison.Ordinal))
-                    {
-                        Send(input.Substring("/plain ".Length), false);
-                    }
-                    else if (input.Length > 0)
-                    {
-                        Send(input, true);
-                    }
+                    pending.Enqueue(line);
                 }
-                Thread.Sleep(20); // about 50 frames a second
+            }
+            Step step = RunLines(pending, ref waitDeadline);
+            if (step == Step.GaveUp)
+            {
+                return false;
+            }
+            if (step == Step.Quit || (step == Step.Idle && !inputOpen))
+            {
+                return true;
+            }
+            // Block until results arrive: up to the pending wait's deadline, or, while lines may still
+            // be typed, briefly, so that they go out promptly.
+            int timeout = step == Step.Waiting ? (int)Math.Max(0, waitDeadline - Clock.ElapsedMilliseconds) + 1 : InputCheck;
+            bool running = peer.Wait(timeout) != PeerResult.NotConnected;
+            peer.Service();
+            if (disconnected || !running)
+            {
+                return false;
             }
         }
-        return 0;
+    }
+
+    // Runs the pending lines in order, until they are used up (Idle), one waits for results that have
+    // not arrived yet (Waiting, with waitDeadline set), "/quit" (Quit) or a wait timed out (GaveUp).
+    private Step RunLines(Queue<string> pending, ref long waitDeadline)
+    {
+        while (pending.Count > 0)
+        {
+            string line = pending.Peek();
+            string what;
+            int have;
+            int target;
+            if (ParseWait(line, out what, out have, out target))
+            {
+                if (have < target)
+                {
+                    if (waitDeadline < 0)
+                    {
+                        waitDeadline = Clock.ElapsedMilliseconds + WaitLimit;
+                    }
+                    if (Clock.ElapsedMilliseconds < waitDeadline)
+                    {
+                        return Step.Waiting;
+                    }
+                    Console.WriteLine("* gave up waiting for " + target + " " + what);
+                    return Step.GaveUp;
+                }
+                waitDeadline = -1;
+            }
+            else if (line == "/quit")
+            {
+                pending.Dequeue();
+                return Step.Quit;
+            }
+            else if (line.StartsWith("/plain ", StringComparison.Ordinal))
+            {
+                Send(line.Substring("/plain ".Length), false);
+            }
+            else if (line.StartsWith("/auth ", StringComparison.Ordinal))
+            {
+                Authenticate(line.Substring("/auth ".Length));
+            }
+            else if (line.Length > 0 && line[0] != '#')
+            {
+                Send(line, true);
+            }
+            pending.Dequeue();
+        }
+        return Step.Idle;
+    }
+
+    // "expect N", "responses N", "peers N": what the line waits for, how many there are and the target.
+    private bool ParseWait(string line, out string what, out int have, out int target)
+    {
+        string number;
+        if (line.StartsWith("expect ", StringComparison.Ordinal))
+        {
+            what = "message(s)";
+            have = messages;
+            number = line.Substring("expect ".Length);
+        }
+        else if (line.StartsWith("responses ", StringComparison.Ordinal))
+        {
+            what = "response(s)";
+            have = responses;
+            number = line.Substring("responses ".Length);
+        }
+        else if (line.StartsWith("peers ", StringComparison.Ordinal))
+        {
+            what = "player(s)";
+            have = peersInRoom;
+            number = line.Substring("peers ".Length);
+        }
+        else
+        {
+            what = null;
+            have = target = 0;
+            return false;
+        }
+        int.TryParse(number.Trim(), out target);
+        return true;
+    }
+
+    // Services results as they arrive until done() holds (true), or the time runs out, the connection
+    // ends or the join is refused (false).
+    private bool ServiceUntil(Func<bool> done, int limitMilliseconds)
+    {
+        long deadline = Clock.ElapsedMilliseconds + limitMilliseconds;
+        for (;;)
+        {
+            peer.Service();
+            if (done())
+            {
+                return true;
+            }
+            long now = Clock.ElapsedMilliseconds;
+            if (disconnected || failed || joinRefused || now >= deadline)
+            {
+                return false;
+            }
+            if (peer.Wait((int)(deadline - now) + 1) == PeerResult.NotConnected)
+            {
+                peer.Service();
+                return done();
+            }
+        }
     }
 
     private void Send(string text, bool encrypt)
@@ -133,9 +385,28 @@ internal sealed class Chat : ISealnetListener
         var message = new ParameterDictionary { { KeyName, name }, { KeyText, text } };
         var parameters = new ParameterDictionary { { KeyCode, (int)EvChat }, { KeyData, message } };
         var options = encrypt ? SendOptions.SendReliableEncrypted : SendOptions.SendReliable;
-        if (peer.SendOperation(OpRaiseEvent, parameters, options) != PeerResult.Ok)
+        if (peer.SendOperation(OpRaiseEvent, parameters, options) == PeerResult.Ok)
+        {
+            Console.WriteLine("-> " + (encrypt ? "[encrypted] " : "[plain] ") + text);
+        }
+        else
         {
             Console.WriteLine("! not sent: " + peer.LastResultMessage);
+        }
+    }
+
+    private void Authenticate(string token)
+    {
+        // Authenticate is a must-encrypt operation: sealnet encrypts it even without the flag, and
+        // refuses it outright when no keys exist.
+        var parameters = new ParameterDictionary { { KeyToken, token } };
+        if (peer.SendOperation(OpAuthenticate, parameters, SendOptions.SendReliable) == PeerResult.Ok)
+        {
+            Console.WriteLine("-> Authenticate (operation " + OpAuthenticate + "), sent encrypted automatically");
+        }
+        else
+        {
+            Console.WriteLine("! Authenticate refused locally: " + peer.LastResultMessage);
         }
     }
 
@@ -143,28 +414,44 @@ internal sealed class Chat : ISealnetListener
     {
         string detail = peer.LastStatusMessage != null ? " (" + peer.LastStatusMessage + ")" : "";
         Console.WriteLine("* " + SealnetPeer.StatusName(statusCode) + " [" + (int)statusCode + "]" + detail);
-        if (statusCode == StatusCode.EncryptionEstablished)
+        switch (statusCode)
         {
-            encrypted = true;
-        }
-        else if (statusCode == StatusCode.Disconnect)
-        {
-            disconnected = true;
+            case StatusCode.Connect: connected = true; break;
+            case StatusCode.EncryptionEstablished: encrypted = true; break;
+            case StatusCode.Disconnect: disconnected = true; break;
+            default: failed = true; break;
         }
     }
 
     public void OnOperationResponse(OperationResponse response)
     {
-        if (response.ReturnCode != ReturnCode.Ok)
-        {
-            Console.WriteLine("! operation " + response.OperationCode + " failed: " + response.DebugMessage);
-        }
-        else if (response.OperationCode == OpJoinRoom)
+        responses++;
+        bool ok = response.ReturnCode == ReturnCode.Ok;
+        if (response.OperationCode == OpJoinRoom && ok)
         {
             var actors = response[KeyActors] as int[];
-            Console.WriteLine("* joined room \"" + room + "\" as actor " + response[KeyActor]
-                + (actors != null ? " with " + actors.Length + " player(s)" : ""));
+            actor = response[KeyActor] is int ? (int)response[KeyActor] : 0;
+            peersInRoom = actors != null ? actors.Length : 0;
+            joined = true;
+            Console.WriteLine("* joined room \"" + room + "\" as actor " + actor + " with " + peersInRoom + " player(s)");
+            return;
         }
+        if (response.OperationCode == OpJoinRoom)
+        {
+            joinRefused = true;
+        }
+        if (response.OperationCode == OpLeaveRoom)
+        {
+            left = true;
+            if (ok)
+            {
+                Console.WriteLine("* left room \"" + room + "\"");
+                return;
+            }
+        }
+        Console.WriteLine((ok ? "* " : "! ") + "operation " + response.OperationCode + ": return code "
+            + (int)response.ReturnCode + (response.DebugMessage != null ? ", " + response.DebugMessage : "")
+            + (response.WasEncrypted ? " [encrypted]" : " [plain]"));
     }
 
     public void OnEvent(EventData eventData)
@@ -172,15 +459,25 @@ internal sealed class Chat : ISealnetListener
         string mark = eventData.WasEncrypted ? "[encrypted]" : "[plain]    ";
         if (eventData.Code == EvJoin || eventData.Code == EvLeave)
         {
-            Console.WriteLine(mark + " * actor " + eventData.Sender + (eventData.Code == EvJoin ? " joined" : " left"));
+            var actors = eventData[KeyActors] as int[];
+            if (actors != null)
+            {
+                peersInRoom = actors.Length;
+            }
+            if (eventData.Sender != actor)
+            {
+                Console.WriteLine(mark + " * actor " + eventData.Sender + (eventData.Code == EvJoin ? " joined" : " left"));
+            }
             return;
         }
-        var message = eventData.CustomData as ParameterDictionary;
-        if (eventData.Code != EvChat || message == null)
+        if (eventData.Code != EvChat)
         {
             return;
         }
-        Console.WriteLine(mark + " " + (message.Get<string>(KeyName) ?? "actor " + eventData.Sender) + ": "
-            + message.Get<string>(KeyText));
+        messages++;
+        var message = eventData.CustomData as ParameterDictionary;
+        string text = message != null ? message.Get<string>(KeyText) : eventData.CustomData as string;
+        string sender = (message != null ? message.Get<string>(KeyName) : null) ?? "actor " + eventData.Sender;
+        Console.WriteLine(mark + " " + sender + ": " + text);
     }
 }
