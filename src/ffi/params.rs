@@ -26,6 +26,17 @@ pub enum PeerValueType {
     Bytes = 7,
     Array = 8,
     Map = 9,
+    Byte = 10,
+    Short = 11,
+    ShortArray = 12,
+    IntArray = 13,
+    LongArray = 14,
+    FloatArray = 15,
+    DoubleArray = 16,
+    BoolArray = 17,
+    StringArray = 18,
+    Table = 19,
+    Custom = 20,
 }
 
 fn value_type(value: &Value) -> PeerValueType {
@@ -40,6 +51,17 @@ fn value_type(value: &Value) -> PeerValueType {
         Value::Bytes(_) => PeerValueType::Bytes,
         Value::Array(_) => PeerValueType::Array,
         Value::Map(_) => PeerValueType::Map,
+        Value::Byte(_) => PeerValueType::Byte,
+        Value::Short(_) => PeerValueType::Short,
+        Value::ShortArray(_) => PeerValueType::ShortArray,
+        Value::IntArray(_) => PeerValueType::IntArray,
+        Value::LongArray(_) => PeerValueType::LongArray,
+        Value::FloatArray(_) => PeerValueType::FloatArray,
+        Value::DoubleArray(_) => PeerValueType::DoubleArray,
+        Value::BoolArray(_) => PeerValueType::BoolArray,
+        Value::StringArray(_) => PeerValueType::StringArray,
+        Value::Table(_) => PeerValueType::Table,
+        Value::Custom { .. } => PeerValueType::Custom,
     }
 }
 
