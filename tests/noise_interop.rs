@@ -92,7 +92,7 @@ fn snow_client_talks_to_our_server_session() {
     let mut server = Session::server(SessionConfig::default(), static_key.clone(), now);
 
     let mut connect_body = Vec::new();
-    Connect { app_id: "interop".into(), client_version: "snow".into() }.encode(&mut connect_body);
+    Connect { app_id: "interop".into(), client_version: "snow".into(), versions: None }.encode(&mut connect_body);
     let connect_frame = support::plain_frame(0x01, &connect_body);
     server.receive(&connect_frame, now);
     assert!(matches!(server.poll_event(), Some(SessionEvent::ConnectRequest { app_id, .. }) if app_id == "interop"));
@@ -162,7 +162,7 @@ fn our_client_session_talks_to_snow_server() {
     client.consume_output(connect_frame.len());
 
     let mut ack_body = Vec::new();
-    ConnectAck { reason: 0, message: String::new() }.encode(&mut ack_body);
+    ConnectAck { reason: 0, message: String::new(), versions: None }.encode(&mut ack_body);
     let ack_frame = support::plain_frame(0x02, &ack_body);
     client.receive(&ack_frame, now);
     let init_frame = client.pending_output().to_vec();

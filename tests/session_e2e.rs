@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::message::Versions;
 use sealnet::protocol::message::{OperationRequest, OperationResponse};
 use sealnet::protocol::noise::Keypair;
 use sealnet::protocol::sealing::SendOptions;
@@ -463,7 +464,7 @@ fn low_order_ephemeral_key_is_refused_by_the_server() {
     let mut pair = Pair::new(manual_exchange());
     pair.client.connect("test-app", "1.0", pair.now).unwrap();
     pair.pump();
-    let mut frame = vec![1, 0x03, 1 << 2, 0, 0, 0, 0, 33];
+    let mut frame = vec![pair.server.protocol_version(), 0x03, 1 << 2, 0, 0, 0, 0, 33];
     frame.extend_from_slice(&[0u8; 32]);
     frame.push(1);
     pair.server.receive(&frame, pair.now);
@@ -587,8 +588,9 @@ impl Pair {
     }
 }
 
-fn header(message_type: u8, flags: u8, body_len: u32) -> Vec<u8> {
-    let mut frame = vec![1, message_type, flags, 0];
+/// A fixed header of the protocol version `session` speaks.
+fn header(session: &Session, message_type: u8, flags: u8, body_len: u32) -> Vec<u8> {
+    let mut frame = vec![session.protocol_version(), message_type, flags, 0];
     frame.extend_from_slice(&body_len.to_be_bytes());
     frame
 }
@@ -605,7 +607,8 @@ fn violation_message(events: &[SessionEvent]) -> String {
 fn frames_before_the_key_exchange_are_limited_to_a_few_kilobytes() {
     // The receiver refuses the header alone: none of the 5000 bytes is ever buffered.
     let mut pair = Pair::connected(manual_exchange());
-    pair.server.receive(&header(0x05, 1 << 2, 5000), pair.now);
+    let oversized = header(&pair.server, 0x05, 1 << 2, 5000);
+    pair.server.receive(&oversized, pair.now);
     assert!(pair.server.wants_close());
     let message = violation_message(&pair.server_events_after_poll());
     assert!(message.contains("exceeds the limit of 4096 for frames before the key exchange"), "{message}");
@@ -629,7 +632,7 @@ fn frames_before_the_key_exchange_are_limited_to_a_few_kilobytes() {
 fn a_sequenced_or_fragment_frame_on_tcp_is_refused_as_soon_as_its_header_arrives() {
     for flag in [0x10, 0x20] {
         let mut pair = Pair::connected(manual_exchange());
-        let mut frame = header(0x05, (1 << 2) | flag, 100);
+        let mut frame = header(&pair.server, 0x05, (1 << 2) | flag, 100);
         frame.extend_from_slice(&[0; 12]); // the extension; the 100-byte body never comes
         pair.server.receive(&frame, pair.now);
         assert!(pair.server.wants_close(), "flag {flag:#x}");
@@ -712,7 +715,7 @@ fn the_key_usage_limit_ends_the_session_with_a_reason() {
 fn a_malformed_disconnect_is_answered_like_any_malformed_frame() {
     let mut pair = Pair::connected(manual_exchange());
     // A Disconnect whose message is declared longer than the body holds.
-    let mut frame = header(0x0A, 1 << 2, 3);
+    let mut frame = header(&pair.server, 0x0A, 1 << 2, 3);
     frame.extend_from_slice(&[0, 1, 9]);
     pair.server.receive(&frame, pair.now);
     let server = pair.server_events_after_poll();
@@ -763,4 +766,110 @@ fn a_gated_key_exchange_waits_for_the_driver() {
             .any(|s| s.code == StatusCode::EncryptionFailedToEstablish
                 && s.reason == DisconnectReason::RateLimited as u16)
     );
+}
+
+fn with_versions(min: u8, max: u8) -> SessionConfig {
+    SessionConfig { versions: Versions { min, max }, ..SessionConfig::default() }
+}
+
+#[test]
+fn both_ends_negotiate_the_highest_version_they_share() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    assert_eq!((pair.client.protocol_version(), pair.server.protocol_version()), (2, 2));
+    assert_eq!(pair.client.state(), PeerState::Encrypted);
+    assert_eq!(pair.client.stats().protocol_version, 2);
+    // A version-2 type goes through.
+    pair.client
+        .send_operation(
+            &OperationRequest { op_code: 10, params: Params::from_iter([(1, Value::Byte(7))]) },
+            SendOptions::ENCRYPTED,
+        )
+        .unwrap();
+    pair.pump();
+    assert!(pair.client_events.iter().any(|e| matches!(e, SessionEvent::OperationResponse { response, .. } if response.params.get(1) == Some(&Value::Byte(7)))));
+
+    // A client that offers versions up to 9 gets 2.
+    let mut pair = Pair::connected(with_versions(1, 9));
+    assert_eq!(pair.client.protocol_version(), 2);
+    pair.pump();
+}
+
+#[test]
+fn a_version_1_client_gets_a_version_1_connection() {
+    let mut pair = Pair::new(with_versions(1, 1));
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    // Exactly a version-1 Connect: no version range after the strings.
+    let mut connect = Vec::new();
+    pair.client.take_output(&mut connect);
+    assert_eq!(connect, [&[1, 0x01, 0x04, 0, 0, 0, 0, 13][..], &[8], b"test-app", &[3], b"1.0"].concat());
+    pair.server.receive(&connect, pair.now);
+    pair.pump();
+    assert_eq!((pair.client.protocol_version(), pair.server.protocol_version()), (1, 1));
+    assert_eq!(pair.client.state(), PeerState::Encrypted);
+    let byte = Params::from_iter([(1, Value::Byte(7))]);
+    let error = pair.client.send_operation_parts(10, &byte, SendOptions::ENCRYPTED).unwrap_err();
+    assert!(error.to_string().contains("needs protocol version 2; this connection speaks version 1"), "{error}");
+    // The server holds to version 1 as well.
+    let event = sealnet::protocol::message::EventData { code: 1, sender: 0, params: byte };
+    assert!(pair.server.send_event(&event, SendOptions::ENCRYPTED).is_err());
+}
+
+#[test]
+fn a_client_from_the_future_is_refused_with_both_ranges() {
+    let mut pair = Pair::new(with_versions(3, 5));
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    pair.close_transports();
+    let client = statuses(&pair.client_events);
+    let refused = client.iter().find(|s| s.code == StatusCode::DisconnectByServerLogic).expect("refused");
+    assert_eq!(refused.reason, DisconnectReason::VersionMismatch as u16);
+    assert_eq!(
+        refused.message,
+        "the server speaks protocol versions 1 to 2; this client speaks 3 to 5: update the older one"
+    );
+    assert!(
+        !pair.server_events.iter().any(|e| matches!(e, SessionEvent::ConnectRequest { .. })),
+        "the application is not asked"
+    );
+    let server = pair.server_statuses();
+    assert!(server.iter().any(|s| s.reason == DisconnectReason::VersionMismatch as u16));
+}
+
+#[test]
+fn a_downgraded_connect_ack_does_not_complete_the_key_exchange() {
+    let mut pair = Pair::new(SessionConfig::default());
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    let mut connect = Vec::new();
+    pair.client.take_output(&mut connect);
+    pair.server.receive(&connect, pair.now);
+    while let Some(event) = pair.server.poll_event() {
+        pair.serve(&event);
+    }
+    let mut ack = Vec::new();
+    pair.server.take_output(&mut ack);
+    // Someone on the path changes the chosen version from 2 to 1 (the ack's last byte).
+    let last = ack.len() - 1;
+    assert_eq!(ack[last], 2);
+    ack[last] = 1;
+    pair.client.receive(&ack, pair.now);
+    pair.pump();
+    assert_ne!(pair.client.state(), PeerState::Encrypted);
+    assert!(!pair.server.is_encrypted());
+}
+
+#[test]
+fn version_2_pongs_carry_the_server_clock() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    assert_eq!(pair.client.server_time_ms(pair.now), None);
+    pair.advance(Duration::from_millis(1500));
+    pair.pump();
+    let server_time = pair.client.server_time_ms(pair.now).expect("a pong arrived");
+    assert!((1000..=1600).contains(&server_time), "{server_time}");
+    let stats = pair.client.stats();
+    assert!(stats.rtt.is_some() && stats.frames_sent > 2 && stats.bytes_received > 100, "{stats:?}");
+
+    let mut pair = Pair::connected(with_versions(1, 1));
+    pair.advance(Duration::from_millis(1500));
+    pair.pump();
+    assert_eq!(pair.client.server_time_ms(pair.now), None, "version 1 has no server clock");
+    assert!(pair.client.stats().rtt.is_some());
 }

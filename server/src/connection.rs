@@ -134,8 +134,8 @@ impl Connection {
     fn handle_session_events(&mut self) {
         while let Some(event) = self.session.poll_event() {
             match event {
-                SessionEvent::ConnectRequest { app_id, client_version } => {
-                    self.on_connect_request(&app_id, &client_version)
+                SessionEvent::ConnectRequest { app_id, client_version, protocol_version } => {
+                    self.on_connect_request(&app_id, &client_version, protocol_version)
                 }
                 SessionEvent::KeyExchangeRequest => self.on_key_exchange_request(),
                 SessionEvent::OperationRequest { request, encrypted, delivery, channel } => {
@@ -149,7 +149,7 @@ impl Connection {
         }
     }
 
-    fn on_connect_request(&mut self, app_id: &str, client_version: &str) {
+    fn on_connect_request(&mut self, app_id: &str, client_version: &str, protocol_version: u8) {
         let refusal = if !self.shared.config.app_ids.iter().any(|id| id == app_id) {
             Some((DisconnectReason::UnknownAppId, "unknown app id"))
         } else {
@@ -170,7 +170,13 @@ impl Connection {
                 self.session.refuse(reason, message)
             }
             None => {
-                tracing::info!(connection = self.id, app_id = ?app_id, client_version = ?client_version, "connection accepted");
+                tracing::info!(
+                    connection = self.id,
+                    app_id = ?app_id,
+                    client_version = ?client_version,
+                    protocol_version,
+                    "connection accepted"
+                );
                 self.session.accept(Instant::now())
             }
         };

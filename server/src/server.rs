@@ -92,6 +92,8 @@ impl Server {
             // The relay keeps its own bounded queues; the session's output stays small.
             max_pending_output: 1024 * 1024,
             gate_key_exchange: true,
+            // One clock for every client: the server time games synchronise on.
+            server_epoch: Some(std::time::Instant::now()),
             ..SessionConfig::default()
         };
         let output_budget = Arc::new(OutputBudget::new(config.limits.output_budget_bytes));

@@ -10,7 +10,11 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use std::time::Instant;
+
+use crate::protocol::frame::PROTOCOL_VERSION;
 use crate::protocol::sealing::SendOptions;
+use crate::protocol::session::SessionStats;
 use crate::protocol::status::PeerState;
 
 /// One encoded operation waiting in the outbox: its body is the next `len` bytes of the data.
@@ -53,12 +57,42 @@ pub(crate) struct Control {
 /// What the I/O thread publishes about its session.
 pub(crate) struct Board {
     state: AtomicU8,
+    version: AtomicU8,
     server_key: Mutex<Option<[u8; 32]>>,
+    stats: Mutex<Published>,
+}
+
+/// Stats as of a moment, with the server clock at that moment.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct Published {
+    pub stats: SessionStats,
+    pub server_time: Option<(Instant, u64)>,
 }
 
 impl Board {
     pub fn new() -> Self {
-        Board { state: AtomicU8::new(PeerState::Disconnected as u8), server_key: Mutex::new(None) }
+        Board {
+            state: AtomicU8::new(PeerState::Disconnected as u8),
+            version: AtomicU8::new(PROTOCOL_VERSION),
+            server_key: Mutex::new(None),
+            stats: Mutex::new(Published::default()),
+        }
+    }
+
+    pub fn protocol_version(&self) -> u8 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    pub fn set_protocol_version(&self, version: u8) {
+        self.version.store(version, Ordering::Release);
+    }
+
+    pub fn stats(&self) -> Published {
+        *self.stats.lock()
+    }
+
+    pub fn set_stats(&self, published: Published) {
+        *self.stats.lock() = published;
     }
 
     pub fn state(&self) -> PeerState {

@@ -282,7 +282,9 @@ impl Driver<'_> {
                 self.published_key = true;
             }
         }
+        self.shared.board.set_protocol_version(self.session.protocol_version());
         self.shared.board.set_state(self.session.state());
+        self.publish_stats();
         if batch.is_empty() {
             return;
         }
@@ -295,6 +297,12 @@ impl Driver<'_> {
         let status = StatusInfo { code: StatusCode::Exception, reason: DisconnectReason::SlowConsumer as u16, message };
         let _ = self.shared.results.push([PeerEvent::Status(status)]);
         self.shared.board.set_state(self.session.state());
+    }
+
+    fn publish_stats(&self) {
+        let now = Instant::now();
+        let server_time = self.session.server_time_ms(now).map(|ms| (now, ms));
+        self.shared.board.set_stats(super::control::Published { stats: self.session.stats(), server_time });
     }
 
     /// Reads what the socket holds, up to [`READ_TURN`] bytes, feeding each chunk to the session.

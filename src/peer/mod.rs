@@ -22,7 +22,7 @@ use crate::protocol::codec::Params;
 use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::{
-    check_encoded_operation, check_operation, Session, SessionConfig, SessionError, StatusInfo,
+    check_encoded_operation, check_operation, Session, SessionConfig, SessionError, SessionStats, StatusInfo,
 };
 use crate::protocol::status::PeerState;
 
@@ -192,7 +192,7 @@ impl Peer {
     pub fn send_operation_parts(&self, op_code: u8, params: &Params, options: SendOptions) -> Result<(), PeerError> {
         let config = &self.shared.config.session;
         let state = self.state();
-        let options = check_operation(config, state, op_code, params, options)?;
+        let options = check_operation(config, self.shared.board.protocol_version(), state, op_code, params, options)?;
         self.request(|control| {
             let outbox = &mut control.outbox;
             if outbox.data.len() > config.max_pending_output {
@@ -242,6 +242,20 @@ impl Peer {
     /// The server's static key, once the key exchange succeeded.
     pub fn server_public_key(&self) -> Option<[u8; 32]> {
         self.shared.board.server_key()
+    }
+
+    /// Traffic counters, round-trip time and the protocol version, as the I/O thread last published
+    /// them.
+    pub fn stats(&self) -> SessionStats {
+        self.shared.board.stats().stats
+    }
+
+    /// The server's clock now, in milliseconds, estimated from its pongs (protocol version 2); the
+    /// same for every client of the server, so games can time events by it (Photon's
+    /// `ServerTimeInMilliSeconds`). `None` until a pong has arrived.
+    pub fn server_time_ms(&self) -> Option<u64> {
+        let (at, server) = self.shared.board.stats().server_time?;
+        Some(server.saturating_add(at.elapsed().as_millis() as u64))
     }
 
     /// How many times the host's requests woke the I/O thread, over the peer's life. Sends in a burst

@@ -18,8 +18,10 @@
 
 use std::fmt;
 
-/// Wire protocol version carried in every frame.
+/// The version of Connect and ConnectAck frames, which negotiate the version of the rest.
 pub const PROTOCOL_VERSION: u8 = 1;
+/// The newest protocol version this implementation speaks.
+pub const LATEST_VERSION: u8 = 2;
 /// Bytes every header has.
 pub const FIXED_HEADER_LEN: usize = 8;
 /// Bytes of the explicit send counter.
@@ -129,6 +131,8 @@ pub struct Fragment {
 /// A decoded clear header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// The protocol version byte: 1 for Connect and ConnectAck, the negotiated version after them.
+    pub version: u8,
     pub message_type: MessageType,
     pub encrypted: bool,
     pub delivery: Delivery,
@@ -183,6 +187,7 @@ impl Header {
     /// A header for a frame carrying `body_len` bytes (tag included).
     pub fn new(message_type: MessageType, body_len: u32) -> Self {
         Header {
+            version: PROTOCOL_VERSION,
             message_type,
             encrypted: false,
             delivery: Delivery::Reliable,
@@ -238,7 +243,7 @@ impl Header {
     /// Writes the header into `out`, which must be exactly [`len`](Self::len) bytes.
     pub fn write(&self, out: &mut [u8]) {
         debug_assert_eq!(out.len(), self.len());
-        out[0] = PROTOCOL_VERSION;
+        out[0] = self.version;
         out[1] = self.message_type as u8;
         out[2] = self.flags();
         out[3] = self.channel;
@@ -260,13 +265,15 @@ impl Header {
     }
 
     /// Parses the header at the start of `input`. Returns the header and its encoded length; the body
-    /// is not required to be present yet.
+    /// is not required to be present yet. Any version this implementation speaks is accepted here;
+    /// whether it is the one the connection uses is the session's check.
     pub fn parse(input: &[u8], max_body: u32) -> Result<(Header, usize), FrameError> {
         if input.len() < FIXED_HEADER_LEN {
             return Err(FrameError::Incomplete { needed: FIXED_HEADER_LEN - input.len() });
         }
-        if input[0] != PROTOCOL_VERSION {
-            return Err(FrameError::UnsupportedVersion(input[0]));
+        let version = input[0];
+        if !(PROTOCOL_VERSION..=LATEST_VERSION).contains(&version) {
+            return Err(FrameError::UnsupportedVersion(version));
         }
         let message_type = MessageType::from_u8(input[1]).ok_or(FrameError::UnknownMessageType(input[1]))?;
         let bits = input[2];
@@ -307,8 +314,17 @@ impl Header {
             index: u16::from_be_bytes([input[at + 4], input[at + 5]]),
             count: u16::from_be_bytes([input[at + 6], input[at + 7]]),
         });
-        let header =
-            Header { message_type, encrypted, delivery, channel: input[3], body_len, counter, sequence, fragment };
+        let header = Header {
+            version,
+            message_type,
+            encrypted,
+            delivery,
+            channel: input[3],
+            body_len,
+            counter,
+            sequence,
+            fragment,
+        };
         Ok((header, header_len))
     }
 }
@@ -332,6 +348,7 @@ mod tests {
             .prop_map(|(t, enc, d, channel, len, counter, sequence, frag)| {
                 let authenticated = counter.is_some();
                 Header {
+                    version: if t % 2 == 0 { 1 } else { 2 },
                     message_type: MessageType::from_u8(t).unwrap(),
                     encrypted: enc && authenticated,
                     delivery: Delivery::from_u8(d).unwrap(),
@@ -381,8 +398,10 @@ mod tests {
     fn every_error_is_reachable() {
         let good = sample();
         let mut bad = good;
-        bad[0] = 2;
-        assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(2)));
+        bad[0] = 3;
+        assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(3)));
+        bad[0] = 0;
+        assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(0)));
         let mut bad = good;
         bad[1] = 0x7F;
         assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnknownMessageType(0x7F)));

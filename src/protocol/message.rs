@@ -15,13 +15,34 @@ pub const MAX_CLIENT_VERSION: usize = 32;
 pub const MAX_REASON_TEXT: usize = 256;
 pub const MAX_DEBUG_MESSAGE: usize = 1024;
 
-/// The client's first request: which application it wants and which build it runs.
+/// The protocol versions one end speaks, lowest and highest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Versions {
+    pub min: u8,
+    pub max: u8,
+}
+
+impl Versions {
+    /// What a version-1 client, which sends no range, speaks.
+    pub const V1: Versions = Versions { min: 1, max: 1 };
+
+    /// The version two ends share, the highest both speak.
+    pub fn common(self, other: Versions) -> Option<u8> {
+        let chosen = self.max.min(other.max);
+        (chosen >= self.min.max(other.min)).then_some(chosen)
+    }
+}
+
+/// The client's first request: which application it wants, which build it runs, and (from version 2
+/// on) which protocol versions it speaks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connect {
     /// 1..=[`MAX_APP_ID`] bytes; an empty id is refused with [`CodecError::EmptyAppId`].
     pub app_id: String,
     /// At most [`MAX_CLIENT_VERSION`] bytes.
     pub client_version: String,
+    /// `None` from a version-1 client, which speaks version 1 only.
+    pub versions: Option<Versions>,
 }
 
 /// The server's answer to [`Connect`].
@@ -31,6 +52,9 @@ pub struct ConnectAck {
     pub reason: u16,
     /// At most [`MAX_REASON_TEXT`] bytes.
     pub message: String,
+    /// Present exactly when the Connect carried versions: the server's range and the version chosen
+    /// (0 when the connection is refused).
+    pub versions: Option<(Versions, u8)>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +88,8 @@ pub struct Ping {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Pong {
     pub echo_ms: u64,
+    /// Version 2: the server's clock when it answered, in milliseconds (server to client only).
+    pub server_time_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -91,10 +117,21 @@ fn check_text(text: &str, max: usize) -> Result<(), CodecError> {
     Ok(())
 }
 
+/// Reads a version range, when the body has one left.
+fn versions(reader: &mut Reader<'_>) -> Result<Option<Versions>, CodecError> {
+    if reader.remaining() == 0 {
+        return Ok(None);
+    }
+    Ok(Some(Versions { min: reader.u8()?, max: reader.u8()? }))
+}
+
 impl Connect {
     pub fn encode(&self, out: &mut Vec<u8>) {
         put_string(out, &self.app_id);
         put_string(out, &self.client_version);
+        if let Some(versions) = self.versions {
+            out.extend_from_slice(&[versions.min, versions.max]);
+        }
     }
 
     /// `limits` is unused: the body has no parameters. It is taken for symmetry with other messages.
@@ -104,7 +141,8 @@ impl Connect {
             if app_id.is_empty() {
                 return Err(CodecError::EmptyAppId);
             }
-            Ok(Self { app_id: app_id.to_owned(), client_version: reader.string(MAX_CLIENT_VERSION)?.to_owned() })
+            let client_version = reader.string(MAX_CLIENT_VERSION)?.to_owned();
+            Ok(Self { app_id: app_id.to_owned(), client_version, versions: versions(reader)? })
         })
     }
 
@@ -123,12 +161,21 @@ impl ConnectAck {
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.reason.to_be_bytes());
         put_string(out, &self.message);
+        if let Some((versions, chosen)) = self.versions {
+            out.extend_from_slice(&[versions.min, versions.max, chosen]);
+        }
     }
 
     /// `limits` is unused: the body has no parameters. It is taken for symmetry with other messages.
     pub fn decode(body: &[u8], _limits: &Limits) -> Result<Self, CodecError> {
         decode_whole(body, |reader| {
-            Ok(Self { reason: reader.u16_be()?, message: reader.string(MAX_REASON_TEXT)?.to_owned() })
+            let reason = reader.u16_be()?;
+            let message = reader.string(MAX_REASON_TEXT)?.to_owned();
+            let versions = match versions(reader)? {
+                Some(range) => Some((range, reader.u8()?)),
+                None => None,
+            };
+            Ok(Self { reason, message, versions })
         })
     }
 
@@ -217,11 +264,18 @@ impl Ping {
 impl Pong {
     pub fn encode(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&self.echo_ms.to_be_bytes());
+        if let Some(server_time_ms) = self.server_time_ms {
+            out.extend_from_slice(&server_time_ms.to_be_bytes());
+        }
     }
 
     /// `limits` is unused: the body has no parameters. It is taken for symmetry with other messages.
     pub fn decode(body: &[u8], _limits: &Limits) -> Result<Self, CodecError> {
-        decode_whole(body, |reader| Ok(Self { echo_ms: reader.u64_be()? }))
+        decode_whole(body, |reader| {
+            let echo_ms = reader.u64_be()?;
+            let server_time_ms = if reader.remaining() == 0 { None } else { Some(reader.u64_be()?) };
+            Ok(Self { echo_ms, server_time_ms })
+        })
     }
 }
 
@@ -296,26 +350,37 @@ mod tests {
         out
     }
 
-    /// Round trip, then every strict prefix and one extra byte must be refused.
+    /// Round trip, then every strict prefix and one extra byte must be refused. A prefix that ends
+    /// where an optional trailing field (a version range, a server time) begins is the message
+    /// without it, so it may decode, but never to the same message.
     fn assert_wire_exact<M: Body>(message: &M) -> Result<(), TestCaseError> {
         let bytes = encoded(message);
         let decoded = M::decode_from(&bytes);
         prop_assert!(matches!(&decoded, Ok(d) if d.same(message)), "{:?} decoded as {:?}", message, decoded);
         for len in 0..bytes.len() {
-            prop_assert!(M::decode_from(&bytes[..len]).is_err(), "prefix of {}", len);
+            let shorter = M::decode_from(&bytes[..len]);
+            prop_assert!(!matches!(&shorter, Ok(d) if d.same(message)), "prefix of {} decoded as {:?}", len, shorter);
         }
+        // One byte more is refused: as trailing bytes, or as a truncated optional field (a version
+        // range, a server time).
         let mut longer = bytes;
         longer.push(0);
-        prop_assert_eq!(M::decode_from(&longer).err(), Some(CodecError::TrailingBytes { count: 1 }));
+        prop_assert!(M::decode_from(&longer).is_err());
         Ok(())
     }
 
+    fn versions() -> impl Strategy<Value = Versions> {
+        (any::<u8>(), any::<u8>()).prop_map(|(min, max)| Versions { min, max })
+    }
+
     fn connect() -> impl Strategy<Value = Connect> {
-        ("[a-z0-9.-]{1,64}", "\\PC{0,8}").prop_map(|(app_id, client_version)| Connect { app_id, client_version })
+        ("[a-z0-9.-]{1,64}", "\\PC{0,8}", proptest::option::of(versions()))
+            .prop_map(|(app_id, client_version, versions)| Connect { app_id, client_version, versions })
     }
 
     fn connect_ack() -> impl Strategy<Value = ConnectAck> {
-        (any::<u16>(), "\\PC{0,64}").prop_map(|(reason, message)| ConnectAck { reason, message })
+        (any::<u16>(), "\\PC{0,64}", proptest::option::of((versions(), any::<u8>())))
+            .prop_map(|(reason, message, versions)| ConnectAck { reason, message, versions })
     }
 
     fn operation_request() -> impl Strategy<Value = OperationRequest> {
@@ -384,9 +449,9 @@ mod tests {
         }
 
         #[test]
-        fn ping_and_pong_round_trip(timestamp_ms in any::<u64>()) {
+        fn ping_and_pong_round_trip(timestamp_ms in any::<u64>(), server_time_ms in proptest::option::of(any::<u64>())) {
             assert_wire_exact(&Ping { timestamp_ms })?;
-            assert_wire_exact(&Pong { echo_ms: timestamp_ms })?;
+            assert_wire_exact(&Pong { echo_ms: timestamp_ms, server_time_ms })?;
         }
 
         #[test]
@@ -397,7 +462,7 @@ mod tests {
 
         #[test]
         fn connect_check_agrees_with_decode(app_id in "[a-z]{0,70}", client_version in "[a-z]{0,40}") {
-            let message = Connect { app_id, client_version };
+            let message = Connect { app_id, client_version, versions: None };
             let decoded = Connect::decode_from(&encoded(&message)).map(|_| ());
             prop_assert_eq!(message.check(), decoded);
         }
@@ -410,11 +475,15 @@ mod tests {
 
     #[test]
     fn bodies_match_the_documented_layout() {
-        let connect = Connect { app_id: "game".into(), client_version: "1.0".into() };
+        let connect = Connect { app_id: "game".into(), client_version: "1.0".into(), versions: None };
         assert_eq!(encoded(&connect), b"\x04game\x031.0");
+        let versions = Some(Versions { min: 1, max: 2 });
+        assert_eq!(encoded(&Connect { versions, ..connect }), b"\x04game\x031.0\x01\x02");
 
-        let ack = ConnectAck { reason: 0x0102, message: "hi".into() };
+        let ack = ConnectAck { reason: 0x0102, message: "hi".into(), versions: None };
         assert_eq!(encoded(&ack), b"\x01\x02\x02hi");
+        let versions = Some((Versions { min: 1, max: 2 }, 2));
+        assert_eq!(encoded(&ConnectAck { versions, ..ack }), b"\x01\x02\x02hi\x01\x02\x02");
 
         let mut params = Params::new();
         params.insert(1, -1);
@@ -430,7 +499,11 @@ mod tests {
 
         let ping = Ping { timestamp_ms: 0x0102_0304_0506_0708 };
         assert_eq!(encoded(&ping), [1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(encoded(&Pong { echo_ms: 9 }), [0, 0, 0, 0, 0, 0, 0, 9]);
+        assert_eq!(encoded(&Pong { echo_ms: 9, server_time_ms: None }), [0, 0, 0, 0, 0, 0, 0, 9]);
+        assert_eq!(
+            encoded(&Pong { echo_ms: 9, server_time_ms: Some(1) }),
+            [0, 0, 0, 0, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 1]
+        );
 
         let disconnect = Disconnect { reason: 4, message: String::new() };
         assert_eq!(encoded(&disconnect), [0, 4, 0]);
@@ -438,23 +511,24 @@ mod tests {
 
     #[test]
     fn empty_app_id_is_refused() {
-        let message = Connect { app_id: String::new(), client_version: "1".into() };
+        let message = Connect { app_id: String::new(), client_version: "1".into(), versions: None };
         assert_eq!(message.check(), Err(CodecError::EmptyAppId));
         assert_eq!(Connect::decode_from(&encoded(&message)), Err(CodecError::EmptyAppId));
     }
 
     #[test]
     fn oversized_text_fields_are_refused_on_both_sides() {
-        let connect = Connect { app_id: "a".repeat(MAX_APP_ID + 1), client_version: String::new() };
+        let connect = Connect { app_id: "a".repeat(MAX_APP_ID + 1), client_version: String::new(), versions: None };
         let too_long_app_id = CodecError::StringTooLong { len: 65, max: MAX_APP_ID };
         assert_eq!(connect.check(), Err(too_long_app_id));
         assert_eq!(Connect::decode_from(&encoded(&connect)), Err(too_long_app_id));
 
-        let version = Connect { app_id: "a".into(), client_version: "v".repeat(MAX_CLIENT_VERSION + 1) };
+        let version =
+            Connect { app_id: "a".into(), client_version: "v".repeat(MAX_CLIENT_VERSION + 1), versions: None };
         assert!(version.check().is_err());
         assert!(Connect::decode_from(&encoded(&version)).is_err());
 
-        let ack = ConnectAck { reason: 1, message: "m".repeat(MAX_REASON_TEXT + 1) };
+        let ack = ConnectAck { reason: 1, message: "m".repeat(MAX_REASON_TEXT + 1), versions: None };
         assert!(ack.check().is_err());
         assert!(ConnectAck::decode_from(&encoded(&ack)).is_err());
 
@@ -475,7 +549,8 @@ mod tests {
 
     #[test]
     fn fields_at_their_maximum_length_are_accepted() {
-        let connect = Connect { app_id: "a".repeat(MAX_APP_ID), client_version: "v".repeat(MAX_CLIENT_VERSION) };
+        let connect =
+            Connect { app_id: "a".repeat(MAX_APP_ID), client_version: "v".repeat(MAX_CLIENT_VERSION), versions: None };
         assert_eq!(connect.check(), Ok(()));
         assert_eq!(Connect::decode_from(&encoded(&connect)), Ok(connect));
     }

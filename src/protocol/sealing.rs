@@ -8,7 +8,7 @@
 //! Both directions work in place on the caller's buffer, so sealing and opening allocate nothing.
 
 use super::aead::{AuthenticationFailed, Cipher};
-use super::frame::{Delivery, Header, MessageType, TAG_LEN};
+use super::frame::{Delivery, Header, MessageType, PROTOCOL_VERSION, TAG_LEN};
 use super::replay::{ReplayError, ReplayWindow};
 
 /// How one frame is sent.
@@ -173,10 +173,24 @@ pub fn append_frame(
     max_body: u32,
     write_body: impl FnOnce(&mut Vec<u8>),
 ) -> Result<(), SealError> {
+    append_versioned_frame(out, PROTOCOL_VERSION, message_type, options, sealer, max_body, write_body)
+}
+
+/// As [`append_frame`], with the header's protocol version byte given.
+pub fn append_versioned_frame(
+    out: &mut Vec<u8>,
+    version: u8,
+    message_type: MessageType,
+    options: SendOptions,
+    sealer: Option<&mut Sealer>,
+    max_body: u32,
+    write_body: impl FnOnce(&mut Vec<u8>),
+) -> Result<(), SealError> {
     if options.encrypt && sealer.is_none() {
         return Err(SealError::NoKeys);
     }
     let mut header = Header::new(message_type, 0);
+    header.version = version;
     header.delivery = options.delivery;
     header.channel = options.channel;
     header.encrypted = options.encrypt;

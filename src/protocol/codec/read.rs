@@ -135,7 +135,7 @@ impl<'a> Reader<'a> {
     /// A packed array's element count, bounded by its byte size against `max_bytes`.
     fn packed_count(&mut self, limits: &Limits, width: usize) -> Result<usize, CodecError> {
         let declared = self.varint()?;
-        let bytes = declared.checked_mul(width as u64).unwrap_or(u64::MAX);
+        let bytes = declared.saturating_mul(width as u64);
         match usize::try_from(bytes) {
             Ok(len) if len <= limits.max_bytes => Ok(declared as usize),
             _ => Err(CodecError::ArrayTooLong { len: bytes, max: limits.max_bytes }),

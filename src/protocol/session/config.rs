@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
+use std::time::Instant;
+
 use crate::protocol::codec::Limits;
-use crate::protocol::frame::DEFAULT_MAX_BODY;
+use crate::protocol::frame::{DEFAULT_MAX_BODY, LATEST_VERSION, PROTOCOL_VERSION};
+use crate::protocol::message::Versions;
 use crate::protocol::sealing::DEFAULT_KEY_USAGE_LIMIT;
 use crate::protocol::status::op_code;
 
@@ -80,6 +83,12 @@ pub struct SessionConfig {
     /// [`SessionEvent::KeyExchangeRequest`]: super::SessionEvent::KeyExchangeRequest
     /// [`Session::admit_key_exchange`]: super::Session::admit_key_exchange
     pub gate_key_exchange: bool,
+    /// The protocol versions this end speaks. A client offers them in Connect (one that speaks only
+    /// version 1 sends a version-1 Connect); a server chooses the highest it shares with the client.
+    pub versions: Versions,
+    /// Server: the start of the clock its pongs report (version 2), shared by every session of the
+    /// server so clients see one server time. `None`: the session's own start.
+    pub server_epoch: Option<Instant>,
     /// First send counter that may not be used. Lowering it only serves tests of the limit.
     pub counter_limit: u64,
     /// Bytes of unsent output above which sends are refused instead of buffered.
@@ -102,6 +111,8 @@ impl Default for SessionConfig {
             max_clear_body: DEFAULT_MAX_CLEAR_BODY,
             key_usage_limit: DEFAULT_KEY_USAGE_LIMIT,
             gate_key_exchange: false,
+            versions: Versions { min: PROTOCOL_VERSION, max: LATEST_VERSION },
+            server_epoch: None,
             counter_limit: u64::MAX,
             max_pending_output: 8 * 1024 * 1024,
             max_queued_during_key_exchange: 1024,
@@ -139,6 +150,7 @@ impl std::fmt::Debug for SessionConfig {
             .field("must_encrypt", &self.must_encrypt)
             .field("max_frame_body", &self.max_frame_body)
             .field("max_clear_body", &self.max_clear_body)
+            .field("versions", &self.versions)
             .finish_non_exhaustive()
     }
 }

@@ -21,6 +21,8 @@ pub enum SessionEvent {
     ConnectRequest {
         app_id: String,
         client_version: String,
+        /// The protocol version the connection will speak once accepted.
+        protocol_version: u8,
     },
     /// Server role, with `gate_key_exchange` set: the client started the key exchange; answer with
     /// `admit_key_exchange` or `refuse_key_exchange`.

@@ -5,6 +5,7 @@ use std::time::Instant;
 use super::{Phase, Role, Session, SessionEvent};
 use crate::protocol::codec::CodecError;
 use crate::protocol::frame::{FrameError, Header, MessageType, PROTOCOL_VERSION};
+use crate::protocol::message::Versions;
 use crate::protocol::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Pong,
 };
@@ -15,8 +16,14 @@ use crate::protocol::status::{return_code, DisconnectReason, StatusCode};
 /// Capacity above which an empty input buffer is released.
 const IDLE_INPUT_CAPACITY: usize = 4096;
 
-/// Header rules for a stream transport (TCP) that need no state: checked as soon as the header is in.
-fn check_header(header: &Header) -> Result<(), Violation> {
+/// Header rules for a stream transport (TCP): checked as soon as the header is in.
+fn check_header(header: &Header, version: u8) -> Result<(), Violation> {
+    if header.version != version {
+        return Err(Violation::protocol(format!(
+            "a frame of protocol version {} on a connection that speaks version {version}",
+            header.version
+        )));
+    }
     if header.sequence.is_some() || header.fragment.is_some() {
         return Err(Violation::protocol(FrameError::ExtensionNotAllowed.to_string()));
     }
@@ -68,6 +75,7 @@ impl Session {
         if matches!(self.phase, Phase::Closing | Phase::Closed) {
             return;
         }
+        self.stats.received_bytes(data.len());
         let mut input = std::mem::take(&mut self.input);
         input.extend_from_slice(data);
         let mut consumed = 0;
@@ -87,7 +95,7 @@ impl Session {
             };
             self.first_frame = false;
             // Refused as soon as the header is in, before any of the body is buffered.
-            if let Err(violation) = check_header(&header) {
+            if let Err(violation) = check_header(&header, self.version) {
                 self.fail(violation);
                 break;
             }
@@ -136,6 +144,7 @@ impl Session {
         header_len: usize,
         now: Instant,
     ) -> Result<(), Violation> {
+        self.stats.received_frame();
         let raw_frame =
             matches!(header.message_type, MessageType::Connect | MessageType::ConnectAck).then(|| frame.to_vec());
         let opener = if header.message_type.is_pre_key() { None } else { self.opener.as_mut() };
@@ -155,19 +164,29 @@ impl Session {
         let encrypted = header.encrypted;
         match (self.role, header.message_type) {
             (_, MessageType::Ping) if self.is_live() => {
-                let ping = Ping::decode(body, &self.config.limits)?;
-                let pong = Pong { echo_ms: ping.timestamp_ms };
+                let ping = Ping::decode(body, &self.limits())?;
+                // From version 2 a server tells the client its clock, so games can share one time.
+                let server_time_ms = (self.role == Role::Server && self.version >= 2).then(|| {
+                    let epoch = self.config.server_epoch.unwrap_or(self.epoch);
+                    now.saturating_duration_since(epoch).as_millis() as u64
+                });
+                let pong = Pong { echo_ms: ping.timestamp_ms, server_time_ms };
                 let _ = self.send_message(MessageType::Pong, SendOptions::RELIABLE, |out| pong.encode(out));
             }
             (_, MessageType::Pong) if self.is_live() => {
-                let pong = Pong::decode(body, &self.config.limits)?;
+                let pong = Pong::decode(body, &self.limits())?;
+                if pong.server_time_ms.is_some() && (self.role == Role::Server || self.version < 2) {
+                    return Err(Violation::protocol("a pong with a server time on a connection that has none"));
+                }
                 let now_ms = now.duration_since(self.epoch).as_millis() as u64;
                 if let Some(rtt) = now_ms.checked_sub(pong.echo_ms) {
-                    self.rtt = Some(std::time::Duration::from_millis(rtt));
+                    let rtt = std::time::Duration::from_millis(rtt);
+                    self.rtt = Some(rtt);
+                    self.stats.pong(rtt, pong.server_time_ms, now);
                 }
             }
             (_, MessageType::Disconnect) => {
-                let notice = Disconnect::decode(body, &self.config.limits)?;
+                let notice = Disconnect::decode(body, &self.limits())?;
                 let code = match self.role {
                     Role::Client => DisconnectReason::status_when_sent_by_server(notice.reason),
                     Role::Server => StatusCode::Disconnect,
@@ -193,7 +212,7 @@ impl Session {
             (Role::Server, MessageType::HandshakeInit) => self.on_handshake_init(body)?,
             (Role::Client, MessageType::HandshakeReply) => self.on_handshake_reply(body)?,
             (Role::Server, MessageType::OperationRequest) if self.is_live() => {
-                let request = OperationRequest::decode(body, &self.config.limits)?;
+                let request = OperationRequest::decode(body, &self.limits())?;
                 if self.config.must_encrypt.contains(request.op_code) && !encrypted {
                     self.refuse_unencrypted(&request);
                 } else {
@@ -206,11 +225,11 @@ impl Session {
                 }
             }
             (Role::Client, MessageType::OperationResponse) if self.is_live() => {
-                let response = OperationResponse::decode(body, &self.config.limits)?;
+                let response = OperationResponse::decode(body, &self.limits())?;
                 self.events.push_back(SessionEvent::OperationResponse { response, encrypted });
             }
             (Role::Client, MessageType::Event) if self.is_live() => {
-                let event = EventData::decode(body, &self.config.limits)?;
+                let event = EventData::decode(body, &self.limits())?;
                 self.events.push_back(SessionEvent::Event { event, encrypted });
             }
             (_, other) => {
@@ -231,11 +250,30 @@ impl Session {
         if !matches!(self.phase, Phase::Idle) {
             return Err(Violation::protocol("Connect sent twice"));
         }
-        let request = Connect::decode(body, &self.config.limits)?;
+        let request = Connect::decode(body, &self.limits())?;
+        let offered = request.versions.unwrap_or(Versions::V1);
+        if offered.min == 0 || offered.min > offered.max {
+            return Err(Violation::protocol(format!("version range {}-{} is not a range", offered.min, offered.max)));
+        }
         self.add_to_prologue(&raw_frame.unwrap_or_default());
         self.phase = Phase::AwaitingAccept;
-        self.events
-            .push_back(SessionEvent::ConnectRequest { app_id: request.app_id, client_version: request.client_version });
+        let ours = self.config.versions;
+        let Some(chosen) = ours.common(offered) else {
+            // Refused by the protocol itself: there is nothing for the application to decide.
+            self.offered = Some((0, request.versions.is_some()));
+            let message = format!(
+                "this server speaks protocol versions {} to {}; the client speaks {} to {}",
+                ours.min, ours.max, offered.min, offered.max
+            );
+            self.refuse(DisconnectReason::VersionMismatch, &message).map_err(|e| Violation::protocol(e.to_string()))?;
+            return Ok(());
+        };
+        self.offered = Some((chosen, request.versions.is_some()));
+        self.events.push_back(SessionEvent::ConnectRequest {
+            app_id: request.app_id,
+            client_version: request.client_version,
+            protocol_version: chosen,
+        });
         Ok(())
     }
 
@@ -243,19 +281,39 @@ impl Session {
         if !matches!(self.phase, Phase::AwaitingAck) {
             return Err(Violation::protocol("unexpected ConnectAck"));
         }
-        let ack = ConnectAck::decode(body, &self.config.limits)?;
+        let ack = ConnectAck::decode(body, &self.limits())?;
+        if self.sent_versions.is_none() && ack.versions.is_some() {
+            return Err(Violation::protocol("the server answered with versions a version-1 Connect did not offer"));
+        }
         if ack.reason != DisconnectReason::None as u16 {
-            let message = if ack.message.is_empty() {
-                DisconnectReason::from_u16(ack.reason).map_or("connection refused", |r| r.describe()).to_owned()
-            } else {
-                ack.message
+            let message = match ack.versions {
+                Some((server, _)) if ack.reason == DisconnectReason::VersionMismatch as u16 => {
+                    let ours = self.config.versions;
+                    format!(
+                        "the server speaks protocol versions {} to {}; this client speaks {} to {}: update the older one",
+                        server.min, server.max, ours.min, ours.max
+                    )
+                }
+                _ if ack.message.is_empty() => {
+                    DisconnectReason::from_u16(ack.reason).map_or("connection refused", |r| r.describe()).to_owned()
+                }
+                _ => ack.message,
             };
             self.phase = Phase::Closing;
             self.status(DisconnectReason::status_when_sent_by_server(ack.reason), ack.reason, &message);
             self.close_reason = Some((ack.reason, message));
             return Ok(());
         }
+        let chosen = ack.versions.map_or(PROTOCOL_VERSION, |(_, chosen)| chosen);
+        let ours = self.config.versions;
+        if !(ours.min..=ours.max).contains(&chosen) {
+            return Err(Violation::protocol(format!(
+                "the server chose protocol version {chosen}, which this client (versions {} to {}) does not speak",
+                ours.min, ours.max
+            )));
+        }
         self.add_to_prologue(&raw_frame.unwrap_or_default());
+        self.version = chosen;
         self.phase = Phase::Connected;
         self.deadline = None;
         self.next_ping = now + self.config.ping_interval;
@@ -282,16 +340,15 @@ impl Session {
     pub(super) fn respond_to_handshake(&mut self, body: &[u8]) -> Result<(), Violation> {
         let static_key = self.static_key.clone().ok_or_else(|| Violation::protocol("server has no static key"))?;
         let mut reply = Vec::with_capacity(128);
-        let completed =
-            respond(&static_key, &self.prologue, body, &[PROTOCOL_VERSION], &mut reply).map_err(|error| {
-                self.status(
-                    StatusCode::EncryptionFailedToEstablish,
-                    DisconnectReason::KeyExchangeFailed as u16,
-                    &error.to_string(),
-                );
-                Violation { reason: DisconnectReason::KeyExchangeFailed, message: error.to_string() }
-            })?;
-        if completed.remote_payload.first() != Some(&PROTOCOL_VERSION) {
+        let completed = respond(&static_key, &self.prologue, body, &[self.version], &mut reply).map_err(|error| {
+            self.status(
+                StatusCode::EncryptionFailedToEstablish,
+                DisconnectReason::KeyExchangeFailed as u16,
+                &error.to_string(),
+            );
+            Violation { reason: DisconnectReason::KeyExchangeFailed, message: error.to_string() }
+        })?;
+        if completed.remote_payload.first() != Some(&self.version) {
             return Err(Violation {
                 reason: DisconnectReason::VersionMismatch,
                 message: "unsupported handshake version".into(),
@@ -312,7 +369,7 @@ impl Session {
         };
         let pin = self.config.server_key_pin;
         let outcome = initiator.finish(body, pin.as_ref()).map_err(|e| e.to_string()).and_then(|completed| {
-            if completed.remote_payload.first() == Some(&PROTOCOL_VERSION) {
+            if completed.remote_payload.first() == Some(&self.version) {
                 Ok(completed)
             } else {
                 Err("unsupported handshake version".to_owned())

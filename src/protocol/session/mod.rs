@@ -10,6 +10,7 @@
 mod config;
 mod events;
 mod inbound;
+mod stats;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -17,15 +18,16 @@ use std::time::{Duration, Instant};
 
 pub use config::{OpCodeSet, SessionConfig, DEFAULT_MAX_CLEAR_BODY, DEFAULT_MUST_ENCRYPT, MAX_TIMER};
 pub use events::{SessionError, SessionEvent, StatusInfo};
+pub use stats::SessionStats;
 
-use super::codec::{check_params, Params};
+use super::codec::{check_params, Limits, Params};
 use super::frame::{MessageType, PROTOCOL_VERSION, TAG_LEN};
 use super::message::{
-    Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, MAX_APP_ID,
+    Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Versions, MAX_APP_ID,
     MAX_CLIENT_VERSION, MAX_REASON_TEXT,
 };
 use super::noise::{Completed, Initiator, Keypair};
-use super::sealing::{append_frame, Opener, SealError, Sealer, SendOptions};
+use super::sealing::{append_versioned_frame, Opener, SealError, Sealer, SendOptions};
 use super::status::{DisconnectReason, PeerState, StatusCode};
 
 /// Domain label that starts the Noise prologue; the Connect and ConnectAck frames follow it, so the
@@ -92,6 +94,15 @@ pub struct Session {
     rtt: Option<Duration>,
     /// Why the session is closing (sent or received), reported with the final Disconnect status.
     close_reason: Option<(u16, String)>,
+    /// The protocol version of every frame after Connect and ConnectAck (which are version 1):
+    /// negotiated when the connection is accepted.
+    version: u8,
+    /// Server: the version chosen for the pending Connect, and whether the client offered a range
+    /// (a version-1 client does not, and gets a version-1 ConnectAck).
+    offered: Option<(u8, bool)>,
+    /// Client: the range this client offered in Connect, `None` when it spoke as a version-1 client.
+    sent_versions: Option<Versions>,
+    stats: stats::Meter,
 }
 
 impl std::fmt::Debug for Session {
@@ -144,7 +155,32 @@ impl Session {
             deadline: None,
             rtt: None,
             close_reason: None,
+            version: PROTOCOL_VERSION,
+            offered: None,
+            sent_versions: None,
+            stats: stats::Meter::default(),
         }
+    }
+
+    /// The protocol version the connection speaks: 1 until the connection is accepted, then the
+    /// version both ends chose.
+    pub fn protocol_version(&self) -> u8 {
+        self.version
+    }
+
+    /// The decoder limits for this connection's protocol version.
+    pub(crate) fn limits(&self) -> Limits {
+        Limits { protocol_version: self.version, ..self.config.limits }
+    }
+
+    /// Traffic counters, round-trip time and the server's clock, as measured so far.
+    pub fn stats(&self) -> SessionStats {
+        self.stats.snapshot(self.version)
+    }
+
+    /// Client, version 2: the server's clock at `now`, in milliseconds, estimated from its pongs.
+    pub fn server_time_ms(&self, now: Instant) -> Option<u64> {
+        self.stats.server_time_ms(now)
     }
 
     pub fn role(&self) -> Role {
@@ -305,7 +341,14 @@ impl Session {
         if let Some(problem) = problem {
             return Err(SessionError::InvalidConnectRequest(problem));
         }
-        let request = Connect { app_id: app_id.to_owned(), client_version: client_version.to_owned() };
+        // A client that speaks only version 1 sends exactly a version-1 Connect.
+        let versions = self.config.versions;
+        self.sent_versions = (versions.max > PROTOCOL_VERSION).then_some(versions);
+        let request = Connect {
+            app_id: app_id.to_owned(),
+            client_version: client_version.to_owned(),
+            versions: self.sent_versions,
+        };
         self.send_pre_key_frame(MessageType::Connect, |out| request.encode(out))?;
         self.phase = Phase::AwaitingAck;
         self.last_receive = now;
@@ -319,8 +362,12 @@ impl Session {
         if !matches!(self.phase, Phase::AwaitingAccept) {
             return Err(SessionError::InvalidState("no connect request is pending"));
         }
-        let ack = ConnectAck { reason: DisconnectReason::None as u16, message: String::new() };
+        let (chosen, offered_range) = self.offered.unwrap_or((PROTOCOL_VERSION, false));
+        let versions = offered_range.then_some((self.config.versions, chosen));
+        let ack = ConnectAck { reason: DisconnectReason::None as u16, message: String::new(), versions };
         self.send_pre_key_frame(MessageType::ConnectAck, |out| ack.encode(out))?;
+        // Every frame after the accepting ConnectAck speaks the chosen version.
+        self.version = chosen;
         self.phase = Phase::Connected;
         self.deadline = None;
         self.last_receive = now;
@@ -336,7 +383,9 @@ impl Session {
         }
         // Reason 0 would read as acceptance on the wire.
         let reason = if reason == DisconnectReason::None { DisconnectReason::ServerLogic } else { reason };
-        let ack = ConnectAck { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };
+        let versions = self.offered.filter(|(_, range)| *range).map(|_| (self.config.versions, 0));
+        let ack =
+            ConnectAck { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned(), versions };
         self.send_pre_key_frame(MessageType::ConnectAck, |out| ack.encode(out))?;
         self.phase = Phase::Closing;
         self.close_reason = Some((reason as u16, message.to_owned()));
@@ -405,7 +454,7 @@ impl Session {
             _ => return Err(SessionError::NotConnected),
         }
         let mut body = Vec::with_capacity(64);
-        let initiator = match Initiator::start(&self.prologue, &[PROTOCOL_VERSION], &mut body) {
+        let initiator = match Initiator::start(&self.prologue, &[self.version], &mut body) {
             Ok(initiator) => initiator,
             Err(error) => {
                 // Without keys the connection must not carry on in clear as if nothing happened.
@@ -439,7 +488,7 @@ impl Session {
         options: SendOptions,
     ) -> Result<(), SessionError> {
         self.require_role(Role::Client)?;
-        let options = check_operation(&self.config, self.state(), op_code, params, options)?;
+        let options = check_operation(&self.config, self.version, self.state(), op_code, params, options)?;
         self.send_message(MessageType::OperationRequest, options, |out| {
             OperationRequest::encode_parts(op_code, params, out)
         })
@@ -459,14 +508,14 @@ impl Session {
     /// Server: sends an operation response.
     pub fn send_response(&mut self, response: &OperationResponse, options: SendOptions) -> Result<(), SessionError> {
         self.require_role(Role::Server)?;
-        check_params(&response.params, &self.config.limits).map_err(SessionError::Params)?;
+        check_params(&response.params, &self.limits()).map_err(SessionError::Params)?;
         self.send_server_message(MessageType::OperationResponse, options, |out| response.encode(out))
     }
 
     /// Server: sends an event.
     pub fn send_event(&mut self, event: &EventData, options: SendOptions) -> Result<(), SessionError> {
         self.require_role(Role::Server)?;
-        check_params(&event.params, &self.config.limits).map_err(SessionError::Params)?;
+        check_params(&event.params, &self.limits()).map_err(SessionError::Params)?;
         self.send_server_message(MessageType::Event, options, |out| event.encode(out))
     }
 
@@ -541,15 +590,8 @@ impl Session {
         write_body: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), SessionError> {
         let start = self.output.len();
-        append_frame(
-            &mut self.output,
-            message_type,
-            SendOptions::RELIABLE,
-            None,
-            self.config.max_frame_body,
-            write_body,
-        )
-        .map_err(|error| self.seal_error(error))?;
+        self.append(message_type, SendOptions::RELIABLE, self.config.max_frame_body, write_body)
+            .map_err(|error| self.seal_error(error))?;
         if matches!(message_type, MessageType::Connect | MessageType::ConnectAck) {
             let frame = self.output[start..].to_vec();
             self.add_to_prologue(&frame);
@@ -586,8 +628,22 @@ impl Session {
             return Ok(());
         }
         let max_body = self.config.max_body(self.sealer.is_some());
-        append_frame(&mut self.output, message_type, options, self.sealer.as_mut(), max_body, write_body)
-            .map_err(|error| self.seal_error(error))
+        self.append(message_type, options, max_body, write_body).map_err(|error| self.seal_error(error))
+    }
+
+    /// Appends one frame of this connection's version, sealed once keys exist, and counts it.
+    fn append(
+        &mut self,
+        message_type: MessageType,
+        options: SendOptions,
+        max_body: u32,
+        write_body: impl FnOnce(&mut Vec<u8>),
+    ) -> Result<(), SealError> {
+        let before = self.output.len();
+        let sealer = self.sealer.as_mut();
+        append_versioned_frame(&mut self.output, self.version, message_type, options, sealer, max_body, write_body)?;
+        self.stats.sent(self.output.len() - before);
+        Ok(())
     }
 
     fn seal_error(&mut self, error: SealError) -> SessionError {
@@ -626,14 +682,9 @@ impl Session {
         self.status(StatusCode::EncryptionEstablished, 0, "encryption established");
         self.queued_bytes = 0;
         while let Some(queued) = self.queued.pop_front() {
-            let result = append_frame(
-                &mut self.output,
-                queued.message_type,
-                queued.options,
-                self.sealer.as_mut(),
-                self.config.max_frame_body,
-                |out| out.extend_from_slice(&queued.body),
-            );
+            let max_body = self.config.max_frame_body;
+            let result =
+                self.append(queued.message_type, queued.options, max_body, |out| out.extend_from_slice(&queued.body));
             if let Err(error) = result {
                 let error = self.seal_error(error);
                 self.status(StatusCode::SendError, 0, &error.to_string());
@@ -660,14 +711,8 @@ impl Session {
         }
         if was_live {
             let notice = Disconnect { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };
-            let _ = append_frame(
-                &mut self.output,
-                MessageType::Disconnect,
-                SendOptions::RELIABLE,
-                self.sealer.as_mut(),
-                self.config.max_frame_body,
-                |out| notice.encode(out),
-            );
+            let max_body = self.config.max_frame_body;
+            let _ = self.append(MessageType::Disconnect, SendOptions::RELIABLE, max_body, |out| notice.encode(out));
         }
     }
 
@@ -676,12 +721,14 @@ impl Session {
     }
 }
 
-/// Checks an operation as [`Session::send_operation`] would in `state`, without sending it, and
+/// Checks an operation as [`Session::send_operation`] would in `state` and protocol `version`, without
+/// sending it, and
 /// returns the options it would be sent with: must-encrypt operations are encrypted whatever was
 /// asked. A driver that encodes on the caller's thread uses it to refuse at once what the session
 /// would refuse.
 pub fn check_operation(
     config: &SessionConfig,
+    version: u8,
     state: PeerState,
     op_code: u8,
     params: &Params,
@@ -689,7 +736,8 @@ pub fn check_operation(
 ) -> Result<SendOptions, SessionError> {
     options.encrypt |= config.must_encrypt.contains(op_code);
     check_state_for(config, state, op_code, options)?;
-    check_params(params, &config.limits).map_err(SessionError::Params)?;
+    let limits = Limits { protocol_version: version, ..config.limits };
+    check_params(params, &limits).map_err(SessionError::Params)?;
     Ok(options)
 }
 
