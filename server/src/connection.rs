@@ -177,7 +177,9 @@ impl Connection {
                     protocol_version,
                     "connection accepted"
                 );
-                self.session.accept(Instant::now())
+                let accepted = self.session.accept(Instant::now());
+                self.peer.set_protocol_version(self.session.protocol_version());
+                accepted
             }
         };
         if let Err(problem) = result {

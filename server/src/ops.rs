@@ -14,7 +14,7 @@ use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
 
 use crate::connection::Connection;
 use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
-use crate::rooms::{codes, JoinError};
+use crate::rooms::{codes, JoinError, RelayedEvent};
 
 /// Longest room name accepted, in bytes.
 pub(crate) use sealnet::rooms::MAX_ROOM_NAME;
@@ -164,7 +164,9 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
         return Some(error(OP, return_code::INVALID_OPERATION, message));
     }
     let size = body.len();
-    let outcome = membership.room.relay(sender, group, Arc::from(body), options);
+    let needs_version = event.params.required_version();
+    let relayed = RelayedEvent { body: Arc::from(body), needs_version };
+    let outcome = membership.room.relay(sender, group, relayed, options);
     if outcome.busy {
         tracing::warn!(connection = conn.id, "output budget used up: event refused");
         let message = "the server is over its output memory budget; the event was not relayed".to_owned();
@@ -178,20 +180,32 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
         encrypted = options.encrypt,
         delivered = outcome.delivered,
         skipped = outcome.skipped,
+        outdated = outcome.outdated,
         "event relayed"
     );
-    if outcome.skipped == 0 {
+    let skipped = outcome.skipped + outcome.outdated;
+    if skipped == 0 {
         return None;
     }
-    let noun = if outcome.skipped == 1 { "recipient" } else { "recipients" };
-    let why = if options.encrypt { "no encryption keys" } else { "too large to send without encryption keys" };
+    let recipients = |count: u32| format!("{count} {}", if count == 1 { "recipient" } else { "recipients" });
+    let mut reasons = Vec::new();
+    if outcome.skipped > 0 {
+        let why = if options.encrypt { "no encryption keys" } else { "too large to send without encryption keys" };
+        reasons.push(format!("{} skipped: {why}", recipients(outcome.skipped)));
+    }
+    if outcome.outdated > 0 {
+        reasons.push(format!(
+            "{} skipped: the event holds value types of protocol version {needs_version}, which they do not speak",
+            recipients(outcome.outdated)
+        ));
+    }
     let mut params = Params::new();
-    params.insert(codes::SKIPPED, outcome.skipped as i32);
+    params.insert(codes::SKIPPED, skipped as i32);
     params.insert(codes::DELIVERED, outcome.delivered as i32);
     Some(OperationResponse {
         op_code: OP,
         return_code: return_code::OK,
-        debug_message: Some(format!("{} {noun} skipped: {why}", outcome.skipped)),
+        debug_message: Some(reasons.join("; ")),
         params,
     })
 }

@@ -10,7 +10,7 @@
 //! disconnected with `SlowConsumer`, so memory stays bounded by the queue sizes.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use sealnet::protocol::codec::{Params, Value};
@@ -83,6 +83,8 @@ impl Outbound {
 pub struct Peer {
     id: u64,
     encrypted: AtomicBool,
+    /// The protocol version of the connection: 1 until it is accepted with another.
+    protocol_version: AtomicU8,
     queue: mpsc::Sender<Outbound>,
     queued_bytes: AtomicUsize,
     max_queued_bytes: usize,
@@ -108,6 +110,7 @@ impl Peer {
         let peer = Peer {
             id,
             encrypted: AtomicBool::new(false),
+            protocol_version: AtomicU8::new(1),
             queue,
             queued_bytes: AtomicUsize::new(0),
             max_queued_bytes: max_bytes,
@@ -133,6 +136,15 @@ impl Peer {
 
     pub fn is_encrypted(&self) -> bool {
         self.encrypted.load(Ordering::Acquire)
+    }
+
+    /// Called when the connection is accepted, with the protocol version it speaks.
+    pub fn set_protocol_version(&self, version: u8) {
+        self.protocol_version.store(version, Ordering::Release);
+    }
+
+    pub fn protocol_version(&self) -> u8 {
+        self.protocol_version.load(Ordering::Acquire)
     }
 
     /// Asks the connection to disconnect with `reason`. Only the first request counts.
@@ -228,6 +240,20 @@ pub struct Joined {
     pub actors: Vec<i32>,
 }
 
+/// An encoded event body and the protocol version a recipient needs to decode it.
+#[derive(Debug, Clone)]
+pub struct RelayedEvent {
+    pub body: Arc<[u8]>,
+    pub needs_version: u8,
+}
+
+impl From<Arc<[u8]>> for RelayedEvent {
+    /// A body every protocol version can decode.
+    fn from(body: Arc<[u8]>) -> Self {
+        RelayedEvent { body, needs_version: 1 }
+    }
+}
+
 /// Where a relayed event went.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RelayOutcome {
@@ -235,6 +261,8 @@ pub struct RelayOutcome {
     pub delivered: u32,
     /// Recipients left out because the event is encrypted and they have no keys.
     pub skipped: u32,
+    /// Recipients left out because their protocol version lacks a value type the event holds.
+    pub outdated: u32,
     /// Recipients disconnected because their queue was full.
     pub overflowed: u32,
     /// Nothing was relayed: the server-wide output budget is used up.
@@ -324,9 +352,12 @@ impl Room {
     }
 
     /// Queues an encoded event for the receiver group. An encrypted event is never queued for a member
-    /// without keys, nor one too large for a connection without keys: that member is counted in
-    /// `skipped` instead. Nothing is queued while the server-wide output budget is used up.
-    pub fn relay(&self, sender: i32, group: ReceiverGroup, body: Arc<[u8]>, options: SendOptions) -> RelayOutcome {
+    /// without keys, nor one too large for a connection without keys, nor one holding value types
+    /// newer than the member's protocol version (`needs_version`), which it could not decode: that
+    /// member is counted in `skipped` or `outdated` instead. Nothing is queued while the server-wide
+    /// output budget is used up.
+    pub fn relay(&self, sender: i32, group: ReceiverGroup, event: RelayedEvent, options: SendOptions) -> RelayOutcome {
+        let RelayedEvent { body, needs_version } = event;
         let state = lock(&self.state);
         let mut outcome = RelayOutcome::default();
         if !self.budget.has_room_for(body.len().saturating_mul(state.members.len())) {
@@ -337,6 +368,10 @@ impl Room {
         let mut send = |peer: &Arc<Peer>| {
             if !peer.is_encrypted() && (options.encrypt || clear_too_large) {
                 outcome.skipped += 1;
+                return;
+            }
+            if peer.protocol_version() < needs_version {
+                outcome.outdated += 1;
                 return;
             }
             match peer.offer(Outbound::Event { body: body.clone(), options }) {
@@ -450,12 +485,12 @@ mod tests {
         while next_event(&mut c_rx).is_some() {}
 
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
-        let outcome = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::ENCRYPTED);
+        let outcome = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::ENCRYPTED);
         assert_eq!(outcome, RelayOutcome { delivered: 1, skipped: 1, ..Default::default() });
         assert!(next_event(&mut b_rx).unwrap().1);
         assert!(next_event(&mut c_rx).is_none());
 
-        let outcome = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
+        let outcome = a_in.room.relay(1, ReceiverGroup::Others, body.into(), SendOptions::RELIABLE);
         assert_eq!(outcome, RelayOutcome { delivered: 2, ..Default::default() });
         assert!(!next_event(&mut c_rx).unwrap().1);
     }
@@ -467,7 +502,7 @@ mod tests {
         let memberships: Vec<_> = peers.iter().map(|(peer, _)| rooms.join("r", peer).unwrap().0).collect();
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 2, 0][..]);
         let room = &memberships[1].room;
-        let relay = |group| room.relay(2, group, body.clone(), SendOptions::RELIABLE).delivered;
+        let relay = |group| room.relay(2, group, body.clone().into(), SendOptions::RELIABLE).delivered;
         assert_eq!(relay(ReceiverGroup::Others), 2);
         assert_eq!(relay(ReceiverGroup::All), 3);
         assert_eq!(relay(ReceiverGroup::MasterClient), 1);
@@ -481,9 +516,9 @@ mod tests {
         let (a_in, _) = rooms.join("r", &a).unwrap();
         rooms.join("r", &slow).unwrap(); // its own join event takes one slot
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
-        let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE);
+        let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE);
         assert_eq!(first.delivered, 1);
-        let second = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
+        let second = a_in.room.relay(1, ReceiverGroup::Others, body.into(), SendOptions::RELIABLE);
         assert_eq!(second, RelayOutcome { overflowed: 1, ..Default::default() });
         let kicked = block_on(slow.kicked());
         assert_eq!(kicked.0, DisconnectReason::SlowConsumer);
@@ -500,11 +535,11 @@ mod tests {
             b.taken(&item);
         }
         let body: Arc<[u8]> = Arc::from(vec![0u8; 40]);
-        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE).delivered, 1);
+        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE).delivered, 1);
         let item = b_rx.try_recv().unwrap();
         b.taken(&item);
-        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE).delivered, 1);
-        let over = a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE);
+        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE).delivered, 1);
+        let over = a_in.room.relay(1, ReceiverGroup::Others, body.into(), SendOptions::RELIABLE);
         assert_eq!(over.overflowed, 1, "40 + 40 bytes exceed the 64-byte budget");
         assert_eq!(block_on(b.kicked()).0, DisconnectReason::SlowConsumer);
     }
@@ -536,13 +571,13 @@ mod tests {
         release_all(&mut b_rx);
         assert_eq!(budget.used(), 0, "the Join events were charged and released");
         let body: Arc<[u8]> = Arc::from(vec![0u8; 40]);
-        let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE);
+        let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE);
         assert_eq!(first.delivered, 1);
         assert_eq!(budget.used(), 40);
-        let refused = a_in.room.relay(1, ReceiverGroup::Others, body.clone(), SendOptions::RELIABLE);
+        let refused = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE);
         assert_eq!(refused, RelayOutcome { busy: true, ..Default::default() }, "40 + 2 x 40 bytes exceed 100");
         release_all(&mut b_rx);
-        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body, SendOptions::RELIABLE).delivered, 1);
+        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.into(), SendOptions::RELIABLE).delivered, 1);
     }
 
     #[test]
@@ -557,8 +592,8 @@ mod tests {
         rooms.join("r", &keyed).unwrap();
         let small: Arc<[u8]> = Arc::from(vec![0u8; 50]);
         let large: Arc<[u8]> = Arc::from(vec![0u8; 200]);
-        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, small, SendOptions::RELIABLE).delivered, 2);
-        let outcome = a_in.room.relay(1, ReceiverGroup::Others, large, SendOptions::RELIABLE);
+        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, small.into(), SendOptions::RELIABLE).delivered, 2);
+        let outcome = a_in.room.relay(1, ReceiverGroup::Others, large.into(), SendOptions::RELIABLE);
         assert_eq!(outcome, RelayOutcome { delivered: 1, skipped: 1, ..Default::default() });
     }
 

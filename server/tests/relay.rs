@@ -4,6 +4,7 @@ mod support;
 
 use sealnet::protocol::codec::{Params, Value};
 use sealnet::protocol::frame::Delivery;
+use sealnet::protocol::message::Versions;
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::session::{OpCodeSet, SessionConfig};
 use sealnet::protocol::status::{op_code, return_code, DisconnectReason, StatusCode};
@@ -196,6 +197,46 @@ async fn recipients_without_keys_are_skipped_for_encrypted_events_only() {
         let (event, encrypted) = client.event().await;
         assert_eq!((event.code, encrypted), (6, false), "the keyless members never saw event 5");
     }
+    sender.barrier().await;
+    assert!(sender.try_next().is_none(), "no response when nobody was skipped");
+}
+
+#[tokio::test]
+async fn version_one_members_are_skipped_for_events_holding_newer_types() {
+    let server = start_server(test_config()).await;
+    let addr = server.local_addr();
+    let mut sender = Client::encrypted(addr).await;
+    let mut current = Client::encrypted(addr).await;
+    let v1_config = SessionConfig { versions: Versions::V1, ..SessionConfig::default() };
+    let mut old = Client::start(addr, "demo", v1_config).await;
+    old.status(StatusCode::EncryptionEstablished).await;
+    assert_eq!(old.session.protocol_version(), 1);
+    sender.join_and_settle("r").await;
+    current.join_and_settle("r").await;
+    old.join_and_settle("r").await;
+    for _ in 0..2 {
+        assert_eq!(sender.event().await.0.code, EVENT_JOIN);
+    }
+    assert_eq!(current.event().await.0.code, EVENT_JOIN);
+
+    // A short inside a version-1 array: only version-2 members can decode it.
+    let newer = Value::Array(vec![Value::Int(1), Value::Short(-2)]);
+    sender.raise(5, Some(newer.clone()), None, SendOptions::ENCRYPTED).await;
+    let (response, _) = sender.response(op_code::RAISE_EVENT).await;
+    assert_eq!(response.return_code, return_code::OK);
+    assert_eq!((int(response.params.get(SKIPPED)), int(response.params.get(DELIVERED))), (1, 1));
+    assert_eq!(
+        response.debug_message.as_deref(),
+        Some("1 recipient skipped: the event holds value types of protocol version 2, which they do not speak")
+    );
+    let (event, _) = current.event().await;
+    assert_eq!((event.code, event.params.get(DATA)), (5, Some(&newer)));
+
+    // The version-1 member is still connected and gets the next version-1 event, and only that.
+    sender.raise(6, Some(Value::Int(7)), None, SendOptions::ENCRYPTED).await;
+    let (event, _) = old.event().await;
+    assert_eq!((event.code, event.params.get(DATA)), (6, Some(&Value::Int(7))));
+    assert_eq!(current.event().await.0.code, 6);
     sender.barrier().await;
     assert!(sender.try_next().is_none(), "no response when nobody was skipped");
 }

@@ -95,6 +95,18 @@ impl Value {
             _ => 2,
         }
     }
+
+    /// The first protocol version that can carry this value with everything inside it: a version-1
+    /// array holding a short needs version 2.
+    pub fn required_version(&self) -> u8 {
+        let inner = match self {
+            Value::Array(items) => items.iter().map(Value::required_version).max(),
+            Value::Map(params) => Some(params.required_version()),
+            Value::Table(table) => table.iter().map(|(_, value)| value.required_version()).max(),
+            _ => None,
+        };
+        inner.map_or(self.min_version(), |inner| inner.max(self.min_version()))
+    }
 }
 
 macro_rules! value_from {
@@ -238,6 +250,11 @@ impl Params {
     /// Entries in ascending key order, the order they are encoded in.
     pub fn iter(&self) -> impl Iterator<Item = (u8, &Value)> + '_ {
         self.0 .0.iter().map(|(key, value)| (*key, value))
+    }
+
+    /// The first protocol version that can carry every value here (1 for none).
+    pub fn required_version(&self) -> u8 {
+        self.iter().map(|(_, value)| value.required_version()).max().unwrap_or(1)
     }
 }
 
