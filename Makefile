@@ -11,7 +11,7 @@ LINK := -L$(DEBUG_DIR) -lsealnet -Wl,-rpath,$(DEBUG_DIR) -pthread
 # Teardown stress cycles: a quick run in `make test`, the full run in `make stress`.
 STRESS_CYCLES ?= 10000
 
-.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test bench stress capture-check
+.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test cross-test bench stress capture-check
 
 all: build
 
@@ -27,12 +27,14 @@ examples: build
 	gcc $(C_STRICT) $(SANITIZE) examples/chat.c $(LINK) -o $(C_OUT)/chat
 	gcc $(C_STRICT) $(SANITIZE) tests/c/peer_test.c $(LINK) -o $(C_OUT)/peer_test
 	gcc $(C_STRICT) $(SANITIZE) -g tests/c/destroy_stress.c $(LINK) -o $(C_OUT)/destroy_stress
+	gcc $(C_STRICT) $(SANITIZE) -g tests/c/abi_test.c tests/c/all_types_data.c $(LINK) -o $(C_OUT)/abi_test
+	gcc $(C_STRICT) $(SANITIZE) -g tests/c/all_types.c tests/c/all_types_data.c $(LINK) -o $(C_OUT)/all_types
 	gcc $(C_STRICT) -g -O1 tests/c/peer_test.c $(LINK) -o $(C_OUT)/peer_test_valgrind
 
 demo: examples
 	@scripts/with-server.sh -- examples/demo/run.sh
 
-test: lint rust-test abi-check c-test bindings-test
+test: lint rust-test abi-check c-test bindings-test cross-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -48,6 +50,7 @@ abi-check: build
 
 c-test: examples
 	scripts/with-server.sh -- $(C_OUT)/peer_test
+	scripts/with-server.sh -- $(C_OUT)/abi_test
 	scripts/with-server.sh -- $(C_OUT)/destroy_stress $(STRESS_CYCLES)
 	scripts/ensure-tool.sh valgrind valgrind
 	scripts/with-server.sh -- valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
@@ -57,6 +60,10 @@ bindings-test: build
 	bash bindings/cpp/test.sh
 	bash bindings/csharp/test.sh
 	bash bindings/godot/test.sh --lint
+
+# Every value type from each binding to every other (tests/cross/README.md).
+cross-test: examples bindings-test
+	tests/cross/run.sh
 
 # The long teardown runs: 100,000 C cycles under AddressSanitizer and 20,000 C# Dispose cycles.
 stress: examples

@@ -16,12 +16,13 @@ fn main() {
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
     let version = std::env::var("CARGO_PKG_VERSION").expect("set by cargo");
     let part = |name: &str| std::env::var(name).expect("set by cargo");
+    let opaque_types = config.after_includes.take().unwrap_or_default();
     config.after_includes = Some(format!(
         "\n/** Version of this header; compare with peer_version() at run time. */\n\
          #define SEALNET_VERSION_MAJOR {}\n\
          #define SEALNET_VERSION_MINOR {}\n\
          #define SEALNET_VERSION_PATCH {}\n\
-         #define SEALNET_VERSION_STRING \"{version}\"\n",
+         #define SEALNET_VERSION_STRING \"{version}\"\n{opaque_types}",
         part("CARGO_PKG_VERSION_MAJOR"),
         part("CARGO_PKG_VERSION_MINOR"),
         part("CARGO_PKG_VERSION_PATCH"),

@@ -25,6 +25,15 @@
 #define SEALNET_VERSION_PATCH 0
 #define SEALNET_VERSION_STRING "0.1.0"
 
+/** A parameter dictionary keyed by a byte (Photon's operation dictionary). Opaque. */
+typedef struct peer_params_t peer_params_t;
+
+/** An array: of values of any type (Photon's `object[]`), or of strings (`string[]`). Opaque. */
+typedef struct peer_array_t peer_array_t;
+
+/** A table keyed by scalars: int, long, string, byte or short (Photon's Hashtable). Opaque. */
+typedef struct peer_table_t peer_table_t;
+
 
 /**
  * Status 1022: security exception while connecting.
@@ -232,6 +241,36 @@
 #define PEER_DISCONNECT_REASON_RATE_LIMITED 14
 
 /**
+ * Transport (Photon's ConnectionProtocol numbers): TCP, the only one this build has.
+ */
+#define PEER_TRANSPORT_TCP 1
+
+/**
+ * peer_connect_options_t.pin: use the pin of peer_create's config.
+ */
+#define PEER_PIN_AS_CONFIGURED 0
+
+/**
+ * peer_connect_options_t.pin: pin `server_public_key` for this connection.
+ */
+#define PEER_PIN_KEY 1
+
+/**
+ * peer_connect_options_t.pin: no pin for this connection.
+ */
+#define PEER_PIN_NONE 2
+
+/**
+ * The lowest protocol version this library speaks.
+ */
+#define PEER_PROTOCOL_VERSION_MIN 1
+
+/**
+ * The highest protocol version this library speaks (the default of peer_config_t.max_protocol_version).
+ */
+#define PEER_PROTOCOL_VERSION_LATEST 2
+
+/**
  * Operation return code: success.
  */
 #define PEER_RETURN_CODE_OK 0
@@ -338,7 +377,7 @@ enum peer_result
    */
   PEER_RESULT_BUFFER_TOO_SMALL = 17,
   /**
-   * The call is not allowed from inside a callback of the same peer (peer_service, peer_destroy).
+   * The call is not allowed from inside a callback of the same peer (peer_service from inside one).
    */
   PEER_RESULT_CALLED_FROM_CALLBACK = 18,
   /**
@@ -353,6 +392,11 @@ enum peer_result
    * peer_wait: nothing arrived within the timeout.
    */
   PEER_RESULT_TIMED_OUT = 21,
+  /**
+   * A value's type needs a newer protocol version than the connection speaks (the server, or this
+   * peer's max_protocol_version, is older); peer_last_error names the type and both versions.
+   */
+  PEER_RESULT_NEEDS_PROTOCOL_VERSION = 22,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -363,7 +407,8 @@ typedef uint32_t peer_result;
 #endif // __cplusplus
 
 /**
- * Value types reported by `peer_params_type`.
+ * Value types (peer_params_type, peer_value_t). Types 10 and above need protocol version 2 on the
+ * connection they are sent on.
  */
 enum peer_value_type
 #if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
@@ -419,11 +464,6 @@ typedef enum peer_event_kind peer_event_kind;
 typedef uint32_t peer_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
-
-/**
- * A parameter dictionary keyed by a byte (Photon's operation dictionary). Opaque.
- */
-typedef struct peer_params_t peer_params_t;
 
 /**
  * A peer. Opaque: the pointer is a handle, checked on every call, so a destroyed peer gives
@@ -509,9 +549,19 @@ typedef struct {
 typedef void (*peer_event_callback)(void *user_data, const peer_event_t *event);
 
 /**
- * Settings for peer_create. Fill it with peer_config_default, then change what you need.
+ * Settings for peer_create. Fill it with `peer_config_default(&config, sizeof config)`, then change
+ * what you need.
+ *
+ * Growth: fields are only ever added at the end. `struct_size` tells the library which fields the
+ * host was compiled with: a host built against an older header (a smaller struct) gets the defaults
+ * for the fields it lacks; a host built against a newer header runs on an older library as long as
+ * it leaves the fields that library does not know at their zero value.
  */
 typedef struct {
+  /**
+   * sizeof(peer_config_t) as the host compiled it; peer_config_default sets it.
+   */
+  uint32_t struct_size;
   /**
    * May be NULL. Called with `user_data` as first argument.
    */
@@ -553,12 +603,27 @@ typedef struct {
    * Results held for the host before the peer disconnects with an error. Default 65536.
    */
   uint32_t max_queued_events;
+  /**
+   * Decoded bytes of results held for the host before the peer disconnects with an error. Default
+   * 33554432 (32 MiB).
+   */
+  uint64_t max_queued_bytes;
+  /**
+   * The highest protocol version to offer. Default PEER_PROTOCOL_VERSION_LATEST; 1 makes the peer
+   * a version-1 client (no version-2 value types, no server time).
+   */
+  uint8_t max_protocol_version;
 } peer_config_t;
 
 /**
- * How an operation is sent.
+ * How an operation is sent. Fill it with `peer_send_options_default(&options, sizeof options)`, or
+ * as `{ sizeof(peer_send_options_t), mode, encrypt, channel }`. Grows like peer_config_t.
  */
 typedef struct {
+  /**
+   * sizeof(peer_send_options_t) as the host compiled it.
+   */
+  uint32_t struct_size;
   /**
    * PEER_DELIVERY_MODE_* (Photon's DeliveryMode numbers). Over TCP everything is reliable.
    */
@@ -572,6 +637,84 @@ typedef struct {
    */
   uint8_t channel;
 } peer_send_options_t;
+
+/**
+ * What one connection uses, for peer_connect_with. Fill it with
+ * `peer_connect_options_default(&options, sizeof options)`, then set at least `address` and
+ * `app_id`. Grows like peer_config_t.
+ */
+typedef struct {
+  /**
+   * sizeof(peer_connect_options_t) as the host compiled it.
+   */
+  uint32_t struct_size;
+  /**
+   * "host:port" (NUL-terminated UTF-8), resolved on a thread of its own. Borrowed for the call.
+   */
+  const char *address;
+  /**
+   * The application id, 1 to 64 bytes of NUL-terminated UTF-8. Borrowed for the call.
+   */
+  const char *app_id;
+  /**
+   * The game's version, at most 32 bytes, sent in Connect; NULL (default) sends the library's.
+   */
+  const char *app_version;
+  /**
+   * PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers). Default PEER_TRANSPORT_TCP, the only
+   * one this build has.
+   */
+  uint32_t transport;
+  /**
+   * PEER_PIN_*: PEER_PIN_AS_CONFIGURED (default) uses the config of peer_create; PEER_PIN_KEY pins
+   * `server_public_key` for this connection; PEER_PIN_NONE connects without a pin.
+   */
+  uint8_t pin;
+  /**
+   * The key for PEER_PIN_KEY.
+   */
+  uint8_t server_public_key[32];
+} peer_connect_options_t;
+
+/**
+ * What peer_get_stats reports. Grows like peer_config_t: the library writes the fields the host's
+ * `struct_size` has room for.
+ */
+typedef struct {
+  /**
+   * sizeof(peer_stats_t) as the host compiled it.
+   */
+  uint32_t struct_size;
+  /**
+   * The protocol version the connection speaks (1 until a connection is accepted).
+   */
+  uint32_t protocol_version;
+  /**
+   * Smoothed round-trip time in milliseconds, from the I/O thread's pings; valid when `rtt_known`.
+   */
+  uint32_t rtt_ms;
+  /**
+   * How much the round-trip time varies (mean deviation), in milliseconds.
+   */
+  uint32_t rtt_variance_ms;
+  /**
+   * 1 once a pong arrived.
+   */
+  uint8_t rtt_known;
+  /**
+   * 1 once the server's clock is known (protocol version 2).
+   */
+  uint8_t server_time_known;
+  uint64_t bytes_sent;
+  uint64_t bytes_received;
+  uint64_t frames_sent;
+  uint64_t frames_received;
+  /**
+   * The server's clock now, in milliseconds: the same for every client of the server (Photon's
+   * ServerTimeInMilliSeconds); valid when `server_time_known`.
+   */
+  uint64_t server_time_ms;
+} peer_stats_t;
 
 /**
  * A result taken with peer_poll_event. Only the member matching `kind` is meaningful.
@@ -589,6 +732,47 @@ typedef struct {
   peer_operation_response_t response;
   peer_event_t event;
 } peer_polled_event_t;
+
+/**
+ * One value of any type. Which fields mean something depends on `type`:
+ *
+ * - PEER_VALUE_TYPE_NULL: none.
+ * - BOOL (0 or 1), BYTE, SHORT, INT, LONG: `integer`.
+ * - FLOAT: `float32`. DOUBLE: `float64`. (Bit patterns are kept exactly, NaN payloads included.)
+ * - STRING (UTF-8, not NUL-terminated), BYTES: `data` and `len` (bytes).
+ * - CUSTOM: `custom_code` (the application's type code) and `data`/`len` (the serialized bytes).
+ * - SHORT_ARRAY, INT_ARRAY, LONG_ARRAY, FLOAT_ARRAY, DOUBLE_ARRAY: `data` points at `len` elements
+ *   of int16_t, int32_t, int64_t, float or double. BOOL_ARRAY: `len` bytes of 0 or 1.
+ * - ARRAY (values of any type) and STRING_ARRAY: `array`, with `len` elements; read them with
+ *   peer_array_get.
+ * - MAP: `map` (a byte-keyed dictionary, read with peer_params_*). TABLE: `table`.
+ *
+ * Read (peer_params_get, peer_array_get, peer_table_get): every pointer borrows from the container
+ * read from, valid while it lives and is not modified; never free them. Written (peer_params_put,
+ * peer_array_push, peer_table_put): everything is copied, the caller keeps what it passed.
+ *
+ * Layout: fixed, unlike the structures with a `struct_size`. `type` says which fields hold the
+ * value, and a later value type will use these same fields (a number, data and length, or a
+ * container), so a host never meets a field it was not compiled with.
+ */
+typedef struct {
+  /**
+   * PEER_VALUE_TYPE_*.
+   */
+  uint32_t type;
+  /**
+   * PEER_VALUE_TYPE_CUSTOM: the type code.
+   */
+  uint8_t custom_code;
+  int64_t integer;
+  float float32;
+  double float64;
+  const void *data;
+  size_t len;
+  const peer_params_t *map;
+  const peer_array_t *array;
+  const peer_table_t *table;
+} peer_value_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -749,8 +933,8 @@ uint32_t peer_params_get_bytes(const peer_params_t *params,
                                size_t *out_len);
 
 /**
- * Copies an array of 32-bit integers into `buffer` (capacity `capacity` values) and writes the count
- * to `*out_count`. With too small a buffer, returns PEER_RESULT_BUFFER_TOO_SMALL and writes only the
+ * Copies an array of 32-bit integers (a packed int array, or an array whose elements are all ints)
+ * into `buffer` (capacity `capacity` values) and writes the count to `*out_count`. With too small a buffer, returns PEER_RESULT_BUFFER_TOO_SMALL and writes only the
  * needed count. Any non-integer element gives PEER_RESULT_TYPE_MISMATCH.
  */
 uint32_t peer_params_get_i32_array(const peer_params_t *params,
@@ -769,11 +953,30 @@ uint32_t peer_params_get_params(const peer_params_t *params,
 
 /**
  * Fills `*out_config` with defaults: no callbacks, 10 s disconnect timeout, 1 s ping, automatic key
- * exchange on, no pin, 65536 queued events.
+ * exchange on, no pin, 65536 results and 32 MiB queued at most, the latest protocol version.
+ * `struct_size` is `sizeof(peer_config_t)` as the caller compiled it: only that many bytes are
+ * written, so a host built against an older header is safe.
  *
  * Thread: any thread.
  */
-uint32_t peer_config_default(peer_config_t *out_config);
+uint32_t peer_config_default(peer_config_t *out_config, uint32_t struct_size);
+
+/**
+ * Fills `*out_options` with the defaults (reliable, not encrypted, channel 0); `struct_size` as for
+ * peer_config_default.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_send_options_default(peer_send_options_t *out_options, uint32_t struct_size);
+
+/**
+ * Fills `*out_options` with the defaults: no address or app id yet (set both), the library's version
+ * string, TCP, the pin as configured at peer_create. `struct_size` as for peer_config_default.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_connect_options_default(peer_connect_options_t *out_options,
+                                      uint32_t struct_size);
 
 /**
  * Creates a peer. No thread starts until peer_connect.
@@ -792,6 +995,23 @@ uint32_t peer_create(const peer_config_t *config, peer_t **out_peer);
  * Thread: any thread. Reconnecting is allowed once the peer is disconnected.
  */
 uint32_t peer_connect(peer_t *peer, const char *address, const char *app_id);
+
+/**
+ * Starts connecting with per-connection options (address, app id, app version, transport, pin);
+ * otherwise as peer_connect. `options` is read during the call only.
+ *
+ * Thread: any thread. Reconnecting is allowed once the peer is disconnected.
+ */
+uint32_t peer_connect_with(peer_t *peer, const peer_connect_options_t *options);
+
+/**
+ * Writes the connection's traffic counters, round-trip time and the server's clock to `*out_stats`;
+ * `struct_size` is `sizeof(peer_stats_t)` as the caller compiled it, and only that many bytes are
+ * written. Counters are those of the current (or last) connection.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_get_stats(const peer_t *peer, peer_stats_t *out_stats, uint32_t struct_size);
 
 /**
  * Starts the key exchange (Noise NX). The outcome arrives as status 1048 EncryptionEstablished or 1049
@@ -863,8 +1083,9 @@ uint32_t peer_disconnect(peer_t *peer);
  * with it return PEER_RESULT_INVALID_PEER.
  *
  * Thread: any thread. If another thread is inside peer_service for this peer, waits for it to return.
- * Returns PEER_RESULT_CALLED_FROM_CALLBACK (and destroys nothing) when called from one of this
- * peer's callbacks: destroy it after peer_service returns.
+ * From inside one of this peer's own callbacks, the destruction is deferred: the handle is invalid
+ * at once (calls with it return PEER_RESULT_INVALID_PEER), no further callback runs, and the
+ * peer_service that ran the callback completes the destruction before it returns.
  */
 uint32_t peer_destroy(peer_t *peer);
 
@@ -913,6 +1134,102 @@ const char *peer_status_str(uint32_t status);
  * SEALNET_VERSION_STRING to detect a header/library mismatch.
  */
 const char *peer_version(void);
+
+/**
+ * Sets `key` to `value` (any type; see peer_value_t), copied. A value beyond the codec's limits (a
+ * string over 64 KiB, a container nested too deep, ...) is refused at once with
+ * PEER_RESULT_PARAMS_TOO_LARGE, and peer_last_error names the limit; a version-2 type is refused
+ * when sent on a version-1 connection.
+ *
+ * Thread: the thread that owns the dictionary.
+ */
+uint32_t peer_params_put(peer_params_t *params, uint8_t key, const peer_value_t *value);
+
+/**
+ * Reads `key`'s value into `*out_value` (a borrowed view; see peer_value_t). PEER_RESULT_NOT_FOUND
+ * when the key is absent.
+ *
+ * Thread: any thread holding the dictionary (reading is not synchronised with writers).
+ */
+uint32_t peer_params_get(const peer_params_t *params, uint8_t key, peer_value_t *out_value);
+
+/**
+ * Creates an empty array. `element_type` is PEER_VALUE_TYPE_ARRAY for values of any type (sent as
+ * an array; Photon's `object[]`) or PEER_VALUE_TYPE_STRING_ARRAY for strings only (`string[]`).
+ *
+ * Ownership: on success `*out_array` owns a new array; free it with peer_array_free.
+ * Thread: any thread; an array must not be used from two threads at once.
+ */
+uint32_t peer_array_new(uint32_t element_type, peer_array_t **out_array);
+
+/**
+ * Frees an array created by peer_array_new. NULL is ignored. Never free the borrowed arrays of
+ * peer_value_t views.
+ */
+void peer_array_free(peer_array_t *array);
+
+/**
+ * Appends a copy of `value`. A string array takes only strings (else PEER_RESULT_TYPE_MISMATCH). The
+ * value's limits are checked as by peer_params_put, and so is the array's length.
+ *
+ * Thread: the thread that owns the array.
+ */
+uint32_t peer_array_push(peer_array_t *array,
+                         const peer_value_t *value);
+
+/**
+ * Writes the number of elements to `*out_count`.
+ */
+uint32_t peer_array_count(const peer_array_t *array, size_t *out_count);
+
+/**
+ * Reads the element at `index` into `*out_value` (a borrowed view; an element of a string array is
+ * a PEER_VALUE_TYPE_STRING). PEER_RESULT_NOT_FOUND past the end.
+ */
+uint32_t peer_array_get(const peer_array_t *array, size_t index, peer_value_t *out_value);
+
+/**
+ * Creates an empty table (keys: int, long, string, byte or short values).
+ *
+ * Ownership: on success `*out_table` owns a new table; free it with peer_table_free.
+ * Thread: any thread; a table must not be used from two threads at once.
+ */
+uint32_t peer_table_new(peer_table_t **out_table);
+
+/**
+ * Frees a table created by peer_table_new. NULL is ignored. Never free the borrowed tables of
+ * peer_value_t views.
+ */
+void peer_table_free(peer_table_t *table);
+
+/**
+ * Sets `key` (an int, long, string, byte or short value) to a copy of `value`, replacing any value
+ * it had. Limits are checked as by peer_params_put.
+ *
+ * Thread: the thread that owns the table.
+ */
+uint32_t peer_table_put(peer_table_t *table, const peer_value_t *key, const peer_value_t *value);
+
+/**
+ * Writes the number of entries to `*out_count`.
+ */
+uint32_t peer_table_count(const peer_table_t *table, size_t *out_count);
+
+/**
+ * Reads the value of `key` into `*out_value` (a borrowed view). PEER_RESULT_NOT_FOUND when absent.
+ */
+uint32_t peer_table_get(const peer_table_t *table,
+                        const peer_value_t *key,
+                        peer_value_t *out_value);
+
+/**
+ * Reads the entry at `index` (in key order) into `*out_key` and `*out_value` (borrowed views), so
+ * hosts can iterate. PEER_RESULT_NOT_FOUND past the end.
+ */
+uint32_t peer_table_entry_at(const peer_table_t *table,
+                             size_t index,
+                             peer_value_t *out_key,
+                             peer_value_t *out_value);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -3,9 +3,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::codec::{Limits, Params, Value};
 use sealnet::protocol::message::Versions;
-use sealnet::protocol::message::{OperationRequest, OperationResponse};
+use sealnet::protocol::message::{Connect, Disconnect, OperationRequest, OperationResponse};
 use sealnet::protocol::noise::Keypair;
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::session::{OpCodeSet, Session, SessionConfig, SessionError, SessionEvent, StatusInfo};
@@ -872,4 +872,35 @@ fn version_2_pongs_carry_the_server_clock() {
     pair.pump();
     assert_eq!(pair.client.server_time_ms(pair.now), None, "version 1 has no server clock");
     assert!(pair.client.stats().rtt.is_some());
+}
+
+#[test]
+fn a_server_that_speaks_only_version_1_refuses_a_range_and_the_client_says_why() {
+    // A server built before version 2 refuses a Connect with a range as malformed (trailing bytes).
+    let mut pair = Pair::new(SessionConfig::default());
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    let mut connect = Vec::new();
+    pair.client.take_output(&mut connect);
+    let body_start = 8;
+    let old_server_view = &connect[body_start..connect.len() - 2];
+    assert!(Connect::decode(old_server_view, &Limits::default()).is_ok(), "the range is exactly two bytes more");
+    // The old server's answer, in clear with version byte 1.
+    let notice =
+        Disconnect { reason: DisconnectReason::ProtocolViolation as u16, message: "2 unread trailing bytes".into() };
+    let mut body = Vec::new();
+    notice.encode(&mut body);
+    let mut frame = header(&pair.server, 0x0A, 0x04, body.len() as u32);
+    frame.extend_from_slice(&body);
+    pair.client.receive(&frame, pair.now);
+    pair.close_transports();
+    let refused = statuses(&pair.client_events)
+        .into_iter()
+        .find(|s| s.code == StatusCode::DisconnectByServerLogic)
+        .expect("refused");
+    assert!(
+        refused.message.contains("speaks only protocol version 1 (offer version 1 only to reach it)"),
+        "{}",
+        refused.message
+    );
+    assert!(refused.message.ends_with("it said: 2 unread trailing bytes"), "{}", refused.message);
 }

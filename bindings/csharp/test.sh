@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds and runs the C# binding's tests under Mono against debug/libsealnet.so in cargo's target
-# directory and a live sealnet-server (started by scripts/with-server.sh). Also compiles the chat example.
+# directory and a live sealnet-server (started by scripts/with-server.sh), then runs the all_types
+# program (tests/cross/README.md) as sender and receiver against each other. Also compiles the chat example.
 #
 #   bindings/csharp/test.sh
 #
@@ -35,13 +36,16 @@ mkdir -p "$out"
 mcs_flags=(-langversion:7.2 -warnaserror -warn:4 -nologo -debug -r:System.dll)
 runtime_sources=("$here"/Runtime/*.cs)
 
-# The runtime alone, as Unity compiles it (Sealnet.Runtime.asmdef), then with the iOS import switch.
-mcs "${mcs_flags[@]}" -target:library -out:"$out/Sealnet.Runtime.dll" "${runtime_sources[@]}"
+# The runtime alone, as Unity compiles it (Sealnet.Runtime.asmdef), then with the iOS import switch. The
+# XML documentation is generated so that a public item without a comment, or a broken cref, fails the build.
+mcs "${mcs_flags[@]}" -target:library -doc:"$out/Sealnet.Runtime.xml" -out:"$out/Sealnet.Runtime.dll" "${runtime_sources[@]}"
 mcs "${mcs_flags[@]}" -target:library -define:UNITY_IOS -out:"$out/Sealnet.Runtime.iOS.dll" "${runtime_sources[@]}"
 # The example uses only the public API.
 mcs "${mcs_flags[@]}" -r:"$out/Sealnet.Runtime.dll" -out:"$out/Chat.exe" "$here/Examples/Chat.cs"
 # The tests compile with the sources, to check the internal native structures too.
 mcs "${mcs_flags[@]}" -out:"$out/SealnetTests.exe" "${runtime_sources[@]}" "$here/Tests/SealnetTests.cs"
+# The all_types program of tests/cross/README.md, public API only (tests/cross/run.sh runs it from here).
+mcs "${mcs_flags[@]}" -r:"$out/Sealnet.Runtime.dll" -out:"$out/AllTypes.exe" "$here/Tests/AllTypes.cs"
 
 # Measure the header's structure layouts with the C compiler, when there is one, so the test compares
 # the C# mirrors with the real thing rather than with hand-worked numbers.
@@ -56,6 +60,10 @@ if command -v "$cc" >/dev/null 2>&1; then
 #define OFF(t, f) printf("%s.%s=%zu;", #t, #f, offsetof(t, f))
 int main(void) {
     SIZE(peer_config_t);
+    OFF(peer_config_t, struct_size);
+    OFF(peer_config_t, on_status);
+    OFF(peer_config_t, on_operation_response);
+    OFF(peer_config_t, on_event);
     OFF(peer_config_t, user_data);
     OFF(peer_config_t, disconnect_timeout_ms);
     OFF(peer_config_t, ping_interval_ms);
@@ -63,9 +71,44 @@ int main(void) {
     OFF(peer_config_t, pin_server_key);
     OFF(peer_config_t, server_public_key);
     OFF(peer_config_t, max_queued_events);
+    OFF(peer_config_t, max_queued_bytes);
+    OFF(peer_config_t, max_protocol_version);
     SIZE(peer_send_options_t);
+    OFF(peer_send_options_t, struct_size);
+    OFF(peer_send_options_t, delivery_mode);
     OFF(peer_send_options_t, encrypt);
     OFF(peer_send_options_t, channel);
+    SIZE(peer_connect_options_t);
+    OFF(peer_connect_options_t, struct_size);
+    OFF(peer_connect_options_t, address);
+    OFF(peer_connect_options_t, app_id);
+    OFF(peer_connect_options_t, app_version);
+    OFF(peer_connect_options_t, transport);
+    OFF(peer_connect_options_t, pin);
+    OFF(peer_connect_options_t, server_public_key);
+    SIZE(peer_stats_t);
+    OFF(peer_stats_t, struct_size);
+    OFF(peer_stats_t, protocol_version);
+    OFF(peer_stats_t, rtt_ms);
+    OFF(peer_stats_t, rtt_variance_ms);
+    OFF(peer_stats_t, rtt_known);
+    OFF(peer_stats_t, server_time_known);
+    OFF(peer_stats_t, bytes_sent);
+    OFF(peer_stats_t, bytes_received);
+    OFF(peer_stats_t, frames_sent);
+    OFF(peer_stats_t, frames_received);
+    OFF(peer_stats_t, server_time_ms);
+    SIZE(peer_value_t);
+    OFF(peer_value_t, type);
+    OFF(peer_value_t, custom_code);
+    OFF(peer_value_t, integer);
+    OFF(peer_value_t, float32);
+    OFF(peer_value_t, float64);
+    OFF(peer_value_t, data);
+    OFF(peer_value_t, len);
+    OFF(peer_value_t, map);
+    OFF(peer_value_t, array);
+    OFF(peer_value_t, table);
     SIZE(peer_status_info_t);
     OFF(peer_status_info_t, message);
     SIZE(peer_operation_response_t);
@@ -93,4 +136,38 @@ fi
 
 export SEALNET_C_LAYOUT=$layout
 export LD_LIBRARY_PATH=$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-exec "$root/scripts/with-server.sh" -- mono --debug "$out/SealnetTests.exe"
+status=0
+"$root/scripts/with-server.sh" -- mono --debug "$out/SealnetTests.exe" || status=1
+
+# A C# sender against a C# receiver (the pair tests/cross/run.sh would run), so the binding checks its
+# own all_types program even without the other bindings. The sender starts once the receiver has
+# printed "joined", read from the receiver's output rather than waited for.
+pair='
+set -euo pipefail
+exe=$1
+room=$2
+coproc receiver { exec mono --debug "$exe" --role receive --room "$room"; }
+receiver_pid=$receiver_PID
+exec {from_receiver}<&"${receiver[0]}"
+line=
+if ! read -r -t 120 line <&"$from_receiver" || [ "$line" != joined ]; then
+  echo "csharp all_types: the receiver did not print joined (got: ${line:-nothing})" >&2
+  kill "$receiver_pid" 2>/dev/null || true
+  wait "$receiver_pid" 2>/dev/null || true
+  exit 1
+fi
+sender_status=0
+mono --debug "$exe" --role send --room "$room" || sender_status=$?
+cat <&"$from_receiver"
+receiver_status=0
+wait "$receiver_pid" || receiver_status=$?
+echo "csharp all_types: sender exited $sender_status, receiver exited $receiver_status"
+[ "$sender_status" = 0 ] && [ "$receiver_status" = 0 ]
+'
+if "$root/scripts/with-server.sh" -- bash -c "$pair" all-types "$out/AllTypes.exe" "csharp-all-types-$$"; then
+  echo "ok   all_types: C# sender to C# receiver"
+else
+  echo "FAIL all_types: C# sender to C# receiver"
+  status=1
+fi
+exit $status

@@ -48,7 +48,7 @@ struct AbiPeer(*mut peer_t);
 impl AbiPeer {
     fn connect(address: &str, room: &str) -> AbiPeer {
         let mut config = std::mem::MaybeUninit::<peer_config_t>::uninit();
-        assert_eq!(peer_config_default(config.as_mut_ptr()), OK);
+        assert_eq!(peer_config_default(config.as_mut_ptr(), std::mem::size_of::<peer_config_t>() as u32), OK);
         // SAFETY: peer_config_default filled it.
         let config = unsafe { config.assume_init() };
         let mut peer = std::ptr::null_mut();
@@ -62,7 +62,12 @@ impl AbiPeer {
         let mut params = std::ptr::null_mut();
         assert_eq!(peer_params_new(&mut params), OK);
         assert_eq!(peer_params_put_string(params, 255, room.as_ptr().cast(), room.len()), OK);
-        let options = peer_send_options_t { delivery_mode: 1, encrypt: 1, channel: 0 };
+        let options = peer_send_options_t {
+            struct_size: std::mem::size_of::<peer_send_options_t>() as u32,
+            delivery_mode: 1,
+            encrypt: 1,
+            channel: 0,
+        };
         assert_eq!(peer_send_operation(peer.0, op_code::JOIN_ROOM, params, &options), OK);
         peer_params_free(params);
         peer.wait_for(|event| event.kind == PeerEventKind::OperationResponse as u32);
@@ -90,7 +95,12 @@ impl AbiPeer {
     /// Everything sent so far has been processed by the server (its answer to an unknown operation
     /// comes after them).
     fn barrier(&self) {
-        let options = peer_send_options_t { delivery_mode: 1, encrypt: 1, channel: 0 };
+        let options = peer_send_options_t {
+            struct_size: std::mem::size_of::<peer_send_options_t>() as u32,
+            delivery_mode: 1,
+            encrypt: 1,
+            channel: 0,
+        };
         assert_eq!(peer_send_operation(self.0, 1, std::ptr::null(), &options), OK);
         self.wait_for(|event| event.kind == PeerEventKind::OperationResponse as u32 && event.response.op_code == 1);
     }
@@ -120,7 +130,12 @@ fn abi_send_cost(peer: &AbiPeer, encrypt: bool) -> (f64, f64) {
     const BATCH: usize = 1000;
     const BATCHES: usize = 300;
     let params = to_native(&raise_params(None));
-    let options = peer_send_options_t { delivery_mode: 1, encrypt: encrypt as u8, channel: 0 };
+    let options = peer_send_options_t {
+        struct_size: std::mem::size_of::<peer_send_options_t>() as u32,
+        delivery_mode: 1,
+        encrypt: encrypt as u8,
+        channel: 0,
+    };
     // Warm up: buffers reach their working size.
     for _ in 0..BATCH {
         assert_eq!(peer_send_operation(peer.0, op_code::RAISE_EVENT, params, &options), OK);
@@ -218,7 +233,12 @@ impl DirectClient {
 }
 
 fn abi_round_trip(peer: &AbiPeer, params: *const peer_params_t) {
-    let options = peer_send_options_t { delivery_mode: 1, encrypt: 1, channel: 0 };
+    let options = peer_send_options_t {
+        struct_size: std::mem::size_of::<peer_send_options_t>() as u32,
+        delivery_mode: 1,
+        encrypt: 1,
+        channel: 0,
+    };
     assert_eq!(peer_send_operation(peer.0, op_code::RAISE_EVENT, params, &options), OK);
     peer.wait_for(|event| event.kind == PeerEventKind::Event as u32 && event.event.code == 1);
 }

@@ -14,7 +14,7 @@ use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
 
 use crate::connection::Connection;
 use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
-use crate::rooms::{codes, JoinError, RelayedEvent};
+use crate::rooms::{actor_list, codes, JoinError, RelayedEvent};
 
 /// Longest room name accepted, in bytes.
 pub(crate) use sealnet::rooms::MAX_ROOM_NAME;
@@ -85,7 +85,7 @@ fn join(conn: &mut Connection, request: &OperationRequest) -> Option<OperationRe
     conn.membership = Some(membership);
     let mut params = Params::new();
     params.insert(codes::ACTOR_NR, joined.actor);
-    params.insert(codes::ACTOR_LIST, actor_list(&joined.actors));
+    params.insert(codes::ACTOR_LIST, actor_list(&joined.actors, conn.session.protocol_version()));
     Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params })
 }
 
@@ -241,10 +241,6 @@ fn truncated(mut message: String) -> String {
         message.truncate(end);
     }
     message
-}
-
-fn actor_list(actors: &[i32]) -> Value {
-    Value::Array(actors.iter().map(|&actor| Value::Int(actor)).collect())
 }
 
 fn error(op: u8, code: i16, message: String) -> OperationResponse {

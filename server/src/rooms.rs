@@ -304,9 +304,8 @@ impl Rooms {
         state.next_actor += 1;
         state.members.insert(actor, peer.clone());
         let actors: Vec<i32> = state.members.keys().copied().collect();
-        let body = membership_event(codes::EVENT_JOIN, actor, &actors);
-        let queued = offer_to_all(&state, &body);
-        self.budget.charge(body.len() * queued);
+        let bodies = MembershipEvent::new(codes::EVENT_JOIN, actor, &actors);
+        self.budget.charge(bodies.offer_to_all(&state));
         drop(state);
         drop(rooms);
         Ok((Membership { room, actor }, Joined { actor, actors }))
@@ -327,9 +326,8 @@ impl Rooms {
                 rooms.remove(name);
             }
         } else {
-            let body = membership_event(codes::EVENT_LEAVE, membership.actor, &remaining);
-            let queued = offer_to_all(&state, &body);
-            self.budget.charge(body.len() * queued);
+            let bodies = MembershipEvent::new(codes::EVENT_LEAVE, membership.actor, &remaining);
+            self.budget.charge(bodies.offer_to_all(&state));
         }
         remaining
     }
@@ -396,15 +394,6 @@ impl Room {
     }
 }
 
-/// Offers a membership event to every member; returns how many queued it.
-fn offer_to_all(state: &RoomState, body: &Arc<[u8]>) -> usize {
-    let offers = state
-        .members
-        .values()
-        .map(|member| member.offer(Outbound::Event { body: body.clone(), options: system_event_options(member) }));
-    offers.filter(|offer| *offer == Offer::Queued).count()
-}
-
 /// What a clear frame adds around an encoded event body: the 8-byte header.
 const EVENT_FRAME_OVERHEAD: usize = 8;
 
@@ -413,14 +402,47 @@ fn system_event_options(peer: &Peer) -> SendOptions {
     SendOptions { encrypt: peer.is_encrypted(), delivery: Delivery::Reliable, channel: 0 }
 }
 
-fn membership_event(code: u8, actor: i32, actors: &[i32]) -> Arc<[u8]> {
-    let mut params = Params::new();
-    params.insert(codes::ACTOR_NR, actor);
-    params.insert(codes::ACTOR_LIST, Value::Array(actors.iter().map(|&a| Value::Int(a)).collect()));
-    let event = EventData { code, sender: actor, params };
-    let mut body = Vec::with_capacity(32 + 3 * actors.len());
-    event.encode(&mut body);
-    body.into()
+/// The actor list as Photon sends it, an `int[]`: packed on version 2, a version-1 array of ints on
+/// version 1, which has no packed arrays.
+pub fn actor_list(actors: &[i32], protocol_version: u8) -> Value {
+    if protocol_version >= 2 {
+        Value::IntArray(actors.to_vec())
+    } else {
+        Value::Array(actors.iter().map(|&actor| Value::Int(actor)).collect())
+    }
+}
+
+/// A Join or Leave event, encoded once for each protocol version (the actor list differs).
+struct MembershipEvent {
+    version_1: Arc<[u8]>,
+    version_2: Arc<[u8]>,
+}
+
+impl MembershipEvent {
+    fn new(code: u8, actor: i32, actors: &[i32]) -> Self {
+        let encode = |version| {
+            let mut params = Params::new();
+            params.insert(codes::ACTOR_NR, actor);
+            params.insert(codes::ACTOR_LIST, actor_list(actors, version));
+            let mut body = Vec::with_capacity(32 + 4 * actors.len());
+            EventData { code, sender: actor, params }.encode(&mut body);
+            Arc::<[u8]>::from(body)
+        };
+        MembershipEvent { version_1: encode(1), version_2: encode(2) }
+    }
+
+    /// Offers the event to every member in its version; returns the bytes queued.
+    fn offer_to_all(&self, state: &RoomState) -> usize {
+        let mut queued = 0;
+        for member in state.members.values() {
+            let body = if member.protocol_version() >= 2 { &self.version_2 } else { &self.version_1 };
+            let event = Outbound::Event { body: body.clone(), options: system_event_options(member) };
+            if member.offer(event) == Offer::Queued {
+                queued += body.len();
+            }
+        }
+        queued
+    }
 }
 
 #[cfg(test)]

@@ -133,7 +133,7 @@ impl Host {
     fn new(configure: impl FnOnce(&mut peer_config_t)) -> Host {
         let seen = Arc::new(Seen::default());
         let mut config: peer_config_t = unsafe { std::mem::zeroed() };
-        assert_eq!(peer_config_default(&mut config), OK);
+        assert_eq!(peer_config_default(&mut config, std::mem::size_of::<peer_config_t>() as u32), OK);
         config.on_status = Some(on_status);
         config.on_event = Some(on_event);
         config.on_operation_response = Some(on_response);
@@ -187,8 +187,12 @@ impl Host {
         let params = Params::new();
         assert_eq!(peer_params_put_i32(params.0, 244, 7), OK);
         assert_eq!(peer_params_put_string(params.0, 245, text.as_ptr().cast(), text.len()), OK);
-        let options =
-            peer_send_options_t { delivery_mode: PEER_DELIVERY_MODE_RELIABLE, encrypt: encrypt as u8, channel: 0 };
+        let options = peer_send_options_t {
+            struct_size: std::mem::size_of::<peer_send_options_t>() as u32,
+            delivery_mode: PEER_DELIVERY_MODE_RELIABLE,
+            encrypt: encrypt as u8,
+            channel: 0,
+        };
         peer_send_operation(self.peer, RAISE_EVENT, params.0, &options)
     }
 
@@ -392,19 +396,19 @@ unsafe extern "C" fn destroy_from_callback(user_data: *mut c_void, status: u32, 
     let slot = unsafe { &*(user_data as *const Mutex<(usize, Vec<u32>)>) };
     let mut slot = slot.lock().unwrap();
     let peer = slot.0 as *mut peer_t;
-    let result = peer_destroy(peer);
-    slot.1.push(result);
     let nested = peer_service(peer, std::ptr::null_mut());
     slot.1.push(nested);
+    let result = peer_destroy(peer);
+    slot.1.push(result);
     let _ = status;
 }
 
 #[test]
-fn destroy_and_service_from_inside_a_callback_are_refused() {
+fn service_from_inside_a_callback_is_refused_and_destroy_is_deferred() {
     let server = start_server();
     let slot = Box::new(Mutex::new((0usize, Vec::<u32>::new())));
     let mut config: peer_config_t = unsafe { std::mem::zeroed() };
-    assert_eq!(peer_config_default(&mut config), OK);
+    assert_eq!(peer_config_default(&mut config, std::mem::size_of::<peer_config_t>() as u32), OK);
     config.on_status = Some(destroy_from_callback);
     config.user_data = &*slot as *const _ as *mut c_void;
     let mut peer = std::ptr::null_mut();
@@ -414,20 +418,25 @@ fn destroy_and_service_from_inside_a_callback_are_refused() {
     assert_eq!(peer_connect(peer, address.as_ptr(), c"ffi-test".as_ptr()), OK);
     let deadline = Instant::now() + WAIT;
     while slot.lock().unwrap().1.is_empty() {
+        // The Connect status (and EncryptionEstablished soon after) reach the callback here.
         assert_eq!(peer_service(peer, std::ptr::null_mut()), OK);
         assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(2));
+        let _ = peer_wait(peer, 20);
     }
     let results = slot.lock().unwrap().1.clone();
-    assert_eq!(results[..2], [PeerResult::CalledFromCallback as u32, PeerResult::CalledFromCallback as u32]);
-    assert_eq!(peer_destroy(peer), OK);
+    assert_eq!(results, [PeerResult::CalledFromCallback as u32, OK], "nested service refused, destroy accepted");
+    // The peer_service that ran the callback finished the destruction: the handle is gone, and the
+    // status queued behind the first one never reached a callback.
+    assert_eq!(peer_service(peer, std::ptr::null_mut()), PeerResult::InvalidPeer as u32);
+    assert_eq!(peer_destroy(peer), PeerResult::InvalidPeer as u32);
+    assert_eq!(slot.lock().unwrap().1.len(), 2, "one callback only");
 }
 
 #[test]
 fn poll_event_is_a_callback_free_alternative() {
     let server = start_server();
     let mut config: peer_config_t = unsafe { std::mem::zeroed() };
-    assert_eq!(peer_config_default(&mut config), OK);
+    assert_eq!(peer_config_default(&mut config, std::mem::size_of::<peer_config_t>() as u32), OK);
     let mut peer = std::ptr::null_mut();
     assert_eq!(peer_create(&config, &mut peer), OK);
     let address = CString::new(server.address.clone()).unwrap();
@@ -473,7 +482,12 @@ fn null_and_invalid_arguments_are_errors_not_crashes() {
     assert_eq!(peer_state(host.peer, std::ptr::null_mut()), null);
     assert_eq!(peer_state(host.peer, &mut state), OK);
     assert_eq!(state, PEER_STATE_DISCONNECTED);
-    let options = peer_send_options_t { delivery_mode: 9, encrypt: 0, channel: 0 };
+    let options = peer_send_options_t {
+        struct_size: std::mem::size_of::<peer_send_options_t>() as u32,
+        delivery_mode: 9,
+        encrypt: 0,
+        channel: 0,
+    };
     assert_eq!(peer_send_operation(host.peer, 1, std::ptr::null(), &options), PeerResult::InvalidArgument as u32);
     let mut bad = peer_config_t { disconnect_timeout_ms: 0, ..unsafe { std::mem::zeroed() } };
     bad.ping_interval_ms = 1;

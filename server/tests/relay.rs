@@ -242,6 +242,27 @@ async fn version_one_members_are_skipped_for_events_holding_newer_types() {
 }
 
 #[tokio::test]
+async fn actor_lists_are_int_arrays_packed_on_version_2_and_generic_on_version_1() {
+    let server = start_server(test_config()).await;
+    let addr = server.local_addr();
+    let mut current = Client::encrypted(addr).await;
+    let v1_config = SessionConfig { versions: Versions::V1, ..SessionConfig::default() };
+    let mut old = Client::start(addr, "demo", v1_config).await;
+    old.status(StatusCode::EncryptionEstablished).await;
+    current.join_and_settle("r").await;
+    let mut params = Params::new();
+    params.insert(ROOM_NAME, "r");
+    old.send(op_code::JOIN_ROOM, params, SendOptions::ENCRYPTED).await;
+    let (response, _) = old.response(op_code::JOIN_ROOM).await;
+    let generic = Value::Array(vec![Value::Int(1), Value::Int(2)]);
+    assert_eq!(response.params.get(ACTOR_LIST), Some(&generic), "version 1 has no packed arrays");
+    let (join, _) = old.event().await;
+    assert_eq!(join.params.get(ACTOR_LIST), Some(&generic));
+    let (join, _) = current.event().await;
+    assert_eq!(join.params.get(ACTOR_LIST), Some(&Value::IntArray(vec![1, 2])), "Photon's int[] on version 2");
+}
+
+#[tokio::test]
 async fn receiver_groups_select_others_all_or_the_master_client() {
     let server = start_server(test_config()).await;
     let addr = server.local_addr();

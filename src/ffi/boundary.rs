@@ -15,9 +15,10 @@ thread_local! {
 
 /// A failed call: its result code and, when the code alone does not say it, what exactly was wrong
 /// (which parameter, which limit).
+#[derive(Debug)]
 pub(crate) struct Failure {
-    result: PeerResult,
-    detail: Option<String>,
+    pub(super) result: PeerResult,
+    pub(super) detail: Option<String>,
 }
 
 impl Failure {

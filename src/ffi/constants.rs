@@ -92,6 +92,21 @@ pub const PEER_DISCONNECT_REASON_SERVER_FULL: u16 = 13;
 /// Disconnect reason: sent more than the server allows (operations, bytes or key exchanges per second).
 pub const PEER_DISCONNECT_REASON_RATE_LIMITED: u16 = 14;
 
+/// Transport (Photon's ConnectionProtocol numbers): TCP, the only one this build has.
+pub const PEER_TRANSPORT_TCP: u32 = 1;
+
+/// peer_connect_options_t.pin: use the pin of peer_create's config.
+pub const PEER_PIN_AS_CONFIGURED: u8 = 0;
+/// peer_connect_options_t.pin: pin `server_public_key` for this connection.
+pub const PEER_PIN_KEY: u8 = 1;
+/// peer_connect_options_t.pin: no pin for this connection.
+pub const PEER_PIN_NONE: u8 = 2;
+
+/// The lowest protocol version this library speaks.
+pub const PEER_PROTOCOL_VERSION_MIN: u8 = 1;
+/// The highest protocol version this library speaks (the default of peer_config_t.max_protocol_version).
+pub const PEER_PROTOCOL_VERSION_LATEST: u8 = 2;
+
 /// Operation return code: success.
 pub const PEER_RETURN_CODE_OK: i16 = 0;
 /// Operation return code: the operation must be sent encrypted.
@@ -174,6 +189,8 @@ mod tests {
         assert_eq!(PEER_DELIVERY_MODE_RELIABLE, Delivery::Reliable as u8);
         assert_eq!(PEER_DELIVERY_MODE_UNRELIABLE_UNSEQUENCED, Delivery::UnreliableUnsequenced as u8);
         assert_eq!(PEER_DELIVERY_MODE_RELIABLE_UNSEQUENCED, Delivery::ReliableUnsequenced as u8);
+        assert_eq!(PEER_PROTOCOL_VERSION_LATEST, crate::protocol::frame::LATEST_VERSION);
+        assert_eq!(PEER_PROTOCOL_VERSION_MIN, crate::protocol::frame::PROTOCOL_VERSION);
         assert_eq!(PEER_RETURN_CODE_OK, return_code::OK);
         assert_eq!(PEER_RETURN_CODE_MUST_ENCRYPT, return_code::MUST_ENCRYPT);
         assert_eq!(PEER_RETURN_CODE_PLUGIN_REJECTED, return_code::PLUGIN_REJECTED);

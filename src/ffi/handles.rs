@@ -38,6 +38,9 @@ pub(crate) struct PeerHandle {
     pub dispatch: Mutex<Dispatch>,
     /// Keeps the data of the last polled event alive until the next poll, service or destroy.
     pub polled: Mutex<Option<Prepared>>,
+    /// peer_destroy was called from inside one of this peer's callbacks: the peer_service running
+    /// them finishes the destruction before it returns.
+    pub destroy_requested: std::sync::atomic::AtomicBool,
 }
 
 /// Dispatch state of one peer, guarded by [`PeerHandle::dispatch`].

@@ -12,13 +12,16 @@ mod handles;
 pub mod params;
 pub mod peer;
 pub mod result;
+mod sized;
 pub mod types;
+pub mod values;
 
 pub use constants::*;
 pub use params::*;
 pub use peer::*;
 pub use result::PeerResult;
 pub use types::*;
+pub use values::*;
 
 #[cfg(test)]
 mod header_drift {

@@ -8,11 +8,13 @@ use super::result::PeerResult;
 use crate::protocol::codec::{Params, Value};
 
 /// A parameter dictionary keyed by a byte (Photon's operation dictionary). Opaque.
+#[repr(transparent)]
 pub struct peer_params_t {
     pub(crate) params: Params,
 }
 
-/// Value types reported by `peer_params_type`.
+/// Value types (peer_params_type, peer_value_t). Types 10 and above need protocol version 2 on the
+/// connection they are sent on.
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerValueType {
@@ -39,7 +41,7 @@ pub enum PeerValueType {
     Custom = 20,
 }
 
-fn value_type(value: &Value) -> PeerValueType {
+pub(crate) fn value_type(value: &Value) -> PeerValueType {
     match value {
         Value::Null => PeerValueType::Null,
         Value::Bool(_) => PeerValueType::Bool,
@@ -369,8 +371,8 @@ pub extern "C" fn peer_params_get_bytes(
     })
 }
 
-/// Copies an array of 32-bit integers into `buffer` (capacity `capacity` values) and writes the count
-/// to `*out_count`. With too small a buffer, returns PEER_RESULT_BUFFER_TOO_SMALL and writes only the
+/// Copies an array of 32-bit integers (a packed int array, or an array whose elements are all ints)
+/// into `buffer` (capacity `capacity` values) and writes the count to `*out_count`. With too small a buffer, returns PEER_RESULT_BUFFER_TOO_SMALL and writes only the
 /// needed count. Any non-integer element gives PEER_RESULT_TYPE_MISMATCH.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_params_get_i32_array(
@@ -383,16 +385,17 @@ pub extern "C" fn peer_params_get_i32_array(
     guard(|| {
         // SAFETY: NULL-checked pointers per the contract.
         let (params, out_count) = unsafe { (borrow(params)?, borrow_mut(out_count)?) };
-        let Value::Array(items) = params.params.get(key).ok_or(PeerResult::NotFound)? else {
-            return Err(PeerResult::TypeMismatch);
+        let values: Vec<i32> = match params.params.get(key).ok_or(PeerResult::NotFound)? {
+            Value::IntArray(items) => items.clone(),
+            Value::Array(items) => items
+                .iter()
+                .map(|item| match item {
+                    Value::Int(v) => Ok(*v),
+                    _ => Err(PeerResult::TypeMismatch),
+                })
+                .collect::<Result<_, _>>()?,
+            _ => return Err(PeerResult::TypeMismatch),
         };
-        let values: Vec<i32> = items
-            .iter()
-            .map(|item| match item {
-                Value::Int(v) => Ok(*v),
-                _ => Err(PeerResult::TypeMismatch),
-            })
-            .collect::<Result<_, _>>()?;
         if values.len() > capacity {
             *out_count = values.len();
             return Err(PeerResult::BufferTooSmall);

@@ -5,42 +5,124 @@ use std::collections::VecDeque;
 use std::ffi::c_char;
 use std::time::Duration;
 
-use super::boundary::{borrow, borrow_mut, c_str, guard, guard_detailed, Failure};
+use std::sync::atomic::Ordering;
+
+use super::boundary::{borrow_mut, c_str, guard, guard_detailed, Failure};
+use super::constants::{PEER_PIN_AS_CONFIGURED, PEER_PIN_KEY, PEER_PIN_NONE, PEER_TRANSPORT_TCP};
 use super::dispatch::Prepared;
 use super::handles::{self, Callbacks, DispatchMark, PeerHandle};
 use super::params::peer_params_t;
 use super::result::PeerResult;
-use super::types::{peer_config_t, peer_polled_event_t, peer_send_options_t, peer_t};
-use crate::peer::{Peer, PeerConfig, WaitOutcome};
+use super::sized::{self, Sized32};
+use super::types::{
+    peer_config_t, peer_connect_options_t, peer_polled_event_t, peer_send_options_t, peer_stats_t, peer_t,
+};
+use crate::peer::{ConnectOptions, Peer, PeerConfig, PinChoice, WaitOutcome};
 use crate::protocol::codec::Params;
 use crate::protocol::frame::Delivery;
+use crate::protocol::message::Versions;
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::{SessionConfig, MAX_TIMER};
 
+impl Sized32 for peer_config_t {
+    const MIN_SIZE: usize = std::mem::offset_of!(peer_config_t, max_queued_bytes);
+    fn set_size(&mut self, size: u32) {
+        self.struct_size = size;
+    }
+}
+
+impl Sized32 for peer_send_options_t {
+    const MIN_SIZE: usize = std::mem::size_of::<peer_send_options_t>();
+    fn set_size(&mut self, size: u32) {
+        self.struct_size = size;
+    }
+}
+
+impl Sized32 for peer_connect_options_t {
+    const MIN_SIZE: usize = std::mem::size_of::<peer_connect_options_t>();
+    fn set_size(&mut self, size: u32) {
+        self.struct_size = size;
+    }
+}
+
+impl Sized32 for peer_stats_t {
+    const MIN_SIZE: usize = std::mem::size_of::<peer_stats_t>();
+    fn set_size(&mut self, size: u32) {
+        self.struct_size = size;
+    }
+}
+
+fn default_config() -> peer_config_t {
+    let defaults = PeerConfig::default();
+    peer_config_t {
+        struct_size: std::mem::size_of::<peer_config_t>() as u32,
+        on_status: None,
+        on_operation_response: None,
+        on_event: None,
+        user_data: std::ptr::null_mut(),
+        disconnect_timeout_ms: defaults.session.disconnect_timeout.as_millis() as u32,
+        ping_interval_ms: defaults.session.ping_interval.as_millis() as u32,
+        auto_key_exchange: 1,
+        pin_server_key: 0,
+        server_public_key: [0; 32],
+        max_queued_events: defaults.max_queued_events as u32,
+        max_queued_bytes: defaults.max_queued_bytes as u64,
+        max_protocol_version: defaults.session.versions.max,
+    }
+}
+
+fn default_send_options() -> peer_send_options_t {
+    peer_send_options_t {
+        struct_size: std::mem::size_of::<peer_send_options_t>() as u32,
+        delivery_mode: Delivery::Reliable as u8,
+        encrypt: 0,
+        channel: 0,
+    }
+}
+
 /// Fills `*out_config` with defaults: no callbacks, 10 s disconnect timeout, 1 s ping, automatic key
-/// exchange on, no pin, 65536 queued events.
+/// exchange on, no pin, 65536 results and 32 MiB queued at most, the latest protocol version.
+/// `struct_size` is `sizeof(peer_config_t)` as the caller compiled it: only that many bytes are
+/// written, so a host built against an older header is safe.
 ///
 /// Thread: any thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn peer_config_default(out_config: *mut peer_config_t) -> u32 {
-    guard(|| {
-        // SAFETY: NULL-checked; the caller provides writable storage.
-        let out = unsafe { borrow_mut(out_config)? };
-        let defaults = PeerConfig::default();
-        *out = peer_config_t {
-            on_status: None,
-            on_operation_response: None,
-            on_event: None,
-            user_data: std::ptr::null_mut(),
-            disconnect_timeout_ms: defaults.session.disconnect_timeout.as_millis() as u32,
-            ping_interval_ms: defaults.session.ping_interval.as_millis() as u32,
-            auto_key_exchange: 1,
-            pin_server_key: 0,
-            server_public_key: [0; 32],
-            max_queued_events: defaults.max_queued_events as u32,
-        };
-        Ok(())
-    })
+pub extern "C" fn peer_config_default(out_config: *mut peer_config_t, struct_size: u32) -> u32 {
+    // SAFETY: `struct_size` writable bytes per the contract.
+    guard_detailed(|| unsafe { sized::write(out_config, struct_size, default_config(), "peer_config_t") })
+}
+
+/// Fills `*out_options` with the defaults (reliable, not encrypted, channel 0); `struct_size` as for
+/// peer_config_default.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_send_options_default(out_options: *mut peer_send_options_t, struct_size: u32) -> u32 {
+    // SAFETY: `struct_size` writable bytes per the contract.
+    guard_detailed(|| unsafe { sized::write(out_options, struct_size, default_send_options(), "peer_send_options_t") })
+}
+
+/// Fills `*out_options` with the defaults: no address or app id yet (set both), the library's version
+/// string, TCP, the pin as configured at peer_create. `struct_size` as for peer_config_default.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_connect_options_default(out_options: *mut peer_connect_options_t, struct_size: u32) -> u32 {
+    let defaults = default_connect_options();
+    // SAFETY: `struct_size` writable bytes per the contract.
+    guard_detailed(|| unsafe { sized::write(out_options, struct_size, defaults, "peer_connect_options_t") })
+}
+
+fn default_connect_options() -> peer_connect_options_t {
+    peer_connect_options_t {
+        struct_size: std::mem::size_of::<peer_connect_options_t>() as u32,
+        address: std::ptr::null(),
+        app_id: std::ptr::null(),
+        app_version: std::ptr::null(),
+        transport: PEER_TRANSPORT_TCP,
+        pin: PEER_PIN_AS_CONFIGURED,
+        server_public_key: [0; 32],
+    }
 }
 
 /// Creates a peer. No thread starts until peer_connect.
@@ -51,8 +133,11 @@ pub extern "C" fn peer_config_default(out_config: *mut peer_config_t) -> u32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut peer_t) -> u32 {
     guard_detailed(|| {
-        // SAFETY: NULL-checked pointers per the contract.
-        let (config, out_peer) = unsafe { (borrow(config)?, borrow_mut(out_peer)?) };
+        // SAFETY: NULL-checked; `struct_size` readable bytes per the contract.
+        let config = unsafe { sized::read(config, default_config(), "peer_config_t")? };
+        let config = &config;
+        // SAFETY: NULL-checked; a writable slot per the contract.
+        let out_peer = unsafe { borrow_mut(out_peer)? };
         let max_timer = MAX_TIMER.as_millis() as u32;
         for (name, value) in
             [("disconnect_timeout_ms", config.disconnect_timeout_ms), ("ping_interval_ms", config.ping_interval_ms)]
@@ -65,17 +150,36 @@ pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut 
         if config.max_queued_events == 0 {
             return Err(Failure::new(PeerResult::InvalidArgument, "max_queued_events must be above 0"));
         }
+        let defaults = PeerConfig::default();
+        // Zero in a field added after the first layout means "as before": its default.
+        let max_version = match config.max_protocol_version {
+            0 => defaults.session.versions.max,
+            version if (1..=defaults.session.versions.max).contains(&version) => version,
+            version => {
+                let detail = format!(
+                    "max_protocol_version is {version}; this library speaks 1 to {}",
+                    defaults.session.versions.max
+                );
+                return Err(Failure::new(PeerResult::InvalidArgument, detail));
+            }
+        };
         let session = SessionConfig {
             disconnect_timeout: Duration::from_millis(config.disconnect_timeout_ms.into()),
             ping_interval: Duration::from_millis(config.ping_interval_ms.into()),
             auto_key_exchange: config.auto_key_exchange != 0,
             server_key_pin: (config.pin_server_key != 0).then_some(config.server_public_key),
-            ..SessionConfig::default()
+            versions: Versions { max: max_version, ..defaults.session.versions },
+            ..defaults.session
+        };
+        let max_queued_bytes = match config.max_queued_bytes {
+            0 => defaults.max_queued_bytes,
+            bytes => usize::try_from(bytes).unwrap_or(usize::MAX),
         };
         let peer = Peer::new(PeerConfig {
             session,
             max_queued_events: config.max_queued_events as usize,
-            ..PeerConfig::default()
+            max_queued_bytes,
+            ..defaults
         });
         *out_peer = handles::register(PeerHandle {
             peer,
@@ -87,6 +191,7 @@ pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut 
             },
             dispatch: Default::default(),
             polled: Default::default(),
+            destroy_requested: Default::default(),
         });
         Ok(())
     })
@@ -104,6 +209,72 @@ pub extern "C" fn peer_connect(peer: *mut peer_t, address: *const c_char, app_id
         // SAFETY: NULL-checked, NUL-terminated strings per the contract.
         let (address, app_id) = unsafe { (c_str(address)?, c_str(app_id)?) };
         Ok(handle.peer.connect(address, app_id)?)
+    })
+}
+
+/// Starts connecting with per-connection options (address, app id, app version, transport, pin);
+/// otherwise as peer_connect. `options` is read during the call only.
+///
+/// Thread: any thread. Reconnecting is allowed once the peer is disconnected.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_connect_with(peer: *mut peer_t, options: *const peer_connect_options_t) -> u32 {
+    guard_detailed(|| {
+        let handle = handles::lookup(peer)?;
+        // SAFETY: NULL-checked; `struct_size` readable bytes per the contract.
+        let options = unsafe { sized::read(options, default_connect_options(), "peer_connect_options_t")? };
+        // SAFETY: NUL-terminated strings per the contract (NULL refused, or allowed for app_version).
+        let (address, app_id) = unsafe { (c_str(options.address)?, c_str(options.app_id)?) };
+        let app_version = if options.app_version.is_null() {
+            None
+        } else {
+            // SAFETY: as above.
+            Some(unsafe { c_str(options.app_version)? })
+        };
+        if options.transport != PEER_TRANSPORT_TCP {
+            let detail = format!(
+                "transport {} is not available in this build (TCP only: PEER_TRANSPORT_TCP)",
+                options.transport
+            );
+            return Err(Failure::new(PeerResult::InvalidArgument, detail));
+        }
+        let pin = match options.pin {
+            PEER_PIN_AS_CONFIGURED => PinChoice::AsConfigured,
+            PEER_PIN_KEY => PinChoice::Key(options.server_public_key),
+            PEER_PIN_NONE => PinChoice::None,
+            other => return Err(Failure::new(PeerResult::InvalidArgument, format!("pin is {other}; use PEER_PIN_*"))),
+        };
+        let connect = ConnectOptions { address, app_id, app_version, pin };
+        Ok(handle.peer.connect_with(&connect)?)
+    })
+}
+
+/// Writes the connection's traffic counters, round-trip time and the server's clock to `*out_stats`;
+/// `struct_size` is `sizeof(peer_stats_t)` as the caller compiled it, and only that many bytes are
+/// written. Counters are those of the current (or last) connection.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_get_stats(peer: *const peer_t, out_stats: *mut peer_stats_t, struct_size: u32) -> u32 {
+    guard_detailed(|| {
+        let handle = handles::lookup(peer)?;
+        let stats = handle.peer.stats();
+        let millis = |duration: Option<Duration>| duration.map_or(0, |d| d.as_millis().min(u32::MAX as u128) as u32);
+        let server_time = handle.peer.server_time_ms();
+        let out = peer_stats_t {
+            struct_size: std::mem::size_of::<peer_stats_t>() as u32,
+            protocol_version: stats.protocol_version.into(),
+            rtt_ms: millis(stats.rtt),
+            rtt_variance_ms: millis(stats.rtt_variance),
+            rtt_known: stats.rtt.is_some() as u8,
+            server_time_known: server_time.is_some() as u8,
+            bytes_sent: stats.bytes_sent,
+            bytes_received: stats.bytes_received,
+            frames_sent: stats.frames_sent,
+            frames_received: stats.frames_received,
+            server_time_ms: server_time.unwrap_or(0),
+        };
+        // SAFETY: `struct_size` writable bytes per the contract.
+        unsafe { sized::write(out_stats, struct_size, out, "peer_stats_t") }
     })
 }
 
@@ -130,8 +301,14 @@ pub extern "C" fn peer_send_operation(
 ) -> u32 {
     guard_detailed(|| {
         let handle = handles::lookup(peer)?;
-        // SAFETY: NULL is allowed for both; non-NULL pointers are valid per the contract.
-        let (params, options) = unsafe { (params.as_ref(), options.as_ref()) };
+        // SAFETY: NULL is allowed; a non-NULL pointer is valid per the contract.
+        let params = unsafe { params.as_ref() };
+        let options = if options.is_null() {
+            None
+        } else {
+            // SAFETY: `struct_size` readable bytes per the contract.
+            Some(unsafe { sized::read(options, default_send_options(), "peer_send_options_t")? })
+        };
         let options = match options {
             None => SendOptions::RELIABLE,
             Some(options) => SendOptions {
@@ -172,6 +349,16 @@ pub extern "C" fn peer_service(peer: *mut peer_t, out_dispatched: *mut u32) -> u
         for event in queued {
             Prepared::new(event).invoke(&handle.callbacks);
             dispatched = dispatched.saturating_add(1);
+            // Destroyed from inside that callback: nothing more reaches the host.
+            if handle.destroy_requested.load(Ordering::Acquire) {
+                break;
+            }
+        }
+        if handle.destroy_requested.load(Ordering::Acquire) {
+            let mut running = _running;
+            running.destroyed = true;
+            handle.peer.shutdown();
+            *handle.polled.lock() = None;
         }
         // SAFETY: NULL is allowed; otherwise writable per the contract.
         if let Some(out) = unsafe { out_dispatched.as_mut() } {
@@ -247,13 +434,15 @@ pub extern "C" fn peer_disconnect(peer: *mut peer_t) -> u32 {
 /// with it return PEER_RESULT_INVALID_PEER.
 ///
 /// Thread: any thread. If another thread is inside peer_service for this peer, waits for it to return.
-/// Returns PEER_RESULT_CALLED_FROM_CALLBACK (and destroys nothing) when called from one of this
-/// peer's callbacks: destroy it after peer_service returns.
+/// From inside one of this peer's own callbacks, the destruction is deferred: the handle is invalid
+/// at once (calls with it return PEER_RESULT_INVALID_PEER), no further callback runs, and the
+/// peer_service that ran the callback completes the destruction before it returns.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_destroy(peer: *mut peer_t) -> u32 {
     guard(|| {
         if handles::is_dispatching(peer) {
-            return Err(PeerResult::CalledFromCallback);
+            handles::unregister(peer)?.destroy_requested.store(true, Ordering::Release);
+            return Ok(());
         }
         let handle = handles::unregister(peer)?;
         let mut running = handle.dispatch.lock();

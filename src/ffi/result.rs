@@ -1,6 +1,7 @@
 //! Result codes of the C ABI and their static descriptions.
 
 use crate::peer::PeerError;
+use crate::protocol::codec::CodecError;
 use crate::protocol::session::SessionError;
 
 /// Result of every fallible `peer_*` call. Crosses the ABI as `uint32_t`.
@@ -44,7 +45,7 @@ pub enum PeerResult {
     TypeMismatch = 16,
     /// The output buffer is too small; the needed length was reported.
     BufferTooSmall = 17,
-    /// The call is not allowed from inside a callback of the same peer (peer_service, peer_destroy).
+    /// The call is not allowed from inside a callback of the same peer (peer_service from inside one).
     CalledFromCallback = 18,
     /// The address is not "host:port".
     InvalidAddress = 19,
@@ -52,6 +53,9 @@ pub enum PeerResult {
     Io = 20,
     /// peer_wait: nothing arrived within the timeout.
     TimedOut = 21,
+    /// A value's type needs a newer protocol version than the connection speaks (the server, or this
+    /// peer's max_protocol_version, is older); peer_last_error names the type and both versions.
+    NeedsProtocolVersion = 22,
 }
 
 impl PeerResult {
@@ -79,6 +83,7 @@ impl PeerResult {
             19 => c"address must be host:port",
             20 => c"operating system error",
             21 => c"timed out: nothing arrived within the timeout",
+            22 => c"a value type needs a newer protocol version than the connection speaks",
             _ => c"unknown result code",
         }
     }
@@ -93,6 +98,7 @@ impl From<SessionError> for PeerResult {
             SessionError::EncryptionNotEstablished => PeerResult::EncryptionNotEstablished,
             SessionError::KeyExchangeAlreadyStarted => PeerResult::KeyExchangeAlreadyStarted,
             SessionError::MustEncrypt(_) => PeerResult::MustEncrypt,
+            SessionError::Params(CodecError::TypeNeedsVersion { .. }) => PeerResult::NeedsProtocolVersion,
             SessionError::Params(_) => PeerResult::ParamsTooLarge,
             SessionError::InvalidConnectRequest(_) => PeerResult::InvalidArgument,
             SessionError::MessageTooLarge { .. } | SessionError::ClearMessageTooLarge { .. } => {

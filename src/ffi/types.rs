@@ -59,9 +59,18 @@ pub type peer_operation_response_callback =
 /// Event callback. Runs only inside peer_service, on the thread that called it.
 pub type peer_event_callback = Option<unsafe extern "C" fn(user_data: *mut c_void, event: *const peer_event_t)>;
 
-/// Settings for peer_create. Fill it with peer_config_default, then change what you need.
+/// Settings for peer_create. Fill it with `peer_config_default(&config, sizeof config)`, then change
+/// what you need.
+///
+/// Growth: fields are only ever added at the end. `struct_size` tells the library which fields the
+/// host was compiled with: a host built against an older header (a smaller struct) gets the defaults
+/// for the fields it lacks; a host built against a newer header runs on an older library as long as
+/// it leaves the fields that library does not know at their zero value.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct peer_config_t {
+    /// sizeof(peer_config_t) as the host compiled it; peer_config_default sets it.
+    pub struct_size: u32,
     /// May be NULL. Called with `user_data` as first argument.
     pub on_status: peer_status_callback,
     /// May be NULL.
@@ -83,17 +92,78 @@ pub struct peer_config_t {
     pub server_public_key: [u8; 32],
     /// Results held for the host before the peer disconnects with an error. Default 65536.
     pub max_queued_events: u32,
+    // Fields below came after the first layout; a host that lacks them gets their defaults.
+    /// Decoded bytes of results held for the host before the peer disconnects with an error. Default
+    /// 33554432 (32 MiB).
+    pub max_queued_bytes: u64,
+    /// The highest protocol version to offer. Default PEER_PROTOCOL_VERSION_LATEST; 1 makes the peer
+    /// a version-1 client (no version-2 value types, no server time).
+    pub max_protocol_version: u8,
 }
 
-/// How an operation is sent.
+/// How an operation is sent. Fill it with `peer_send_options_default(&options, sizeof options)`, or
+/// as `{ sizeof(peer_send_options_t), mode, encrypt, channel }`. Grows like peer_config_t.
 #[repr(C)]
+#[derive(Clone, Copy)]
 pub struct peer_send_options_t {
+    /// sizeof(peer_send_options_t) as the host compiled it.
+    pub struct_size: u32,
     /// PEER_DELIVERY_MODE_* (Photon's DeliveryMode numbers). Over TCP everything is reliable.
     pub delivery_mode: u8,
     /// 1: encrypt the operation (needs a completed key exchange).
     pub encrypt: u8,
     /// Channel number (carried for the datagram transport).
     pub channel: u8,
+}
+
+/// What one connection uses, for peer_connect_with. Fill it with
+/// `peer_connect_options_default(&options, sizeof options)`, then set at least `address` and
+/// `app_id`. Grows like peer_config_t.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct peer_connect_options_t {
+    /// sizeof(peer_connect_options_t) as the host compiled it.
+    pub struct_size: u32,
+    /// "host:port" (NUL-terminated UTF-8), resolved on a thread of its own. Borrowed for the call.
+    pub address: *const c_char,
+    /// The application id, 1 to 64 bytes of NUL-terminated UTF-8. Borrowed for the call.
+    pub app_id: *const c_char,
+    /// The game's version, at most 32 bytes, sent in Connect; NULL (default) sends the library's.
+    pub app_version: *const c_char,
+    /// PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers). Default PEER_TRANSPORT_TCP, the only
+    /// one this build has.
+    pub transport: u32,
+    /// PEER_PIN_*: PEER_PIN_AS_CONFIGURED (default) uses the config of peer_create; PEER_PIN_KEY pins
+    /// `server_public_key` for this connection; PEER_PIN_NONE connects without a pin.
+    pub pin: u8,
+    /// The key for PEER_PIN_KEY.
+    pub server_public_key: [u8; 32],
+}
+
+/// What peer_get_stats reports. Grows like peer_config_t: the library writes the fields the host's
+/// `struct_size` has room for.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct peer_stats_t {
+    /// sizeof(peer_stats_t) as the host compiled it.
+    pub struct_size: u32,
+    /// The protocol version the connection speaks (1 until a connection is accepted).
+    pub protocol_version: u32,
+    /// Smoothed round-trip time in milliseconds, from the I/O thread's pings; valid when `rtt_known`.
+    pub rtt_ms: u32,
+    /// How much the round-trip time varies (mean deviation), in milliseconds.
+    pub rtt_variance_ms: u32,
+    /// 1 once a pong arrived.
+    pub rtt_known: u8,
+    /// 1 once the server's clock is known (protocol version 2).
+    pub server_time_known: u8,
+    pub bytes_sent: u64,
+    pub bytes_received: u64,
+    pub frames_sent: u64,
+    pub frames_received: u64,
+    /// The server's clock now, in milliseconds: the same for every client of the server (Photon's
+    /// ServerTimeInMilliSeconds); valid when `server_time_known`.
+    pub server_time_ms: u64,
 }
 
 /// A result taken with peer_poll_event. Only the member matching `kind` is meaningful.

@@ -60,8 +60,10 @@ pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target) {
         spare: Outbox::default(),
         disconnect_asked: None,
     };
-    driver.deliver();
+    // Disconnected before the final statuses are delivered: a host that reconnects on seeing them
+    // finds only this thread's last few steps left to wait for (Peer::connect_with joins it).
     shared.board.set_state(PeerState::Disconnected);
+    driver.deliver();
     shared.results.set_live(false);
 }
 

@@ -55,6 +55,28 @@ impl Default for PeerConfig {
     }
 }
 
+/// Which server key a connection requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PinChoice {
+    /// The pin of the peer's configuration, if it has one.
+    AsConfigured,
+    /// This key, for this connection.
+    Key([u8; 32]),
+    /// No pin for this connection.
+    None,
+}
+
+/// What one connection uses.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectOptions<'a> {
+    /// "host:port" or "[v6]:port".
+    pub address: &'a str,
+    pub app_id: &'a str,
+    /// The game's version, sent in Connect (at most 32 bytes); `None` sends the library's.
+    pub app_version: Option<&'a str>,
+    pub pin: PinChoice,
+}
+
 /// What the host receives, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum PeerEvent {
@@ -135,9 +157,17 @@ impl Peer {
     /// Starts connecting over TCP to `address` ("host:port"). Progress arrives as status events:
     /// Connect (1024), then EncryptionEstablished (1048) when the automatic key exchange is on.
     pub fn connect(&self, address: &str, app_id: &str) -> Result<(), PeerError> {
+        self.connect_with(&ConnectOptions { address, app_id, app_version: None, pin: PinChoice::AsConfigured })
+    }
+
+    /// As [`connect`](Self::connect), with per-connection options.
+    pub fn connect_with(&self, options: &ConnectOptions<'_>) -> Result<(), PeerError> {
+        let ConnectOptions { address, app_id, app_version, pin } = *options;
         let mut thread_slot = self.io_thread.lock();
         if let Some(handle) = thread_slot.as_ref() {
-            if !handle.is_finished() {
+            // A thread whose connection is over is finishing (delivering its last statuses): the
+            // join below waits for that, so a host may reconnect as soon as it sees Disconnect.
+            if !handle.is_finished() && self.shared.board.state() != PeerState::Disconnected {
                 return Err(PeerError::AlreadyConnected);
             }
         }
@@ -146,8 +176,14 @@ impl Peer {
         }
         let target = transport::Target::parse(address).ok_or(PeerError::InvalidAddress)?;
         let now = Instant::now();
-        let mut session = Session::client(self.shared.config.session.clone(), now);
-        session.connect(app_id, concat!("sealnet-", env!("CARGO_PKG_VERSION")), now)?;
+        let mut config = self.shared.config.session.clone();
+        match pin {
+            PinChoice::AsConfigured => {}
+            PinChoice::Key(key) => config.server_key_pin = Some(key),
+            PinChoice::None => config.server_key_pin = None,
+        }
+        let mut session = Session::client(config, now);
+        session.connect(app_id, app_version.unwrap_or(concat!("sealnet-", env!("CARGO_PKG_VERSION"))), now)?;
         *self.shared.control.lock() = control::Control::default();
         self.shared.board.set_server_key(None);
         self.shared.board.set_state(session.state());

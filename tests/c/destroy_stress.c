@@ -91,7 +91,7 @@ int main(int argc, char **argv) {
         host_context *context = calloc(1, sizeof *context);
         if (!context) return 2;
         peer_config_t config;
-        peer_config_default(&config);
+        peer_config_default(&config, sizeof config);
         config.on_status = on_status;
         config.on_operation_response = on_response;
         config.on_event = on_event;

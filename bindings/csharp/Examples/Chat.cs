@@ -429,7 +429,8 @@ internal sealed class Chat : ISealnetListener
         bool ok = response.ReturnCode == ReturnCode.Ok;
         if (response.OperationCode == OpJoinRoom && ok)
         {
-            var actors = response[KeyActors] as int[];
+            // The actor list is a generic array of ints on the wire (object[] here): AsIntArray reads it.
+            var actors = ParameterDictionary.AsIntArray(response[KeyActors]);
             actor = response[KeyActor] is int ? (int)response[KeyActor] : 0;
             peersInRoom = actors != null ? actors.Length : 0;
             joined = true;
@@ -459,7 +460,7 @@ internal sealed class Chat : ISealnetListener
         string mark = eventData.WasEncrypted ? "[encrypted]" : "[plain]    ";
         if (eventData.Code == EvJoin || eventData.Code == EvLeave)
         {
-            var actors = eventData[KeyActors] as int[];
+            var actors = ParameterDictionary.AsIntArray(eventData[KeyActors]);
             if (actors != null)
             {
                 peersInRoom = actors.Length;

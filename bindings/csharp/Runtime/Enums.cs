@@ -123,6 +123,9 @@ namespace Sealnet
         Io = 20,
         /// <summary><see cref="SealnetPeer.Wait"/>: nothing arrived within the timeout.</summary>
         TimedOut = 21,
+        /// <summary>A value's type needs a newer protocol version than the connection speaks (the server, or
+        /// <see cref="SealnetPeerConfig.MaxProtocolVersion"/>, is older); the message names the type and both versions.</summary>
+        NeedsProtocolVersion = 22,
     }
 
     /// <summary>Why a connection ended (PEER_DISCONNECT_REASON_*); see <see cref="SealnetPeer.LastStatusReason"/>.</summary>

@@ -37,10 +37,12 @@ namespace Sealnet
         public IntPtr @params;          // const peer_params_t *, borrowed
     }
 
-    /// <summary>peer_config_t.</summary>
+    /// <summary>peer_config_t. <c>struct_size</c> first: the library reads only the fields this
+    /// binding was compiled with (see the header's "Growth" note).</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct NativeConfig
     {
+        public uint struct_size;
         public IntPtr on_status;                // peer_status_callback
         public IntPtr on_operation_response;    // peer_operation_response_callback
         public IntPtr on_event;                 // peer_event_callback
@@ -52,15 +54,71 @@ namespace Sealnet
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.KeyLength)]
         public byte[] server_public_key;        // uint8_t[32]
         public uint max_queued_events;
+        public ulong max_queued_bytes;
+        public byte max_protocol_version;       // 0 = latest
     }
 
     /// <summary>peer_send_options_t.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct NativeSendOptions
     {
+        public uint struct_size;
         public byte delivery_mode;
         public byte encrypt;
         public byte channel;
+    }
+
+    /// <summary>peer_connect_options_t. The strings are pointers to NUL-terminated UTF-8 that the
+    /// caller keeps pinned for the duration of peer_connect_with only.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeConnectOptions
+    {
+        public uint struct_size;
+        public IntPtr address;                  // const char *
+        public IntPtr app_id;                   // const char *
+        public IntPtr app_version;              // const char *, NULL for the library's version
+        public uint transport;                  // PEER_TRANSPORT_*
+        public byte pin;                        // PEER_PIN_*
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.KeyLength)]
+        public byte[] server_public_key;        // uint8_t[32]
+    }
+
+    /// <summary>peer_stats_t, written by peer_get_stats.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeStats
+    {
+        public uint struct_size;
+        public uint protocol_version;
+        public uint rtt_ms;
+        public uint rtt_variance_ms;
+        public byte rtt_known;
+        public byte server_time_known;
+        public ulong bytes_sent;
+        public ulong bytes_received;
+        public ulong frames_sent;
+        public ulong frames_received;
+        public ulong server_time_ms;
+    }
+
+    /// <summary>
+    /// peer_value_t: one value of any type. Blittable, so it is passed by reference without a copy.
+    /// Which fields mean something depends on <c>type</c> (see the header). Read views borrow from the
+    /// container read from; written values are copied by the library during the call, so whatever the
+    /// pointers reference needs to stay pinned for that call only.
+    /// </summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeValue
+    {
+        public uint type;               // PEER_VALUE_TYPE_*
+        public byte custom_code;
+        public long integer;
+        public float float32;
+        public double float64;
+        public IntPtr data;             // const void *
+        public UIntPtr len;             // size_t
+        public IntPtr map;              // const peer_params_t *
+        public IntPtr array;            // const peer_array_t *
+        public IntPtr table;            // const peer_table_t *
     }
 
     /// <summary>peer_polled_event_t.</summary>
@@ -107,6 +165,32 @@ namespace Sealnet
         internal const uint ValueBytes = 7;
         internal const uint ValueArray = 8;
         internal const uint ValueMap = 9;
+        internal const uint ValueByte = 10;
+        internal const uint ValueShort = 11;
+        internal const uint ValueShortArray = 12;
+        internal const uint ValueIntArray = 13;
+        internal const uint ValueLongArray = 14;
+        internal const uint ValueFloatArray = 15;
+        internal const uint ValueDoubleArray = 16;
+        internal const uint ValueBoolArray = 17;
+        internal const uint ValueStringArray = 18;
+        internal const uint ValueTable = 19;
+        internal const uint ValueCustom = 20;
+
+        internal const uint TransportTcp = 1;
+        internal const byte PinAsConfigured = 0;
+        internal const byte PinKey = 1;
+        internal const byte PinNone = 2;
+
+        /// <summary>PEER_PROTOCOL_VERSION_LATEST of the header this binding mirrors.</summary>
+        internal const int ProtocolVersionLatest = 2;
+
+        // sizeof() of the size-prefixed structures as this binding lays them out: what their
+        // struct_size field and the *_default / peer_get_stats size arguments carry.
+        internal static readonly uint ConfigSize = (uint)Marshal.SizeOf(typeof(NativeConfig));
+        internal static readonly uint SendOptionsSize = (uint)Marshal.SizeOf(typeof(NativeSendOptions));
+        internal static readonly uint ConnectOptionsSize = (uint)Marshal.SizeOf(typeof(NativeConnectOptions));
+        internal static readonly uint StatsSize = (uint)Marshal.SizeOf(typeof(NativeStats));
 
         internal const uint EventKindStatus = 1;
         internal const uint EventKindOperationResponse = 2;
@@ -119,6 +203,12 @@ namespace Sealnet
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void peer_params_free(IntPtr parameters);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_clone(IntPtr parameters, out IntPtr outParams);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_remove(IntPtr parameters, byte key);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_params_clear(IntPtr parameters);
@@ -190,16 +280,69 @@ namespace Sealnet
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_params_get_params(IntPtr parameters, byte key, out IntPtr outParams);
 
+        // --- values of every type (peer_value_t), arrays and tables ---
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_put(IntPtr parameters, byte key, [In] ref NativeValue value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_params_get(IntPtr parameters, byte key, out NativeValue outValue);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_array_new(uint elementType, out IntPtr outArray);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void peer_array_free(IntPtr array);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_array_push(IntPtr array, [In] ref NativeValue value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_array_count(IntPtr array, out UIntPtr outCount);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_array_get(IntPtr array, UIntPtr index, out NativeValue outValue);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_table_new(out IntPtr outTable);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void peer_table_free(IntPtr table);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_table_put(IntPtr table, [In] ref NativeValue key, [In] ref NativeValue value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_table_count(IntPtr table, out UIntPtr outCount);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_table_get(IntPtr table, [In] ref NativeValue key, out NativeValue outValue);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_table_entry_at(IntPtr table, UIntPtr index, out NativeValue outKey, out NativeValue outValue);
+
         // --- peers ---
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
-        internal static extern uint peer_config_default(out NativeConfig outConfig);
+        internal static extern uint peer_config_default(out NativeConfig outConfig, uint structSize);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_send_options_default(out NativeSendOptions outOptions, uint structSize);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_connect_options_default(out NativeConnectOptions outOptions, uint structSize);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_create([In] ref NativeConfig config, out IntPtr outPeer);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_connect(IntPtr peer, [In] byte[] address, [In] byte[] appId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_connect_with(IntPtr peer, [In] ref NativeConnectOptions options);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_get_stats(IntPtr peer, out NativeStats outStats, uint structSize);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_establish_encryption(IntPtr peer);
@@ -241,6 +384,14 @@ namespace Sealnet
         internal static extern IntPtr peer_version();
 
         // --- helpers ---
+
+        /// <summary>peer_last_error() of the calling thread as a managed string (copied at once, since
+        /// the next failing call on this thread replaces it); null when it is empty.</summary>
+        internal static string LastError()
+        {
+            string text = Utf8FromNulTerminated(peer_last_error());
+            return string.IsNullOrEmpty(text) ? null : text;
+        }
 
         /// <summary>peer_result_str as a managed string.</summary>
         internal static string ResultText(PeerResult result)

@@ -7,23 +7,33 @@ namespace Sealnet
     /// <summary>
     /// Operation and event parameters: a dictionary keyed by a byte, as in Photon.
     /// <para>
-    /// Supported values: <c>null</c>, <c>bool</c>, <c>int</c>, <c>long</c>, <c>float</c>, <c>double</c>,
-    /// <c>string</c>, <c>byte[]</c>, <c>int[]</c> and a nested <see cref="ParameterDictionary"/>. Other types
-    /// (for example <c>byte</c>, <c>short</c> or <c>List&lt;int&gt;</c>) are refused with an
-    /// <see cref="ArgumentException"/> when stored, so a value always comes back with the type it was sent
-    /// with. The wire encoding is done by the native library (peer_params_* functions), never in C#.
+    /// Values (Photon's data model; the README has the table of wire types): <c>null</c>, <c>bool</c>,
+    /// <c>byte</c>, <c>short</c>, <c>int</c>, <c>long</c>, <c>float</c>, <c>double</c>, <c>string</c>,
+    /// <c>byte[]</c>, <c>short[]</c>, <c>int[]</c>, <c>long[]</c>, <c>float[]</c>, <c>double[]</c>,
+    /// <c>bool[]</c>, <c>string[]</c>, <c>object[]</c> (of any of these), a nested
+    /// <see cref="ParameterDictionary"/>, a table (any <see cref="IDictionary"/> whose keys are int, long,
+    /// string, byte or short, e.g. <see cref="Hashtable"/> or <c>Dictionary&lt;string, object&gt;</c>),
+    /// <see cref="Sealnet.CustomData"/>, and types registered with <see cref="SealnetPeer.RegisterType"/>.
+    /// Types are matched exactly (<c>sbyte[]</c> is not <c>byte[]</c>, <c>List&lt;int&gt;</c> is not
+    /// <c>int[]</c>); anything else is refused with an <see cref="ArgumentException"/> naming the key and
+    /// the type when stored (containers are searched too) and again when converted, in case a container
+    /// changed since.
     /// </para>
     /// <para>
-    /// Received arrays whose elements are not all 32-bit integers cannot be read through the C API yet and
-    /// appear as <c>null</c>.
+    /// Received values keep their wire type: a table arrives as a <see cref="Hashtable"/> whose keys are
+    /// boxed as their wire types (int, long, string, byte, short), a generic array as <c>object[]</c>, a
+    /// custom value as its registered type or, for an unknown code, as <see cref="Sealnet.CustomData"/>.
     /// </para>
+    /// <para>
+    /// The native library does all encoding. Its limits (a string over 64 KiB, more than 4096 entries in a
+    /// container, nesting deeper than 8, ...) are checked when the dictionary is converted for sending:
+    /// <see cref="SealnetPeer.SendOperation(byte, ParameterDictionary, SendOptions)"/> then throws a
+    /// <see cref="SealnetException"/> whose message is the native one (peer_last_error) and names the key.
+    /// </para>
+    /// <para>Not thread-safe: build and read a dictionary on one thread at a time.</para>
     /// </summary>
     public sealed class ParameterDictionary : IDictionary<byte, object>
     {
-        /// <summary>Managed nesting limit, a guard against a dictionary that contains itself. The
-        /// native codec allows less (its limit surfaces as <see cref="PeerResult.ParamsTooLarge"/>).</summary>
-        private const int MaxManagedDepth = 64;
-
         private readonly Dictionary<byte, object> entries;
 
         /// <summary>Creates an empty dictionary.</summary>
@@ -168,134 +178,83 @@ namespace Sealnet
             return entries.GetEnumerator();
         }
 
-        /// <summary>True for the value types this dictionary can carry.</summary>
+        /// <summary>
+        /// The value of <paramref name="key"/> as an <c>int[]</c>: an <c>int[]</c> as it is, or a copy of an
+        /// <c>object[]</c> whose elements are all ints. The second is how a generic array of ints arrives:
+        /// the server's actor lists, and an <c>int[]</c> sent over a protocol-version-1 connection (which
+        /// has no packed int array). False when the key is missing or holds anything else.
+        /// </summary>
+        public bool TryGetIntArray(byte key, out int[] values)
+        {
+            object raw;
+            values = null;
+            if (!entries.TryGetValue(key, out raw))
+            {
+                return false;
+            }
+            values = AsIntArray(raw);
+            return values != null;
+        }
+
+        /// <summary>
+        /// <paramref name="value"/> as an <c>int[]</c> (see <see cref="TryGetIntArray"/>), or null when it is
+        /// neither an <c>int[]</c> nor an <c>object[]</c> of ints only.
+        /// </summary>
+        public static int[] AsIntArray(object value)
+        {
+            if (value != null && value.GetType() == typeof(int[]))
+            {
+                return (int[])value;
+            }
+            var items = value as object[];
+            if (items == null || value.GetType() != typeof(object[]))
+            {
+                return null;
+            }
+            var result = new int[items.Length];
+            for (int i = 0; i < items.Length; i++)
+            {
+                if (!(items[i] is int))
+                {
+                    return null;
+                }
+                result[i] = (int)items[i];
+            }
+            return result;
+        }
+
+        /// <summary>True when <paramref name="value"/>'s type is one this dictionary can carry (for
+        /// containers, only the container's own type is looked at).</summary>
         public static bool IsSupportedValue(object value)
         {
-            return value == null || value is bool || value is int || value is long || value is float
-                || value is double || value is string || IsByteArray(value) || IsIntArray(value)
-                || value is ParameterDictionary;
-        }
-
-        // Exact type checks: the runtime also treats sbyte[] as byte[] and uint[] as int[].
-        private static bool IsByteArray(object value)
-        {
-            return value != null && value.GetType() == typeof(byte[]);
-        }
-
-        private static bool IsIntArray(object value)
-        {
-            return value != null && value.GetType() == typeof(int[]);
+            return ValueWriter.KindOf(value) != ValueKind.Unsupported;
         }
 
         private static void CheckValue(byte key, object value)
         {
-            if (!IsSupportedValue(value))
-            {
-                throw new ArgumentException(
-                    "parameter " + key + ": values of type " + value.GetType().FullName + " are not supported "
-                    + "(use null, bool, int, long, float, double, string, byte[], int[] or ParameterDictionary)",
-                    "value");
-            }
+            ValueWriter.CheckStorable(key, value);
         }
 
-        // ------------------------------------------------------------------------------------------
-        // Conversion through the native peer_params_* functions.
+        /// <summary>Stores a value read from native data, which is of a supported type by construction.</summary>
+        internal void SetUnchecked(byte key, object value)
+        {
+            entries[key] = value;
+        }
 
         /// <summary>
-        /// Builds a native peer_params_t with the same entries. The caller owns the result and frees it
-        /// with peer_params_free.
+        /// Builds a native peer_params_t with the same entries, as for the latest protocol version. The
+        /// caller owns the result and frees it with peer_params_free.
         /// </summary>
         internal IntPtr ToNative()
         {
-            return ToNative(0);
+            return ValueWriter.ToNative(this, IntPtr.Zero);
         }
 
-        private IntPtr ToNative(int depth)
+        /// <summary>As <see cref="ToNative()"/>, for the connection of <paramref name="peer"/> (its protocol
+        /// version decides how an <c>int[]</c> is sent).</summary>
+        internal IntPtr ToNative(IntPtr peer)
         {
-            if (depth > MaxManagedDepth)
-            {
-                throw new ArgumentException("parameters nest deeper than " + MaxManagedDepth
-                    + " levels (does a dictionary contain itself?)");
-            }
-            IntPtr native;
-            Check(NativeMethods.peer_params_new(out native), "peer_params_new");
-            try
-            {
-                foreach (var entry in entries)
-                {
-                    Put(native, entry.Key, entry.Value, depth);
-                }
-                return native;
-            }
-            catch
-            {
-                NativeMethods.peer_params_free(native);
-                throw;
-            }
-        }
-
-        private static void Put(IntPtr native, byte key, object value, int depth)
-        {
-            uint result;
-            if (value == null)
-            {
-                result = NativeMethods.peer_params_put_null(native, key);
-            }
-            else if (value is bool)
-            {
-                result = NativeMethods.peer_params_put_bool(native, key, (bool)value ? (byte)1 : (byte)0);
-            }
-            else if (value is int)
-            {
-                result = NativeMethods.peer_params_put_i32(native, key, (int)value);
-            }
-            else if (value is long)
-            {
-                result = NativeMethods.peer_params_put_i64(native, key, (long)value);
-            }
-            else if (value is float)
-            {
-                result = NativeMethods.peer_params_put_f32(native, key, (float)value);
-            }
-            else if (value is double)
-            {
-                result = NativeMethods.peer_params_put_f64(native, key, (double)value);
-            }
-            else if (value is string)
-            {
-                // UTF-16 to UTF-8 text conversion only; the native side encodes the parameter itself.
-                byte[] utf8 = System.Text.Encoding.UTF8.GetBytes((string)value);
-                result = NativeMethods.peer_params_put_string(native, key, utf8, (UIntPtr)(uint)utf8.Length);
-            }
-            else if (IsByteArray(value))
-            {
-                var bytes = (byte[])value;
-                result = NativeMethods.peer_params_put_bytes(native, key, bytes, (UIntPtr)(uint)bytes.Length);
-            }
-            else if (IsIntArray(value))
-            {
-                var values = (int[])value;
-                result = NativeMethods.peer_params_put_i32_array(native, key, values, (UIntPtr)(uint)values.Length);
-            }
-            else if (value is ParameterDictionary)
-            {
-                IntPtr nested = ((ParameterDictionary)value).ToNative(depth + 1);
-                try
-                {
-                    result = NativeMethods.peer_params_put_params(native, key, nested);
-                }
-                finally
-                {
-                    NativeMethods.peer_params_free(nested);
-                }
-            }
-            else
-            {
-                // Only reachable when the dictionary was changed through a path that skips CheckValue.
-                CheckValue(key, value);
-                return;
-            }
-            Check(result, "storing parameter " + key);
+            return ValueWriter.ToNative(this, peer);
         }
 
         /// <summary>
@@ -304,130 +263,7 @@ namespace Sealnet
         /// </summary>
         internal static ParameterDictionary FromNative(IntPtr native)
         {
-            var dictionary = new ParameterDictionary();
-            if (native == IntPtr.Zero)
-            {
-                return dictionary;
-            }
-            UIntPtr count;
-            Check(NativeMethods.peer_params_count(native, out count), "peer_params_count");
-            ulong total = (ulong)count;
-            for (ulong index = 0; index < total; index++)
-            {
-                byte key;
-                Check(NativeMethods.peer_params_key_at(native, (UIntPtr)index, out key), "peer_params_key_at");
-                uint type;
-                Check(NativeMethods.peer_params_type(native, key, out type), "peer_params_type");
-                dictionary.entries[key] = Read(native, key, type);
-            }
-            return dictionary;
-        }
-
-        private static object Read(IntPtr native, byte key, uint type)
-        {
-            switch (type)
-            {
-                case NativeMethods.ValueNull:
-                    return null;
-                case NativeMethods.ValueBool:
-                {
-                    byte value;
-                    Check(NativeMethods.peer_params_get_bool(native, key, out value), "peer_params_get_bool");
-                    return value != 0;
-                }
-                case NativeMethods.ValueInt:
-                {
-                    int value;
-                    Check(NativeMethods.peer_params_get_i32(native, key, out value), "peer_params_get_i32");
-                    return value;
-                }
-                case NativeMethods.ValueLong:
-                {
-                    long value;
-                    Check(NativeMethods.peer_params_get_i64(native, key, out value), "peer_params_get_i64");
-                    return value;
-                }
-                case NativeMethods.ValueFloat:
-                {
-                    float value;
-                    Check(NativeMethods.peer_params_get_f32(native, key, out value), "peer_params_get_f32");
-                    return value;
-                }
-                case NativeMethods.ValueDouble:
-                {
-                    double value;
-                    Check(NativeMethods.peer_params_get_f64(native, key, out value), "peer_params_get_f64");
-                    return value;
-                }
-                case NativeMethods.ValueString:
-                {
-                    IntPtr text;
-                    UIntPtr length;
-                    Check(NativeMethods.peer_params_get_string(native, key, out text, out length), "peer_params_get_string");
-                    return NativeMethods.Utf8FromPointer(text, checked((int)(ulong)length));
-                }
-                case NativeMethods.ValueBytes:
-                {
-                    IntPtr data;
-                    UIntPtr length;
-                    Check(NativeMethods.peer_params_get_bytes(native, key, out data, out length), "peer_params_get_bytes");
-                    var bytes = new byte[checked((int)(ulong)length)];
-                    if (bytes.Length > 0)
-                    {
-                        System.Runtime.InteropServices.Marshal.Copy(data, bytes, 0, bytes.Length);
-                    }
-                    return bytes;
-                }
-                case NativeMethods.ValueArray:
-                    return ReadIntArray(native, key);
-                case NativeMethods.ValueMap:
-                {
-                    IntPtr nested;
-                    Check(NativeMethods.peer_params_get_params(native, key, out nested), "peer_params_get_params");
-                    try
-                    {
-                        return FromNative(nested);
-                    }
-                    finally
-                    {
-                        NativeMethods.peer_params_free(nested);
-                    }
-                }
-                default:
-                    // A value type newer than this binding.
-                    return null;
-            }
-        }
-
-        private static int[] ReadIntArray(IntPtr native, byte key)
-        {
-            // First ask for the length (an empty array succeeds at once), then copy.
-            UIntPtr needed;
-            var result = (PeerResult)NativeMethods.peer_params_get_i32_array(native, key, null, UIntPtr.Zero, out needed);
-            if (result == PeerResult.Ok)
-            {
-                return new int[0];
-            }
-            if (result == PeerResult.TypeMismatch)
-            {
-                return null; // elements other than 32-bit integers: not readable through the C API
-            }
-            if (result != PeerResult.BufferTooSmall)
-            {
-                throw new SealnetException(result, "peer_params_get_i32_array");
-            }
-            var values = new int[checked((int)(ulong)needed)];
-            UIntPtr copied;
-            Check(NativeMethods.peer_params_get_i32_array(native, key, values, needed, out copied), "peer_params_get_i32_array");
-            return values;
-        }
-
-        private static void Check(uint result, string what)
-        {
-            if (result != (uint)PeerResult.Ok)
-            {
-                throw new SealnetException((PeerResult)result, what);
-            }
+            return ValueReader.FromNative(native);
         }
     }
 }

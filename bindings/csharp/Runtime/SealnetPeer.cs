@@ -9,13 +9,13 @@ namespace Sealnet
     /// <summary>
     /// A connection to a sealnet server, shaped like Photon's PhotonPeer.
     /// <para>
-    /// Typical use: create it with an <see cref="ISealnetListener"/>, call <see cref="Connect"/>, then call
+    /// Typical use: create it with an <see cref="ISealnetListener"/>, call <see cref="Connect(string, string)"/> (or <see cref="Connect(ConnectOptions)"/>), then call
     /// <see cref="Service"/> every frame. Callbacks run only inside <see cref="Service"/>, on the thread that
     /// calls it (Unity's main thread from <c>Update()</c>). The native I/O thread keeps the connection alive
     /// (pings) even while Service is not called, for example during a loading screen.
     /// </para>
     /// <para>
-    /// Results: <see cref="Connect"/>, <see cref="EstablishEncryption"/>, <see cref="SendOperation(byte, ParameterDictionary, SendOptions)"/>
+    /// Results: <see cref="Connect(string, string)"/>, <see cref="Connect(ConnectOptions)"/>, <see cref="EstablishEncryption"/>, <see cref="SendOperation(byte, ParameterDictionary, SendOptions)"/>
     /// and <see cref="Disconnect"/> return a <see cref="PeerResult"/>; anything but <see cref="PeerResult.Ok"/>
     /// means nothing was done. <see cref="LastResultMessage"/> (or <see cref="PeerResultExtensions.Describe"/>)
     /// gives the native text, for example "can't use encryption yet: establish encryption first".
@@ -28,16 +28,20 @@ namespace Sealnet
     /// </para>
     /// <para>
     /// Dispose destroys the native peer (closing the connection) and guarantees that no callback runs
-    /// afterwards. It may be called from inside one of this peer's callbacks: the remaining callbacks of that
-    /// Service call are skipped and the native peer is destroyed when Service returns. Every other call
-    /// after Dispose throws <see cref="ObjectDisposedException"/>. A peer that is never disposed is
-    /// destroyed by its finalizer once unreachable.
+    /// afterwards. It may be called from inside one of this peer's callbacks: the native library then
+    /// defers the destruction (no further callback runs, and the Service call that ran the callback
+    /// completes the destruction before it returns). Every other call after Dispose throws
+    /// <see cref="ObjectDisposedException"/>. A peer that is never disposed is destroyed by its finalizer
+    /// once unreachable.
     /// </para>
     /// </summary>
     public sealed class SealnetPeer : IDisposable
     {
         /// <summary>The version of this binding; compare with <see cref="NativeVersion"/>.</summary>
         public const string BindingVersion = "0.1.0";
+
+        /// <summary>The newest protocol version this binding maps every value type of (PEER_PROTOCOL_VERSION_LATEST).</summary>
+        public const int LatestProtocolVersion = NativeMethods.ProtocolVersionLatest;
 
         // IL2CPP-safe callbacks: static trampolines marked MonoPInvokeCallback, delegate instances held in
         // static fields for the lifetime of the program, function pointers computed once.
@@ -59,7 +63,9 @@ namespace Sealnet
         private volatile bool disposed;
         // Set as soon as peer_destroy has returned, before the handle is freed.
         private volatile bool nativeDestroyed;
-        private bool destroyPending;
+        // Dispose ran inside one of this peer's callbacks: the native dispatch that is running still hands
+        // selfHandle to the trampoline of that callback, so Service frees it once peer_service returned.
+        private bool freeHandleAfterService;
         private int serviceThreadId;
         private List<Exception> listenerExceptions;
 
@@ -70,7 +76,7 @@ namespace Sealnet
         {
         }
 
-        /// <summary>Creates a peer. No thread starts and nothing is sent until <see cref="Connect"/>.</summary>
+        /// <summary>Creates a peer. No thread starts and nothing is sent until <see cref="Connect(string, string)"/>.</summary>
         /// <param name="listener">Receives the callbacks; may be null when you only use <see cref="TryPollEvent"/>.</param>
         /// <param name="config">Settings (copied); null for the defaults.</param>
         public SealnetPeer(ISealnetListener listener, SealnetPeerConfig config)
@@ -86,7 +92,7 @@ namespace Sealnet
                 if (result != PeerResult.Ok)
                 {
                     nativePeer = IntPtr.Zero;
-                    throw new SealnetException(result, "peer_create");
+                    throw new SealnetException(result, "peer_create", NativeMethods.LastError());
                 }
             }
             catch
@@ -178,6 +184,115 @@ namespace Sealnet
             }
         }
 
+        /// <summary>
+        /// A snapshot of the connection's statistics (one native call; the properties below take one each).
+        /// Counters are those of the current, or else the last, connection. Any thread.
+        /// </summary>
+        public PeerStats GetStats()
+        {
+            NativeStats native;
+            var result = Check(NativeMethods.peer_get_stats(Handle, out native, NativeMethods.StatsSize));
+            if (result != PeerResult.Ok)
+            {
+                throw new SealnetException(result, "peer_get_stats", NativeMethods.LastError());
+            }
+            GC.KeepAlive(this);
+            return PeerStats.FromNative(ref native);
+        }
+
+        /// <summary>The protocol version the connection speaks: 2 (<see cref="LatestProtocolVersion"/>)
+        /// unless the server or <see cref="SealnetPeerConfig.MaxProtocolVersion"/> limits it; 1 until a
+        /// connection is accepted.</summary>
+        public int ProtocolVersion
+        {
+            get { return GetStats().ProtocolVersion; }
+        }
+
+        /// <summary>Smoothed round-trip time in milliseconds, measured by the native I/O thread's pings
+        /// (Photon's RoundTripTime); 0 until the first pong (<see cref="IsRoundTripTimeKnown"/>).</summary>
+        public int RoundTripTime
+        {
+            get { return GetStats().RoundTripTime; }
+        }
+
+        /// <summary>How much the round-trip time varies (mean deviation), in milliseconds (Photon's RoundTripTimeVariance).</summary>
+        public int RoundTripTimeVariance
+        {
+            get { return GetStats().RoundTripTimeVariance; }
+        }
+
+        /// <summary>True once a pong arrived.</summary>
+        public bool IsRoundTripTimeKnown
+        {
+            get { return GetStats().IsRoundTripTimeKnown; }
+        }
+
+        /// <summary>
+        /// The server's clock in milliseconds, the same for every client of the server, as an int that wraps
+        /// around like Photon's ServerTimeInMilliSeconds (compare times by subtraction, which survives the wrap).
+        /// 0 until known (<see cref="IsServerTimeKnown"/>; needs protocol version 2).
+        /// </summary>
+        public int ServerTimeInMilliSeconds
+        {
+            get { return unchecked((int)GetStats().ServerTimeInMilliSeconds64); }
+        }
+
+        /// <summary>The server's clock in milliseconds without the wrap of <see cref="ServerTimeInMilliSeconds"/>;
+        /// 0 until known.</summary>
+        public ulong ServerTimeInMilliSeconds64
+        {
+            get { return GetStats().ServerTimeInMilliSeconds64; }
+        }
+
+        /// <summary>True once the server's clock is known (protocol version 2, after the first pong).</summary>
+        public bool IsServerTimeKnown
+        {
+            get { return GetStats().IsServerTimeKnown; }
+        }
+
+        /// <summary>Bytes received on the socket (Photon's BytesIn).</summary>
+        public long BytesIn
+        {
+            get { return GetStats().BytesIn; }
+        }
+
+        /// <summary>Bytes sent on the socket (Photon's BytesOut).</summary>
+        public long BytesOut
+        {
+            get { return GetStats().BytesOut; }
+        }
+
+        /// <summary>Frames received.</summary>
+        public long FramesIn
+        {
+            get { return GetStats().FramesIn; }
+        }
+
+        /// <summary>Frames sent.</summary>
+        public long FramesOut
+        {
+            get { return GetStats().FramesOut; }
+        }
+
+        /// <summary>
+        /// Registers a custom type (Photon's PhotonPeer.RegisterType): values of exactly
+        /// <paramref name="type"/> may then be stored in parameters and are sent as custom values with
+        /// <paramref name="code"/> and the bytes <paramref name="serialize"/> makes; received custom values
+        /// with that code are turned back by <paramref name="deserialize"/>. Custom values of codes not
+        /// registered here arrive as <see cref="CustomData"/>.
+        /// <para>
+        /// Process-wide and thread-safe; register before connecting (e.g. at start-up), the same code for the
+        /// same type on every client. Throws <see cref="ArgumentException"/> when the type or the code is
+        /// registered already (each is registered once per process, so with Unity's domain reload turned
+        /// off, guard the call), when the type is one the data model carries already (int, string,
+        /// an IDictionary, ...), or is an interface or abstract.
+        /// </para>
+        /// </summary>
+        public static void RegisterType(Type type, byte code, SerializeMethod serialize, DeserializeMethod deserialize)
+        {
+            CustomTypes.Register(type, code, serialize, deserialize);
+        }
+
         /// <summary>The native library's version ("MAJOR.MINOR.PATCH").</summary>
         public static string NativeVersion
         {
@@ -217,6 +332,55 @@ namespace Sealnet
         }
 
         /// <summary>
+        /// Starts connecting with per-connection options: the address and app id, the game's version
+        /// (<see cref="ConnectOptions.AppVersion"/>), the transport and the server key pin. Otherwise as
+        /// <see cref="Connect(string, string)"/>. The options are read during the call only.
+        /// </summary>
+        /// <returns>Ok, or for example <see cref="PeerResult.InvalidArgument"/> (an app version over 32 bytes,
+        /// a transport this build lacks; <see cref="LastResultMessage"/> says which), <see cref="PeerResult.InvalidAddress"/>
+        /// or <see cref="PeerResult.AlreadyConnected"/>.</returns>
+        public PeerResult Connect(ConnectOptions options)
+        {
+            if (options == null)
+            {
+                throw new ArgumentNullException("options");
+            }
+            options.Validate();
+            IntPtr peer = Handle;
+            NativeConnectOptions native;
+            var defaults = (PeerResult)NativeMethods.peer_connect_options_default(out native, NativeMethods.ConnectOptionsSize);
+            if (defaults != PeerResult.Ok)
+            {
+                throw new SealnetException(defaults, "peer_connect_options_default", NativeMethods.LastError());
+            }
+            // The strings are borrowed by the native call only: pinned for its duration.
+            var address = GCHandle.Alloc(NativeMethods.NulTerminatedUtf8(options.Address), GCHandleType.Pinned);
+            var appId = GCHandle.Alloc(NativeMethods.NulTerminatedUtf8(options.AppId), GCHandleType.Pinned);
+            var appVersion = options.AppVersion == null
+                ? default(GCHandle)
+                : GCHandle.Alloc(NativeMethods.NulTerminatedUtf8(options.AppVersion), GCHandleType.Pinned);
+            try
+            {
+                native.address = address.AddrOfPinnedObject();
+                native.app_id = appId.AddrOfPinnedObject();
+                native.app_version = appVersion.IsAllocated ? appVersion.AddrOfPinnedObject() : IntPtr.Zero;
+                native.transport = (uint)options.Transport;
+                native.pin = (byte)options.Pin;
+                native.server_public_key = options.KeyBytes();
+                return Record(NativeMethods.peer_connect_with(peer, ref native));
+            }
+            finally
+            {
+                address.Free();
+                appId.Free();
+                if (appVersion.IsAllocated)
+                {
+                    appVersion.Free();
+                }
+            }
+        }
+
+        /// <summary>
         /// Starts the key exchange (only needed with <see cref="SealnetPeerConfig.AutoKeyExchange"/> off). The
         /// outcome arrives as <see cref="StatusCode.EncryptionEstablished"/> or <see cref="StatusCode.EncryptionFailedToEstablish"/>.
         /// </summary>
@@ -233,8 +397,9 @@ namespace Sealnet
         }
 
         /// <summary>
-        /// Sends an operation. The parameters are copied into a native dictionary by the peer_params_*
-        /// functions, so the caller may change them afterwards.
+        /// Sends an operation. The parameters are copied into a native dictionary by the peer_* value
+        /// functions, so the caller may change them afterwards. An <c>int[]</c> goes as a packed int array
+        /// on a version-2 connection and as a generic array of ints on a version-1 one (see the README).
         /// </summary>
         /// <param name="opCode">The operation code.</param>
         /// <param name="parameters">The parameters; null for none.</param>
@@ -243,12 +408,17 @@ namespace Sealnet
         /// Ok when queued for sending. <see cref="PeerResult.EncryptionNotEstablished"/> when
         /// <c>Encrypt</c> is set before <see cref="StatusCode.EncryptionEstablished"/> (nothing is sent);
         /// <see cref="LastResultMessage"/> then reads "can't use encryption yet: establish encryption first ...".
-        /// Other failures: NotConnected, MustEncrypt, ParamsTooLarge, MessageTooLarge, SendBufferFull, ...
+        /// <see cref="PeerResult.NeedsProtocolVersion"/>, with a message naming the type, when a version-2 type
+        /// (byte, short, a packed array, ...) is sent on a version-1 connection. Other failures: NotConnected,
+        /// MustEncrypt, ParamsTooLarge (the message as a whole), MessageTooLarge, SendBufferFull, ...
         /// </returns>
+        /// <exception cref="ArgumentException">A value of an unsupported type (the message names the key).</exception>
+        /// <exception cref="SealnetException">A value beyond the native limits (a string over 64 KiB, more than
+        /// 4096 elements, ...): <see cref="SealnetException.NativeMessage"/> names the limit, the message the key.</exception>
         public PeerResult SendOperation(byte opCode, ParameterDictionary parameters, SendOptions sendOptions)
         {
             IntPtr peer = Handle;
-            IntPtr nativeParams = parameters != null ? parameters.ToNative() : IntPtr.Zero;
+            IntPtr nativeParams = parameters != null ? parameters.ToNative(peer) : IntPtr.Zero;
             try
             {
                 NativeSendOptions options = sendOptions.ToNative();
@@ -298,16 +468,17 @@ namespace Sealnet
             }
             finally
             {
-                bool destroyNow;
+                bool freeHandle;
                 lock (sync)
                 {
                     serviceThreadId = 0;
-                    destroyNow = destroyPending;
-                    destroyPending = false;
+                    freeHandle = freeHandleAfterService;
+                    freeHandleAfterService = false;
                 }
-                if (destroyNow)
+                // Disposed inside a callback: peer_service has now finished the destruction.
+                if (freeHandle)
                 {
-                    DestroyNative();
+                    FreeSelfHandle();
                 }
             }
             RaiseListenerExceptions();
@@ -376,7 +547,8 @@ namespace Sealnet
 
         private void Dispose(bool disposing)
         {
-            bool destroyNow;
+            IntPtr peer;
+            bool insideOwnCallback;
             lock (sync)
             {
                 if (disposed)
@@ -384,44 +556,40 @@ namespace Sealnet
                     return;
                 }
                 disposed = true;
-                // Inside one of our own callbacks peer_destroy would be refused (and would wait on itself):
-                // let Service destroy the peer once the native dispatch returned.
-                destroyNow = !(disposing && serviceThreadId == Thread.CurrentThread.ManagedThreadId);
-                destroyPending = !destroyNow;
-            }
-            if (destroyNow)
-            {
-                DestroyNative();
-            }
-        }
-
-        private void DestroyNative()
-        {
-            IntPtr peer;
-            lock (sync)
-            {
                 peer = nativePeer;
                 nativePeer = IntPtr.Zero;
+                // Service of this peer running on this thread means we are inside one of its callbacks
+                // (the only managed code that runs during peer_service).
+                insideOwnCallback = disposing && serviceThreadId == Thread.CurrentThread.ManagedThreadId;
             }
             if (peer != IntPtr.Zero)
             {
-                // Waits for a Service running on another thread; afterwards no callback of this peer runs.
-                var result = (PeerResult)NativeMethods.peer_destroy(peer);
-                nativeDestroyed = result != PeerResult.CalledFromCallback;
-                if (result == PeerResult.CalledFromCallback)
-                {
-                    // Still inside a native dispatch of this peer: keep everything alive and retry after it.
-                    lock (sync)
-                    {
-                        nativePeer = peer;
-                        destroyPending = true;
-                    }
-                    return;
-                }
+                // From inside a callback the native library defers the destruction to the end of the
+                // running peer_service; from another thread it waits for a running peer_service. Either
+                // way no callback of this peer starts after it returns.
+                NativeMethods.peer_destroy(peer);
             }
-            if (selfHandle.IsAllocated)
+            nativeDestroyed = true;
+            bool freeNow;
+            lock (sync)
             {
-                selfHandle.Free();
+                freeNow = !insideOwnCallback;
+                freeHandleAfterService = insideOwnCallback;
+            }
+            if (freeNow)
+            {
+                FreeSelfHandle();
+            }
+        }
+
+        private void FreeSelfHandle()
+        {
+            lock (sync)
+            {
+                if (selfHandle.IsAllocated)
+                {
+                    selfHandle.Free();
+                }
             }
         }
 
@@ -491,7 +659,8 @@ namespace Sealnet
 
         // Native callbacks that arrived after peer_destroy returned, or with a handle that no longer
         // resolves to a peer. The native library guarantees none (the handle is freed right after
-        // peer_destroy returns); the tests check that this stays 0.
+        // peer_destroy returns, or, when Dispose ran inside a callback, right after the peer_service that
+        // finished the deferred destruction returns); the tests check that this stays 0.
         internal static int StaleCallbacks;
 
         private static SealnetPeer FromUserData(IntPtr userData)

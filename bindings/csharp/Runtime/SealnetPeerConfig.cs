@@ -6,7 +6,8 @@ namespace Sealnet
     /// <summary>
     /// Settings for a <see cref="SealnetPeer"/>. A new instance holds the native library's defaults
     /// (peer_config_default): 10 s disconnect timeout, 1 s ping interval, automatic key exchange, no pin,
-    /// 65536 queued results. The peer copies the settings when it is created.
+    /// 65536 queued results of at most 32 MiB, the latest protocol version. The peer copies the settings
+    /// when it is created; invalid values are refused then, by <see cref="SealnetPeer"/>'s constructor.
     /// </summary>
     public sealed class SealnetPeerConfig
     {
@@ -30,6 +31,20 @@ namespace Sealnet
         /// (<see cref="StatusCode.Exception"/>) because Service is not called. Must be positive.</summary>
         public int MaxQueuedEvents { get; set; }
 
+        /// <summary>Decoded bytes of results held for the game before the peer disconnects with an error
+        /// (<see cref="StatusCode.Exception"/>) because Service is not called. Default 33554432 (32 MiB).
+        /// Must be positive.</summary>
+        public long MaxQueuedBytes { get; set; }
+
+        /// <summary>
+        /// The highest protocol version to offer the server. Default: the latest the native library speaks
+        /// (<see cref="SealnetPeer.LatestProtocolVersion"/>); 0 also means the latest. 1 makes the peer a
+        /// version-1 client: no byte, short, packed arrays, string arrays, tables or custom types (sending one
+        /// fails with <see cref="PeerResult.NeedsProtocolVersion"/> and a message naming the type) and no server
+        /// time. The version a connection speaks is <see cref="SealnetPeer.ProtocolVersion"/>.
+        /// </summary>
+        public byte MaxProtocolVersion { get; set; }
+
         /// <summary>
         /// The server's 32-byte static public key, or null (default) for no pinning. With a pin, the
         /// key exchange fails (<see cref="StatusCode.EncryptionFailedToEstablish"/>) unless the server
@@ -51,16 +66,13 @@ namespace Sealnet
         /// <summary>Creates a configuration holding the native defaults.</summary>
         public SealnetPeerConfig()
         {
-            NativeConfig defaults;
-            var result = (PeerResult)NativeMethods.peer_config_default(out defaults);
-            if (result != PeerResult.Ok)
-            {
-                throw new SealnetException(result, "peer_config_default");
-            }
+            NativeConfig defaults = NativeDefaults();
             DisconnectTimeout = (int)Math.Min(defaults.disconnect_timeout_ms, int.MaxValue);
             PingInterval = (int)Math.Min(defaults.ping_interval_ms, int.MaxValue);
             AutoKeyExchange = defaults.auto_key_exchange != 0;
             MaxQueuedEvents = (int)Math.Min(defaults.max_queued_events, int.MaxValue);
+            MaxQueuedBytes = (long)Math.Min(defaults.max_queued_bytes, long.MaxValue);
+            MaxProtocolVersion = defaults.max_protocol_version;
             if (defaults.pin_server_key != 0)
             {
                 ServerPublicKeyPin = defaults.server_public_key;
@@ -95,17 +107,12 @@ namespace Sealnet
 
         internal NativeConfig ToNative(IntPtr onStatus, IntPtr onResponse, IntPtr onEvent, IntPtr userData)
         {
-            if (DisconnectTimeout <= 0 || PingInterval <= 0 || MaxQueuedEvents <= 0)
+            if (DisconnectTimeout <= 0 || PingInterval <= 0 || MaxQueuedEvents <= 0 || MaxQueuedBytes <= 0)
             {
                 throw new ArgumentOutOfRangeException("config",
-                    "DisconnectTimeout, PingInterval and MaxQueuedEvents must be positive");
+                    "DisconnectTimeout, PingInterval, MaxQueuedEvents and MaxQueuedBytes must be positive");
             }
-            NativeConfig native;
-            var result = (PeerResult)NativeMethods.peer_config_default(out native);
-            if (result != PeerResult.Ok)
-            {
-                throw new SealnetException(result, "peer_config_default");
-            }
+            NativeConfig native = NativeDefaults();
             native.on_status = onStatus;
             native.on_operation_response = onResponse;
             native.on_event = onEvent;
@@ -114,6 +121,8 @@ namespace Sealnet
             native.ping_interval_ms = (uint)PingInterval;
             native.auto_key_exchange = AutoKeyExchange ? (byte)1 : (byte)0;
             native.max_queued_events = (uint)MaxQueuedEvents;
+            native.max_queued_bytes = (ulong)MaxQueuedBytes;
+            native.max_protocol_version = MaxProtocolVersion;
             native.pin_server_key = serverPublicKeyPin != null ? (byte)1 : (byte)0;
             native.server_public_key = new byte[NativeMethods.KeyLength];
             if (serverPublicKeyPin != null)
@@ -121,6 +130,17 @@ namespace Sealnet
                 Buffer.BlockCopy(serverPublicKeyPin, 0, native.server_public_key, 0, NativeMethods.KeyLength);
             }
             return native;
+        }
+
+        private static NativeConfig NativeDefaults()
+        {
+            NativeConfig defaults;
+            var result = (PeerResult)NativeMethods.peer_config_default(out defaults, NativeMethods.ConfigSize);
+            if (result != PeerResult.Ok)
+            {
+                throw new SealnetException(result, "peer_config_default", NativeMethods.LastError());
+            }
+            return defaults;
         }
     }
 }

@@ -46,6 +46,7 @@ namespace Sealnet
         {
             return new NativeSendOptions
             {
+                struct_size = NativeMethods.SendOptionsSize,
                 delivery_mode = (byte)DeliveryMode,
                 encrypt = Encrypt ? (byte)1 : (byte)0,
                 channel = Channel,
@@ -176,7 +177,7 @@ namespace Sealnet
         Event = 3,
     }
 
-    /// <summary>One result taken with <see cref="SealnetPeer.PollEvent"/> (the callback-free alternative to Service).</summary>
+    /// <summary>One result taken with <see cref="SealnetPeer.TryPollEvent"/> (the callback-free alternative to Service).</summary>
     public sealed class PolledEvent
     {
         /// <summary>Which of the other members is meaningful.</summary>
@@ -219,17 +220,30 @@ namespace Sealnet
     }
 
     /// <summary>A native call failed in a way that is not an ordinary result of the API (for example
-    /// a failure to create a peer or to build parameters).</summary>
+    /// a failure to create a peer, or parameters beyond the native limits when they are converted).</summary>
     public sealed class SealnetException : Exception
     {
         /// <summary>The native result code.</summary>
         public PeerResult Result { get; private set; }
 
+        /// <summary>The native library's detail (peer_last_error), naming the parameter and the limit where
+        /// there is one, e.g. "string of 70000 bytes exceeds the limit of 65536"; null when it gave none.</summary>
+        public string NativeMessage { get; private set; }
+
         /// <summary>Creates the exception; the message includes the native description of <paramref name="result"/>.</summary>
         public SealnetException(PeerResult result, string context)
-            : base(context + " failed: " + result.Describe() + " (" + result + ")")
+            : this(result, context, null)
+        {
+        }
+
+        /// <summary>Creates the exception with the native detail <paramref name="nativeMessage"/> (may be null),
+        /// which the message then gives instead of the generic description of <paramref name="result"/>.</summary>
+        public SealnetException(PeerResult result, string context, string nativeMessage)
+            : base(context + " failed: " + (string.IsNullOrEmpty(nativeMessage) ? result.Describe() : nativeMessage)
+                + " (" + result + ")")
         {
             Result = result;
+            NativeMessage = string.IsNullOrEmpty(nativeMessage) ? null : nativeMessage;
         }
     }
 }

@@ -146,11 +146,17 @@ internal static class SealnetTests
         Run("struct layouts match the C header", StructLayouts);
         Run("config defaults come from the native library", ConfigDefaults);
         Run("ParameterDictionary round trip of every supported type through peer_params_*", ParameterRoundTrip);
-        Run("unsupported parameter types are refused", UnsupportedTypes);
+        Run("unsupported parameter types are refused, naming the key and the type", UnsupportedTypes);
+        Run("native limits are refused when parameters are built, naming the limit", LimitErrors);
+        Run("custom types: registration, unknown codes as CustomData, duplicates refused", CustomTypeRegistration);
         Run("connect: Connect then EncryptionEstablished, pinned server key", ConnectInOrder);
         Run("two peers join the same room", JoinRoom);
         Run("encrypted event round trip (WasEncrypted == true)", EncryptedEvent);
         Run("plain event arrives with WasEncrypted == false", PlainEvent);
+        Run("every type round-trips through the server with its type", EveryTypeThroughServer);
+        Run("stats: round-trip time, traffic counters, server time", Stats);
+        Run("Connect(ConnectOptions): app version, per-connection pin, refusals", ConnectWithOptions);
+        Run("a version-1 peer: ProtocolVersion 1, version-2 types refused, int[] as a generic array", VersionOnePeer);
         Run("Encrypt before the key exchange gives EncryptionNotEstablished", EncryptBeforeKeyExchange);
         Run("a wrong server key pin fails the key exchange", PinMismatch);
         Run("unknown app id: disconnect with reason and message", UnknownAppId);
@@ -333,23 +339,93 @@ internal static class SealnetTests
         {
             return "null";
         }
+        if (value is string)
+        {
+            return "string \"" + value + "\"";
+        }
         if (value is byte[])
         {
             return "byte[" + ((byte[])value).Length + "]";
         }
-        if (value is int[])
+        if (value is Array)
         {
-            return "int[] {" + string.Join(",", Array.ConvertAll((int[])value, v => v.ToString())) + "}";
+            var items = new List<string>();
+            foreach (var item in (Array)value)
+            {
+                items.Add(value is object[] ? Describe(item) : Convert.ToString(item, System.Globalization.CultureInfo.InvariantCulture));
+                if (items.Count == 8)
+                {
+                    items.Add("...");
+                    break;
+                }
+            }
+            return value.GetType().Name + " {" + string.Join(", ", items.ToArray()) + "}";
+        }
+        if (value is System.Collections.IDictionary && !(value is ParameterDictionary))
+        {
+            var items = new List<string>();
+            foreach (System.Collections.DictionaryEntry entry in (System.Collections.IDictionary)value)
+            {
+                items.Add(Describe(entry.Key) + " => " + Describe(entry.Value));
+            }
+            return value.GetType().Name + " {" + string.Join(", ", items.ToArray()) + "}";
+        }
+        if (value is ParameterDictionary)
+        {
+            var items = new List<string>();
+            foreach (var entry in (ParameterDictionary)value)
+            {
+                items.Add(entry.Key + " => " + Describe(entry.Value));
+            }
+            return "ParameterDictionary {" + string.Join(", ", items.ToArray()) + "}";
         }
         return value.GetType().Name + " " + value;
     }
 
-    /// <summary>Exact equality: same type, same value (floats bit for bit), recursively for dictionaries.</summary>
+    /// <summary>
+    /// Exact equality: same type, same value (floats bit for bit), recursively for arrays and dictionaries.
+    /// A sent IDictionary is expected back as a Hashtable (the received form of every table).
+    /// </summary>
     private static bool SameValue(object expected, object actual)
     {
         if (expected == null || actual == null)
         {
             return expected == null && actual == null;
+        }
+        bool table = expected is System.Collections.IDictionary && !(expected is ParameterDictionary);
+        if (table)
+        {
+            if (actual.GetType() != typeof(System.Collections.Hashtable))
+            {
+                return false;
+            }
+            var a = (System.Collections.IDictionary)expected;
+            var b = (System.Collections.Hashtable)actual;
+            if (a.Count != b.Count)
+            {
+                return false;
+            }
+            foreach (System.Collections.DictionaryEntry entry in a)
+            {
+                // Hashtable lookups compare boxed keys with Equals, which includes the type (7 is not 7L).
+                if (!b.ContainsKey(entry.Key) || !SameValue(entry.Value, b[entry.Key]))
+                {
+                    return false;
+                }
+            }
+            foreach (System.Collections.DictionaryEntry entry in b)
+            {
+                bool found = false;
+                foreach (var key in a.Keys)
+                {
+                    found |= key.GetType() == entry.Key.GetType() && key.Equals(entry.Key);
+                }
+                if (!found)
+                {
+                    return false;
+                }
+            }
+            return true;
         }
         if (expected.GetType() != actual.GetType())
         {
@@ -364,34 +440,17 @@ internal static class SealnetTests
         {
             return BitConverter.DoubleToInt64Bits((double)expected) == BitConverter.DoubleToInt64Bits((double)actual);
         }
-        if (expected is byte[])
+        if (expected is Array)
         {
-            var a = (byte[])expected;
-            var b = (byte[])actual;
+            var a = (Array)expected;
+            var b = (Array)actual;
             if (a.Length != b.Length)
             {
                 return false;
             }
             for (int i = 0; i < a.Length; i++)
             {
-                if (a[i] != b[i])
-                {
-                    return false;
-                }
-            }
-            return true;
-        }
-        if (expected is int[])
-        {
-            var a = (int[])expected;
-            var b = (int[])actual;
-            if (a.Length != b.Length)
-            {
-                return false;
-            }
-            for (int i = 0; i < a.Length; i++)
-            {
-                if (a[i] != b[i])
+                if (!SameValue(a.GetValue(i), b.GetValue(i)))
                 {
                     return false;
                 }
@@ -446,6 +505,10 @@ internal static class SealnetTests
         var actual = new Dictionary<string, long>
         {
             { "peer_config_t", Marshal.SizeOf(typeof(NativeConfig)) },
+            { "peer_config_t.struct_size", Offset<NativeConfig>("struct_size") },
+            { "peer_config_t.on_status", Offset<NativeConfig>("on_status") },
+            { "peer_config_t.on_operation_response", Offset<NativeConfig>("on_operation_response") },
+            { "peer_config_t.on_event", Offset<NativeConfig>("on_event") },
             { "peer_config_t.user_data", Offset<NativeConfig>("user_data") },
             { "peer_config_t.disconnect_timeout_ms", Offset<NativeConfig>("disconnect_timeout_ms") },
             { "peer_config_t.ping_interval_ms", Offset<NativeConfig>("ping_interval_ms") },
@@ -453,9 +516,44 @@ internal static class SealnetTests
             { "peer_config_t.pin_server_key", Offset<NativeConfig>("pin_server_key") },
             { "peer_config_t.server_public_key", Offset<NativeConfig>("server_public_key") },
             { "peer_config_t.max_queued_events", Offset<NativeConfig>("max_queued_events") },
+            { "peer_config_t.max_queued_bytes", Offset<NativeConfig>("max_queued_bytes") },
+            { "peer_config_t.max_protocol_version", Offset<NativeConfig>("max_protocol_version") },
             { "peer_send_options_t", Marshal.SizeOf(typeof(NativeSendOptions)) },
+            { "peer_send_options_t.struct_size", Offset<NativeSendOptions>("struct_size") },
+            { "peer_send_options_t.delivery_mode", Offset<NativeSendOptions>("delivery_mode") },
             { "peer_send_options_t.encrypt", Offset<NativeSendOptions>("encrypt") },
             { "peer_send_options_t.channel", Offset<NativeSendOptions>("channel") },
+            { "peer_connect_options_t", Marshal.SizeOf(typeof(NativeConnectOptions)) },
+            { "peer_connect_options_t.struct_size", Offset<NativeConnectOptions>("struct_size") },
+            { "peer_connect_options_t.address", Offset<NativeConnectOptions>("address") },
+            { "peer_connect_options_t.app_id", Offset<NativeConnectOptions>("app_id") },
+            { "peer_connect_options_t.app_version", Offset<NativeConnectOptions>("app_version") },
+            { "peer_connect_options_t.transport", Offset<NativeConnectOptions>("transport") },
+            { "peer_connect_options_t.pin", Offset<NativeConnectOptions>("pin") },
+            { "peer_connect_options_t.server_public_key", Offset<NativeConnectOptions>("server_public_key") },
+            { "peer_stats_t", Marshal.SizeOf(typeof(NativeStats)) },
+            { "peer_stats_t.struct_size", Offset<NativeStats>("struct_size") },
+            { "peer_stats_t.protocol_version", Offset<NativeStats>("protocol_version") },
+            { "peer_stats_t.rtt_ms", Offset<NativeStats>("rtt_ms") },
+            { "peer_stats_t.rtt_variance_ms", Offset<NativeStats>("rtt_variance_ms") },
+            { "peer_stats_t.rtt_known", Offset<NativeStats>("rtt_known") },
+            { "peer_stats_t.server_time_known", Offset<NativeStats>("server_time_known") },
+            { "peer_stats_t.bytes_sent", Offset<NativeStats>("bytes_sent") },
+            { "peer_stats_t.bytes_received", Offset<NativeStats>("bytes_received") },
+            { "peer_stats_t.frames_sent", Offset<NativeStats>("frames_sent") },
+            { "peer_stats_t.frames_received", Offset<NativeStats>("frames_received") },
+            { "peer_stats_t.server_time_ms", Offset<NativeStats>("server_time_ms") },
+            { "peer_value_t", Marshal.SizeOf(typeof(NativeValue)) },
+            { "peer_value_t.type", Offset<NativeValue>("type") },
+            { "peer_value_t.custom_code", Offset<NativeValue>("custom_code") },
+            { "peer_value_t.integer", Offset<NativeValue>("integer") },
+            { "peer_value_t.float32", Offset<NativeValue>("float32") },
+            { "peer_value_t.float64", Offset<NativeValue>("float64") },
+            { "peer_value_t.data", Offset<NativeValue>("data") },
+            { "peer_value_t.len", Offset<NativeValue>("len") },
+            { "peer_value_t.map", Offset<NativeValue>("map") },
+            { "peer_value_t.array", Offset<NativeValue>("array") },
+            { "peer_value_t.table", Offset<NativeValue>("table") },
             { "peer_status_info_t", Marshal.SizeOf(typeof(NativeStatusInfo)) },
             { "peer_status_info_t.message", Offset<NativeStatusInfo>("message") },
             { "peer_operation_response_t", Marshal.SizeOf(typeof(NativeOperationResponse)) },
@@ -489,35 +587,45 @@ internal static class SealnetTests
         }
         else
         {
-            // Values of the C header on this platform's pointer size, worked out by hand.
-            bool wide = IntPtr.Size == 8;
-            expected["peer_config_t"] = wide ? 80 : 64;
-            expected["peer_config_t.user_data"] = wide ? 24 : 12;
-            expected["peer_config_t.disconnect_timeout_ms"] = wide ? 32 : 16;
-            expected["peer_config_t.ping_interval_ms"] = wide ? 36 : 20;
-            expected["peer_config_t.auto_key_exchange"] = wide ? 40 : 24;
-            expected["peer_config_t.pin_server_key"] = wide ? 41 : 25;
-            expected["peer_config_t.server_public_key"] = wide ? 42 : 26;
-            expected["peer_config_t.max_queued_events"] = wide ? 76 : 60;
-            expected["peer_send_options_t"] = 3;
-            expected["peer_send_options_t.encrypt"] = 1;
-            expected["peer_send_options_t.channel"] = 2;
-            expected["peer_status_info_t"] = wide ? 16 : 8;
-            expected["peer_status_info_t.message"] = wide ? 8 : 4;
-            expected["peer_operation_response_t"] = wide ? 24 : 12;
-            expected["peer_operation_response_t.encrypted"] = 1;
-            expected["peer_operation_response_t.return_code"] = 2;
-            expected["peer_operation_response_t.debug_message"] = 4 + (wide ? 4 : 0);
-            expected["peer_operation_response_t.params"] = wide ? 16 : 8;
-            expected["peer_event_t"] = wide ? 16 : 12;
-            expected["peer_event_t.encrypted"] = 1;
-            expected["peer_event_t.sender"] = 4;
-            expected["peer_event_t.params"] = 8;
-            expected["peer_polled_event_t"] = wide ? 64 : 40;
-            expected["peer_polled_event_t.status"] = 4;
-            expected["peer_polled_event_t.status_info"] = 8;
-            expected["peer_polled_event_t.response"] = wide ? 24 : 16;
-            expected["peer_polled_event_t.event"] = wide ? 48 : 28;
+            // Values of the C header for a 64-bit platform (LP64), worked out by hand. 32-bit ABIs differ in
+            // how they align 64-bit fields (i386 by 4, ARM by 8), so there the C compiler must measure.
+            Check(IntPtr.Size == 8, "no C compiler to measure the layouts, and hand-worked values exist for 64-bit only");
+            var wide = new Dictionary<string, long>
+            {
+                { "peer_config_t", 104 }, { "peer_config_t.struct_size", 0 }, { "peer_config_t.on_status", 8 },
+                { "peer_config_t.on_operation_response", 16 }, { "peer_config_t.on_event", 24 },
+                { "peer_config_t.user_data", 32 }, { "peer_config_t.disconnect_timeout_ms", 40 },
+                { "peer_config_t.ping_interval_ms", 44 }, { "peer_config_t.auto_key_exchange", 48 },
+                { "peer_config_t.pin_server_key", 49 }, { "peer_config_t.server_public_key", 50 },
+                { "peer_config_t.max_queued_events", 84 }, { "peer_config_t.max_queued_bytes", 88 },
+                { "peer_config_t.max_protocol_version", 96 },
+                { "peer_send_options_t", 8 }, { "peer_send_options_t.struct_size", 0 },
+                { "peer_send_options_t.delivery_mode", 4 }, { "peer_send_options_t.encrypt", 5 },
+                { "peer_send_options_t.channel", 6 },
+                { "peer_connect_options_t", 72 }, { "peer_connect_options_t.struct_size", 0 },
+                { "peer_connect_options_t.address", 8 }, { "peer_connect_options_t.app_id", 16 },
+                { "peer_connect_options_t.app_version", 24 }, { "peer_connect_options_t.transport", 32 },
+                { "peer_connect_options_t.pin", 36 }, { "peer_connect_options_t.server_public_key", 37 },
+                { "peer_stats_t", 64 }, { "peer_stats_t.struct_size", 0 }, { "peer_stats_t.protocol_version", 4 },
+                { "peer_stats_t.rtt_ms", 8 }, { "peer_stats_t.rtt_variance_ms", 12 }, { "peer_stats_t.rtt_known", 16 },
+                { "peer_stats_t.server_time_known", 17 }, { "peer_stats_t.bytes_sent", 24 },
+                { "peer_stats_t.bytes_received", 32 }, { "peer_stats_t.frames_sent", 40 },
+                { "peer_stats_t.frames_received", 48 }, { "peer_stats_t.server_time_ms", 56 },
+                { "peer_value_t", 72 }, { "peer_value_t.type", 0 }, { "peer_value_t.custom_code", 4 },
+                { "peer_value_t.integer", 8 }, { "peer_value_t.float32", 16 }, { "peer_value_t.float64", 24 },
+                { "peer_value_t.data", 32 }, { "peer_value_t.len", 40 }, { "peer_value_t.map", 48 },
+                { "peer_value_t.array", 56 }, { "peer_value_t.table", 64 },
+                { "peer_status_info_t", 16 }, { "peer_status_info_t.message", 8 },
+                { "peer_operation_response_t", 24 }, { "peer_operation_response_t.encrypted", 1 },
+                { "peer_operation_response_t.return_code", 2 }, { "peer_operation_response_t.debug_message", 8 },
+                { "peer_operation_response_t.params", 16 },
+                { "peer_event_t", 16 }, { "peer_event_t.encrypted", 1 }, { "peer_event_t.sender", 4 },
+                { "peer_event_t.params", 8 },
+                { "peer_polled_event_t", 64 }, { "peer_polled_event_t.status", 4 },
+                { "peer_polled_event_t.status_info", 8 }, { "peer_polled_event_t.response", 24 },
+                { "peer_polled_event_t.event", 48 },
+            };
+            expected = wide;
         }
         foreach (var entry in actual)
         {
@@ -525,6 +633,12 @@ internal static class SealnetTests
             Check(expected.TryGetValue(entry.Key, out want), "no expected value for " + entry.Key);
             Equal(want, entry.Value, entry.Key);
         }
+        // The sizes the binding passes as struct_size are what it lays out.
+        Equal((uint)actual["peer_config_t"], NativeMethods.ConfigSize, "ConfigSize");
+        Equal((uint)actual["peer_stats_t"], NativeMethods.StatsSize, "StatsSize");
+        Equal((uint)actual["peer_send_options_t"], NativeMethods.SendOptionsSize, "SendOptionsSize");
+        Equal((uint)actual["peer_connect_options_t"], NativeMethods.ConnectOptionsSize, "ConnectOptionsSize");
+        Equal(NativeMethods.SendOptionsSize, SendOptions.SendReliable.ToNative().struct_size, "SendOptions carry struct_size");
     }
 
     private static long Offset<T>(string field)
@@ -539,13 +653,81 @@ internal static class SealnetTests
         Equal(1000, config.PingInterval, "PingInterval");
         Equal(true, config.AutoKeyExchange, "AutoKeyExchange");
         Equal(65536, config.MaxQueuedEvents, "MaxQueuedEvents");
+        Equal(33554432L, config.MaxQueuedBytes, "MaxQueuedBytes");
+        Equal((byte)SealnetPeer.LatestProtocolVersion, config.MaxProtocolVersion, "MaxProtocolVersion");
         Check(config.ServerPublicKeyPin == null, "no pin by default");
         Throws<ArgumentException>("a 31-byte pin", () => config.ServerPublicKeyPin = new byte[31]);
         config.DisconnectTimeout = 0;
         Throws<ArgumentOutOfRangeException>("a zero timeout", () => new SealnetPeer(null, config));
+        config = new SealnetPeerConfig();
+        config.MaxQueuedBytes = 0;
+        Throws<ArgumentOutOfRangeException>("zero queued bytes", () => new SealnetPeer(null, config));
+        config = new SealnetPeerConfig();
+        config.MaxProtocolVersion = 9;
+        try
+        {
+            new SealnetPeer(null, config).Dispose();
+            throw new TestFailure("a protocol version of 9 was accepted");
+        }
+        catch (SealnetException e)
+        {
+            Equal(PeerResult.InvalidArgument, e.Result, "peer_create result");
+            Check(e.Message.Contains("max_protocol_version is 9"), "message names the field: " + e.Message);
+        }
     }
 
     private static void ParameterRoundTrip()
+    {
+        EnsureTestTypeRegistered();
+        var original = EveryType();
+        var expectedTypes = new Dictionary<byte, uint>
+        {
+            { 0, NativeMethods.ValueNull }, { 1, NativeMethods.ValueBool }, { 3, NativeMethods.ValueInt },
+            { 6, NativeMethods.ValueLong }, { 9, NativeMethods.ValueFloat }, { 13, NativeMethods.ValueDouble },
+            { 16, NativeMethods.ValueString }, { 19, NativeMethods.ValueBytes }, { 21, NativeMethods.ValueIntArray },
+            { 23, NativeMethods.ValueMap }, { 30, NativeMethods.ValueByte }, { 32, NativeMethods.ValueShort },
+            { 34, NativeMethods.ValueShortArray }, { 35, NativeMethods.ValueLongArray },
+            { 36, NativeMethods.ValueFloatArray }, { 37, NativeMethods.ValueDoubleArray },
+            { 38, NativeMethods.ValueBoolArray }, { 39, NativeMethods.ValueStringArray },
+            { 40, NativeMethods.ValueArray }, { 42, NativeMethods.ValueTable }, { 43, NativeMethods.ValueTable },
+            { 44, NativeMethods.ValueTable }, { 46, NativeMethods.ValueCustom }, { 47, NativeMethods.ValueCustom },
+        };
+
+        IntPtr native = original.ToNative();
+        try
+        {
+            UIntPtr count;
+            Equal(0u, NativeMethods.peer_params_count(native, out count), "peer_params_count");
+            Equal((ulong)original.Count, (ulong)count, "native entry count");
+            foreach (var entry in expectedTypes)
+            {
+                uint type;
+                Equal(0u, NativeMethods.peer_params_type(native, entry.Key, out type), "peer_params_type " + entry.Key);
+                Equal(entry.Value, type, "native type of key " + entry.Key);
+            }
+            int value;
+            Equal(0u, NativeMethods.peer_params_get_i32(native, 4, out value), "peer_params_get_i32");
+            Equal(int.MinValue, value, "native i32 value");
+
+            var copy = ParameterDictionary.FromNative(native);
+            SameDictionary(original, copy, "round trip");
+            Check(!ReferenceEquals(original[19], copy[19]), "byte[] values are copies");
+            Equal(3, copy.Get<ParameterDictionary>(23).Get<ParameterDictionary>(1).Get<ParameterDictionary>(7).Get<int[]>(1)[0],
+                "nested access through Get<T>");
+            var table = copy.Get<System.Collections.Hashtable>(42);
+            Check(table != null && table[7] is double && table[7L] is string && table[(byte)7] is short
+                && table[(short)7] is object[], "table keys keep their types: " + Describe(table));
+        }
+        finally
+        {
+            NativeMethods.peer_params_free(native);
+        }
+        var empty = ParameterDictionary.FromNative(IntPtr.Zero);
+        Equal(0, empty.Count, "NULL params read as an empty dictionary");
+    }
+
+    /// <summary>One value of every type the binding maps, with edge values, nested containers and custom types.</summary>
+    private static ParameterDictionary EveryType()
     {
         var allBytes = new byte[256];
         for (int i = 0; i < allBytes.Length; i++)
@@ -559,7 +741,12 @@ internal static class SealnetTests
             { 1, new ParameterDictionary { { 7, deep }, { 8, true } } },
             { 200, (long)-1 },
         };
-        var original = new ParameterDictionary
+        var table = new System.Collections.Hashtable
+        {
+            { "name", "Ann" }, { "score", 10 }, { 7, 0.25 }, { 7L, "a long key" }, { (byte)7, (short)-7 },
+            { (short)7, new object[] { 1, "x" } }, { "", null },
+        };
+        return new ParameterDictionary
         {
             { 0, null },
             { 1, true },
@@ -585,60 +772,253 @@ internal static class SealnetTests
             { 21, new int[] { int.MinValue, -1, 0, 1, int.MaxValue } },
             { 22, new ParameterDictionary() },
             { 23, nested },
+            { 30, (byte)0 },
+            { 31, byte.MaxValue },
+            { 32, short.MinValue },
+            { 33, short.MaxValue },
+            { 34, new short[] { short.MinValue, -1, 0, 300, short.MaxValue } },
+            { 35, new long[] { long.MinValue, -1, 4294967296L, long.MaxValue } },
+            { 36, new float[] { 0.5f, -1.25f, float.NaN, float.PositiveInfinity } },
+            { 37, new double[] { 3.5, -0.125, double.MaxValue, -0.0 } },
+            { 38, new bool[] { true, false, true, true, false, false, false, true, true } },
+            { 39, new string[] { "a", "\u03b2", "", "\U0001F3AE" } },
+            { 40, new object[] { 1, "two", null, false, (byte)3, new int[] { 4 }, new object[] { "nested", 5L },
+                new ParameterDictionary { { 1, 5 } }, new System.Collections.Hashtable { { 1, 2 } }, new TestPoint(8, 9) } },
+            { 41, new object[0] },
+            { 42, table },
+            { 43, new Dictionary<string, object> { { "hp", 100 }, { "items", new string[] { "sword" } } } },
+            { 44, new System.Collections.Hashtable() },
+            { 45, new short[0] },
+            { 46, new TestPoint(-3, 4) },
+            { 47, new CustomData(UnknownCode, new byte[] { 1, 2, 3 }) },
+            { 48, new string[0] },
+            { 49, new bool[0] },
             { 255, "last key" },
         };
-        var expectedTypes = new Dictionary<byte, uint>
-        {
-            { 0, NativeMethods.ValueNull }, { 1, NativeMethods.ValueBool }, { 3, NativeMethods.ValueInt },
-            { 6, NativeMethods.ValueLong }, { 9, NativeMethods.ValueFloat }, { 13, NativeMethods.ValueDouble },
-            { 16, NativeMethods.ValueString }, { 19, NativeMethods.ValueBytes }, { 21, NativeMethods.ValueArray },
-            { 23, NativeMethods.ValueMap },
-        };
-
-        IntPtr native = original.ToNative();
-        try
-        {
-            UIntPtr count;
-            Equal(0u, NativeMethods.peer_params_count(native, out count), "peer_params_count");
-            Equal((ulong)original.Count, (ulong)count, "native entry count");
-            foreach (var entry in expectedTypes)
-            {
-                uint type;
-                Equal(0u, NativeMethods.peer_params_type(native, entry.Key, out type), "peer_params_type " + entry.Key);
-                Equal(entry.Value, type, "native type of key " + entry.Key);
-            }
-            int value;
-            Equal(0u, NativeMethods.peer_params_get_i32(native, 4, out value), "peer_params_get_i32");
-            Equal(int.MinValue, value, "native i32 value");
-
-            var copy = ParameterDictionary.FromNative(native);
-            SameDictionary(original, copy, "round trip");
-            Check(!ReferenceEquals(original[19], copy[19]), "byte[] values are copies");
-            Equal(3, copy.Get<ParameterDictionary>(23).Get<ParameterDictionary>(1).Get<ParameterDictionary>(7).Get<int[]>(1)[0],
-                "nested access through Get<T>");
-        }
-        finally
-        {
-            NativeMethods.peer_params_free(native);
-        }
-        var empty = ParameterDictionary.FromNative(IntPtr.Zero);
-        Equal(0, empty.Count, "NULL params read as an empty dictionary");
     }
 
     private static void UnsupportedTypes()
     {
         var parameters = new ParameterDictionary();
-        Throws<ArgumentException>("short", () => parameters.Add(1, (short)1));
-        Throws<ArgumentException>("byte", () => parameters.Add(1, (byte)1));
+        Throws<ArgumentException>("uint", () => parameters.Add(1, 1u));
+        Throws<ArgumentException>("sbyte", () => parameters.Add(1, (sbyte)1));
+        Throws<ArgumentException>("decimal", () => parameters.Add(1, 1m));
         Throws<ArgumentException>("uint[]", () => parameters[1] = new uint[] { 1 });
         Throws<ArgumentException>("sbyte[]", () => parameters[1] = new sbyte[] { 1 });
         Throws<ArgumentException>("List<int>", () => parameters[1] = new List<int>());
-        Throws<ArgumentException>("string[]", () => parameters.Add(new KeyValuePair<byte, object>(1, new string[0])));
+        Throws<ArgumentException>("an unregistered class", () => parameters[1] = new Recorder("x"));
+        Throws<ArgumentException>("Hashtable[]", () => parameters[1] = new System.Collections.Hashtable[0]);
+        Equal(0, parameters.Count, "nothing was stored");
+
+        // The message names the key, the place inside the value and the type.
+        ExpectArgument("a uint inside an object[]", () => parameters.Add(245, new object[] { 1, "x", 3u }),
+            "parameter 245, element 2", "System.UInt32");
+        ExpectArgument("a double table key", () => parameters.Add(18, new System.Collections.Hashtable { { 1.5, "x" } }),
+            "parameter 18, table key 1.5 (Double)", "System.Double");
+        ExpectArgument("a null in a string[]", () => parameters.Add(16, new string[] { "a", null }),
+            "parameter 16, element 1", "cannot hold null");
+        ExpectArgument("a value inside a table", () => parameters.Add(18,
+            new Dictionary<string, object> { { "ok", 1 }, { "bad", new List<string>() } }),
+            "parameter 18, table key \"bad\"", "List");
         Equal(0, parameters.Count, "nothing was stored");
 
         var loop = new ParameterDictionary();
         loop[1] = loop;
         Throws<ArgumentException>("a dictionary containing itself", () => loop.ToNative());
+        var selfArray = new object[1];
+        selfArray[0] = selfArray;
+        ExpectArgument("an object[] containing itself", () => parameters.Add(3, selfArray), "parameter 3", "deeper than");
+
+        // Stored while valid, changed afterwards: the conversion refuses it just as well.
+        var later = new object[] { 1 };
+        parameters.Add(4, later);
+        later[0] = 2u;
+        ExpectArgument("a container changed after it was stored", () => parameters.ToNative(),
+            "parameter 4, element 0", "System.UInt32");
+        ExpectArgument("an unpaired surrogate", () => new ParameterDictionary { { 5, "bad \ud800 text" } }.ToNative(),
+            "parameter 5", "unpaired surrogate");
+    }
+
+    private static string[] Filled(int count, string text)
+    {
+        var items = new string[count];
+        for (int i = 0; i < count; i++)
+        {
+            items[i] = text;
+        }
+        return items;
+    }
+
+    private static void ExpectArgument(string what, Action action, string path, string detail)
+    {
+        try
+        {
+            action();
+        }
+        catch (ArgumentException e)
+        {
+            Check(e.Message.Contains(path), what + ": the message names \"" + path + "\": " + e.Message);
+            Check(e.Message.Contains(detail), what + ": the message says \"" + detail + "\": " + e.Message);
+            return;
+        }
+        throw new TestFailure(what + ": no ArgumentException");
+    }
+
+    private static void ExpectLimit(string what, ParameterDictionary parameters, string path, string limit)
+    {
+        try
+        {
+            NativeMethods.peer_params_free(parameters.ToNative());
+        }
+        catch (SealnetException e)
+        {
+            Equal(PeerResult.ParamsTooLarge, e.Result, what + ": result");
+            Check(e.NativeMessage != null && e.NativeMessage.Contains(limit),
+                what + ": the native message names the limit \"" + limit + "\": " + e.NativeMessage);
+            Check(e.Message.Contains(path) && e.Message.Contains(e.NativeMessage),
+                what + ": the message names \"" + path + "\" and carries the native text: " + e.Message);
+            return;
+        }
+        throw new TestFailure(what + ": no SealnetException");
+    }
+
+    private static void LimitErrors()
+    {
+        ExpectLimit("a string of 65537 bytes", new ParameterDictionary { { 8, new string('x', 65537) } },
+            "parameter 8", "string of 65537 bytes exceeds the limit of 65536");
+        var big = new object[4097];
+        ExpectLimit("an object[] of 4097 elements", new ParameterDictionary { { 17, big } },
+            "parameter 17, element 4096", "4096");
+        ExpectLimit("a string[] of 4097 elements", new ParameterDictionary { { 16, Filled(4097, "s") } },
+            "parameter 16, element 4096", "4096");
+        ExpectLimit("a long string deep inside", new ParameterDictionary
+        {
+            { 245, new ParameterDictionary { { 18, new System.Collections.Hashtable { { "k", new object[] { 1, new string('y', 70000) } } } } } },
+        }, "parameter 245, key 18, table key \"k\", element 1", "exceeds the limit of 65536");
+        var deep = new ParameterDictionary { { 1, 1 } };
+        for (int i = 0; i < 10; i++)
+        {
+            deep = new ParameterDictionary { { 1, deep } };
+        }
+        ExpectLimit("nesting deeper than 8", deep, "parameter 1", "depth");
+        // A string exactly at the limit is fine.
+        NativeMethods.peer_params_free(new ParameterDictionary { { 8, new string('x', 65536) } }.ToNative());
+    }
+
+    private const byte TestPointCode = 77;
+    private const byte UnknownCode = 201;
+    private static bool testTypeRegistered;
+
+    /// <summary>A custom type for the tests, registered under <see cref="TestPointCode"/>.</summary>
+    private sealed class TestPoint : IEquatable<TestPoint>
+    {
+        public readonly int X;
+        public readonly int Y;
+
+        public TestPoint(int x, int y)
+        {
+            X = x;
+            Y = y;
+        }
+
+        public bool Equals(TestPoint other) { return other != null && other.X == X && other.Y == Y; }
+        public override bool Equals(object obj) { return Equals(obj as TestPoint); }
+        public override int GetHashCode() { return X * 31 + Y; }
+        public override string ToString() { return "(" + X + ", " + Y + ")"; }
+
+        public static byte[] Serialize(object value)
+        {
+            var point = (TestPoint)value;
+            var bytes = new byte[8];
+            Buffer.BlockCopy(BitConverter.GetBytes(point.X), 0, bytes, 0, 4);
+            Buffer.BlockCopy(BitConverter.GetBytes(point.Y), 0, bytes, 4, 4);
+            return bytes;
+        }
+
+        public static object Deserialize(byte[] bytes)
+        {
+            if (bytes.Length != 8)
+            {
+                throw new FormatException("a TestPoint has 8 bytes, not " + bytes.Length);
+            }
+            return new TestPoint(BitConverter.ToInt32(bytes, 0), BitConverter.ToInt32(bytes, 4));
+        }
+    }
+
+    private sealed class OtherType
+    {
+    }
+
+    private static void EnsureTestTypeRegistered()
+    {
+        if (!testTypeRegistered)
+        {
+            SealnetPeer.RegisterType(typeof(TestPoint), TestPointCode, TestPoint.Serialize, TestPoint.Deserialize);
+            testTypeRegistered = true;
+        }
+    }
+
+    private static void CustomTypeRegistration()
+    {
+        EnsureTestTypeRegistered();
+        // Refusals: the same code twice, the same type twice, built-in and abstract types, nulls.
+        ExpectArgument("the same code twice", () => SealnetPeer.RegisterType(typeof(OtherType), TestPointCode,
+            v => new byte[0], b => new OtherType()), "code " + TestPointCode, "registered already");
+        ExpectArgument("the same type twice", () => SealnetPeer.RegisterType(typeof(TestPoint), 78,
+            TestPoint.Serialize, TestPoint.Deserialize), typeof(TestPoint).FullName, "registered already");
+        ExpectArgument("a built-in type", () => SealnetPeer.RegisterType(typeof(int), 79, v => new byte[0], b => 0),
+            "System.Int32", "sent as");
+        ExpectArgument("a table type", () => SealnetPeer.RegisterType(typeof(Dictionary<string, int>), 79,
+            v => new byte[0], b => null), "Dictionary", "table");
+        ExpectArgument("an interface", () => SealnetPeer.RegisterType(typeof(IDisposable), 79, v => new byte[0], b => null),
+            "IDisposable", "concrete type");
+        Throws<ArgumentNullException>("a null serializer", () => SealnetPeer.RegisterType(typeof(OtherType), 79, null, b => null));
+
+        // Registered values convert to custom values and back; unknown codes stay CustomData, both ways;
+        // a CustomData carrying a registered code reads back as the registered type.
+        var parameters = new ParameterDictionary
+        {
+            { 1, new TestPoint(1, -2) },
+            { 2, new CustomData(UnknownCode, new byte[] { 9, 8, 7 }) },
+            { 3, new CustomData(TestPointCode, TestPoint.Serialize(new TestPoint(5, 6))) },
+            { 4, new CustomData(UnknownCode, new byte[0]) },
+        };
+        IntPtr native = parameters.ToNative();
+        try
+        {
+            NativeValue value;
+            Equal(0u, NativeMethods.peer_params_get(native, 1, out value), "peer_params_get");
+            Equal(NativeMethods.ValueCustom, value.type, "native type");
+            Equal(TestPointCode, value.custom_code, "native custom code");
+            Equal(8UL, (ulong)value.len, "serialized length");
+            var copy = ParameterDictionary.FromNative(native);
+            Check(new TestPoint(1, -2).Equals(copy[1]), "registered type back: " + Describe(copy[1]));
+            Check(new CustomData(UnknownCode, new byte[] { 9, 8, 7 }).Equals(copy[2]), "unknown code as CustomData: " + Describe(copy[2]));
+            Check(new TestPoint(5, 6).Equals(copy[3]), "CustomData of a registered code: " + Describe(copy[3]));
+            Check(new CustomData(UnknownCode, new byte[0]).Equals(copy[4]), "empty CustomData: " + Describe(copy[4]));
+        }
+        finally
+        {
+            NativeMethods.peer_params_free(native);
+        }
+
+        // A failing deserializer surfaces with the code and the type; so does a serializer returning null.
+        var broken = new ParameterDictionary { { 9, new CustomData(TestPointCode, new byte[3]) } };
+        native = broken.ToNative();
+        try
+        {
+            ParameterDictionary.FromNative(native);
+            throw new TestFailure("a broken custom value was read");
+        }
+        catch (InvalidOperationException e)
+        {
+            Check(e.Message.Contains("parameter 9") && e.Message.Contains("code " + TestPointCode)
+                && e.InnerException is FormatException, "message: " + e.Message);
+        }
+        finally
+        {
+            NativeMethods.peer_params_free(native);
+        }
     }
 
     // ----------------------------------------------------------------------------------------------
@@ -669,8 +1049,10 @@ internal static class SealnetTests
         peerB = ConnectEncrypted(recB);
         actorA = Join(peerA, recA, true);
         actorB = Join(peerB, recB, false);
-        var actors = recB.FindResponse(OpJoinRoom)[KeyActors] as int[];
-        Check(actors != null, "JoinRoom response has an int[] actor list");
+        // The server sends the actor list as a generic array of ints (object[] here); TryGetIntArray reads it.
+        int[] actors;
+        Check(recB.FindResponse(OpJoinRoom).Parameters.TryGetIntArray(KeyActors, out actors),
+            "JoinRoom response has an actor list of ints: " + Describe(recB.FindResponse(OpJoinRoom)[KeyActors]));
         Check(Array.IndexOf(actors, actorA) >= 0 && Array.IndexOf(actors, actorB) >= 0,
             "actor list " + Describe(actors) + " holds " + actorA + " and " + actorB);
         WaitFor("A sees B join", () => recA.FindEvent(EvJoin, e => e.Sender == actorB) != null, peerA, peerB);
@@ -709,6 +1091,177 @@ internal static class SealnetTests
         Equal(false, received.WasEncrypted, "WasEncrypted");
         Equal("hello in the clear", received.CustomData as string, "data");
         Equal(actorA, received.Sender, "Sender");
+    }
+
+    private static void EveryTypeThroughServer()
+    {
+        Check(peerB != null, "needs peers A and B in a room");
+        EnsureTestTypeRegistered();
+        var data = EveryType();
+        Equal(PeerResult.Ok, peerA.SendOperation(OpRaiseEvent, RaiseParams(14, data, GroupAll),
+            SendOptions.SendReliableEncrypted), "RaiseEvent with every type");
+        WaitFor("A and B receive event 14", () => recA.FindEvent(14, null) != null && recB.FindEvent(14, null) != null,
+            peerA, peerB);
+        foreach (var received in new[] { recA.FindEvent(14, null), recB.FindEvent(14, null) })
+        {
+            var copy = received.CustomData as ParameterDictionary;
+            Check(copy != null, "the data is a ParameterDictionary: " + Describe(received.CustomData));
+            SameDictionary(data, copy, "event 14 data");
+        }
+    }
+
+    private static void Stats()
+    {
+        Check(peerA != null, "needs peer A");
+        var recorder = new Recorder("S");
+        var config = PinnedConfig();
+        config.PingInterval = 20; // several pings, so several round-trip samples, in a short test
+        var peer = NewPeer(recorder, config);
+        var before = peer.GetStats();
+        Equal(0L, before.BytesOut, "no bytes sent before Connect");
+        Equal(false, before.IsRoundTripTimeKnown, "round-trip time unknown before Connect");
+        Equal(PeerResult.Ok, peer.Connect(serverAddress, AppId), "Connect");
+        WaitFor("S EncryptionEstablished", () => recorder.Statuses.Contains(StatusCode.EncryptionEstablished)
+            || recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        WaitFor("round-trip time and server time known", () => peer.IsRoundTripTimeKnown && peer.IsServerTimeKnown, peer);
+        var stats = peer.GetStats();
+        Equal(SealnetPeer.LatestProtocolVersion, stats.ProtocolVersion, "ProtocolVersion");
+        Equal(SealnetPeer.LatestProtocolVersion, peer.ProtocolVersion, "ProtocolVersion property");
+        Check(stats.RoundTripTime >= 0 && stats.RoundTripTime < 5000, "RoundTripTime " + stats.RoundTripTime);
+        Check(stats.RoundTripTimeVariance >= 0, "RoundTripTimeVariance " + stats.RoundTripTimeVariance);
+        Check(stats.BytesOut > 0 && stats.BytesIn > 0 && stats.FramesOut > 0 && stats.FramesIn > 0,
+            "traffic counted: out " + stats.BytesOut + " B / " + stats.FramesOut + " frames, in " + stats.BytesIn
+            + " B / " + stats.FramesIn + " frames");
+
+        // An operation and its response move the counters.
+        Join(peer, recorder, true);
+        var after = peer.GetStats();
+        Check(after.BytesOut > stats.BytesOut && after.FramesOut > stats.FramesOut, "sending counted");
+        Check(after.BytesIn > stats.BytesIn && after.FramesIn > stats.FramesIn, "receiving counted");
+        Check(peer.BytesIn >= after.BytesIn && peer.BytesOut >= after.BytesOut
+            && peer.FramesIn >= after.FramesIn && peer.FramesOut >= after.FramesOut, "the properties read the same counters");
+
+        // The server's clock advances, and both peers of the server read (about) the same clock.
+        ulong first = peer.ServerTimeInMilliSeconds64;
+        Check(first > 0, "server time " + first);
+        WaitFor("the server time advances by 50 ms", () => peer.ServerTimeInMilliSeconds64 >= first + 50, peer);
+        int wrapped = unchecked((int)peer.ServerTimeInMilliSeconds64);
+        int since = peer.ServerTimeInMilliSeconds - wrapped; // read later: the same clock, a little on
+        Check(since >= 0 && since < 1000, "ServerTimeInMilliSeconds is the 64-bit time wrapped to an int (" + since + " ms apart)");
+        WaitFor("A knows the server time", () => peerA.IsServerTimeKnown, peerA);
+        long apart = Math.Abs((long)peerA.ServerTimeInMilliSeconds64 - (long)peer.ServerTimeInMilliSeconds64);
+        Check(apart < 1000, "two clients of one server read the same clock (" + apart + " ms apart)");
+        peer.Dispose();
+        Throws<ObjectDisposedException>("stats after Dispose", () => peer.GetStats());
+    }
+
+    private static void ConnectWithOptions()
+    {
+        // An app version and this connection's own pin, on a peer configured without one.
+        var recorder = new Recorder("K");
+        var peer = NewPeer(recorder, null);
+        var options = new ConnectOptions(serverAddress, AppId) { AppVersion = "csharp-tests 1.2.3" }.PinServerKeyHex(serverKeyHex);
+        Equal(ServerKeyPin.Key, options.Pin, "PinServerKeyHex sets the pin");
+        Equal(PeerResult.Ok, peer.Connect(options), "Connect(options)");
+        WaitFor("K EncryptionEstablished", () => recorder.Statuses.Contains(StatusCode.EncryptionEstablished)
+            || recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        Equal("[Connect(1024), EncryptionEstablished(1048)]", recorder.StatusList(), "statuses");
+        Join(peer, recorder, true);
+        Equal(PeerResult.AlreadyConnected, peer.Connect(options), "Connect(options) while connected");
+        peer.Dispose();
+
+        // A wrong key pinned for the connection: the key exchange fails.
+        recorder = new Recorder("L");
+        peer = NewPeer(recorder, null);
+        options = new ConnectOptions(serverAddress, AppId) { Pin = ServerKeyPin.Key, ServerPublicKey = new byte[32] };
+        Equal(PeerResult.Ok, peer.Connect(options), "Connect(options) with a wrong pin");
+        WaitFor("L Disconnect", () => recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        Check(recorder.Statuses.Contains(StatusCode.EncryptionFailedToEstablish)
+            && !recorder.Statuses.Contains(StatusCode.EncryptionEstablished), "statuses " + recorder.StatusList());
+        Equal(1049, (int)StatusCode.EncryptionFailedToEstablish, "status number");
+        peer.Dispose();
+
+        // ServerKeyPin.None overrides a (wrong) configured pin for one connection.
+        recorder = new Recorder("M");
+        var config = new SealnetPeerConfig { ServerPublicKeyPin = new byte[32] };
+        peer = NewPeer(recorder, config);
+        Equal(PeerResult.Ok, peer.Connect(new ConnectOptions(serverAddress, AppId) { Pin = ServerKeyPin.None }), "Connect without pin");
+        WaitFor("M EncryptionEstablished", () => recorder.Statuses.Contains(StatusCode.EncryptionEstablished)
+            || recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        Check(recorder.Statuses.Contains(StatusCode.EncryptionEstablished), "statuses " + recorder.StatusList());
+
+        // Refusals, native and managed.
+        var idle = NewPeer(new Recorder("N"), null);
+        Equal(PeerResult.InvalidArgument, idle.Connect(new ConnectOptions(serverAddress, AppId) { AppVersion = new string('v', 33) }),
+            "a 33-byte app version");
+        Check(idle.LastResultMessage != null && idle.LastResultMessage.Contains("33 bytes; the limit is 32"),
+            "LastResultMessage: " + idle.LastResultMessage);
+        Equal(PeerResult.InvalidArgument, idle.Connect(new ConnectOptions(serverAddress, AppId) { Transport = ConnectionProtocol.WebSocket }),
+            "a WebSocket transport");
+        Check(idle.LastResultMessage != null && idle.LastResultMessage.Contains("transport 4"),
+            "LastResultMessage: " + idle.LastResultMessage);
+        Equal(PeerResult.InvalidAddress, idle.Connect(new ConnectOptions("no port", AppId)), "a bad address");
+        Throws<ArgumentNullException>("null options", () => idle.Connect((ConnectOptions)null));
+        ExpectArgument("no address", () => idle.Connect(new ConnectOptions { AppId = AppId }), "Address", "required");
+        ExpectArgument("a key pin without a key", () => idle.Connect(new ConnectOptions(serverAddress, AppId) { Pin = ServerKeyPin.Key }),
+            "ServerPublicKey", "not set");
+        Throws<ArgumentException>("a 31-byte key", () => new ConnectOptions().ServerPublicKey = new byte[31]);
+        peer.Dispose();
+        idle.Dispose();
+    }
+
+    private static void VersionOnePeer()
+    {
+        Check(peerA != null, "needs peer A in the room");
+        var recorder = new Recorder("V");
+        var config = PinnedConfig();
+        config.MaxProtocolVersion = 1;
+        config.PingInterval = 20;
+        var peer = NewPeer(recorder, config);
+        Equal(PeerResult.Ok, peer.Connect(serverAddress, AppId), "Connect");
+        WaitFor("V EncryptionEstablished", () => recorder.Statuses.Contains(StatusCode.EncryptionEstablished)
+            || recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        Check(recorder.Statuses.Contains(StatusCode.EncryptionEstablished), "statuses " + recorder.StatusList());
+        Equal(1, peer.ProtocolVersion, "ProtocolVersion");
+        int actor = Join(peer, recorder, true);
+        WaitFor("V's round-trip time is known", () => peer.IsRoundTripTimeKnown, peer);
+        Equal(false, peer.IsServerTimeKnown, "no server time on version 1");
+        Equal(0, peer.ServerTimeInMilliSeconds, "server time while unknown");
+
+        // A version-2 type: refused by the native library when sent, with the reason.
+        var result = peer.SendOperation(OpRaiseEvent, RaiseParams(15, (short)5, GroupAll), SendOptions.SendReliableEncrypted);
+        Equal(PeerResult.NeedsProtocolVersion, result, "sending a short on version 1");
+        Check(peer.LastResultMessage != null && peer.LastResultMessage.Contains("short")
+            && peer.LastResultMessage.Contains("version 2"), "LastResultMessage: " + peer.LastResultMessage);
+
+        // int[] goes as version 1's generic array of ints: it comes back as object[], readable as int[].
+        var data = new ParameterDictionary { { 1, new int[] { 7, -8, 9000000 } }, { 2, new int[0] }, { 3, "v1" } };
+        Equal(PeerResult.Ok, peer.SendOperation(OpRaiseEvent, RaiseParams(16, data, GroupAll), SendOptions.SendReliableEncrypted),
+            "sending an int[] on version 1");
+        WaitFor("V and A receive event 16", () => recorder.FindEvent(16, null) != null && recA.FindEvent(16, null) != null,
+            peer, peerA);
+        foreach (var received in new[] { recorder.FindEvent(16, null), recA.FindEvent(16, null) })
+        {
+            var copy = (ParameterDictionary)received.CustomData;
+            Check(copy[1] is object[], "an int[] from version 1 arrives as object[]: " + Describe(copy[1]));
+            int[] values;
+            Check(copy.TryGetIntArray(1, out values) && SameValue(new int[] { 7, -8, 9000000 }, values),
+                "TryGetIntArray reads it: " + Describe(values));
+            Check(copy.TryGetIntArray(2, out values) && values.Length == 0, "an empty one too");
+            Check(!copy.TryGetIntArray(3, out values), "TryGetIntArray refuses a string");
+        }
+
+        // The server relays an event holding version-2 types only to version-2 members: V gets the second
+        // event of A (version-1 types only) and never the first, which A itself gets.
+        Equal(PeerResult.Ok, peerA.SendOperation(OpRaiseEvent, RaiseParams(17, (byte)1, GroupAll), SendOptions.SendReliableEncrypted),
+            "A raises a version-2 event");
+        Equal(PeerResult.Ok, peerA.SendOperation(OpRaiseEvent, RaiseParams(18, 1, GroupAll), SendOptions.SendReliableEncrypted),
+            "A raises a version-1 event");
+        WaitFor("V receives event 18 and A both", () => recorder.FindEvent(18, null) != null
+            && recA.FindEvent(17, null) != null && recA.FindEvent(18, null) != null, peer, peerA);
+        Check(recorder.FindEvent(17, null) == null, "V did not receive the version-2 event");
+        peer.Dispose();
+        WaitFor("A sees V leave", () => recA.FindEvent(EvLeave, e => e.Sender == actor) != null, peerA);
     }
 
     private static void EncryptBeforeKeyExchange()

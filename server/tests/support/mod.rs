@@ -316,10 +316,12 @@ pub fn int(value: Option<&Value>) -> i32 {
     }
 }
 
+/// An actor list: packed on version-2 connections, an Array of Int on version 1.
 pub fn ints(value: Option<&Value>) -> Vec<i32> {
     match value {
+        Some(Value::IntArray(items)) => items.clone(),
         Some(Value::Array(items)) => items.iter().map(|item| int(Some(item))).collect(),
-        other => panic!("expected an Array of Int, got {other:?}"),
+        other => panic!("expected an actor list, got {other:?}"),
     }
 }
 

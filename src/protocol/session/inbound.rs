@@ -196,6 +196,19 @@ impl Session {
                 } else {
                     notice.message
                 };
+                // A server that speaks only version 1 cannot read a Connect offering a range and
+                // refuses it as malformed: say what that most likely means.
+                let message = if matches!(self.phase, Phase::AwaitingAck)
+                    && self.sent_versions.is_some()
+                    && notice.reason == DisconnectReason::ProtocolViolation as u16
+                {
+                    format!(
+                        "the server refused the connect request, probably because it speaks only protocol \
+                         version 1 (offer version 1 only to reach it); it said: {message}"
+                    )
+                } else {
+                    message
+                };
                 // A host waiting for the key exchange hears that it failed, and why.
                 if matches!(self.phase, Phase::KeyExchange(_)) {
                     self.status(StatusCode::EncryptionFailedToEstablish, notice.reason, &message);
