@@ -1024,7 +1024,10 @@ uint32_t peer_establish_encryption(peer_t *peer);
 /**
  * Sends an operation. `params` may be NULL (no parameters) and is copied, so the caller keeps
  * ownership. `options` may be NULL (reliable, unencrypted, channel 0). With `encrypt` set before the
- * key exchange completed, returns PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED and sends nothing.
+ * key exchange completed, returns PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED and sends nothing. A
+ * value whose type the connection's protocol version lacks (a byte, short, packed array, table or
+ * custom value on a version-1 connection) gives PEER_RESULT_NEEDS_PROTOCOL_VERSION, and parameters
+ * beyond the codec's limits PEER_RESULT_PARAMS_TOO_LARGE; peer_last_error says which value.
  *
  * Thread: any thread, concurrently with peer_service.
  */
@@ -1136,10 +1139,12 @@ const char *peer_status_str(uint32_t status);
 const char *peer_version(void);
 
 /**
- * Sets `key` to `value` (any type; see peer_value_t), copied. A value beyond the codec's limits (a
- * string over 64 KiB, a container nested too deep, ...) is refused at once with
- * PEER_RESULT_PARAMS_TOO_LARGE, and peer_last_error names the limit; a version-2 type is refused
- * when sent on a version-1 connection.
+ * Sets `key` to `value` (any type; see peer_value_t), copied (a dictionary may be put into itself:
+ * the copy is of its contents before the call). A value beyond the codec's limits (a string over
+ * 64 KiB, a container nested too deep, ...) is refused at once with PEER_RESULT_PARAMS_TOO_LARGE,
+ * and peer_last_error names the limit. A dictionary does not know the connection it will be sent
+ * on, so a version-2 type is accepted here and refused by peer_send_operation on a version-1
+ * connection (PEER_RESULT_NEEDS_PROTOCOL_VERSION).
  *
  * Thread: the thread that owns the dictionary.
  */
@@ -1204,7 +1209,8 @@ void peer_table_free(peer_table_t *table);
 
 /**
  * Sets `key` (an int, long, string, byte or short value) to a copy of `value`, replacing any value
- * it had. Limits are checked as by peer_params_put.
+ * it had. A key of another type gives PEER_RESULT_TYPE_MISMATCH; limits are checked as by
+ * peer_params_put.
  *
  * Thread: the thread that owns the table.
  */

@@ -860,6 +860,11 @@ fn a_downgraded_connect_ack_does_not_complete_the_key_exchange() {
 fn version_2_pongs_carry_the_server_clock() {
     let mut pair = Pair::connected(SessionConfig::default());
     assert_eq!(pair.client.server_time_ms(pair.now), None);
+    // The first ping is due as soon as the key exchange is done, not a ping interval later.
+    assert_eq!(pair.client.poll_timeout(), Some(pair.now));
+    pair.advance(Duration::ZERO);
+    pair.pump();
+    assert!(pair.client.server_time_ms(pair.now).is_some() && pair.client.stats().rtt.is_some());
     pair.advance(Duration::from_millis(1500));
     pair.pump();
     let server_time = pair.client.server_time_ms(pair.now).expect("a pong arrived");

@@ -10,9 +10,14 @@
 //   - `sealnet::Expected<T>` for calls with a value: the same three, plus `value()`, `*` and `->`.
 //     Reading the value of a failed Expected is a programming error: it prints a line to stderr and
 //     aborts.
-//   Parameter getters return `std::optional<T>`: empty when the key is missing or holds another type.
-//   The wrapper throws only what C++ itself throws (std::bad_alloc) and, from `Peer::service()`, the
-//   exceptions thrown by your own callbacks (see CALLBACKS).
+//   - `sealnet::last_error()` right after a failure says what exactly was wrong, naming the
+//     parameter and the limit (for example the string length and the 64 KiB limit when a value is
+//     put): the C library's peer_last_error(), or the wrapper's own detail when the wrapper refused
+//     the call itself.
+//   Getters return `std::optional<T>`: empty when the key is missing or holds another type.
+//   The wrapper throws only what C++ itself throws (std::bad_alloc), what your serializers of
+//   custom types throw, and, from `Peer::service()`, the exceptions thrown by your own callbacks
+//   (see CALLBACKS).
 //
 // CALLBACKS
 //   The handlers in `Config` are std::function objects, called through static trampolines with
@@ -28,20 +33,23 @@
 //   - Calling `service()` of a Peer from inside one of its own callbacks returns
 //     ErrorCode::CalledFromCallback.
 //   - Destroying, resetting or move-assigning over a Peer from inside one of its own callbacks is
-//     allowed: no further callback of it runs (not even the rest of the current batch), and the C
-//     handle is destroyed when the C library's dispatch returns, before `service()` returns. That
-//     `service()` call touches no member of the Peer object after the dispatch, so the object itself
-//     may be gone by then.
+//     allowed: the C library defers the destruction (peer_destroy from a callback invalidates the
+//     handle at once, runs no further callback, not even the rest of the current batch, and the
+//     running peer_service completes it before returning). The handlers stay alive until that
+//     `service()` call returns, which then frees them; it touches no member of the Peer object
+//     after the dispatch, so the object itself may be gone by then.
 //
 // THREADS
 //   - `service()` and `poll()`: one thread at a time per Peer (typically the game's main thread).
-//   - `send_operation()`, `connect()`, `establish_encryption()`, `disconnect()`, `state()` and
-//     `server_public_key()`: any thread, also concurrently with `service()` on another thread.
+//   - `send_operation()`, `connect()`, `establish_encryption()`, `disconnect()`, `state()`,
+//     `stats()` and `server_public_key()`: any thread, also concurrently with `service()` on
+//     another thread.
 //   - Creating, moving, resetting and destroying a Peer are ordinary writes to a C++ object: never do
 //     them while another thread is inside a member function of the same object (in particular
 //     inside `service()`).
-//   - A `Params` must not be used from two threads at once; reading it concurrently is fine only
-//     while nobody modifies it.
+//   - A `Params`, `Array` or `Table` must not be used from two threads at once; reading one
+//     concurrently is fine only while nobody modifies it.
+//   - `register_type` and the custom-type registry: any thread.
 //
 // TEARDOWN
 //   `~Peer()` and `Peer::reset()` disconnect, stop the I/O thread and free the handle (through
@@ -51,23 +59,60 @@
 //   are dropped.
 //
 // LIFETIMES OF VIEWS
-//   - `Event`, `OperationResponse`, the status message and every `ParamsView` handed to a callback
-//     are borrowed from the C library and valid only until that callback returns: copy what you
-//     want to keep (for example with `ParamsView::clone()`, `std::string(view)` or
-//     `ByteView::to_vector()`).
+//   - `Event`, `OperationResponse`, the status message and every view handed to a callback
+//     (`ParamsView`, and the `ValueView`, `ArrayView`, `TableView`, `std::string_view`, `ByteView`,
+//     `ArraySpan`, `BoolArrayView`, `CustomView` read from it) are borrowed from the C library and
+//     valid only until that callback returns: copy what you want to keep (read it as an owning
+//     type: `std::string`, `std::vector<...>`, `Params`, `Array`, `Table`, `Value`, `CustomValue`,
+//     or use `ParamsView::clone()`).
 //   - Views inside a `PolledEvent` from `Peer::poll()` stay valid until the next `poll()`,
 //     `service()` or destruction of that Peer.
-//   - `std::string_view` / `ByteView` values read from a `Params` or `ParamsView` are valid while
-//     the dictionary lives and is not modified.
-//   - A `ParamsView` of a `Params` is valid while that Params lives and is not moved from.
+//   - Views read from a `Params`, `Array` or `Table` are valid while it lives and is not modified
+//     or moved from.
 //
-// PARAMETERS
-//   `Params` owns a dictionary (move-only; `clone()` copies it). It is allocated by the C library on
-//   the first `put`, so constructing an empty Params cannot fail. Encoding is done by the C library,
-//   never by this wrapper. `put` is overloaded for bool, int32_t, int64_t, float, double, text
-//   (std::string_view, std::string, const char*), bytes (ByteView, std::vector<uint8_t>),
-//   std::vector<int32_t> and nested dictionaries (Params, ParamsView); cast other integer types to
-//   int32_t or int64_t first.
+// VALUES
+//   Every value is built and read through the C library (peer_value_t); this wrapper encodes
+//   nothing. `Params::put(key, value)`, `Array::push(value)` and `Table::put(key, value)` take any
+//   of these C++ types, and the C++ type decides the value type sent:
+//
+//     nullptr                                   Null
+//     bool                                      Bool
+//     uint8_t                                   Byte       (version 2)
+//     int16_t                                   Short      (version 2)
+//     int32_t (int)                             Int
+//     int64_t                                   Long
+//     float, double                             Float, Double
+//     std::string_view, std::string, const char* String (UTF-8)
+//     ByteView, std::vector<uint8_t>, std::array<uint8_t, N>   Bytes
+//     std::vector / std::array / ArraySpan of int16_t, int32_t, int64_t, float, double
+//                                               ShortArray, IntArray, LongArray, FloatArray,
+//                                               DoubleArray (version 2; one copy, no per-element call)
+//     std::vector<bool>, ArraySpan<bool>, BoolArrayView   BoolArray (version 2)
+//     std::vector<std::string> (or string_view)  StringArray (version 2)
+//     Array, ArrayView, std::vector<Value>       Array (Photon's object[]; an Array::strings() is a
+//                                               StringArray)
+//     Params, ParamsView                         Map (nested byte-keyed dictionary)
+//     Table, TableView                           Table (Photon's Hashtable, version 2)
+//     CustomValue, CustomView                    Custom with that code (version 2)
+//     a type registered with register_type      Custom with its code (version 2)
+//     Value, ValueView                           whatever it holds
+//
+//   Other integer types map by width when signed (`long long` is a Long); unsigned types other than
+//   uint8_t and `char` are refused at compile time. Limits (a string over 64 KiB, bytes over
+//   256 KiB, more than 4096 entries, nesting deeper than 8, ...) are checked when the value is put:
+//   ErrorCode::ParamsTooLarge, and last_error() names the limit.
+//
+//   Reading: `get<T>(key)` (on ParamsView, ArrayView by index, TableView by key, ValueView) returns
+//   the value when its type is exactly the one T maps to, else empty. View types borrow (no copy):
+//   std::string_view, ByteView, ArraySpan<E>, BoolArrayView, ArrayView, ParamsView, TableView,
+//   CustomView, ValueView; owning types copy: std::string, std::vector<...>, Array, Params, Table,
+//   CustomValue, Value, and registered types. `type(key)` says what a key holds.
+//
+// CUSTOM TYPES
+//   `register_type<T>(code, serialize, deserialize)` is Photon's RegisterType: a process-wide,
+//   thread-safe registry; a code or a type registered twice is refused. A Custom value of a code
+//   nobody registered reads as CustomView / CustomValue (code and bytes) and can be put back
+//   unchanged.
 
 #ifndef SEALNET_HPP
 #define SEALNET_HPP
@@ -83,12 +128,24 @@
 #include <cstring>
 #include <exception>
 #include <functional>
+#include <iterator>
 #include <memory>
+#include <mutex>
+#include <new>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <typeindex>
+#include <typeinfo>
+#include <unordered_map>
 #include <utility>
+#include <variant>
 #include <vector>
+
+#if defined(__GNUG__)
+#include <cxxabi.h>  // type names in error messages
+#endif
 
 namespace sealnet {
 
@@ -120,6 +177,8 @@ enum class ErrorCode : uint32_t {
   InvalidAddress = 19,
   Io = 20,
   TimedOut = 21,
+  /// A value's type needs a newer protocol version than the connection speaks.
+  NeedsProtocolVersion = 22,
 };
 
 /// Value types of a parameter (PEER_VALUE_TYPE_*), same numbers.
@@ -134,7 +193,51 @@ enum class ValueType : uint32_t {
   Bytes = 7,
   Array = 8,
   Map = 9,
+  // Types 10 and above need protocol version 2 on the connection they are sent on.
+  Byte = 10,
+  Short = 11,
+  ShortArray = 12,
+  IntArray = 13,
+  LongArray = 14,
+  FloatArray = 15,
+  DoubleArray = 16,
+  BoolArray = 17,
+  StringArray = 18,
+  Table = 19,
+  Custom = 20,
 };
+
+/// The lowercase name of a value type ("short", "int array", ...), or "unknown".
+inline const char* type_name(ValueType type) noexcept {
+  static constexpr const char* kNames[] = {
+      "null",       "bool",         "int",        "long",        "float",      "double",     "string",
+      "bytes",      "array",        "map",        "byte",        "short",      "short array", "int array",
+      "long array", "float array", "double array", "bool array", "string array", "table",    "custom"};
+  const auto index = static_cast<uint32_t>(type);
+  return index < sizeof kNames / sizeof kNames[0] ? kNames[index] : "unknown";
+}
+
+/// Transports (PEER_TRANSPORT_*, Photon's ConnectionProtocol numbers).
+enum class Transport : uint32_t {
+  /// TCP, the only transport of this build.
+  Tcp = 1,
+};
+
+/// Which server key a connection pins (PEER_PIN_*), for ConnectOptions.
+enum class Pin : uint8_t {
+  /// As Config::pinned_server_key says.
+  AsConfigured = 0,
+  /// ConnectOptions::server_key.
+  Key = 1,
+  /// No pin for this connection, whatever the Config says.
+  None = 2,
+};
+
+/// Protocol versions this library speaks (for Config::max_protocol_version and Stats).
+namespace protocol_version {
+inline constexpr uint8_t Min = PEER_PROTOCOL_VERSION_MIN;
+inline constexpr uint8_t Latest = PEER_PROTOCOL_VERSION_LATEST;
+}  // namespace protocol_version
 
 /// Delivery modes (PEER_DELIVERY_MODE_*, Photon's numbering).
 enum class DeliveryMode : uint8_t {
@@ -236,6 +339,7 @@ static_assert(static_cast<uint32_t>(ErrorCode::CalledFromCallback) ==
 static_assert(static_cast<uint32_t>(ErrorCode::InvalidAddress) == PEER_RESULT_INVALID_ADDRESS);
 static_assert(static_cast<uint32_t>(ErrorCode::Io) == PEER_RESULT_IO);
 static_assert(static_cast<uint32_t>(ErrorCode::TimedOut) == PEER_RESULT_TIMED_OUT);
+static_assert(static_cast<uint32_t>(ErrorCode::NeedsProtocolVersion) == PEER_RESULT_NEEDS_PROTOCOL_VERSION);
 
 static_assert(static_cast<uint32_t>(ValueType::Null) == PEER_VALUE_TYPE_NULL);
 static_assert(static_cast<uint32_t>(ValueType::Bool) == PEER_VALUE_TYPE_BOOL);
@@ -247,6 +351,22 @@ static_assert(static_cast<uint32_t>(ValueType::String) == PEER_VALUE_TYPE_STRING
 static_assert(static_cast<uint32_t>(ValueType::Bytes) == PEER_VALUE_TYPE_BYTES);
 static_assert(static_cast<uint32_t>(ValueType::Array) == PEER_VALUE_TYPE_ARRAY);
 static_assert(static_cast<uint32_t>(ValueType::Map) == PEER_VALUE_TYPE_MAP);
+static_assert(static_cast<uint32_t>(ValueType::Byte) == PEER_VALUE_TYPE_BYTE);
+static_assert(static_cast<uint32_t>(ValueType::Short) == PEER_VALUE_TYPE_SHORT);
+static_assert(static_cast<uint32_t>(ValueType::ShortArray) == PEER_VALUE_TYPE_SHORT_ARRAY);
+static_assert(static_cast<uint32_t>(ValueType::IntArray) == PEER_VALUE_TYPE_INT_ARRAY);
+static_assert(static_cast<uint32_t>(ValueType::LongArray) == PEER_VALUE_TYPE_LONG_ARRAY);
+static_assert(static_cast<uint32_t>(ValueType::FloatArray) == PEER_VALUE_TYPE_FLOAT_ARRAY);
+static_assert(static_cast<uint32_t>(ValueType::DoubleArray) == PEER_VALUE_TYPE_DOUBLE_ARRAY);
+static_assert(static_cast<uint32_t>(ValueType::BoolArray) == PEER_VALUE_TYPE_BOOL_ARRAY);
+static_assert(static_cast<uint32_t>(ValueType::StringArray) == PEER_VALUE_TYPE_STRING_ARRAY);
+static_assert(static_cast<uint32_t>(ValueType::Table) == PEER_VALUE_TYPE_TABLE);
+static_assert(static_cast<uint32_t>(ValueType::Custom) == PEER_VALUE_TYPE_CUSTOM);
+
+static_assert(static_cast<uint32_t>(Transport::Tcp) == PEER_TRANSPORT_TCP);
+static_assert(static_cast<uint8_t>(Pin::AsConfigured) == PEER_PIN_AS_CONFIGURED);
+static_assert(static_cast<uint8_t>(Pin::Key) == PEER_PIN_KEY);
+static_assert(static_cast<uint8_t>(Pin::None) == PEER_PIN_NONE);
 
 static_assert(static_cast<uint8_t>(DeliveryMode::Unreliable) == PEER_DELIVERY_MODE_UNRELIABLE);
 static_assert(static_cast<uint8_t>(DeliveryMode::Reliable) == PEER_DELIVERY_MODE_RELIABLE);
@@ -335,14 +455,30 @@ inline std::optional<PublicKey> parse_public_key(std::string_view hex) noexcept 
 // Result and Expected
 // ---------------------------------------------------------------------------------------------
 
+namespace detail {
+/// The detail of this wrapper's own last failure on this thread (see last_error()). `active` is
+/// cleared whenever a failure of the C library is turned into a Result, so that last_error() then
+/// reports the library's text.
+struct ErrorSlot {
+  std::string text;
+  bool active = false;
+};
+inline ErrorSlot& error_slot() noexcept {
+  thread_local ErrorSlot slot;
+  return slot;
+}
+}  // namespace detail
+
 /// Outcome of a call without a value. Never ignore it.
 class [[nodiscard]] Result {
  public:
   /// Success.
   constexpr Result() noexcept = default;
   constexpr Result(ErrorCode code) noexcept : code_(static_cast<uint32_t>(code)) {}  // NOLINT
-  /// From a raw PEER_RESULT_* code.
-  constexpr explicit Result(uint32_t raw) noexcept : code_(raw) {}
+  /// From a raw PEER_RESULT_* code returned by the C library (last_error() then reports its text).
+  explicit Result(uint32_t raw) noexcept : code_(raw) {
+    if (raw != PEER_RESULT_OK) detail::error_slot().active = false;
+  }
 
   constexpr bool ok() const noexcept { return code_ == PEER_RESULT_OK; }
   constexpr explicit operator bool() const noexcept { return ok(); }
@@ -359,11 +495,24 @@ class [[nodiscard]] Result {
 };
 
 /// Why the last failed call on this thread failed, naming the parameter and the limit where there is
-/// one (peer_last_error); valid until the next failing call on this thread. message() is the static
-/// text of the code; this is the detail of the call.
-inline const char* last_error() noexcept { return peer_last_error(); }
+/// one: the C library's peer_last_error(), or this wrapper's own detail when the wrapper refused the
+/// call itself (an unregistered custom type, a duplicate registration, ...). Valid until the next
+/// failing call on this thread. Result::message() is the static text of the code; this is the
+/// detail of the call.
+inline const char* last_error() noexcept {
+  const detail::ErrorSlot& slot = detail::error_slot();
+  return slot.active ? slot.text.c_str() : peer_last_error();
+}
 
 namespace detail {
+/// A failure of the wrapper itself, with its detail for last_error().
+inline Result fail(ErrorCode code, std::string detail) noexcept {
+  ErrorSlot& slot = error_slot();
+  slot.text = std::move(detail);
+  slot.active = true;
+  return Result(code);
+}
+
 [[noreturn]] inline void bad_expected_access(Result result) noexcept {
   std::fprintf(stderr, "sealnet: value() of a failed Expected (%s)\n", result.message());
   std::abort();
@@ -417,7 +566,7 @@ class [[nodiscard]] Expected {
 };
 
 // ---------------------------------------------------------------------------------------------
-// Parameters
+// Borrowed views of values
 // ---------------------------------------------------------------------------------------------
 
 /// A borrowed run of bytes (pointer and length). Never owns.
@@ -449,7 +598,297 @@ class ByteView {
   size_t size_ = 0;
 };
 
+/// A borrowed run of numbers: the elements of a packed array (short, int, long, float, double)
+/// read from a dictionary, or numbers you put without copying them into a vector first. `T` is
+/// int16_t, int32_t, int64_t, float, double, or bool (for putting a bool array from a `bool*`;
+/// bool arrays are read as BoolArrayView). Never owns; converts implicitly from a std::vector or
+/// std::array of T.
+template <class T>
+class ArraySpan {
+  static_assert(std::is_same_v<T, int16_t> || std::is_same_v<T, int32_t> || std::is_same_v<T, int64_t> ||
+                    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, bool>,
+                "sealnet::ArraySpan<T>: T must be int16_t, int32_t, int64_t, float, double or bool");
+
+ public:
+  using value_type = T;
+  constexpr ArraySpan() noexcept = default;
+  constexpr ArraySpan(const T* data, size_t size) noexcept : data_(data), size_(size) {}
+  // std::vector<bool> stores bits, not bools, so it has no such view.
+  template <class U = T, class = std::enable_if_t<std::is_same_v<U, T> && !std::is_same_v<U, bool>>>
+  ArraySpan(const std::vector<U>& values) noexcept  // NOLINT: implicit on purpose
+      : data_(values.data()), size_(values.size()) {}
+  template <size_t N>
+  constexpr ArraySpan(const std::array<T, N>& values) noexcept  // NOLINT
+      : data_(values.data()), size_(N) {}
+
+  constexpr const T* data() const noexcept { return data_; }
+  constexpr size_t size() const noexcept { return size_; }
+  constexpr bool empty() const noexcept { return size_ == 0; }
+  constexpr const T* begin() const noexcept { return data_; }
+  constexpr const T* end() const noexcept { return data_ + size_; }
+  constexpr const T& operator[](size_t i) const noexcept { return data_[i]; }
+  std::vector<T> to_vector() const { return std::vector<T>(begin(), end()); }
+
+  /// Element-wise `==` (so a NaN element never compares equal).
+  friend bool operator==(ArraySpan a, ArraySpan b) noexcept {
+    if (a.size_ != b.size_) return false;
+    for (size_t i = 0; i < a.size_; ++i) {
+      if (!(a.data_[i] == b.data_[i])) return false;
+    }
+    return true;
+  }
+  friend bool operator!=(ArraySpan a, ArraySpan b) noexcept { return !(a == b); }
+
+ private:
+  const T* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+namespace detail {
+/// An iterator over anything with `size()` and `operator[](size_t)` returning by value.
+template <class Container, class Item>
+class IndexIterator {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = Item;
+  using difference_type = std::ptrdiff_t;
+  using pointer = void;
+  using reference = Item;
+
+  IndexIterator(const Container* container, size_t index) noexcept : container_(container), index_(index) {}
+  Item operator*() const { return (*container_)[index_]; }
+  IndexIterator& operator++() noexcept {
+    ++index_;
+    return *this;
+  }
+  IndexIterator operator++(int) noexcept {
+    IndexIterator before = *this;
+    ++index_;
+    return before;
+  }
+  friend bool operator==(const IndexIterator& a, const IndexIterator& b) noexcept { return a.index_ == b.index_; }
+  friend bool operator!=(const IndexIterator& a, const IndexIterator& b) noexcept { return a.index_ != b.index_; }
+
+ private:
+  const Container* container_;
+  size_t index_;
+};
+}  // namespace detail
+
+/// A borrowed bool array (PEER_VALUE_TYPE_BOOL_ARRAY): one byte per element, 0 or 1.
+class BoolArrayView {
+ public:
+  using const_iterator = detail::IndexIterator<BoolArrayView, bool>;
+  constexpr BoolArrayView() noexcept = default;
+  constexpr BoolArrayView(const uint8_t* bytes, size_t size) noexcept : data_(bytes), size_(size) {}
+
+  /// The bytes as the library holds them (0 or 1 each).
+  constexpr const uint8_t* data() const noexcept { return data_; }
+  constexpr size_t size() const noexcept { return size_; }
+  constexpr bool empty() const noexcept { return size_ == 0; }
+  constexpr bool operator[](size_t i) const noexcept { return data_[i] != 0; }
+  const_iterator begin() const noexcept { return const_iterator(this, 0); }
+  const_iterator end() const noexcept { return const_iterator(this, size_); }
+  std::vector<bool> to_vector() const { return std::vector<bool>(begin(), end()); }
+
+ private:
+  const uint8_t* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+/// A borrowed custom value (PEER_VALUE_TYPE_CUSTOM): the application's type code and its bytes.
+/// Reading a value whose code nobody registered gives this; putting it sends the value unchanged.
+struct CustomView {
+  uint8_t code = 0;
+  ByteView data;
+};
+
+/// An owned custom value: a type code and the serialized bytes (see register_type).
+struct CustomValue {
+  uint8_t code = 0;
+  std::vector<uint8_t> data;
+
+  friend bool operator==(const CustomValue& a, const CustomValue& b) noexcept {
+    return a.code == b.code && a.data == b.data;
+  }
+  friend bool operator!=(const CustomValue& a, const CustomValue& b) noexcept { return !(a == b); }
+};
+
+class ParamsView;
 class Params;
+class ArrayView;
+class Array;
+class TableView;
+class Table;
+class Value;
+
+namespace detail {
+inline peer_value_t null_value() noexcept {
+  peer_value_t value{};
+  value.type = PEER_VALUE_TYPE_NULL;
+  return value;
+}
+
+/// Hands `use` a peer_value_t describing `value` (borrowing from it, or from a temporary that lives
+/// for the call) and returns what `use` returns. Every put goes through here; defined below.
+template <class T, class F>
+Result with_native(const T& value, F&& use);
+}  // namespace detail
+
+/// A borrowed value of any type, as read from a dictionary, array or table. Cheap to copy (it is
+/// a peer_value_t); valid as long as what it was read from lives and is not modified.
+class ValueView {
+ public:
+  /// A null value.
+  ValueView() noexcept : raw_(detail::null_value()) {}
+  /// Wraps a value the C library handed out (peer_params_get, peer_array_get, peer_table_get).
+  explicit ValueView(const peer_value_t& raw) noexcept : raw_(raw) {}
+
+  ValueType type() const noexcept { return static_cast<ValueType>(raw_.type); }
+  bool is_null() const noexcept { return raw_.type == PEER_VALUE_TYPE_NULL; }
+  /// The C view, for calls this wrapper does not cover.
+  const peer_value_t& native() const noexcept { return raw_; }
+
+  /// The value as `T` when its type is exactly the one `T` maps to, else empty (no conversion:
+  /// an Int is not read as int64_t). `T` may be:
+  /// - bool, uint8_t (Byte), int16_t (Short), int32_t (Int), int64_t (Long), float, double;
+  /// - std::string_view (borrowed) or std::string (copy), for String;
+  /// - ByteView (borrowed) or std::vector<uint8_t> (copy), for Bytes;
+  /// - ArraySpan<E> (borrowed) or std::vector<E> (copy), E one of int16_t, int32_t, int64_t,
+  ///   float, double, for the packed arrays; BoolArrayView or std::vector<bool> for BoolArray;
+  /// - std::vector<std::string> (copy) for StringArray; ArrayView (borrowed), Array or
+  ///   std::vector<Value> (copies) for Array and StringArray;
+  /// - ParamsView (borrowed) or Params (copy) for Map; TableView or Table for Table;
+  /// - CustomView (borrowed) or CustomValue (copy) for Custom, whatever its code;
+  /// - a type registered with register_type, for Custom with its code (deserialized);
+  /// - Value (a copy of any type) or ValueView (itself).
+  template <class T>
+  std::optional<T> get() const;
+
+ private:
+  peer_value_t raw_;
+};
+
+/// One entry of a table: borrowed key and value.
+struct TableEntry {
+  ValueView key;
+  ValueView value;
+};
+
+/// A borrowed array: of values of any type (ValueType::Array, Photon's `object[]`) or of strings
+/// (ValueType::StringArray). A default view is an empty array. Valid while what it was read from
+/// lives and is not modified.
+class ArrayView {
+ public:
+  using const_iterator = detail::IndexIterator<ArrayView, ValueView>;
+  ArrayView() noexcept = default;
+  /// `kind` is ValueType::Array or ValueType::StringArray.
+  ArrayView(const peer_array_t* array, ValueType kind) noexcept : array_(array), kind_(kind) {}
+
+  /// The C pointer (may be null for an empty array).
+  const peer_array_t* native_handle() const noexcept { return array_; }
+  /// ValueType::Array or ValueType::StringArray.
+  ValueType kind() const noexcept { return kind_; }
+  size_t size() const noexcept {
+    size_t count = 0;
+    if (array_ == nullptr || peer_array_count(array_, &count) != PEER_RESULT_OK) return 0;
+    return count;
+  }
+  bool empty() const noexcept { return size() == 0; }
+  /// The element at `index` (an element of a string array is a String); empty past the end.
+  std::optional<ValueView> at(size_t index) const noexcept {
+    peer_value_t out{};
+    if (array_ == nullptr || peer_array_get(array_, index, &out) != PEER_RESULT_OK) return std::nullopt;
+    return ValueView(out);
+  }
+  /// The element at `index`, or a null value past the end.
+  ValueView operator[](size_t index) const noexcept { return at(index).value_or(ValueView()); }
+  /// The element at `index` as `T` (see ValueView::get); empty past the end or for another type.
+  template <class T>
+  std::optional<T> get(size_t index) const {
+    const auto element = at(index);
+    if (!element) return std::nullopt;
+    return element->template get<T>();
+  }
+  const_iterator begin() const noexcept { return const_iterator(this, 0); }
+  const_iterator end() const noexcept { return const_iterator(this, size()); }
+  /// An owned copy (defined after Array).
+  inline Expected<Array> clone() const;
+
+ protected:
+  const peer_array_t* array_ = nullptr;
+  ValueType kind_ = ValueType::Array;
+};
+
+/// A borrowed table keyed by int, long, string, byte or short values (Photon's Hashtable). A default
+/// view is an empty table. Valid while what it was read from lives and is not modified.
+class TableView {
+ public:
+  /// Iterates the entries in key order.
+  class const_iterator {
+   public:
+    using iterator_category = std::input_iterator_tag;
+    using value_type = TableEntry;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = TableEntry;
+    const_iterator(const TableView* table, size_t index) noexcept : table_(table), index_(index) {}
+    TableEntry operator*() const noexcept { return table_->entry(index_).value_or(TableEntry{}); }
+    const_iterator& operator++() noexcept {
+      ++index_;
+      return *this;
+    }
+    friend bool operator==(const const_iterator& a, const const_iterator& b) noexcept { return a.index_ == b.index_; }
+    friend bool operator!=(const const_iterator& a, const const_iterator& b) noexcept { return a.index_ != b.index_; }
+
+   private:
+    const TableView* table_;
+    size_t index_;
+  };
+
+  TableView() noexcept = default;
+  explicit TableView(const peer_table_t* table) noexcept : table_(table) {}
+
+  /// The C pointer (may be null for an empty table).
+  const peer_table_t* native_handle() const noexcept { return table_; }
+  size_t size() const noexcept {
+    size_t count = 0;
+    if (table_ == nullptr || peer_table_count(table_, &count) != PEER_RESULT_OK) return 0;
+    return count;
+  }
+  bool empty() const noexcept { return size() == 0; }
+  /// The entry at `index` in key order; empty past the end.
+  std::optional<TableEntry> entry(size_t index) const noexcept {
+    peer_value_t key{};
+    peer_value_t value{};
+    if (table_ == nullptr || peer_table_entry_at(table_, index, &key, &value) != PEER_RESULT_OK) {
+      return std::nullopt;
+    }
+    return TableEntry{ValueView(key), ValueView(value)};
+  }
+  /// The value of `key` (an int32_t, int64_t, string, uint8_t or int16_t: the key's type is part
+  /// of the key, so 7 and int64_t{7} are different keys); empty when absent.
+  template <class K>
+  std::optional<ValueView> find(const K& key) const;
+  template <class K>
+  bool contains(const K& key) const {
+    return find(key).has_value();
+  }
+  /// The value of `key` as `T` (see ValueView::get); empty when absent or of another type.
+  template <class T, class K>
+  std::optional<T> get(const K& key) const {
+    const auto found = find(key);
+    if (!found) return std::nullopt;
+    return found->template get<T>();
+  }
+  const_iterator begin() const noexcept { return const_iterator(this, 0); }
+  const_iterator end() const noexcept { return const_iterator(this, size()); }
+  /// An owned copy (defined after Table).
+  inline Expected<Table> clone() const;
+
+ protected:
+  const peer_table_t* table_ = nullptr;
+};
 
 /// A read-only, non-owning view of a parameter dictionary. A default or null view reads as empty.
 /// Views handed to callbacks are valid only until the callback returns.
@@ -493,6 +932,25 @@ class ParamsView {
   }
   bool is_null(uint8_t key) const noexcept { return type(key) == ValueType::Null; }
 
+  /// `key`'s value, borrowed; empty when the key is missing.
+  std::optional<ValueView> value(uint8_t key) const noexcept {
+    peer_value_t out{};
+    if (params_ == nullptr || peer_params_get(params_, key, &out) != PEER_RESULT_OK) return std::nullopt;
+    return ValueView(out);
+  }
+  /// `key`'s value as `T` (see ValueView::get for the types): empty when the key is missing or
+  /// holds another type. Views (std::string_view, ArraySpan, ParamsView, ...) borrow from this
+  /// dictionary; owning types are copies.
+  template <class T>
+  std::optional<T> get(uint8_t key) const {
+    const auto found = value(key);
+    if (!found) return std::nullopt;
+    return found->template get<T>();
+  }
+
+  // The typed getters of protocol version 1, kept for existing code. Unlike get<T>, get_i64 and
+  // get_f64 widen an Int or a Float, and get_i32_array also reads an Array whose elements are all
+  // Ints.
   std::optional<bool> get_bool(uint8_t key) const noexcept {
     uint8_t value = 0;
     if (params_ == nullptr || peer_params_get_bool(params_, key, &value) != PEER_RESULT_OK) {
@@ -534,7 +992,7 @@ class ParamsView {
     }
     return len == 0 ? ByteView() : ByteView(data, len);
   }
-  /// A copy of an array whose elements are all 32-bit integers.
+  /// A copy of a packed int array, or of an array whose elements are all 32-bit integers.
   std::optional<std::vector<int32_t>> get_i32_array(uint8_t key) const {
     if (params_ == nullptr) return std::nullopt;
     size_t count = 0;
@@ -547,7 +1005,7 @@ class ParamsView {
     values.resize(count);
     return values;
   }
-  /// A copy of a nested dictionary (defined after Params).
+  /// A copy of a nested dictionary (defined after Params). get<ParamsView>(key) borrows instead.
   inline std::optional<Params> get_params(uint8_t key) const;
   /// An owned copy of the whole dictionary (defined after Params).
   inline Expected<Params> clone() const;
@@ -564,6 +1022,10 @@ class ParamsView {
     return value;
   }
 };
+
+// ---------------------------------------------------------------------------------------------
+// Owned containers
+// ---------------------------------------------------------------------------------------------
 
 /// An owned parameter dictionary keyed by a byte. Move-only; `clone()` makes a copy. Every getter
 /// of ParamsView is available, and a Params converts to a ParamsView of itself.
@@ -583,7 +1045,8 @@ class Params : public ParamsView {
   }
   ~Params() { peer_params_free(mutable_handle()); }
 
-  /// Takes ownership of a dictionary from peer_params_new or peer_params_get_params.
+  /// Takes ownership of a dictionary from peer_params_new, peer_params_clone or
+  /// peer_params_get_params.
   static Params adopt(peer_params_t* owned) noexcept {
     Params params;
     params.params_ = owned;
@@ -602,63 +1065,46 @@ class Params : public ParamsView {
     return params_ == nullptr ? Result(PEER_RESULT_NOT_FOUND) : Result(peer_params_remove(mutable_handle(), key));
   }
 
-  // put(): sets `key`, replacing any previous value. Values are copied.
-  Result put(uint8_t key, bool value) noexcept {
-    return with_storage([&](peer_params_t* p) { return peer_params_put_bool(p, key, value ? 1 : 0); });
+  /// Sets `key` to a copy of `value`, replacing any previous value. The C++ type picks the value
+  /// type (see "VALUES" at the top of this file): bool, uint8_t, int16_t, int32_t, int64_t, float,
+  /// double, text, bytes, packed arrays (std::vector, std::array or ArraySpan of int16_t,
+  /// int32_t, int64_t, float, double; std::vector<bool>), std::vector<std::string>, Array,
+  /// std::vector<Value>, Params/ParamsView, Table, Value, any view read elsewhere, CustomValue or
+  /// CustomView, nullptr, or a type registered with register_type.
+  ///
+  /// The C library checks the value's limits now: ErrorCode::ParamsTooLarge (and
+  /// ErrorCode::InvalidArgument for text that is not UTF-8), with last_error() naming the limit.
+  /// Throws only what your serializer of a registered type throws, and std::bad_alloc.
+  template <class T>
+  Result put(uint8_t key, const T& value) {
+    return detail::with_native(value, [&](const peer_value_t& native) -> Result {
+      const Result made = allocate();
+      if (!made.ok()) return made;
+      if (native.type == PEER_VALUE_TYPE_MAP && native.map == params_) {
+        // Putting a dictionary into itself: the library must not read what it is changing, so
+        // put a copy.
+        auto copy = clone();
+        if (!copy.ok()) return copy.result();
+        return put(key, *copy);
+      }
+      return Result(peer_params_put(mutable_handle(), key, &native));
+    });
   }
-  Result put(uint8_t key, int32_t value) noexcept {
-    return with_storage([&](peer_params_t* p) { return peer_params_put_i32(p, key, value); });
-  }
-  Result put(uint8_t key, int64_t value) noexcept {
-    return with_storage([&](peer_params_t* p) { return peer_params_put_i64(p, key, value); });
-  }
-  Result put(uint8_t key, float value) noexcept {
-    return with_storage([&](peer_params_t* p) { return peer_params_put_f32(p, key, value); });
-  }
-  Result put(uint8_t key, double value) noexcept {
-    return with_storage([&](peer_params_t* p) { return peer_params_put_f64(p, key, value); });
-  }
-  /// UTF-8 text; ErrorCode::InvalidArgument when it is not valid UTF-8.
-  Result put(uint8_t key, std::string_view utf8) noexcept {
-    return with_storage(
-        [&](peer_params_t* p) { return peer_params_put_string(p, key, utf8.data(), utf8.size()); });
-  }
-  /// NUL-terminated UTF-8 text (so that a string literal is not taken as a bool).
-  Result put(uint8_t key, const char* utf8) noexcept {
-    if (utf8 == nullptr) return ErrorCode::NullParameter;
-    return put(key, std::string_view(utf8));
-  }
-  Result put(uint8_t key, const std::string& utf8) noexcept { return put(key, std::string_view(utf8)); }
-  /// A byte array.
-  Result put(uint8_t key, ByteView bytes) noexcept {
-    return with_storage(
-        [&](peer_params_t* p) { return peer_params_put_bytes(p, key, bytes.data(), bytes.size()); });
-  }
-  Result put(uint8_t key, const std::vector<uint8_t>& bytes) noexcept { return put(key, ByteView(bytes)); }
-  /// An array of 32-bit integers.
-  Result put(uint8_t key, const std::vector<int32_t>& values) noexcept {
-    return put_i32_array(key, values.data(), values.size());
-  }
-  Result put_i32_array(uint8_t key, const int32_t* values, size_t count) noexcept {
-    return with_storage(
-        [&](peer_params_t* p) { return peer_params_put_i32_array(p, key, values, count); });
-  }
-  /// A nested dictionary, copied from `nested` (a Params or a ParamsView).
-  Result put(uint8_t key, ParamsView nested) noexcept {
-    if (nested.native_handle() != nullptr) {
-      return with_storage(
-          [&](peer_params_t* p) { return peer_params_put_params(p, key, nested.native_handle()); });
-    }
-    Params empty;  // the C call needs a real dictionary, even an empty one
-    const Result made = empty.allocate();
-    if (!made.ok()) return made;
-    return with_storage(
-        [&](peer_params_t* p) { return peer_params_put_params(p, key, empty.native_handle()); });
-  }
-  Result put(uint8_t key, const Params& nested) noexcept { return put(key, ParamsView(nested)); }
   /// Sets `key` to null.
   Result put_null(uint8_t key) noexcept {
     return with_storage([&](peer_params_t* p) { return peer_params_put_null(p, key); });
+  }
+  /// Sets `key` to a packed array of `count` values at `values` (T: int16_t, int32_t, int64_t,
+  /// float, double or bool), copied by the library in one call.
+  template <class T>
+  Result put_array(uint8_t key, const T* values, size_t count) {
+    return put(key, ArraySpan<T>(values, count));
+  }
+  /// Sets `key` to an Array (type 8) whose elements are Ints: the form version-1 peers read.
+  /// put() with a std::vector<int32_t> sends the packed IntArray of version 2 instead.
+  Result put_i32_array(uint8_t key, const int32_t* values, size_t count) noexcept {
+    return with_storage(
+        [&](peer_params_t* p) { return peer_params_put_i32_array(p, key, values, count); });
   }
 
  private:
@@ -681,6 +1127,811 @@ class Params : public ParamsView {
   }
 };
 
+/// An owned array: of values of any type (ValueType::Array, Photon's `object[]`, the default) or
+/// of strings only (ValueType::StringArray, `string[]`; see Array::strings()). Move-only; `clone()`
+/// makes a copy. Every reader of ArrayView is available. Storage is allocated on the first push.
+class Array : public ArrayView {
+ public:
+  /// An empty array of `elements`: ValueType::Array or ValueType::StringArray (another type is
+  /// refused with ErrorCode::InvalidArgument at the first push).
+  explicit Array(ValueType elements = ValueType::Array) noexcept : ArrayView(nullptr, elements) {}
+  /// An empty string array.
+  static Array strings() noexcept { return Array(ValueType::StringArray); }
+  Array(const Array&) = delete;
+  Array& operator=(const Array&) = delete;
+  Array(Array&& other) noexcept : ArrayView(std::exchange(other.array_, nullptr), other.kind_) {}
+  Array& operator=(Array&& other) noexcept {
+    if (this != &other) {
+      peer_array_free(mutable_handle());
+      array_ = std::exchange(other.array_, nullptr);
+      kind_ = other.kind_;
+    }
+    return *this;
+  }
+  ~Array() { peer_array_free(mutable_handle()); }
+
+  /// Takes ownership of an array from peer_array_new of `kind`.
+  static Array adopt(peer_array_t* owned, ValueType kind) noexcept {
+    Array array(kind);
+    array.array_ = owned;
+    return array;
+  }
+  /// Gives up ownership; the caller frees the result with peer_array_free. May be null.
+  peer_array_t* release() noexcept { return const_cast<peer_array_t*>(std::exchange(array_, nullptr)); }
+
+  /// Appends a copy of `value` (any type Params::put takes; a string array takes only text:
+  /// ErrorCode::TypeMismatch otherwise). Limits are checked now, as by Params::put.
+  template <class T>
+  Result push(const T& value) {
+    return detail::with_native(value, [&](const peer_value_t& native) -> Result {
+      const Result made = allocate();
+      if (!made.ok()) return made;
+      if (native.array == array_ && (native.type == PEER_VALUE_TYPE_ARRAY ||
+                                     native.type == PEER_VALUE_TYPE_STRING_ARRAY)) {
+        auto copy = clone();  // an array into itself: push a copy (see Params::put)
+        if (!copy.ok()) return copy.result();
+        return push(*copy);
+      }
+      return Result(peer_array_push(mutable_handle(), &native));
+    });
+  }
+
+ private:
+  friend class Value;
+  peer_array_t* mutable_handle() const noexcept { return const_cast<peer_array_t*>(array_); }
+  Result allocate() noexcept {
+    if (array_ != nullptr) return Result();
+    peer_array_t* created = nullptr;
+    const uint32_t rc = peer_array_new(static_cast<uint32_t>(kind_), &created);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    array_ = created;
+    return Result();
+  }
+};
+
+/// An owned table keyed by int32_t, int64_t, string, uint8_t or int16_t values (Photon's
+/// Hashtable). Move-only; `clone()` makes a copy. Every reader of TableView is available. Storage
+/// is allocated on the first put.
+class Table : public TableView {
+ public:
+  Table() noexcept = default;
+  Table(const Table&) = delete;
+  Table& operator=(const Table&) = delete;
+  Table(Table&& other) noexcept : TableView(std::exchange(other.table_, nullptr)) {}
+  Table& operator=(Table&& other) noexcept {
+    if (this != &other) {
+      peer_table_free(mutable_handle());
+      table_ = std::exchange(other.table_, nullptr);
+    }
+    return *this;
+  }
+  ~Table() { peer_table_free(mutable_handle()); }
+
+  /// Takes ownership of a table from peer_table_new.
+  static Table adopt(peer_table_t* owned) noexcept {
+    Table table;
+    table.table_ = owned;
+    return table;
+  }
+  /// Gives up ownership; the caller frees the result with peer_table_free. May be null.
+  peer_table_t* release() noexcept { return const_cast<peer_table_t*>(std::exchange(table_, nullptr)); }
+
+  /// Sets `key` (int32_t, int64_t, text, uint8_t or int16_t; another type is refused with
+  /// ErrorCode::TypeMismatch) to a copy of `value` (any type Params::put takes), replacing any
+  /// value it had. Limits are checked now, as by Params::put.
+  template <class K, class V>
+  Result put(const K& key, const V& value) {
+    return detail::with_native(key, [&](const peer_value_t& native_key) -> Result {
+      return detail::with_native(value, [&](const peer_value_t& native_value) -> Result {
+        const Result made = allocate();
+        if (!made.ok()) return made;
+        if (native_value.type == PEER_VALUE_TYPE_TABLE && native_value.table == table_) {
+          auto copy = clone();  // a table into itself: put a copy (see Params::put)
+          if (!copy.ok()) return copy.result();
+          return put(key, *copy);
+        }
+        return Result(peer_table_put(mutable_handle(), &native_key, &native_value));
+      });
+    });
+  }
+
+ private:
+  peer_table_t* mutable_handle() const noexcept { return const_cast<peer_table_t*>(table_); }
+  Result allocate() noexcept {
+    if (table_ != nullptr) return Result();
+    peer_table_t* created = nullptr;
+    const uint32_t rc = peer_table_new(&created);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    table_ = created;
+    return Result();
+  }
+};
+
+// ---------------------------------------------------------------------------------------------
+// Value: one owned value of any type
+// ---------------------------------------------------------------------------------------------
+
+/// One owned value of any type, for keeping a value of a type you do not know in advance (for
+/// example `params.get<Value>(key)`) or for building an `object[]` as `std::vector<Value>`.
+/// Copyable: copying one holding a container copies it through the C library (and throws
+/// std::bad_alloc if that fails). Put it with Params::put, Array::push or Table::put.
+///
+/// Implicit from: nullptr (or default: null), bool, uint8_t, int16_t, int32_t, int64_t, float,
+/// double, text, bytes (ByteView, std::vector<uint8_t>), std::vector of int16_t, int32_t,
+/// int64_t, float, double, bool or std::string, Array, Table, Params (moved in) and CustomValue.
+/// A registered custom type is stored as its CustomValue (`to_custom`), so `get<T>()` reads it back.
+class Value {
+ public:
+  using Storage = std::variant<std::monostate, bool, uint8_t, int16_t, int32_t, int64_t, float, double, std::string,
+                               std::vector<uint8_t>, std::vector<int16_t>, std::vector<int32_t>,
+                               std::vector<int64_t>, std::vector<float>, std::vector<double>, std::vector<bool>,
+                               std::vector<std::string>, Array, Table, Params, CustomValue>;
+
+  Value() noexcept = default;
+  Value(std::nullptr_t) noexcept {}                                  // NOLINT: implicit on purpose
+  Value(bool value) noexcept : storage_(value) {}                    // NOLINT
+  Value(uint8_t value) noexcept : storage_(value) {}                 // NOLINT
+  Value(int16_t value) noexcept : storage_(value) {}                 // NOLINT
+  Value(int32_t value) noexcept : storage_(value) {}                 // NOLINT
+  Value(int64_t value) noexcept : storage_(value) {}                 // NOLINT
+  Value(float value) noexcept : storage_(value) {}                   // NOLINT
+  Value(double value) noexcept : storage_(value) {}                  // NOLINT
+  /// Text; a null pointer makes a null value.
+  Value(const char* utf8) {  // NOLINT
+    if (utf8 != nullptr) storage_ = std::string(utf8);
+  }
+  Value(std::string_view utf8) : storage_(std::string(utf8)) {}      // NOLINT
+  Value(std::string utf8) noexcept : storage_(std::move(utf8)) {}    // NOLINT
+  Value(ByteView bytes) : storage_(bytes.to_vector()) {}              // NOLINT
+  Value(std::vector<uint8_t> bytes) noexcept : storage_(std::move(bytes)) {}           // NOLINT
+  Value(std::vector<int16_t> values) noexcept : storage_(std::move(values)) {}         // NOLINT
+  Value(std::vector<int32_t> values) noexcept : storage_(std::move(values)) {}         // NOLINT
+  Value(std::vector<int64_t> values) noexcept : storage_(std::move(values)) {}         // NOLINT
+  Value(std::vector<float> values) noexcept : storage_(std::move(values)) {}           // NOLINT
+  Value(std::vector<double> values) noexcept : storage_(std::move(values)) {}          // NOLINT
+  Value(std::vector<bool> values) noexcept : storage_(std::move(values)) {}            // NOLINT
+  Value(std::vector<std::string> values) noexcept : storage_(std::move(values)) {}     // NOLINT
+  Value(Array&& array) noexcept : storage_(std::move(array)) {}                        // NOLINT
+  Value(Table&& table) noexcept : storage_(std::move(table)) {}                        // NOLINT
+  Value(Params&& params) noexcept : storage_(std::move(params)) {}                     // NOLINT
+  Value(CustomValue custom) noexcept : storage_(std::move(custom)) {}                  // NOLINT
+
+  Value(const Value& other) : storage_(copy_of(other.storage_)) {}
+  Value& operator=(const Value& other) {
+    if (this != &other) storage_ = copy_of(other.storage_);
+    return *this;
+  }
+  Value(Value&&) noexcept = default;
+  Value& operator=(Value&&) noexcept = default;
+  ~Value() = default;
+
+  /// The value type this value is sent as.
+  ValueType type() const noexcept {
+    static constexpr ValueType kTypes[] = {
+        ValueType::Null,       ValueType::Bool,        ValueType::Byte,       ValueType::Short,
+        ValueType::Int,        ValueType::Long,        ValueType::Float,      ValueType::Double,
+        ValueType::String,     ValueType::Bytes,       ValueType::ShortArray, ValueType::IntArray,
+        ValueType::LongArray,  ValueType::FloatArray,  ValueType::DoubleArray, ValueType::BoolArray,
+        ValueType::StringArray, ValueType::Array,      ValueType::Table,      ValueType::Map,
+        ValueType::Custom};
+    static_assert(sizeof kTypes / sizeof kTypes[0] == std::variant_size_v<Storage>);
+    if (const Array* array = std::get_if<Array>(&storage_)) return array->kind();  // Array::strings()
+    return kTypes[storage_.index()];
+  }
+  bool is_null() const noexcept { return std::holds_alternative<std::monostate>(storage_); }
+
+  /// A pointer to the stored alternative `T` (one of Storage's types), or null; no copy.
+  template <class T>
+  const T* get_if() const noexcept {
+    return std::get_if<T>(&storage_);
+  }
+  /// A copy of the value as `T`, with the rules of ValueView::get for owning types (std::string,
+  /// std::vector<...>, Array, Table, Params, CustomValue, a registered type, Value). For borrowed
+  /// access use get_if or storage().
+  template <class T>
+  std::optional<T> get() const;
+
+  /// The variant, for std::visit.
+  const Storage& storage() const noexcept { return storage_; }
+  Storage& storage() noexcept { return storage_; }
+
+ private:
+  static Storage copy_of(const Storage& from);
+  Storage storage_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Custom types (Photon's RegisterType)
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+template <class T>
+struct always_false : std::false_type {};
+
+/// A readable name of a C++ type, for error messages.
+inline std::string type_label(const std::type_info& info) {
+#if defined(__GNUG__)
+  int status = 0;
+  char* name = abi::__cxa_demangle(info.name(), nullptr, nullptr, &status);
+  if (status == 0 && name != nullptr) {
+    std::string label(name);
+    std::free(name);
+    return label;
+  }
+  std::free(name);
+#endif
+  return info.name();
+}
+
+/// One registered custom type, type-erased. Immutable once registered, so readers hold it through
+/// a shared_ptr without the registry's lock.
+struct CustomType {
+  uint8_t code = 0;
+  std::type_index type;
+  std::string name;
+  std::function<std::vector<uint8_t>(const void*)> serialize;
+  /// Writes into the std::optional<T> at the second argument; false when the bytes are malformed.
+  std::function<bool(ByteView, void*)> deserialize;
+};
+
+/// The process-wide registry, shared by every Peer (as Photon's is). Thread-safe.
+class CustomRegistry {
+ public:
+  Result add(std::shared_ptr<const CustomType> entry) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (const auto& taken = by_code_[entry->code]) {
+      return fail(ErrorCode::InvalidArgument, "custom type code " + std::to_string(entry->code) +
+                                                  " is already registered (for " + taken->name +
+                                                  "); a code names one type");
+    }
+    if (const auto found = by_type_.find(entry->type); found != by_type_.end()) {
+      return fail(ErrorCode::InvalidArgument, entry->name + " is already registered under custom type code " +
+                                                  std::to_string(found->second->code));
+    }
+    by_code_[entry->code] = entry;
+    by_type_.emplace(entry->type, std::move(entry));
+    return Result();
+  }
+  std::shared_ptr<const CustomType> find(std::type_index type) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    const auto found = by_type_.find(type);
+    return found == by_type_.end() ? nullptr : found->second;
+  }
+  std::shared_ptr<const CustomType> find(uint8_t code) const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return by_code_[code];
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::array<std::shared_ptr<const CustomType>, 256> by_code_{};
+  std::unordered_map<std::type_index, std::shared_ptr<const CustomType>> by_type_;
+};
+
+inline CustomRegistry& custom_registry() {
+  static CustomRegistry registry;
+  return registry;
+}
+
+template <class T>
+struct is_vector : std::false_type {};
+template <class T, class A>
+struct is_vector<std::vector<T, A>> : std::true_type {};
+
+/// The element type of a std::vector, else void.
+template <class T>
+struct vector_element {
+  using type = void;
+};
+template <class T, class A>
+struct vector_element<std::vector<T, A>> {
+  using type = T;
+};
+
+/// True for an element type that is text (std::string, std::string_view, const char*).
+template <class E>
+struct is_text : std::is_convertible<const E&, std::string_view> {};
+template <>
+struct is_text<void> : std::false_type {};
+
+/// The element type of a packed-array container (std::vector, std::array, ArraySpan), else void.
+template <class T>
+struct packed_of {
+  using type = void;
+};
+template <class T, class A>
+struct packed_of<std::vector<T, A>> {
+  using type = T;
+};
+template <class T, size_t N>
+struct packed_of<std::array<T, N>> {
+  using type = T;
+};
+template <class T>
+struct packed_of<ArraySpan<T>> {
+  using type = T;
+};
+
+template <class E>
+inline constexpr bool is_packed_element = std::is_same_v<E, int16_t> || std::is_same_v<E, int32_t> ||
+                                          std::is_same_v<E, int64_t> || std::is_same_v<E, float> ||
+                                          std::is_same_v<E, double>;
+
+template <class E>
+constexpr uint32_t packed_type() noexcept {
+  if constexpr (std::is_same_v<E, int16_t>) return PEER_VALUE_TYPE_SHORT_ARRAY;
+  else if constexpr (std::is_same_v<E, int32_t>) return PEER_VALUE_TYPE_INT_ARRAY;
+  else if constexpr (std::is_same_v<E, int64_t>) return PEER_VALUE_TYPE_LONG_ARRAY;
+  else if constexpr (std::is_same_v<E, float>) return PEER_VALUE_TYPE_FLOAT_ARRAY;
+  else return PEER_VALUE_TYPE_DOUBLE_ARRAY;
+}
+
+/// True for the C++ types that map to a built-in value type (so cannot be registered).
+template <class T>
+inline constexpr bool is_builtin_value =
+    std::is_arithmetic_v<T> || std::is_same_v<T, std::nullptr_t> || std::is_convertible_v<const T&, std::string_view> ||
+    std::is_convertible_v<const T&, ByteView> || std::is_convertible_v<const T&, ParamsView> ||
+    std::is_convertible_v<const T&, ArrayView> || std::is_convertible_v<const T&, TableView> ||
+    is_packed_element<typename packed_of<T>::type> || is_vector<T>::value || std::is_same_v<T, ArraySpan<bool>> ||
+    std::is_same_v<T, BoolArrayView> || std::is_same_v<T, Value> || std::is_same_v<T, ValueView> ||
+    std::is_same_v<T, CustomView> || std::is_same_v<T, CustomValue>;
+
+}  // namespace detail
+
+/// Registers `T` as custom type `code` (Photon's RegisterType): from then on putting a `T` anywhere
+/// (Params::put, Array::push, Table::put) stores a Custom value with `code` and the bytes
+/// `serialize` returns, and get<T>() reads a Custom value of `code` back through `deserialize`
+/// (which returns empty for bytes it cannot read; get<T> then reads as empty too). Values of codes
+/// nobody registered stay readable as CustomView/CustomValue and can be put back unchanged.
+///
+/// Process-wide and permanent; call it from any thread, typically once at start-up (every peer
+/// that exchanges the type registers the same code). Refused with ErrorCode::InvalidArgument, and
+/// last_error() saying which, when `code` or `T` is registered already; ErrorCode::NullParameter
+/// when a function is empty. `serialize` and `deserialize` run on the thread that puts or reads,
+/// possibly on several threads at once; their exceptions propagate to that caller.
+///
+///     sealnet::register_type<Vec3>(86, [](const Vec3& v) { return bytes_of(v); },
+///                                  [](sealnet::ByteView b) { return vec3_from(b); });
+template <class T>
+Result register_type(uint8_t code, std::function<std::vector<uint8_t>(const T&)> serialize,
+                     std::function<std::optional<T>(ByteView)> deserialize) {
+  static_assert(std::is_class_v<T> && !detail::is_builtin_value<T>,
+                "sealnet::register_type: T must be a class type that is not already a sealnet value type");
+  const std::string name = detail::type_label(typeid(T));
+  if (!serialize || !deserialize) {
+    return detail::fail(ErrorCode::NullParameter, "register_type for " + name + ": serialize and deserialize must both be set");
+  }
+  auto entry = std::make_shared<detail::CustomType>(detail::CustomType{
+      code, std::type_index(typeid(T)), name,
+      [serialize = std::move(serialize)](const void* value) { return serialize(*static_cast<const T*>(value)); },
+      [deserialize = std::move(deserialize)](ByteView bytes, void* out) {
+        std::optional<T> value = deserialize(bytes);
+        if (!value) return false;
+        *static_cast<std::optional<T>*>(out) = std::move(value);
+        return true;
+      }});
+  return detail::custom_registry().add(std::move(entry));
+}
+
+/// The code `T` is registered under; empty when it is not registered.
+template <class T>
+std::optional<uint8_t> registered_code() {
+  const auto entry = detail::custom_registry().find(std::type_index(typeid(T)));
+  if (!entry) return std::nullopt;
+  return entry->code;
+}
+
+/// A registered type's value as the CustomValue it is sent as (for example to keep it in a Value);
+/// empty, with last_error() saying why, when `T` is not registered.
+template <class T>
+std::optional<CustomValue> to_custom(const T& value) {
+  const auto entry = detail::custom_registry().find(std::type_index(typeid(T)));
+  if (!entry) {
+    (void)detail::fail(ErrorCode::InvalidArgument, "no custom type is registered for " +
+                                                       detail::type_label(typeid(T)) +
+                                                       ": call sealnet::register_type first");
+    return std::nullopt;
+  }
+  return CustomValue{entry->code, entry->serialize(&value)};
+}
+
+// ---------------------------------------------------------------------------------------------
+// Definitions that need every type above
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+template <class T, class F>
+Result with_native(const T& value, F&& use) {
+  peer_value_t v = null_value();
+  if constexpr (std::is_same_v<T, std::nullptr_t>) {
+    return use(v);
+  } else if constexpr (std::is_same_v<T, ValueView>) {
+    return use(value.native());
+  } else if constexpr (std::is_same_v<T, Value>) {
+    return std::visit(
+        [&](const auto& alternative) -> Result {
+          using A = std::decay_t<decltype(alternative)>;
+          if constexpr (std::is_same_v<A, std::monostate>) {
+            return use(null_value());
+          } else {
+            return with_native(alternative, use);
+          }
+        },
+        value.storage());
+  } else if constexpr (std::is_same_v<T, bool>) {
+    v.type = PEER_VALUE_TYPE_BOOL;
+    v.integer = value ? 1 : 0;
+    return use(v);
+  } else if constexpr (std::is_integral_v<T>) {
+    static_assert(!std::is_same_v<T, char>,
+                  "sealnet: a char is neither text nor a number here: put text as a std::string_view, "
+                  "a number as uint8_t or int32_t");
+    if constexpr (std::is_same_v<T, unsigned char>) {
+      v.type = PEER_VALUE_TYPE_BYTE;
+    } else {
+      static_assert(std::is_signed_v<T>,
+                    "sealnet: the only unsigned value type is a byte (uint8_t): cast wider unsigned integers to "
+                    "int16_t, int32_t or int64_t");
+      static_assert(sizeof(T) >= 2, "sealnet: signed char has no value type: cast it to int16_t or uint8_t");
+      v.type = sizeof(T) == 2 ? PEER_VALUE_TYPE_SHORT : sizeof(T) == 4 ? PEER_VALUE_TYPE_INT : PEER_VALUE_TYPE_LONG;
+    }
+    v.integer = static_cast<int64_t>(value);
+    return use(v);
+  } else if constexpr (std::is_same_v<T, float>) {
+    v.type = PEER_VALUE_TYPE_FLOAT;
+    v.float32 = value;
+    return use(v);
+  } else if constexpr (std::is_same_v<T, double>) {
+    v.type = PEER_VALUE_TYPE_DOUBLE;
+    v.float64 = value;
+    return use(v);
+  } else if constexpr (std::is_floating_point_v<T>) {
+    static_assert(always_false<T>::value, "sealnet: long double has no value type: cast it to double");
+    return Result();
+  } else if constexpr (std::is_pointer_v<T> && std::is_convertible_v<T, std::string_view>) {
+    if (value == nullptr) return fail(ErrorCode::NullParameter, "put: the text pointer is null");
+    const std::string_view text(value);
+    v.type = PEER_VALUE_TYPE_STRING;
+    v.data = text.data();
+    v.len = text.size();
+    return use(v);
+  } else if constexpr (std::is_convertible_v<const T&, std::string_view>) {
+    const std::string_view text = value;
+    v.type = PEER_VALUE_TYPE_STRING;
+    v.data = text.data();
+    v.len = text.size();
+    return use(v);
+  } else if constexpr (std::is_convertible_v<const T&, ByteView>) {
+    const ByteView bytes = value;
+    v.type = PEER_VALUE_TYPE_BYTES;
+    v.data = bytes.data();
+    v.len = bytes.size();
+    return use(v);
+  } else if constexpr (is_packed_element<typename packed_of<T>::type>) {
+    v.type = packed_type<typename packed_of<T>::type>();
+    v.data = value.data();
+    v.len = value.size();
+    return use(v);
+  } else if constexpr (std::is_same_v<T, ArraySpan<bool>>) {
+    // The library reads one byte per element, 0 or 1: exactly what a bool is on every platform
+    // sealnet builds for.
+    static_assert(sizeof(bool) == 1, "sealnet: bool arrays need a one-byte bool");
+    v.type = PEER_VALUE_TYPE_BOOL_ARRAY;
+    v.data = value.data();
+    v.len = value.size();
+    return use(v);
+  } else if constexpr (std::is_same_v<T, BoolArrayView>) {
+    v.type = PEER_VALUE_TYPE_BOOL_ARRAY;
+    v.data = value.data();
+    v.len = value.size();
+    return use(v);
+  } else if constexpr (std::is_same_v<typename vector_element<T>::type, bool>) {
+    // std::vector<bool> stores bits: one copy into bytes.
+    const std::vector<uint8_t> bytes(value.begin(), value.end());
+    v.type = PEER_VALUE_TYPE_BOOL_ARRAY;
+    v.data = bytes.data();
+    v.len = bytes.size();
+    return use(v);
+  } else if constexpr (is_text<typename vector_element<T>::type>::value) {
+    Array list = Array::strings();
+    for (const auto& text : value) {
+      const Result pushed = list.push(text);
+      if (!pushed.ok()) return pushed;
+    }
+    return with_native(list, use);
+  } else if constexpr (std::is_same_v<typename vector_element<T>::type, Value>) {
+    Array list;
+    for (const Value& element : value) {
+      const Result pushed = list.push(element);
+      if (!pushed.ok()) return pushed;
+    }
+    return with_native(list, use);
+  } else if constexpr (std::is_convertible_v<const T&, ParamsView>) {
+    const ParamsView map = value;
+    if (map.native_handle() != nullptr) {
+      v.type = PEER_VALUE_TYPE_MAP;
+      v.map = map.native_handle();
+      return use(v);
+    }
+    peer_params_t* empty = nullptr;  // the library needs a real dictionary, even an empty one
+    const uint32_t rc = peer_params_new(&empty);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    const Params holder = Params::adopt(empty);
+    v.type = PEER_VALUE_TYPE_MAP;
+    v.map = holder.native_handle();
+    return use(v);
+  } else if constexpr (std::is_convertible_v<const T&, ArrayView>) {
+    const ArrayView array = value;
+    v.type = static_cast<uint32_t>(array.kind());
+    if (array.native_handle() != nullptr) {
+      v.array = array.native_handle();
+      v.len = array.size();
+      return use(v);
+    }
+    peer_array_t* empty = nullptr;
+    const uint32_t rc = peer_array_new(v.type, &empty);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    const Array holder = Array::adopt(empty, array.kind());
+    v.array = holder.native_handle();
+    return use(v);
+  } else if constexpr (std::is_convertible_v<const T&, TableView>) {
+    const TableView table = value;
+    v.type = PEER_VALUE_TYPE_TABLE;
+    if (table.native_handle() != nullptr) {
+      v.table = table.native_handle();
+      return use(v);
+    }
+    peer_table_t* empty = nullptr;
+    const uint32_t rc = peer_table_new(&empty);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    const Table holder = Table::adopt(empty);
+    v.table = holder.native_handle();
+    return use(v);
+  } else if constexpr (std::is_same_v<T, CustomView> || std::is_same_v<T, CustomValue>) {
+    const ByteView bytes(value.data);
+    v.type = PEER_VALUE_TYPE_CUSTOM;
+    v.custom_code = value.code;
+    v.data = bytes.data();
+    v.len = bytes.size();
+    return use(v);
+  } else if constexpr (std::is_class_v<T> && !is_vector<T>::value) {
+    const auto entry = custom_registry().find(std::type_index(typeid(T)));
+    if (!entry) {
+      return fail(ErrorCode::InvalidArgument, "no custom type is registered for " + type_label(typeid(T)) +
+                                                  ": call sealnet::register_type first");
+    }
+    const std::vector<uint8_t> bytes = entry->serialize(&value);
+    v.type = PEER_VALUE_TYPE_CUSTOM;
+    v.custom_code = entry->code;
+    v.data = bytes.data();
+    v.len = bytes.size();
+    return use(v);
+  } else {
+    static_assert(always_false<T>::value, "sealnet: this C++ type maps to no value type (see VALUES in sealnet.hpp)");
+    return Result();
+  }
+}
+
+/// A copy of `view` as an owned Value; empty only if the library refuses to copy a container.
+inline std::optional<Value> to_value(const ValueView& view) {
+  const peer_value_t& v = view.native();
+  switch (view.type()) {
+    case ValueType::Null: return Value();
+    case ValueType::Bool: return Value(v.integer != 0);
+    case ValueType::Byte: return Value(static_cast<uint8_t>(v.integer));
+    case ValueType::Short: return Value(static_cast<int16_t>(v.integer));
+    case ValueType::Int: return Value(static_cast<int32_t>(v.integer));
+    case ValueType::Long: return Value(static_cast<int64_t>(v.integer));
+    case ValueType::Float: return Value(v.float32);
+    case ValueType::Double: return Value(v.float64);
+    case ValueType::String: return Value(*view.get<std::string>());
+    case ValueType::Bytes: return Value(*view.get<std::vector<uint8_t>>());
+    case ValueType::ShortArray: return Value(*view.get<std::vector<int16_t>>());
+    case ValueType::IntArray: return Value(*view.get<std::vector<int32_t>>());
+    case ValueType::LongArray: return Value(*view.get<std::vector<int64_t>>());
+    case ValueType::FloatArray: return Value(*view.get<std::vector<float>>());
+    case ValueType::DoubleArray: return Value(*view.get<std::vector<double>>());
+    case ValueType::BoolArray: return Value(*view.get<std::vector<bool>>());
+    case ValueType::StringArray: {
+      auto strings = view.get<std::vector<std::string>>();
+      if (!strings) return std::nullopt;
+      return Value(std::move(*strings));
+    }
+    case ValueType::Array: {
+      auto array = view.get<Array>();
+      if (!array) return std::nullopt;
+      return Value(std::move(*array));
+    }
+    case ValueType::Map: {
+      auto params = view.get<Params>();
+      if (!params) return std::nullopt;
+      return Value(std::move(*params));
+    }
+    case ValueType::Table: {
+      auto table = view.get<Table>();
+      if (!table) return std::nullopt;
+      return Value(std::move(*table));
+    }
+    case ValueType::Custom: return Value(*view.get<CustomValue>());
+  }
+  return std::nullopt;  // a value type newer than this header
+}
+
+}  // namespace detail
+
+template <class T>
+std::optional<T> ValueView::get() const {
+  const peer_value_t& v = raw_;
+  const ValueType t = type();
+  if constexpr (std::is_same_v<T, ValueView>) {
+    return *this;
+  } else if constexpr (std::is_same_v<T, Value>) {
+    return detail::to_value(*this);
+  } else if constexpr (std::is_same_v<T, bool>) {
+    if (t != ValueType::Bool) return std::nullopt;
+    return v.integer != 0;
+  } else if constexpr (std::is_same_v<T, uint8_t>) {
+    if (t != ValueType::Byte) return std::nullopt;
+    return static_cast<uint8_t>(v.integer);
+  } else if constexpr (std::is_same_v<T, int16_t>) {
+    if (t != ValueType::Short) return std::nullopt;
+    return static_cast<int16_t>(v.integer);
+  } else if constexpr (std::is_same_v<T, int32_t>) {
+    if (t != ValueType::Int) return std::nullopt;
+    return static_cast<int32_t>(v.integer);
+  } else if constexpr (std::is_same_v<T, int64_t>) {
+    if (t != ValueType::Long) return std::nullopt;
+    return static_cast<int64_t>(v.integer);
+  } else if constexpr (std::is_same_v<T, float>) {
+    if (t != ValueType::Float) return std::nullopt;
+    return v.float32;
+  } else if constexpr (std::is_same_v<T, double>) {
+    if (t != ValueType::Double) return std::nullopt;
+    return v.float64;
+  } else if constexpr (std::is_arithmetic_v<T>) {
+    static_assert(detail::always_false<T>::value,
+                  "sealnet: read numbers as bool, uint8_t, int16_t, int32_t, int64_t, float or double");
+    return std::nullopt;
+  } else if constexpr (std::is_same_v<T, std::string_view> || std::is_same_v<T, std::string>) {
+    if (t != ValueType::String) return std::nullopt;
+    if (v.len == 0) return T();
+    return T(static_cast<const char*>(v.data), v.len);
+  } else if constexpr (std::is_same_v<T, ByteView>) {
+    if (t != ValueType::Bytes) return std::nullopt;
+    return v.len == 0 ? ByteView() : ByteView(static_cast<const uint8_t*>(v.data), v.len);
+  } else if constexpr (std::is_same_v<T, std::vector<uint8_t>>) {
+    if (t != ValueType::Bytes) return std::nullopt;
+    const auto* bytes = static_cast<const uint8_t*>(v.data);
+    return v.len == 0 ? T() : T(bytes, bytes + v.len);
+  } else if constexpr (detail::is_packed_element<typename detail::packed_of<T>::type> &&
+                       (std::is_same_v<T, ArraySpan<typename detail::packed_of<T>::type>> ||
+                        std::is_same_v<T, std::vector<typename detail::packed_of<T>::type>>)) {
+    using E = typename detail::packed_of<T>::type;
+    if (v.type != detail::packed_type<E>()) return std::nullopt;
+    const auto* items = static_cast<const E*>(v.data);
+    if (v.len == 0) return T();
+    if constexpr (std::is_same_v<T, ArraySpan<E>>) {
+      return T(items, v.len);
+    } else {
+      return T(items, items + v.len);
+    }
+  } else if constexpr (std::is_same_v<T, BoolArrayView> || std::is_same_v<T, std::vector<bool>>) {
+    if (t != ValueType::BoolArray) return std::nullopt;
+    const BoolArrayView bools(static_cast<const uint8_t*>(v.data), v.len);
+    if constexpr (std::is_same_v<T, BoolArrayView>) {
+      return bools;
+    } else {
+      return bools.to_vector();
+    }
+  } else if constexpr (std::is_same_v<T, std::vector<std::string>>) {
+    if (t != ValueType::StringArray) return std::nullopt;
+    const ArrayView array(v.array, t);
+    std::vector<std::string> strings;
+    strings.reserve(v.len);
+    for (const ValueView element : array) {
+      auto text = element.get<std::string>();
+      if (!text) return std::nullopt;
+      strings.push_back(std::move(*text));
+    }
+    return strings;
+  } else if constexpr (std::is_same_v<T, ArrayView> || std::is_same_v<T, Array> ||
+                       std::is_same_v<T, std::vector<Value>>) {
+    if (t != ValueType::Array && t != ValueType::StringArray) return std::nullopt;
+    const ArrayView array(v.array, t);
+    if constexpr (std::is_same_v<T, ArrayView>) {
+      return array;
+    } else if constexpr (std::is_same_v<T, Array>) {
+      auto copy = array.clone();
+      if (!copy.ok()) return std::nullopt;
+      return std::move(copy).value();
+    } else {
+      std::vector<Value> values;
+      values.reserve(v.len);
+      for (const ValueView element : array) {
+        auto copy = detail::to_value(element);
+        if (!copy) return std::nullopt;
+        values.push_back(std::move(*copy));
+      }
+      return values;
+    }
+  } else if constexpr (std::is_same_v<T, ParamsView> || std::is_same_v<T, Params>) {
+    if (t != ValueType::Map) return std::nullopt;
+    const ParamsView map(v.map);
+    if constexpr (std::is_same_v<T, ParamsView>) {
+      return map;
+    } else {
+      auto copy = map.clone();
+      if (!copy.ok()) return std::nullopt;
+      return std::move(copy).value();
+    }
+  } else if constexpr (std::is_same_v<T, TableView> || std::is_same_v<T, Table>) {
+    if (t != ValueType::Table) return std::nullopt;
+    const TableView table(v.table);
+    if constexpr (std::is_same_v<T, TableView>) {
+      return table;
+    } else {
+      auto copy = table.clone();
+      if (!copy.ok()) return std::nullopt;
+      return std::move(copy).value();
+    }
+  } else if constexpr (std::is_same_v<T, CustomView> || std::is_same_v<T, CustomValue>) {
+    if (t != ValueType::Custom) return std::nullopt;
+    const ByteView bytes = v.len == 0 ? ByteView() : ByteView(static_cast<const uint8_t*>(v.data), v.len);
+    if constexpr (std::is_same_v<T, CustomView>) {
+      return CustomView{v.custom_code, bytes};
+    } else {
+      return CustomValue{v.custom_code, bytes.to_vector()};
+    }
+  } else if constexpr (std::is_class_v<T> && !detail::is_builtin_value<T>) {
+    if (t != ValueType::Custom) return std::nullopt;
+    const auto entry = detail::custom_registry().find(std::type_index(typeid(T)));
+    if (!entry || entry->code != v.custom_code) return std::nullopt;
+    const ByteView bytes = v.len == 0 ? ByteView() : ByteView(static_cast<const uint8_t*>(v.data), v.len);
+    std::optional<T> out;
+    if (!entry->deserialize(bytes, &out)) return std::nullopt;
+    return out;
+  } else {
+    static_assert(detail::always_false<T>::value, "sealnet: no value type reads as this C++ type (see ValueView::get)");
+    return std::nullopt;
+  }
+}
+
+template <class T>
+std::optional<T> Value::get() const {
+  static_assert(!std::is_same_v<T, std::string_view> && !std::is_same_v<T, ByteView> &&
+                    !std::is_same_v<T, BoolArrayView> && !std::is_same_v<T, ValueView> &&
+                    !std::is_same_v<T, ArrayView> && !std::is_same_v<T, TableView> &&
+                    !std::is_same_v<T, ParamsView> && !std::is_same_v<T, CustomView> &&
+                    !std::is_same_v<T, ArraySpan<typename detail::packed_of<T>::type>>,
+                "sealnet::Value::get returns copies: use get_if<T>() for borrowed access");
+  std::optional<T> out;
+  // Read through the same view a put would hand the library; the copy is taken before the view's
+  // temporaries (if any) are gone.
+  const Result read = detail::with_native(*this, [&](const peer_value_t& native) -> Result {
+    out = ValueView(native).get<T>();
+    return Result();
+  });
+  if (!read.ok()) return std::nullopt;
+  return out;
+}
+
+inline Value::Storage Value::copy_of(const Storage& from) {
+  return std::visit(
+      [](const auto& alternative) -> Storage {
+        using A = std::decay_t<decltype(alternative)>;
+        if constexpr (std::is_same_v<A, Array> || std::is_same_v<A, Table> || std::is_same_v<A, Params>) {
+          auto copy = alternative.clone();
+          if (!copy.ok()) throw std::bad_alloc();
+          return Storage(std::in_place_type<A>, std::move(copy).value());
+        } else {
+          return Storage(std::in_place_type<A>, alternative);
+        }
+      },
+      from);
+}
+
 inline std::optional<Params> ParamsView::get_params(uint8_t key) const {
   peer_params_t* copy = nullptr;
   if (params_ == nullptr || peer_params_get_params(params_, key, &copy) != PEER_RESULT_OK) {
@@ -695,6 +1946,37 @@ inline Expected<Params> ParamsView::clone() const {
   const uint32_t rc = peer_params_clone(params_, &copy);
   if (rc != PEER_RESULT_OK) return Result(rc);
   return Params::adopt(copy);
+}
+
+inline Expected<Array> ArrayView::clone() const {
+  Array copy(kind_);
+  for (const ValueView element : *this) {
+    const Result pushed = copy.push(element);
+    if (!pushed.ok()) return pushed;
+  }
+  return Expected<Array>(std::move(copy));
+}
+
+template <class K>
+std::optional<ValueView> TableView::find(const K& key) const {
+  if (table_ == nullptr) return std::nullopt;
+  std::optional<ValueView> found;
+  (void)detail::with_native(key, [&](const peer_value_t& native_key) -> Result {
+    peer_value_t out{};
+    const uint32_t rc = peer_table_get(table_, &native_key, &out);
+    if (rc == PEER_RESULT_OK) found = ValueView(out);
+    return Result(rc);
+  });
+  return found;
+}
+
+inline Expected<Table> TableView::clone() const {
+  Table copy;
+  for (const TableEntry entry : *this) {
+    const Result put = copy.put(entry.key, entry.value);
+    if (!put.ok()) return put;
+  }
+  return Expected<Table>(std::move(copy));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -751,6 +2033,13 @@ struct Config {
   std::optional<PublicKey> pinned_server_key;
   /// Results held for the host before the peer disconnects with an error. Library default: 65536.
   std::optional<uint32_t> max_queued_events;
+  /// Decoded bytes of results held for the host before the peer disconnects with an error.
+  /// Library default: 32 MiB.
+  std::optional<uint64_t> max_queued_bytes;
+  /// The highest protocol version to offer (protocol_version::Min to Latest). Unset: the latest.
+  /// 1 makes a version-1 client: no value types of version 2 (sending one is refused with
+  /// ErrorCode::NeedsProtocolVersion), no server time.
+  std::optional<uint8_t> max_protocol_version;
 
   StatusHandler on_status;
   EventHandler on_event;
@@ -771,6 +2060,39 @@ struct SendOptions {
   }
 };
 
+/// Per-connection settings for Peer::connect(const ConnectOptions&) (peer_connect_with).
+struct ConnectOptions {
+  /// "host:port".
+  std::string address;
+  /// 1 to 64 bytes of UTF-8.
+  std::string app_id;
+  /// The game's version sent in Connect, at most 32 bytes. Unset: the library's version.
+  std::optional<std::string> app_version;
+  Transport transport = Transport::Tcp;
+  /// Which key the server must present: as configured (default), `server_key`, or none.
+  Pin pin = Pin::AsConfigured;
+  /// The key for Pin::Key.
+  PublicKey server_key{};
+};
+
+/// Traffic counters, round-trip time and the server's clock (peer_get_stats), of the current or
+/// last connection.
+struct Stats {
+  /// The protocol version the connection speaks (1 until a connection is accepted).
+  uint32_t protocol_version = 0;
+  /// Smoothed round-trip time from the I/O thread's pings; unset until a pong arrived.
+  std::optional<std::chrono::milliseconds> rtt;
+  /// How much the round-trip time varies (mean deviation); unset with `rtt`.
+  std::optional<std::chrono::milliseconds> rtt_variance;
+  uint64_t bytes_sent = 0;
+  uint64_t bytes_received = 0;
+  uint64_t frames_sent = 0;
+  uint64_t frames_received = 0;
+  /// The server's clock now, in milliseconds, the same for every client of the server (Photon's
+  /// ServerTimeInMilliSeconds); unset until known (never on protocol version 1).
+  std::optional<uint64_t> server_time_ms;
+};
+
 namespace detail {
 
 /// The callback state that `user_data` points at. Heap-allocated and owned by the Peer, so its
@@ -783,10 +2105,10 @@ struct CallbackBlock {
   std::exception_ptr error;
   /// Nesting depth of service() calls of this peer on the servicing thread.
   int dispatch_depth = 0;
-  /// Set when the Peer was destroyed from inside one of its callbacks: no handler runs any more.
-  bool closed = false;
-  /// The handle to destroy once the C library's dispatch has returned.
-  peer_t* deferred_destroy = nullptr;
+  /// Set when the Peer was destroyed from inside one of its callbacks: the C library deferred the
+  /// destruction, and the running service() call owns (and frees) this block from then on,
+  /// because the handler that destroyed the Peer is still running inside it.
+  bool orphaned = false;
 
   void keep_first_error() noexcept {
     if (!error) error = std::current_exception();
@@ -811,7 +2133,7 @@ extern "C" {
 inline void sealnet_cpp_status_trampoline(void* user_data, uint32_t code,
                                           const peer_status_info_t* info) noexcept {
   auto* block = static_cast<CallbackBlock*>(user_data);
-  if (block == nullptr || block->closed || !block->on_status) return;
+  if (block == nullptr || !block->on_status) return;
   try {
     block->on_status(code, info != nullptr ? info->reason : 0,
                      info != nullptr ? view_of(info->message) : std::string_view());
@@ -822,7 +2144,7 @@ inline void sealnet_cpp_status_trampoline(void* user_data, uint32_t code,
 
 inline void sealnet_cpp_event_trampoline(void* user_data, const peer_event_t* event) noexcept {
   auto* block = static_cast<CallbackBlock*>(user_data);
-  if (block == nullptr || event == nullptr || block->closed || !block->on_event) return;
+  if (block == nullptr || event == nullptr || !block->on_event) return;
   try {
     block->on_event(to_event(*event));
   } catch (...) {
@@ -833,7 +2155,7 @@ inline void sealnet_cpp_event_trampoline(void* user_data, const peer_event_t* ev
 inline void sealnet_cpp_response_trampoline(void* user_data,
                                             const peer_operation_response_t* response) noexcept {
   auto* block = static_cast<CallbackBlock*>(user_data);
-  if (block == nullptr || response == nullptr || block->closed || !block->on_response) return;
+  if (block == nullptr || response == nullptr || !block->on_response) return;
   try {
     block->on_response(to_response(*response));
   } catch (...) {
@@ -847,11 +2169,12 @@ struct PeerDeleter {
   void operator()(peer_t* peer) const noexcept { (void)peer_destroy(peer); }
 };
 
-inline Result to_millis(std::optional<std::chrono::milliseconds> value, uint32_t* out) noexcept {
+inline Result to_millis(std::optional<std::chrono::milliseconds> value, const char* name, uint32_t* out) noexcept {
   if (!value) return Result();
   const auto count = value->count();
   if (count <= 0 || static_cast<unsigned long long>(count) > UINT32_MAX) {
-    return ErrorCode::InvalidArgument;
+    return fail(ErrorCode::InvalidArgument, std::string(name) + " is " + std::to_string(count) +
+                                                " ms; it must be 1 ms to 86400000 ms (one day)");
   }
   *out = static_cast<uint32_t>(count);
   return Result();
@@ -891,13 +2214,15 @@ class Peer {
   /// Creates a peer; no thread starts until connect().
   static Expected<Peer> create(Config config) {
     peer_config_t c;
-    uint32_t rc = peer_config_default(&c);
+    uint32_t rc = peer_config_default(&c, sizeof c);
     if (rc != PEER_RESULT_OK) return Result(rc);
-    Result converted = detail::to_millis(config.disconnect_timeout, &c.disconnect_timeout_ms);
+    Result converted = detail::to_millis(config.disconnect_timeout, "disconnect_timeout", &c.disconnect_timeout_ms);
     if (!converted.ok()) return converted;
-    converted = detail::to_millis(config.ping_interval, &c.ping_interval_ms);
+    converted = detail::to_millis(config.ping_interval, "ping_interval", &c.ping_interval_ms);
     if (!converted.ok()) return converted;
     if (config.max_queued_events) c.max_queued_events = *config.max_queued_events;
+    if (config.max_queued_bytes) c.max_queued_bytes = *config.max_queued_bytes;
+    if (config.max_protocol_version) c.max_protocol_version = *config.max_protocol_version;
     c.auto_key_exchange = config.auto_key_exchange ? 1 : 0;
     if (config.pinned_server_key) {
       c.pin_server_key = 1;
@@ -929,17 +2254,21 @@ class Peer {
   /// The C handle, for calls this wrapper does not cover. Owned by this object.
   peer_t* native_handle() const noexcept { return handle_.get(); }
 
-  /// Destroys the peer now (see TEARDOWN). The object becomes empty. Safe on an empty Peer.
+  /// Destroys the peer now (see TEARDOWN). The object becomes empty. Safe on an empty Peer. From
+  /// inside one of this peer's callbacks the C library defers the destruction: no further callback
+  /// runs, and the running service() completes it and frees the handlers before it returns.
   void reset() noexcept {
     if (!handle_) {
       callbacks_.reset();
       return;
     }
     if (callbacks_->dispatch_depth > 0) {
-      // Called from one of this peer's own callbacks: peer_destroy would be refused there. Silence
-      // the handlers now and let the running service() call finish the destruction.
-      callbacks_->closed = true;
-      callbacks_->deferred_destroy = handle_.release();
+      // Called from one of this peer's own callbacks: the C library invalidates the handle at
+      // once, runs no further callback and finishes the destruction inside the running
+      // peer_service. The handler that called us is still running from the callback block, so
+      // that service() call frees the block once peer_service has returned.
+      callbacks_->orphaned = true;
+      handle_.reset();             // peer_destroy, deferred by the library
       (void)callbacks_.release();  // owned by that service() call from now on
       return;
     }
@@ -954,8 +2283,56 @@ class Peer {
     if (!handle_) return ErrorCode::InvalidPeer;
     const auto address_c = detail::c_string(address);
     const auto app_id_c = detail::c_string(app_id);
-    if (!address_c || !app_id_c) return ErrorCode::InvalidArgument;
+    if (!address_c || !app_id_c) {
+      return detail::fail(ErrorCode::InvalidArgument, "connect: the address or app id holds a NUL byte");
+    }
     return Result(peer_connect(handle_.get(), address_c->c_str(), app_id_c->c_str()));
+  }
+
+  /// Starts connecting with per-connection options (peer_connect_with): address, app id, app
+  /// version, transport and pin. Otherwise as connect(address, app_id); an app version over 32
+  /// bytes, an unknown transport or pin gives ErrorCode::InvalidArgument with last_error() saying
+  /// which.
+  Result connect(const ConnectOptions& options) {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    const auto address_c = detail::c_string(options.address);
+    const auto app_id_c = detail::c_string(options.app_id);
+    if (!address_c || !app_id_c) return detail::fail(ErrorCode::InvalidArgument, "connect: the address or app id holds a NUL byte");
+    std::optional<std::string> version_c;
+    if (options.app_version) {
+      version_c = detail::c_string(*options.app_version);
+      if (!version_c) return detail::fail(ErrorCode::InvalidArgument, "connect: the app version holds a NUL byte");
+    }
+    peer_connect_options_t c;
+    uint32_t rc = peer_connect_options_default(&c, sizeof c);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    c.address = address_c->c_str();
+    c.app_id = app_id_c->c_str();
+    c.app_version = version_c ? version_c->c_str() : nullptr;
+    c.transport = static_cast<uint32_t>(options.transport);
+    c.pin = static_cast<uint8_t>(options.pin);
+    std::memcpy(c.server_public_key, options.server_key.data(), sizeof c.server_public_key);
+    return Result(peer_connect_with(handle_.get(), &c));
+  }
+
+  /// Traffic counters, round-trip time, protocol version and server time. Any thread.
+  Expected<Stats> stats() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    peer_stats_t s{};
+    const uint32_t rc = peer_get_stats(handle_.get(), &s, sizeof s);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    Stats stats;
+    stats.protocol_version = s.protocol_version;
+    if (s.rtt_known != 0) {
+      stats.rtt = std::chrono::milliseconds(s.rtt_ms);
+      stats.rtt_variance = std::chrono::milliseconds(s.rtt_variance_ms);
+    }
+    stats.bytes_sent = s.bytes_sent;
+    stats.bytes_received = s.bytes_received;
+    stats.frames_sent = s.frames_sent;
+    stats.frames_received = s.frames_received;
+    if (s.server_time_known != 0) stats.server_time_ms = s.server_time_ms;
+    return stats;
   }
 
   /// Starts the key exchange when auto_key_exchange is off; the outcome arrives as status 1048
@@ -966,11 +2343,15 @@ class Peer {
   }
 
   /// Sends an operation; the parameters are copied. With `options.encrypt` before the key exchange
-  /// completed, returns ErrorCode::EncryptionNotEstablished and sends nothing. Any thread.
+  /// completed, returns ErrorCode::EncryptionNotEstablished and sends nothing. A value type of
+  /// protocol version 2 (10 and above) on a version-1 connection is refused with
+  /// ErrorCode::NeedsProtocolVersion, last_error() naming the type and the versions. Any thread.
   Result send_operation(uint8_t op_code, ParamsView params = ParamsView(),
                         SendOptions options = SendOptions()) noexcept {
     if (!handle_) return ErrorCode::InvalidPeer;
-    peer_send_options_t c{};
+    peer_send_options_t c;
+    const uint32_t made = peer_send_options_default(&c, sizeof c);
+    if (made != PEER_RESULT_OK) return Result(made);
     c.delivery_mode = static_cast<uint8_t>(options.delivery);
     c.encrypt = options.encrypt ? 1 : 0;
     c.channel = options.channel;
@@ -988,12 +2369,10 @@ class Peer {
     const uint32_t rc = peer_service(handle, &count);
     --block->dispatch_depth;
     // A handler may have destroyed or reassigned this Peer: use only the locals from here on.
+    // peer_service has completed a destruction a handler asked for; the block is ours to free.
     if (block->dispatch_depth == 0) {
       std::exception_ptr error = std::exchange(block->error, nullptr);
-      if (block->deferred_destroy != nullptr) {
-        detail::PeerDeleter()(block->deferred_destroy);
-        delete block;
-      }
+      if (block->orphaned) delete block;
       if (error) std::rethrow_exception(error);
     }
     if (rc == PEER_RESULT_OK && dispatched != nullptr) *dispatched = count;

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the C++ wrapper's test and chat example with sanitizers, then runs the test (and a short
-# chat session) against a fresh sealnet-server on loopback.
+# Builds the C++ wrapper's test, the all_types program of tests/cross and the chat example with
+# sanitizers, then runs a short chat session, one C++ all_types sender against one C++ receiver, and
+# the test, each against a fresh sealnet-server on loopback.
 #
 #   bindings/cpp/test.sh
 #
@@ -31,6 +32,7 @@ mkdir -p "$out"
 
 echo "== build ($cxx)"
 "$cxx" "${cxxflags[@]}" bindings/cpp/test/peer_test.cpp -o "$out/peer_test" "${ldflags[@]}"
+"$cxx" "${cxxflags[@]}" bindings/cpp/test/all_types.cpp -o "$out/all_types" "${ldflags[@]}"
 "$cxx" "${cxxflags[@]}" bindings/cpp/examples/chat.cpp -o "$out/chat" "${ldflags[@]}"
 
 # Leak checking is on unless the caller chose other options; a leak makes the program fail.
@@ -54,6 +56,27 @@ for expected in 'status 1048' 'me \[encrypted\]: hello from the C++ chat' \
   fi
 done
 echo "chat example ok"
+
+echo "== all_types: C++ sender to C++ receiver (tests/cross/README.md)"
+# The receiver runs as a coprocess; reading its first line waits until it has joined, so the sender
+# starts only then (no sleeping).
+pair='
+  set -euo pipefail
+  bin=$1
+  room=cpp-all-types-$$
+  coproc RECEIVER { exec "$bin" --role receive --room "$room"; }
+  receiver_pid=$RECEIVER_PID
+  exec {from_receiver}<&"${RECEIVER[0]}"
+  if ! read -r -t 30 line <&"$from_receiver" || [ "$line" != joined ]; then
+    echo "all_types receiver did not join (first line: ${line:-none})" >&2
+    kill "$receiver_pid" 2>/dev/null || true
+    exit 1
+  fi
+  "$bin" --role send --room "$room" || { echo "all_types sender failed" >&2; kill "$receiver_pid" 2>/dev/null || true; exit 1; }
+  while read -r line <&"$from_receiver"; do echo "receiver: $line"; done
+  wait "$receiver_pid" || { echo "all_types receiver failed" >&2; exit 1; }
+'
+scripts/with-server.sh -- bash -c "$pair" all_types "$out/all_types"
 
 echo "== peer_test"
 exec scripts/with-server.sh -- "$out/peer_test"

@@ -250,7 +250,7 @@ pub extern "C" fn peer_params_key_at(params: *const peer_params_t, index: usize,
     guard(|| {
         // SAFETY: NULL-checked pointers per the contract.
         let (params, out) = unsafe { (borrow(params)?, borrow_mut(out_key)?) };
-        *out = params.params.iter().nth(index).map(|(key, _)| key).ok_or(PeerResult::NotFound)?;
+        *out = params.params.entry_at(index).map(|(key, _)| key).ok_or(PeerResult::NotFound)?;
         Ok(())
     })
 }

@@ -289,7 +289,10 @@ pub extern "C" fn peer_establish_encryption(peer: *mut peer_t) -> u32 {
 
 /// Sends an operation. `params` may be NULL (no parameters) and is copied, so the caller keeps
 /// ownership. `options` may be NULL (reliable, unencrypted, channel 0). With `encrypt` set before the
-/// key exchange completed, returns PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED and sends nothing.
+/// key exchange completed, returns PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED and sends nothing. A
+/// value whose type the connection's protocol version lacks (a byte, short, packed array, table or
+/// custom value on a version-1 connection) gives PEER_RESULT_NEEDS_PROTOCOL_VERSION, and parameters
+/// beyond the codec's limits PEER_RESULT_PARAMS_TOO_LARGE; peer_last_error says which value.
 ///
 /// Thread: any thread, concurrently with peer_service.
 #[unsafe(no_mangle)]

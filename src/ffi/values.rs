@@ -245,19 +245,23 @@ fn write_view(out: *mut peer_value_t, value: &Value) -> Result<(), PeerResult> {
     Ok(())
 }
 
-/// Sets `key` to `value` (any type; see peer_value_t), copied. A value beyond the codec's limits (a
-/// string over 64 KiB, a container nested too deep, ...) is refused at once with
-/// PEER_RESULT_PARAMS_TOO_LARGE, and peer_last_error names the limit; a version-2 type is refused
-/// when sent on a version-1 connection.
+/// Sets `key` to `value` (any type; see peer_value_t), copied (a dictionary may be put into itself:
+/// the copy is of its contents before the call). A value beyond the codec's limits (a string over
+/// 64 KiB, a container nested too deep, ...) is refused at once with PEER_RESULT_PARAMS_TOO_LARGE,
+/// and peer_last_error names the limit. A dictionary does not know the connection it will be sent
+/// on, so a version-2 type is accepted here and refused by peer_send_operation on a version-1
+/// connection (PEER_RESULT_NEEDS_PROTOCOL_VERSION).
 ///
 /// Thread: the thread that owns the dictionary.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_params_put(params: *mut peer_params_t, key: u8, value: *const peer_value_t) -> u32 {
     guard_detailed(|| {
-        // SAFETY: NULL-checked pointers, valid per the contract.
-        let (params, value) = unsafe { (borrow_mut(params)?, borrow(value)?) };
-        // SAFETY: the value's pointers are valid per the contract.
-        let value = checked(unsafe { owned(value)? })?;
+        // The value is copied out before the target is borrowed mutably, so a value that points at
+        // the target itself (a dictionary put into itself) is a copy of it, never an aliased borrow.
+        // SAFETY: NULL-checked; the value's pointers are valid per the contract.
+        let value = checked(unsafe { owned(borrow(value)?)? })?;
+        // SAFETY: NULL-checked; a live dictionary per the contract.
+        let params = unsafe { borrow_mut(params)? };
         params.params.insert(key, value);
         Ok(())
     })
@@ -319,10 +323,11 @@ pub extern "C" fn peer_array_free(array: *mut peer_array_t) {
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_array_push(array: *mut peer_array_t, value: *const peer_value_t) -> u32 {
     guard_detailed(|| {
-        // SAFETY: NULL-checked pointers, valid per the contract.
-        let (array, value) = unsafe { (borrow_mut(array)?, borrow(value)?) };
-        // SAFETY: the value's pointers are valid per the contract.
-        let value = checked(unsafe { owned(value)? })?;
+        // Copied before the target is borrowed mutably, as in peer_params_put.
+        // SAFETY: NULL-checked; the value's pointers are valid per the contract.
+        let value = checked(unsafe { owned(borrow(value)?)? })?;
+        // SAFETY: NULL-checked; a live array per the contract.
+        let array = unsafe { borrow_mut(array)? };
         let len = match &mut array.0 {
             Value::Array(items) => {
                 items.push(value);
@@ -425,7 +430,8 @@ unsafe fn key_of(key: &peer_value_t) -> Result<Key, Failure> {
 }
 
 /// Sets `key` (an int, long, string, byte or short value) to a copy of `value`, replacing any value
-/// it had. Limits are checked as by peer_params_put.
+/// it had. A key of another type gives PEER_RESULT_TYPE_MISMATCH; limits are checked as by
+/// peer_params_put.
 ///
 /// Thread: the thread that owns the table.
 #[unsafe(no_mangle)]
@@ -435,10 +441,11 @@ pub extern "C" fn peer_table_put(
     value: *const peer_value_t,
 ) -> u32 {
     guard_detailed(|| {
-        // SAFETY: NULL-checked pointers, valid per the contract.
-        let (table, key, value) = unsafe { (borrow_mut(table)?, borrow(key)?, borrow(value)?) };
-        // SAFETY: the pointers inside are valid per the contract.
-        let (key, value) = unsafe { (key_of(key)?, checked(owned(value)?)?) };
+        // Copied before the target is borrowed mutably, as in peer_params_put.
+        // SAFETY: NULL-checked; the pointers inside are valid per the contract.
+        let (key, value) = unsafe { (key_of(borrow(key)?)?, checked(owned(borrow(value)?)?)?) };
+        // SAFETY: NULL-checked; a live table per the contract.
+        let table = unsafe { borrow_mut(table)? };
         if let Key::String(text) = &key {
             checked(Value::String(text.clone()))?;
         }
@@ -491,7 +498,7 @@ pub extern "C" fn peer_table_entry_at(
     guard(|| {
         // SAFETY: NULL-checked pointers per the contract.
         let (table, out_key, out_value) = unsafe { (borrow(table)?, borrow_mut(out_key)?, borrow_mut(out_value)?) };
-        let (key, value) = table.0.iter().nth(index).ok_or(PeerResult::NotFound)?;
+        let (key, value) = table.0.entry_at(index).ok_or(PeerResult::NotFound)?;
         *out_key = match key {
             Key::String(text) => slice_view(text.as_bytes(), PeerValueType::String),
             Key::Int(v) => peer_value_t { integer: i64::from(*v), ..peer_value_t::empty(PeerValueType::Int) },

@@ -340,6 +340,21 @@ static void limits_refused_when_built(void) {
     CHECK(contains(peer_last_error(), "maximum depth of 8"), "depth named");
     peer_params_free(inner);
 
+    /* A dictionary put into itself holds a copy of what it held before the call. */
+    peer_params_t *self_ref = NULL;
+    peer_params_new(&self_ref);
+    peer_params_put_i32(self_ref, 1, 7);
+    peer_value_t itself = {0};
+    itself.type = PEER_VALUE_TYPE_MAP;
+    itself.map = self_ref;
+    CHECK(peer_params_put(self_ref, 2, &itself) == PEER_RESULT_OK, "a dictionary put into itself");
+    peer_value_t copy;
+    size_t copied = 0;
+    CHECK(peer_params_get(self_ref, 2, &copy) == PEER_RESULT_OK && peer_params_count(copy.map, &copied) == 0 &&
+              copied == 1,
+          "the copy holds the entries from before the call");
+    peer_params_free(self_ref);
+
     /* The older typed reader still reads a packed int array. */
     const int32_t ints[] = {4, 5, 6};
     peer_value_t packed = {0};

@@ -339,11 +339,12 @@ int main(int argc, char** argv) {
     ++chat.messages;
     std::string name = "?";
     std::string text;
-    if (auto message = event.params.get_params(kParamData)) {
-      name = std::string(message->get_string(kParamName).value_or("?"));
-      text = std::string(message->get_string(kParamText).value_or(""));
+    // Borrowed views of the event's data: nothing is copied until the std::string below.
+    if (const auto message = event.params.get<sn::ParamsView>(kParamData)) {
+      name = std::string(message->get<std::string_view>(kParamName).value_or("?"));
+      text = std::string(message->get<std::string_view>(kParamText).value_or(""));
     } else {
-      text = std::string(event.params.get_string(kParamData).value_or("(no text)"));
+      text = std::string(event.params.get<std::string_view>(kParamData).value_or("(no text)"));
     }
     std::printf("%s (actor %d) %s: %s\n", name.c_str(), event.sender, mark(event.encrypted).data(),
                 text.c_str());

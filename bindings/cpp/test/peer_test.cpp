@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <initializer_list>
 #include <memory>
@@ -114,6 +115,7 @@ struct ReceivedResponse {
 struct Recorder {
   std::vector<uint32_t> statuses;
   std::vector<uint16_t> reasons;
+  std::vector<std::string> status_messages;
   std::vector<ReceivedEvent> events;
   std::vector<ReceivedResponse> responses;
   int wrong_thread = 0;
@@ -143,10 +145,11 @@ struct Recorder {
 
 sn::Config recording_config(const std::shared_ptr<Recorder>& recorder) {
   sn::Config config;
-  config.on_status = [recorder](uint32_t code, uint16_t reason, std::string_view) {
+  config.on_status = [recorder](uint32_t code, uint16_t reason, std::string_view message) {
     if (std::this_thread::get_id() != g_main_thread) ++recorder->wrong_thread;
     recorder->statuses.push_back(code);
     recorder->reasons.push_back(reason);
+    recorder->status_messages.emplace_back(message);
     if (recorder->on_status_hook) recorder->on_status_hook(code);
   };
   config.on_event = [recorder](const sn::Event& event) {
@@ -278,7 +281,7 @@ void test_params_roundtrip() {
   CHECK(params.type(5) == sn::ValueType::Double);
   CHECK(params.type(6) == sn::ValueType::String);
   CHECK(params.type(8) == sn::ValueType::Bytes);
-  CHECK(params.type(9) == sn::ValueType::Array);
+  CHECK(params.type(9) == sn::ValueType::IntArray);  // a vector is sent packed
   CHECK(params.type(10) == sn::ValueType::Null);
   CHECK(params.type(11) == sn::ValueType::Map);
   CHECK(!params.type(200).has_value());
@@ -352,6 +355,11 @@ void test_empty_peer() {
   sn::Config bad;
   bad.disconnect_timeout = 0ms;
   CHECK(sn::Peer::create(std::move(bad)).code() == sn::ErrorCode::InvalidArgument);
+  CHECK(std::string(sn::last_error()).find("disconnect_timeout is 0 ms") != std::string::npos);
+  sn::Config too_long;
+  too_long.ping_interval = std::chrono::hours(25);  // within uint32_t, beyond the library's day
+  CHECK(sn::Peer::create(std::move(too_long)).code() == sn::ErrorCode::InvalidArgument);
+  CHECK(std::string(sn::last_error()).find("ping_interval") != std::string::npos);
 }
 
 void test_connect_sequence(World& w) {
@@ -782,13 +790,651 @@ void test_disconnect(World& w) {
   CHECK(w.a_rec->wrong_thread == 0 && w.b_rec->wrong_thread == 0);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Values of protocol version 2, custom types, options and stats
+// ---------------------------------------------------------------------------------------------
+
+// A registered custom type: three little-endian IEEE-754 floats (12 bytes), as in tests/cross.
+struct Vec3 {
+  float x = 0, y = 0, z = 0;
+  bool operator==(const Vec3& o) const { return x == o.x && y == o.y && z == o.z; }
+};
+
+std::vector<uint8_t> vec3_bytes(const Vec3& v) {
+  std::vector<uint8_t> out;
+  for (const float f : {v.x, v.y, v.z}) {
+    uint32_t bits = 0;
+    std::memcpy(&bits, &f, sizeof bits);
+    for (int shift = 0; shift < 32; shift += 8) out.push_back(static_cast<uint8_t>(bits >> shift));
+  }
+  return out;
+}
+
+std::optional<Vec3> vec3_from(sn::ByteView bytes) {
+  if (bytes.size() != 12) return std::nullopt;
+  float f[3];
+  for (int i = 0; i < 3; ++i) {
+    uint32_t bits = 0;
+    for (int b = 0; b < 4; ++b) bits |= uint32_t{bytes[static_cast<size_t>(4 * i + b)]} << (8 * b);
+    std::memcpy(&f[i], &bits, sizeof bits);
+  }
+  return Vec3{f[0], f[1], f[2]};
+}
+
+constexpr uint8_t kVec3Code = 86;
+
+// Registered once, before the cases that put or read a Vec3.
+void register_vec3() {
+  const sn::Result registered = sn::register_type<Vec3>(kVec3Code, vec3_bytes, vec3_from);
+  if (!registered.ok()) {
+    std::fprintf(stderr, "register_type<Vec3>: %s (%s)\n", registered.message(), sn::last_error());
+    std::exit(1);
+  }
+}
+
+bool contains_text(const char* text, const char* part) { return std::string(text).find(part) != std::string::npos; }
+
+#define CHECK_ERROR(expr, error_code, part)                                                      \
+  do {                                                                                           \
+    const sn::Result check_error_ = (expr);                                                      \
+    const std::string check_detail_ = sn::last_error();                                          \
+    if (!check(check_error_.code() == (error_code), #expr " gives " #error_code, __LINE__)) {    \
+      std::fprintf(stderr, "    -> %s (%s)\n", check_error_.message(), check_detail_.c_str());  \
+    } else if (!check(check_detail_.find(part) != std::string::npos,                              \
+                      "last_error() names: " part, __LINE__)) {                                  \
+      std::fprintf(stderr, "    -> last_error(): %s\n", check_detail_.c_str());                 \
+    }                                                                                            \
+  } while (0)
+
+// Creates a peer with `config`, connects it and services it until the key exchange is done.
+bool start_peer(sn::Peer& peer, sn::Config config, const Recorder& rec, const World& w) {
+  auto created = sn::Peer::create(std::move(config));
+  CHECK_OK(created);
+  if (!created.ok()) return false;
+  peer = std::move(created).value();
+  CHECK_OK(peer.connect(w.address, kAppId));
+  return CHECK(pump({&peer}, [&] {
+    return rec.has_status(sn::status::EncryptionEstablished) || rec.has_status(sn::status::Disconnect);
+  })) && CHECK(rec.has_status(sn::status::EncryptionEstablished));
+}
+
+void test_values_roundtrip(World& w) {
+  sn::Params data;
+  const int16_t shorts[] = {-1, 2, 300};
+  const std::vector<float> floats{0.5f, -1.25f};
+  const bool bools[] = {true, false, true};
+  CHECK_OK(data.put(1, uint8_t{200}));
+  CHECK_OK(data.put(2, int16_t{-12345}));
+  CHECK_OK(data.put(3, int32_t{-100000}));
+  CHECK_OK(data.put(4, int64_t{1} << 40));
+  CHECK_OK(data.put(5, 1.5f));
+  CHECK_OK(data.put(6, -2.25));
+  CHECK_OK(data.put(7, true));
+  CHECK_OK(data.put(8, std::string("h\xc3\xa9llo w\xc3\xb6rld")));
+  CHECK_OK(data.put(9, std::vector<uint8_t>{0, 1, 254, 255}));
+  CHECK_OK(data.put_array(10, shorts, 3));  // straight from a pointer
+  CHECK_OK(data.put(11, std::array<int32_t, 3>{7, -8, 9000000}));
+  CHECK_OK(data.put(12, std::vector<int64_t>{-1, int64_t{1} << 32}));
+  CHECK_OK(data.put(13, sn::ArraySpan<float>(floats)));
+  CHECK_OK(data.put(14, std::vector<double>{3.5, -0.125}));
+  CHECK_OK(data.put_array(15, bools, 3));
+  CHECK_OK(data.put(16, std::vector<std::string>{"a", "\xce\xb2", ""}));
+  sn::Array mixed;
+  CHECK_OK(mixed.push(1));
+  CHECK_OK(mixed.push("two"));
+  CHECK_OK(mixed.push(nullptr));
+  CHECK_OK(mixed.push(false));
+  sn::Array names = sn::Array::strings();
+  CHECK_OK(names.push("x"));
+  CHECK_OK(mixed.push(names));                          // a string array inside an object[]
+  CHECK_OK(mixed.push(std::vector<int16_t>{4, 5}));    // a packed array inside it
+  CHECK_OK(data.put(17, mixed));
+  sn::Table table;
+  sn::Params inner;
+  CHECK_OK(inner.put(1, "inner"));
+  CHECK_OK(table.put("name", "Ann"));
+  CHECK_OK(table.put(int32_t{7}, 0.25));
+  CHECK_OK(table.put(int64_t{7}, "long seven"));  // another key: the key's type is part of it
+  CHECK_OK(table.put(uint8_t{1}, true));
+  CHECK_OK(table.put(int16_t{-2}, inner));
+  CHECK_OK(table.put("name", "Bea"));  // replaces
+  CHECK(table.size() == 5);
+  CHECK_OK(data.put(18, table));
+  CHECK_OK(data.put(19, std::vector<bool>{}));
+  CHECK_OK(data.put(20, sn::Array()));
+  CHECK_OK(data.put(21, sn::Table()));
+  CHECK_OK(data.put(22, nullptr));
+  CHECK_OK(data.put(23, std::vector<sn::Value>{int16_t{3}, std::vector<int32_t>{1, 2}, "v"}));
+  sn::Params map;
+  CHECK_OK(map.put(1, 5));
+  CHECK_OK(data.put(24, map));
+  const sn::Value held = std::vector<double>{1.0, 2.0};
+  CHECK_OK(data.put(25, held));
+  CHECK_OK(data.put(26, Vec3{1, 2, 3}));
+  CHECK_OK(data.put(27, static_cast<long long>(-5)));  // any signed 64-bit integer is a Long
+
+  // Borrowed views are read inside the handler, where they are valid.
+  bool read_in_handler = false;
+  std::vector<int16_t> shorts_seen;
+  std::string text_seen;
+  w.b_rec->on_event_hook = [&](const sn::Event& event) {
+    if (event.code != 60) return;
+    const auto d = event.params.get<sn::ParamsView>(kParamData);
+    if (!d) return;
+    if (const auto span = d->get<sn::ArraySpan<int16_t>>(10)) shorts_seen = span->to_vector();
+    if (const auto text = d->get<std::string_view>(8)) text_seen = std::string(*text);
+    read_in_handler = true;
+  };
+  const size_t before = w.b_rec->events.size();
+  sn::Params params = raise_params(60);
+  CHECK_OK(params.put(kParamData, data));
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, params, sn::SendOptions::encrypted()));
+  CHECK(pump({&w.a, &w.b}, [&] { return w.b_rec->find_event(60, before) != nullptr; }));
+  w.b_rec->on_event_hook = nullptr;
+  CHECK(read_in_handler);
+  CHECK((shorts_seen == std::vector<int16_t>{-1, 2, 300}));
+  CHECK(text_seen == "h\xc3\xa9llo w\xc3\xb6rld");
+  const ReceivedEvent* e = w.b_rec->find_event(60, before);
+  if (!CHECK(e != nullptr && e->nested.has_value())) return;
+  const sn::Params& d = *e->nested;  // the recorder's copy of the data
+
+  const std::vector<std::pair<uint8_t, sn::ValueType>> types{
+      {1, sn::ValueType::Byte},         {2, sn::ValueType::Short},       {3, sn::ValueType::Int},
+      {4, sn::ValueType::Long},         {5, sn::ValueType::Float},       {6, sn::ValueType::Double},
+      {7, sn::ValueType::Bool},         {8, sn::ValueType::String},      {9, sn::ValueType::Bytes},
+      {10, sn::ValueType::ShortArray},  {11, sn::ValueType::IntArray},   {12, sn::ValueType::LongArray},
+      {13, sn::ValueType::FloatArray},  {14, sn::ValueType::DoubleArray}, {15, sn::ValueType::BoolArray},
+      {16, sn::ValueType::StringArray}, {17, sn::ValueType::Array},      {18, sn::ValueType::Table},
+      {19, sn::ValueType::BoolArray},   {20, sn::ValueType::Array},      {21, sn::ValueType::Table},
+      {22, sn::ValueType::Null},        {23, sn::ValueType::Array},      {24, sn::ValueType::Map},
+      {25, sn::ValueType::DoubleArray}, {26, sn::ValueType::Custom},     {27, sn::ValueType::Long}};
+  CHECK(d.size() == types.size());
+  for (const auto& [key, type] : types) {
+    if (!CHECK(d.type(key) == type)) {
+      std::fprintf(stderr, "    key %u: %s, expected %s\n", key, d.type(key) ? sn::type_name(*d.type(key)) : "missing",
+                   sn::type_name(type));
+    }
+  }
+  CHECK(d.get<uint8_t>(1) == uint8_t{200});
+  CHECK(d.get<int16_t>(2) == int16_t{-12345});
+  CHECK(d.get<int32_t>(3) == -100000);
+  CHECK(d.get<int64_t>(4) == (int64_t{1} << 40));
+  CHECK(d.get<float>(5) == 1.5f);
+  CHECK(d.get<double>(6) == -2.25);
+  CHECK(d.get<bool>(7) == true);
+  CHECK(d.get<std::string>(8) == std::string("h\xc3\xa9llo w\xc3\xb6rld"));
+  CHECK((d.get<std::vector<uint8_t>>(9) == std::vector<uint8_t>{0, 1, 254, 255}));
+  CHECK((d.get<std::vector<int16_t>>(10) == std::vector<int16_t>{-1, 2, 300}));
+  CHECK((d.get<std::vector<int32_t>>(11) == std::vector<int32_t>{7, -8, 9000000}));
+  CHECK((d.get<std::vector<int64_t>>(12) == std::vector<int64_t>{-1, int64_t{1} << 32}));
+  CHECK((d.get<std::vector<float>>(13) == std::vector<float>{0.5f, -1.25f}));
+  CHECK((d.get<std::vector<double>>(14) == std::vector<double>{3.5, -0.125}));
+  CHECK((d.get<std::vector<bool>>(15) == std::vector<bool>{true, false, true}));
+  CHECK((d.get<std::vector<std::string>>(16) == std::vector<std::string>{"a", "\xce\xb2", ""}));
+  const auto array = d.get<sn::ArrayView>(17);
+  if (CHECK(array.has_value() && array->size() == 6)) {
+    CHECK(array->get<int32_t>(0) == 1);
+    CHECK(array->get<std::string_view>(1) == std::string_view("two"));
+    CHECK((*array)[2].is_null());
+    CHECK(array->get<bool>(3) == false);
+    const auto strings = array->get<sn::ArrayView>(4);
+    CHECK(strings.has_value() && strings->kind() == sn::ValueType::StringArray &&
+          strings->get<std::string>(0) == std::string("x"));
+    CHECK((array->get<std::vector<int16_t>>(5) == std::vector<int16_t>{4, 5}));
+    CHECK(!array->at(6).has_value());
+    size_t iterated = 0;
+    for (const sn::ValueView element : *array) {
+      (void)element;
+      ++iterated;
+    }
+    CHECK(iterated == 6);
+  }
+  const auto t = d.get<sn::TableView>(18);
+  if (CHECK(t.has_value() && t->size() == 5)) {
+    CHECK(t->get<std::string_view>("name") == std::string_view("Bea"));
+    CHECK(t->get<double>(int32_t{7}) == 0.25);
+    CHECK(t->get<std::string>(int64_t{7}) == std::string("long seven"));
+    CHECK(t->get<bool>(uint8_t{1}) == true);
+    const auto nested = t->get<sn::ParamsView>(int16_t{-2});
+    CHECK(nested.has_value() && nested->get<std::string_view>(1) == std::string_view("inner"));
+    CHECK(!t->contains("missing"));
+    CHECK(!t->get<int32_t>("name").has_value());  // another type
+    size_t string_keys = 0;
+    for (const sn::TableEntry entry : *t) {
+      if (entry.key.type() == sn::ValueType::String) ++string_keys;
+    }
+    CHECK(string_keys == 1);
+  }
+  CHECK(d.get<sn::BoolArrayView>(19).has_value() && d.get<sn::BoolArrayView>(19)->empty());
+  CHECK(d.get<sn::ArrayView>(20).has_value() && d.get<sn::ArrayView>(20)->empty());
+  CHECK(d.get<sn::TableView>(21).has_value() && d.get<sn::TableView>(21)->empty());
+  CHECK(d.is_null(22));
+  const auto values = d.get<std::vector<sn::Value>>(23);
+  if (CHECK(values.has_value() && values->size() == 3)) {
+    CHECK((*values)[0].get<int16_t>() == int16_t{3});
+    CHECK(((*values)[1].get<std::vector<int32_t>>() == std::vector<int32_t>{1, 2}));
+    CHECK((*values)[2].type() == sn::ValueType::String);
+  }
+  const auto m = d.get<sn::ParamsView>(24);
+  CHECK(m.has_value() && m->get<int32_t>(1) == 5);
+  CHECK((d.get<std::vector<double>>(25) == std::vector<double>{1.0, 2.0}));
+  CHECK((d.get<Vec3>(26) == Vec3{1, 2, 3}));
+  CHECK(d.get<int64_t>(27) == -5);
+
+  // An owned copy of a value of any type keeps it after the dictionary is gone.
+  std::optional<sn::Value> kept;
+  {
+    auto copy = d.clone();
+    CHECK_OK(copy);
+    if (copy.ok()) kept = copy->get<sn::Value>(18);
+  }
+  if (CHECK(kept.has_value() && kept->type() == sn::ValueType::Table)) {
+    const sn::Value again = *kept;  // copyable: the table is copied through the library
+    const sn::Table* table_copy = again.get_if<sn::Table>();
+    CHECK(table_copy != nullptr && table_copy->get<std::string>("name") == std::string("Bea"));
+  }
+
+  // No conversion on read: the type must be the one asked for.
+  CHECK(!d.get<int32_t>(1).has_value());
+  CHECK(!d.get<int64_t>(3).has_value());
+  CHECK(!d.get<double>(5).has_value());
+  CHECK(!d.get<std::vector<int32_t>>(10).has_value());
+  CHECK(!d.get<std::string_view>(9).has_value());
+  CHECK(!d.get<sn::TableView>(24).has_value());
+  CHECK(!d.get<uint8_t>(200).has_value());
+}
+
+void test_value_limits() {
+  sn::Params p;
+  // The string limit is 64 KiB: one byte more is refused when it is put, naming the limit.
+  CHECK_OK(p.put(1, std::string(65536, 'x')));
+  CHECK_ERROR(p.put(2, std::string(65537, 'x')), sn::ErrorCode::ParamsTooLarge,
+              "string of 65537 bytes exceeds the limit of 65536");
+  CHECK(!p.contains(2));
+  CHECK_ERROR(p.put(3, std::vector<uint8_t>(256 * 1024 + 1)), sn::ErrorCode::ParamsTooLarge, "262144");
+
+  // Inside containers too, at the push.
+  sn::Array a;
+  CHECK_ERROR(a.push(std::string(70000, 'y')), sn::ErrorCode::ParamsTooLarge, "65536");
+  for (int32_t i = 0; i < 4096; ++i) {
+    if (!a.push(i).ok()) {
+      CHECK(false);
+      break;
+    }
+  }
+  CHECK(a.size() == 4096);
+  CHECK_ERROR(a.push(4096), sn::ErrorCode::ParamsTooLarge, "4096");
+  sn::Table t;
+  CHECK_ERROR(t.put(std::string(70000, 'k'), 1), sn::ErrorCode::ParamsTooLarge, "65536");
+  CHECK_ERROR(t.put(1.5, 1), sn::ErrorCode::TypeMismatch, "a table key is an int, long, string, byte or short");
+
+  // Nesting deeper than the codec allows is refused at the put that makes it too deep.
+  sn::Params level;
+  CHECK_OK(level.put(1, 1));
+  bool refused = false;
+  for (int depth = 0; depth < 12 && !refused; ++depth) {
+    sn::Params outer;
+    const sn::Result r = outer.put(1, level);
+    if (r.code() == sn::ErrorCode::ParamsTooLarge) {
+      refused = true;
+      CHECK(contains_text(sn::last_error(), "depth"));
+    } else {
+      CHECK_OK(r);
+      level = std::move(outer);
+    }
+  }
+  CHECK(refused);
+
+  // Text that is not UTF-8, a string array given a number.
+  const char bad_utf8[] = {'\xff', '\xfe'};
+  CHECK(a.push(std::string_view(bad_utf8, sizeof bad_utf8)).code() == sn::ErrorCode::InvalidArgument);
+  sn::Array strings = sn::Array::strings();
+  CHECK(strings.push(1).code() == sn::ErrorCode::TypeMismatch);
+  CHECK_OK(strings.push("fine"));
+  // A null text pointer is refused, not sent as empty text.
+  const char* no_text = nullptr;
+  CHECK_ERROR(p.put(4, no_text), sn::ErrorCode::NullParameter, "null");
+
+  // A dictionary put into itself is copied first.
+  sn::Params self;
+  CHECK_OK(self.put(1, "me"));
+  CHECK_OK(self.put(2, self));
+  CHECK(self.get<sn::ParamsView>(2).has_value() && self.get<sn::ParamsView>(2)->size() == 1);
+}
+
+struct NotRegistered {
+  int value = 0;
+};
+struct OtherType {
+  int value = 0;
+};
+
+void test_custom_types(World& w) {
+  // Registration refusals name the code and the type.
+  CHECK(sn::registered_code<Vec3>() == kVec3Code);
+  CHECK(!sn::registered_code<NotRegistered>().has_value());
+  auto other_bytes = [](const OtherType&) { return std::vector<uint8_t>{1}; };
+  auto other_from = [](sn::ByteView) { return std::optional<OtherType>(OtherType{}); };
+  CHECK_ERROR(sn::register_type<OtherType>(kVec3Code, other_bytes, other_from), sn::ErrorCode::InvalidArgument,
+              "custom type code 86 is already registered (for (anonymous namespace)::Vec3)");
+  CHECK_ERROR(sn::register_type<Vec3>(87, vec3_bytes, vec3_from), sn::ErrorCode::InvalidArgument,
+              "already registered under custom type code 86");
+  CHECK_ERROR(sn::register_type<OtherType>(88, nullptr, other_from), sn::ErrorCode::NullParameter,
+              "serialize and deserialize");
+  CHECK(!sn::registered_code<OtherType>().has_value());
+  sn::Params p;
+  CHECK_ERROR(p.put(1, NotRegistered{}), sn::ErrorCode::InvalidArgument,
+              "no custom type is registered for (anonymous namespace)::NotRegistered");
+
+  // Registration from several threads at once: exactly one wins each code.
+  struct Racer {};
+  std::atomic<int> wins{0};
+  std::vector<std::thread> racers;
+  for (int i = 0; i < 4; ++i) {
+    racers.emplace_back([&] {
+      const sn::Result r = sn::register_type<Racer>(
+          150, [](const Racer&) { return std::vector<uint8_t>(); },
+          [](sn::ByteView) { return std::optional<Racer>(Racer{}); });
+      if (r.ok()) wins.fetch_add(1);
+    });
+  }
+  for (auto& racer : racers) racer.join();
+  CHECK(wins.load() == 1);
+
+  // Through the server: a registered type, a code nobody registered, and bytes the registered
+  // deserializer refuses.
+  sn::Params data;
+  CHECK_OK(data.put(1, Vec3{1.5f, -2, 3}));
+  CHECK_OK(data.put(2, sn::CustomValue{200, {9, 8, 7}}));
+  CHECK_OK(data.put(3, sn::CustomValue{kVec3Code, {1, 2, 3}}));
+  CHECK(data.get<sn::CustomView>(1).has_value() && data.get<sn::CustomView>(1)->code == kVec3Code &&
+        data.get<sn::CustomView>(1)->data.size() == 12);
+
+  // B echoes the unknown value straight from the borrowed event, unchanged; A reads the echo.
+  sn::Result echoed = sn::ErrorCode::NotFound;
+  w.b_rec->on_event_hook = [&](const sn::Event& event) {
+    if (event.code != 62) return;
+    const auto d = event.params.get<sn::ParamsView>(kParamData);
+    const auto unknown = d ? d->get<sn::CustomView>(2) : std::nullopt;
+    if (!unknown) return;
+    sn::Params back = raise_params(63);
+    echoed = back.put(kParamData, *unknown);
+    if (echoed.ok()) echoed = w.b.send_operation(kOpRaiseEvent, back, sn::SendOptions::encrypted());
+  };
+  std::optional<sn::CustomValue> echo;
+  w.a_rec->on_event_hook = [&](const sn::Event& event) {
+    if (event.code == 63) echo = event.params.get<sn::CustomValue>(kParamData);
+  };
+  const size_t b_before = w.b_rec->events.size();
+  const size_t a_before = w.a_rec->events.size();
+  sn::Params params = raise_params(62);
+  CHECK_OK(params.put(kParamData, data));
+  CHECK_OK(w.a.send_operation(kOpRaiseEvent, params, sn::SendOptions::encrypted()));
+  CHECK(pump({&w.a, &w.b}, [&] { return w.a_rec->find_event(63, a_before) != nullptr; }));
+  w.b_rec->on_event_hook = nullptr;
+  w.a_rec->on_event_hook = nullptr;
+  CHECK_OK(echoed);
+  CHECK((echo == sn::CustomValue{200, {9, 8, 7}}));
+
+  const ReceivedEvent* got = w.b_rec->find_event(62, b_before);
+  if (CHECK(got != nullptr && got->nested.has_value())) {
+    const sn::Params& d = *got->nested;
+    CHECK(d.type(1) == sn::ValueType::Custom);
+    CHECK((d.get<Vec3>(1) == Vec3{1.5f, -2, 3}));
+    CHECK(!d.get<Vec3>(2).has_value());  // code 200 is not Vec3's
+    CHECK((d.get<sn::CustomValue>(2) == sn::CustomValue{200, {9, 8, 7}}));
+    CHECK(!d.get<Vec3>(3).has_value());  // 3 bytes: the deserializer refuses them
+    CHECK(d.get<sn::CustomView>(3).has_value() && d.get<sn::CustomView>(3)->code == kVec3Code);
+    // Copied into a Value, a registered type still reads back as itself.
+    const auto value = d.get<sn::Value>(1);
+    CHECK((value.has_value() && value->get<Vec3>() == Vec3{1.5f, -2, 3}));
+  }
+}
+
+void test_stats(World& w) {
+  auto rec = std::make_shared<Recorder>();
+  sn::Config config = recording_config(rec);
+  config.ping_interval = 20ms;  // so that pongs (and the RTT) come quickly
+  auto created = sn::Peer::create(std::move(config));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer p = std::move(created).value();
+  const auto fresh = p.stats();
+  CHECK_OK(fresh);
+  if (fresh.ok()) {
+    CHECK(!fresh->rtt.has_value() && !fresh->server_time_ms.has_value());
+    CHECK(fresh->bytes_sent == 0 && fresh->frames_received == 0);
+  }
+  CHECK_OK(p.connect(w.address, kAppId));
+  CHECK(pump({&p}, [&] { return rec->has_status(sn::status::EncryptionEstablished); }));
+  CHECK(pump({&p}, [&] {
+    const auto s = p.stats();
+    return s.ok() && s->rtt.has_value() && s->server_time_ms.has_value() && s->frames_received >= 3;
+  }));
+  const auto first = p.stats();
+  CHECK_OK(first);
+  if (!first.ok()) return;
+  CHECK(first->protocol_version == sn::protocol_version::Latest);
+  CHECK(first->rtt.has_value() && first->rtt_variance.has_value());
+  CHECK(first->rtt.value_or(10s) < 5s);
+  CHECK(first->bytes_sent > 0 && first->bytes_received > 0 && first->frames_sent > 0);
+
+  // An operation (outside a room, so the server answers with an error) moves every counter.
+  const std::vector<uint8_t> payload(1000, 7);
+  sn::Params params = raise_params(1);
+  CHECK_OK(params.put(kParamData, payload));
+  CHECK_OK(p.send_operation(kOpRaiseEvent, params, sn::SendOptions::encrypted()));
+  CHECK(pump({&p}, [&] { return rec->find_response(kOpRaiseEvent) != nullptr; }));
+  const auto second = p.stats();
+  CHECK_OK(second);
+  if (!second.ok()) return;
+  CHECK(second->bytes_sent >= first->bytes_sent + payload.size());
+  CHECK(second->frames_sent > first->frames_sent);
+  CHECK(second->bytes_received > first->bytes_received);
+  CHECK(second->frames_received > first->frames_received);
+
+  // The server's clock advances, and every client of the server reads the same clock.
+  CHECK(pump({&p}, [&] {
+    const auto s = p.stats();
+    return s.ok() && s->server_time_ms.value_or(0) > *first->server_time_ms;
+  }));
+  // A pings at the default interval (1 s), so its first pong may still be on its way.
+  CHECK(pump({&p, &w.a}, [&] {
+    const auto s = w.a.stats();
+    return s.ok() && s->server_time_ms.has_value();
+  }));
+  const auto mine = p.stats();
+  const auto theirs = w.a.stats();
+  if (CHECK(mine.ok() && theirs.ok() && mine->server_time_ms && theirs->server_time_ms)) {
+    const int64_t apart = static_cast<int64_t>(*mine->server_time_ms) - static_cast<int64_t>(*theirs->server_time_ms);
+    CHECK(apart > -2000 && apart < 2000);
+  }
+  CHECK(sn::Peer().stats().code() == sn::ErrorCode::InvalidPeer);
+}
+
+void test_connect_options(World& w) {
+  sn::PublicKey wrong = w.server_key;
+  wrong[5] ^= 0x40;
+  auto connect_with = [&](const sn::ConnectOptions& options, std::shared_ptr<Recorder> rec,
+                          std::optional<sn::PublicKey> configured_pin) -> sn::Peer {
+    sn::Config config = recording_config(rec);
+    config.pinned_server_key = configured_pin;
+    auto created = sn::Peer::create(std::move(config));
+    CHECK_OK(created);
+    if (!created.ok()) return sn::Peer();
+    sn::Peer peer = std::move(created).value();
+    CHECK_OK(peer.connect(options));
+    CHECK(pump({&peer}, [&] {
+      return rec->has_status(sn::status::EncryptionEstablished) || rec->has_status(sn::status::Disconnect);
+    }));
+    return peer;
+  };
+  sn::ConnectOptions options;
+  options.address = w.address;
+  options.app_id = kAppId;
+  options.app_version = "cpp-test 1.2.3";
+
+  // The key of this connection overrides a wrong pin in the config.
+  options.pin = sn::Pin::Key;
+  options.server_key = w.server_key;
+  auto rec = std::make_shared<Recorder>();
+  sn::Peer pinned = connect_with(options, rec, wrong);
+  CHECK((rec->statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+  const auto key = pinned.server_public_key();
+  CHECK(key.ok() && *key == w.server_key);
+
+  // A wrong key for this connection fails the key exchange: 1049, then 1025.
+  options.server_key = wrong;
+  rec = std::make_shared<Recorder>();
+  sn::Peer refused = connect_with(options, rec, std::nullopt);
+  CHECK(pump({&refused}, [&] { return rec->has_status(sn::status::Disconnect); }));
+  CHECK(rec->has_status(sn::status::EncryptionFailedToEstablish));
+  CHECK(!rec->has_status(sn::status::EncryptionEstablished));
+
+  // Pin::None ignores the config's (wrong) pin; Pin::AsConfigured applies it.
+  options.pin = sn::Pin::None;
+  rec = std::make_shared<Recorder>();
+  sn::Peer unpinned = connect_with(options, rec, wrong);
+  CHECK(rec->has_status(sn::status::EncryptionEstablished));
+  options.pin = sn::Pin::AsConfigured;
+  rec = std::make_shared<Recorder>();
+  sn::Peer configured = connect_with(options, rec, wrong);
+  CHECK(pump({&configured}, [&] { return rec->has_status(sn::status::Disconnect); }));
+  CHECK(rec->has_status(sn::status::EncryptionFailedToEstablish));
+
+  // Refusals at the call, naming what is wrong.
+  auto created = sn::Peer::create(sn::Config{});
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer p = std::move(created).value();
+  sn::ConnectOptions bad = options;
+  bad.app_version = std::string(33, 'v');
+  CHECK_ERROR(p.connect(bad), sn::ErrorCode::InvalidArgument, "the client version is 33 bytes; the limit is 32");
+  bad = options;
+  bad.transport = static_cast<sn::Transport>(2);
+  CHECK_ERROR(p.connect(bad), sn::ErrorCode::InvalidArgument, "transport 2");
+  bad = options;
+  bad.pin = static_cast<sn::Pin>(9);
+  CHECK_ERROR(p.connect(bad), sn::ErrorCode::InvalidArgument, "pin is 9");
+  bad = options;
+  bad.address = std::string("127.0.0.1:1\0x", 13);
+  CHECK_ERROR(p.connect(bad), sn::ErrorCode::InvalidArgument, "NUL");
+  CHECK(p.state().value_or(sn::PeerState::Connecting) == sn::PeerState::Disconnected);
+}
+
+void test_version_1_peer(World& w) {
+  // A protocol version the library does not speak is refused at create.
+  sn::Config too_new;
+  too_new.max_protocol_version = 3;
+  CHECK(sn::Peer::create(std::move(too_new)).code() == sn::ErrorCode::InvalidArgument);
+  CHECK(contains_text(sn::last_error(), "max_protocol_version is 3"));
+
+  const std::string room = w.room + "-v1";
+  auto old_rec = std::make_shared<Recorder>();
+  auto new_rec = std::make_shared<Recorder>();
+  sn::Config old_config = recording_config(old_rec);
+  old_config.max_protocol_version = 1;
+  sn::Peer old_peer;
+  sn::Peer new_peer;
+  if (!start_peer(old_peer, std::move(old_config), *old_rec, w)) return;
+  if (!start_peer(new_peer, recording_config(new_rec), *new_rec, w)) return;
+  const auto old_stats = old_peer.stats();
+  const auto new_stats = new_peer.stats();
+  CHECK(old_stats.ok() && old_stats->protocol_version == 1);
+  CHECK(new_stats.ok() && new_stats->protocol_version == 2);
+  const int32_t old_actor = join_room(old_peer, *old_rec, room);
+  const int32_t new_actor = join_room(new_peer, *new_rec, room, {&old_peer});
+  CHECK(old_actor > 0 && new_actor > 0);
+
+  // Building a short works anywhere; sending it on a version-1 connection is refused, clearly.
+  sn::Params short_event = raise_params(65);
+  CHECK_OK(short_event.put(kParamData, int16_t{5}));
+  CHECK_ERROR(old_peer.send_operation(kOpRaiseEvent, short_event), sn::ErrorCode::NeedsProtocolVersion,
+              "a short value needs protocol version 2; this connection speaks version 1");
+
+  // Version-1 types go through both ways.
+  sn::Params plain_event = raise_params(66);
+  CHECK_OK(plain_event.put(kParamData, "from version 1"));
+  CHECK_OK(old_peer.send_operation(kOpRaiseEvent, plain_event));
+  CHECK(pump({&old_peer, &new_peer}, [&] { return new_rec->find_event(66) != nullptr; }));
+  const ReceivedEvent* from_old = new_rec->find_event(66);
+  CHECK(from_old != nullptr && from_old->text == std::string("from version 1"));
+
+  // An event holding a short is not relayed to the version-1 member; its sender is told so.
+  CHECK_OK(new_peer.send_operation(kOpRaiseEvent, short_event));
+  CHECK(pump({&old_peer, &new_peer}, [&] { return new_rec->find_response(kOpRaiseEvent) != nullptr; }));
+  const ReceivedResponse* skipped = new_rec->find_response(kOpRaiseEvent);
+  if (CHECK(skipped != nullptr)) {
+    CHECK(skipped->debug_message.find("protocol version 2") != std::string::npos);
+  }
+  // Events arrive in order: once a later one is in, the skipped one will never come.
+  CHECK_OK(new_peer.send_operation(kOpRaiseEvent, raise_params(67)));
+  CHECK(pump({&old_peer, &new_peer}, [&] { return old_rec->find_event(67) != nullptr; }));
+  CHECK(old_rec->find_event(65) == nullptr);
+  CHECK(!old_peer.stats()->server_time_ms.has_value());
+}
+
+void test_max_queued_bytes(World& w) {
+  // A peer that may hold only 4 KiB of results disconnects with an error when a larger event
+  // arrives, instead of growing without bound.
+  const std::string room = w.room + "-queue";
+  auto small_rec = std::make_shared<Recorder>();
+  auto sender_rec = std::make_shared<Recorder>();
+  sn::Config config = recording_config(small_rec);
+  config.max_queued_bytes = 4096;
+  sn::Peer small;
+  sn::Peer sender;
+  if (!start_peer(small, std::move(config), *small_rec, w)) return;
+  if (!start_peer(sender, recording_config(sender_rec), *sender_rec, w)) return;
+  CHECK(join_room(small, *small_rec, room) > 0);
+  CHECK(join_room(sender, *sender_rec, room, {&small}) > 0);
+  sn::Params big = raise_params(68);
+  CHECK_OK(big.put(kParamData, std::vector<uint8_t>(16 * 1024, 1)));
+  CHECK_OK(sender.send_operation(kOpRaiseEvent, big, sn::SendOptions::encrypted()));
+  CHECK(pump({&small, &sender}, [&] { return small_rec->has_status(sn::status::Disconnect); }));
+  CHECK(small_rec->find_event(68) == nullptr);
+  bool named = false;
+  for (size_t i = 0; i < small_rec->statuses.size(); ++i) {
+    if (small_rec->statuses[i] != sn::status::Disconnect &&
+        small_rec->status_messages[i].find("4096 bytes") != std::string::npos) {
+      named = true;
+    }
+  }
+  if (!CHECK(named)) {
+    for (size_t i = 0; i < small_rec->statuses.size(); ++i) {
+      std::fprintf(stderr, "    status %u: %s\n", small_rec->statuses[i], small_rec->status_messages[i].c_str());
+    }
+  }
+}
+
+void test_destroy_in_status_callback(World& w) {
+  // Destroying the peer from its status handler: the library defers it; no further status (not
+  // even Disconnect) reaches the handlers, which are released when service() returns.
+  auto rec = std::make_shared<Recorder>();
+  auto created = sn::Peer::create(recording_config(rec));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer p = std::move(created).value();
+  sn::Peer* self = &p;
+  rec->on_status_hook = [self](uint32_t code) {
+    if (code == sn::status::Connect) self->reset();
+  };
+  CHECK_OK(p.connect(w.address, kAppId));
+  CHECK(pump({&p}, [&] { return !p.valid(); }));
+  CHECK((rec->statuses == std::vector<uint32_t>{sn::status::Connect}));
+  CHECK(rec.use_count() == 1);
+  CHECK(p.service().code() == sn::ErrorCode::InvalidPeer);
+}
+
 }  // namespace
 
 int main() {
   g_main_thread = std::this_thread::get_id();
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
 
+  register_vec3();
   run_case("params round trip", test_params_roundtrip);
+  run_case("value limits are checked at put and named", test_value_limits);
   run_case("empty peer and bad config", test_empty_peer);
 
   World w;
@@ -807,6 +1453,12 @@ int main() {
     run_case("join room", [&] { test_join_room(w); });
     run_case("encrypted event", [&] { test_encrypted_event(w); });
     run_case("plain event and nested data", [&] { test_plain_event(w); });
+    run_case("every value type round-trips with its type", [&] { test_values_roundtrip(w); });
+    run_case("custom types: registered, unknown code, refusals", [&] { test_custom_types(w); });
+    run_case("stats: rtt, counters, server time", [&] { test_stats(w); });
+    run_case("connect with options: app version, pin", [&] { test_connect_options(w); });
+    run_case("version-1 peer", [&] { test_version_1_peer(w); });
+    run_case("max_queued_bytes", [&] { test_max_queued_bytes(w); });
     run_case("encrypt before key exchange", [&] { test_encrypt_before_key_exchange(w); });
     run_case("wrong pin fails the key exchange", [&] { test_wrong_pin(w); });
     run_case("poll instead of callbacks", [&] { test_poll(w); });
@@ -815,6 +1467,7 @@ int main() {
     run_case("move keeps callbacks", [&] { test_move_keeps_callbacks(w); });
     run_case("handler exception rethrown from service", [&] { test_callback_exception(w); });
     run_case("destroy from own callback", [&] { test_destroy_in_own_callback(w); });
+    run_case("destroy from own status callback", [&] { test_destroy_in_status_callback(w); });
     run_case("destroy mid-traffic", [&] { test_destroy_mid_traffic(w); });
     run_case("disconnect", [&] { test_disconnect(w); });
   }

@@ -252,6 +252,11 @@ impl Params {
         self.0 .0.iter().map(|(key, value)| (*key, value))
     }
 
+    /// The entry at `index` in key order, in constant time (hosts iterate by index).
+    pub fn entry_at(&self, index: usize) -> Option<(u8, &Value)> {
+        self.0 .0.get(index).map(|(key, value)| (*key, value))
+    }
+
     /// The first protocol version that can carry every value here (1 for none).
     pub fn required_version(&self) -> u8 {
         self.iter().map(|(_, value)| value.required_version()).max().unwrap_or(1)
@@ -370,6 +375,11 @@ impl Table {
 
     pub fn remove(&mut self, key: &Key) -> Option<Value> {
         self.0.remove(key)
+    }
+
+    /// The entry at `index` in key order, in constant time (hosts iterate by index).
+    pub fn entry_at(&self, index: usize) -> Option<(&Key, &Value)> {
+        self.0 .0.get(index).map(|(key, value)| (key, value))
     }
 
     pub fn len(&self) -> usize {

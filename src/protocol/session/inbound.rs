@@ -329,7 +329,10 @@ impl Session {
         self.version = chosen;
         self.phase = Phase::Connected;
         self.deadline = None;
-        self.next_ping = now + self.config.ping_interval;
+        // The first ping goes out at once (after the key exchange, which pauses pings, when one
+        // runs): the round-trip time and the server clock are known within a round trip, not after a
+        // whole ping interval.
+        self.next_ping = now;
         self.status(StatusCode::Connect, 0, "connected");
         if self.config.auto_key_exchange {
             self.establish_encryption(now).map_err(|error| Violation::protocol(error.to_string()))?;
