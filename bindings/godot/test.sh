@@ -1,15 +1,55 @@
 #!/usr/bin/env bash
 # Builds the Godot extension and runs its tests. No Godot binary is needed: the tests cover the
 # engine-free code (value mapping, codes, the client against an in-process server); see README.md.
+# Then one all_types sender and one all_types receiver (examples/all_types.rs, the extension's value
+# mapping without the engine) exchange every value type through a sealnet-server on loopback.
 #
 # Usage: bindings/godot/test.sh [--lint]   (--lint also runs rustfmt --check and clippy -D warnings)
-# Builds go to target/godot under the repository root (or $CARGO_TARGET_DIR when set).
+# Builds go to target/godot under the repository root (or $CARGO_TARGET_DIR when set). Needs the
+# server binary of the root workspace (`cargo build -p sealnet-server`); exits 2 when it is missing.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 target_dir="${CARGO_TARGET_DIR:-$root/target/godot}"
 manifest="$here/Cargo.toml"
+
+# Internal: `test.sh --pair EXAMPLE`, run by this script under scripts/with-server.sh, starts a
+# receiver, waits for its "joined" line, runs a sender, and checks that the receiver got everything.
+if [[ "${1:-}" == --pair ]]; then
+  example=$2
+  room="godot-pair-$$"
+  work="$(mktemp -d)"
+  receiver=
+  trap '[[ -n "$receiver" ]] && kill "$receiver" 2>/dev/null; rm -rf "$work"' EXIT
+  mkfifo "$work/receiver.out"
+  "$example" --role receive --room "$room" >"$work/receiver.out" 2>"$work/receiver.err" &
+  receiver=$!
+  exec {out}<"$work/receiver.out"
+  line=
+  read -r -t 60 line <&"$out" || true
+  if [[ "$line" != joined ]]; then
+    echo "all_types: the receiver did not join (said '$line'):" >&2
+    cat "$work/receiver.err" >&2
+    exit 1
+  fi
+  if ! "$example" --role send --room "$room" >"$work/sender.out" 2>&1; then
+    echo "all_types: the sender failed:" >&2
+    cat "$work/sender.out" >&2
+    exit 1
+  fi
+  status=0
+  wait "$receiver" || status=$?
+  receiver=
+  said="$(cat <&"$out")"
+  if ((status)); then
+    echo "all_types: the receiver failed (exit $status): $said" >&2
+    cat "$work/receiver.err" >&2
+    exit 1
+  fi
+  echo "all_types godot -> godot: $said"
+  exit 0
+fi
 
 lint=0
 case "${1:-}" in
@@ -18,8 +58,16 @@ case "${1:-}" in
   *) echo "usage: $0 [--lint]" >&2; exit 2 ;;
 esac
 
+# The same binary scripts/with-server.sh runs.
+server_bin="${SEALNET_SERVER_BIN:-$("$root/scripts/target-dir.sh")/debug/sealnet-server}"
+if [[ ! -x "$server_bin" ]]; then
+  echo "godot: ${server_bin#"$root"/} is missing: run \`cargo build -p sealnet-server\` in the repository root first" >&2
+  exit 2
+fi
+
 cargo build --manifest-path "$manifest" --target-dir "$target_dir"
 cargo test --manifest-path "$manifest" --target-dir "$target_dir"
+cargo build --manifest-path "$manifest" --target-dir "$target_dir" --example all_types
 
 # The library must export the entry point that sealnet.gdextension names.
 entry="$(sed -n 's/^entry_symbol *= *"\(.*\)"$/\1/p' "$here/addons/sealnet/sealnet.gdextension")"
@@ -55,6 +103,10 @@ if ((missing)); then
   exit 1
 fi
 echo "every SealnetPeer member used by demo/main.gd is defined"
+
+# One Godot-mapping sender and one Godot-mapping receiver; tests/cross/run.sh pairs this program with
+# the other bindings' ones.
+"$root/scripts/with-server.sh" -- "$here/test.sh" --pair "$target_dir/debug/examples/all_types"
 
 if ((lint)); then
   cargo fmt --manifest-path "$manifest" --check

@@ -2,26 +2,36 @@
 //! converted Godot values and hands queued results to the node. The node only translates.
 
 use std::collections::VecDeque;
+use std::time::Duration;
 
-use sealnet::peer::{Peer, PeerConfig, PeerEvent};
-use sealnet::protocol::codec::{Params, Value};
-use sealnet::protocol::message::OperationRequest;
+use sealnet::peer::{ConnectOptions, Peer, PeerConfig, PeerError, PeerEvent, PinChoice, WaitOutcome};
+use sealnet::protocol::codec::{CodecError, Limits, Params, Value};
+use sealnet::protocol::frame::PROTOCOL_VERSION;
+use sealnet::protocol::message::{OperationRequest, Versions};
 use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::session::{SessionError, SessionStats};
 use sealnet::protocol::status::PeerState;
 
 use crate::codes::{
-    byte_arg, delivery_arg, event_code_arg, parse_key_pin, receivers_arg, room, room_name_arg, timeout_arg, ErrorCode,
-    Failure,
+    byte_arg, delivery_arg, event_code_arg, millis_arg, parse_key_pin, protocol_version_arg, receivers_arg, room,
+    room_name_arg, timeout_arg, ErrorCode, Failure,
 };
-use crate::value::{params_from_gd_value, value_from_gd, GdValue};
+use crate::value::{describe_codec_error, format_path, locate, params_from_gd_value, value_from_gd, GdValue};
 
 /// The node's exported properties, read when a connection starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
+    /// With nothing received for this long (ms) the connection is considered lost.
     pub disconnect_timeout_ms: i64,
+    /// Run the key exchange as soon as the server accepts the connection.
     pub auto_key_exchange: bool,
     /// Empty, or the server's public key as 64 hex digits.
     pub server_key_pin: String,
+    /// The newest protocol version offered to the server; the connection speaks the highest version
+    /// both ends allow. 1 makes the peer talk as a version-1 client.
+    pub max_protocol_version: i64,
+    /// How often the peer pings the server; round-trip time and server time come from the pongs.
+    pub ping_interval_ms: i64,
 }
 
 impl Default for Settings {
@@ -31,6 +41,8 @@ impl Default for Settings {
             disconnect_timeout_ms: session.disconnect_timeout.as_millis() as i64,
             auto_key_exchange: session.auto_key_exchange,
             server_key_pin: String::new(),
+            max_protocol_version: i64::from(session.versions.max),
+            ping_interval_ms: session.ping_interval.as_millis() as i64,
         }
     }
 }
@@ -40,9 +52,105 @@ impl Settings {
     pub fn peer_config(&self) -> Result<PeerConfig, Failure> {
         let mut config = PeerConfig::default();
         config.session.disconnect_timeout = timeout_arg(self.disconnect_timeout_ms)?;
+        config.session.ping_interval = millis_arg("ping_interval_ms", self.ping_interval_ms)?;
         config.session.auto_key_exchange = self.auto_key_exchange;
         config.session.server_key_pin = parse_key_pin(&self.server_key_pin)?;
+        let max = protocol_version_arg(self.max_protocol_version)?;
+        config.session.versions = Versions { min: config.session.versions.min.min(max), max };
         Ok(config)
+    }
+}
+
+/// Where one connection goes, and what it tells the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    /// "host:port".
+    pub address: &'a str,
+    /// The application the server must know (`demo` for the reference server's default).
+    pub app_id: &'a str,
+    /// The game's version, sent in Connect (at most 32 bytes); "" sends the library's.
+    pub app_version: &'a str,
+    /// The server key this connection requires, as 64 hex digits; "" uses the `server_key_pin`
+    /// setting.
+    pub server_key_pin: &'a str,
+}
+
+impl<'a> Target<'a> {
+    /// `address` and `app_id`, with the library's version and the configured pin.
+    pub fn new(address: &'a str, app_id: &'a str) -> Self {
+        Target { address, app_id, app_version: "", server_key_pin: "" }
+    }
+}
+
+/// Measurements of the connection, as GDScript reads them (Photon's `RoundTripTime`, `BytesIn`,
+/// `ServerTimeInMilliSeconds`, ...).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Stats {
+    /// The version the connection speaks once the server accepted it; 0 when not connected.
+    pub protocol_version: i64,
+    /// Smoothed round-trip time in milliseconds; -1 until a pong arrived.
+    pub round_trip_time_ms: f64,
+    /// How much the round-trip time varies (mean deviation), in milliseconds; -1 until known.
+    pub round_trip_time_variance_ms: f64,
+    /// Bytes sent on the connection, frame headers included.
+    pub bytes_sent: i64,
+    /// Bytes received on the connection.
+    pub bytes_received: i64,
+    /// Frames sent (operations, pings, key exchange, ...).
+    pub frames_sent: i64,
+    /// Frames received (responses, events, pongs, ...).
+    pub frames_received: i64,
+    /// The server's clock in milliseconds, the same for every client of the server; -1 until a
+    /// version-2 pong arrived, and when not connected.
+    pub server_time_ms: i64,
+}
+
+impl Stats {
+    /// Before any connection.
+    pub const NONE: Stats = Stats {
+        protocol_version: 0,
+        round_trip_time_ms: -1.0,
+        round_trip_time_variance_ms: -1.0,
+        bytes_sent: 0,
+        bytes_received: 0,
+        frames_sent: 0,
+        frames_received: 0,
+        server_time_ms: -1,
+    };
+
+    /// The figures of a peer in `state`. Counters and round-trip time stay those of the last
+    /// connection after it ends; the version and the server clock only mean something while connected.
+    pub fn new(stats: &SessionStats, state: PeerState, server_time_ms: Option<u64>) -> Stats {
+        let accepted = matches!(
+            state,
+            PeerState::Connected | PeerState::EstablishingEncryption | PeerState::Encrypted | PeerState::Disconnecting
+        );
+        let millis = |duration: Option<Duration>| duration.map_or(-1.0, |duration| duration.as_secs_f64() * 1000.0);
+        let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
+        Stats {
+            protocol_version: if accepted { i64::from(stats.protocol_version) } else { 0 },
+            round_trip_time_ms: millis(stats.rtt),
+            round_trip_time_variance_ms: millis(stats.rtt_variance),
+            bytes_sent: count(stats.bytes_sent),
+            bytes_received: count(stats.bytes_received),
+            frames_sent: count(stats.frames_sent),
+            frames_received: count(stats.frames_received),
+            server_time_ms: server_time_ms.filter(|_| accepted).map_or(-1, count),
+        }
+    }
+
+    /// The entries of the dictionary `get_stats()` returns, by name.
+    pub fn entries(&self) -> Vec<(&'static str, GdValue)> {
+        vec![
+            ("protocol_version", GdValue::Int(self.protocol_version)),
+            ("round_trip_time_ms", GdValue::Float(self.round_trip_time_ms)),
+            ("round_trip_time_variance_ms", GdValue::Float(self.round_trip_time_variance_ms)),
+            ("bytes_sent", GdValue::Int(self.bytes_sent)),
+            ("bytes_received", GdValue::Int(self.bytes_received)),
+            ("frames_sent", GdValue::Int(self.frames_sent)),
+            ("frames_received", GdValue::Int(self.frames_received)),
+            ("server_time_ms", GdValue::Int(self.server_time_ms)),
+        ]
     }
 }
 
@@ -51,9 +159,10 @@ pub fn send_options(encrypt: bool, delivery_mode: i64, channel: i64) -> Result<S
     Ok(SendOptions { encrypt, delivery: delivery_arg(delivery_mode)?, channel: byte_arg("channel", channel)? })
 }
 
-/// An operation with parameters from a Godot dictionary (or `null` for none).
-pub fn operation(op_code: i64, params: &GdValue) -> Result<OperationRequest, Failure> {
-    Ok(OperationRequest { op_code: byte_arg("op_code", op_code)?, params: params_from_gd_value(params)? })
+/// An operation with parameters from a Godot dictionary (or `null` for none), converted for a
+/// connection speaking protocol `version`.
+pub fn operation(op_code: i64, params: &GdValue, version: u8) -> Result<OperationRequest, Failure> {
+    Ok(OperationRequest { op_code: byte_arg("op_code", op_code)?, params: params_from_gd_value(params, version)? })
 }
 
 /// JoinRoom for the reference server.
@@ -69,14 +178,15 @@ pub fn leave_room() -> OperationRequest {
     OperationRequest { op_code: room::OP_LEAVE_ROOM, params: Params::new() }
 }
 
-/// RaiseEvent for the reference server. `null` data sends no data parameter.
-pub fn raise_event(code: i64, data: &GdValue, receivers: i64) -> Result<OperationRequest, Failure> {
+/// RaiseEvent for the reference server, with `data` converted for protocol `version`. `null` data
+/// sends no data parameter.
+pub fn raise_event(code: i64, data: &GdValue, receivers: i64, version: u8) -> Result<OperationRequest, Failure> {
     let mut params = Params::new();
     params.insert(room::CODE, Value::Int(event_code_arg(code)?));
     // Others is the server's default; it is still sent so the request says what it means.
     params.insert(room::RECEIVER_GROUP, Value::Int(receivers_arg(receivers)?));
     if *data != GdValue::Nil {
-        params.insert(room::DATA, value_from_gd(data)?);
+        params.insert(room::DATA, value_from_gd(data, version)?);
     }
     Ok(OperationRequest { op_code: room::OP_RAISE_EVENT, params })
 }
@@ -87,6 +197,8 @@ pub struct Client {
     peer: Option<Peer>,
     /// Results of a previous connection not yet handed out when a new one started.
     carried_over: VecDeque<PeerEvent>,
+    /// The limits of the current peer, to say which value a refused send is about.
+    limits: Limits,
 }
 
 impl std::fmt::Debug for Client {
@@ -96,23 +208,30 @@ impl std::fmt::Debug for Client {
 }
 
 impl Client {
+    /// A client with no connection.
     pub fn new() -> Self {
         Self::default()
     }
 
     /// Starts connecting; progress arrives as status events (1024 Connect, then 1048 when the key
     /// exchange is automatic). Refused while a connection is active.
-    pub fn connect(&mut self, settings: &Settings, address: &str, app_id: &str) -> Result<(), Failure> {
+    pub fn connect(&mut self, settings: &Settings, target: &Target<'_>) -> Result<(), Failure> {
         if self.state() != PeerState::Disconnected {
             return Err(Failure::new(ErrorCode::AlreadyConnected, ErrorCode::AlreadyConnected.describe()));
         }
         let config = settings.peer_config()?;
+        let pin = match parse_key_pin(target.server_key_pin)? {
+            Some(key) => PinChoice::Key(key),
+            None => PinChoice::AsConfigured,
+        };
         if let Some(old) = self.peer.take() {
             old.shutdown();
             old.drain_events(&mut self.carried_over);
         }
+        self.limits = config.session.limits;
         let peer = Peer::new(config);
-        peer.connect(address, app_id)?;
+        let app_version = Some(target.app_version).filter(|version| !version.is_empty());
+        peer.connect_with(&ConnectOptions { address: target.address, app_id: target.app_id, app_version, pin })?;
         self.peer = Some(peer);
         Ok(())
     }
@@ -126,8 +245,22 @@ impl Client {
         Ok(self.peer()?.establish_encryption()?)
     }
 
+    /// Queues an operation. Parameters the session refuses are reported with the value they are
+    /// about (`params[245][3]`) and the limit or protocol version behind the refusal.
     pub fn send(&self, request: &OperationRequest, options: SendOptions) -> Result<(), Failure> {
-        Ok(self.peer()?.send_operation(request, options)?)
+        self.peer()?.send_operation(request, options).map_err(|error| self.explain(error, &request.params))
+    }
+
+    fn explain(&self, error: PeerError, params: &Params) -> Failure {
+        let PeerError::Session(SessionError::Params(codec)) = &error else { return error.into() };
+        let version = match codec {
+            CodecError::TypeNeedsVersion { version, .. } => *version,
+            _ => self.version(),
+        };
+        let limits = Limits { protocol_version: version, ..self.limits };
+        let place =
+            locate(params, codec, &limits).map_or_else(String::new, |path| format!(" at {}", format_path(&path)));
+        Failure::new(error.clone().into(), format!("parameters refused{place}: {}", describe_codec_error(codec)))
     }
 
     /// Asks the server to end the connection; a Disconnect status follows. Does nothing when idle.
@@ -137,12 +270,25 @@ impl Client {
         }
     }
 
+    /// The connection's state (Disconnected when there is none).
     pub fn state(&self) -> PeerState {
         self.peer.as_ref().map_or(PeerState::Disconnected, Peer::state)
     }
 
+    /// The server's static key, once the key exchange succeeded.
     pub fn server_public_key(&self) -> Option<[u8; 32]> {
         self.peer.as_ref().and_then(Peer::server_public_key)
+    }
+
+    /// The protocol version values are converted for: the connection's, or 1 before the server has
+    /// chosen one (nothing can be sent then anyway).
+    pub fn version(&self) -> u8 {
+        self.peer.as_ref().map_or(PROTOCOL_VERSION, |peer| peer.stats().protocol_version)
+    }
+
+    /// Round-trip time, traffic counters, protocol version and server time.
+    pub fn stats(&self) -> Stats {
+        self.peer.as_ref().map_or(Stats::NONE, |peer| Stats::new(&peer.stats(), peer.state(), peer.server_time_ms()))
     }
 
     /// Moves every queued result, oldest first, into `into`.
@@ -151,6 +297,15 @@ impl Client {
         if let Some(peer) = &self.peer {
             peer.drain_events(into);
         }
+    }
+
+    /// Blocks until a result is queued, `timeout` passes, or no connection is running (then nothing
+    /// more can arrive): for hosts that are not a frame loop, such as the example programs.
+    pub fn wait(&self, timeout: Duration) -> WaitOutcome {
+        if !self.carried_over.is_empty() {
+            return WaitOutcome::Ready;
+        }
+        self.peer.as_ref().map_or(WaitOutcome::NotConnected, |peer| peer.wait(timeout))
     }
 
     /// Stops the I/O thread (sending Disconnect when connected) and drops what was not handed out.
@@ -167,6 +322,8 @@ mod tests {
     use super::*;
     use sealnet::protocol::frame::Delivery;
 
+    const V2: u8 = crate::value::LATEST_VERSION;
+
     fn dict(entries: Vec<(i64, GdValue)>) -> GdValue {
         GdValue::Dictionary(entries.into_iter().map(|(key, value)| (GdValue::Int(key), value)).collect())
     }
@@ -176,28 +333,95 @@ mod tests {
         let settings = Settings::default();
         assert_eq!(settings.disconnect_timeout_ms, 10_000);
         assert!(settings.auto_key_exchange);
+        assert_eq!(settings.max_protocol_version, 2);
+        assert_eq!(settings.ping_interval_ms, 1000);
         let config = settings.peer_config().unwrap();
         let defaults = PeerConfig::default();
         assert_eq!(config.session.disconnect_timeout, defaults.session.disconnect_timeout);
+        assert_eq!(config.session.ping_interval, defaults.session.ping_interval);
+        assert_eq!(config.session.versions, defaults.session.versions);
         assert_eq!(config.session.server_key_pin, None);
     }
 
     #[test]
     fn settings_reach_the_peer_config() {
-        let settings =
-            Settings { disconnect_timeout_ms: 2500, auto_key_exchange: false, server_key_pin: "01".repeat(32) };
+        let settings = Settings {
+            disconnect_timeout_ms: 2500,
+            auto_key_exchange: false,
+            server_key_pin: "01".repeat(32),
+            max_protocol_version: 1,
+            ping_interval_ms: 20,
+        };
         let config = settings.peer_config().unwrap();
-        assert_eq!(config.session.disconnect_timeout, std::time::Duration::from_millis(2500));
+        assert_eq!(config.session.disconnect_timeout, Duration::from_millis(2500));
         assert!(!config.session.auto_key_exchange);
         assert_eq!(config.session.server_key_pin, Some([1; 32]));
+        assert_eq!(config.session.versions, Versions { min: 1, max: 1 });
+        assert_eq!(config.session.ping_interval, Duration::from_millis(20));
     }
 
     #[test]
     fn bad_settings_are_refused() {
-        let zero = Settings { disconnect_timeout_ms: 0, ..Settings::default() };
-        assert_eq!(zero.peer_config().unwrap_err().code, ErrorCode::InvalidArgument);
-        let pin = Settings { server_key_pin: "nope".into(), ..Settings::default() };
-        assert_eq!(pin.peer_config().unwrap_err().code, ErrorCode::InvalidArgument);
+        let bad = [
+            Settings { disconnect_timeout_ms: 0, ..Settings::default() },
+            Settings { server_key_pin: "nope".into(), ..Settings::default() },
+            Settings { max_protocol_version: 3, ..Settings::default() },
+            Settings { max_protocol_version: 0, ..Settings::default() },
+            Settings { ping_interval_ms: 0, ..Settings::default() },
+        ];
+        for settings in bad {
+            assert_eq!(settings.peer_config().unwrap_err().code, ErrorCode::InvalidArgument, "{settings:?}");
+        }
+    }
+
+    #[test]
+    fn stats_report_unknown_figures_as_minus_one() {
+        assert_eq!(Client::new().stats(), Stats::NONE);
+        let session = SessionStats {
+            protocol_version: 2,
+            rtt: Some(Duration::from_micros(1500)),
+            rtt_variance: Some(Duration::from_micros(250)),
+            bytes_sent: 10,
+            bytes_received: 20,
+            frames_sent: 3,
+            frames_received: 4,
+        };
+        let stats = Stats::new(&session, PeerState::Encrypted, Some(123_456));
+        assert_eq!(
+            stats,
+            Stats {
+                protocol_version: 2,
+                round_trip_time_ms: 1.5,
+                round_trip_time_variance_ms: 0.25,
+                bytes_sent: 10,
+                bytes_received: 20,
+                frames_sent: 3,
+                frames_received: 4,
+                server_time_ms: 123_456,
+            }
+        );
+        // After the connection ended, its counters stay; version and server clock are unknown.
+        let ended = Stats::new(&session, PeerState::Disconnected, Some(123_456));
+        assert_eq!((ended.protocol_version, ended.server_time_ms, ended.bytes_sent), (0, -1, 10));
+        let early = Stats::new(&SessionStats { rtt: None, rtt_variance: None, ..session }, PeerState::Connected, None);
+        assert_eq!(
+            (early.round_trip_time_ms, early.round_trip_time_variance_ms, early.server_time_ms),
+            (-1.0, -1.0, -1)
+        );
+        let names: Vec<&str> = stats.entries().iter().map(|(name, _)| *name).collect();
+        assert_eq!(
+            names,
+            [
+                "protocol_version",
+                "round_trip_time_ms",
+                "round_trip_time_variance_ms",
+                "bytes_sent",
+                "bytes_received",
+                "frames_sent",
+                "frames_received",
+                "server_time_ms"
+            ]
+        );
     }
 
     #[test]
@@ -213,14 +437,21 @@ mod tests {
 
     #[test]
     fn operations_take_int_keyed_dictionaries() {
-        let request = operation(42, &dict(vec![(1, GdValue::String("a".into()))])).unwrap();
+        let request = operation(42, &dict(vec![(1, GdValue::String("a".into()))]), V2).unwrap();
         assert_eq!(request.op_code, 42);
         assert_eq!(request.params.get(1), Some(&Value::String("a".into())));
-        assert_eq!(operation(42, &GdValue::Nil).unwrap().params, Params::new());
-        assert_eq!(operation(256, &GdValue::Nil).unwrap_err().code, ErrorCode::InvalidArgument);
-        let bad_key = operation(1, &dict(vec![(999, GdValue::Nil)])).unwrap_err();
+        assert_eq!(operation(42, &GdValue::Nil, V2).unwrap().params, Params::new());
+        assert_eq!(operation(256, &GdValue::Nil, V2).unwrap_err().code, ErrorCode::InvalidArgument);
+        let bad_key = operation(1, &dict(vec![(999, GdValue::Nil)]), V2).unwrap_err();
         assert_eq!(bad_key.code, ErrorCode::InvalidArgument);
         assert!(bad_key.message.contains("999"), "{}", bad_key.message);
+    }
+
+    #[test]
+    fn operations_convert_for_the_connection_version() {
+        let params = dict(vec![(1, GdValue::PackedInt32Array(vec![4]))]);
+        assert_eq!(operation(1, &params, 2).unwrap().params.get(1), Some(&Value::IntArray(vec![4])));
+        assert_eq!(operation(1, &params, 1).unwrap().params.get(1), Some(&Value::Array(vec![Value::Int(4)])));
     }
 
     #[test]
@@ -242,25 +473,25 @@ mod tests {
     #[test]
     fn raise_event_sends_int_code_receivers_and_data() {
         let data = dict(vec![(0, GdValue::Int(5))]);
-        let request = raise_event(7, &data, 1).unwrap();
+        let request = raise_event(7, &data, 1, V2).unwrap();
         assert_eq!(request.op_code, 253);
         assert_eq!(request.params.get(244), Some(&Value::Int(7)));
         assert_eq!(request.params.get(246), Some(&Value::Int(1)));
         let expected: Params = [(0u8, Value::Int(5))].into_iter().collect();
         assert_eq!(request.params.get(245), Some(&Value::Map(expected)));
         // Data may be any value, and null leaves it out.
-        let text = raise_event(0, &GdValue::String("hi".into()), 0).unwrap();
+        let text = raise_event(0, &GdValue::String("hi".into()), 0, V2).unwrap();
         assert_eq!(text.params.get(245), Some(&Value::String("hi".into())));
-        assert_eq!(raise_event(0, &GdValue::Nil, 0).unwrap().params.get(245), None);
+        assert_eq!(raise_event(0, &GdValue::Nil, 0, V2).unwrap().params.get(245), None);
     }
 
     #[test]
     fn raise_event_refuses_bad_arguments() {
-        assert!(raise_event(200, &GdValue::Nil, 0).is_err());
-        assert!(raise_event(1, &GdValue::Nil, 3).is_err());
-        let error = raise_event(1, &GdValue::Unsupported("Object".into()), 0).unwrap_err();
+        assert!(raise_event(200, &GdValue::Nil, 0, V2).is_err());
+        assert!(raise_event(1, &GdValue::Nil, 3, V2).is_err());
+        let error = raise_event(1, &GdValue::Unsupported("Callable".into()), 0, V2).unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidArgument);
-        assert!(error.message.contains("Object"), "{}", error.message);
+        assert!(error.message.contains("Callable"), "{}", error.message);
     }
 
     #[test]
@@ -270,6 +501,8 @@ mod tests {
         assert_eq!(client.establish_encryption().unwrap_err().code, ErrorCode::NotConnected);
         assert_eq!(client.send(&leave_room(), SendOptions::RELIABLE).unwrap_err().code, ErrorCode::NotConnected);
         assert_eq!(client.server_public_key(), None);
+        assert_eq!(client.version(), 1);
+        assert_eq!(client.wait(Duration::from_secs(5)), WaitOutcome::NotConnected);
         client.disconnect();
         let mut events = VecDeque::new();
         client.drain(&mut events);
@@ -280,16 +513,23 @@ mod tests {
     #[test]
     fn connect_refuses_a_malformed_address() {
         let mut client = Client::new();
-        let error = client.connect(&Settings::default(), "no-port", "demo").unwrap_err();
+        let error = client.connect(&Settings::default(), &Target::new("no-port", "demo")).unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidAddress);
         assert_eq!(client.state(), PeerState::Disconnected);
     }
 
     #[test]
-    fn connect_refuses_bad_settings_before_touching_the_network() {
+    fn connect_refuses_bad_settings_and_options_before_touching_the_network() {
         let mut client = Client::new();
         let settings = Settings { server_key_pin: "xyz".into(), ..Settings::default() };
-        assert_eq!(client.connect(&settings, "127.0.0.1:1", "demo").unwrap_err().code, ErrorCode::InvalidArgument);
+        let target = Target::new("127.0.0.1:1", "demo");
+        assert_eq!(client.connect(&settings, &target).unwrap_err().code, ErrorCode::InvalidArgument);
+        let pin = Target { server_key_pin: "12", ..target };
+        assert_eq!(client.connect(&Settings::default(), &pin).unwrap_err().code, ErrorCode::InvalidArgument);
+        let version = Target { app_version: &"9".repeat(33), ..target };
+        let error = client.connect(&Settings::default(), &version).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidArgument);
+        assert!(error.message.contains("version"), "{}", error.message);
         assert_eq!(client.state(), PeerState::Disconnected);
     }
 }
@@ -297,7 +537,7 @@ mod tests {
 /// End-to-end checks of the client against the reference server, in-process on 127.0.0.1.
 #[cfg(test)]
 mod server_tests {
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
 
     use sealnet::protocol::noise::Keypair;
     use sealnet::protocol::status::StatusCode;
@@ -305,6 +545,7 @@ mod server_tests {
 
     use super::*;
     use crate::codes::{signal_for, EventSignal, ResponseSignal, Signal, StatusSignal};
+    use crate::value::{floats_to_le, Typed};
 
     /// The longest one wait may take, so a broken connection fails the test instead of hanging it.
     const WAIT: Duration = Duration::from_secs(20);
@@ -312,6 +553,7 @@ mod server_tests {
     struct TestServer {
         runtime: tokio::runtime::Runtime,
         server: Option<RunningServer>,
+        address: String,
     }
 
     impl TestServer {
@@ -324,15 +566,16 @@ mod server_tests {
             let config = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
             let keypair = Keypair::generate().expect("random source");
             let server = runtime.block_on(Server::new(config, keypair).start()).expect("server starts");
-            TestServer { runtime, server: Some(server) }
+            let address = server.local_addr().to_string();
+            TestServer { runtime, server: Some(server), address }
         }
 
         fn server(&self) -> &RunningServer {
             self.server.as_ref().unwrap()
         }
 
-        fn address(&self) -> String {
-            self.server().local_addr().to_string()
+        fn target(&self) -> Target<'_> {
+            Target::new(&self.address, "demo")
         }
     }
 
@@ -353,23 +596,66 @@ mod server_tests {
 
     impl Player {
         fn connect(server: &TestServer, settings: &Settings) -> Self {
+            Self::connect_to(&server.target(), settings)
+        }
+
+        fn connect_to(target: &Target<'_>, settings: &Settings) -> Self {
             let mut client = Client::new();
-            client.connect(settings, &server.address(), "demo").expect("connect starts");
+            client.connect(settings, target).expect("connect starts");
             Player { client, seen: Vec::new(), queue: VecDeque::new() }
         }
 
+        /// A connected player in `room`, with its actor number.
+        fn in_room(server: &TestServer, settings: &Settings, room: &str) -> (Self, i64) {
+            let mut player = Self::connect(server, settings);
+            player.status(StatusCode::EncryptionEstablished);
+            let actor = player.join(room);
+            (player, actor)
+        }
+
+        fn take_signals(&mut self) {
+            self.client.drain(&mut self.queue);
+            self.seen.extend(self.queue.drain(..).map(|event| signal_for(&event)));
+        }
+
         /// Drains like `process()` until `find` matches a signal not yet consumed; returns that signal.
+        /// Blocks on the peer between drains, so it wakes as soon as something arrives.
         fn wait_for<T>(&mut self, what: &str, mut find: impl FnMut(&Signal) -> Option<T>) -> T {
             let deadline = Instant::now() + WAIT;
             loop {
-                self.client.drain(&mut self.queue);
-                self.seen.extend(self.queue.drain(..).map(|event| signal_for(&event)));
+                self.take_signals();
                 if let Some(index) = self.seen.iter().position(|signal| find(signal).is_some()) {
                     let signal = self.seen.remove(index);
                     return find(&signal).unwrap();
                 }
-                assert!(Instant::now() < deadline, "timed out waiting for {what}; saw {:?}", self.seen);
-                std::thread::sleep(Duration::from_millis(5));
+                let left = deadline.saturating_duration_since(Instant::now());
+                match self.client.wait(left) {
+                    WaitOutcome::Ready => {}
+                    WaitOutcome::TimedOut => panic!("timed out waiting for {what}; saw {:?}", self.seen),
+                    WaitOutcome::NotConnected => {
+                        self.take_signals();
+                        if let Some(index) = self.seen.iter().position(|signal| find(signal).is_some()) {
+                            let signal = self.seen.remove(index);
+                            return find(&signal).unwrap();
+                        }
+                        panic!("the connection ended while waiting for {what}; saw {:?}", self.seen)
+                    }
+                }
+            }
+        }
+
+        /// Polls the stats (they change without any result being queued) until `done` holds.
+        fn stats_until(&mut self, what: &str, mut done: impl FnMut(&Stats) -> bool) -> Stats {
+            let deadline = Instant::now() + WAIT;
+            loop {
+                let stats = self.client.stats();
+                if done(&stats) {
+                    return stats;
+                }
+                assert!(Instant::now() < deadline, "timed out waiting for {what}; stats {stats:?}");
+                // Wakes early when a result arrives; keep it for later checks.
+                self.client.wait(Duration::from_millis(20));
+                self.take_signals();
             }
         }
 
@@ -394,6 +680,14 @@ mod server_tests {
             })
         }
 
+        /// Waits until another actor joined the room this player is in.
+        fn sees_join_of(&mut self, actor: i64) {
+            self.wait_for("a join event", |signal| match signal {
+                Signal::Event(event) if event.code == i64::from(room::EVENT_JOIN) && event.sender == actor => Some(()),
+                _ => None,
+            });
+        }
+
         fn join(&mut self, name: &str) -> i64 {
             self.client.send(&join_room(name).unwrap(), SendOptions::ENCRYPTED).unwrap();
             let response = self.response(room::OP_JOIN_ROOM);
@@ -404,10 +698,24 @@ mod server_tests {
                 other => panic!("no actor number in {other:?}"),
             }
         }
+
+        /// Raises event `code` with `data` for the others in the room, converted for this connection.
+        fn raise(&mut self, code: i64, data: &GdValue) -> Result<(), Failure> {
+            let request = raise_event(code, data, room::RECEIVERS_OTHERS, self.client.version())?;
+            self.client.send(&request, SendOptions::ENCRYPTED)
+        }
+    }
+
+    fn dict(entries: Vec<(i64, GdValue)>) -> GdValue {
+        GdValue::Dictionary(entries.into_iter().map(|(key, value)| (GdValue::Int(key), value)).collect())
     }
 
     fn data_of(event: &EventSignal) -> Option<&GdValue> {
         event.data.iter().find(|(key, _)| *key == GdValue::Int(i64::from(room::DATA))).map(|(_, value)| value)
+    }
+
+    fn text(value: &str) -> GdValue {
+        GdValue::String(value.into())
     }
 
     #[test]
@@ -423,34 +731,19 @@ mod server_tests {
             assert_eq!(player.client.server_public_key(), Some(server.server().public_key()));
         }
         let alice_actor = alice.join("arena");
-        bob.join("arena");
-        // Bob's own join event, then Alice sees Bob arrive: both are in the room.
-        bob.event(i64::from(room::EVENT_JOIN));
-        alice.wait_for("bob's join event", |signal| match signal {
-            Signal::Event(event) if event.code == i64::from(room::EVENT_JOIN) && event.sender != alice_actor => {
-                Some(())
-            }
-            _ => None,
-        });
+        let bob_actor = bob.join("arena");
+        alice.sees_join_of(bob_actor);
 
-        let data = GdValue::Dictionary(vec![
-            (GdValue::Int(0), GdValue::String("hello".into())),
-            (GdValue::Int(1), GdValue::PackedInt32Array(vec![1, 2, 3])),
-            (GdValue::Int(2), GdValue::Int(1 << 40)),
-        ]);
-        let request = raise_event(5, &data, room::RECEIVERS_OTHERS).unwrap();
+        let data =
+            dict(vec![(0, text("hello")), (1, GdValue::PackedInt32Array(vec![1, 2, 3])), (2, GdValue::Int(1 << 40))]);
+        let request = raise_event(5, &data, room::RECEIVERS_OTHERS, alice.client.version()).unwrap();
         alice.client.send(&request, send_options(true, 1, 0).unwrap()).unwrap();
         let received = bob.event(5);
         assert!(received.was_encrypted);
         assert_eq!(received.sender, alice_actor);
-        let expected = GdValue::Dictionary(vec![
-            (GdValue::Int(0), GdValue::String("hello".into())),
-            (GdValue::Int(1), GdValue::Array(vec![GdValue::Int(1), GdValue::Int(2), GdValue::Int(3)])),
-            (GdValue::Int(2), GdValue::Int(1 << 40)),
-        ]);
-        assert_eq!(data_of(&received), Some(&expected));
+        assert_eq!(data_of(&received), Some(&data));
 
-        let plain = raise_event(6, &GdValue::PackedByteArray(vec![1, 2]), room::RECEIVERS_OTHERS).unwrap();
+        let plain = raise_event(6, &GdValue::PackedByteArray(vec![1, 2]), room::RECEIVERS_OTHERS, 2).unwrap();
         alice.client.send(&plain, send_options(false, 1, 0).unwrap()).unwrap();
         let received = bob.event(6);
         assert!(!received.was_encrypted);
@@ -462,12 +755,260 @@ mod server_tests {
         bob.client.shutdown();
     }
 
+    /// Every value type, as a script builds it, and what the receiving script sees.
+    fn every_type() -> (GdValue, GdValue) {
+        let sealnet = |typed: Result<Typed, crate::value::WrapError>| GdValue::Sealnet(typed.unwrap());
+        let table = GdValue::Dictionary(vec![
+            (text("name"), text("Ann")),
+            (text("score"), GdValue::Int(10)),
+            (GdValue::Int(7), GdValue::Float(0.25)),
+        ]);
+        let array = GdValue::Array(vec![GdValue::Int(1), text("two"), GdValue::Nil, GdValue::Bool(false)]);
+        let sent = dict(vec![
+            (1, sealnet(Typed::byte(200))),
+            (2, sealnet(Typed::short(-12345))),
+            (3, GdValue::Int(-100_000)),
+            (4, GdValue::Int(1 << 40)),
+            (5, sealnet(Typed::float32(1.5))),
+            (6, GdValue::Float(-2.25)),
+            (7, GdValue::Bool(true)),
+            (8, text("héllo wörld")),
+            (9, GdValue::PackedByteArray(vec![0, 1, 254, 255])),
+            (10, sealnet(Typed::short_array(&GdValue::PackedInt32Array(vec![-1, 2, 300])))),
+            (11, GdValue::PackedInt32Array(vec![7, -8, 9_000_000])),
+            (12, GdValue::PackedInt64Array(vec![-1, 1 << 32])),
+            (13, GdValue::PackedFloat32Array(vec![0.5, -1.25])),
+            (14, GdValue::PackedFloat64Array(vec![3.5, -0.125])),
+            (15, GdValue::BoolArray(vec![true, false, true])),
+            (16, GdValue::PackedStringArray(vec!["a".into(), "β".into(), String::new()])),
+            (17, array.clone()),
+            (18, table),
+            (19, GdValue::Vector3([1.0, 2.0, 3.0])),
+            (20, dict(vec![(1, GdValue::Int(5))])),
+            (21, GdValue::Nil),
+            (22, GdValue::Vector2([0.5, -4.0])),
+            (23, GdValue::Quaternion([0.0, 0.0, 0.5, 1.0])),
+            (24, sealnet(Typed::custom(200, vec![9, 8, 7]))),
+            (25, sealnet(Typed::table(vec![(GdValue::Int(1), text("small keys"))]))),
+            (26, GdValue::Sealnet(Typed::long(3))),
+            (27, sealnet(Typed::bool_array(&GdValue::Array(vec![GdValue::Bool(false)])))),
+            (
+                28,
+                GdValue::Dictionary(vec![
+                    (sealnet(Typed::byte(255)), GdValue::Int(1)),
+                    (GdValue::Int(255), GdValue::Int(2)),
+                ]),
+            ),
+        ]);
+        let seen = dict(vec![
+            (1, GdValue::Int(200)),
+            (2, GdValue::Int(-12345)),
+            (3, GdValue::Int(-100_000)),
+            (4, GdValue::Int(1 << 40)),
+            (5, GdValue::Float(1.5)),
+            (6, GdValue::Float(-2.25)),
+            (7, GdValue::Bool(true)),
+            (8, text("héllo wörld")),
+            (9, GdValue::PackedByteArray(vec![0, 1, 254, 255])),
+            (10, GdValue::PackedInt32Array(vec![-1, 2, 300])),
+            (11, GdValue::PackedInt32Array(vec![7, -8, 9_000_000])),
+            (12, GdValue::PackedInt64Array(vec![-1, 1 << 32])),
+            (13, GdValue::PackedFloat32Array(vec![0.5, -1.25])),
+            (14, GdValue::PackedFloat64Array(vec![3.5, -0.125])),
+            (15, GdValue::BoolArray(vec![true, false, true])),
+            (16, GdValue::PackedStringArray(vec!["a".into(), "β".into(), String::new()])),
+            (17, array),
+            // Table order: int keys before string keys.
+            (
+                18,
+                GdValue::Dictionary(vec![
+                    (GdValue::Int(7), GdValue::Float(0.25)),
+                    (text("name"), text("Ann")),
+                    (text("score"), GdValue::Int(10)),
+                ]),
+            ),
+            (19, GdValue::Vector3([1.0, 2.0, 3.0])),
+            (20, dict(vec![(1, GdValue::Int(5))])),
+            (21, GdValue::Nil),
+            (22, GdValue::Vector2([0.5, -4.0])),
+            (23, GdValue::Quaternion([0.0, 0.0, 0.5, 1.0])),
+            (24, GdValue::Sealnet(Typed::Custom { code: 200, data: vec![9, 8, 7] })),
+            (25, dict(vec![(1, text("small keys"))])),
+            (26, GdValue::Int(3)),
+            (27, GdValue::BoolArray(vec![false])),
+            // The byte key and the int key are one number: the later one (the byte, in table order) is
+            // keyed by its type so both arrive.
+            (
+                28,
+                GdValue::Dictionary(vec![
+                    (GdValue::Int(255), GdValue::Int(2)),
+                    (GdValue::Sealnet(Typed::Byte(255)), GdValue::Int(1)),
+                ]),
+            ),
+        ]);
+        (sent, seen)
+    }
+
+    #[test]
+    fn every_value_type_round_trips_between_two_clients() {
+        let server = TestServer::start();
+        let settings = Settings::default();
+        let (mut alice, _) = Player::in_room(&server, &settings, "types");
+        let (mut bob, bob_actor) = Player::in_room(&server, &settings, "types");
+        alice.sees_join_of(bob_actor);
+        assert_eq!(alice.client.version(), 2);
+
+        let (sent, seen) = every_type();
+        alice.raise(42, &sent).unwrap();
+        let received = bob.event(42);
+        assert_eq!(data_of(&received), Some(&seen));
+
+        // What a script received goes back as it came, except for the types Godot cannot hold (byte,
+        // short, 32-bit float, short array, a table of small int keys), which come back as what the
+        // mapping makes of their Godot shapes.
+        bob.raise(43, &seen).unwrap();
+        let echoed = alice.event(43);
+        assert_eq!(data_of(&echoed), Some(&seen));
+        alice.client.shutdown();
+        bob.client.shutdown();
+    }
+
+    #[test]
+    fn stats_become_known_and_counters_grow() {
+        let server = TestServer::start();
+        let settings = Settings { ping_interval_ms: 20, ..Settings::default() };
+        let mut player = Player::connect(&server, &settings);
+        player.status(StatusCode::EncryptionEstablished);
+        let first = player.stats_until("round-trip time and server time", |stats| {
+            stats.round_trip_time_ms >= 0.0 && stats.server_time_ms >= 0
+        });
+        assert_eq!(first.protocol_version, 2);
+        assert!(first.round_trip_time_ms < 1000.0 && first.round_trip_time_variance_ms >= 0.0, "{first:?}");
+        assert!(first.bytes_sent > 0 && first.bytes_received > 0, "{first:?}");
+        assert!(first.frames_sent > 1 && first.frames_received > 1, "{first:?}");
+        // Pings go out and pongs come back: every counter and the server clock move on.
+        let later = player.stats_until("more pings and pongs", |stats| {
+            stats.frames_sent > first.frames_sent
+                && stats.frames_received > first.frames_received
+                && stats.server_time_ms > first.server_time_ms
+        });
+        assert!(later.bytes_sent > first.bytes_sent && later.bytes_received > first.bytes_received, "{later:?}");
+
+        player.client.disconnect();
+        player.status(StatusCode::Disconnect);
+        let ended = player.client.stats();
+        assert_eq!((ended.protocol_version, ended.server_time_ms), (0, -1));
+        assert!(ended.bytes_received >= later.bytes_received);
+    }
+
+    #[test]
+    fn a_version_1_client_cannot_send_version_2_types() {
+        let server = TestServer::start();
+        let v1 = Settings { max_protocol_version: 1, ping_interval_ms: 20, ..Settings::default() };
+        let (mut old, _) = Player::in_room(&server, &v1, "mixed");
+        assert_eq!(old.client.version(), 1);
+        assert_eq!(old.client.stats().protocol_version, 1);
+
+        let data = dict(vec![(3, GdValue::Int(1)), (1, GdValue::Sealnet(Typed::byte(200).unwrap()))]);
+        let failure = old.raise(1, &data).unwrap_err();
+        assert_eq!(failure.code, ErrorCode::NeedsProtocolVersion);
+        assert!(
+            failure.message.starts_with(
+                "parameters refused at params[245][1]: a byte value needs protocol version 2; this connection \
+                 speaks version 1"
+            ),
+            "{}",
+            failure.message
+        );
+        for (value, what) in [
+            (GdValue::Vector3([0.0; 3]), "custom type"),
+            (GdValue::Dictionary(vec![(text("k"), GdValue::Nil)]), "table"),
+        ] {
+            let failure = old.raise(1, &value).unwrap_err();
+            assert!(
+                failure.message.contains(&format!("at params[245]: a {what} value needs protocol version 2")),
+                "{}",
+                failure.message
+            );
+        }
+        // No server time on version 1, but the round-trip time is measured.
+        let stats = old.stats_until("a round-trip time", |stats| stats.round_trip_time_ms >= 0.0);
+        assert_eq!(stats.server_time_ms, -1);
+        old.client.shutdown();
+    }
+
+    #[test]
+    fn a_version_1_client_sends_packed_arrays_as_plain_arrays() {
+        let server = TestServer::start();
+        let v1 = Settings { max_protocol_version: 1, ..Settings::default() };
+        let (mut old, _) = Player::in_room(&server, &v1, "mixed");
+        let (mut new, new_actor) = Player::in_room(&server, &Settings::default(), "mixed");
+        old.sees_join_of(new_actor);
+
+        let data = dict(vec![
+            (1, GdValue::PackedInt32Array(vec![1, 2])),
+            (2, GdValue::PackedStringArray(vec!["a".into()])),
+            (3, GdValue::BoolArray(vec![true])),
+        ]);
+        old.raise(7, &data).unwrap();
+        let received = new.event(7);
+        let expected = dict(vec![
+            (1, GdValue::Array(vec![GdValue::Int(1), GdValue::Int(2)])),
+            (2, GdValue::Array(vec![text("a")])),
+            (3, GdValue::Array(vec![GdValue::Bool(true)])),
+        ]);
+        assert_eq!(data_of(&received), Some(&expected));
+
+        // The other way the server holds back what a version-1 member could not read, and says so.
+        new.raise(8, &dict(vec![(1, GdValue::PackedInt32Array(vec![1]))])).unwrap();
+        let response = new.response(room::OP_RAISE_EVENT);
+        let message = response.debug_message.unwrap_or_default();
+        assert!(message.contains("protocol version 2"), "{message}");
+        old.client.shutdown();
+        new.client.shutdown();
+    }
+
+    #[test]
+    fn refused_limits_name_the_value_and_the_limit() {
+        let server = TestServer::start();
+        let (mut player, _) = Player::in_room(&server, &Settings::default(), "limits");
+        let long = "x".repeat(DEFAULT_STRING + 1);
+        let data = GdValue::Array(vec![GdValue::Nil, GdValue::Dictionary(vec![(text("name"), text(&long))])]);
+        let failure = player.raise(1, &data).unwrap_err();
+        assert_eq!(failure.code, ErrorCode::ParamsTooLarge);
+        assert_eq!(
+            failure.message,
+            format!(
+                "parameters refused at params[245][1][\"name\"]: string of {} bytes exceeds the limit of \
+                 {DEFAULT_STRING} (limit max_string)",
+                long.len()
+            )
+        );
+        player.client.shutdown();
+    }
+
+    const DEFAULT_STRING: usize = sealnet::protocol::codec::DEFAULT_LIMITS.max_string;
+
+    #[test]
+    fn builtin_custom_bytes_are_little_endian_f32_on_the_wire() {
+        // What another binding sends for a Vector3 arrives as one here.
+        let server = TestServer::start();
+        let (mut alice, _) = Player::in_room(&server, &Settings::default(), "raw");
+        let (mut bob, bob_actor) = Player::in_room(&server, &Settings::default(), "raw");
+        alice.sees_join_of(bob_actor);
+        let raw = GdValue::Sealnet(Typed::custom(86, floats_to_le(&[1.0, 2.0, 3.0])).unwrap());
+        alice.raise(9, &raw).unwrap();
+        assert_eq!(data_of(&bob.event(9)), Some(&GdValue::Vector3([1.0, 2.0, 3.0])));
+        alice.client.shutdown();
+        bob.client.shutdown();
+    }
+
     #[test]
     fn server_errors_arrive_as_responses_with_their_debug_message() {
         let server = TestServer::start();
         let mut player = Player::connect(&server, &Settings::default());
         player.status(StatusCode::EncryptionEstablished);
-        let request = raise_event(1, &GdValue::Nil, room::RECEIVERS_ALL).unwrap();
+        let request = raise_event(1, &GdValue::Nil, room::RECEIVERS_ALL, 2).unwrap();
         player.client.send(&request, SendOptions::ENCRYPTED).unwrap();
         let response = player.response(room::OP_RAISE_EVENT);
         assert_eq!(response.return_code, -3, "{response:?}");
@@ -502,15 +1043,33 @@ mod server_tests {
     }
 
     #[test]
+    fn a_pin_and_app_version_given_to_connect_apply_to_that_connection() {
+        let server = TestServer::start();
+        let right = crate::codes::format_key(Some(server.server().public_key()));
+        let wrong = "00".repeat(32);
+        // The per-connection pin wins over the setting, both ways.
+        let settings = Settings { server_key_pin: wrong.clone(), ..Settings::default() };
+        let target = Target { app_version: "my-game 1.2", server_key_pin: &right, ..server.target() };
+        let mut player = Player::connect_to(&target, &settings);
+        player.status(StatusCode::EncryptionEstablished);
+        player.client.disconnect();
+        player.status(StatusCode::Disconnect);
+        let target = Target { server_key_pin: &wrong, ..server.target() };
+        player.client.connect(&Settings::default(), &target).unwrap();
+        player.status(StatusCode::EncryptionFailedToEstablish);
+        player.client.shutdown();
+    }
+
+    #[test]
     fn a_client_reconnects_after_disconnecting_and_refuses_a_second_connect() {
         let server = TestServer::start();
         let mut player = Player::connect(&server, &Settings::default());
         player.status(StatusCode::EncryptionEstablished);
-        let twice = player.client.connect(&Settings::default(), &server.address(), "demo").unwrap_err();
+        let twice = player.client.connect(&Settings::default(), &server.target()).unwrap_err();
         assert_eq!(twice.code, ErrorCode::AlreadyConnected);
         player.client.disconnect();
         player.status(StatusCode::Disconnect);
-        player.client.connect(&Settings::default(), &server.address(), "demo").unwrap();
+        player.client.connect(&Settings::default(), &server.target()).unwrap();
         player.status(StatusCode::EncryptionEstablished);
         assert_eq!(player.client.state(), PeerState::Encrypted);
         player.client.shutdown();

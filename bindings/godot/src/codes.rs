@@ -6,8 +6,8 @@
 use std::fmt;
 
 use sealnet::peer::{PeerError, PeerEvent};
-use sealnet::protocol::codec::Params;
-use sealnet::protocol::frame::Delivery;
+use sealnet::protocol::codec::{CodecError, Params};
+use sealnet::protocol::frame::{Delivery, LATEST_VERSION, PROTOCOL_VERSION};
 use sealnet::protocol::session::{SessionError, StatusInfo};
 use sealnet::protocol::status::{DisconnectReason, PeerState, StatusCode};
 
@@ -18,6 +18,7 @@ use crate::value::{params_to_gd, ConvertError, GdValue};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(i64)]
 pub enum ErrorCode {
+    /// Success.
     Ok = 0,
     /// An argument is out of range, or a value cannot be converted (see the error printed with it).
     InvalidArgument = 4,
@@ -25,8 +26,11 @@ pub enum ErrorCode {
     EncryptionNotEstablished = 5,
     /// The operation is always encrypted and there are no keys yet.
     MustEncrypt = 6,
+    /// There is no connection.
     NotConnected = 7,
+    /// A connection is active or starting; disconnect first.
     AlreadyConnected = 8,
+    /// The key exchange is running or done already.
     KeyExchangeAlreadyStarted = 9,
     /// The parameters exceed the codec limits (size, count or depth).
     ParamsTooLarge = 10,
@@ -40,10 +44,14 @@ pub enum ErrorCode {
     InvalidAddress = 19,
     /// The operating system refused a resource (a thread).
     Io = 20,
+    /// A value's type needs a newer protocol version than the connection speaks (the server, or the
+    /// `max_protocol_version` property, is older); the printed message names the value and the versions.
+    NeedsProtocolVersion = 22,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    /// Every code, in number order.
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::Ok,
         ErrorCode::InvalidArgument,
         ErrorCode::EncryptionNotEstablished,
@@ -57,16 +65,20 @@ impl ErrorCode {
         ErrorCode::CounterExhausted,
         ErrorCode::InvalidAddress,
         ErrorCode::Io,
+        ErrorCode::NeedsProtocolVersion,
     ];
 
+    /// The number GDScript receives.
     pub fn code(self) -> i64 {
         self as i64
     }
 
+    /// The code for a number, if it is one.
     pub fn from_code(code: i64) -> Option<Self> {
         Self::ALL.into_iter().find(|error| error.code() == code)
     }
 
+    /// What the code means, for `error_text()`.
     pub fn describe(self) -> &'static str {
         match self {
             ErrorCode::Ok => "ok",
@@ -84,6 +96,9 @@ impl ErrorCode {
             ErrorCode::CounterExhausted => "send counter exhausted; the connection is closing",
             ErrorCode::InvalidAddress => "address must be host:port",
             ErrorCode::Io => "operating system error",
+            ErrorCode::NeedsProtocolVersion => {
+                "a value type needs a newer protocol version than the connection speaks (see max_protocol_version)"
+            }
         }
     }
 }
@@ -97,6 +112,7 @@ impl From<SessionError> for ErrorCode {
             SessionError::EncryptionNotEstablished => ErrorCode::EncryptionNotEstablished,
             SessionError::KeyExchangeAlreadyStarted => ErrorCode::KeyExchangeAlreadyStarted,
             SessionError::MustEncrypt(_) => ErrorCode::MustEncrypt,
+            SessionError::Params(CodecError::TypeNeedsVersion { .. }) => ErrorCode::NeedsProtocolVersion,
             SessionError::Params(_) => ErrorCode::ParamsTooLarge,
             SessionError::MessageTooLarge { .. } | SessionError::ClearMessageTooLarge { .. } => {
                 ErrorCode::MessageTooLarge
@@ -129,11 +145,14 @@ impl From<&ConvertError> for ErrorCode {
 /// A refused call: the code GDScript receives and the message printed with `push_error`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
+    /// The number returned to GDScript.
     pub code: ErrorCode,
+    /// The reason, printed with `push_error`.
     pub message: String,
 }
 
 impl Failure {
+    /// A refusal with `code` and `message`.
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
         Failure { code, message: message.into() }
     }
@@ -218,18 +237,24 @@ pub fn reason_text(reason: i64) -> &'static str {
 /// Arguments of `status_changed(code)` and `status_detail(code, reason, message)`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatusSignal {
+    /// The status number (Photon's `StatusCode`).
     pub code: i64,
     /// A disconnect reason number (0 when the status has none).
     pub reason: i64,
+    /// What happened, in words ("" when there is nothing to add).
     pub message: String,
 }
 
 /// Arguments of `event_received(code, data, sender, was_encrypted)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EventSignal {
+    /// The event code.
     pub code: i64,
+    /// The event's parameters, as the dictionary's entries.
     pub data: Vec<(GdValue, GdValue)>,
+    /// The actor number of the sender (0 for the server).
     pub sender: i64,
+    /// Whether the event arrived encrypted.
     pub was_encrypted: bool,
 }
 
@@ -237,21 +262,30 @@ pub struct EventSignal {
 /// `operation_debug_message(op_code, return_code, message)`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ResponseSignal {
+    /// The operation answered.
     pub op_code: i64,
+    /// 0 for success.
     pub return_code: i64,
+    /// The response's parameters, as the dictionary's entries.
     pub data: Vec<(GdValue, GdValue)>,
+    /// The server's explanation, when it gave one.
     pub debug_message: Option<String>,
+    /// Whether the response arrived encrypted.
     pub was_encrypted: bool,
 }
 
 /// What one queued peer result is emitted as.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Signal {
+    /// `status_changed` and `status_detail`.
     Status(StatusSignal),
+    /// `event_received`.
     Event(EventSignal),
+    /// `operation_response`, and `operation_debug_message` when there is a message.
     Response(ResponseSignal),
 }
 
+/// The arguments of the status signals for a status the peer reported.
 pub fn status_signal(info: &StatusInfo) -> StatusSignal {
     StatusSignal { code: info.code as i64, reason: i64::from(info.reason), message: info.message.clone() }
 }
@@ -290,7 +324,9 @@ pub mod room {
     pub const MAX_CLIENT_EVENT_CODE: i64 = sealnet::rooms::MAX_CLIENT_EVENT_CODE as i64;
     /// Receiver groups: every member but the sender, every member, the lowest actor number.
     pub const RECEIVERS_OTHERS: i64 = sealnet::rooms::RECEIVERS_OTHERS as i64;
+    /// Every member, the sender included.
     pub const RECEIVERS_ALL: i64 = sealnet::rooms::RECEIVERS_ALL as i64;
+    /// The member with the lowest actor number.
     pub const RECEIVERS_MASTER_CLIENT: i64 = sealnet::rooms::RECEIVERS_MASTER_CLIENT as i64;
 }
 
@@ -342,9 +378,23 @@ pub fn room_name_arg(name: &str) -> Result<(), Failure> {
 
 /// Checks the disconnect timeout property (milliseconds, at least 1).
 pub fn timeout_arg(value: i64) -> Result<std::time::Duration, Failure> {
+    millis_arg("disconnect_timeout_ms", value)
+}
+
+/// Checks a duration property in milliseconds (at least 1), named `what` in the error.
+pub fn millis_arg(what: &str, value: i64) -> Result<std::time::Duration, Failure> {
     match u64::try_from(value) {
         Ok(ms) if ms > 0 => Ok(std::time::Duration::from_millis(ms)),
-        _ => Err(Failure::argument(format!("disconnect_timeout_ms must be at least 1, not {value}"))),
+        _ => Err(Failure::argument(format!("{what} must be at least 1, not {value}"))),
+    }
+}
+
+/// Checks the `max_protocol_version` property: a version this build speaks.
+pub fn protocol_version_arg(value: i64) -> Result<u8, Failure> {
+    let (min, max) = (PROTOCOL_VERSION, LATEST_VERSION);
+    match u8::try_from(value) {
+        Ok(version) if (min..=max).contains(&version) => Ok(version),
+        _ => Err(Failure::argument(format!("max_protocol_version must be from {min} to {max}, not {value}"))),
     }
 }
 
@@ -386,7 +436,7 @@ pub fn format_key(key: Option<[u8; 32]>) -> String {
 mod tests {
     use super::*;
     use sealnet::ffi::PeerResult;
-    use sealnet::protocol::codec::{CodecError, Value};
+    use sealnet::protocol::codec::Value;
     use sealnet::protocol::message::{EventData, OperationResponse};
 
     #[test]
@@ -405,6 +455,7 @@ mod tests {
             (ErrorCode::CounterExhausted, PeerResult::CounterExhausted),
             (ErrorCode::InvalidAddress, PeerResult::InvalidAddress),
             (ErrorCode::Io, PeerResult::Io),
+            (ErrorCode::NeedsProtocolVersion, PeerResult::NeedsProtocolVersion),
         ];
         assert_eq!(pairs.len(), ErrorCode::ALL.len());
         for (ours, abi) in pairs {
@@ -428,6 +479,12 @@ mod tests {
             PeerError::Session(SessionError::KeyExchangeAlreadyStarted),
             PeerError::Session(SessionError::MustEncrypt(230)),
             PeerError::Session(SessionError::Params(CodecError::DepthExceeded { max: 8 })),
+            PeerError::Session(SessionError::Params(CodecError::TypeNeedsVersion {
+                what: "byte",
+                needs: 2,
+                version: 1,
+            })),
+            PeerError::Session(SessionError::Params(CodecError::ArrayTooLong { len: 9, max: 8 })),
             PeerError::Session(SessionError::InvalidConnectRequest("app id".into())),
             PeerError::Session(SessionError::MessageTooLarge { len: 10, max: 5 }),
             PeerError::Session(SessionError::CounterExhausted),
@@ -604,6 +661,20 @@ mod tests {
         assert_eq!(timeout_arg(1).unwrap(), std::time::Duration::from_millis(1));
         assert!(timeout_arg(0).is_err());
         assert!(timeout_arg(-5).is_err());
+        let failure = millis_arg("ping_interval_ms", 0).unwrap_err();
+        assert_eq!(failure.message, "ping_interval_ms must be at least 1, not 0");
+    }
+
+    #[test]
+    fn protocol_versions_are_those_this_build_speaks() {
+        assert_eq!(protocol_version_arg(1).unwrap(), 1);
+        assert_eq!(protocol_version_arg(2).unwrap(), 2);
+        assert_eq!(LATEST_VERSION, 2);
+        for bad in [0, 3, -1, 258] {
+            let failure = protocol_version_arg(bad).unwrap_err();
+            assert_eq!(failure.code, ErrorCode::InvalidArgument);
+            assert_eq!(failure.message, format!("max_protocol_version must be from 1 to 2, not {bad}"));
+        }
     }
 
     #[test]

@@ -6,9 +6,10 @@
 
 use std::collections::VecDeque;
 
-use godot::builtin::{AnyDictionary, GString, VarDictionary, Variant};
+use godot::builtin::{AnyDictionary, Callable, GString, VarDictionary, Variant};
 use godot::classes::{INode, Node};
 use godot::global::godot_error;
+use godot::meta::ToGodot;
 use godot::obj::{Base, WithUserSignals};
 use godot::register::{godot_api, GodotClass};
 
@@ -17,9 +18,10 @@ use sealnet::protocol::message::OperationRequest;
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::status::StatusCode;
 
-use crate::client::{self, Client, Settings};
+use crate::client::{self, Client, Settings, Target};
 use crate::codes::{self, room, signal_for, ErrorCode, Failure, Signal};
-use crate::variant;
+use crate::value::{self, GdValue};
+use crate::variant::{self, Types};
 
 /// A connection to a sealnet server. Add it to the scene tree: it emits its signals while it is in the
 /// tree, and shuts its connection down when it leaves.
@@ -38,7 +40,17 @@ pub struct SealnetPeer {
     /// (status 1049). Empty accepts any server key.
     #[export]
     server_key_pin: GString,
+    /// The newest protocol version offered to the server: 2 has byte, short, packed arrays, tables,
+    /// custom types and the server clock; 1 talks as a version-1 client. The connection speaks the
+    /// highest version both ends allow (`get_protocol_version()`).
+    #[export(range = (1.0, 2.0))]
+    max_protocol_version: i64,
+    /// How often the peer pings the server; round-trip time and server time come from the pongs.
+    #[export(range = (1.0, 60000.0, or_greater, suffix = "ms"))]
+    ping_interval_ms: i64,
     client: Client,
+    /// The custom types scripts registered with `register_type`.
+    types: Types,
     /// Reused between frames so draining allocates nothing in the steady state.
     batch: VecDeque<PeerEvent>,
 }
@@ -52,7 +64,10 @@ impl INode for SealnetPeer {
             disconnect_timeout_ms: defaults.disconnect_timeout_ms,
             auto_key_exchange: defaults.auto_key_exchange,
             server_key_pin: GString::new(),
+            max_protocol_version: defaults.max_protocol_version,
+            ping_interval_ms: defaults.ping_interval_ms,
             client: Client::new(),
+            types: Types::default(),
             batch: VecDeque::new(),
         }
     }
@@ -115,6 +130,8 @@ impl SealnetPeer {
     const ERR_INVALID_ADDRESS: i64 = ErrorCode::InvalidAddress as i64;
     #[constant]
     const ERR_IO: i64 = ErrorCode::Io as i64;
+    #[constant]
+    const ERR_NEEDS_PROTOCOL_VERSION: i64 = ErrorCode::NeedsProtocolVersion as i64;
 
     #[constant]
     const STATUS_SECURITY_EXCEPTION_ON_CONNECT: i64 = StatusCode::SecurityExceptionOnConnect as i64;
@@ -197,16 +214,43 @@ impl SealnetPeer {
     #[constant]
     const PARAM_DATA: i64 = room::DATA as i64;
 
+    /// Custom type code of `Vector2` (87, 'W'), sent as two little-endian 32-bit floats.
+    #[constant]
+    const CUSTOM_VECTOR2: i64 = value::CODE_VECTOR2 as i64;
+    /// Custom type code of `Vector3` (86, 'V'), sent as three little-endian 32-bit floats.
+    #[constant]
+    const CUSTOM_VECTOR3: i64 = value::CODE_VECTOR3 as i64;
+    /// Custom type code of `Quaternion` (81, 'Q'), sent as x, y, z, w little-endian 32-bit floats.
+    #[constant]
+    const CUSTOM_QUATERNION: i64 = value::CODE_QUATERNION as i64;
+    /// The newest protocol version this build speaks.
+    #[constant]
+    const LATEST_PROTOCOL_VERSION: i64 = value::LATEST_VERSION as i64;
+
     /// Starts connecting to `address` ("host:port"); progress arrives through `status_changed`.
-    /// The exported properties are read now. Returns 0, or an `ERR_*` code.
+    /// The exported properties are read now. `app_version` (at most 32 bytes) is the game's version sent
+    /// to the server; "" sends the library's. `server_key_pin`, when not "", is the server key this
+    /// connection requires, overriding the property. Returns 0, or an `ERR_*` code.
     #[func]
-    fn connect_to_server(&mut self, address: GString, app_id: GString) -> i64 {
+    fn connect_to_server(
+        &mut self,
+        address: GString,
+        app_id: GString,
+        #[opt(default = "")] app_version: GString,
+        #[opt(default = "")] server_key_pin: GString,
+    ) -> i64 {
         let settings = Settings {
             disconnect_timeout_ms: self.disconnect_timeout_ms,
             auto_key_exchange: self.auto_key_exchange,
             server_key_pin: self.server_key_pin.to_string(),
+            max_protocol_version: self.max_protocol_version,
+            ping_interval_ms: self.ping_interval_ms,
         };
-        let result = self.client.connect(&settings, &address.to_string(), &app_id.to_string());
+        let (address, app_id) = (address.to_string(), app_id.to_string());
+        let (app_version, server_key_pin) = (app_version.to_string(), server_key_pin.to_string());
+        let target =
+            Target { address: &address, app_id: &app_id, app_version: &app_version, server_key_pin: &server_key_pin };
+        let result = self.client.connect(&settings, &target);
         report("connect_to_server", result)
     }
 
@@ -227,8 +271,8 @@ impl SealnetPeer {
         #[opt(default = 1)] delivery_mode: i64,
         #[opt(default = 0)] channel: i64,
     ) -> i64 {
-        let entries = crate::value::GdValue::Dictionary(variant::entries_from_dictionary(&params));
-        let result = client::operation(op_code, &entries)
+        let entries = GdValue::Dictionary(variant::entries_from_dictionary(&params, &self.types));
+        let result = client::operation(op_code, &entries, self.client.version())
             .and_then(|request| Ok((request, client::send_options(encrypt, delivery_mode, channel)?)));
         self.send("send_operation", result)
     }
@@ -257,8 +301,9 @@ impl SealnetPeer {
         #[opt(default = false)] encrypt: bool,
         #[opt(default = 0)] receivers: i64,
     ) -> i64 {
-        let data = variant::from_variant(&data);
-        let result = client::raise_event(code, &data, receivers).map(|request| (request, reliable(encrypt)));
+        let data = variant::from_variant(&data, &self.types);
+        let result = client::raise_event(code, &data, receivers, self.client.version())
+            .map(|request| (request, reliable(encrypt)));
         self.send("raise_event", result)
     }
 
@@ -278,6 +323,89 @@ impl SealnetPeer {
     #[func]
     fn get_server_public_key(&self) -> GString {
         GString::from(codes::format_key(self.client.server_public_key()).as_str())
+    }
+
+    /// Registers a script's own type under custom `code` (0 to 255, not one of the built-in
+    /// `CUSTOM_*` codes), as Photon's RegisterType: objects whose script is `type` (or extends it) are
+    /// sent as `serialize.call(object)`, which must return a PackedByteArray, and a received value of
+    /// `code` arrives as `deserialize.call(bytes)`. `type` is a script class (its `class_name`) or the
+    /// name of an engine class. Registering a code again replaces it. Returns 0 or
+    /// `ERR_INVALID_ARGUMENT`. Serializers run inside `raise_event` / `send_operation`, deserializers
+    /// while signals are emitted: neither may call this node.
+    #[func]
+    fn register_type(&mut self, code: i64, class: Variant, serialize: Callable, deserialize: Callable) -> i64 {
+        report("register_type", self.types.register(code, &class, serialize, deserialize))
+    }
+
+    /// Removes the type registered under `code`; whether there was one. Values of that code then arrive
+    /// as a `SealnetValue` holding the code and the bytes.
+    #[func]
+    fn unregister_type(&mut self, code: i64) -> bool {
+        self.types.unregister(code)
+    }
+
+    /// The protocol version the connection speaks once the server accepted it (status 1024); 0 when not
+    /// connected.
+    #[func]
+    fn get_protocol_version(&self) -> i64 {
+        self.client.stats().protocol_version
+    }
+
+    /// Smoothed round-trip time in milliseconds (Photon's RoundTripTime); -1 until the first pong.
+    #[func]
+    fn get_round_trip_time_ms(&self) -> f64 {
+        self.client.stats().round_trip_time_ms
+    }
+
+    /// How much the round-trip time varies, in milliseconds (Photon's RoundTripTimeVariance); -1 until
+    /// known.
+    #[func]
+    fn get_round_trip_time_variance_ms(&self) -> f64 {
+        self.client.stats().round_trip_time_variance_ms
+    }
+
+    /// Bytes sent on this connection (or the last one), frame headers included (Photon's BytesOut).
+    #[func]
+    fn get_bytes_sent(&self) -> i64 {
+        self.client.stats().bytes_sent
+    }
+
+    /// Bytes received on this connection (or the last one) (Photon's BytesIn).
+    #[func]
+    fn get_bytes_received(&self) -> i64 {
+        self.client.stats().bytes_received
+    }
+
+    /// Frames sent on this connection (or the last one).
+    #[func]
+    fn get_frames_sent(&self) -> i64 {
+        self.client.stats().frames_sent
+    }
+
+    /// Frames received on this connection (or the last one).
+    #[func]
+    fn get_frames_received(&self) -> i64 {
+        self.client.stats().frames_received
+    }
+
+    /// The server's clock in milliseconds, the same for every client of the server (Photon's
+    /// ServerTimeInMilliSeconds, but 64-bit: it does not wrap); -1 until a pong arrived, when not
+    /// connected, and on a version-1 connection.
+    #[func]
+    fn get_server_time_ms(&self) -> i64 {
+        self.client.stats().server_time_ms
+    }
+
+    /// Every figure above in one Dictionary: `protocol_version`, `round_trip_time_ms`,
+    /// `round_trip_time_variance_ms`, `bytes_sent`, `bytes_received`, `frames_sent`,
+    /// `frames_received`, `server_time_ms`.
+    #[func]
+    fn get_stats(&self) -> VarDictionary {
+        let mut stats = VarDictionary::new();
+        for (name, figure) in self.client.stats().entries() {
+            stats.set(&GString::from(name).to_variant(), &variant::to_variant(&figure, &self.types));
+        }
+        stats
     }
 
     /// The name of a status code ("Connect", "EncryptionEstablished", ...), or "".
@@ -342,11 +470,11 @@ impl SealnetPeer {
                 self.signals().status_detail().emit(status.code, status.reason, &message);
             }
             Signal::Event(event) => {
-                let data = variant::to_dictionary(&event.data);
+                let data = variant::to_dictionary(&event.data, &self.types);
                 self.signals().event_received().emit(event.code, &data, event.sender, event.was_encrypted);
             }
             Signal::Response(response) => {
-                let data = variant::to_dictionary(&response.data);
+                let data = variant::to_dictionary(&response.data, &self.types);
                 self.signals().operation_response().emit(response.op_code, response.return_code, &data);
                 if let Some(message) = response.debug_message {
                     let message = GString::from(message.as_str());
