@@ -361,8 +361,54 @@ fn pin_mismatch_fails_the_exchange() {
     assert!(statuses[1].message.contains("pinned"));
     assert_eq!(statuses.last().unwrap().code, StatusCode::Disconnect);
     assert!(!pair.client.is_encrypted());
-    // The server already holds keys and cannot trust the client's clear Disconnect; it just ends too.
+    // The client's Disconnect is in clear (it has no keys), and reaches the server as a Disconnect
+    // with its reason, not as a protocol violation.
     assert!(pair.server.is_closed());
+    let server = pair.server_statuses();
+    assert!(!server.iter().any(|s| s.code == StatusCode::ExceptionOnReceive), "{server:?}");
+    assert_eq!(server.last().map(|s| s.reason), Some(DisconnectReason::KeyExchangeFailed as u16));
+}
+
+#[test]
+fn a_clear_disconnect_is_accepted_only_before_the_clients_first_authenticated_frame() {
+    // The client gives up while its HandshakeInit is in flight.
+    let mut pair = Pair::new(SessionConfig::default());
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    let mut bytes = Vec::new();
+    pair.client.take_output(&mut bytes);
+    pair.server.receive(&bytes, pair.now);
+    while let Some(event) = pair.server.poll_event() {
+        pair.serve(&event);
+        pair.server_events.push(event);
+    }
+    let mut ack = Vec::new();
+    pair.server.take_output(&mut ack);
+    pair.client.receive(&ack, pair.now); // the client answers with HandshakeInit
+    let mut init = Vec::new();
+    pair.client.take_output(&mut init);
+    pair.server.receive(&init, pair.now); // the server installs keys; its reply stays in flight
+    assert!(pair.server.is_encrypted());
+    pair.client.disconnect(DisconnectReason::ClientRequest, "quit");
+    let mut goodbye = Vec::new();
+    pair.client.take_output(&mut goodbye);
+    pair.server.receive(&goodbye, pair.now);
+    pair.close_transports();
+    let server = pair.server_statuses();
+    assert!(!server.iter().any(|s| s.code == StatusCode::ExceptionOnReceive), "{server:?}");
+    assert_eq!(server.last().map(|s| (s.reason, s.message.as_str())), Some((DisconnectReason::ClientRequest as u16, "quit")));
+
+    // Once the client has sent an authenticated frame, a clear Disconnect is an injection.
+    let mut pair = Pair::connected(SessionConfig::default());
+    pair.client.send_operation(&op(10, 1), SendOptions::RELIABLE).unwrap();
+    pair.pump();
+    let disconnect = sealnet::protocol::message::Disconnect { reason: 1, message: String::new() };
+    let mut body = Vec::new();
+    disconnect.encode(&mut body);
+    let mut frame = header(&pair.server, 0x0A, 0x04, body.len() as u32);
+    frame.extend_from_slice(&body);
+    pair.server.receive(&frame, pair.now);
+    pair.close_transports();
+    assert!(violation_message(&pair.server_events).contains("unauthenticated frame after the key exchange"));
 }
 
 #[test]
@@ -908,4 +954,19 @@ fn a_server_that_speaks_only_version_1_refuses_a_range_and_the_client_says_why()
         refused.message
     );
     assert!(refused.message.ends_with("it said: 2 unread trailing bytes"), "{}", refused.message);
+}
+
+#[test]
+fn a_debug_message_over_its_limit_is_refused_by_the_sender_not_the_client() {
+    let mut pair = Pair::connected(SessionConfig::default());
+    let response = OperationResponse {
+        op_code: 1,
+        return_code: 0,
+        debug_message: Some("x".repeat(sealnet::protocol::message::MAX_DEBUG_MESSAGE + 1)),
+        params: Params::new(),
+    };
+    let error = pair.server.send_response(&response, SendOptions::ENCRYPTED).unwrap_err();
+    assert!(error.to_string().contains("exceeds the limit of 1024"), "{error}");
+    pair.pump();
+    assert_eq!(pair.client.state(), PeerState::Encrypted, "the client never saw it");
 }

@@ -158,6 +158,11 @@ impl Opener {
         Opener { in_order: true, ..Self::new(key) }
     }
 
+    /// True once a frame opened: the peer has shown it holds the keys.
+    pub fn has_opened(&self) -> bool {
+        self.window.newest().is_some()
+    }
+
     fn expected_counter(&self) -> u64 {
         self.window.newest().map_or(0, |newest| newest + 1)
     }

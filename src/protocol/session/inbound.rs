@@ -147,7 +147,16 @@ impl Session {
         self.stats.received_frame();
         let raw_frame =
             matches!(header.message_type, MessageType::Connect | MessageType::ConnectAck).then(|| frame.to_vec());
-        let opener = if header.message_type.is_pre_key() { None } else { self.opener.as_mut() };
+        // A client that gives up during its key exchange (a timeout, its host disconnecting) has no
+        // keys yet and sends its Disconnect in clear, while this server already installed its own:
+        // until the client's first authenticated frame, that clear Disconnect is taken as one
+        // (section 3.2), so an honest client's goodbye is not reported as a protocol violation.
+        let clear_goodbye = self.role == Role::Server
+            && header.message_type == MessageType::Disconnect
+            && header.counter.is_none()
+            && self.opener.as_ref().is_some_and(|opener| !opener.has_opened());
+        let opener =
+            if header.message_type.is_pre_key() || clear_goodbye { None } else { self.opener.as_mut() };
         let body = open_frame(frame, header, header_len, opener).map_err(|error| match error {
             OpenError::Replay(replay) => Violation { reason: DisconnectReason::Replay, message: replay.to_string() },
             OpenError::OutOfOrder { expected, got } => Violation {

@@ -508,14 +508,15 @@ impl Session {
     /// Server: sends an operation response.
     pub fn send_response(&mut self, response: &OperationResponse, options: SendOptions) -> Result<(), SessionError> {
         self.require_role(Role::Server)?;
-        check_params(&response.params, &self.limits()).map_err(SessionError::Params)?;
+        // The debug message too: a client refuses one over its limit as a malformed body.
+        response.check(&self.limits()).map_err(SessionError::Params)?;
         self.send_server_message(MessageType::OperationResponse, options, |out| response.encode(out))
     }
 
     /// Server: sends an event.
     pub fn send_event(&mut self, event: &EventData, options: SendOptions) -> Result<(), SessionError> {
         self.require_role(Role::Server)?;
-        check_params(&event.params, &self.limits()).map_err(SessionError::Params)?;
+        event.check(&self.limits()).map_err(SessionError::Params)?;
         self.send_server_message(MessageType::Event, options, |out| event.encode(out))
     }
 
