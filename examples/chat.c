@@ -204,7 +204,7 @@ static int send_chat(peer_t *peer, chat_state *chat, const char *text, int encry
     peer_params_put_string(message, KEY_TEXT, text, strlen(text));
     peer_params_put_i32(params, KEY_CODE, EV_CHAT);
     peer_params_put_params(params, KEY_DATA, message);
-    peer_send_options_t options = {sizeof(peer_send_options_t), PEER_DELIVERY_MODE_RELIABLE, (uint8_t)encrypt, 0};
+    peer_send_options_t options = {sizeof(peer_send_options_t), PEER_DELIVERY_MODE_RELIABLE, (uint8_t)encrypt, 0, 0};
     uint32_t result = peer_send_operation(peer, OP_RAISE_EVENT, params, &options);
     peer_params_free(message);
     peer_params_free(params);
@@ -341,7 +341,7 @@ int main(int argc, char **argv) {
         peer_params_t *params = NULL;
         peer_params_new(&params);
         peer_params_put_string(params, KEY_ROOM, room, strlen(room));
-        peer_send_options_t join_options = {sizeof(peer_send_options_t), PEER_DELIVERY_MODE_RELIABLE, (uint8_t)chat.encrypted, 0};
+        peer_send_options_t join_options = {sizeof(peer_send_options_t), PEER_DELIVERY_MODE_RELIABLE, (uint8_t)chat.encrypted, 0, 0};
         peer_send_operation(peer, OP_JOIN_ROOM, params, &join_options); /* encrypted when keys exist */
         peer_params_free(params);
         /* Input is read only once the join is answered; lines typed meanwhile wait in stdin. */

@@ -21,9 +21,9 @@
 
 /** Version of this header; compare with peer_version() at run time. */
 #define SEALNET_VERSION_MAJOR 0
-#define SEALNET_VERSION_MINOR 1
+#define SEALNET_VERSION_MINOR 2
 #define SEALNET_VERSION_PATCH 0
-#define SEALNET_VERSION_STRING "0.1.0"
+#define SEALNET_VERSION_STRING "0.2.0"
 
 /** A parameter dictionary keyed by a byte (Photon's operation dictionary). Opaque. */
 typedef struct peer_params_t peer_params_t;
@@ -552,16 +552,24 @@ typedef void (*peer_event_callback)(void *user_data, const peer_event_t *event);
  * Settings for peer_create. Fill it with `peer_config_default(&config, sizeof config)`, then change
  * what you need.
  *
- * Growth: fields are only ever added at the end. `struct_size` tells the library which fields the
- * host was compiled with: a host built against an older header (a smaller struct) gets the defaults
- * for the fields it lacks; a host built against a newer header runs on an older library as long as
- * it leaves the fields that library does not know at their zero value.
+ * Growth (the same for every structure that starts with `struct_size`): fields are only ever added
+ * at the end, and the layout has no padding (`reserved` bytes stand where the compiler would put
+ * it), so every byte means something. `struct_size` tells the library which fields the host was
+ * compiled with: a host built against an older header (a smaller struct) gets the defaults for the
+ * fields it lacks; a host built against a newer header runs on an older library as long as it
+ * leaves the fields that library does not know at zero, and is refused with a message otherwise.
+ * Reserved bytes must be zero.
  */
 typedef struct {
   /**
    * sizeof(peer_config_t) as the host compiled it; peer_config_default sets it.
    */
   uint32_t struct_size;
+  /**
+   * With nothing received for this long the connection is lost (status 1040). Default 10000;
+   * 1 to 86400000 (one day), else peer_create returns PEER_RESULT_INVALID_ARGUMENT.
+   */
+  uint32_t disconnect_timeout_ms;
   /**
    * May be NULL. Called with `user_data` as first argument.
    */
@@ -579,14 +587,13 @@ typedef struct {
    */
   void *user_data;
   /**
-   * With nothing received for this long the connection is lost (status 1040). Default 10000;
-   * 1 to 86400000 (one day), else peer_create returns PEER_RESULT_INVALID_ARGUMENT.
-   */
-  uint32_t disconnect_timeout_ms;
-  /**
    * Ping interval of the I/O thread. Default 1000; 1 to 86400000.
    */
   uint32_t ping_interval_ms;
+  /**
+   * Results held for the host before the peer disconnects with an error. Default 65536.
+   */
+  uint32_t max_queued_events;
   /**
    * 1 (default): run the key exchange right after connecting. 0: call peer_establish_encryption.
    */
@@ -600,24 +607,25 @@ typedef struct {
    */
   uint8_t server_public_key[32];
   /**
-   * Results held for the host before the peer disconnects with an error. Default 65536.
-   */
-  uint32_t max_queued_events;
-  /**
-   * Decoded bytes of results held for the host before the peer disconnects with an error. Default
-   * 33554432 (32 MiB).
-   */
-  uint64_t max_queued_bytes;
-  /**
-   * The highest protocol version to offer. Default PEER_PROTOCOL_VERSION_LATEST; 1 makes the peer
-   * a version-1 client (no version-2 value types, no server time).
+   * The highest protocol version to offer. 0 (default) means PEER_PROTOCOL_VERSION_LATEST; 1 makes
+   * the peer a version-1 client (no version-2 value types, no server time), for servers that
+   * speak only version 1.
    */
   uint8_t max_protocol_version;
+  /**
+   * Must be zero.
+   */
+  uint8_t reserved[5];
+  /**
+   * Decoded bytes of results held for the host before the peer disconnects with an error. 0
+   * (default) means 33554432 (32 MiB).
+   */
+  uint64_t max_queued_bytes;
 } peer_config_t;
 
 /**
  * How an operation is sent. Fill it with `peer_send_options_default(&options, sizeof options)`, or
- * as `{ sizeof(peer_send_options_t), mode, encrypt, channel }`. Grows like peer_config_t.
+ * as `{ sizeof(peer_send_options_t), mode, encrypt, channel, 0 }`. Grows like peer_config_t.
  */
 typedef struct {
   /**
@@ -636,6 +644,10 @@ typedef struct {
    * Channel number (carried for the datagram transport).
    */
   uint8_t channel;
+  /**
+   * Must be zero.
+   */
+  uint8_t reserved;
 } peer_send_options_t;
 
 /**
@@ -649,6 +661,11 @@ typedef struct {
    */
   uint32_t struct_size;
   /**
+   * PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers). Default PEER_TRANSPORT_TCP, the only
+   * one this build has.
+   */
+  uint32_t transport;
+  /**
    * "host:port" (NUL-terminated UTF-8), resolved on a thread of its own. Borrowed for the call.
    */
   const char *address;
@@ -661,11 +678,6 @@ typedef struct {
    */
   const char *app_version;
   /**
-   * PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers). Default PEER_TRANSPORT_TCP, the only
-   * one this build has.
-   */
-  uint32_t transport;
-  /**
    * PEER_PIN_*: PEER_PIN_AS_CONFIGURED (default) uses the config of peer_create; PEER_PIN_KEY pins
    * `server_public_key` for this connection; PEER_PIN_NONE connects without a pin.
    */
@@ -674,6 +686,10 @@ typedef struct {
    * The key for PEER_PIN_KEY.
    */
   uint8_t server_public_key[32];
+  /**
+   * Must be zero. (3 bytes on 32-bit platforms would leave padding, so there are 7 on all.)
+   */
+  uint8_t reserved[7];
 } peer_connect_options_t;
 
 /**
@@ -686,7 +702,7 @@ typedef struct {
    */
   uint32_t struct_size;
   /**
-   * The protocol version the connection speaks (1 until a connection is accepted).
+   * The protocol version the connection speaks; 0 until a connection is accepted.
    */
   uint32_t protocol_version;
   /**
@@ -705,6 +721,10 @@ typedef struct {
    * 1 once the server's clock is known (protocol version 2).
    */
   uint8_t server_time_known;
+  /**
+   * Zero.
+   */
+  uint8_t reserved[6];
   uint64_t bytes_sent;
   uint64_t bytes_received;
   uint64_t frames_sent;

@@ -67,8 +67,9 @@ fn unfolding_event(keys: u8, maps: usize) -> Vec<u8> {
     body
 }
 
+/// A clear Event frame of protocol version 2, the version the hostile server accepts with.
 fn clear_frame(body: &[u8]) -> Vec<u8> {
-    let mut frame = vec![1, 0x07, 0x04, 0];
+    let mut frame = vec![2, 0x07, 0x04, 0];
     frame.extend_from_slice(&(body.len() as u32).to_be_bytes());
     frame.extend_from_slice(body);
     frame
@@ -83,7 +84,8 @@ fn hostile_clear_server(frame: Vec<u8>, count: usize) -> String {
         let (mut stream, _) = listener.accept().unwrap();
         let mut connect = [0u8; 256];
         let _ = stream.read(&mut connect);
-        let accept = [1, 0x02, 0x04, 0, 0, 0, 0, 3, 0, 0, 0];
+        // Accepting, as a version-2 server answers a client that offered versions 1 to 2.
+        let accept = [1, 0x02, 0x04, 0, 0, 0, 0, 6, 0, 0, 0, 1, 2, 2];
         if stream.write_all(&accept).is_err() {
             return;
         }

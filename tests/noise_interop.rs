@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use sealnet::protocol::aead::Cipher;
 use sealnet::protocol::codec::{Params, Value};
-use sealnet::protocol::message::{Connect, ConnectAck, EventData, OperationRequest};
+use sealnet::protocol::message::{Connect, ConnectAck, EventData, OperationRequest, Versions};
 use sealnet::protocol::noise::{self, Initiator, Keypair};
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::session::{Session, SessionConfig, SessionEvent};
@@ -155,7 +155,9 @@ fn our_client_session_talks_to_snow_server() {
     let now = Instant::now();
     let server_secret = [0x33; 32];
     let server_public = *Keypair::from_secret_bytes(server_secret).public();
-    let config = SessionConfig { server_key_pin: Some(server_public), ..SessionConfig::default() };
+    // A version-1 client: the frames below are built by hand in version 1's form.
+    let config =
+        SessionConfig { server_key_pin: Some(server_public), versions: Versions::V1, ..SessionConfig::default() };
     let mut client = Session::client(config, now);
     client.connect("interop", "1.0", now).unwrap();
     let connect_frame = client.pending_output().to_vec();

@@ -395,7 +395,10 @@ fn a_clear_disconnect_is_accepted_only_before_the_clients_first_authenticated_fr
     pair.close_transports();
     let server = pair.server_statuses();
     assert!(!server.iter().any(|s| s.code == StatusCode::ExceptionOnReceive), "{server:?}");
-    assert_eq!(server.last().map(|s| (s.reason, s.message.as_str())), Some((DisconnectReason::ClientRequest as u16, "quit")));
+    assert_eq!(
+        server.last().map(|s| (s.reason, s.message.as_str())),
+        Some((DisconnectReason::ClientRequest as u16, "quit"))
+    );
 
     // Once the client has sent an authenticated frame, a clear Disconnect is an injection.
     let mut pair = Pair::connected(SessionConfig::default());
@@ -969,4 +972,58 @@ fn a_debug_message_over_its_limit_is_refused_by_the_sender_not_the_client() {
     assert!(error.to_string().contains("exceeds the limit of 1024"), "{error}");
     pair.pump();
     assert_eq!(pair.client.state(), PeerState::Encrypted, "the client never saw it");
+}
+
+/// The server's answer to a fresh client's Connect, taken off the wire (not delivered).
+fn connect_ack_in_flight(pair: &mut Pair) -> Vec<u8> {
+    pair.client.connect("test-app", "1.0", pair.now).unwrap();
+    let mut connect = Vec::new();
+    pair.client.take_output(&mut connect);
+    pair.server.receive(&connect, pair.now);
+    while let Some(event) = pair.server.poll_event() {
+        pair.serve(&event);
+        pair.server_events.push(event);
+    }
+    let mut ack = Vec::new();
+    pair.server.take_output(&mut ack);
+    ack
+}
+
+#[test]
+fn a_connect_ack_stripped_of_its_versions_or_choosing_lower_is_refused_at_once() {
+    // Without a key exchange nothing else would notice: the client refuses on the ConnectAck.
+    let manual = || SessionConfig { auto_key_exchange: false, ..SessionConfig::default() };
+    let mut pair = Pair::new(manual());
+    let mut ack = connect_ack_in_flight(&mut pair);
+    ack.truncate(ack.len() - 3);
+    let body_len = (ack.len() - 8) as u32;
+    ack[4..8].copy_from_slice(&body_len.to_be_bytes());
+    pair.client.receive(&ack, pair.now);
+    pair.close_transports();
+    assert!(violation_message(&pair.client_events).contains("accepted a version range without naming a version"));
+    assert_ne!(pair.client.state(), PeerState::Connected);
+
+    let mut pair = Pair::new(manual());
+    let mut ack = connect_ack_in_flight(&mut pair);
+    *ack.last_mut().unwrap() = 1; // both speak 2, yet 1 "chosen"
+    pair.client.receive(&ack, pair.now);
+    pair.close_transports();
+    let message = violation_message(&pair.client_events);
+    assert!(message.contains("the server chose protocol version 1 from its versions 1 to 2"), "{message}");
+}
+
+#[test]
+fn a_client_that_leaves_while_the_accepting_connect_ack_is_in_flight_says_so_in_version_1() {
+    let mut pair = Pair::new(SessionConfig::default());
+    let _ack = connect_ack_in_flight(&mut pair);
+    assert_eq!(pair.server.protocol_version(), 2, "the server has switched");
+    pair.client.disconnect(DisconnectReason::ClientRequest, "changed my mind");
+    let mut goodbye = Vec::new();
+    pair.client.take_output(&mut goodbye);
+    assert_eq!(goodbye[0], 1, "the client has not switched");
+    pair.server.receive(&goodbye, pair.now);
+    pair.close_transports();
+    let server = pair.server_statuses();
+    assert!(!server.iter().any(|s| s.code == StatusCode::ExceptionOnReceive), "{server:?}");
+    assert_eq!(server.last().map(|s| s.reason), Some(DisconnectReason::ClientRequest as u16));
 }

@@ -1080,13 +1080,7 @@ class Params : public ParamsView {
     return detail::with_native(value, [&](const peer_value_t& native) -> Result {
       const Result made = allocate();
       if (!made.ok()) return made;
-      if (native.type == PEER_VALUE_TYPE_MAP && native.map == params_) {
-        // Putting a dictionary into itself: the library must not read what it is changing, so
-        // put a copy.
-        auto copy = clone();
-        if (!copy.ok()) return copy.result();
-        return put(key, *copy);
-      }
+      // A dictionary put into itself is fine: the library copies the value first.
       return Result(peer_params_put(mutable_handle(), key, &native));
     });
   }
@@ -1166,12 +1160,6 @@ class Array : public ArrayView {
     return detail::with_native(value, [&](const peer_value_t& native) -> Result {
       const Result made = allocate();
       if (!made.ok()) return made;
-      if (native.array == array_ && (native.type == PEER_VALUE_TYPE_ARRAY ||
-                                     native.type == PEER_VALUE_TYPE_STRING_ARRAY)) {
-        auto copy = clone();  // an array into itself: push a copy (see Params::put)
-        if (!copy.ok()) return copy.result();
-        return push(*copy);
-      }
       return Result(peer_array_push(mutable_handle(), &native));
     });
   }
@@ -1225,11 +1213,6 @@ class Table : public TableView {
       return detail::with_native(value, [&](const peer_value_t& native_value) -> Result {
         const Result made = allocate();
         if (!made.ok()) return made;
-        if (native_value.type == PEER_VALUE_TYPE_TABLE && native_value.table == table_) {
-          auto copy = clone();  // a table into itself: put a copy (see Params::put)
-          if (!copy.ok()) return copy.result();
-          return put(key, *copy);
-        }
         return Result(peer_table_put(mutable_handle(), &native_key, &native_value));
       });
     });

@@ -48,7 +48,8 @@ mcs "${mcs_flags[@]}" -out:"$out/SealnetTests.exe" "${runtime_sources[@]}" "$her
 mcs "${mcs_flags[@]}" -r:"$out/Sealnet.Runtime.dll" -out:"$out/AllTypes.exe" "$here/Tests/AllTypes.cs"
 
 # Measure the header's structure layouts with the C compiler, when there is one, so the test compares
-# the C# mirrors with the real thing rather than with hand-worked numbers.
+# the C# mirrors with the real thing rather than with hand-worked numbers (on 64-bit it also checks the
+# hand-worked numbers, its fallback without a compiler, against the measured ones).
 layout=
 cc=${CC:-cc}
 if command -v "$cc" >/dev/null 2>&1; then
@@ -61,31 +62,34 @@ if command -v "$cc" >/dev/null 2>&1; then
 int main(void) {
     SIZE(peer_config_t);
     OFF(peer_config_t, struct_size);
+    OFF(peer_config_t, disconnect_timeout_ms);
     OFF(peer_config_t, on_status);
     OFF(peer_config_t, on_operation_response);
     OFF(peer_config_t, on_event);
     OFF(peer_config_t, user_data);
-    OFF(peer_config_t, disconnect_timeout_ms);
     OFF(peer_config_t, ping_interval_ms);
+    OFF(peer_config_t, max_queued_events);
     OFF(peer_config_t, auto_key_exchange);
     OFF(peer_config_t, pin_server_key);
     OFF(peer_config_t, server_public_key);
-    OFF(peer_config_t, max_queued_events);
-    OFF(peer_config_t, max_queued_bytes);
     OFF(peer_config_t, max_protocol_version);
+    OFF(peer_config_t, reserved);
+    OFF(peer_config_t, max_queued_bytes);
     SIZE(peer_send_options_t);
     OFF(peer_send_options_t, struct_size);
     OFF(peer_send_options_t, delivery_mode);
     OFF(peer_send_options_t, encrypt);
     OFF(peer_send_options_t, channel);
+    OFF(peer_send_options_t, reserved);
     SIZE(peer_connect_options_t);
     OFF(peer_connect_options_t, struct_size);
+    OFF(peer_connect_options_t, transport);
     OFF(peer_connect_options_t, address);
     OFF(peer_connect_options_t, app_id);
     OFF(peer_connect_options_t, app_version);
-    OFF(peer_connect_options_t, transport);
     OFF(peer_connect_options_t, pin);
     OFF(peer_connect_options_t, server_public_key);
+    OFF(peer_connect_options_t, reserved);
     SIZE(peer_stats_t);
     OFF(peer_stats_t, struct_size);
     OFF(peer_stats_t, protocol_version);
@@ -93,6 +97,7 @@ int main(void) {
     OFF(peer_stats_t, rtt_variance_ms);
     OFF(peer_stats_t, rtt_known);
     OFF(peer_stats_t, server_time_known);
+    OFF(peer_stats_t, reserved);
     OFF(peer_stats_t, bytes_sent);
     OFF(peer_stats_t, bytes_received);
     OFF(peer_stats_t, frames_sent);

@@ -67,6 +67,7 @@ impl AbiPeer {
             delivery_mode: 1,
             encrypt: 1,
             channel: 0,
+            reserved: 0,
         };
         assert_eq!(peer_send_operation(peer.0, op_code::JOIN_ROOM, params, &options), OK);
         peer_params_free(params);
@@ -100,6 +101,7 @@ impl AbiPeer {
             delivery_mode: 1,
             encrypt: 1,
             channel: 0,
+            reserved: 0,
         };
         assert_eq!(peer_send_operation(self.0, 1, std::ptr::null(), &options), OK);
         self.wait_for(|event| event.kind == PeerEventKind::OperationResponse as u32 && event.response.op_code == 1);
@@ -135,6 +137,7 @@ fn abi_send_cost(peer: &AbiPeer, encrypt: bool) -> (f64, f64) {
         delivery_mode: 1,
         encrypt: encrypt as u8,
         channel: 0,
+        reserved: 0,
     };
     // Warm up: buffers reach their working size.
     for _ in 0..BATCH {
@@ -238,6 +241,7 @@ fn abi_round_trip(peer: &AbiPeer, params: *const peer_params_t) {
         delivery_mode: 1,
         encrypt: 1,
         channel: 0,
+        reserved: 0,
     };
     assert_eq!(peer_send_operation(peer.0, op_code::RAISE_EVENT, params, &options), OK);
     peer.wait_for(|event| event.kind == PeerEventKind::Event as u32 && event.event.code == 1);

@@ -192,6 +192,7 @@ impl Host {
             delivery_mode: PEER_DELIVERY_MODE_RELIABLE,
             encrypt: encrypt as u8,
             channel: 0,
+            reserved: 0,
         };
         peer_send_operation(self.peer, RAISE_EVENT, params.0, &options)
     }
@@ -487,6 +488,7 @@ fn null_and_invalid_arguments_are_errors_not_crashes() {
         delivery_mode: 9,
         encrypt: 0,
         channel: 0,
+        reserved: 0,
     };
     assert_eq!(peer_send_operation(host.peer, 1, std::ptr::null(), &options), PeerResult::InvalidArgument as u32);
     let mut bad = peer_config_t { disconnect_timeout_ms: 0, ..unsafe { std::mem::zeroed() } };

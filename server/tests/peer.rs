@@ -229,3 +229,25 @@ fn operations_sent_just_before_a_disconnect_are_all_delivered() {
     let statuses = wait_status(&sender, StatusCode::Disconnect);
     assert!(!statuses.contains(&StatusCode::SendError), "{statuses:?}");
 }
+
+#[test]
+fn a_reconnect_reports_nothing_of_the_last_connection_and_a_shut_down_peer_stays_down() {
+    let server = server();
+    let peer = Peer::new(PeerConfig::default());
+    assert_eq!(peer.stats().protocol_version, 0, "nothing accepted yet");
+    peer.connect(&server.address.to_string(), "demo").unwrap();
+    wait_status(&peer, StatusCode::EncryptionEstablished);
+    assert_eq!(peer.stats().protocol_version, 2);
+    peer.disconnect();
+    wait_status(&peer, StatusCode::Disconnect);
+    // A reconnect to where nothing listens is never accepted: its stats start from nothing.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    peer.connect(&closed.to_string(), "demo").unwrap();
+    let (stats, server_time) = peer.stats_and_server_time();
+    assert_eq!((stats.protocol_version, stats.bytes_received, stats.rtt, server_time), (0, 0, None, None));
+    wait_status(&peer, StatusCode::Disconnect);
+
+    peer.shutdown();
+    let refused = peer.connect(&server.address.to_string(), "demo").unwrap_err();
+    assert_eq!(refused.to_string(), "the peer was shut down (destroyed); create a new one");
+}

@@ -29,6 +29,9 @@ impl Sized32 for peer_config_t {
     fn set_size(&mut self, size: u32) {
         self.struct_size = size;
     }
+    fn reserved(&self) -> &[u8] {
+        &self.reserved
+    }
 }
 
 impl Sized32 for peer_send_options_t {
@@ -36,12 +39,18 @@ impl Sized32 for peer_send_options_t {
     fn set_size(&mut self, size: u32) {
         self.struct_size = size;
     }
+    fn reserved(&self) -> &[u8] {
+        std::slice::from_ref(&self.reserved)
+    }
 }
 
 impl Sized32 for peer_connect_options_t {
     const MIN_SIZE: usize = std::mem::size_of::<peer_connect_options_t>();
     fn set_size(&mut self, size: u32) {
         self.struct_size = size;
+    }
+    fn reserved(&self) -> &[u8] {
+        &self.reserved
     }
 }
 
@@ -66,8 +75,9 @@ fn default_config() -> peer_config_t {
         pin_server_key: 0,
         server_public_key: [0; 32],
         max_queued_events: defaults.max_queued_events as u32,
+        max_protocol_version: 0,
+        reserved: [0; 5],
         max_queued_bytes: defaults.max_queued_bytes as u64,
-        max_protocol_version: defaults.session.versions.max,
     }
 }
 
@@ -77,6 +87,7 @@ fn default_send_options() -> peer_send_options_t {
         delivery_mode: Delivery::Reliable as u8,
         encrypt: 0,
         channel: 0,
+        reserved: 0,
     }
 }
 
@@ -122,6 +133,7 @@ fn default_connect_options() -> peer_connect_options_t {
         transport: PEER_TRANSPORT_TCP,
         pin: PEER_PIN_AS_CONFIGURED,
         server_public_key: [0; 32],
+        reserved: [0; 7],
     }
 }
 
@@ -257,9 +269,8 @@ pub extern "C" fn peer_connect_with(peer: *mut peer_t, options: *const peer_conn
 pub extern "C" fn peer_get_stats(peer: *const peer_t, out_stats: *mut peer_stats_t, struct_size: u32) -> u32 {
     guard_detailed(|| {
         let handle = handles::lookup(peer)?;
-        let stats = handle.peer.stats();
+        let (stats, server_time) = handle.peer.stats_and_server_time();
         let millis = |duration: Option<Duration>| duration.map_or(0, |d| d.as_millis().min(u32::MAX as u128) as u32);
-        let server_time = handle.peer.server_time_ms();
         let out = peer_stats_t {
             struct_size: std::mem::size_of::<peer_stats_t>() as u32,
             protocol_version: stats.protocol_version.into(),
@@ -267,6 +278,7 @@ pub extern "C" fn peer_get_stats(peer: *const peer_t, out_stats: *mut peer_stats
             rtt_variance_ms: millis(stats.rtt_variance),
             rtt_known: stats.rtt.is_some() as u8,
             server_time_known: server_time.is_some() as u8,
+            reserved: [0; 6],
             bytes_sent: stats.bytes_sent,
             bytes_received: stats.bytes_received,
             frames_sent: stats.frames_sent,

@@ -116,6 +116,7 @@ impl From<PeerError> for PeerResult {
             PeerError::AlreadyConnected => PeerResult::AlreadyConnected,
             PeerError::InvalidAddress => PeerResult::InvalidAddress,
             PeerError::Io(_) => PeerResult::Io,
+            PeerError::ShutDown => PeerResult::InvalidPeer,
             PeerError::Session(error) => error.into(),
         }
     }

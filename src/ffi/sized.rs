@@ -1,10 +1,12 @@
 //! Size-prefixed structures: how the structures a host fills can gain fields without breaking hosts
 //! compiled against an older or newer header.
 //!
-//! Every such structure starts with `uint32_t struct_size`. Reading takes the bytes the host has, the
-//! rest from the defaults, and refuses set bytes this library does not know (a newer host asking for
-//! something this library cannot do must not be ignored). Writing writes only what the host has room
-//! for.
+//! Every such structure starts with `uint32_t struct_size` and has no padding (explicit `reserved`
+//! bytes stand where the compiler would put it, so no byte is uninitialised and a field added later
+//! can never land in bytes an older library skipped). Reading takes the bytes the host has, the rest
+//! from the defaults, and refuses set bytes this library does not know, reserved ones included (a
+//! newer host asking for something this library cannot do must not be ignored). Writing writes only
+//! what the host has room for.
 
 use super::boundary::Failure;
 use super::result::PeerResult;
@@ -14,6 +16,10 @@ pub(crate) trait Sized32: Copy {
     /// The size of the first layout: no host can have fewer bytes.
     const MIN_SIZE: usize;
     fn set_size(&mut self, size: u32);
+    /// The bytes that must be zero.
+    fn reserved(&self) -> &[u8] {
+        &[]
+    }
 }
 
 /// Reads a host's structure over `defaults`.
@@ -47,6 +53,10 @@ pub(crate) unsafe fn read<T: Sized32>(pointer: *const T, defaults: T, name: &str
     // SAFETY: copies at most `known` bytes into a `T`; every field of these structures accepts any
     // bit pattern a C host can write (integers, pointers, nullable function pointers).
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&mut value as *mut T).cast::<u8>(), size.min(known)) };
+    if value.reserved().iter().any(|byte| *byte != 0) {
+        let detail = format!("{name}.reserved must be zero: it needs a newer sealnet library, or was not filled");
+        return Err(Failure::new(PeerResult::InvalidArgument, detail));
+    }
     value.set_size(known as u32);
     Ok(value)
 }

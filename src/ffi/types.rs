@@ -62,15 +62,21 @@ pub type peer_event_callback = Option<unsafe extern "C" fn(user_data: *mut c_voi
 /// Settings for peer_create. Fill it with `peer_config_default(&config, sizeof config)`, then change
 /// what you need.
 ///
-/// Growth: fields are only ever added at the end. `struct_size` tells the library which fields the
-/// host was compiled with: a host built against an older header (a smaller struct) gets the defaults
-/// for the fields it lacks; a host built against a newer header runs on an older library as long as
-/// it leaves the fields that library does not know at their zero value.
+/// Growth (the same for every structure that starts with `struct_size`): fields are only ever added
+/// at the end, and the layout has no padding (`reserved` bytes stand where the compiler would put
+/// it), so every byte means something. `struct_size` tells the library which fields the host was
+/// compiled with: a host built against an older header (a smaller struct) gets the defaults for the
+/// fields it lacks; a host built against a newer header runs on an older library as long as it
+/// leaves the fields that library does not know at zero, and is refused with a message otherwise.
+/// Reserved bytes must be zero.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct peer_config_t {
     /// sizeof(peer_config_t) as the host compiled it; peer_config_default sets it.
     pub struct_size: u32,
+    /// With nothing received for this long the connection is lost (status 1040). Default 10000;
+    /// 1 to 86400000 (one day), else peer_create returns PEER_RESULT_INVALID_ARGUMENT.
+    pub disconnect_timeout_ms: u32,
     /// May be NULL. Called with `user_data` as first argument.
     pub on_status: peer_status_callback,
     /// May be NULL.
@@ -79,30 +85,31 @@ pub struct peer_config_t {
     pub on_event: peer_event_callback,
     /// Passed back unchanged to every callback; sealnet never dereferences it.
     pub user_data: *mut c_void,
-    /// With nothing received for this long the connection is lost (status 1040). Default 10000;
-    /// 1 to 86400000 (one day), else peer_create returns PEER_RESULT_INVALID_ARGUMENT.
-    pub disconnect_timeout_ms: u32,
     /// Ping interval of the I/O thread. Default 1000; 1 to 86400000.
     pub ping_interval_ms: u32,
+    /// Results held for the host before the peer disconnects with an error. Default 65536.
+    pub max_queued_events: u32,
     /// 1 (default): run the key exchange right after connecting. 0: call peer_establish_encryption.
     pub auto_key_exchange: u8,
     /// 1: the server must present `server_public_key` in the key exchange, else status 1049.
     pub pin_server_key: u8,
     /// The pinned server static key (printed by sealnet-server at start-up).
     pub server_public_key: [u8; 32],
-    /// Results held for the host before the peer disconnects with an error. Default 65536.
-    pub max_queued_events: u32,
-    // Fields below came after the first layout; a host that lacks them gets their defaults.
-    /// Decoded bytes of results held for the host before the peer disconnects with an error. Default
-    /// 33554432 (32 MiB).
-    pub max_queued_bytes: u64,
-    /// The highest protocol version to offer. Default PEER_PROTOCOL_VERSION_LATEST; 1 makes the peer
-    /// a version-1 client (no version-2 value types, no server time).
+    /// The highest protocol version to offer. 0 (default) means PEER_PROTOCOL_VERSION_LATEST; 1 makes
+    /// the peer a version-1 client (no version-2 value types, no server time), for servers that
+    /// speak only version 1.
     pub max_protocol_version: u8,
+    /// Must be zero.
+    pub reserved: [u8; 5],
+    // The first layout ends here (88 bytes on 64-bit platforms): a host without the fields below
+    // gets their defaults.
+    /// Decoded bytes of results held for the host before the peer disconnects with an error. 0
+    /// (default) means 33554432 (32 MiB).
+    pub max_queued_bytes: u64,
 }
 
 /// How an operation is sent. Fill it with `peer_send_options_default(&options, sizeof options)`, or
-/// as `{ sizeof(peer_send_options_t), mode, encrypt, channel }`. Grows like peer_config_t.
+/// as `{ sizeof(peer_send_options_t), mode, encrypt, channel, 0 }`. Grows like peer_config_t.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct peer_send_options_t {
@@ -114,6 +121,8 @@ pub struct peer_send_options_t {
     pub encrypt: u8,
     /// Channel number (carried for the datagram transport).
     pub channel: u8,
+    /// Must be zero.
+    pub reserved: u8,
 }
 
 /// What one connection uses, for peer_connect_with. Fill it with
@@ -124,20 +133,22 @@ pub struct peer_send_options_t {
 pub struct peer_connect_options_t {
     /// sizeof(peer_connect_options_t) as the host compiled it.
     pub struct_size: u32,
+    /// PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers). Default PEER_TRANSPORT_TCP, the only
+    /// one this build has.
+    pub transport: u32,
     /// "host:port" (NUL-terminated UTF-8), resolved on a thread of its own. Borrowed for the call.
     pub address: *const c_char,
     /// The application id, 1 to 64 bytes of NUL-terminated UTF-8. Borrowed for the call.
     pub app_id: *const c_char,
     /// The game's version, at most 32 bytes, sent in Connect; NULL (default) sends the library's.
     pub app_version: *const c_char,
-    /// PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers). Default PEER_TRANSPORT_TCP, the only
-    /// one this build has.
-    pub transport: u32,
     /// PEER_PIN_*: PEER_PIN_AS_CONFIGURED (default) uses the config of peer_create; PEER_PIN_KEY pins
     /// `server_public_key` for this connection; PEER_PIN_NONE connects without a pin.
     pub pin: u8,
     /// The key for PEER_PIN_KEY.
     pub server_public_key: [u8; 32],
+    /// Must be zero. (3 bytes on 32-bit platforms would leave padding, so there are 7 on all.)
+    pub reserved: [u8; 7],
 }
 
 /// What peer_get_stats reports. Grows like peer_config_t: the library writes the fields the host's
@@ -147,7 +158,7 @@ pub struct peer_connect_options_t {
 pub struct peer_stats_t {
     /// sizeof(peer_stats_t) as the host compiled it.
     pub struct_size: u32,
-    /// The protocol version the connection speaks (1 until a connection is accepted).
+    /// The protocol version the connection speaks; 0 until a connection is accepted.
     pub protocol_version: u32,
     /// Smoothed round-trip time in milliseconds, from the I/O thread's pings; valid when `rtt_known`.
     pub rtt_ms: u32,
@@ -157,6 +168,8 @@ pub struct peer_stats_t {
     pub rtt_known: u8,
     /// 1 once the server's clock is known (protocol version 2).
     pub server_time_known: u8,
+    /// Zero.
+    pub reserved: [u8; 6],
     pub bytes_sent: u64,
     pub bytes_received: u64,
     pub frames_sent: u64,
@@ -186,3 +199,11 @@ pub enum PeerEventKind {
     OperationResponse = 2,
     Event = 3,
 }
+
+// The growable structures have no padding: their size is the sum of their fields, on 32-bit and
+// 64-bit platforms alike (see peer_config_t on growth).
+const POINTER: usize = std::mem::size_of::<usize>();
+const _: () = assert!(std::mem::size_of::<peer_config_t>() == 4 + 4 + 4 * POINTER + 4 + 4 + 1 + 1 + 32 + 1 + 5 + 8);
+const _: () = assert!(std::mem::size_of::<peer_send_options_t>() == 4 + 1 + 1 + 1 + 1);
+const _: () = assert!(std::mem::size_of::<peer_connect_options_t>() == 4 + 4 + 3 * POINTER + 1 + 32 + 7);
+const _: () = assert!(std::mem::size_of::<peer_stats_t>() == 4 * 4 + 1 + 1 + 6 + 5 * 8);

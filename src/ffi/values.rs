@@ -11,7 +11,7 @@ use std::ptr;
 use super::boundary::{borrow, borrow_mut, byte_slice, guard, guard_detailed, Failure};
 use super::params::{peer_params_t, value_type, PeerValueType};
 use super::result::PeerResult;
-use crate::protocol::codec::{check_value, Key, Table, Value, DEFAULT_LIMITS};
+use crate::protocol::codec::{check_value, CodecError, Key, Table, Value, DEFAULT_LIMITS};
 
 /// One value of any type. Which fields mean something depends on `type`:
 ///
@@ -169,19 +169,57 @@ fn ranged<T: TryFrom<i64>>(integer: i64, what: &str) -> Result<T, Failure> {
         .map_err(|_| Failure::new(PeerResult::InvalidArgument, format!("integer {integer} does not fit a {what}")))
 }
 
-/// Reads `len` elements of `T` at `data` (NULL allowed when `len` is 0).
+/// Copies `len` numbers of type `T` from `data` (NULL allowed when `len` is 0). The host's array
+/// need not be aligned for `T` (packet buffers often are not), so it is copied byte for byte.
 ///
 /// # Safety
-/// A non-NULL `data` must point to `len` valid elements.
-unsafe fn elements<'a, T>(data: *const c_void, len: usize) -> Result<&'a [T], Failure> {
+/// A non-NULL `data` must point to `len * size_of::<T>()` readable bytes, and `T` must be a plain
+/// number type (every bit pattern valid).
+unsafe fn numbers<T: Copy>(data: *const c_void, len: usize) -> Result<Vec<T>, Failure> {
     if len == 0 {
-        return Ok(&[]);
+        return Ok(Vec::new());
     }
     if data.is_null() {
         return Err(PeerResult::NullParameter.into());
     }
-    // SAFETY: per the caller's contract.
-    Ok(unsafe { std::slice::from_raw_parts(data.cast::<T>(), len) })
+    let mut out = Vec::<T>::with_capacity(len);
+    // SAFETY: `len * size_of::<T>()` readable bytes per the caller's contract (the length was
+    // bounded by the caller, so the product does not overflow), written into capacity for `len`
+    // values of a type for which any bytes are a valid value.
+    unsafe {
+        std::ptr::copy_nonoverlapping(data.cast::<u8>(), out.as_mut_ptr().cast::<u8>(), len * std::mem::size_of::<T>());
+        out.set_len(len);
+    }
+    Ok(out)
+}
+
+/// Refuses a length beyond the codec's limits before anything is read or allocated for it, so a
+/// wrong `len` (an unfilled peer_value_t, say) is an error naming the limit, not a huge copy.
+fn check_len(kind: PeerValueType, len: usize) -> Result<(), Failure> {
+    let limits = &DEFAULT_LIMITS;
+    let too_long = |error: CodecError| Err(Failure::new(PeerResult::ParamsTooLarge, error.to_string()));
+    let packed = |width: usize| {
+        let bytes = len.saturating_mul(width);
+        if bytes > limits.max_bytes {
+            return too_long(CodecError::ArrayTooLong { len: bytes as u64, max: limits.max_bytes });
+        }
+        Ok(())
+    };
+    match kind {
+        PeerValueType::String if len > limits.max_string => {
+            too_long(CodecError::StringTooLong { len: len as u64, max: limits.max_string })
+        }
+        PeerValueType::Bytes | PeerValueType::Custom if len > limits.max_bytes => {
+            too_long(CodecError::BytesTooLong { len: len as u64, max: limits.max_bytes })
+        }
+        PeerValueType::ShortArray => packed(2),
+        PeerValueType::IntArray | PeerValueType::FloatArray => packed(4),
+        PeerValueType::LongArray | PeerValueType::DoubleArray => packed(8),
+        PeerValueType::BoolArray if len.div_ceil(8) > limits.max_bytes => {
+            too_long(CodecError::ArrayTooLong { len: len.div_ceil(8) as u64, max: limits.max_bytes })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Copies the value a host described into an owned [`Value`].
@@ -190,7 +228,9 @@ unsafe fn elements<'a, T>(data: *const c_void, len: usize) -> Result<&'a [T], Fa
 /// The pointers in `view` must be valid as described at [`peer_value_t`].
 pub(crate) unsafe fn owned(view: &peer_value_t) -> Result<Value, Failure> {
     let kind = type_of(view.r#type)?;
-    // SAFETY (for every unsafe block below): the pointers are valid per the contract.
+    check_len(kind, view.len)?;
+    // SAFETY (for every unsafe block below): the pointers are valid per the contract, and lengths
+    // are within the limits.
     Ok(match kind {
         PeerValueType::Null => Value::Null,
         PeerValueType::Bool => Value::Bool(view.integer != 0),
@@ -210,13 +250,13 @@ pub(crate) unsafe fn owned(view: &peer_value_t) -> Result<Value, Failure> {
         PeerValueType::Custom => {
             Value::Custom { code: view.custom_code, data: unsafe { byte_slice(view.data.cast(), view.len)? }.to_vec() }
         }
-        PeerValueType::ShortArray => Value::ShortArray(unsafe { elements::<i16>(view.data, view.len)? }.to_vec()),
-        PeerValueType::IntArray => Value::IntArray(unsafe { elements::<i32>(view.data, view.len)? }.to_vec()),
-        PeerValueType::LongArray => Value::LongArray(unsafe { elements::<i64>(view.data, view.len)? }.to_vec()),
-        PeerValueType::FloatArray => Value::FloatArray(unsafe { elements::<f32>(view.data, view.len)? }.to_vec()),
-        PeerValueType::DoubleArray => Value::DoubleArray(unsafe { elements::<f64>(view.data, view.len)? }.to_vec()),
+        PeerValueType::ShortArray => Value::ShortArray(unsafe { numbers::<i16>(view.data, view.len)? }),
+        PeerValueType::IntArray => Value::IntArray(unsafe { numbers::<i32>(view.data, view.len)? }),
+        PeerValueType::LongArray => Value::LongArray(unsafe { numbers::<i64>(view.data, view.len)? }),
+        PeerValueType::FloatArray => Value::FloatArray(unsafe { numbers::<f32>(view.data, view.len)? }),
+        PeerValueType::DoubleArray => Value::DoubleArray(unsafe { numbers::<f64>(view.data, view.len)? }),
         PeerValueType::BoolArray => {
-            Value::BoolArray(unsafe { elements::<u8>(view.data, view.len)? }.iter().map(|b| *b != 0).collect())
+            Value::BoolArray(unsafe { numbers::<u8>(view.data, view.len)? }.iter().map(|b| *b != 0).collect())
         }
         PeerValueType::Array | PeerValueType::StringArray => {
             let array = unsafe { borrow(view.array)? };

@@ -12,7 +12,6 @@ use parking_lot::Mutex;
 
 use std::time::Instant;
 
-use crate::protocol::frame::PROTOCOL_VERSION;
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::SessionStats;
 use crate::protocol::status::PeerState;
@@ -73,7 +72,8 @@ impl Board {
     pub fn new() -> Self {
         Board {
             state: AtomicU8::new(PeerState::Disconnected as u8),
-            version: AtomicU8::new(PROTOCOL_VERSION),
+            // 0 until a connection is accepted.
+            version: AtomicU8::new(0),
             server_key: Mutex::new(None),
             stats: Mutex::new(Published::default()),
         }

@@ -284,7 +284,7 @@ impl Driver<'_> {
                 self.published_key = true;
             }
         }
-        self.shared.board.set_protocol_version(self.session.protocol_version());
+        self.shared.board.set_protocol_version(self.session.negotiated_version().unwrap_or(0));
         self.shared.board.set_state(self.session.state());
         self.publish_stats();
         if batch.is_empty() {

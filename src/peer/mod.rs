@@ -94,6 +94,8 @@ pub enum PeerError {
     InvalidAddress,
     /// The I/O thread could not be started.
     Io(String),
+    /// `connect` after [`Peer::shutdown`]: a shut-down peer stays down.
+    ShutDown,
     Session(SessionError),
 }
 
@@ -103,6 +105,7 @@ impl std::fmt::Display for PeerError {
             PeerError::AlreadyConnected => f.write_str("already connected; disconnect first"),
             PeerError::InvalidAddress => f.write_str("address must be host:port"),
             PeerError::Io(message) => write!(f, "I/O error: {message}"),
+            PeerError::ShutDown => f.write_str("the peer was shut down (destroyed); create a new one"),
             PeerError::Session(error) => error.fmt(f),
         }
     }
@@ -184,7 +187,17 @@ impl Peer {
         }
         let mut session = Session::client(config, now);
         session.connect(app_id, app_version.unwrap_or(concat!("sealnet-", env!("CARGO_PKG_VERSION"))), now)?;
-        *self.shared.control.lock() = control::Control::default();
+        {
+            // Shutting down is final, even for a connect that raced with it on another thread.
+            let mut control = self.shared.control.lock();
+            if control.shutdown {
+                return Err(PeerError::ShutDown);
+            }
+            *control = control::Control::default();
+        }
+        // Nothing of the previous connection is reported as this one's.
+        self.shared.board.set_stats(control::Published::default());
+        self.shared.board.set_protocol_version(0);
         self.shared.board.set_server_key(None);
         self.shared.board.set_state(session.state());
         self.shared.results.set_live(true);
@@ -283,15 +296,23 @@ impl Peer {
     /// Traffic counters, round-trip time and the protocol version, as the I/O thread last published
     /// them.
     pub fn stats(&self) -> SessionStats {
-        self.shared.board.stats().stats
+        self.stats_and_server_time().0
+    }
+
+    /// [`stats`](Self::stats) and [`server_time_ms`](Self::server_time_ms) from one publication of
+    /// the I/O thread, so they describe the same moment.
+    pub fn stats_and_server_time(&self) -> (SessionStats, Option<u64>) {
+        let published = self.shared.board.stats();
+        let server_time =
+            published.server_time.map(|(at, server)| server.saturating_add(at.elapsed().as_millis() as u64));
+        (published.stats, server_time)
     }
 
     /// The server's clock now, in milliseconds, estimated from its pongs (protocol version 2); the
     /// same for every client of the server, so games can time events by it (Photon's
     /// `ServerTimeInMilliSeconds`). `None` until a pong has arrived.
     pub fn server_time_ms(&self) -> Option<u64> {
-        let (at, server) = self.shared.board.stats().server_time?;
-        Some(server.saturating_add(at.elapsed().as_millis() as u64))
+        self.stats_and_server_time().1
     }
 
     /// How many times the host's requests woke the I/O thread, over the peer's life. Sends in a burst

@@ -20,8 +20,8 @@ use std::fmt;
 
 /// The version of Connect and ConnectAck frames, which negotiate the version of the rest.
 pub const PROTOCOL_VERSION: u8 = 1;
-/// The newest protocol version this implementation speaks.
-pub const LATEST_VERSION: u8 = 2;
+/// The newest protocol version this implementation speaks: the one whose value types the codec knows.
+pub use crate::protocol::codec::LATEST_VERSION;
 /// Bytes every header has.
 pub const FIXED_HEADER_LEN: usize = 8;
 /// Bytes of the explicit send counter.

@@ -168,8 +168,9 @@ impl Opener {
     }
 }
 
-/// Appends one complete frame to `out`. `write_body` appends the plaintext body. On error `out` is left
-/// as it was.
+/// Appends one complete frame of protocol version 1 to `out` (the version of Connect and ConnectAck,
+/// and of a version-1 connection; use [`append_versioned_frame`] on any other). `write_body` appends
+/// the plaintext body. On error `out` is left as it was.
 pub fn append_frame(
     out: &mut Vec<u8>,
     message_type: MessageType,

@@ -11,20 +11,22 @@
 #include "all_types_data.h"
 #include "test_support.h"
 
-/* peer_config_t as the first size-prefixed header declared it, before max_queued_bytes and
- * max_protocol_version: what a game compiled against that header passes. */
+/* peer_config_t's first layout, without the fields added after it (max_queued_bytes): what a game
+ * compiled against that header passes. */
 typedef struct {
     uint32_t struct_size;
+    uint32_t disconnect_timeout_ms;
     peer_status_callback on_status;
     peer_operation_response_callback on_operation_response;
     peer_event_callback on_event;
     void *user_data;
-    uint32_t disconnect_timeout_ms;
     uint32_t ping_interval_ms;
+    uint32_t max_queued_events;
     uint8_t auto_key_exchange;
     uint8_t pin_server_key;
     uint8_t server_public_key[32];
-    uint32_t max_queued_events;
+    uint8_t max_protocol_version;
+    uint8_t reserved[5];
 } config_layout_1;
 
 /* A host compiled against a later header: fields this library does not know follow. */
@@ -106,8 +108,13 @@ static void older_and_newer_layouts(void) {
         uint8_t later[16];
     } bigger;
     memset(&bigger, 0xCD, sizeof bigger);
-    peer_create(&(peer_config_t){0}, &peer); /* struct_size 0: refused */
-    CHECK(peer == NULL || peer_destroy(peer) == PEER_RESULT_OK, "zeroed config refused");
+    peer = NULL;
+    CHECK(peer_create(&(peer_config_t){0}, &peer) == PEER_RESULT_INVALID_ARGUMENT && peer == NULL,
+          "a zeroed config (struct_size 0) is refused");
+    peer_config_default(&config, sizeof config);
+    config.reserved[2] = 1;
+    CHECK(peer_create(&config, &peer) == PEER_RESULT_INVALID_ARGUMENT, "reserved bytes must be zero");
+    CHECK(contains(peer_last_error(), "peer_config_t.reserved must be zero"), "the error names them");
     peer_config_default(&config, sizeof config);
     CHECK(peer_create(&config, &peer) == PEER_RESULT_OK, "fresh peer");
     CHECK(peer_get_stats(peer, &bigger.known, sizeof bigger) == PEER_RESULT_OK, "stats into a larger struct");
@@ -355,6 +362,28 @@ static void limits_refused_when_built(void) {
           "the copy holds the entries from before the call");
     peer_params_free(self_ref);
 
+    /* Host arrays need not be aligned; a wrong length is refused before anything is read. */
+    uint8_t unaligned[1 + 3 * sizeof(int32_t)];
+    const int32_t three[3] = {-1, 2, 70000};
+    memcpy(unaligned + 1, three, sizeof three);
+    peer_value_t odd = {0};
+    odd.type = PEER_VALUE_TYPE_INT_ARRAY;
+    odd.data = unaligned + 1;
+    odd.len = 3;
+    CHECK(peer_params_put(params, 4, &odd) == PEER_RESULT_OK, "an unaligned int array is copied");
+    peer_value_t back;
+    CHECK(peer_params_get(params, 4, &back) == PEER_RESULT_OK && back.len == 3 &&
+              memcmp(back.data, three, sizeof three) == 0,
+          "and reads back equal");
+    peer_value_t wild = {0};
+    wild.type = PEER_VALUE_TYPE_DOUBLE_ARRAY;
+    wild.data = three; /* far fewer bytes than claimed: never read */
+    wild.len = (size_t)1 << 40;
+    CHECK(peer_params_put(params, 5, &wild) == PEER_RESULT_PARAMS_TOO_LARGE, "a wild length is refused");
+    CHECK(contains(peer_last_error(), "exceeds the limit of 262144"), "naming the limit");
+    wild.type = PEER_VALUE_TYPE_STRING;
+    CHECK(peer_params_put(params, 5, &wild) == PEER_RESULT_PARAMS_TOO_LARGE, "for strings too");
+
     /* The older typed reader still reads a packed int array. */
     const int32_t ints[] = {4, 5, 6};
     peer_value_t packed = {0};
@@ -374,20 +403,23 @@ static void limits_refused_when_built(void) {
 
 typedef struct {
     peer_t *self;
-    int events;
-    int statuses;
+    int statuses, responses, events;
     uint32_t destroy_result;
 } self_destroyer;
 
-static void destroy_on_event(void *user_data, const peer_event_t *event) {
+static void destroy_on_response(void *user_data, const peer_operation_response_t *response) {
     self_destroyer *d = user_data;
+    (void)response;
+    if (d->responses++ == 0) d->destroy_result = peer_destroy(d->self);
+}
+
+static void count_event(void *user_data, const peer_event_t *event) {
+    ((self_destroyer *)user_data)->events++;
     (void)event;
-    if (d->events++ == 0) d->destroy_result = peer_destroy(d->self);
 }
 
 static void count_status(void *user_data, uint32_t status, const peer_status_info_t *info) {
-    self_destroyer *d = user_data;
-    d->statuses++;
+    ((self_destroyer *)user_data)->statuses++;
     (void)status;
     (void)info;
 }
@@ -397,7 +429,8 @@ static void destroy_from_inside_a_callback(void) {
     peer_config_t config;
     peer_config_default(&config, sizeof config);
     config.on_status = count_status;
-    config.on_event = destroy_on_event;
+    config.on_operation_response = destroy_on_response;
+    config.on_event = count_event;
     config.user_data = &d;
     CHECK(peer_create(&config, &d.self) == PEER_RESULT_OK, "self-destroying peer");
     CHECK(peer_connect(d.self, address, "demo") == PEER_RESULT_OK, "connects");
@@ -405,24 +438,32 @@ static void destroy_from_inside_a_callback(void) {
         peer_wait(d.self, 20);
         peer_service(d.self, NULL);
     }
-    /* Its own Join event is the first event; more results queue behind it. */
+    /* Seven results (the JoinRoom response, the Join event, five more responses) are all queued
+     * before the one peer_service that runs them: the first callback destroys the peer. */
+    peer_stats_t stats;
+    peer_get_stats(d.self, &stats, sizeof stats);
+    uint64_t target = stats.frames_received + 7;
     peer_params_t *params = NULL;
     peer_params_new(&params);
     peer_params_put_string(params, 255, "destroy-room", 12);
     peer_send_operation(d.self, 226, params, NULL);
     for (int i = 0; i < 5; i++) peer_send_operation(d.self, 1, NULL, NULL);
     peer_params_free(params);
-    uint32_t served = PEER_RESULT_OK;
-    for (int i = 0; i < 500 && d.events == 0 && served == PEER_RESULT_OK; i++) {
-        peer_wait(d.self, 20);
-        served = peer_service(d.self, NULL);
-    }
-    CHECK(d.events == 1 && d.destroy_result == PEER_RESULT_OK, "peer_destroy from its callback succeeds");
-    CHECK(served == PEER_RESULT_OK, "the peer_service that ran the callback returned normally");
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    do {
+        peer_wait(d.self, 20); /* returns at once while results wait: waits for the frames themselves */
+        peer_get_stats(d.self, &stats, sizeof stats);
+        clock_gettime(CLOCK_MONOTONIC, &now);
+    } while (stats.frames_received < target && now.tv_sec - start.tv_sec < 10);
+    CHECK(stats.frames_received >= target, "all seven results arrived before servicing");
     int statuses = d.statuses;
+    uint32_t dispatched = 0;
+    CHECK(peer_service(d.self, &dispatched) == PEER_RESULT_OK, "the peer_service that ran the callback returns normally");
+    CHECK(d.responses == 1 && d.destroy_result == PEER_RESULT_OK, "peer_destroy from its callback succeeds");
+    CHECK(dispatched == 1 && d.events == 0 && d.statuses == statuses, "no callback after it, of any kind");
     CHECK(peer_service(d.self, NULL) == PEER_RESULT_INVALID_PEER, "the handle is gone");
     CHECK(peer_destroy(d.self) == PEER_RESULT_INVALID_PEER, "destroying twice is refused");
-    CHECK(d.events == 1 && d.statuses == statuses, "no callback after the deferred destroy");
 }
 
 int main(void) {

@@ -122,7 +122,7 @@ static inline uint32_t raise_text(peer_t *peer, const char *text, int encrypt) {
     peer_params_new(&params);
     peer_params_put_i32(params, 244, 5);
     peer_params_put_string(params, 245, text, strlen(text));
-    peer_send_options_t options = {sizeof(peer_send_options_t), PEER_DELIVERY_MODE_RELIABLE, (uint8_t)encrypt, 0};
+    peer_send_options_t options = {sizeof(peer_send_options_t), PEER_DELIVERY_MODE_RELIABLE, (uint8_t)encrypt, 0, 0};
     uint32_t result = peer_send_operation(peer, 253, params, &options);
     peer_params_free(params);
     return result;

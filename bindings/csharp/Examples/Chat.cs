@@ -429,7 +429,8 @@ internal sealed class Chat : ISealnetListener
         bool ok = response.ReturnCode == ReturnCode.Ok;
         if (response.OperationCode == OpJoinRoom && ok)
         {
-            // The actor list is a generic array of ints on the wire (object[] here): AsIntArray reads it.
+            // The actor list is an int[] on a version-2 connection and a generic array of ints (object[])
+            // on a version-1 one: AsIntArray reads both.
             var actors = ParameterDictionary.AsIntArray(response[KeyActors]);
             actor = response[KeyActor] is int ? (int)response[KeyActor] : 0;
             peersInRoom = actors != null ? actors.Length : 0;

@@ -135,11 +135,12 @@ namespace Sealnet
     /// <summary>
     /// A snapshot of a connection's statistics (peer_get_stats): the protocol version, the round-trip
     /// time, traffic counters and the server's clock. Counters are those of the current, or else the
-    /// last, connection. See <see cref="SealnetPeer.GetStats"/>.
+    /// last, connection; a new Connect starts them again from zero. See <see cref="SealnetPeer.GetStats"/>.
     /// </summary>
     public struct PeerStats
     {
-        /// <summary>The protocol version the connection speaks (1 until a connection is accepted).</summary>
+        /// <summary>The protocol version the connection speaks; 0 until a connection is accepted (and
+        /// again from the next Connect until that one is accepted).</summary>
         public int ProtocolVersion;
 
         /// <summary>True once a pong arrived, so <see cref="RoundTripTime"/> means something.</summary>

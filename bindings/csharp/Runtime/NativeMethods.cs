@@ -6,7 +6,9 @@ namespace Sealnet
 {
     // Mirrors of the C header's structures. Field order, types and therefore padding follow
     // include/sealnet.h exactly; LayoutKind.Sequential applies the same natural alignment as the C
-    // compiler. Pointers are IntPtr; uint8_t flags stay byte (bool is not blittable).
+    // compiler. Pointers are IntPtr; uint8_t flags stay byte (bool is not blittable). The structures
+    // with a struct_size have no padding: their reserved arrays must be zero when the binding passes
+    // one in (the library refuses other values).
 
     /// <summary>peer_status_info_t.</summary>
     [StructLayout(LayoutKind.Sequential)]
@@ -38,24 +40,27 @@ namespace Sealnet
     }
 
     /// <summary>peer_config_t. <c>struct_size</c> first: the library reads only the fields this
-    /// binding was compiled with (see the header's "Growth" note).</summary>
+    /// binding was compiled with (see the header's "Growth" note). The layout has no padding: the
+    /// <c>reserved</c> bytes stand where the compiler would put it, and must be zero.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct NativeConfig
     {
         public uint struct_size;
+        public uint disconnect_timeout_ms;
         public IntPtr on_status;                // peer_status_callback
         public IntPtr on_operation_response;    // peer_operation_response_callback
         public IntPtr on_event;                 // peer_event_callback
         public IntPtr user_data;
-        public uint disconnect_timeout_ms;
         public uint ping_interval_ms;
+        public uint max_queued_events;
         public byte auto_key_exchange;
         public byte pin_server_key;
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.KeyLength)]
         public byte[] server_public_key;        // uint8_t[32]
-        public uint max_queued_events;
-        public ulong max_queued_bytes;
         public byte max_protocol_version;       // 0 = latest
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.ConfigReservedLength)]
+        public byte[] reserved;                 // uint8_t[5], zero
+        public ulong max_queued_bytes;          // 0 = 32 MiB
     }
 
     /// <summary>peer_send_options_t.</summary>
@@ -66,6 +71,7 @@ namespace Sealnet
         public byte delivery_mode;
         public byte encrypt;
         public byte channel;
+        public byte reserved;                   // zero
     }
 
     /// <summary>peer_connect_options_t. The strings are pointers to NUL-terminated UTF-8 that the
@@ -74,13 +80,15 @@ namespace Sealnet
     internal struct NativeConnectOptions
     {
         public uint struct_size;
+        public uint transport;                  // PEER_TRANSPORT_*
         public IntPtr address;                  // const char *
         public IntPtr app_id;                   // const char *
         public IntPtr app_version;              // const char *, NULL for the library's version
-        public uint transport;                  // PEER_TRANSPORT_*
         public byte pin;                        // PEER_PIN_*
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.KeyLength)]
         public byte[] server_public_key;        // uint8_t[32]
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.ConnectOptionsReservedLength)]
+        public byte[] reserved;                 // uint8_t[7], zero
     }
 
     /// <summary>peer_stats_t, written by peer_get_stats.</summary>
@@ -88,11 +96,13 @@ namespace Sealnet
     internal struct NativeStats
     {
         public uint struct_size;
-        public uint protocol_version;
+        public uint protocol_version;           // 0 until a connection is accepted
         public uint rtt_ms;
         public uint rtt_variance_ms;
         public byte rtt_known;
         public byte server_time_known;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.StatsReservedLength)]
+        public byte[] reserved;                 // uint8_t[6], zero
         public ulong bytes_sent;
         public ulong bytes_received;
         public ulong frames_sent;
@@ -154,6 +164,11 @@ namespace Sealnet
 #endif
 
         internal const int KeyLength = 32;
+
+        // Lengths of the reserved (zero) arrays that stand where padding would be.
+        internal const int ConfigReservedLength = 5;
+        internal const int ConnectOptionsReservedLength = 7;
+        internal const int StatsReservedLength = 6;
 
         internal const uint ValueNull = 0;
         internal const uint ValueBool = 1;

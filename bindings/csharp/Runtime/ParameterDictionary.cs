@@ -180,9 +180,11 @@ namespace Sealnet
 
         /// <summary>
         /// The value of <paramref name="key"/> as an <c>int[]</c>: an <c>int[]</c> as it is, or a copy of an
-        /// <c>object[]</c> whose elements are all ints. The second is how a generic array of ints arrives:
-        /// the server's actor lists, and an <c>int[]</c> sent over a protocol-version-1 connection (which
-        /// has no packed int array). False when the key is missing or holds anything else.
+        /// <c>object[]</c> whose elements are all ints. The first is a packed int array (what a version-2
+        /// connection carries, the server's actor lists included); the second is how a generic array of
+        /// ints arrives: on a version-1 connection (which has no packed int array, so the server sends
+        /// its actor lists that way), or from version-1 senders and older servers. False when the key is
+        /// missing or holds anything else.
         /// </summary>
         public bool TryGetIntArray(byte key, out int[] values)
         {
@@ -242,19 +244,13 @@ namespace Sealnet
         }
 
         /// <summary>
-        /// Builds a native peer_params_t with the same entries, as for the latest protocol version. The
-        /// caller owns the result and frees it with peer_params_free.
+        /// Builds a native peer_params_t with the same entries (each value as the one native type its C#
+        /// type maps to; a connection's protocol version is checked by the send). The caller owns the
+        /// result and frees it with peer_params_free.
         /// </summary>
         internal IntPtr ToNative()
         {
-            return ValueWriter.ToNative(this, IntPtr.Zero);
-        }
-
-        /// <summary>As <see cref="ToNative()"/>, for the connection of <paramref name="peer"/> (its protocol
-        /// version decides how an <c>int[]</c> is sent).</summary>
-        internal IntPtr ToNative(IntPtr peer)
-        {
-            return ValueWriter.ToNative(this, peer);
+            return ValueWriter.ToNative(this);
         }
 
         /// <summary>

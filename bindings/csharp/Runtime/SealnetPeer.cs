@@ -38,7 +38,7 @@ namespace Sealnet
     public sealed class SealnetPeer : IDisposable
     {
         /// <summary>The version of this binding; compare with <see cref="NativeVersion"/>.</summary>
-        public const string BindingVersion = "0.1.0";
+        public const string BindingVersion = "0.2.0";
 
         /// <summary>The newest protocol version this binding maps every value type of (PEER_PROTOCOL_VERSION_LATEST).</summary>
         public const int LatestProtocolVersion = NativeMethods.ProtocolVersionLatest;
@@ -186,7 +186,7 @@ namespace Sealnet
 
         /// <summary>
         /// A snapshot of the connection's statistics (one native call; the properties below take one each).
-        /// Counters are those of the current, or else the last, connection. Any thread.
+        /// Counters are those of the current, or else the last, connection (a new Connect resets them). Any thread.
         /// </summary>
         public PeerStats GetStats()
         {
@@ -201,8 +201,8 @@ namespace Sealnet
         }
 
         /// <summary>The protocol version the connection speaks: 2 (<see cref="LatestProtocolVersion"/>)
-        /// unless the server or <see cref="SealnetPeerConfig.MaxProtocolVersion"/> limits it; 1 until a
-        /// connection is accepted.</summary>
+        /// unless the server or <see cref="SealnetPeerConfig.MaxProtocolVersion"/> limits it; 0 until a
+        /// connection is accepted (and again from the next Connect until that one is accepted).</summary>
         public int ProtocolVersion
         {
             get { return GetStats().ProtocolVersion; }
@@ -367,6 +367,7 @@ namespace Sealnet
                 native.transport = (uint)options.Transport;
                 native.pin = (byte)options.Pin;
                 native.server_public_key = options.KeyBytes();
+                native.reserved = new byte[NativeMethods.ConnectOptionsReservedLength]; // must be zero
                 return Record(NativeMethods.peer_connect_with(peer, ref native));
             }
             finally
@@ -398,8 +399,9 @@ namespace Sealnet
 
         /// <summary>
         /// Sends an operation. The parameters are copied into a native dictionary by the peer_* value
-        /// functions, so the caller may change them afterwards. An <c>int[]</c> goes as a packed int array
-        /// on a version-2 connection and as a generic array of ints on a version-1 one (see the README).
+        /// functions, so the caller may change them afterwards. Every value goes as the one wire type its
+        /// C# type maps to, whatever the connection's protocol version (an <c>int[]</c> always as a packed
+        /// int array); the native library refuses a version-2 type on a version-1 connection.
         /// </summary>
         /// <param name="opCode">The operation code.</param>
         /// <param name="parameters">The parameters; null for none.</param>
@@ -409,8 +411,9 @@ namespace Sealnet
         /// <c>Encrypt</c> is set before <see cref="StatusCode.EncryptionEstablished"/> (nothing is sent);
         /// <see cref="LastResultMessage"/> then reads "can't use encryption yet: establish encryption first ...".
         /// <see cref="PeerResult.NeedsProtocolVersion"/>, with a message naming the type, when a version-2 type
-        /// (byte, short, a packed array, ...) is sent on a version-1 connection. Other failures: NotConnected,
-        /// MustEncrypt, ParamsTooLarge (the message as a whole), MessageTooLarge, SendBufferFull, ...
+        /// (byte, short, a packed array such as <c>int[]</c>, ...) is sent on a version-1 connection. Other
+        /// failures: NotConnected, MustEncrypt, ParamsTooLarge (the message as a whole), MessageTooLarge,
+        /// SendBufferFull, ...
         /// </returns>
         /// <exception cref="ArgumentException">A value of an unsupported type (the message names the key).</exception>
         /// <exception cref="SealnetException">A value beyond the native limits (a string over 64 KiB, more than
@@ -418,7 +421,7 @@ namespace Sealnet
         public PeerResult SendOperation(byte opCode, ParameterDictionary parameters, SendOptions sendOptions)
         {
             IntPtr peer = Handle;
-            IntPtr nativeParams = parameters != null ? parameters.ToNative(peer) : IntPtr.Zero;
+            IntPtr nativeParams = parameters != null ? parameters.ToNative() : IntPtr.Zero;
             try
             {
                 NativeSendOptions options = sendOptions.ToNative();

@@ -37,11 +37,12 @@ namespace Sealnet
         public long MaxQueuedBytes { get; set; }
 
         /// <summary>
-        /// The highest protocol version to offer the server. Default: the latest the native library speaks
-        /// (<see cref="SealnetPeer.LatestProtocolVersion"/>); 0 also means the latest. 1 makes the peer a
-        /// version-1 client: no byte, short, packed arrays, string arrays, tables or custom types (sending one
-        /// fails with <see cref="PeerResult.NeedsProtocolVersion"/> and a message naming the type) and no server
-        /// time. The version a connection speaks is <see cref="SealnetPeer.ProtocolVersion"/>.
+        /// The highest protocol version to offer the server. Default 0: the latest the native library speaks
+        /// (<see cref="SealnetPeer.LatestProtocolVersion"/>, whatever that is when the native library is
+        /// updated). 1 makes the peer a version-1 client: no byte, short, packed arrays (<c>int[]</c>
+        /// included), string arrays, tables or custom types (sending one fails with
+        /// <see cref="PeerResult.NeedsProtocolVersion"/> and a message naming the type) and no server time.
+        /// The version a connection speaks is <see cref="SealnetPeer.ProtocolVersion"/>.
         /// </summary>
         public byte MaxProtocolVersion { get; set; }
 
@@ -129,6 +130,7 @@ namespace Sealnet
             {
                 Buffer.BlockCopy(serverPublicKeyPin, 0, native.server_public_key, 0, NativeMethods.KeyLength);
             }
+            native.reserved = new byte[NativeMethods.ConfigReservedLength]; // must be zero
             return native;
         }
 

@@ -115,7 +115,9 @@ namespace Sealnet
 
     /// <summary>
     /// Builds native values from managed ones. One instance per conversion (it tracks the path for
-    /// messages and caches the connection's protocol version); not thread-safe.
+    /// messages); not thread-safe. Each managed type maps to one native type whatever the connection's
+    /// protocol version: the native library refuses a version-2 type when it is sent on a version-1
+    /// connection (PEER_RESULT_NEEDS_PROTOCOL_VERSION), so this class never needs to know the version.
     /// </summary>
     internal sealed class ValueWriter
     {
@@ -155,16 +157,10 @@ namespace Sealnet
             { typeof(CustomData), ValueKind.CustomData },
         };
 
-        private readonly IntPtr peer;
-        private int protocolVersion;
         private readonly ValuePath path = new ValuePath();
 
-        /// <param name="peer">The native peer whose connection the values are for (its protocol version
-        /// decides how <c>int[]</c> is sent), or <see cref="IntPtr.Zero"/> for the latest version.</param>
-        private ValueWriter(IntPtr peer)
+        private ValueWriter()
         {
-            this.peer = peer;
-            protocolVersion = peer == IntPtr.Zero ? NativeMethods.ProtocolVersionLatest : -1;
         }
 
         /// <summary>The kind of a built-in type, without registrations (Unsupported when none).</summary>
@@ -307,11 +303,9 @@ namespace Sealnet
         /// frees it with peer_params_free. Throws <see cref="ArgumentException"/> for unsupported values and
         /// <see cref="SealnetException"/> (with peer_last_error's text) for values beyond the native limits.
         /// </summary>
-        /// <param name="dictionary">The parameters.</param>
-        /// <param name="peer">The native peer the parameters are for, or Zero (latest protocol version).</param>
-        internal static IntPtr ToNative(ParameterDictionary dictionary, IntPtr peer)
+        internal static IntPtr ToNative(ParameterDictionary dictionary)
         {
-            return new ValueWriter(peer).BuildParams(dictionary, 0);
+            return new ValueWriter().BuildParams(dictionary, 0);
         }
 
         /// <summary>What the native side keeps alive while a built value is put somewhere: a pinned array
@@ -417,7 +411,7 @@ namespace Sealnet
                 }
                 case ValueKind.Bytes: return Block(NativeMethods.ValueBytes, (byte[])value, ((byte[])value).Length);
                 case ValueKind.ShortArray: return Block(NativeMethods.ValueShortArray, (short[])value, ((short[])value).Length);
-                case ValueKind.IntArray: return BuildIntArray((int[])value);
+                case ValueKind.IntArray: return Block(NativeMethods.ValueIntArray, (int[])value, ((int[])value).Length);
                 case ValueKind.LongArray: return Block(NativeMethods.ValueLongArray, (long[])value, ((long[])value).Length);
                 case ValueKind.FloatArray: return Block(NativeMethods.ValueFloatArray, (float[])value, ((float[])value).Length);
                 case ValueKind.DoubleArray: return Block(NativeMethods.ValueDoubleArray, (double[])value, ((double[])value).Length);
@@ -450,30 +444,6 @@ namespace Sealnet
                 }
                 case ValueKind.Registered: return BuildRegistered(value);
                 default: throw Unsupported(path, value);
-            }
-        }
-
-        private Built BuildIntArray(int[] values)
-        {
-            if (ProtocolVersion() >= 2)
-            {
-                return Block(NativeMethods.ValueIntArray, values, values.Length);
-            }
-            // Version 1 has no packed int array. peer_params_put_i32_array builds its form of one (a generic
-            // array of ints) from one block; a view of it is then copied wherever the value goes.
-            var built = new Built();
-            Check(NativeMethods.peer_params_new(out built.Params), "peer_params_new");
-            try
-            {
-                Check(NativeMethods.peer_params_put_i32_array(built.Params, 0, values, (UIntPtr)(uint)values.Length),
-                    "storing an int[] for a version-1 connection");
-                Check(NativeMethods.peer_params_get(built.Params, 0, out built.Value), "peer_params_get");
-                return built;
-            }
-            catch
-            {
-                built.Release();
-                throw;
             }
         }
 
@@ -633,20 +603,6 @@ namespace Sealnet
                 throw new ArgumentException(path + ": the string is not valid UTF-16 (an unpaired surrogate at index "
                     + error.Index + "), so it has no UTF-8 form", "value", error);
             }
-        }
-
-        /// <summary>The connection's protocol version, asked once per conversion and only when needed.</summary>
-        private int ProtocolVersion()
-        {
-            if (protocolVersion < 0)
-            {
-                NativeStats stats;
-                // A failure (a peer destroyed meanwhile) is reported by the send that follows.
-                protocolVersion = NativeMethods.peer_get_stats(peer, out stats, NativeMethods.StatsSize) == 0
-                    ? (int)stats.protocol_version
-                    : NativeMethods.ProtocolVersionLatest;
-            }
-            return protocolVersion;
         }
 
         private void Check(uint result, string what)

@@ -198,7 +198,11 @@ impl fmt::Display for CodecError {
             CodecError::NonCanonicalVarint => f.write_str("non-canonical varint encoding"),
             CodecError::EmptyAppId => f.write_str("empty app id"),
             CodecError::TypeNeedsVersion { what, needs, version } => {
-                write!(f, "a {what} value needs protocol version {needs}; this connection speaks version {version}")
+                let article = if what.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+                write!(
+                    f,
+                    "{article} {what} value needs protocol version {needs}; this connection speaks version {version}"
+                )
             }
         }
     }

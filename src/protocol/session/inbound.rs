@@ -95,10 +95,11 @@ impl Session {
             };
             self.first_frame = false;
             // Refused as soon as the header is in, before any of the body is buffered.
-            if let Err(violation) = check_header(&header, self.version) {
+            if let Err(violation) = check_header(&header, self.expected_version(&header)) {
                 self.fail(violation);
                 break;
             }
+            self.heard_version |= self.accepted && header.version == self.version;
             let frame_len = header_len + header.body_len as usize;
             if available.len() < frame_len {
                 break;
@@ -155,8 +156,7 @@ impl Session {
             && header.message_type == MessageType::Disconnect
             && header.counter.is_none()
             && self.opener.as_ref().is_some_and(|opener| !opener.has_opened());
-        let opener =
-            if header.message_type.is_pre_key() || clear_goodbye { None } else { self.opener.as_mut() };
+        let opener = if header.message_type.is_pre_key() || clear_goodbye { None } else { self.opener.as_mut() };
         let body = open_frame(frame, header, header_len, opener).map_err(|error| match error {
             OpenError::Replay(replay) => Violation { reason: DisconnectReason::Replay, message: replay.to_string() },
             OpenError::OutOfOrder { expected, got } => Violation {
@@ -184,8 +184,13 @@ impl Session {
             }
             (_, MessageType::Pong) if self.is_live() => {
                 let pong = Pong::decode(body, &self.limits())?;
-                if pong.server_time_ms.is_some() && (self.role == Role::Server || self.version < 2) {
-                    return Err(Violation::protocol("a pong with a server time on a connection that has none"));
+                let server_clock = self.role == Role::Client && self.version >= 2;
+                if pong.server_time_ms.is_some() != server_clock {
+                    return Err(Violation::protocol(if server_clock {
+                        "a version-2 server's pong without its clock"
+                    } else {
+                        "a pong with a server time on a connection that has none"
+                    }));
                 }
                 let now_ms = now.duration_since(self.epoch).as_millis() as u64;
                 if let Some(rtt) = now_ms.checked_sub(pong.echo_ms) {
@@ -261,6 +266,21 @@ impl Session {
         Ok(())
     }
 
+    /// The version byte `header` must carry. A client that gives up while the accepting ConnectAck
+    /// is on its way sends a version-1 Disconnect (section 1.4), so until the first frame of the
+    /// chosen version arrives a server takes a Disconnect of version 1 too.
+    fn expected_version(&self, header: &Header) -> u8 {
+        let goodbye_before_ack = self.role == Role::Server
+            && !self.heard_version
+            && header.message_type == MessageType::Disconnect
+            && header.version == PROTOCOL_VERSION;
+        if goodbye_before_ack {
+            PROTOCOL_VERSION
+        } else {
+            self.version
+        }
+    }
+
     fn is_live(&self) -> bool {
         matches!(
             self.phase,
@@ -326,16 +346,28 @@ impl Session {
             self.close_reason = Some((ack.reason, message));
             return Ok(());
         }
-        let chosen = ack.versions.map_or(PROTOCOL_VERSION, |(_, chosen)| chosen);
-        let ours = self.config.versions;
-        if !(ours.min..=ours.max).contains(&chosen) {
-            return Err(Violation::protocol(format!(
-                "the server chose protocol version {chosen}, which this client (versions {} to {}) does not speak",
-                ours.min, ours.max
-            )));
-        }
+        let chosen = match (self.sent_versions, ack.versions) {
+            (None, _) => PROTOCOL_VERSION,
+            // Stripping the range would downgrade the connection unnoticed until (and unless) a key
+            // exchange runs; no server accepts a range without answering one.
+            (Some(_), None) => {
+                return Err(Violation::protocol("the server accepted a version range without naming a version"))
+            }
+            (Some(ours), Some((server, chosen))) => {
+                // The server must have chosen the highest version both speak, from a real range.
+                let valid_range = server.min >= 1 && server.min <= server.max;
+                if !valid_range || ours.common(server) != Some(chosen) {
+                    return Err(Violation::protocol(format!(
+                        "the server chose protocol version {chosen} from its versions {} to {}; this client speaks {} to {}",
+                        server.min, server.max, ours.min, ours.max
+                    )));
+                }
+                chosen
+            }
+        };
         self.add_to_prologue(&raw_frame.unwrap_or_default());
         self.version = chosen;
+        self.accepted = true;
         self.phase = Phase::Connected;
         self.deadline = None;
         // The first ping goes out at once (after the key exchange, which pauses pings, when one

@@ -97,6 +97,10 @@ pub struct Session {
     /// The protocol version of every frame after Connect and ConnectAck (which are version 1):
     /// negotiated when the connection is accepted.
     version: u8,
+    /// The connection was accepted (ConnectAck with reason 0 sent or received).
+    accepted: bool,
+    /// A frame of the connection's version arrived (the peer has switched to it).
+    heard_version: bool,
     /// Server: the version chosen for the pending Connect, and whether the client offered a range
     /// (a version-1 client does not, and gets a version-1 ConnectAck).
     offered: Option<(u8, bool)>,
@@ -156,6 +160,8 @@ impl Session {
             rtt: None,
             close_reason: None,
             version: PROTOCOL_VERSION,
+            accepted: false,
+            heard_version: false,
             offered: None,
             sent_versions: None,
             stats: stats::Meter::default(),
@@ -173,9 +179,15 @@ impl Session {
         Limits { protocol_version: self.version, ..self.config.limits }
     }
 
+    /// The version both ends chose, once the connection is accepted (`None` before, and when it was
+    /// refused).
+    pub fn negotiated_version(&self) -> Option<u8> {
+        self.accepted.then_some(self.version)
+    }
+
     /// Traffic counters, round-trip time and the server's clock, as measured so far.
     pub fn stats(&self) -> SessionStats {
-        self.stats.snapshot(self.version)
+        self.stats.snapshot(self.negotiated_version().unwrap_or(0))
     }
 
     /// Client, version 2: the server's clock at `now`, in milliseconds, estimated from its pongs.
@@ -368,6 +380,7 @@ impl Session {
         self.send_pre_key_frame(MessageType::ConnectAck, |out| ack.encode(out))?;
         // Every frame after the accepting ConnectAck speaks the chosen version.
         self.version = chosen;
+        self.accepted = true;
         self.phase = Phase::Connected;
         self.deadline = None;
         self.last_receive = now;
@@ -407,8 +420,12 @@ impl Session {
     ) -> Self {
         use super::noise::SplitKeys;
         use zeroize::Zeroizing;
+        let version = config.versions.max;
         let mut session = Self::new(role, config, None, now);
         session.phase = Phase::Connected;
+        // The connection speaks the highest version the configuration allows.
+        session.version = version;
+        session.accepted = true;
         let keys = SplitKeys { send: Zeroizing::new(send), receive: Zeroizing::new(receive) };
         let remote_static = (role == Role::Client).then_some([9; 32]);
         session.install_keys(Completed { keys, handshake_hash: [0; 32], remote_static, remote_payload: vec![1] });

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 /// Counters and estimates of one session.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SessionStats {
-    /// The protocol version the connection speaks (1 until it is accepted).
+    /// The protocol version the connection speaks; 0 until it is accepted.
     pub protocol_version: u8,
     /// Smoothed round-trip time, once a pong arrived.
     pub rtt: Option<Duration>,
