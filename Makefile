@@ -11,7 +11,7 @@ LINK := -L$(DEBUG_DIR) -lsealnet -Wl,-rpath,$(DEBUG_DIR) -pthread
 # Teardown stress cycles: a quick run in `make test`, the full run in `make stress`.
 STRESS_CYCLES ?= 10000
 
-.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test cross-test bench stress capture-check
+.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test cross-test bench stress capture-check fuzz fuzz-smoke
 
 all: build
 
@@ -34,12 +34,15 @@ examples: build
 demo: examples
 	@scripts/with-server.sh -- examples/demo/run.sh
 
-test: lint rust-test abi-check c-test bindings-test cross-test
+test: lint rust-test abi-check c-test bindings-test cross-test fuzz-smoke
 	@echo "make test: all checks passed"
 
 lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml --check
+	$(CARGO) clippy --manifest-path fuzz/Cargo.toml --no-default-features --all-targets \
+		--target-dir $(SEALNET_TARGET_DIR)/fuzz/smoke-build -- -D warnings
 
 rust-test:
 	$(CARGO) test --workspace
@@ -69,6 +72,17 @@ cross-test: examples bindings-test
 stress: examples
 	scripts/with-server.sh -- $(C_OUT)/destroy_stress 100000
 	SEALNET_STRESS_CYCLES=20000 bash bindings/csharp/test.sh
+
+# Every fuzz target on its seeds and a few thousand mutations (uninstrumented, seconds when warm).
+fuzz-smoke:
+	scripts/fuzz.sh test
+
+# The long coverage-guided runs: FUZZ_EXECS executions of each target, two at a time, then the grown
+# corpora once more under AddressSanitizer (about 2.5 hours on two cores).
+FUZZ_EXECS ?= 10000000
+fuzz:
+	scripts/fuzz.sh run -j 2 $(FUZZ_EXECS)
+	scripts/fuzz.sh replay
 
 bench:
 	$(CARGO) bench --bench protocol

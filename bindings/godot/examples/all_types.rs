@@ -194,8 +194,8 @@ fn run(role: Role, room_name: &str, address: &str) -> Result<(), String> {
 
 fn send(link: &mut Link) -> Result<(), String> {
     let data = script_data().map_err(|error| format!("building the data: {error}"))?;
-    let request = raise_event(EVENT, &data, room::RECEIVERS_OTHERS, link.client.version())
-        .map_err(|failure| format!("RaiseEvent: {failure}"))?;
+    let request =
+        raise_event(EVENT, &data, room::RECEIVERS_OTHERS).map_err(|failure| format!("RaiseEvent: {failure}"))?;
     link.client.send(&request, SendOptions::ENCRYPTED).map_err(|failure| format!("RaiseEvent: {failure}"))?;
     link.client.send(&leave_room(), SendOptions::ENCRYPTED).map_err(|failure| format!("LeaveRoom: {failure}"))?;
     // Responses come in order: the LeaveRoom response means the event reached the server first. A
@@ -350,11 +350,11 @@ fn check(data: &GdValue) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sealnet_godot::value::{value_from_gd, value_to_gd, LATEST_VERSION};
+    use sealnet_godot::value::{value_from_gd, value_to_gd};
 
     /// The data through the mapping out and back in, without a server.
     fn mapped() -> GdValue {
-        value_to_gd(&value_from_gd(&script_data().unwrap(), LATEST_VERSION).unwrap())
+        value_to_gd(&value_from_gd(&script_data().unwrap()).unwrap())
     }
 
     #[test]

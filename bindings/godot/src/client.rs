@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use sealnet::peer::{ConnectOptions, Peer, PeerConfig, PeerError, PeerEvent, PinChoice, WaitOutcome};
 use sealnet::protocol::codec::{CodecError, Limits, Params, Value};
-use sealnet::protocol::frame::PROTOCOL_VERSION;
 use sealnet::protocol::message::{OperationRequest, Versions};
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::session::{SessionError, SessionStats};
@@ -16,7 +15,9 @@ use crate::codes::{
     byte_arg, delivery_arg, event_code_arg, millis_arg, parse_key_pin, protocol_version_arg, receivers_arg, room,
     room_name_arg, timeout_arg, ErrorCode, Failure,
 };
-use crate::value::{describe_codec_error, format_path, locate, params_from_gd_value, value_from_gd, GdValue};
+use crate::value::{
+    describe_codec_error, format_path, locate, params_from_gd_value, value_from_gd, GdValue, LATEST_VERSION,
+};
 
 /// The node's exported properties, read when a connection starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,7 +87,8 @@ impl<'a> Target<'a> {
 /// `ServerTimeInMilliSeconds`, ...).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stats {
-    /// The version the connection speaks once the server accepted it; 0 when not connected.
+    /// The version the connection speaks once the server accepted it (status 1024); 0 before that,
+    /// and after the connection ended.
     pub protocol_version: i64,
     /// Smoothed round-trip time in milliseconds; -1 until a pong arrived.
     pub round_trip_time_ms: f64,
@@ -118,13 +120,20 @@ impl Stats {
         server_time_ms: -1,
     };
 
-    /// The figures of a peer in `state`. Counters and round-trip time stay those of the last
-    /// connection after it ends; the version and the server clock only mean something while connected.
-    pub fn new(stats: &SessionStats, state: PeerState, server_time_ms: Option<u64>) -> Stats {
-        let accepted = matches!(
-            state,
-            PeerState::Connected | PeerState::EstablishingEncryption | PeerState::Encrypted | PeerState::Disconnecting
-        );
+    /// The figures of a peer in `state`, from one snapshot of its stats and server clock
+    /// ([`Peer::stats_and_server_time`]). Counters and round-trip time stay those of the last connection
+    /// after it ends; the version and the server clock only mean something while connected. The peer
+    /// reports version 0 until the server accepted the connection; the state is read apart from the
+    /// snapshot, so both must say the connection is accepted for the version and clock to count.
+    pub fn new(stats: &SessionStats, server_time_ms: Option<u64>, state: PeerState) -> Stats {
+        let accepted = stats.protocol_version != 0
+            && matches!(
+                state,
+                PeerState::Connected
+                    | PeerState::EstablishingEncryption
+                    | PeerState::Encrypted
+                    | PeerState::Disconnecting
+            );
         let millis = |duration: Option<Duration>| duration.map_or(-1.0, |duration| duration.as_secs_f64() * 1000.0);
         let count = |value: u64| i64::try_from(value).unwrap_or(i64::MAX);
         Stats {
@@ -159,10 +168,11 @@ pub fn send_options(encrypt: bool, delivery_mode: i64, channel: i64) -> Result<S
     Ok(SendOptions { encrypt, delivery: delivery_arg(delivery_mode)?, channel: byte_arg("channel", channel)? })
 }
 
-/// An operation with parameters from a Godot dictionary (or `null` for none), converted for a
-/// connection speaking protocol `version`.
-pub fn operation(op_code: i64, params: &GdValue, version: u8) -> Result<OperationRequest, Failure> {
-    Ok(OperationRequest { op_code: byte_arg("op_code", op_code)?, params: params_from_gd_value(params, version)? })
+/// An operation with parameters from a Godot dictionary (or `null` for none). The request is the same
+/// whatever protocol version the connection speaks; a version-1 connection refuses version-2 values
+/// when it is sent.
+pub fn operation(op_code: i64, params: &GdValue) -> Result<OperationRequest, Failure> {
+    Ok(OperationRequest { op_code: byte_arg("op_code", op_code)?, params: params_from_gd_value(params)? })
 }
 
 /// JoinRoom for the reference server.
@@ -178,15 +188,15 @@ pub fn leave_room() -> OperationRequest {
     OperationRequest { op_code: room::OP_LEAVE_ROOM, params: Params::new() }
 }
 
-/// RaiseEvent for the reference server, with `data` converted for protocol `version`. `null` data
-/// sends no data parameter.
-pub fn raise_event(code: i64, data: &GdValue, receivers: i64, version: u8) -> Result<OperationRequest, Failure> {
+/// RaiseEvent for the reference server, the same whatever protocol version the connection speaks.
+/// `null` data sends no data parameter.
+pub fn raise_event(code: i64, data: &GdValue, receivers: i64) -> Result<OperationRequest, Failure> {
     let mut params = Params::new();
     params.insert(room::CODE, Value::Int(event_code_arg(code)?));
     // Others is the server's default; it is still sent so the request says what it means.
     params.insert(room::RECEIVER_GROUP, Value::Int(receivers_arg(receivers)?));
     if *data != GdValue::Nil {
-        params.insert(room::DATA, value_from_gd(data, version)?);
+        params.insert(room::DATA, value_from_gd(data)?);
     }
     Ok(OperationRequest { op_code: room::OP_RAISE_EVENT, params })
 }
@@ -253,11 +263,13 @@ impl Client {
 
     fn explain(&self, error: PeerError, params: &Params) -> Failure {
         let PeerError::Session(SessionError::Params(codec)) = &error else { return error.into() };
-        let version = match codec {
-            CodecError::TypeNeedsVersion { version, .. } => *version,
-            _ => self.version(),
+        // A type the connection's version lacks is looked for with that version, named by the error.
+        // Any other refusal is found with every type allowed: a value the session did not refuse for its
+        // type is not refused for it here either, so the same value is found.
+        let limits = match codec {
+            CodecError::TypeNeedsVersion { version, .. } => Limits { protocol_version: *version, ..self.limits },
+            _ => Limits { protocol_version: LATEST_VERSION, ..self.limits },
         };
-        let limits = Limits { protocol_version: version, ..self.limits };
         let place =
             locate(params, codec, &limits).map_or_else(String::new, |path| format!(" at {}", format_path(&path)));
         Failure::new(error.clone().into(), format!("parameters refused{place}: {}", describe_codec_error(codec)))
@@ -280,15 +292,14 @@ impl Client {
         self.peer.as_ref().and_then(Peer::server_public_key)
     }
 
-    /// The protocol version values are converted for: the connection's, or 1 before the server has
-    /// chosen one (nothing can be sent then anyway).
-    pub fn version(&self) -> u8 {
-        self.peer.as_ref().map_or(PROTOCOL_VERSION, |peer| peer.stats().protocol_version)
-    }
-
-    /// Round-trip time, traffic counters, protocol version and server time.
+    /// Round-trip time, traffic counters, protocol version and server time, from one snapshot.
+    /// [`Stats::NONE`] before the first connection and after [`shutdown`](Self::shutdown); a new
+    /// connection starts from nothing (version 0, no round-trip time, zero counters).
     pub fn stats(&self) -> Stats {
-        self.peer.as_ref().map_or(Stats::NONE, |peer| Stats::new(&peer.stats(), peer.state(), peer.server_time_ms()))
+        self.peer.as_ref().map_or(Stats::NONE, |peer| {
+            let (stats, server_time_ms) = peer.stats_and_server_time();
+            Stats::new(&stats, server_time_ms, peer.state())
+        })
     }
 
     /// Moves every queued result, oldest first, into `into`.
@@ -321,8 +332,6 @@ impl Client {
 mod tests {
     use super::*;
     use sealnet::protocol::frame::Delivery;
-
-    const V2: u8 = crate::value::LATEST_VERSION;
 
     fn dict(entries: Vec<(i64, GdValue)>) -> GdValue {
         GdValue::Dictionary(entries.into_iter().map(|(key, value)| (GdValue::Int(key), value)).collect())
@@ -386,7 +395,7 @@ mod tests {
             frames_sent: 3,
             frames_received: 4,
         };
-        let stats = Stats::new(&session, PeerState::Encrypted, Some(123_456));
+        let stats = Stats::new(&session, Some(123_456), PeerState::Encrypted);
         assert_eq!(
             stats,
             Stats {
@@ -401,13 +410,19 @@ mod tests {
             }
         );
         // After the connection ended, its counters stay; version and server clock are unknown.
-        let ended = Stats::new(&session, PeerState::Disconnected, Some(123_456));
+        let ended = Stats::new(&session, Some(123_456), PeerState::Disconnected);
         assert_eq!((ended.protocol_version, ended.server_time_ms, ended.bytes_sent), (0, -1, 10));
-        let early = Stats::new(&SessionStats { rtt: None, rtt_variance: None, ..session }, PeerState::Connected, None);
+        let early = Stats::new(&SessionStats { rtt: None, rtt_variance: None, ..session }, None, PeerState::Connected);
         assert_eq!(
-            (early.round_trip_time_ms, early.round_trip_time_variance_ms, early.server_time_ms),
-            (-1.0, -1.0, -1)
+            (early.protocol_version, early.round_trip_time_ms, early.round_trip_time_variance_ms, early.server_time_ms),
+            (2, -1.0, -1.0, -1)
         );
+        // Before the server accepted, the peer says version 0, whatever the state read apart from it says.
+        let connecting = SessionStats { protocol_version: 0, rtt: None, rtt_variance: None, ..session };
+        for state in [PeerState::Connecting, PeerState::Connected] {
+            let unknown = Stats::new(&connecting, Some(5), state);
+            assert_eq!((unknown.protocol_version, unknown.server_time_ms), (0, -1), "{state:?}");
+        }
         let names: Vec<&str> = stats.entries().iter().map(|(name, _)| *name).collect();
         assert_eq!(
             names,
@@ -437,21 +452,23 @@ mod tests {
 
     #[test]
     fn operations_take_int_keyed_dictionaries() {
-        let request = operation(42, &dict(vec![(1, GdValue::String("a".into()))]), V2).unwrap();
+        let request = operation(42, &dict(vec![(1, GdValue::String("a".into()))])).unwrap();
         assert_eq!(request.op_code, 42);
         assert_eq!(request.params.get(1), Some(&Value::String("a".into())));
-        assert_eq!(operation(42, &GdValue::Nil, V2).unwrap().params, Params::new());
-        assert_eq!(operation(256, &GdValue::Nil, V2).unwrap_err().code, ErrorCode::InvalidArgument);
-        let bad_key = operation(1, &dict(vec![(999, GdValue::Nil)]), V2).unwrap_err();
+        assert_eq!(operation(42, &GdValue::Nil).unwrap().params, Params::new());
+        assert_eq!(operation(256, &GdValue::Nil).unwrap_err().code, ErrorCode::InvalidArgument);
+        let bad_key = operation(1, &dict(vec![(999, GdValue::Nil)])).unwrap_err();
         assert_eq!(bad_key.code, ErrorCode::InvalidArgument);
         assert!(bad_key.message.contains("999"), "{}", bad_key.message);
     }
 
     #[test]
-    fn operations_convert_for_the_connection_version() {
+    fn requests_do_not_depend_on_the_connection_version() {
+        // A packed array is an IntArray whatever the connection speaks (a version-1 one refuses it).
         let params = dict(vec![(1, GdValue::PackedInt32Array(vec![4]))]);
-        assert_eq!(operation(1, &params, 2).unwrap().params.get(1), Some(&Value::IntArray(vec![4])));
-        assert_eq!(operation(1, &params, 1).unwrap().params.get(1), Some(&Value::Array(vec![Value::Int(4)])));
+        assert_eq!(operation(1, &params).unwrap().params.get(1), Some(&Value::IntArray(vec![4])));
+        let packed = GdValue::PackedInt32Array(vec![4]);
+        assert_eq!(raise_event(1, &packed, 0).unwrap().params.get(room::DATA), Some(&Value::IntArray(vec![4])));
     }
 
     #[test]
@@ -473,23 +490,23 @@ mod tests {
     #[test]
     fn raise_event_sends_int_code_receivers_and_data() {
         let data = dict(vec![(0, GdValue::Int(5))]);
-        let request = raise_event(7, &data, 1, V2).unwrap();
+        let request = raise_event(7, &data, 1).unwrap();
         assert_eq!(request.op_code, 253);
         assert_eq!(request.params.get(244), Some(&Value::Int(7)));
         assert_eq!(request.params.get(246), Some(&Value::Int(1)));
         let expected: Params = [(0u8, Value::Int(5))].into_iter().collect();
         assert_eq!(request.params.get(245), Some(&Value::Map(expected)));
         // Data may be any value, and null leaves it out.
-        let text = raise_event(0, &GdValue::String("hi".into()), 0, V2).unwrap();
+        let text = raise_event(0, &GdValue::String("hi".into()), 0).unwrap();
         assert_eq!(text.params.get(245), Some(&Value::String("hi".into())));
-        assert_eq!(raise_event(0, &GdValue::Nil, 0, V2).unwrap().params.get(245), None);
+        assert_eq!(raise_event(0, &GdValue::Nil, 0).unwrap().params.get(245), None);
     }
 
     #[test]
     fn raise_event_refuses_bad_arguments() {
-        assert!(raise_event(200, &GdValue::Nil, 0, V2).is_err());
-        assert!(raise_event(1, &GdValue::Nil, 3, V2).is_err());
-        let error = raise_event(1, &GdValue::Unsupported("Callable".into()), 0, V2).unwrap_err();
+        assert!(raise_event(200, &GdValue::Nil, 0).is_err());
+        assert!(raise_event(1, &GdValue::Nil, 3).is_err());
+        let error = raise_event(1, &GdValue::Unsupported("Callable".into()), 0).unwrap_err();
         assert_eq!(error.code, ErrorCode::InvalidArgument);
         assert!(error.message.contains("Callable"), "{}", error.message);
     }
@@ -501,7 +518,7 @@ mod tests {
         assert_eq!(client.establish_encryption().unwrap_err().code, ErrorCode::NotConnected);
         assert_eq!(client.send(&leave_room(), SendOptions::RELIABLE).unwrap_err().code, ErrorCode::NotConnected);
         assert_eq!(client.server_public_key(), None);
-        assert_eq!(client.version(), 1);
+        assert_eq!(client.stats(), Stats::NONE);
         assert_eq!(client.wait(Duration::from_secs(5)), WaitOutcome::NotConnected);
         client.disconnect();
         let mut events = VecDeque::new();
@@ -688,20 +705,35 @@ mod server_tests {
             });
         }
 
+        /// The join event of `actor`, as this player (in the same room) receives it.
+        fn join_event_of(&mut self, actor: i64) -> EventSignal {
+            self.wait_for("a join event", |signal| match signal {
+                Signal::Event(event) if event.code == i64::from(room::EVENT_JOIN) && event.sender == actor => {
+                    Some(event.clone())
+                }
+                _ => None,
+            })
+        }
+
         fn join(&mut self, name: &str) -> i64 {
-            self.client.send(&join_room(name).unwrap(), SendOptions::ENCRYPTED).unwrap();
-            let response = self.response(room::OP_JOIN_ROOM);
-            assert_eq!(response.return_code, 0, "{response:?}");
-            let actor = response.data.iter().find(|(key, _)| *key == GdValue::Int(i64::from(room::ACTOR_NR)));
-            match actor {
-                Some((_, GdValue::Int(actor))) => *actor,
+            let response = self.join_response(name);
+            match param(&response.data, room::ACTOR_NR) {
+                Some(GdValue::Int(actor)) => *actor,
                 other => panic!("no actor number in {other:?}"),
             }
         }
 
-        /// Raises event `code` with `data` for the others in the room, converted for this connection.
+        /// Joins `name`; the successful JoinRoom response as the script gets it.
+        fn join_response(&mut self, name: &str) -> ResponseSignal {
+            self.client.send(&join_room(name).unwrap(), SendOptions::ENCRYPTED).unwrap();
+            let response = self.response(room::OP_JOIN_ROOM);
+            assert_eq!(response.return_code, 0, "{response:?}");
+            response
+        }
+
+        /// Raises event `code` with `data` for the others in the room.
         fn raise(&mut self, code: i64, data: &GdValue) -> Result<(), Failure> {
-            let request = raise_event(code, data, room::RECEIVERS_OTHERS, self.client.version())?;
+            let request = raise_event(code, data, room::RECEIVERS_OTHERS)?;
             self.client.send(&request, SendOptions::ENCRYPTED)
         }
     }
@@ -710,8 +742,13 @@ mod server_tests {
         GdValue::Dictionary(entries.into_iter().map(|(key, value)| (GdValue::Int(key), value)).collect())
     }
 
+    /// The value of parameter `key` in a signal's data.
+    fn param(data: &[(GdValue, GdValue)], key: u8) -> Option<&GdValue> {
+        data.iter().find(|(found, _)| *found == GdValue::Int(i64::from(key))).map(|(_, value)| value)
+    }
+
     fn data_of(event: &EventSignal) -> Option<&GdValue> {
-        event.data.iter().find(|(key, _)| *key == GdValue::Int(i64::from(room::DATA))).map(|(_, value)| value)
+        param(&event.data, room::DATA)
     }
 
     fn text(value: &str) -> GdValue {
@@ -736,14 +773,14 @@ mod server_tests {
 
         let data =
             dict(vec![(0, text("hello")), (1, GdValue::PackedInt32Array(vec![1, 2, 3])), (2, GdValue::Int(1 << 40))]);
-        let request = raise_event(5, &data, room::RECEIVERS_OTHERS, alice.client.version()).unwrap();
+        let request = raise_event(5, &data, room::RECEIVERS_OTHERS).unwrap();
         alice.client.send(&request, send_options(true, 1, 0).unwrap()).unwrap();
         let received = bob.event(5);
         assert!(received.was_encrypted);
         assert_eq!(received.sender, alice_actor);
         assert_eq!(data_of(&received), Some(&data));
 
-        let plain = raise_event(6, &GdValue::PackedByteArray(vec![1, 2]), room::RECEIVERS_OTHERS, 2).unwrap();
+        let plain = raise_event(6, &GdValue::PackedByteArray(vec![1, 2]), room::RECEIVERS_OTHERS).unwrap();
         alice.client.send(&plain, send_options(false, 1, 0).unwrap()).unwrap();
         let received = bob.event(6);
         assert!(!received.was_encrypted);
@@ -856,7 +893,7 @@ mod server_tests {
         let (mut alice, _) = Player::in_room(&server, &settings, "types");
         let (mut bob, bob_actor) = Player::in_room(&server, &settings, "types");
         alice.sees_join_of(bob_actor);
-        assert_eq!(alice.client.version(), 2);
+        assert_eq!(alice.client.stats().protocol_version, 2);
 
         let (sent, seen) = every_type();
         alice.raise(42, &sent).unwrap();
@@ -906,7 +943,6 @@ mod server_tests {
         let server = TestServer::start();
         let v1 = Settings { max_protocol_version: 1, ping_interval_ms: 20, ..Settings::default() };
         let (mut old, _) = Player::in_room(&server, &v1, "mixed");
-        assert_eq!(old.client.version(), 1);
         assert_eq!(old.client.stats().protocol_version, 1);
 
         let data = dict(vec![(3, GdValue::Int(1)), (1, GdValue::Sealnet(Typed::byte(200).unwrap()))]);
@@ -920,11 +956,29 @@ mod server_tests {
             "{}",
             failure.message
         );
+        // A packed array is refused the same way, never sent as an Array of its elements.
+        let data = dict(vec![(3, GdValue::Int(1)), (1, GdValue::PackedInt32Array(vec![1, 2]))]);
+        let failure = old.raise(1, &data).unwrap_err();
+        assert_eq!(failure.code, ErrorCode::NeedsProtocolVersion);
+        assert!(
+            failure.message.starts_with("parameters refused at params[245][1]: ")
+                && failure
+                    .message
+                    .contains("int array value needs protocol version 2; this connection speaks version 1"),
+            "{}",
+            failure.message
+        );
         for (value, what) in [
             (GdValue::Vector3([0.0; 3]), "custom type"),
             (GdValue::Dictionary(vec![(text("k"), GdValue::Nil)]), "table"),
+            (GdValue::PackedInt64Array(vec![1]), "long array"),
+            (GdValue::PackedFloat32Array(vec![0.5]), "float array"),
+            (GdValue::PackedFloat64Array(vec![0.5]), "double array"),
+            (GdValue::PackedStringArray(vec!["a".into()]), "string array"),
+            (GdValue::BoolArray(vec![true]), "bool array"),
         ] {
             let failure = old.raise(1, &value).unwrap_err();
+            assert_eq!(failure.code, ErrorCode::NeedsProtocolVersion, "{value:?}");
             assert!(
                 failure.message.contains(&format!("at params[245]: a {what} value needs protocol version 2")),
                 "{}",
@@ -938,26 +992,22 @@ mod server_tests {
     }
 
     #[test]
-    fn a_version_1_client_sends_packed_arrays_as_plain_arrays() {
+    fn version_1_and_version_2_members_share_a_room_in_version_1_types() {
         let server = TestServer::start();
         let v1 = Settings { max_protocol_version: 1, ..Settings::default() };
         let (mut old, _) = Player::in_room(&server, &v1, "mixed");
         let (mut new, new_actor) = Player::in_room(&server, &Settings::default(), "mixed");
         old.sees_join_of(new_actor);
 
+        // What a version-1 client can send (an Array of ints, not a packed array) reaches a version-2
+        // member as it was sent.
         let data = dict(vec![
-            (1, GdValue::PackedInt32Array(vec![1, 2])),
-            (2, GdValue::PackedStringArray(vec!["a".into()])),
-            (3, GdValue::BoolArray(vec![true])),
-        ]);
-        old.raise(7, &data).unwrap();
-        let received = new.event(7);
-        let expected = dict(vec![
             (1, GdValue::Array(vec![GdValue::Int(1), GdValue::Int(2)])),
             (2, GdValue::Array(vec![text("a")])),
             (3, GdValue::Array(vec![GdValue::Bool(true)])),
         ]);
-        assert_eq!(data_of(&received), Some(&expected));
+        old.raise(7, &data).unwrap();
+        assert_eq!(data_of(&new.event(7)), Some(&data));
 
         // The other way the server holds back what a version-1 member could not read, and says so.
         new.raise(8, &dict(vec![(1, GdValue::PackedInt32Array(vec![1]))])).unwrap();
@@ -966,6 +1016,84 @@ mod server_tests {
         assert!(message.contains("protocol version 2"), "{message}");
         old.client.shutdown();
         new.client.shutdown();
+    }
+
+    #[test]
+    fn actor_lists_are_packed_on_version_2_and_arrays_on_version_1() {
+        // The server sends the actor list (parameter 252) as Photon's int[]: a packed IntArray on
+        // version 2, which a script gets as a PackedInt32Array, and an Array of Int on version 1.
+        let server = TestServer::start();
+        let actor_of = |response: &ResponseSignal| match param(&response.data, room::ACTOR_NR) {
+            Some(GdValue::Int(actor)) => *actor,
+            other => panic!("no actor number in {other:?}"),
+        };
+        let mut new = Player::connect(&server, &Settings::default());
+        new.status(StatusCode::EncryptionEstablished);
+        let first = new.join_response("actors");
+        let new_actor = actor_of(&first);
+        assert_eq!(param(&first.data, room::ACTOR_LIST), Some(&GdValue::PackedInt32Array(vec![new_actor as i32])));
+
+        let v1 = Settings { max_protocol_version: 1, ..Settings::default() };
+        let mut old = Player::connect(&server, &v1);
+        old.status(StatusCode::EncryptionEstablished);
+        let joined = old.join_response("actors");
+        let old_actor = actor_of(&joined);
+        let as_array = GdValue::Array(vec![GdValue::Int(new_actor), GdValue::Int(old_actor)]);
+        let as_packed = GdValue::PackedInt32Array(vec![new_actor as i32, old_actor as i32]);
+        assert_eq!(param(&joined.data, room::ACTOR_LIST), Some(&as_array), "{joined:?}");
+        // The join event, to each member in its version's shape.
+        let seen_by_new = new.join_event_of(old_actor);
+        assert_eq!(param(&seen_by_new.data, room::ACTOR_LIST), Some(&as_packed), "{seen_by_new:?}");
+        let seen_by_old = old.join_event_of(old_actor);
+        assert_eq!(param(&seen_by_old.data, room::ACTOR_LIST), Some(&as_array), "{seen_by_old:?}");
+
+        // Each script can send the list it got back on its own connection. A version-2 member gets the
+        // version-1 member's Array as it was; the packed one is held back from the version-1 member.
+        old.raise(10, &as_array).unwrap();
+        assert_eq!(data_of(&new.event(10)), Some(&as_array));
+        new.raise(11, &as_packed).unwrap();
+        let held_back = new.response(room::OP_RAISE_EVENT);
+        assert!(held_back.debug_message.unwrap_or_default().contains("protocol version 2"));
+
+        // The leave event carries the remaining actors, packed for the version-2 member.
+        old.client.send(&leave_room(), SendOptions::ENCRYPTED).unwrap();
+        let left = new.wait_for("a leave event", |signal| match signal {
+            Signal::Event(event) if event.code == i64::from(room::EVENT_LEAVE) => Some(event.clone()),
+            _ => None,
+        });
+        assert_eq!(left.sender, old_actor);
+        assert_eq!(param(&left.data, room::ACTOR_LIST), Some(&GdValue::PackedInt32Array(vec![new_actor as i32])));
+        old.client.shutdown();
+        new.client.shutdown();
+    }
+
+    #[test]
+    fn the_protocol_version_is_0_until_the_server_accepts_and_a_shut_down_client_connects_anew() {
+        // A listener that never answers: the connection stays in Connecting, never accepted.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let silent_address = silent.local_addr().unwrap().to_string();
+        let mut client = Client::new();
+        client.connect(&Settings::default(), &Target::new(&silent_address, "demo")).unwrap();
+        assert_eq!(client.state(), PeerState::Connecting);
+        assert_eq!(client.stats().protocol_version, 0);
+        assert_eq!((client.stats().server_time_ms, client.stats().round_trip_time_ms), (-1, -1.0));
+        client.shutdown();
+        assert_eq!(client.stats(), Stats::NONE);
+
+        // After a shutdown (the node leaving the tree) a connect starts a new peer, from nothing.
+        let server = TestServer::start();
+        let mut player = Player { client, seen: Vec::new(), queue: VecDeque::new() };
+        player.client.connect(&Settings::default(), &server.target()).unwrap();
+        player.status(StatusCode::EncryptionEstablished);
+        let known = player.client.stats();
+        assert_eq!(known.protocol_version, 2);
+        player.client.shutdown();
+        assert_eq!(player.client.stats(), Stats::NONE);
+        player.client.connect(&Settings::default(), &server.target()).unwrap();
+        player.status(StatusCode::EncryptionEstablished);
+        assert_eq!(player.client.stats().protocol_version, 2);
+        player.client.shutdown();
+        drop(silent);
     }
 
     #[test]
@@ -1008,7 +1136,7 @@ mod server_tests {
         let server = TestServer::start();
         let mut player = Player::connect(&server, &Settings::default());
         player.status(StatusCode::EncryptionEstablished);
-        let request = raise_event(1, &GdValue::Nil, room::RECEIVERS_ALL, 2).unwrap();
+        let request = raise_event(1, &GdValue::Nil, room::RECEIVERS_ALL).unwrap();
         player.client.send(&request, SendOptions::ENCRYPTED).unwrap();
         let response = player.response(room::OP_RAISE_EVENT);
         assert_eq!(response.return_code, -3, "{response:?}");

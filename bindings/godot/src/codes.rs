@@ -131,6 +131,9 @@ impl From<PeerError> for ErrorCode {
             PeerError::AlreadyConnected => ErrorCode::AlreadyConnected,
             PeerError::InvalidAddress => ErrorCode::InvalidAddress,
             PeerError::Io(_) => ErrorCode::Io,
+            // The C ABI's INVALID_PEER (a destroyed handle). The node never reaches it: every connection
+            // gets a new peer, and a shut-down one is dropped. Were it reached, there is no connection.
+            PeerError::ShutDown => ErrorCode::NotConnected,
             PeerError::Session(error) => error.into(),
         }
     }
@@ -498,6 +501,15 @@ mod tests {
             assert_eq!(failure.code, ours);
             assert_eq!(failure.message, error.to_string());
         }
+    }
+
+    #[test]
+    fn a_shut_down_peer_is_not_connected_here_as_godot_has_no_invalid_peer_code() {
+        // The C ABI says INVALID_PEER (2), a code for destroyed handles, which GDScript never holds.
+        assert_eq!(PeerResult::from(PeerError::ShutDown), PeerResult::InvalidPeer);
+        let failure = Failure::from(PeerError::ShutDown);
+        assert_eq!(failure.code, ErrorCode::NotConnected);
+        assert_eq!(failure.message, PeerError::ShutDown.to_string());
     }
 
     #[test]

@@ -41,8 +41,9 @@ pub struct SealnetPeer {
     #[export]
     server_key_pin: GString,
     /// The newest protocol version offered to the server: 2 has byte, short, packed arrays, tables,
-    /// custom types and the server clock; 1 talks as a version-1 client. The connection speaks the
-    /// highest version both ends allow (`get_protocol_version()`).
+    /// custom types and the server clock; 1 talks as a version-1 client, which refuses values of those
+    /// types (`ERR_NEEDS_PROTOCOL_VERSION`). The connection speaks the highest version both ends allow
+    /// (`get_protocol_version()`).
     #[export(range = (1.0, 2.0))]
     max_protocol_version: i64,
     /// How often the peer pings the server; round-trip time and server time come from the pongs.
@@ -272,7 +273,7 @@ impl SealnetPeer {
         #[opt(default = 0)] channel: i64,
     ) -> i64 {
         let entries = GdValue::Dictionary(variant::entries_from_dictionary(&params, &self.types));
-        let result = client::operation(op_code, &entries, self.client.version())
+        let result = client::operation(op_code, &entries)
             .and_then(|request| Ok((request, client::send_options(encrypt, delivery_mode, channel)?)));
         self.send("send_operation", result)
     }
@@ -302,8 +303,7 @@ impl SealnetPeer {
         #[opt(default = 0)] receivers: i64,
     ) -> i64 {
         let data = variant::from_variant(&data, &self.types);
-        let result = client::raise_event(code, &data, receivers, self.client.version())
-            .map(|request| (request, reliable(encrypt)));
+        let result = client::raise_event(code, &data, receivers).map(|request| (request, reliable(encrypt)));
         self.send("raise_event", result)
     }
 
@@ -344,8 +344,8 @@ impl SealnetPeer {
         self.types.unregister(code)
     }
 
-    /// The protocol version the connection speaks once the server accepted it (status 1024); 0 when not
-    /// connected.
+    /// The protocol version the connection speaks once the server accepted it (status 1024); 0 before
+    /// that (while connecting) and when not connected.
     #[func]
     fn get_protocol_version(&self) -> i64 {
         self.client.stats().protocol_version
@@ -396,9 +396,9 @@ impl SealnetPeer {
         self.client.stats().server_time_ms
     }
 
-    /// Every figure above in one Dictionary: `protocol_version`, `round_trip_time_ms`,
-    /// `round_trip_time_variance_ms`, `bytes_sent`, `bytes_received`, `frames_sent`,
-    /// `frames_received`, `server_time_ms`.
+    /// Every figure above in one Dictionary, all from one snapshot (so they describe the same moment):
+    /// `protocol_version`, `round_trip_time_ms`, `round_trip_time_variance_ms`, `bytes_sent`,
+    /// `bytes_received`, `frames_sent`, `frames_received`, `server_time_ms`.
     #[func]
     fn get_stats(&self) -> VarDictionary {
         let mut stats = VarDictionary::new();

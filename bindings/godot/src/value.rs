@@ -27,8 +27,12 @@
 //! | an object of a registered type         | `Custom` with its code and the bytes its serializer returned |
 //! | anything else                          | refused with [`ConvertError::UnsupportedType`]         |
 //!
-//! (¹) On a connection that speaks protocol version 1 these go as an `Array` of their elements, as
-//! they did before version 2 existed, so what a version-1 peer receives is unchanged.
+//! (¹) A protocol version-2 type, as are byte, short, tables and custom types (so `Vector2`, `Vector3`
+//! and `Quaternion` too). The mapping does not depend on the connection: on a version-1 connection (an
+//! older server, or `max_protocol_version = 1`) the session refuses a version-2 value with
+//! `CodecError::TypeNeedsVersion` (`ERR_NEEDS_PROTOCOL_VERSION`, the message naming the value), and
+//! nothing is converted to a version-1 type behind the script's back: one policy in every binding. A
+//! script that must reach a version-1 peer sends an `Array` of the elements itself.
 //!
 //! GDScript has a single 64-bit `int`. It is sent as a 32-bit `Int` whenever it fits because that is the
 //! type the server and other clients expect for codes, counts and actor numbers (the reference server
@@ -54,9 +58,6 @@ pub const MAX_DEPTH: usize = DEFAULT_LIMITS.max_depth;
 
 /// The newest protocol version the extension speaks.
 pub const LATEST_VERSION: u8 = sealnet::protocol::codec::LATEST_VERSION;
-
-/// The first protocol version with byte, short, packed arrays, tables and custom types.
-pub const TYPED_VERSION: u8 = 2;
 
 /// Custom type code of `Vector2`: Photon's code for Unity's `Vector2` ('W').
 pub const CODE_VECTOR2: u8 = b'W';
@@ -630,25 +631,25 @@ pub fn int_value(value: i64) -> Value {
     }
 }
 
-/// Converts top-level parameters (the entries of a Godot dictionary) for a connection speaking
-/// protocol `version`.
-pub fn params_from_gd(entries: &[(GdValue, GdValue)], version: u8) -> Result<Params, ConvertError> {
-    Sending { version }.map(entries, 0)
+/// Converts top-level parameters (the entries of a Godot dictionary). The result does not depend on the
+/// connection: a version-1 connection refuses the version-2 types in it when it is sent.
+pub fn params_from_gd(entries: &[(GdValue, GdValue)]) -> Result<Params, ConvertError> {
+    map_from_gd(entries, 0)
 }
 
 /// Converts a Godot value that must be a dictionary into parameters.
-pub fn params_from_gd_value(value: &GdValue, version: u8) -> Result<Params, ConvertError> {
+pub fn params_from_gd_value(value: &GdValue) -> Result<Params, ConvertError> {
     match value {
-        GdValue::Dictionary(entries) => params_from_gd(entries, version),
+        GdValue::Dictionary(entries) => params_from_gd(entries),
         // `null` stands for "no parameters", as an empty dictionary would.
         GdValue::Nil => Ok(Params::new()),
         other => Err(ConvertError::NotADictionary { found: other.type_name().to_owned() }),
     }
 }
 
-/// Converts one Godot value found directly inside parameters, for a connection speaking `version`.
-pub fn value_from_gd(value: &GdValue, version: u8) -> Result<Value, ConvertError> {
-    Sending { version }.value(value, 0)
+/// Converts one Godot value found directly inside parameters.
+pub fn value_from_gd(value: &GdValue) -> Result<Value, ConvertError> {
+    convert(value, 0)
 }
 
 /// Checks that a container at `depth` (the params themselves are depth 0) may hold further containers.
@@ -682,125 +683,100 @@ pub fn floats_from_le<const N: usize>(data: &[u8]) -> Option<[f32; N]> {
     Some(components)
 }
 
-/// The conversion towards sealnet for one connection.
-#[derive(Debug, Clone, Copy)]
-struct Sending {
-    version: u8,
+/// A map's entries (or the parameters'), each key an int 0..=255 once; `depth` is the map's own.
+fn map_from_gd(entries: &[(GdValue, GdValue)], depth: usize) -> Result<Params, ConvertError> {
+    let mut params = Params::new();
+    for (key, value) in entries {
+        let key = key_from_gd(key)?;
+        if params.get(key).is_some() {
+            return Err(ConvertError::DuplicateKey { path: Vec::new(), key });
+        }
+        let value = convert(value, depth).map_err(|error| error.within(PathStep::Key(key)))?;
+        params.insert(key, value);
+    }
+    Ok(params)
 }
 
-impl Sending {
-    /// Whether the connection has the version-2 packed and bool arrays.
-    fn typed_arrays(self) -> bool {
-        self.version >= TYPED_VERSION
-    }
-
-    /// A Godot sequence sent as an `Array` of its elements (protocol version 1): a container.
-    fn sequence(self, depth: usize, items: impl Iterator<Item = Value>) -> Result<Value, ConvertError> {
-        check_container_depth(depth + 1)?;
-        Ok(Value::Array(items.collect()))
-    }
-
-    fn map(self, entries: &[(GdValue, GdValue)], depth: usize) -> Result<Params, ConvertError> {
-        let mut params = Params::new();
-        for (key, value) in entries {
-            let key = key_from_gd(key)?;
-            if params.get(key).is_some() {
-                return Err(ConvertError::DuplicateKey { path: Vec::new(), key });
-            }
-            let value = self.value(value, depth).map_err(|error| error.within(PathStep::Key(key)))?;
-            params.insert(key, value);
+/// A table's entries, each table key once; `depth` is the table's own.
+fn table_from_gd(entries: &[(GdValue, GdValue)], depth: usize) -> Result<Table, ConvertError> {
+    let mut table = Table::new();
+    for (key, value) in entries {
+        let key = table_key(key)?;
+        if table.get(&key).is_some() {
+            return Err(ConvertError::DuplicateTableKey { path: Vec::new(), key });
         }
-        Ok(params)
+        let value = convert(value, depth).map_err(|error| error.within(PathStep::TableKey(key.clone())))?;
+        table.insert(key, value);
     }
+    Ok(table)
+}
 
-    fn table(self, entries: &[(GdValue, GdValue)], depth: usize) -> Result<Table, ConvertError> {
-        let mut table = Table::new();
-        for (key, value) in entries {
-            let key = table_key(key)?;
-            if table.get(&key).is_some() {
-                return Err(ConvertError::DuplicateTableKey { path: Vec::new(), key });
+/// `depth` is that of the container holding `value`: 0 for a value directly in the parameters.
+fn convert(value: &GdValue, depth: usize) -> Result<Value, ConvertError> {
+    Ok(match value {
+        GdValue::Nil => Value::Null,
+        GdValue::Bool(flag) => Value::Bool(*flag),
+        GdValue::Int(number) => int_value(*number),
+        GdValue::Float(number) => Value::Double(*number),
+        GdValue::String(text) | GdValue::StringName(text) => Value::String(text.clone()),
+        GdValue::PackedByteArray(bytes) => Value::Bytes(bytes.clone()),
+        GdValue::Array(items) => {
+            check_container_depth(depth + 1)?;
+            let mut values = Vec::with_capacity(items.len());
+            for (index, item) in items.iter().enumerate() {
+                values.push(convert(item, depth + 1).map_err(|error| error.within(PathStep::Index(index)))?);
             }
-            let value = self.value(value, depth).map_err(|error| error.within(PathStep::TableKey(key.clone())))?;
-            table.insert(key, value);
+            Value::Array(values)
         }
-        Ok(table)
-    }
+        GdValue::Dictionary(entries) => {
+            check_container_depth(depth + 1)?;
+            if is_map(entries) {
+                Value::Map(map_from_gd(entries, depth + 1)?)
+            } else {
+                Value::Table(table_from_gd(entries, depth + 1)?)
+            }
+        }
+        // The version-2 packed types on every connection. A version-1 connection refuses them (naming
+        // the value), as every binding does, rather than being sent something the script did not send.
+        GdValue::PackedInt32Array(items) => Value::IntArray(items.clone()),
+        GdValue::PackedInt64Array(items) => Value::LongArray(items.clone()),
+        GdValue::PackedFloat32Array(items) => Value::FloatArray(items.clone()),
+        GdValue::PackedFloat64Array(items) => Value::DoubleArray(items.clone()),
+        GdValue::PackedStringArray(items) => Value::StringArray(items.clone()),
+        GdValue::BoolArray(items) => Value::BoolArray(items.clone()),
+        GdValue::Vector2(components) => Value::Custom { code: CODE_VECTOR2, data: floats_to_le(components) },
+        GdValue::Vector3(components) => Value::Custom { code: CODE_VECTOR3, data: floats_to_le(components) },
+        GdValue::Quaternion(components) => Value::Custom { code: CODE_QUATERNION, data: floats_to_le(components) },
+        GdValue::Sealnet(typed) => typed_from_gd(typed, depth)?,
+        GdValue::Refused { found, reason } => {
+            return Err(ConvertError::Refused { path: Vec::new(), found: found.clone(), reason: reason.clone() });
+        }
+        GdValue::Unsupported(name) => {
+            return Err(ConvertError::UnsupportedType { path: Vec::new(), found: name.clone() });
+        }
+    })
+}
 
-    /// `depth` is that of the container holding `value`: 0 for a value directly in the parameters.
-    fn value(self, value: &GdValue, depth: usize) -> Result<Value, ConvertError> {
-        Ok(match value {
-            GdValue::Nil => Value::Null,
-            GdValue::Bool(flag) => Value::Bool(*flag),
-            GdValue::Int(number) => int_value(*number),
-            GdValue::Float(number) => Value::Double(*number),
-            GdValue::String(text) | GdValue::StringName(text) => Value::String(text.clone()),
-            GdValue::PackedByteArray(bytes) => Value::Bytes(bytes.clone()),
-            GdValue::Array(items) => {
-                check_container_depth(depth + 1)?;
-                let mut values = Vec::with_capacity(items.len());
-                for (index, item) in items.iter().enumerate() {
-                    values.push(self.value(item, depth + 1).map_err(|error| error.within(PathStep::Index(index)))?);
-                }
-                Value::Array(values)
-            }
-            GdValue::Dictionary(entries) => {
-                check_container_depth(depth + 1)?;
-                if is_map(entries) {
-                    Value::Map(self.map(entries, depth + 1)?)
-                } else {
-                    Value::Table(self.table(entries, depth + 1)?)
-                }
-            }
-            GdValue::PackedInt32Array(items) if self.typed_arrays() => Value::IntArray(items.clone()),
-            GdValue::PackedInt32Array(items) => self.sequence(depth, items.iter().map(|&item| Value::Int(item)))?,
-            GdValue::PackedInt64Array(items) if self.typed_arrays() => Value::LongArray(items.clone()),
-            GdValue::PackedInt64Array(items) => self.sequence(depth, items.iter().map(|&item| Value::Long(item)))?,
-            GdValue::PackedFloat32Array(items) if self.typed_arrays() => Value::FloatArray(items.clone()),
-            GdValue::PackedFloat32Array(items) => self.sequence(depth, items.iter().map(|&item| Value::Float(item)))?,
-            GdValue::PackedFloat64Array(items) if self.typed_arrays() => Value::DoubleArray(items.clone()),
-            GdValue::PackedFloat64Array(items) => {
-                self.sequence(depth, items.iter().map(|&item| Value::Double(item)))?
-            }
-            GdValue::PackedStringArray(items) if self.typed_arrays() => Value::StringArray(items.clone()),
-            GdValue::PackedStringArray(items) => {
-                self.sequence(depth, items.iter().map(|item| Value::String(item.clone())))?
-            }
-            GdValue::BoolArray(items) if self.typed_arrays() => Value::BoolArray(items.clone()),
-            GdValue::BoolArray(items) => self.sequence(depth, items.iter().map(|&item| Value::Bool(item)))?,
-            GdValue::Vector2(components) => Value::Custom { code: CODE_VECTOR2, data: floats_to_le(components) },
-            GdValue::Vector3(components) => Value::Custom { code: CODE_VECTOR3, data: floats_to_le(components) },
-            GdValue::Quaternion(components) => Value::Custom { code: CODE_QUATERNION, data: floats_to_le(components) },
-            GdValue::Sealnet(typed) => self.typed(typed, depth)?,
-            GdValue::Refused { found, reason } => {
-                return Err(ConvertError::Refused { path: Vec::new(), found: found.clone(), reason: reason.clone() });
-            }
-            GdValue::Unsupported(name) => {
-                return Err(ConvertError::UnsupportedType { path: Vec::new(), found: name.clone() });
-            }
-        })
-    }
-
-    /// An explicitly typed value is sent as its type whatever the connection's version: a version-1
-    /// connection refuses the version-2 ones when they are sent, naming the type.
-    fn typed(self, typed: &Typed, depth: usize) -> Result<Value, ConvertError> {
-        Ok(match typed {
-            Typed::Byte(number) => Value::Byte(*number),
-            Typed::Short(number) => Value::Short(*number),
-            Typed::Long(number) => Value::Long(*number),
-            Typed::Float32(number) => Value::Float(*number),
-            Typed::ShortArray(items) => Value::ShortArray(items.clone()),
-            Typed::BoolArray(items) => Value::BoolArray(items.clone()),
-            Typed::Table(entries) => {
-                check_container_depth(depth + 1)?;
-                Value::Table(self.table(entries, depth + 1)?)
-            }
-            Typed::Map(entries) => {
-                check_container_depth(depth + 1)?;
-                Value::Map(self.map(entries, depth + 1)?)
-            }
-            Typed::Custom { code, data } => Value::Custom { code: *code, data: data.clone() },
-        })
-    }
+/// An explicitly typed value is sent as its type, as every value is: a version-1 connection refuses
+/// the version-2 ones when they are sent, naming the type.
+fn typed_from_gd(typed: &Typed, depth: usize) -> Result<Value, ConvertError> {
+    Ok(match typed {
+        Typed::Byte(number) => Value::Byte(*number),
+        Typed::Short(number) => Value::Short(*number),
+        Typed::Long(number) => Value::Long(*number),
+        Typed::Float32(number) => Value::Float(*number),
+        Typed::ShortArray(items) => Value::ShortArray(items.clone()),
+        Typed::BoolArray(items) => Value::BoolArray(items.clone()),
+        Typed::Table(entries) => {
+            check_container_depth(depth + 1)?;
+            Value::Table(table_from_gd(entries, depth + 1)?)
+        }
+        Typed::Map(entries) => {
+            check_container_depth(depth + 1)?;
+            Value::Map(map_from_gd(entries, depth + 1)?)
+        }
+        Typed::Custom { code, data } => Value::Custom { code: *code, data: data.clone() },
+    })
 }
 
 /// Converts received parameters into dictionary entries with `int` keys, in ascending key order.
