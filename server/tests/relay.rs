@@ -509,3 +509,17 @@ async fn one_skipped_recipient_is_reported_in_the_singular() {
         Some("1 recipient skipped: too large to send without encryption keys")
     );
 }
+
+#[tokio::test]
+async fn a_shipped_version_1_client_gets_exactly_the_version_1_answer() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let server = start_server(test_config()).await;
+    let mut stream = tokio::net::TcpStream::connect(server.local_addr()).await.unwrap();
+    // docs/protocol.md 12.2: the Connect a version-1 client sends, byte for byte (app id "demo").
+    let connect = [1, 0x01, 0x04, 0, 0, 0, 0, 9, 4, b'd', b'e', b'm', b'o', 3, b'1', b'.', b'0'];
+    stream.write_all(&connect).await.unwrap();
+    let mut ack = [0u8; 11];
+    tokio::time::timeout(WAIT, stream.read_exact(&mut ack)).await.expect("answered in time").unwrap();
+    // The version-1 accepting ConnectAck of 12.2: no version range, version byte 1.
+    assert_eq!(ack, [1, 0x02, 0x04, 0, 0, 0, 0, 3, 0, 0, 0]);
+}
