@@ -11,7 +11,7 @@ LINK := -L$(DEBUG_DIR) -lsealnet -Wl,-rpath,$(DEBUG_DIR) -pthread
 # Teardown stress cycles: a quick run in `make test`, the full run in `make stress`.
 STRESS_CYCLES ?= 10000
 
-.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test cross-test bench stress capture-check fuzz fuzz-smoke
+.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test cross-test bench stress capture-check fuzz fuzz-smoke backend-test bench-backend
 
 all: build
 
@@ -28,13 +28,14 @@ examples: build
 	gcc $(C_STRICT) $(SANITIZE) tests/c/peer_test.c $(LINK) -o $(C_OUT)/peer_test
 	gcc $(C_STRICT) $(SANITIZE) -g tests/c/destroy_stress.c $(LINK) -o $(C_OUT)/destroy_stress
 	gcc $(C_STRICT) $(SANITIZE) -g tests/c/abi_test.c tests/c/all_types_data.c $(LINK) -o $(C_OUT)/abi_test
+	gcc $(C_STRICT) $(SANITIZE) -g tests/c/auth_test.c $(LINK) -o $(C_OUT)/auth_test
 	gcc $(C_STRICT) $(SANITIZE) -g tests/c/all_types.c tests/c/all_types_data.c $(LINK) -o $(C_OUT)/all_types
 	gcc $(C_STRICT) -g -O1 tests/c/peer_test.c $(LINK) -o $(C_OUT)/peer_test_valgrind
 
 demo: examples
-	@scripts/with-server.sh -- examples/demo/run.sh
+	@scripts/with-server.sh --backend -- examples/demo/run.sh
 
-test: lint rust-test abi-check c-test bindings-test cross-test fuzz-smoke
+test: lint rust-test abi-check c-test bindings-test cross-test fuzz-smoke backend-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -54,6 +55,7 @@ abi-check: build
 c-test: examples
 	scripts/with-server.sh -- $(C_OUT)/peer_test
 	scripts/with-server.sh -- $(C_OUT)/abi_test
+	scripts/with-server.sh -- $(C_OUT)/auth_test
 	scripts/with-server.sh -- $(C_OUT)/destroy_stress $(STRESS_CYCLES)
 	scripts/ensure-tool.sh valgrind valgrind
 	scripts/with-server.sh -- valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
@@ -83,6 +85,20 @@ FUZZ_EXECS ?= 10000000
 fuzz:
 	scripts/fuzz.sh run -j 2 $(FUZZ_EXECS)
 	scripts/fuzz.sh replay
+
+# The authentication backend's tests on SQLite, then the same tests on a throwaway PostgreSQL server
+# (scripts/postgres.sh installs PostgreSQL when missing).
+backend-test:
+	$(CARGO) test -p sealnet-backend
+	scripts/postgres.sh sh -c 'SEALNET_TEST_POSTGRES_URL="$$DATABASE_URL" SEALNET_TEST_SKIP_SQLITE=1 \
+		$(CARGO) test -p sealnet-backend --test backend'
+
+# The webhook's latency at 1,000 req/s and its ceiling, on SQLite and on PostgreSQL (backend/README.md).
+bench-backend:
+	$(CARGO) build --release -p sealnet-backend --bin sealnet-backend-load
+	$(SEALNET_TARGET_DIR)/release/sealnet-backend-load
+	scripts/postgres.sh sh -c '$(SEALNET_TARGET_DIR)/release/sealnet-backend-load --database-url "$$DATABASE_URL"'
+	$(CARGO) bench -p sealnet-backend --bench through_server
 
 bench:
 	$(CARGO) bench --bench protocol

@@ -2,12 +2,14 @@
  * chat: a room chat over sealnet, using only include/sealnet.h.
  *
  *   chat [--server HOST:PORT] [--pin KEY] [--app-id ID] [--room ROOM] [--name NAME]
- *        [--no-encryption] [--script FILE]
+ *        [--connection-token HEX] [--no-encryption] [--script FILE]
  *
  * The same command line as the C++ and C# chats (bindings/cpp/examples/chat.cpp,
  * bindings/csharp/Examples/Chat.cs); `chat --help` lists the options and their defaults. --server
  * defaults to $SEALNET_SERVER_ADDR when set, else 127.0.0.1:4530 (where sealnet-server listens by
- * default); without --pin the server is not authenticated.
+ * default); without --pin the server is not authenticated. With --connection-token (the bytes the game
+ * built from its backend session, in hex) the peer authenticates by itself right after the key
+ * exchange, and the chat joins its room only once the server said yes (docs/auth.md).
  *
  * It joins its room first and only then reads lines (from standard input, or --script FILE): a line
  * is sent encrypted, "/plain TEXT" is sent in the clear (still authenticated once keys exist), "/auth
@@ -44,6 +46,8 @@ enum {
     KEY_NAME = 1,
     KEY_TEXT = 2,
     KEY_TOKEN = 3,
+    KEY_USER_ID = 225,
+    KEY_NICKNAME = 202,
 };
 
 typedef struct {
@@ -53,6 +57,9 @@ typedef struct {
     int messages;
     int responses;
     int encrypted;
+    int authenticated; /* 1 once the Authenticate response said yes */
+    int auth_refused;  /* the Authenticate response said no */
+    int authenticating; /* Authenticate was sent by the peer and is not answered yet */
     int joined;       /* 1 once the JoinRoom response said yes */
     int join_refused; /* the JoinRoom response said no */
     int left;         /* the LeaveRoom response arrived */
@@ -71,6 +78,7 @@ static const char USAGE[] =
     "  --app-id ID         application id (default: demo)\n"
     "  --room ROOM         room to join (default: lobby)\n"
     "  --name NAME         name sent with your messages (default: player)\n"
+    "  --connection-token HEX  authenticate with this connection token (hex, at most 128 bytes)\n"
     "  --no-encryption     skip the key exchange: nothing is authenticated, only /plain lines go out\n"
     "  --script FILE       read the lines from FILE instead of standard input\n"
     "  --help              print this help\n"
@@ -123,6 +131,21 @@ static void on_status(void *user_data, uint32_t status, const peer_status_info_t
 static void on_response(void *user_data, const peer_operation_response_t *response) {
     chat_state *chat = user_data;
     chat->responses++;
+    if (response->op_code == OP_AUTHENTICATE && chat->authenticating) {
+        chat->authenticating = 0;
+        if (response->return_code == 0) {
+            char nickname[80], user_id[140];
+            copy_string(response->params, KEY_NICKNAME, nickname, sizeof nickname);
+            copy_string(response->params, KEY_USER_ID, user_id, sizeof user_id);
+            chat->authenticated = 1;
+            say(chat, "authenticated as \"%s\" (user id %s); the peer keeps the server token", nickname, user_id);
+        } else {
+            chat->auth_refused = 1;
+            say(chat, "authentication refused: return code %d, \"%s\"", response->return_code,
+                response->debug_message ? response->debug_message : "");
+        }
+        return;
+    }
     if (response->op_code == OP_JOIN_ROOM && response->return_code == 0) {
         int32_t actors[64];
         size_t count = 0;
@@ -179,7 +202,7 @@ static int service_until(peer_t *peer, chat_state *chat, const int *flag, int ta
     while (seconds_now() < deadline) {
         if (peer_service(peer, NULL) != PEER_RESULT_OK) return 0;
         if (*flag >= target) return 1;
-        if (chat->disconnected || chat->failed || chat->join_refused) return 0;
+        if (chat->disconnected || chat->failed || chat->join_refused || chat->auth_refused) return 0;
         if (peer_wait(peer, 100) == PEER_RESULT_NOT_CONNECTED) return peer_service(peer, NULL), *flag >= target;
     }
     return 0;
@@ -248,6 +271,18 @@ static int parse_hex_key(const char *hex, uint8_t out[32]) {
     return 1;
 }
 
+/* Hex digits into bytes; returns the count, or -1 for an odd length, a bad digit or too many. */
+static long parse_hex(const char *hex, uint8_t *out, size_t cap) {
+    size_t len = strlen(hex);
+    if (len % 2 || len / 2 > cap) return -1;
+    for (size_t i = 0; i < len / 2; i++) {
+        unsigned value;
+        if (sscanf(hex + 2 * i, "%2x", &value) != 1) return -1;
+        out[i] = (uint8_t)value;
+    }
+    return (long)(len / 2);
+}
+
 static void strip_newline(char *line) {
     size_t len = strlen(line);
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) line[--len] = '\0';
@@ -288,7 +323,7 @@ static int run_command(peer_t *peer, chat_state *chat, char *line) {
 
 int main(int argc, char **argv) {
     const char *server = getenv("SEALNET_SERVER_ADDR"), *app_id = "demo", *room = "lobby", *pin = NULL;
-    const char *script = NULL;
+    const char *script = NULL, *connection_token = NULL;
     chat_state chat = {.name = "player"};
     int auto_exchange = 1;
     if (!server || !*server) server = "127.0.0.1:4530";
@@ -304,6 +339,7 @@ int main(int argc, char **argv) {
         else if (strcmp(arg, "--room") == 0) target = &room;
         else if (strcmp(arg, "--name") == 0) target = &chat.name;
         else if (strcmp(arg, "--script") == 0) target = &script;
+        else if (strcmp(arg, "--connection-token") == 0) target = &connection_token;
         else { fprintf(stderr, "chat: unknown argument %s (chat --help lists the options)\n", arg); return 2; }
         if (!value) { fprintf(stderr, "chat: %s needs a value (chat --help lists the options)\n", arg); return 2; }
         *target = value;
@@ -328,12 +364,37 @@ int main(int argc, char **argv) {
     peer_t *peer = NULL;
     uint32_t result = peer_create(&config, &peer);
     if (result != PEER_RESULT_OK) { fprintf(stderr, "chat: peer_create: %s\n", peer_result_str(result)); return 1; }
-    say(&chat, "connecting to %s as app \"%s\"%s", server, app_id, pin ? ", pinning the server key" : "");
-    result = peer_connect(peer, server, app_id);
-    if (result != PEER_RESULT_OK) { fprintf(stderr, "chat: peer_connect: %s\n", peer_result_str(result)); peer_destroy(peer); return 1; }
+    peer_auth_values_t *auth = NULL;
+    if (connection_token) {
+        /* Room for more than the limit, so an oversized token reaches the library and is refused
+         * there, with its size and the limit, rather than cut here. */
+        uint8_t token[1024];
+        long len = parse_hex(connection_token, token, sizeof token);
+        if (len < 0) { fprintf(stderr, "chat: --connection-token needs hex digits (at most 1024 bytes)\n"); peer_destroy(peer); return 2; }
+        peer_auth_values_new(PEER_AUTH_CUSTOM, &auth);
+        result = peer_auth_values_set_connection_token(auth, token, (size_t)len);
+        if (result != PEER_RESULT_OK) {
+            say(&chat, "connection token refused before connecting: %s", peer_last_error());
+            peer_auth_values_free(auth);
+            peer_destroy(peer);
+            return 3;
+        }
+    }
+    say(&chat, "connecting to %s as app \"%s\"%s%s", server, app_id, pin ? ", pinning the server key" : "",
+        auth ? ", authenticating after the key exchange" : "");
+    peer_connect_options_t connect_options;
+    peer_connect_options_default(&connect_options, sizeof connect_options);
+    connect_options.address = server;
+    connect_options.app_id = app_id;
+    connect_options.auth = auth;
+    result = peer_connect_with(peer, &connect_options);
+    peer_auth_values_free(auth); /* the peer keeps its own copy */
+    if (result != PEER_RESULT_OK) { fprintf(stderr, "chat: peer_connect_with: %s\n", peer_last_error()); peer_destroy(peer); return 1; }
+    chat.authenticating = auth != NULL;
 
     /* With automatic key exchange, wait for EncryptionEstablished; otherwise for the Connect status. */
     int ok = auto_exchange ? service_until(peer, &chat, &chat.encrypted, 1, 10) : wait_connected(peer, &chat);
+    if (ok && connection_token) ok = service_until(peer, &chat, &chat.authenticated, 1, 10);
     if (ok) {
         uint8_t key[32];
         if (peer_server_public_key(peer, key) == PEER_RESULT_OK)
@@ -364,5 +425,6 @@ int main(int argc, char **argv) {
     peer_disconnect(peer);
     service_until(peer, &chat, &chat.disconnected, 1, 3);
     peer_destroy(peer);
+    if (chat.auth_refused) return 4;
     return ok && !chat.failed ? 0 : 1;
 }

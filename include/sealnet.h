@@ -21,9 +21,9 @@
 
 /** Version of this header; compare with peer_version() at run time. */
 #define SEALNET_VERSION_MAJOR 0
-#define SEALNET_VERSION_MINOR 2
+#define SEALNET_VERSION_MINOR 3
 #define SEALNET_VERSION_PATCH 0
-#define SEALNET_VERSION_STRING "0.2.0"
+#define SEALNET_VERSION_STRING "0.3.0"
 
 /** A parameter dictionary keyed by a byte (Photon's operation dictionary). Opaque. */
 typedef struct peer_params_t peer_params_t;
@@ -34,6 +34,47 @@ typedef struct peer_array_t peer_array_t;
 /** A table keyed by scalars: int, long, string, byte or short (Photon's Hashtable). Opaque. */
 typedef struct peer_table_t peer_table_t;
 
+
+/**
+ * Authentication type: the server asks the studio's backend (custom authentication).
+ */
+#define PEER_AUTH_CUSTOM 0
+
+/**
+ * Authentication type: present a server token (AuthenticateOnce). Without a token of its own the
+ * peer uses the latest one it holds.
+ */
+#define PEER_AUTH_TOKEN 254
+
+/**
+ * Authentication type: anonymous, where the server allows it.
+ */
+#define PEER_AUTH_NONE 255
+
+/**
+ * Authentication state: no authentication values for this connection, or not sent yet.
+ */
+#define PEER_AUTH_STATE_NONE 0
+
+/**
+ * Sent right after the key exchange; the answer is awaited.
+ */
+#define PEER_AUTH_STATE_PENDING 1
+
+/**
+ * The server admitted the player; the peer holds a server token.
+ */
+#define PEER_AUTH_STATE_AUTHENTICATED 2
+
+/**
+ * Refused; `*out_return_code` of peer_get_auth_state tells why.
+ */
+#define PEER_AUTH_STATE_FAILED 3
+
+/**
+ * Longest connection token, in bytes.
+ */
+#define PEER_MAX_CONNECTION_TOKEN 128
 
 /**
  * Status 1022: security exception while connecting.
@@ -296,6 +337,44 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_RETURN_CODE_GAME_FULL 32765
 
 /**
+ * Operation return code: not allowed now (e.g. an operation before authenticating, on a server that
+ * admits no anonymous players).
+ */
+#define PEER_RETURN_CODE_OPERATION_NOT_ALLOWED_IN_CURRENT_STATE -3
+
+/**
+ * Operation return code: malformed request (e.g. a connection token over 128 bytes).
+ */
+#define PEER_RETURN_CODE_INVALID_OPERATION -2
+
+/**
+ * Operation return code: anonymous players are not allowed, or the server has no authentication
+ * backend.
+ */
+#define PEER_RETURN_CODE_INVALID_AUTHENTICATION 32767
+
+/**
+ * Operation return code: the studio's backend rejected the player (the message says why, or is
+ * generic).
+ */
+#define PEER_RETURN_CODE_CUSTOM_AUTHENTICATION_FAILED 32755
+
+/**
+ * Operation return code: the server token is not valid here or has expired; authenticate again.
+ */
+#define PEER_RETURN_CODE_AUTHENTICATION_TICKET_EXPIRED 32753
+
+/**
+ * Operation return code: too many authentication attempts; try again later.
+ */
+#define PEER_RETURN_CODE_HTTP_LIMIT_REACHED 32745
+
+/**
+ * Operation return code: the authentication service is unavailable; try again.
+ */
+#define PEER_RETURN_CODE_EXTERNAL_HTTP_CALL_FAILED 32744
+
+/**
  * Result of every fallible `peer_*` call. Crosses the ABI as `uint32_t`.
  */
 enum peer_result
@@ -464,6 +543,11 @@ typedef enum peer_event_kind peer_event_kind;
 typedef uint32_t peer_event_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
+
+/**
+ * Authentication values for peer_connect_with (`peer_connect_options_t.auth`). Opaque.
+ */
+typedef struct peer_auth_values_t peer_auth_values_t;
 
 /**
  * A peer. Opaque: the pointer is a handle, checked on every call, so a destroyed peer gives
@@ -690,6 +774,11 @@ typedef struct {
    * Must be zero. (3 bytes on 32-bit platforms would leave padding, so there are 7 on all.)
    */
   uint8_t reserved[7];
+  /**
+   * Authentication values (peer_auth_values_new), sent right after the key exchange, which must
+   * be automatic; NULL (default): none. Borrowed for the call (the peer keeps a copy). Added in 0.3.
+   */
+  const peer_auth_values_t *auth;
 } peer_connect_options_t;
 
 /**
@@ -797,6 +886,84 @@ typedef struct {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Creates authentication values of `auth_type` (PEER_AUTH_*).
+ *
+ * Ownership: on success `*out_values` owns the values; free them with peer_auth_values_free. They
+ * are copied by peer_connect_with, so they may be freed or reused right after it.
+ * Thread: any thread; one set of values must not be used from two threads at once.
+ */
+uint32_t peer_auth_values_new(uint32_t auth_type, peer_auth_values_t **out_values);
+
+/**
+ * Frees values created by peer_auth_values_new. NULL is ignored.
+ *
+ * Ownership: consumes `values`.
+ */
+void peer_auth_values_free(peer_auth_values_t *values);
+
+/**
+ * Sets the connection token the game built (at most PEER_MAX_CONNECTION_TOKEN = 128 bytes: a
+ * session id and a few flags). A longer token is refused with PEER_RESULT_INVALID_ARGUMENT and
+ * peer_last_error gives its size and the limit; it is never truncated, and the earlier token stays.
+ * `token` is read during the call only (NULL allowed when `len` is 0).
+ */
+uint32_t peer_auth_values_set_connection_token(peer_auth_values_t *values,
+                                               const uint8_t *token,
+                                               size_t len);
+
+/**
+ * Sets the user id the player asks for (NUL-terminated UTF-8, at most 128 bytes; "" clears it). The
+ * backend decides the real one. Read during the call only.
+ */
+uint32_t peer_auth_values_set_user_id(peer_auth_values_t *values, const char *user_id);
+
+/**
+ * Adds (or replaces) one authentication parameter, passed to the backend as a string key/value
+ * (at most 32 parameters, keys 1 to 256 bytes, values up to 256 bytes, NUL-terminated UTF-8). Read
+ * during the call only.
+ */
+uint32_t peer_auth_values_add_param(peer_auth_values_t *values, const char *key, const char *value);
+
+/**
+ * Sets the authentication data bytes passed to the backend (at most 1,024 bytes). Read during the
+ * call only (NULL allowed when `len` is 0).
+ */
+uint32_t peer_auth_values_set_data(peer_auth_values_t *values, const uint8_t *data, size_t len);
+
+/**
+ * Sets the server token to present (PEER_AUTH_TOKEN), e.g. one saved from peer_get_server_token
+ * before the game restarted (at most 2,048 bytes). Read during the call only.
+ */
+uint32_t peer_auth_values_set_token(peer_auth_values_t *values, const uint8_t *token, size_t len);
+
+/**
+ * Where the connection's authentication stands: `*out_state` is a PEER_AUTH_STATE_*; for
+ * PEER_AUTH_STATE_FAILED `*out_return_code` is the server's return code (32755 rejected by the
+ * backend, 32753 token not valid, 32744 backend unavailable: try again, 32745 too many attempts,
+ * 32767 not allowed; see docs/auth.md), otherwise 0. The message came with the operation response
+ * to 230 or 231. Both out-params are written only on success.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_get_auth_state(const peer_t *peer, uint32_t *out_state, int16_t *out_return_code);
+
+/**
+ * Copies the latest server token the peer holds (opaque bytes; kept across connections of this
+ * peer) into `buffer`, its length into `*out_len` and its expiry (ms since the Unix epoch) into
+ * `*out_expires_ms`. With `capacity` 0 (`buffer` may then be NULL) only the length and expiry are
+ * written, to size a buffer. PEER_RESULT_NOT_FOUND when the peer holds no token;
+ * PEER_RESULT_BUFFER_TOO_SMALL when `capacity` is below the length: then only `*out_len` is written,
+ * with the length needed. `out_expires_ms` may be NULL.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_get_server_token(const peer_t *peer,
+                               uint8_t *buffer,
+                               size_t capacity,
+                               size_t *out_len,
+                               int64_t *out_expires_ms);
 
 /**
  * Creates an empty parameter dictionary.
@@ -1017,12 +1184,19 @@ uint32_t peer_create(const peer_config_t *config, peer_t **out_peer);
 uint32_t peer_connect(peer_t *peer, const char *address, const char *app_id);
 
 /**
- * Starts connecting with per-connection options (address, app id, app version, transport, pin);
- * otherwise as peer_connect. `options` is read during the call only.
+ * Starts connecting with per-connection options (address, app id, app version, transport, pin,
+ * authentication values); otherwise as peer_connect. `options` is read during the call only.
+ *
+ * With `options->auth` the peer sends Authenticate (230, or AuthenticateOnce 231 for
+ * PEER_AUTH_TOKEN) by itself right after the key exchange, before status 1048 reaches the host, and
+ * the answer arrives as the operation response to 230 or 231. PEER_RESULT_INVALID_ARGUMENT when the
+ * peer's config has `auto_key_exchange` 0, or for PEER_AUTH_TOKEN when neither the values nor the peer
+ * hold a token; peer_last_error says which.
  *
  * Thread: any thread. Reconnecting is allowed once the peer is disconnected.
  */
-uint32_t peer_connect_with(peer_t *peer, const peer_connect_options_t *options);
+uint32_t peer_connect_with(peer_t *peer,
+                           const peer_connect_options_t *options);
 
 /**
  * Writes the connection's traffic counters, round-trip time and the server's clock to `*out_stats`;

@@ -42,8 +42,8 @@
 // THREADS
 //   - `service()` and `poll()`: one thread at a time per Peer (typically the game's main thread).
 //   - `send_operation()`, `connect()`, `establish_encryption()`, `disconnect()`, `state()`,
-//     `stats()` and `server_public_key()`: any thread, also concurrently with `service()` on
-//     another thread.
+//     `stats()`, `server_public_key()`, `auth_state()` and `server_token()`: any thread, also
+//     concurrently with `service()` on another thread.
 //   - Creating, moving, resetting and destroying a Peer are ordinary writes to a C++ object: never do
 //     them while another thread is inside a member function of the same object (in particular
 //     inside `service()`).
@@ -257,6 +257,28 @@ enum class PeerState : uint32_t {
   Encrypted = 6,
 };
 
+/// How a connection authenticates (PEER_AUTH_*), for AuthValues::create.
+enum class AuthType : uint32_t {
+  /// The server asks the studio's backend (its webhook) about the connection token.
+  Custom = 0,
+  /// Present a server token (AuthenticateOnce, 231): one set with AuthValues::set_token, else the
+  /// latest one the peer holds.
+  Token = 254,
+  /// Anonymous, where the server allows it.
+  None = 255,
+};
+
+/// Where a connection's authentication stands (PEER_AUTH_STATE_*), from Peer::auth_state().
+enum class AuthState : uint32_t {
+  /// The connection has no authentication values, or the key exchange is not done.
+  None = 0,
+  /// Sent right after the key exchange; the answer (op 230 or 231) is awaited.
+  Pending = 1,
+  Authenticated = 2,
+  /// Refused; AuthStatus::return_code says why.
+  Failed = 3,
+};
+
 /// What a polled event holds (PEER_EVENT_KIND_*).
 enum class EventKind : uint32_t {
   Status = 1,
@@ -311,6 +333,20 @@ inline constexpr int16_t MustEncrypt = -10;
 inline constexpr int16_t PluginRejected = -11;
 inline constexpr int16_t ServerBusy = -12;
 inline constexpr int16_t GameFull = 32765;
+// Answers to Authenticate (230) and AuthenticateOnce (231), docs/auth.md section 4.2. The header has
+// no PEER_RETURN_CODE_* for them yet, so these are not checked against it below.
+/// An operation other than 230/231 before authentication, where anonymous players are not allowed.
+inline constexpr int16_t OperationNotAllowedInCurrentState = -3;
+/// Anonymous where the server does not allow it; custom with no backend configured.
+inline constexpr int16_t InvalidAuthentication = 32767;
+/// The backend rejected the player.
+inline constexpr int16_t CustomAuthenticationFailed = 32755;
+/// The server token is not valid here or has expired: authenticate again.
+inline constexpr int16_t AuthenticationTicketExpired = 32753;
+/// Too many authentication attempts; try again later.
+inline constexpr int16_t HttpLimitReached = 32745;
+/// The backend is unavailable or answered wrongly; try again.
+inline constexpr int16_t ExternalHttpCallFailed = 32744;
 }  // namespace return_code
 
 // The mirrors above must keep the C numbers.
@@ -382,6 +418,14 @@ static_assert(static_cast<uint32_t>(PeerState::Disconnecting) == PEER_STATE_DISC
 static_assert(static_cast<uint32_t>(PeerState::EstablishingEncryption) ==
               PEER_STATE_ESTABLISHING_ENCRYPTION);
 static_assert(static_cast<uint32_t>(PeerState::Encrypted) == PEER_STATE_ENCRYPTED);
+
+static_assert(static_cast<uint32_t>(AuthType::Custom) == PEER_AUTH_CUSTOM);
+static_assert(static_cast<uint32_t>(AuthType::Token) == PEER_AUTH_TOKEN);
+static_assert(static_cast<uint32_t>(AuthType::None) == PEER_AUTH_NONE);
+static_assert(static_cast<uint32_t>(AuthState::None) == PEER_AUTH_STATE_NONE);
+static_assert(static_cast<uint32_t>(AuthState::Pending) == PEER_AUTH_STATE_PENDING);
+static_assert(static_cast<uint32_t>(AuthState::Authenticated) == PEER_AUTH_STATE_AUTHENTICATED);
+static_assert(static_cast<uint32_t>(AuthState::Failed) == PEER_AUTH_STATE_FAILED);
 
 static_assert(static_cast<uint32_t>(EventKind::Status) == PEER_EVENT_KIND_STATUS);
 static_assert(static_cast<uint32_t>(EventKind::OperationResponse) ==
@@ -511,6 +555,12 @@ inline Result fail(ErrorCode code, std::string detail) noexcept {
   slot.text = std::move(detail);
   slot.active = true;
   return Result(code);
+}
+
+/// A NUL-terminated copy of `text`; empty when `text` holds a NUL byte.
+inline std::optional<std::string> c_string(std::string_view text) {
+  if (text.find('\0') != std::string_view::npos) return std::nullopt;
+  return std::string(text);
 }
 
 [[noreturn]] inline void bad_expected_access(Result result) noexcept {
@@ -2043,6 +2093,90 @@ struct SendOptions {
   }
 };
 
+/// What a connection authenticates with (peer_auth_values_t, Photon's AuthenticationValues), for
+/// ConnectOptions::auth. With them the peer sends Authenticate (230), or AuthenticateOnce (231) for
+/// AuthType::Token, by itself right after the key exchange, before the status handler hears 1048;
+/// the server's answer arrives as the operation response to 230 or 231, and Peer::auth_state() follows
+/// it. The C library checks every limit when a value is set: a refused value leaves the earlier one,
+/// and last_error() gives its size and the limit. Move-only; any thread, one thread at a time.
+class AuthValues {
+ public:
+  /// An empty object (AuthValues::create makes usable ones); its setters return
+  /// ErrorCode::NullParameter.
+  AuthValues() noexcept = default;
+
+  /// Values of `type`; ErrorCode::InvalidArgument for a number that is no AuthType.
+  static Expected<AuthValues> create(AuthType type) noexcept {
+    peer_auth_values_t* raw = nullptr;
+    const uint32_t rc = peer_auth_values_new(static_cast<uint32_t>(type), &raw);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    AuthValues values;
+    values.handle_.reset(raw);
+    return Expected<AuthValues>(std::move(values));
+  }
+
+  /// The connection token the game built from its backend session: at most 128 bytes
+  /// (PEER_MAX_CONNECTION_TOKEN), never truncated; a longer one gives ErrorCode::InvalidArgument.
+  Result set_connection_token(ByteView token) noexcept {
+    return Result(peer_auth_values_set_connection_token(handle_.get(), token.data(), token.size()));
+  }
+
+  /// The user id the player asks for (at most 128 bytes of UTF-8; "" clears it). The backend decides.
+  Result set_user_id(std::string_view user_id) {
+    const auto c = detail::c_string(user_id);
+    if (!c) return detail::fail(ErrorCode::InvalidArgument, "set_user_id: the user id holds a NUL byte");
+    return Result(peer_auth_values_set_user_id(handle_.get(), c->c_str()));
+  }
+
+  /// Adds (or replaces) one parameter for the backend: at most 32, keys 1 to 256 bytes, values up to
+  /// 256 bytes of UTF-8.
+  Result add_param(std::string_view key, std::string_view value) {
+    const auto key_c = detail::c_string(key);
+    const auto value_c = detail::c_string(value);
+    if (!key_c || !value_c) {
+      return detail::fail(ErrorCode::InvalidArgument, "add_param: the key or value holds a NUL byte");
+    }
+    return Result(peer_auth_values_add_param(handle_.get(), key_c->c_str(), value_c->c_str()));
+  }
+
+  /// Data bytes for the backend (at most 1,024).
+  Result set_data(ByteView data) noexcept {
+    return Result(peer_auth_values_set_data(handle_.get(), data.data(), data.size()));
+  }
+
+  /// The server token to present with AuthType::Token, e.g. one saved from Peer::server_token() before
+  /// the game restarted (at most 2,048 bytes).
+  Result set_token(ByteView token) noexcept {
+    return Result(peer_auth_values_set_token(handle_.get(), token.data(), token.size()));
+  }
+
+  /// True when this object holds values.
+  bool valid() const noexcept { return handle_ != nullptr; }
+  /// The C handle, for ConnectOptions and calls this wrapper does not cover. Owned by this object.
+  const peer_auth_values_t* native_handle() const noexcept { return handle_.get(); }
+
+ private:
+  struct Deleter {
+    void operator()(peer_auth_values_t* values) const noexcept { peer_auth_values_free(values); }
+  };
+  std::unique_ptr<peer_auth_values_t, Deleter> handle_;
+};
+
+/// Where a connection's authentication stands, from Peer::auth_state().
+struct AuthStatus {
+  AuthState state = AuthState::None;
+  /// With AuthState::Failed, the server's return code (return_code::AuthenticationTicketExpired,
+  /// CustomAuthenticationFailed, ...); otherwise 0. The message came with the operation response.
+  int16_t return_code = 0;
+};
+
+/// A server token the peer holds (opaque bytes) and when it expires.
+struct ServerToken {
+  std::vector<uint8_t> bytes;
+  /// Milliseconds since the Unix epoch.
+  int64_t expires_at_ms = 0;
+};
+
 /// Per-connection settings for Peer::connect(const ConnectOptions&) (peer_connect_with).
 struct ConnectOptions {
   /// "host:port".
@@ -2056,6 +2190,9 @@ struct ConnectOptions {
   Pin pin = Pin::AsConfigured;
   /// The key for Pin::Key.
   PublicKey server_key{};
+  /// Authenticate this connection with these values (needs Config::auto_key_exchange); null
+  /// (default): no authentication. Read during connect() only: the peer keeps its own copy.
+  const AuthValues* auth = nullptr;
 };
 
 /// Traffic counters, round-trip time and the server's clock (peer_get_stats), of the current or
@@ -2163,12 +2300,6 @@ inline Result to_millis(std::optional<std::chrono::milliseconds> value, const ch
   return Result();
 }
 
-/// A NUL-terminated copy of `text`; empty when `text` holds a NUL byte.
-inline std::optional<std::string> c_string(std::string_view text) {
-  if (text.find('\0') != std::string_view::npos) return std::nullopt;
-  return std::string(text);
-}
-
 }  // namespace detail
 
 // ---------------------------------------------------------------------------------------------
@@ -2273,9 +2404,9 @@ class Peer {
   }
 
   /// Starts connecting with per-connection options (peer_connect_with): address, app id, app
-  /// version, transport and pin. Otherwise as connect(address, app_id); an app version over 32
-  /// bytes, an unknown transport or pin gives ErrorCode::InvalidArgument with last_error() saying
-  /// which.
+  /// version, transport, pin and authentication values. Otherwise as connect(address, app_id); an app
+  /// version over 32 bytes, an unknown transport or pin, or AuthType::Token without any token gives
+  /// ErrorCode::InvalidArgument with last_error() saying which.
   Result connect(const ConnectOptions& options) {
     if (!handle_) return ErrorCode::InvalidPeer;
     const auto address_c = detail::c_string(options.address);
@@ -2295,7 +2426,46 @@ class Peer {
     c.transport = static_cast<uint32_t>(options.transport);
     c.pin = static_cast<uint8_t>(options.pin);
     std::memcpy(c.server_public_key, options.server_key.data(), sizeof c.server_public_key);
+    if (options.auth != nullptr) {
+      if (!options.auth->valid()) {
+        return detail::fail(ErrorCode::NullParameter, "connect: ConnectOptions::auth holds no values");
+      }
+      c.auth = options.auth->native_handle();
+    }
     return Result(peer_connect_with(handle_.get(), &c));
+  }
+
+  /// Where this connection's authentication stands (AuthState::None without authentication values).
+  /// Any thread.
+  Expected<AuthStatus> auth_state() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    uint32_t state = 0;
+    int16_t code = 0;
+    const uint32_t rc = peer_get_auth_state(handle_.get(), &state, &code);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return AuthStatus{static_cast<AuthState>(state), code};
+  }
+
+  /// The latest server token the peer holds, from an authentication, a JoinRoom response or an
+  /// AuthEvent, kept across connections of this Peer; empty when it holds none (or the Peer is empty).
+  /// AuthType::Token without a token of its own presents it. Any thread.
+  std::optional<ServerToken> server_token() const {
+    if (!handle_) return std::nullopt;
+    for (;;) {
+      ServerToken token;
+      size_t len = 0;
+      if (peer_get_server_token(handle_.get(), nullptr, 0, &len, &token.expires_at_ms) != PEER_RESULT_OK) {
+        return std::nullopt;
+      }
+      token.bytes.resize(len);
+      const uint32_t rc =
+          peer_get_server_token(handle_.get(), token.bytes.data(), len, &len, &token.expires_at_ms);
+      // The I/O thread may have kept a longer token in between: ask again.
+      if (rc == PEER_RESULT_BUFFER_TOO_SMALL) continue;
+      if (rc != PEER_RESULT_OK) return std::nullopt;
+      token.bytes.resize(len);
+      return token;
+    }
   }
 
   /// Traffic counters, round-trip time, protocol version and server time. Any thread.

@@ -90,6 +90,7 @@ int main(void) {
     OFF(peer_connect_options_t, pin);
     OFF(peer_connect_options_t, server_public_key);
     OFF(peer_connect_options_t, reserved);
+    OFF(peer_connect_options_t, auth);
     SIZE(peer_stats_t);
     OFF(peer_stats_t, struct_size);
     OFF(peer_stats_t, protocol_version);

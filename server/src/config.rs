@@ -76,6 +76,51 @@ bytes_per_second = 262144
 bytes_burst = 1048576
 flood_window_ms = 5000
 
+[auth]
+# Let players in without authenticating. When false, every operation but Authenticate (230) and
+# AuthenticateOnce (231) is refused with -3 ("authenticate first") until the player authenticates,
+# and a connection that has not authenticated within deadline_ms of its Connect is closed.
+allow_anonymous = true
+deadline_ms = 10000
+# Join events carry the joiner's nickname; with this, its user id too.
+publish_user_id = false
+# How long a server token is valid (docs/auth.md section 5.4).
+token_lifetime_s = 3600
+# The token keys every server of a deployment shares: the first seals new tokens, all open tokens
+# (rotation: add the new key first, drop the old one after a token lifetime). Each file holds 64 hex
+# digits, mode 0600; a missing file is created. Without a setting: token.key beside the default
+# static key, id 1.
+# token_keys = [{ id = 2, file = "/var/lib/sealnet/token-2.key" }, { id = 1, file = "/var/lib/sealnet/token.key" }]
+# Authenticate and AuthenticateOnce operations per second, per connection and per address, with
+# bursts; more are answered with HttpLimitReached (32745).
+per_connection_per_second = 1
+per_connection_burst = 5
+per_address_per_second = 20
+per_address_burst = 50
+
+[auth.webhook]
+# The backend's custom-authentication URL (docs/auth.md); empty: none (custom auth is refused).
+url = ""
+# File holding the shared secret of the request signature (at least 32 bytes, mode 0600).
+secret_file = ""
+# Plain http:// is accepted to loopback addresses only, unless this is set.
+allow_plain_http = false
+# Extra root certificate (PEM) for the backend's HTTPS, e.g. a private CA.
+# ca_file = "/etc/sealnet/backend-ca.pem"
+# The whole call, retries included; 5xx, connection failures and timeouts are retried within it.
+timeout_ms = 1000
+max_attempts = 3
+# When the backend is unavailable: refuse the player (32744, "try again"), or let it in without an
+# identity (no user id, no token).
+reject_if_unavailable = true
+# Largest Data a backend may return, as compact JSON text.
+max_data_bytes = 512
+# Webhook calls in flight, server-wide.
+max_outstanding = 256
+
+[auth.webhook.static]
+# Key/values sent to the backend with every call, in the signed body ("Static").
+
 [plugins]
 # Replace the masked words (case-insensitive) in string event data with asterisks.
 profanity_mask = false
@@ -103,7 +148,52 @@ pub struct Config {
     pub outbound_queue: usize,
     pub admission: AdmissionConfig,
     pub limits: LimitsConfig,
+    pub auth: AuthConfig,
     pub plugins: PluginConfig,
+}
+
+/// Who may play, and how the server finds out (docs/auth.md).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub allow_anonymous: bool,
+    pub deadline_ms: u64,
+    pub publish_user_id: bool,
+    pub token_lifetime_s: u64,
+    /// Empty: the default token key file.
+    #[serde(default)]
+    pub token_keys: Vec<TokenKeyConfig>,
+    pub per_connection_per_second: f64,
+    pub per_connection_burst: f64,
+    pub per_address_per_second: f64,
+    pub per_address_burst: f64,
+    pub webhook: WebhookConfig,
+}
+
+/// One token key: its id (in every token it seals) and its file.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenKeyConfig {
+    pub id: u32,
+    pub file: PathBuf,
+}
+
+/// The custom-authentication webhook.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookConfig {
+    pub url: String,
+    pub secret_file: PathBuf,
+    pub allow_plain_http: bool,
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+    pub timeout_ms: u64,
+    pub max_attempts: u32,
+    pub reject_if_unavailable: bool,
+    pub max_data_bytes: usize,
+    pub max_outstanding: usize,
+    #[serde(rename = "static")]
+    pub static_params: std::collections::BTreeMap<String, String>,
 }
 
 /// How connections are let in.
@@ -185,6 +275,7 @@ impl fmt::Debug for Config {
             .field("outbound_queue", &self.outbound_queue)
             .field("admission", &self.admission)
             .field("limits", &self.limits)
+            .field("auth", &self.auth)
             .field("plugins", &self.plugins)
             .finish()
     }
@@ -239,6 +330,8 @@ impl Config {
             ("admission.connect_timeout_ms", self.admission.connect_timeout_ms),
             ("admission.key_exchange_max_wait_ms", self.admission.key_exchange_max_wait_ms),
             ("limits.flood_window_ms", self.limits.flood_window_ms),
+            ("auth.deadline_ms", self.auth.deadline_ms),
+            ("auth.webhook.timeout_ms", self.auth.webhook.timeout_ms),
         ];
         for (name, value) in timeouts {
             if value == 0 || value > MAX_TIMEOUT_MS {
@@ -256,6 +349,9 @@ impl Config {
             ("limits.max_event_data_bytes", self.limits.max_event_data_bytes),
             ("limits.max_queued_bytes_per_client", self.limits.max_queued_bytes_per_client),
             ("limits.output_budget_bytes", self.limits.output_budget_bytes),
+            ("auth.webhook.max_attempts", self.auth.webhook.max_attempts as usize),
+            ("auth.webhook.max_data_bytes", self.auth.webhook.max_data_bytes),
+            ("auth.webhook.max_outstanding", self.auth.webhook.max_outstanding),
         ];
         if let Some((name, _)) = counts.iter().find(|(_, value)| *value == 0) {
             return invalid(format!("{name} must be above 0"));
@@ -269,6 +365,10 @@ impl Config {
             ("limits.ops_burst", self.limits.ops_burst),
             ("limits.bytes_per_second", self.limits.bytes_per_second),
             ("limits.bytes_burst", self.limits.bytes_burst),
+            ("auth.per_connection_per_second", self.auth.per_connection_per_second),
+            ("auth.per_connection_burst", self.auth.per_connection_burst),
+            ("auth.per_address_per_second", self.auth.per_address_per_second),
+            ("auth.per_address_burst", self.auth.per_address_burst),
         ];
         if let Some((name, value)) = rates.iter().find(|(_, value)| !(value.is_finite() && *value >= 1.0)) {
             return invalid(format!("{name} must be a number of at least 1; it is {value}"));
@@ -281,6 +381,21 @@ impl Config {
         if self.static_key.as_deref().is_some_and(|key| crate::keyfile::parse_hex_key(key.trim()).is_none()) {
             // The value itself is a secret and is not repeated.
             return invalid("static_key must be 64 hex digits".into());
+        }
+        let lifetime = self.auth.token_lifetime_s;
+        if !(1..=7 * 24 * 3600).contains(&lifetime) {
+            return invalid(format!("auth.token_lifetime_s must be 1 to 604800 (a week); it is {lifetime}"));
+        }
+        let mut ids: Vec<u32> = self.auth.token_keys.iter().map(|key| key.id).collect();
+        ids.sort_unstable();
+        if let Some(pair) = ids.windows(2).find(|pair| pair[0] == pair[1]) {
+            return invalid(format!("auth.token_keys names key id {} twice", pair[0]));
+        }
+        let webhook = &self.auth.webhook;
+        if !webhook.url.is_empty() && webhook.secret_file.as_os_str().is_empty() {
+            return invalid(
+                "auth.webhook.url is set but auth.webhook.secret_file is not: requests must be signed".into(),
+            );
         }
         if self.plugins.masked_words.iter().any(|word| word.trim().is_empty()) {
             return invalid("plugins.masked_words must not contain empty words".into());

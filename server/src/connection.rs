@@ -23,6 +23,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 
 use crate::admission::Refusal;
+use crate::authenticate::{self, AuthState};
 use crate::limits::{FloodMeter, Source, TokenBucket};
 use crate::ops;
 use crate::rooms::{Membership, Outbound, Peer};
@@ -55,6 +56,8 @@ pub(crate) struct Slot {
     pub(crate) shared: Arc<Shared>,
     pub(crate) id: u64,
     pub(crate) source: Source,
+    /// The client's address, as the backend is told.
+    pub(crate) address: std::net::SocketAddr,
     /// Past Connect and counted against `max_connections`.
     pub(crate) admitted: bool,
 }
@@ -119,6 +122,20 @@ pub(crate) struct Connection {
     limits: ClientLimits,
     /// A key exchange waiting for its turn under the key-exchange rate limit.
     key_exchange_at: Option<Instant>,
+    /// What the client said in its Connect.
+    pub(crate) client: ClientInfo,
+    pub(crate) auth: AuthState,
+    /// Authentications this connection may still start.
+    pub(crate) auth_limit: TokenBucket,
+    /// When an unauthenticated connection is closed (servers that refuse anonymous players).
+    pub(crate) auth_deadline: Option<Instant>,
+}
+
+/// Who the client said it was in its Connect.
+pub(crate) struct ClientInfo {
+    pub(crate) app_id: String,
+    pub(crate) app_version: String,
+    pub(crate) address: std::net::SocketAddr,
 }
 
 impl Connection {
@@ -130,9 +147,15 @@ impl Connection {
         true
     }
 
-    /// Answers everything the session reported since the last call.
+    pub(crate) fn slot_source(&self) -> Source {
+        self.slot.source
+    }
+
+    /// Answers everything the session reported since the last call. Stops while an authentication
+    /// call is in flight: what the client sent after it waits in the session, in order.
     fn handle_session_events(&mut self) {
-        while let Some(event) = self.session.poll_event() {
+        while !self.auth.is_pending() {
+            let Some(event) = self.session.poll_event() else { break };
             match event {
                 SessionEvent::ConnectRequest { app_id, client_version, protocol_version } => {
                     self.on_connect_request(&app_id, &client_version, protocol_version)
@@ -177,7 +200,14 @@ impl Connection {
                     protocol_version,
                     "connection accepted"
                 );
-                let accepted = self.session.accept(Instant::now());
+                self.client.app_id = app_id.to_owned();
+                self.client.app_version = client_version.to_owned();
+                let now = Instant::now();
+                let auth = &self.shared.config.auth;
+                if !auth.allow_anonymous {
+                    self.auth_deadline = Some(now + Duration::from_millis(auth.deadline_ms));
+                }
+                let accepted = self.session.accept(now);
                 self.peer.set_protocol_version(self.session.protocol_version());
                 accepted
             }
@@ -339,6 +369,9 @@ pub(crate) async fn serve(
     let now = Instant::now();
     let session = Session::server(shared.session_config.clone(), shared.keypair.clone(), now);
     let limits = ClientLimits::new(&shared, now);
+    let auth = &shared.config.auth;
+    let auth_limit = TokenBucket::new(auth.per_connection_per_second, auth.per_connection_burst, now);
+    let client = ClientInfo { app_id: String::new(), app_version: String::new(), address: slot.address };
     let mut conn = Connection {
         id,
         shared: shared.clone(),
@@ -348,6 +381,10 @@ pub(crate) async fn serve(
         slot,
         limits,
         key_exchange_at: None,
+        client,
+        auth: AuthState::None,
+        auth_limit,
+        auth_deadline: None,
     };
     let mut output = WriteBuffer::default();
     let mut shutting_down = false;
@@ -368,8 +405,12 @@ pub(crate) async fn serve(
             }
         };
         let unsent = output.len();
-        let readable = unsent < READ_PAUSE && throttled_until.is_none();
-        let timer = [conn.session.poll_timeout(), conn.key_exchange_at, throttled_until].into_iter().flatten().min();
+        let authenticating = conn.auth.is_pending();
+        let readable = unsent < READ_PAUSE && throttled_until.is_none() && !authenticating;
+        let timer = [conn.session.poll_timeout(), conn.key_exchange_at, throttled_until, conn.auth_deadline]
+            .into_iter()
+            .flatten()
+            .min();
         tokio::select! {
             ready = stream.writable(), if unsent > 0 => match ready.and_then(|()| stream.try_write(output.pending())) {
                 Ok(0) => conn.session.transport_closed(Some((StatusCode::SendError, "connection closed while writing"))),
@@ -390,6 +431,7 @@ pub(crate) async fn serve(
                     shared.output_budget.release(released);
                 }
             }
+            outcome = pending_call(&mut conn.auth), if authenticating => authenticate::complete(&mut conn, outcome),
             (reason, message) = peer.kicked() => conn.session.disconnect(reason, message),
             () = stop_requested(&mut shutdown), if !shutting_down => {
                 shutting_down = true;
@@ -399,6 +441,12 @@ pub(crate) async fn serve(
                 let now = Instant::now();
                 if conn.key_exchange_at.is_some_and(|at| now >= at) {
                     conn.admit_key_exchange();
+                }
+                if conn.auth_deadline.is_some_and(|at| now >= at) {
+                    conn.auth_deadline = None;
+                    tracing::info!(connection = id, "not authenticated in time: disconnecting");
+                    let message = "not authenticated in time (this server does not admit anonymous players)";
+                    conn.session.disconnect(DisconnectReason::ServerLogic, message);
                 }
                 conn.session.handle_timeout(now);
             }
@@ -446,6 +494,14 @@ async fn close_gracefully(stream: &mut TcpStream, output: &mut WriteBuffer) {
             Err(error) if error.kind() == ErrorKind::WouldBlock => {}
             Err(_) => return,
         }
+    }
+}
+
+/// The outcome of the authentication call in flight (the caller polls only while there is one).
+async fn pending_call(auth: &mut AuthState) -> Result<crate::auth::WebhookOutcome, tokio::task::JoinError> {
+    match auth {
+        AuthState::Pending(pending) => (&mut pending.call).await,
+        _ => std::future::pending().await,
     }
 }
 

@@ -100,11 +100,16 @@ pub fn server_key(config: &mut crate::config::Config) -> Result<(Keypair, KeySou
 /// `~/.local/state/sealnet/server.key`; never the current directory, which may be a checkout. A missing
 /// `sealnet` directory is created with mode 0700.
 pub fn default_key_path() -> Result<PathBuf, KeyFileError> {
+    default_state_file("server.key")
+}
+
+/// `name` in the directory [`default_key_path`] uses.
+pub fn default_state_file(name: &str) -> Result<PathBuf, KeyFileError> {
     let from = |name: &str| std::env::var_os(name).filter(|value| !value.is_empty()).map(PathBuf::from);
     if let Some(state) = from("STATE_DIRECTORY") {
         // systemd may list several directories, separated by colons; the first is ours.
         let first = state.to_string_lossy().split(':').next().unwrap_or_default().to_owned();
-        return Ok(PathBuf::from(first).join("server.key"));
+        return Ok(PathBuf::from(first).join(name));
     }
     let dir = match (from("XDG_STATE_HOME"), from("HOME")) {
         (Some(state), _) => state.join("sealnet"),
@@ -120,28 +125,46 @@ pub fn default_key_path() -> Result<PathBuf, KeyFileError> {
         action: "create the directory of",
         error,
     })?;
-    Ok(dir.join("server.key"))
+    Ok(dir.join(name))
 }
 
 /// Loads the key at `path`, or generates one and writes it there (mode 0600) when the file is missing.
 pub fn load_or_create(path: &Path) -> Result<(Keypair, KeyOrigin), KeyFileError> {
-    match load(path) {
+    let (secret, origin) = load_or_create_secret(path)?;
+    Ok((Keypair::from_secret_bytes(*secret), origin))
+}
+
+/// Loads an existing key file, refusing one that group or others may access.
+pub fn load(path: &Path) -> Result<Keypair, KeyFileError> {
+    load_secret(path).map(|secret| Keypair::from_secret_bytes(*secret))
+}
+
+/// Writes `keypair`'s secret to a new file with mode 0600; fails if the file exists.
+pub fn create(path: &Path, keypair: &Keypair) -> Result<(), KeyFileError> {
+    create_secret(path, &keypair.secret_bytes())
+}
+
+/// Any 32-byte secret kept under the same rules as the static key (the token key, say): loaded from
+/// `path`, or generated from the system's random source and written there when the file is missing.
+pub fn load_or_create_secret(path: &Path) -> Result<(Zeroizing<[u8; 32]>, KeyOrigin), KeyFileError> {
+    match load_secret(path) {
         Err(KeyFileError::Io { error, .. }) if error.kind() == io::ErrorKind::NotFound => {}
-        other => return other.map(|keypair| (keypair, KeyOrigin::Loaded)),
+        other => return other.map(|secret| (secret, KeyOrigin::Loaded)),
     }
-    let keypair = Keypair::generate().map_err(|_| KeyFileError::Random)?;
-    match create(path, &keypair) {
-        Ok(()) => Ok((keypair, KeyOrigin::Created)),
+    let mut secret = Zeroizing::new([0u8; 32]);
+    getrandom::fill(&mut secret[..]).map_err(|_| KeyFileError::Random)?;
+    match create_secret(path, &secret) {
+        Ok(()) => Ok((secret, KeyOrigin::Created)),
         // Another process created it first: use theirs, so both agree on the key.
         Err(KeyFileError::Io { error, .. }) if error.kind() == io::ErrorKind::AlreadyExists => {
-            load(path).map(|keypair| (keypair, KeyOrigin::Loaded))
+            load_secret(path).map(|secret| (secret, KeyOrigin::Loaded))
         }
         Err(error) => Err(error),
     }
 }
 
-/// Loads an existing key file, refusing one that group or others may access.
-pub fn load(path: &Path) -> Result<Keypair, KeyFileError> {
+/// Loads the 32 secret bytes of an existing key file, refusing one that group or others may access.
+pub fn load_secret(path: &Path) -> Result<Zeroizing<[u8; 32]>, KeyFileError> {
     let io_error = |action| move |error| KeyFileError::Io { path: path.to_owned(), action, error };
     let mut file = OpenOptions::new().read(true).open(path).map_err(io_error("open"))?;
     let metadata = file.metadata().map_err(io_error("inspect"))?;
@@ -157,20 +180,16 @@ pub fn load(path: &Path) -> Result<Keypair, KeyFileError> {
     let mut text = Zeroizing::new(Vec::with_capacity(512));
     let read = (&mut file).take(256).read_to_end(&mut text).map_err(io_error("read"));
     let parsed = read.ok().and_then(|_| std::str::from_utf8(&text).ok()).and_then(|text| parse_hex_key(text.trim()));
-    match parsed.map(Zeroizing::new) {
-        Some(secret) => Ok(Keypair::from_secret_bytes(*secret)),
-        None => Err(KeyFileError::Malformed { path: path.to_owned() }),
-    }
+    parsed.map(Zeroizing::new).ok_or_else(|| KeyFileError::Malformed { path: path.to_owned() })
 }
 
-/// Writes `keypair`'s secret to a new file with mode 0600; fails if the file exists.
-pub fn create(path: &Path, keypair: &Keypair) -> Result<(), KeyFileError> {
+/// Writes a secret to a new file with mode 0600; fails if the file exists.
+pub fn create_secret(path: &Path, secret: &[u8; 32]) -> Result<(), KeyFileError> {
     let io_error = |action| move |error| KeyFileError::Io { path: path.to_owned(), action, error };
     let mut file =
         OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(io_error("create"))?;
     // The umask can only remove bits, but a pre-set ACL default or an odd filesystem might add some.
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(io_error("set permissions of"))?;
-    let secret = keypair.secret_bytes();
     let mut text = encode_hex(&secret[..]);
     text.push('\n');
     let text = Zeroizing::new(text);

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 
 mod admission;
+pub mod auth;
+mod authenticate;
 pub mod config;
 mod connection;
 pub mod keyfile;
@@ -11,5 +13,5 @@ pub mod rooms;
 mod server;
 
 pub use config::Config;
-pub use plugin::{EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};
+pub use plugin::{AuthenticatedContext, EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};
 pub use server::{Listener, RunningServer, Server};

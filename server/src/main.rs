@@ -63,7 +63,26 @@ fn main() -> ExitCode {
         }
     }
 
-    let code = runtime.block_on(run(Server::new(config, keypair), listener));
+    let token_keys = match sealnet_server::auth::setup::token_keys(&config) {
+        Ok(keys) => keys,
+        Err(error) => {
+            eprintln!("sealnet-server: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let webhook = match sealnet_server::auth::setup::webhook(&config) {
+        Ok(webhook) => webhook,
+        Err(error) => {
+            eprintln!("sealnet-server: auth.webhook: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut server = Server::new(config, keypair).with_token_keys(token_keys);
+    if let Some(webhook) = webhook {
+        tracing::info!("custom authentication through the webhook");
+        server = server.with_auth_provider(webhook);
+    }
+    let code = runtime.block_on(run(server, listener));
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
 }

@@ -12,9 +12,10 @@ use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::session::SessionError;
 use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
 
+use crate::authenticate;
 use crate::connection::Connection;
 use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
-use crate::rooms::{actor_list, codes, JoinError, RelayedEvent};
+use crate::rooms::{actor_list, codes, Identity, JoinError, RelayedEvent};
 
 /// Longest room name accepted, in bytes.
 pub(crate) use sealnet::rooms::MAX_ROOM_NAME;
@@ -30,12 +31,19 @@ pub(crate) fn handle(
     let options = SendOptions { encrypt: encrypted, delivery, channel };
     let op = request.op_code;
     tracing::debug!(connection = conn.id, op, encrypted, "operation");
+    if let Some(refusal) = authenticate::gate(conn, op) {
+        respond(conn, refusal, options);
+        return;
+    }
     let shared = conn.shared.clone();
+    let authenticated = conn.auth.context();
     let ctx = OpContext {
         connection: conn.id,
         actor: conn.membership.as_ref().map(|m| m.actor),
         room: conn.membership.as_ref().map(|m| m.room.name()),
         encrypted,
+        auth: authenticated.map(|a| &a.context),
+        injected: authenticated.map(|a| &a.injected),
     };
     for plugin in &shared.plugins {
         if let Verdict::Reject { return_code, message } = plugin.on_operation(&ctx, &mut request) {
@@ -48,12 +56,11 @@ pub(crate) fn handle(
         op_code::JOIN_ROOM => join(conn, &request),
         op_code::LEAVE_ROOM => leave(conn),
         op_code::RAISE_EVENT => raise(conn, request, options),
-        // The request arrived encrypted (the core refuses it otherwise); there is no backend to check it.
-        op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE => Some(error(
-            op,
-            return_code::INVALID_AUTHENTICATION,
-            "no authentication backend is configured on this server".to_owned(),
-        )),
+        // The request arrived encrypted (the core refuses it otherwise).
+        op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE => {
+            authenticate::handle(conn, &request, options);
+            None
+        }
         _ => Some(error(op, return_code::INVALID_OPERATION, format!("unknown operation {op}"))),
     };
     if let Some(response) = reply {
@@ -75,7 +82,14 @@ fn join(conn: &mut Connection, request: &OperationRequest) -> Option<OperationRe
             return Some(error(OP, return_code::INVALID_OPERATION, message));
         }
     };
-    let (membership, joined) = match conn.shared.rooms.join(name, &conn.peer) {
+    let identity = match conn.auth.context() {
+        Some(authenticated) => Identity {
+            nickname: Some(authenticated.context.nickname.clone()).filter(|name| !name.is_empty()),
+            user_id: conn.shared.config.auth.publish_user_id.then(|| authenticated.context.user_id.clone()),
+        },
+        None => Identity::default(),
+    };
+    let (membership, joined) = match conn.shared.rooms.join(name, &conn.peer, &identity) {
         Ok(joined) => joined,
         Err(JoinError::Full { max }) => {
             return Some(error(OP, return_code::GAME_FULL, format!("room {name:?} is full ({max} players)")));
@@ -86,6 +100,7 @@ fn join(conn: &mut Connection, request: &OperationRequest) -> Option<OperationRe
     let mut params = Params::new();
     params.insert(codes::ACTOR_NR, joined.actor);
     params.insert(codes::ACTOR_LIST, actor_list(&joined.actors, conn.session.protocol_version()));
+    authenticate::refresh_for_join(conn, &mut params);
     Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params })
 }
 
@@ -142,7 +157,13 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     }
     params.insert(codes::ACTOR_NR, sender);
     let mut event = EventData { code, sender, params };
-    let ctx = EventContext { room: membership.room.name(), sender, receivers: group, encrypted: options.encrypt };
+    let ctx = EventContext {
+        room: membership.room.name(),
+        sender,
+        receivers: group,
+        encrypted: options.encrypt,
+        sender_auth: conn.auth.context().map(|a| &a.context),
+    };
     let shared = conn.shared.clone();
     for plugin in &shared.plugins {
         if let Verdict::Reject { return_code, message } = plugin.on_event(&ctx, &mut event) {
@@ -167,6 +188,7 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     let needs_version = event.params.required_version();
     let relayed = RelayedEvent { body: Arc::from(body), needs_version };
     let outcome = membership.room.relay(sender, group, relayed, options);
+    authenticate::refresh_while_playing(conn, options);
     if outcome.busy {
         tracing::warn!(connection = conn.id, "output budget used up: event refused");
         let message = "the server is over its output memory budget; the event was not relayed".to_owned();
@@ -247,7 +269,7 @@ fn error(op: u8, code: i16, message: String) -> OperationResponse {
     OperationResponse { op_code: op, return_code: code, debug_message: Some(message), params: Params::new() }
 }
 
-fn rejection(op: u8, code: i16, message: String) -> OperationResponse {
+pub(crate) fn rejection(op: u8, code: i16, message: String) -> OperationResponse {
     let code = if code == return_code::OK { return_code::PLUGIN_REJECTED } else { code };
     let message = if message.is_empty() { "rejected by a server plugin".to_owned() } else { message };
     error(op, code, truncated(message))

@@ -6,10 +6,11 @@
 
 use std::sync::Arc;
 
-use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::codec::{Params, Table, Value};
 use sealnet::protocol::message::{EventData, OperationRequest};
 use sealnet::protocol::status::return_code;
 
+use crate::auth::AuthContext;
 use crate::config::PluginConfig;
 
 /// Who receives a RaiseEvent (parameter 246).
@@ -44,6 +45,20 @@ pub struct OpContext<'a> {
     pub room: Option<&'a str>,
     /// The request arrived encrypted.
     pub encrypted: bool,
+    /// Who the sender is, once authenticated.
+    pub auth: Option<&'a AuthContext>,
+    /// Data servers and plugins put in the sender's token (empty when not authenticated).
+    pub injected: Option<&'a Table>,
+}
+
+/// A player who just authenticated, before the server answers.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthenticatedContext<'a> {
+    pub connection: u64,
+    pub app_id: &'a str,
+    pub auth: &'a AuthContext,
+    /// Admitted by a server token (AuthenticateOnce) rather than by the backend.
+    pub via_token: bool,
 }
 
 /// What a plugin knows about an event about to be relayed.
@@ -54,6 +69,8 @@ pub struct EventContext<'a> {
     pub receivers: ReceiverGroup,
     /// The event will be sent encrypted (as its RaiseEvent request was).
     pub encrypted: bool,
+    /// Who the sender is, once authenticated.
+    pub sender_auth: Option<&'a AuthContext>,
 }
 
 /// A plugin's decision.
@@ -80,6 +97,14 @@ pub trait Plugin: Send + Sync {
 
     /// Called for each operation request before the server handles it.
     fn on_operation(&self, _ctx: &OpContext<'_>, _request: &mut OperationRequest) -> Verdict {
+        Verdict::Continue
+    }
+
+    /// Called when a player authenticates (by the backend or by a token), before it is answered. The
+    /// plugin reads who it is and the data carried in its token (`injected`, empty after a backend
+    /// authentication), and may add to that data: it goes into the player's tokens, so other servers
+    /// of the deployment see it. A rejection refuses the authentication.
+    fn on_authenticated(&self, _ctx: &AuthenticatedContext<'_>, _injected: &mut Table) -> Verdict {
         Verdict::Continue
     }
 
@@ -232,7 +257,8 @@ mod tests {
         params.insert(254, 3);
         params.insert(10, Value::Bytes(b"darn".to_vec()));
         let mut event = EventData { code: 1, sender: 3, params };
-        let ctx = EventContext { room: "r", sender: 3, receivers: ReceiverGroup::Others, encrypted: true };
+        let ctx =
+            EventContext { room: "r", sender: 3, receivers: ReceiverGroup::Others, encrypted: true, sender_auth: None };
         assert_eq!(filter.on_event(&ctx, &mut event), Verdict::Continue);
 
         let Some(Value::Array(items)) = event.params.get(245) else { panic!("data kept its shape") };

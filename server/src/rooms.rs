@@ -283,7 +283,9 @@ impl Rooms {
 
     /// Adds `peer` to the room called `name`, creating it if needed, and queues the Join event for every
     /// member (the joiner included). A full room is refused.
-    pub fn join(&self, name: &str, peer: &Arc<Peer>) -> Result<(Membership, Joined), JoinError> {
+    /// Adds `peer` to the room `name` (created on demand) and tells every member, the joiner
+    /// included; the Join event carries what `identity` publishes.
+    pub fn join(&self, name: &str, peer: &Arc<Peer>, identity: &Identity) -> Result<(Membership, Joined), JoinError> {
         let mut rooms = lock(&self.rooms);
         let room = rooms
             .entry(name.to_owned())
@@ -304,7 +306,7 @@ impl Rooms {
         state.next_actor += 1;
         state.members.insert(actor, peer.clone());
         let actors: Vec<i32> = state.members.keys().copied().collect();
-        let bodies = MembershipEvent::new(codes::EVENT_JOIN, actor, &actors);
+        let bodies = MembershipEvent::new(codes::EVENT_JOIN, actor, &actors, identity);
         self.budget.charge(bodies.offer_to_all(&state));
         drop(state);
         drop(rooms);
@@ -326,7 +328,7 @@ impl Rooms {
                 rooms.remove(name);
             }
         } else {
-            let bodies = MembershipEvent::new(codes::EVENT_LEAVE, membership.actor, &remaining);
+            let bodies = MembershipEvent::new(codes::EVENT_LEAVE, membership.actor, &remaining, &Identity::default());
             self.budget.charge(bodies.offer_to_all(&state));
         }
         remaining
@@ -412,6 +414,14 @@ pub fn actor_list(actors: &[i32], protocol_version: u8) -> Value {
     }
 }
 
+/// What a Join event tells the other members about the joiner (docs/auth.md §4.3).
+#[derive(Debug, Clone, Default)]
+pub struct Identity {
+    pub nickname: Option<String>,
+    /// Published only where the server is configured to.
+    pub user_id: Option<String>,
+}
+
 /// A Join or Leave event, encoded once for each protocol version (the actor list differs).
 struct MembershipEvent {
     version_1: Arc<[u8]>,
@@ -419,11 +429,17 @@ struct MembershipEvent {
 }
 
 impl MembershipEvent {
-    fn new(code: u8, actor: i32, actors: &[i32]) -> Self {
+    fn new(code: u8, actor: i32, actors: &[i32], identity: &Identity) -> Self {
         let encode = |version| {
             let mut params = Params::new();
             params.insert(codes::ACTOR_NR, actor);
             params.insert(codes::ACTOR_LIST, actor_list(actors, version));
+            if let Some(nickname) = &identity.nickname {
+                params.insert(sealnet::auth::PARAM_NICKNAME, nickname.clone());
+            }
+            if let Some(user_id) = &identity.user_id {
+                params.insert(sealnet::auth::PARAM_USER_ID, user_id.clone());
+            }
             let mut body = Vec::with_capacity(32 + 4 * actors.len());
             EventData { code, sender: actor, params }.encode(&mut body);
             Arc::<[u8]>::from(body)
@@ -466,11 +482,11 @@ mod tests {
         let (a, mut a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (c, _c_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
-        let (a_in, joined) = rooms.join("one", &a).unwrap();
+        let (a_in, joined) = rooms.join("one", &a, &Identity::default()).unwrap();
         assert_eq!(joined, Joined { actor: 1, actors: vec![1] });
-        let (b_in, joined) = rooms.join("one", &b).unwrap();
+        let (b_in, joined) = rooms.join("one", &b, &Identity::default()).unwrap();
         assert_eq!(joined, Joined { actor: 2, actors: vec![1, 2] });
-        let (c_in, joined) = rooms.join("two", &c).unwrap();
+        let (c_in, joined) = rooms.join("two", &c, &Identity::default()).unwrap();
         assert_eq!(joined.actor, 1, "numbering is per room");
         assert_eq!(rooms.room_count(), 2);
 
@@ -488,7 +504,7 @@ mod tests {
         rooms.leave(&c_in);
         assert_eq!(rooms.room_count(), 0);
 
-        let (_, joined) = rooms.join("one", &a).unwrap();
+        let (_, joined) = rooms.join("one", &a, &Identity::default()).unwrap();
         assert_eq!(joined.actor, 1, "a removed room starts over");
     }
 
@@ -500,9 +516,9 @@ mod tests {
         let (c, mut c_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
         a.set_encrypted();
         b.set_encrypted();
-        let (a_in, _) = rooms.join("r", &a).unwrap();
-        rooms.join("r", &b).unwrap();
-        rooms.join("r", &c).unwrap();
+        let (a_in, _) = rooms.join("r", &a, &Identity::default()).unwrap();
+        rooms.join("r", &b, &Identity::default()).unwrap();
+        rooms.join("r", &c, &Identity::default()).unwrap();
         while next_event(&mut b_rx).is_some() {}
         while next_event(&mut c_rx).is_some() {}
 
@@ -521,7 +537,8 @@ mod tests {
     fn receiver_groups_pick_members() {
         let rooms = rooms();
         let peers: Vec<_> = (0..3).map(|id| Peer::new(id, 16, MAX_QUEUED_BYTES)).collect();
-        let memberships: Vec<_> = peers.iter().map(|(peer, _)| rooms.join("r", peer).unwrap().0).collect();
+        let memberships: Vec<_> =
+            peers.iter().map(|(peer, _)| rooms.join("r", peer, &Identity::default()).unwrap().0).collect();
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 2, 0][..]);
         let room = &memberships[1].room;
         let relay = |group| room.relay(2, group, body.clone().into(), SendOptions::RELIABLE).delivered;
@@ -535,8 +552,8 @@ mod tests {
         let rooms = rooms();
         let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (slow, _slow_rx) = Peer::new(2, 2, MAX_QUEUED_BYTES);
-        let (a_in, _) = rooms.join("r", &a).unwrap();
-        rooms.join("r", &slow).unwrap(); // its own join event takes one slot
+        let (a_in, _) = rooms.join("r", &a, &Identity::default()).unwrap();
+        rooms.join("r", &slow, &Identity::default()).unwrap(); // its own join event takes one slot
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
         let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE);
         assert_eq!(first.delivered, 1);
@@ -551,8 +568,8 @@ mod tests {
         let rooms = rooms();
         let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (b, mut b_rx) = Peer::new(2, 100, 64);
-        let (a_in, _) = rooms.join("r", &a).unwrap();
-        rooms.join("r", &b).unwrap();
+        let (a_in, _) = rooms.join("r", &a, &Identity::default()).unwrap();
+        rooms.join("r", &b, &Identity::default()).unwrap();
         while let Ok(item) = b_rx.try_recv() {
             b.taken(&item);
         }
@@ -570,10 +587,10 @@ mod tests {
     fn rooms_have_a_size_limit() {
         let rooms = Rooms::new(2, Arc::new(OutputBudget::new(usize::MAX / 2)), 4096);
         let peers: Vec<_> = (0..3).map(|id| Peer::new(id, 16, MAX_QUEUED_BYTES)).collect();
-        assert!(rooms.join("r", &peers[0].0).is_ok());
-        assert!(rooms.join("r", &peers[1].0).is_ok());
-        assert_eq!(rooms.join("r", &peers[2].0).err(), Some(JoinError::Full { max: 2 }));
-        assert!(rooms.join("other", &peers[2].0).is_ok(), "the limit is per room");
+        assert!(rooms.join("r", &peers[0].0, &Identity::default()).is_ok());
+        assert!(rooms.join("r", &peers[1].0, &Identity::default()).is_ok());
+        assert_eq!(rooms.join("r", &peers[2].0, &Identity::default()).err(), Some(JoinError::Full { max: 2 }));
+        assert!(rooms.join("other", &peers[2].0, &Identity::default()).is_ok(), "the limit is per room");
     }
 
     #[test]
@@ -582,8 +599,8 @@ mod tests {
         let rooms = Rooms::new(10, budget.clone(), 4096);
         let (a, mut a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
-        let (a_in, _) = rooms.join("r", &a).unwrap();
-        rooms.join("r", &b).unwrap();
+        let (a_in, _) = rooms.join("r", &a, &Identity::default()).unwrap();
+        rooms.join("r", &b, &Identity::default()).unwrap();
         let release_all = |receiver: &mut mpsc::Receiver<Outbound>| {
             while let Ok(item) = receiver.try_recv() {
                 budget.release(item.size());
@@ -609,9 +626,9 @@ mod tests {
         let (clear, _clear_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (keyed, _keyed_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
         keyed.set_encrypted();
-        let (a_in, _) = rooms.join("r", &a).unwrap();
-        rooms.join("r", &clear).unwrap();
-        rooms.join("r", &keyed).unwrap();
+        let (a_in, _) = rooms.join("r", &a, &Identity::default()).unwrap();
+        rooms.join("r", &clear, &Identity::default()).unwrap();
+        rooms.join("r", &keyed, &Identity::default()).unwrap();
         let small: Arc<[u8]> = Arc::from(vec![0u8; 50]);
         let large: Arc<[u8]> = Arc::from(vec![0u8; 200]);
         assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, small.into(), SendOptions::RELIABLE).delivered, 2);

@@ -14,6 +14,8 @@ use tokio::sync::watch;
 use tokio::task::{JoinHandle, JoinSet};
 
 use crate::admission::Admission;
+use crate::auth::token::TokenKeys;
+use crate::auth::{system_clock, AuthProvider, WallClock};
 use crate::config::Config;
 use crate::connection;
 use crate::limits::{KeyExchangeLimiter, Source};
@@ -33,6 +35,13 @@ pub(crate) struct Shared {
     pub(crate) admission: Admission,
     pub(crate) key_exchanges: KeyExchangeLimiter,
     pub(crate) output_budget: Arc<OutputBudget>,
+    pub(crate) token_keys: TokenKeys,
+    pub(crate) auth_provider: Option<Arc<dyn AuthProvider>>,
+    /// Provider calls in flight, server-wide.
+    pub(crate) auth_calls: Arc<tokio::sync::Semaphore>,
+    /// Authentications per address.
+    pub(crate) auth_limiter: KeyExchangeLimiter,
+    pub(crate) clock: WallClock,
 }
 
 /// A bound listening socket, before the server runs on it. Binding comes first so that a server that
@@ -54,18 +63,40 @@ impl Listener {
     }
 }
 
-/// A server ready to start: its configuration, key and plugins.
+/// A server ready to start: its configuration, keys, plugins and authentication provider.
 pub struct Server {
     config: Config,
     keypair: Keypair,
     plugins: Vec<Arc<dyn Plugin>>,
+    token_keys: Option<TokenKeys>,
+    auth_provider: Option<Arc<dyn AuthProvider>>,
+    clock: WallClock,
 }
 
 impl Server {
-    /// A server with the plugins its configuration enables.
+    /// A server with the plugins its configuration enables. Without [`Server::with_token_keys`] its
+    /// tokens are sealed under a key made for this process alone, so no other server opens them.
     pub fn new(config: Config, keypair: Keypair) -> Self {
         let plugins = plugin::from_config(&config.plugins);
-        Server { config, keypair, plugins }
+        Server { config, keypair, plugins, token_keys: None, auth_provider: None, clock: system_clock() }
+    }
+
+    /// The token keys of the deployment (see [`crate::auth::token`]).
+    pub fn with_token_keys(mut self, keys: TokenKeys) -> Self {
+        self.token_keys = Some(keys);
+        self
+    }
+
+    /// What checks custom authentication: the webhook, or an embedder's provider.
+    pub fn with_auth_provider(mut self, provider: Arc<dyn AuthProvider>) -> Self {
+        self.auth_provider = Some(provider);
+        self
+    }
+
+    /// The wall clock tokens are issued and checked by (tests drive their own).
+    pub fn with_clock(mut self, clock: WallClock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Adds a plugin after those already installed.
@@ -114,6 +145,17 @@ impl Server {
             ),
             output_budget,
             session_config,
+            token_keys: self.token_keys.unwrap_or_else(TokenKeys::ephemeral),
+            auth_provider: self.auth_provider,
+            auth_calls: Arc::new(tokio::sync::Semaphore::new(config.auth.webhook.max_outstanding)),
+            auth_limiter: KeyExchangeLimiter::new(
+                1e12,
+                1e12,
+                config.auth.per_address_per_second,
+                config.auth.per_address_burst,
+                Duration::ZERO,
+            ),
+            clock: self.clock,
             keypair: Arc::new(self.keypair),
             plugins: self.plugins,
             config,
@@ -189,7 +231,8 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stopped: wa
                             tracing::debug!(connection = id, %address, "accepted");
                             // Small frames should leave at once; the session already batches what it can.
                             let _ = stream.set_nodelay(true);
-                            let slot = connection::Slot { shared: shared.clone(), id, source, admitted: false };
+                            let slot =
+                                connection::Slot { shared: shared.clone(), id, source, address, admitted: false };
                             connections.spawn(connection::serve(stream, slot, peer, outbound, for_connections.clone()));
                         }
                         Err(refusal) => {

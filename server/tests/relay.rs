@@ -379,8 +379,9 @@ async fn must_encrypt_operations_in_clear_are_answered_by_the_core() {
         assert_eq!(response.return_code, return_code::MUST_ENCRYPT);
         assert!(!encrypted);
     }
-    // Sent encrypted, it reaches the server's operation handling, which has no backend to check it.
-    keyed.send(op_code::AUTHENTICATE, Params::new(), SendOptions::ENCRYPTED).await;
+    // Sent encrypted, it reaches the server's authentication, which has no backend to check it.
+    let custom = sealnet::auth::AuthValues::new(sealnet::auth::AuthType::Custom).to_request().unwrap();
+    keyed.send(op_code::AUTHENTICATE, custom.params, SendOptions::ENCRYPTED).await;
     let (response, encrypted) = keyed.response(op_code::AUTHENTICATE).await;
     assert_eq!(response.return_code, return_code::INVALID_AUTHENTICATION);
     assert!(encrypted);

@@ -117,6 +117,34 @@ pub const PEER_RETURN_CODE_PLUGIN_REJECTED: i16 = -11;
 pub const PEER_RETURN_CODE_SERVER_BUSY: i16 = -12;
 /// Operation return code: the room is full (Photon's GameFull).
 pub const PEER_RETURN_CODE_GAME_FULL: i16 = 32765;
+/// Operation return code: not allowed now (e.g. an operation before authenticating, on a server that
+/// admits no anonymous players).
+pub const PEER_RETURN_CODE_OPERATION_NOT_ALLOWED_IN_CURRENT_STATE: i16 = -3;
+/// Operation return code: malformed request (e.g. a connection token over 128 bytes).
+pub const PEER_RETURN_CODE_INVALID_OPERATION: i16 = -2;
+/// Operation return code: anonymous players are not allowed, or the server has no authentication
+/// backend.
+pub const PEER_RETURN_CODE_INVALID_AUTHENTICATION: i16 = 32767;
+/// Operation return code: the studio's backend rejected the player (the message says why, or is
+/// generic).
+pub const PEER_RETURN_CODE_CUSTOM_AUTHENTICATION_FAILED: i16 = 32755;
+/// Operation return code: the server token is not valid here or has expired; authenticate again.
+pub const PEER_RETURN_CODE_AUTHENTICATION_TICKET_EXPIRED: i16 = 32753;
+/// Operation return code: too many authentication attempts; try again later.
+pub const PEER_RETURN_CODE_HTTP_LIMIT_REACHED: i16 = 32745;
+/// Operation return code: the authentication service is unavailable; try again.
+pub const PEER_RETURN_CODE_EXTERNAL_HTTP_CALL_FAILED: i16 = 32744;
+
+const _: () = {
+    use crate::protocol::status::return_code as core;
+    assert!(PEER_RETURN_CODE_OPERATION_NOT_ALLOWED_IN_CURRENT_STATE == core::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE);
+    assert!(PEER_RETURN_CODE_INVALID_OPERATION == core::INVALID_OPERATION);
+    assert!(PEER_RETURN_CODE_INVALID_AUTHENTICATION == core::INVALID_AUTHENTICATION);
+    assert!(PEER_RETURN_CODE_CUSTOM_AUTHENTICATION_FAILED == core::CUSTOM_AUTHENTICATION_FAILED);
+    assert!(PEER_RETURN_CODE_AUTHENTICATION_TICKET_EXPIRED == core::AUTHENTICATION_TICKET_EXPIRED);
+    assert!(PEER_RETURN_CODE_HTTP_LIMIT_REACHED == core::HTTP_LIMIT_REACHED);
+    assert!(PEER_RETURN_CODE_EXTERNAL_HTTP_CALL_FAILED == core::EXTERNAL_HTTP_CALL_FAILED);
+};
 
 pub(crate) fn status_name(status: u32) -> &'static CStr {
     StatusCode::from_u32(status).map_or(c"Unknown", StatusCode::c_name)

@@ -5,6 +5,7 @@
 // at runtime, as a C caller expects. Marking them `unsafe fn` would only burden Rust callers.
 #![allow(clippy::not_unsafe_ptr_arg_deref)]
 
+pub mod auth;
 mod boundary;
 pub mod constants;
 mod dispatch;
@@ -16,6 +17,7 @@ mod sized;
 pub mod types;
 pub mod values;
 
+pub use auth::*;
 pub use constants::*;
 pub use params::*;
 pub use peer::*;

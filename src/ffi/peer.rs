@@ -45,7 +45,8 @@ impl Sized32 for peer_send_options_t {
 }
 
 impl Sized32 for peer_connect_options_t {
-    const MIN_SIZE: usize = std::mem::size_of::<peer_connect_options_t>();
+    /// The first layout (0.2) ended before `auth`.
+    const MIN_SIZE: usize = std::mem::offset_of!(peer_connect_options_t, auth);
     fn set_size(&mut self, size: u32) {
         self.struct_size = size;
     }
@@ -134,6 +135,7 @@ fn default_connect_options() -> peer_connect_options_t {
         pin: PEER_PIN_AS_CONFIGURED,
         server_public_key: [0; 32],
         reserved: [0; 7],
+        auth: std::ptr::null(),
     }
 }
 
@@ -224,8 +226,14 @@ pub extern "C" fn peer_connect(peer: *mut peer_t, address: *const c_char, app_id
     })
 }
 
-/// Starts connecting with per-connection options (address, app id, app version, transport, pin);
-/// otherwise as peer_connect. `options` is read during the call only.
+/// Starts connecting with per-connection options (address, app id, app version, transport, pin,
+/// authentication values); otherwise as peer_connect. `options` is read during the call only.
+///
+/// With `options->auth` the peer sends Authenticate (230, or AuthenticateOnce 231 for
+/// PEER_AUTH_TOKEN) by itself right after the key exchange, before status 1048 reaches the host, and
+/// the answer arrives as the operation response to 230 or 231. PEER_RESULT_INVALID_ARGUMENT when the
+/// peer's config has `auto_key_exchange` 0, or for PEER_AUTH_TOKEN when neither the values nor the peer
+/// hold a token; peer_last_error says which.
 ///
 /// Thread: any thread. Reconnecting is allowed once the peer is disconnected.
 #[unsafe(no_mangle)]
@@ -255,7 +263,9 @@ pub extern "C" fn peer_connect_with(peer: *mut peer_t, options: *const peer_conn
             PEER_PIN_NONE => PinChoice::None,
             other => return Err(Failure::new(PeerResult::InvalidArgument, format!("pin is {other}; use PEER_PIN_*"))),
         };
-        let connect = ConnectOptions { address, app_id, app_version, pin };
+        // SAFETY: NULL or live values per the contract.
+        let auth = unsafe { super::auth::values_of(options.auth) };
+        let connect = ConnectOptions { address, app_id, app_version, pin, auth };
         Ok(handle.peer.connect_with(&connect)?)
     })
 }

@@ -118,6 +118,7 @@ impl From<PeerError> for PeerResult {
             PeerError::Io(_) => PeerResult::Io,
             PeerError::ShutDown => PeerResult::InvalidPeer,
             PeerError::Session(error) => error.into(),
+            PeerError::Auth(_) => PeerResult::InvalidArgument,
         }
     }
 }

@@ -149,6 +149,10 @@ pub struct peer_connect_options_t {
     pub server_public_key: [u8; 32],
     /// Must be zero. (3 bytes on 32-bit platforms would leave padding, so there are 7 on all.)
     pub reserved: [u8; 7],
+    // The first layout (0.2) ends here: 72 bytes on 64-bit platforms, 60 on 32-bit.
+    /// Authentication values (peer_auth_values_new), sent right after the key exchange, which must
+    /// be automatic; NULL (default): none. Borrowed for the call (the peer keeps a copy). Added in 0.3.
+    pub auth: *const super::auth::peer_auth_values_t,
 }
 
 /// What peer_get_stats reports. Grows like peer_config_t: the library writes the fields the host's
@@ -205,5 +209,5 @@ pub enum PeerEventKind {
 const POINTER: usize = std::mem::size_of::<usize>();
 const _: () = assert!(std::mem::size_of::<peer_config_t>() == 4 + 4 + 4 * POINTER + 4 + 4 + 1 + 1 + 32 + 1 + 5 + 8);
 const _: () = assert!(std::mem::size_of::<peer_send_options_t>() == 4 + 1 + 1 + 1 + 1);
-const _: () = assert!(std::mem::size_of::<peer_connect_options_t>() == 4 + 4 + 3 * POINTER + 1 + 32 + 7);
+const _: () = assert!(std::mem::size_of::<peer_connect_options_t>() == 4 + 4 + 4 * POINTER + 1 + 32 + 7);
 const _: () = assert!(std::mem::size_of::<peer_stats_t>() == 4 * 4 + 1 + 1 + 6 + 5 * 8);

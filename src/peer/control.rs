@@ -59,6 +59,7 @@ pub(crate) struct Board {
     version: AtomicU8,
     server_key: Mutex<Option<[u8; 32]>>,
     stats: Mutex<Published>,
+    pub auth: super::auth::AuthBoard,
 }
 
 /// Stats as of a moment, with the server clock at that moment.
@@ -76,6 +77,7 @@ impl Board {
             version: AtomicU8::new(0),
             server_key: Mutex::new(None),
             stats: Mutex::new(Published::default()),
+            auth: super::auth::AuthBoard::default(),
         }
     }
 

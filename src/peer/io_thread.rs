@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use mio::net::TcpStream;
 use mio::{Events, Poll, Token, Waker};
 
+use super::auth::Authenticator;
 use super::connect::{Attempts, Lookup};
 use super::control::Outbox;
 use super::transport::{Target, Transport};
@@ -36,13 +37,14 @@ const DISCONNECT_WAIT: Duration = Duration::from_secs(1);
 
 type Failure = (StatusCode, String);
 
-pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target) {
+pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target, authenticator: Authenticator) {
     let mut driver = Driver {
         shared: &shared,
         session: &mut session,
         published_key: false,
         spare: Outbox::default(),
         disconnect_asked: None,
+        authenticator,
     };
     let outcome = catch_unwind(AssertUnwindSafe(|| driver.drive(target))).unwrap_or_else(|_| {
         // Whatever went wrong, the host still gets its final statuses and the thread ends cleanly.
@@ -59,6 +61,7 @@ pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target) {
         published_key: true,
         spare: Outbox::default(),
         disconnect_asked: None,
+        authenticator: Authenticator::none(),
     };
     // Disconnected before the final statuses are delivered: a host that reconnects on seeing them
     // finds only this thread's last few steps left to wait for (Peer::connect_with joins it).
@@ -80,6 +83,7 @@ struct Driver<'a> {
     spare: Outbox,
     /// When the host asked to disconnect, while operations sent before it still wait to be sealed.
     disconnect_asked: Option<Instant>,
+    authenticator: Authenticator,
 }
 
 impl Driver<'_> {
@@ -267,17 +271,33 @@ impl Driver<'_> {
     /// Moves the session's results to the host queue and publishes its state. A host that lets the
     /// queue overflow is disconnected with a clear status rather than losing results silently.
     fn deliver(&mut self) {
+        let board = &self.shared.board.auth;
+        let mut encrypted_now = false;
         let batch: Vec<PeerEvent> = std::iter::from_fn(|| self.session.poll_event())
             .filter_map(|event| match event {
-                SessionEvent::Status(info) => Some(PeerEvent::Status(info)),
+                SessionEvent::Status(info) => {
+                    encrypted_now |= info.code == StatusCode::EncryptionEstablished;
+                    Some(PeerEvent::Status(info))
+                }
                 SessionEvent::OperationResponse { response, encrypted } => {
+                    self.authenticator.on_response(&response, board);
                     Some(PeerEvent::OperationResponse { response, encrypted })
                 }
-                SessionEvent::Event { event, encrypted } => Some(PeerEvent::Event { event, encrypted }),
+                SessionEvent::Event { event, encrypted } => {
+                    self.authenticator.on_event(&event, board);
+                    Some(PeerEvent::Event { event, encrypted })
+                }
                 // Server-role results never occur in a client session.
                 _ => None,
             })
             .collect();
+        // Authenticate goes out before the host hears that encryption is up, so anything the host
+        // sends on hearing it comes after.
+        if encrypted_now {
+            if let Err(error) = self.authenticator.on_encrypted(self.session, board) {
+                self.report_send_error(&error);
+            }
+        }
         if !self.published_key {
             if let Some(key) = self.session.remote_static_key() {
                 self.shared.board.set_server_key(Some(*key));

@@ -5,6 +5,7 @@
 //! the queue with [`Peer::poll_event`] on its own thread, which is where callbacks run in the C ABI, and
 //! may block in [`Peer::wait`] until something arrives.
 
+mod auth;
 mod connect;
 mod control;
 mod io_thread;
@@ -18,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
+use crate::auth::{AuthValues, AuthValuesError, ServerToken};
 use crate::protocol::codec::Params;
 use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
@@ -26,6 +28,7 @@ use crate::protocol::session::{
 };
 use crate::protocol::status::PeerState;
 
+pub use auth::AuthState;
 pub use connect::Resolver;
 pub use results::WaitOutcome;
 pub use transport::{Transport, TransportKind};
@@ -75,6 +78,8 @@ pub struct ConnectOptions<'a> {
     /// The game's version, sent in Connect (at most 32 bytes); `None` sends the library's.
     pub app_version: Option<&'a str>,
     pub pin: PinChoice,
+    /// Authenticate with these right after the key exchange (which must be automatic).
+    pub auth: Option<&'a AuthValues>,
 }
 
 /// What the host receives, in order.
@@ -97,6 +102,8 @@ pub enum PeerError {
     /// `connect` after [`Peer::shutdown`]: a shut-down peer stays down.
     ShutDown,
     Session(SessionError),
+    /// The authentication values cannot be sent (a token authentication without a token).
+    Auth(AuthValuesError),
 }
 
 impl std::fmt::Display for PeerError {
@@ -107,6 +114,7 @@ impl std::fmt::Display for PeerError {
             PeerError::Io(message) => write!(f, "I/O error: {message}"),
             PeerError::ShutDown => f.write_str("the peer was shut down (destroyed); create a new one"),
             PeerError::Session(error) => error.fmt(f),
+            PeerError::Auth(error) => error.fmt(f),
         }
     }
 }
@@ -160,12 +168,18 @@ impl Peer {
     /// Starts connecting over TCP to `address` ("host:port"). Progress arrives as status events:
     /// Connect (1024), then EncryptionEstablished (1048) when the automatic key exchange is on.
     pub fn connect(&self, address: &str, app_id: &str) -> Result<(), PeerError> {
-        self.connect_with(&ConnectOptions { address, app_id, app_version: None, pin: PinChoice::AsConfigured })
+        self.connect_with(&ConnectOptions {
+            address,
+            app_id,
+            app_version: None,
+            pin: PinChoice::AsConfigured,
+            auth: None,
+        })
     }
 
     /// As [`connect`](Self::connect), with per-connection options.
     pub fn connect_with(&self, options: &ConnectOptions<'_>) -> Result<(), PeerError> {
-        let ConnectOptions { address, app_id, app_version, pin } = *options;
+        let ConnectOptions { address, app_id, app_version, pin, auth } = *options;
         let mut thread_slot = self.io_thread.lock();
         if let Some(handle) = thread_slot.as_ref() {
             // A thread whose connection is over is finishing (delivering its last statuses): the
@@ -178,6 +192,10 @@ impl Peer {
             let _ = handle.join();
         }
         let target = transport::Target::parse(address).ok_or(PeerError::InvalidAddress)?;
+        if auth.is_some() && !self.shared.config.session.auto_key_exchange {
+            return Err(PeerError::Auth(AuthValuesError::NeedsAutomaticKeyExchange));
+        }
+        let authenticator = auth::Authenticator::new(auth, &self.shared.board.auth).map_err(PeerError::Auth)?;
         let now = Instant::now();
         let mut config = self.shared.config.session.clone();
         match pin {
@@ -199,12 +217,13 @@ impl Peer {
         self.shared.board.set_stats(control::Published::default());
         self.shared.board.set_protocol_version(0);
         self.shared.board.set_server_key(None);
+        self.shared.board.auth.reset();
         self.shared.board.set_state(session.state());
         self.shared.results.set_live(true);
         let shared = self.shared.clone();
         let handle = std::thread::Builder::new()
             .name("sealnet-io".into())
-            .spawn(move || io_thread::run(shared, session, target))
+            .spawn(move || io_thread::run(shared, session, target, authenticator))
             .map_err(|error| {
                 self.shared.board.set_state(PeerState::Disconnected);
                 self.shared.results.set_live(false);
@@ -291,6 +310,16 @@ impl Peer {
     /// The server's static key, once the key exchange succeeded.
     pub fn server_public_key(&self) -> Option<[u8; 32]> {
         self.shared.board.server_key()
+    }
+
+    /// Where this connection's authentication stands.
+    pub fn auth_state(&self) -> AuthState {
+        self.shared.board.auth.state()
+    }
+
+    /// The latest server token the peer holds (kept across connections), with its expiry.
+    pub fn server_token(&self) -> Option<ServerToken> {
+        self.shared.board.auth.token()
     }
 
     /// Traffic counters, round-trip time and the protocol version, as the I/O thread last published

@@ -193,6 +193,14 @@ pub mod return_code {
     pub const SERVER_BUSY: i16 = -12;
     /// The room is full (Photon's GameFull).
     pub const GAME_FULL: i16 = 32765;
+    /// The authentication backend rejected the player (docs/auth.md §4.2).
+    pub const CUSTOM_AUTHENTICATION_FAILED: i16 = 32755;
+    /// The server token is not valid here or has expired: authenticate again.
+    pub const AUTHENTICATION_TICKET_EXPIRED: i16 = 32753;
+    /// Too many authentication attempts; try again later.
+    pub const HTTP_LIMIT_REACHED: i16 = 32745;
+    /// The authentication backend is unavailable or answered wrongly; try again.
+    pub const EXTERNAL_HTTP_CALL_FAILED: i16 = 32744;
 }
 
 /// Photon's op codes for operations with a protocol-level meaning.

@@ -1,7 +1,8 @@
 /*
  * The growable C ABI over loopback: hosts compiled against an older (smaller) or newer (larger)
- * structure layout, per-connection options, connection stats, every value type through the server,
- * limits refused when a value is built, a version-1 peer, and peer_destroy from inside a callback.
+ * structure layout (peer_config_t; peer_connect_options_t before `auth`), per-connection options,
+ * connection stats, every value type through the server, limits refused when a value is built, a
+ * version-1 peer, and peer_destroy from inside a callback.
  * Run under AddressSanitizer and UndefinedBehaviorSanitizer through scripts/with-server.sh.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -34,6 +35,19 @@ typedef struct {
     peer_config_t known;
     uint64_t later_field;
 } config_from_the_future;
+
+/* peer_connect_options_t as 0.2 laid it out, before `auth` (0.3): what a game compiled against that
+ * header passes to peer_connect_with. */
+typedef struct {
+    uint32_t struct_size;
+    uint32_t transport;
+    const char *address;
+    const char *app_id;
+    const char *app_version;
+    uint8_t pin;
+    uint8_t server_public_key[32];
+    uint8_t reserved[7];
+} connect_options_layout_1;
 
 static const char *address;
 static uint8_t key[32];
@@ -122,6 +136,61 @@ static void older_and_newer_layouts(void) {
     for (size_t i = 0; i < sizeof bigger.later; i++) zeroed &= bigger.later[i] == 0;
     CHECK(zeroed && bigger.known.struct_size == sizeof bigger, "the unknown tail of the stats is zeroed");
     CHECK(bigger.known.rtt_known == 0 && bigger.known.bytes_sent == 0, "nothing measured before connecting");
+    peer_destroy(peer);
+}
+
+static void older_and_newer_connect_options(void) {
+    CHECK(sizeof(connect_options_layout_1) == offsetof(peer_connect_options_t, auth),
+          "the 0.2 layout ends where auth begins");
+    struct {
+        connect_options_layout_1 options;
+        uint8_t guard[16];
+    } old;
+    memset(&old, 0xAB, sizeof old);
+    CHECK(peer_connect_options_default((peer_connect_options_t *)&old.options, sizeof old.options) == PEER_RESULT_OK,
+          "connect options defaults into the 0.2 layout");
+    CHECK(old.options.struct_size == sizeof old.options && old.options.pin == PEER_PIN_AS_CONFIGURED,
+          "the old fields filled");
+    int guard_intact = 1;
+    for (size_t i = 0; i < sizeof old.guard; i++) guard_intact &= old.guard[i] == 0xAB;
+    CHECK(guard_intact, "nothing written past the 0.2 layout");
+
+    /* Filled by hand as an older host would: without defaults from this library. */
+    host h = {0};
+    peer_t *peer = make_peer(&h, 1, NULL);
+    connect_options_layout_1 literal = {sizeof literal, PEER_TRANSPORT_TCP, address, "demo", NULL, PEER_PIN_KEY, {0}, {0}};
+    memcpy(literal.server_public_key, key, 32);
+    uint32_t connected = peer_connect_with(peer, (const peer_connect_options_t *)&literal);
+    CHECK(connected == PEER_RESULT_OK, "a host with the 0.2 connect options connects");
+    if (connected != PEER_RESULT_OK) {
+        fprintf(stderr, "    peer_connect_with: %s\n", peer_last_error());
+    } else {
+        CHECK(service_until_status(peer, &h, PEER_STATUS_ENCRYPTION_ESTABLISHED), "and its pin applies");
+        uint32_t state = 0;
+        int16_t code = -1;
+        CHECK(peer_get_auth_state(peer, &state, &code) == PEER_RESULT_OK && state == PEER_AUTH_STATE_NONE &&
+                  code == 0,
+              "no auth field: no authentication");
+    }
+    peer_destroy(peer);
+
+    /* A newer host: zero extra bytes are accepted, others refused. */
+    struct {
+        peer_connect_options_t known;
+        uint64_t later_field;
+    } newer;
+    CHECK(peer_connect_options_default(&newer.known, sizeof newer) == PEER_RESULT_OK && newer.later_field == 0,
+          "connect options defaults for a larger struct");
+    h = (host){0};
+    peer = make_peer(&h, 1, key);
+    newer.known.address = address;
+    newer.known.app_id = "demo";
+    newer.later_field = 1;
+    CHECK(peer_connect_with(peer, &newer.known) == PEER_RESULT_INVALID_ARGUMENT, "an unknown connect option set");
+    CHECK(contains(peer_last_error(), "needs a newer sealnet library"), "the error says why");
+    newer.later_field = 0;
+    CHECK(peer_connect_with(peer, &newer.known) == PEER_RESULT_OK, "unknown connect options zero");
+    CHECK(service_until_status(peer, &h, PEER_STATUS_ENCRYPTION_ESTABLISHED), "connected");
     peer_destroy(peer);
 }
 
@@ -473,6 +542,7 @@ int main(void) {
         return 2;
     }
     older_and_newer_layouts();
+    older_and_newer_connect_options();
     connection_options_and_stats();
     every_type_through_the_server();
     limits_refused_when_built();

@@ -41,6 +41,12 @@ constexpr uint8_t kParamActors = 252;
 constexpr uint8_t kParamCode = 244;
 constexpr uint8_t kParamData = 245;
 constexpr char kAppId[] = "demo";
+// Authentication (docs/auth.md section 4).
+constexpr uint8_t kOpAuthenticate = 230;
+constexpr uint8_t kOpAuthenticateOnce = 231;
+constexpr uint8_t kParamUserId = 225;
+constexpr uint8_t kParamToken = 221;
+constexpr uint8_t kParamTokenExpires = 198;
 
 // ---------------------------------------------------------------------------------------------
 // A tiny test runner: a case fails when any CHECK in it fails or it throws.
@@ -110,6 +116,9 @@ struct ReceivedResponse {
   std::string debug_message;
   std::optional<int32_t> actor;
   std::optional<std::vector<int32_t>> actors;
+  std::optional<std::string> user_id;          // param 225
+  std::optional<std::vector<uint8_t>> token;   // param 221, a ByteArray
+  std::optional<int64_t> token_expires;        // param 198, a Long (read exactly, not widened)
 };
 
 struct Recorder {
@@ -174,6 +183,9 @@ sn::Config recording_config(const std::shared_ptr<Recorder>& recorder) {
     copy.debug_message = std::string(response.debug_message);
     copy.actor = response.params.get_i32(kParamActor);
     copy.actors = response.params.get_i32_array(kParamActors);
+    if (auto user = response.params.get<std::string>(kParamUserId)) copy.user_id = std::move(*user);
+    copy.token = response.params.get<std::vector<uint8_t>>(kParamToken);
+    copy.token_expires = response.params.get<int64_t>(kParamTokenExpires);
     recorder->responses.push_back(std::move(copy));
   };
   return config;
@@ -218,6 +230,9 @@ struct World {
   sn::Peer b;  // does not pin
   int32_t a_actor = 0;
   int32_t b_actor = 0;
+  // From the anonymous authentication, for the cases after it.
+  std::vector<uint8_t> saved_token;
+  std::string saved_user_id;
 };
 
 // Joins `room` and waits for the response; returns the actor number (0 on failure).
@@ -1407,6 +1422,219 @@ void test_max_queued_bytes(World& w) {
   }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Authentication (the server of scripts/with-server.sh: anonymous allowed, tokens, no webhook)
+// ---------------------------------------------------------------------------------------------
+
+void test_auth_values_refused_locally() {
+  CHECK(sn::AuthValues::create(static_cast<sn::AuthType>(7)).code() == sn::ErrorCode::InvalidArgument);
+  CHECK(contains_text(sn::last_error(), "auth_type is 7"));
+  auto created = sn::AuthValues::create(sn::AuthType::Custom);
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::AuthValues values = std::move(created).value();
+  CHECK(values.valid());
+  const std::vector<uint8_t> too_long(129, 'k');
+  CHECK_ERROR(values.set_connection_token(too_long), sn::ErrorCode::InvalidArgument, "129");
+  CHECK(contains_text(sn::last_error(), "128"));
+  CHECK_OK(values.set_connection_token(std::vector<uint8_t>(128, 'k')));
+  CHECK_OK(values.set_connection_token(sn::ByteView()));
+  CHECK_ERROR(values.set_user_id(std::string(129, 'u')), sn::ErrorCode::InvalidArgument, "129");
+  CHECK_ERROR(values.set_user_id(std::string("a\0b", 3)), sn::ErrorCode::InvalidArgument, "NUL");
+  CHECK_OK(values.set_user_id("player-1"));
+  CHECK_OK(values.add_param("lobby", "eu"));
+  CHECK(values.add_param("", "x").code() == sn::ErrorCode::InvalidArgument);
+  CHECK_ERROR(values.set_data(std::vector<uint8_t>(1025)), sn::ErrorCode::InvalidArgument, "1025");
+  CHECK_ERROR(values.set_token(std::vector<uint8_t>(2049)), sn::ErrorCode::InvalidArgument, "2049");
+
+  // An empty object, moved from or default-constructed, refuses everything.
+  sn::AuthValues moved = std::move(values);
+  CHECK(moved.valid() && !values.valid());  // NOLINT: moved-from is empty by contract
+  CHECK(values.set_data(sn::ByteView()).code() == sn::ErrorCode::NullParameter);
+  CHECK(sn::Peer().auth_state().code() == sn::ErrorCode::InvalidPeer);
+  CHECK(!sn::Peer().server_token().has_value());
+}
+
+// Connects `peer` with `auth` (null: none) and waits for the key exchange and, with values, the
+// answer to the authentication; returns that answer.
+const ReceivedResponse* connect_authenticated(sn::Peer& peer, Recorder& rec, const World& w,
+                                              const sn::AuthValues* auth) {
+  sn::ConnectOptions options;
+  options.address = w.address;
+  options.app_id = kAppId;
+  options.pin = sn::Pin::Key;
+  options.server_key = w.server_key;
+  options.auth = auth;
+  rec.statuses.clear();
+  rec.reasons.clear();
+  rec.status_messages.clear();
+  const size_t before = rec.responses.size();
+  auto answered = [&]() -> const ReceivedResponse* {
+    const ReceivedResponse* found = rec.find_response(kOpAuthenticate, before);
+    return found != nullptr ? found : rec.find_response(kOpAuthenticateOnce, before);
+  };
+  CHECK_OK(peer.connect(options));
+  if (!CHECK(pump({&peer}, [&] {
+        return rec.has_status(sn::status::Disconnect) ||
+               (rec.has_status(sn::status::EncryptionEstablished) && (auth == nullptr || answered() != nullptr));
+      }))) {
+    return nullptr;
+  }
+  CHECK(rec.has_status(sn::status::EncryptionEstablished));
+  return auth == nullptr ? nullptr : answered();
+}
+
+sn::AuthValues auth_values(sn::AuthType type) {
+  auto created = sn::AuthValues::create(type);
+  CHECK_OK(created);
+  return created.ok() ? std::move(created).value() : sn::AuthValues();
+}
+
+void disconnect_and_wait(sn::Peer& peer, Recorder& rec) {
+  rec.statuses.clear();
+  rec.reasons.clear();
+  rec.status_messages.clear();
+  CHECK_OK(peer.disconnect());
+  CHECK(pump({&peer}, [&] { return rec.has_status(sn::status::Disconnect); }));
+}
+
+void test_anonymous_authentication_and_the_kept_token(World& w) {
+  auto rec = std::make_shared<Recorder>();
+  sn::Config config = recording_config(rec);
+  sn::Peer* self = nullptr;
+  std::optional<sn::AuthState> state_at_1048;
+  rec->on_status_hook = [&](uint32_t code) {
+    if (code == sn::status::EncryptionEstablished && self != nullptr) {
+      if (auto status = self->auth_state()) state_at_1048 = status->state;
+    }
+  };
+  auto created = sn::Peer::create(std::move(config));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer peer = std::move(created).value();
+  self = &peer;
+  auto fresh = peer.auth_state();
+  CHECK(fresh.ok() && fresh->state == sn::AuthState::None && fresh->return_code == 0);
+  CHECK(!peer.server_token().has_value());
+
+  // Anonymous: the peer authenticates by itself; the values may go right after connect().
+  const ReceivedResponse* answer = nullptr;
+  {
+    sn::AuthValues anonymous = auth_values(sn::AuthType::None);
+    answer = connect_authenticated(peer, *rec, w, &anonymous);
+  }
+  if (!CHECK(answer != nullptr)) return;
+  CHECK(state_at_1048 == sn::AuthState::Pending || state_at_1048 == sn::AuthState::Authenticated);
+  CHECK(answer->op_code == kOpAuthenticate && answer->return_code == sn::return_code::Ok);
+  CHECK(answer->encrypted);
+  CHECK(answer->user_id.has_value() && answer->user_id->rfind("anonymous-", 0) == 0);
+  CHECK(answer->token.has_value() && !answer->token->empty() && answer->token_expires.has_value());
+  const std::string user_id = answer->user_id.value_or("");
+  const auto status = peer.auth_state();
+  CHECK(status.ok() && status->state == sn::AuthState::Authenticated && status->return_code == 0);
+  const auto first = peer.server_token();
+  if (!CHECK(first.has_value())) return;
+  CHECK(first->bytes == answer->token.value_or(std::vector<uint8_t>{}));
+  CHECK(first->expires_at_ms == answer->token_expires.value_or(0));
+  w.saved_token = first->bytes;
+  w.saved_user_id = user_id;
+
+  // JoinRoom brings a fresh token, which the peer keeps.
+  CHECK(join_room(peer, *rec, w.room + "-auth") > 0);
+  const ReceivedResponse* joined = rec->find_response(kOpJoinRoom);
+  if (!CHECK(joined != nullptr && joined->token.has_value())) return;
+  const auto refreshed = peer.server_token();
+  CHECK(refreshed.has_value() && refreshed->bytes == *joined->token && refreshed->bytes != first->bytes);
+
+  // Reconnected with AuthType::Token and no token of its own, the peer presents the kept one.
+  disconnect_and_wait(peer, *rec);
+  CHECK(peer.server_token().has_value());
+  const sn::AuthValues token_values = auth_values(sn::AuthType::Token);
+  const ReceivedResponse* again = connect_authenticated(peer, *rec, w, &token_values);
+  if (!CHECK(again != nullptr)) return;
+  CHECK(again->op_code == kOpAuthenticateOnce && again->return_code == sn::return_code::Ok);
+  CHECK(again->user_id == user_id);
+  CHECK(peer.auth_state().ok() && peer.auth_state()->state == sn::AuthState::Authenticated);
+}
+
+void test_saved_altered_and_custom_authentication(World& w) {
+  if (!CHECK(!w.saved_token.empty())) return;
+  // A token saved from an earlier peer admits a new one as the same player.
+  auto rec = std::make_shared<Recorder>();
+  auto created = sn::Peer::create(recording_config(rec));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer peer = std::move(created).value();
+  sn::AuthValues saved = auth_values(sn::AuthType::Token);
+  CHECK_OK(saved.set_token(w.saved_token));
+  const ReceivedResponse* answer = connect_authenticated(peer, *rec, w, &saved);
+  if (CHECK(answer != nullptr)) {
+    CHECK(answer->op_code == kOpAuthenticateOnce && answer->return_code == sn::return_code::Ok);
+    CHECK(answer->user_id == w.saved_user_id);
+  }
+
+  // An altered one is refused (32753), and not kept.
+  std::vector<uint8_t> altered = w.saved_token;
+  altered[altered.size() / 2] ^= 0x01;
+  auto bad_rec = std::make_shared<Recorder>();
+  created = sn::Peer::create(recording_config(bad_rec));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer bad = std::move(created).value();
+  sn::AuthValues forged = auth_values(sn::AuthType::Token);
+  CHECK_OK(forged.set_token(altered));
+  answer = connect_authenticated(bad, *bad_rec, w, &forged);
+  if (CHECK(answer != nullptr)) CHECK(answer->return_code == sn::return_code::AuthenticationTicketExpired);
+  auto status = bad.auth_state();
+  CHECK(status.ok() && status->state == sn::AuthState::Failed &&
+        status->return_code == sn::return_code::AuthenticationTicketExpired);
+  CHECK(!bad.server_token().has_value());
+
+  // Token authentication without any token is refused at the call.
+  disconnect_and_wait(bad, *bad_rec);
+  sn::ConnectOptions options;
+  options.address = w.address;
+  options.app_id = kAppId;
+  const sn::AuthValues no_token = auth_values(sn::AuthType::Token);
+  options.auth = &no_token;
+  CHECK_ERROR(bad.connect(options), sn::ErrorCode::InvalidArgument, "needs a server token");
+  const sn::AuthValues empty;
+  options.auth = &empty;
+  CHECK_ERROR(bad.connect(options), sn::ErrorCode::NullParameter, "holds no values");
+
+  // Custom authentication on a server without a backend: 32767.
+  auto custom_rec = std::make_shared<Recorder>();
+  created = sn::Peer::create(recording_config(custom_rec));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer custom_peer = std::move(created).value();
+  sn::AuthValues custom = auth_values(sn::AuthType::Custom);
+  CHECK_OK(custom.set_connection_token(std::vector<uint8_t>{1, 2, 3, 4, 5, 6, 7, 8}));
+  CHECK_OK(custom.set_user_id("player-7"));
+  CHECK_OK(custom.add_param("lobby", "eu"));
+  CHECK_OK(custom.set_data(std::vector<uint8_t>{0xCA, 0xFE}));
+  answer = connect_authenticated(custom_peer, *custom_rec, w, &custom);
+  if (CHECK(answer != nullptr)) {
+    CHECK(answer->op_code == kOpAuthenticate && answer->return_code == sn::return_code::InvalidAuthentication);
+    CHECK(answer->debug_message.find("no authentication backend") != std::string::npos);
+  }
+  status = custom_peer.auth_state();
+  CHECK(status.ok() && status->state == sn::AuthState::Failed &&
+        status->return_code == sn::return_code::InvalidAuthentication);
+
+  // Values need the automatic key exchange.
+  sn::Config manual;
+  manual.auto_key_exchange = false;
+  created = sn::Peer::create(std::move(manual));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer manual_peer = std::move(created).value();
+  const sn::AuthValues anonymous = auth_values(sn::AuthType::None);
+  options.auth = &anonymous;
+  const sn::Result refused = manual_peer.connect(options);
+  CHECK(!refused.ok() && contains_text(sn::last_error(), "automatic key exchange"));
+}
+
 void test_destroy_in_status_callback(World& w) {
   // Destroying the peer from its status handler: the library defers it; no further status (not
   // even Disconnect) reaches the handlers, which are released when service() returns.
@@ -1436,6 +1664,7 @@ int main() {
   run_case("params round trip", test_params_roundtrip);
   run_case("value limits are checked at put and named", test_value_limits);
   run_case("empty peer and bad config", test_empty_peer);
+  run_case("auth values: limits refused when set", test_auth_values_refused_locally);
 
   World w;
   const char* address = std::getenv("SEALNET_SERVER_ADDR");
@@ -1459,6 +1688,10 @@ int main() {
     run_case("connect with options: app version, pin", [&] { test_connect_options(w); });
     run_case("version-1 peer", [&] { test_version_1_peer(w); });
     run_case("max_queued_bytes", [&] { test_max_queued_bytes(w); });
+    run_case("anonymous authentication, token kept and refreshed, token reconnect",
+             [&] { test_anonymous_authentication_and_the_kept_token(w); });
+    run_case("saved and altered tokens, custom without a backend",
+             [&] { test_saved_altered_and_custom_authentication(w); });
     run_case("encrypt before key exchange", [&] { test_encrypt_before_key_exchange(w); });
     run_case("wrong pin fails the key exchange", [&] { test_wrong_pin(w); });
     run_case("poll instead of callbacks", [&] { test_poll(w); });

@@ -28,8 +28,9 @@ namespace Sealnet
 
     /// <summary>
     /// What one connection uses, for <see cref="SealnetPeer.Connect(ConnectOptions)"/>: the address and
-    /// application id (both required), the game's version, the transport and the server key pin. Read
-    /// during the Connect call only, so one instance may be reused and changed afterwards.
+    /// application id (both required), the game's version, the transport, the server key pin and the
+    /// authentication values. Read during the Connect call only, so one instance may be reused and changed
+    /// afterwards.
     /// </summary>
     public sealed class ConnectOptions
     {
@@ -67,6 +68,11 @@ namespace Sealnet
                 serverPublicKey = value == null ? null : (byte[])value.Clone();
             }
         }
+
+        /// <summary>Authenticate this connection with these values (Photon's AuthValues): the peer sends them by
+        /// itself right after the key exchange, which must be automatic (<see cref="SealnetPeerConfig.AutoKeyExchange"/>).
+        /// Null (default): no authentication.</summary>
+        public AuthenticationValues AuthValues { get; set; }
 
         /// <summary>Options with the defaults: TCP, the library's version string, the pin as configured.</summary>
         public ConnectOptions()

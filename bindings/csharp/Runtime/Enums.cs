@@ -176,6 +176,76 @@ namespace Sealnet
         public const short ServerBusy = -12;
         /// <summary>The room is full (Photon's GameFull).</summary>
         public const short GameFull = 32765;
+
+        // Answers to Authenticate (230) and AuthenticateOnce (231), docs/auth.md section 4.2 (the
+        // header has no PEER_RETURN_CODE_* for them).
+
+        /// <summary>An operation other than 230/231 before authenticating, where the server does not allow
+        /// anonymous players ("authenticate first").</summary>
+        public const short OperationNotAllowedInCurrentState = -3;
+        /// <summary>Anonymous where the server does not allow it, or custom authentication on a server with
+        /// no backend configured.</summary>
+        public const short InvalidAuthentication = 32767;
+        /// <summary>The backend rejected the player (the debug message may say why).</summary>
+        public const short CustomAuthenticationFailed = 32755;
+        /// <summary>The server token is not valid here or has expired: authenticate again.</summary>
+        public const short AuthenticationTicketExpired = 32753;
+        /// <summary>Too many authentication attempts; try again later.</summary>
+        public const short HttpLimitReached = 32745;
+        /// <summary>The backend is unavailable or answered wrongly; try again.</summary>
+        public const short ExternalHttpCallFailed = 32744;
+    }
+
+    /// <summary>Operation codes of authentication (docs/auth.md): the peer sends them by itself when
+    /// <see cref="ConnectOptions.AuthValues"/> are set, and its listener gets their responses.</summary>
+    public static class OperationCode
+    {
+        /// <summary>Authenticate, sent for <see cref="CustomAuthenticationType.Custom"/> and
+        /// <see cref="CustomAuthenticationType.None"/>.</summary>
+        public const byte Authenticate = 230;
+        /// <summary>AuthenticateOnce, sent for <see cref="CustomAuthenticationType.Token"/>.</summary>
+        public const byte AuthenticateOnce = 231;
+    }
+
+    /// <summary>Parameters of a successful response to <see cref="OperationCode.Authenticate"/> or
+    /// <see cref="OperationCode.AuthenticateOnce"/>.</summary>
+    public static class ParameterCode
+    {
+        /// <summary>The user id the backend gave (string).</summary>
+        public const byte UserId = 225;
+        /// <summary>The nickname (string, may be empty).</summary>
+        public const byte Nickname = 202;
+        /// <summary>The server token (byte[]); JoinRoom responses carry a fresh one too. The peer keeps the
+        /// latest: <see cref="SealnetPeer.ServerToken"/>.</summary>
+        public const byte Token = 221;
+        /// <summary>When <see cref="Token"/> expires (long, milliseconds since the Unix epoch).</summary>
+        public const byte TokenExpires = 198;
+    }
+
+    /// <summary>How a connection authenticates (PEER_AUTH_*; Photon's CustomAuthenticationType numbers
+    /// where Photon has them).</summary>
+    public enum CustomAuthenticationType : byte
+    {
+        /// <summary>The server asks the studio's backend (its webhook) about the connection token.</summary>
+        Custom = 0,
+        /// <summary>Present a server token (AuthenticateOnce): <see cref="AuthenticationValues.Token"/>, else the
+        /// latest one the peer holds (<see cref="SealnetPeer.ServerToken"/>).</summary>
+        Token = 254,
+        /// <summary>Anonymous, where the server allows it (default).</summary>
+        None = 255,
+    }
+
+    /// <summary>Where a connection's authentication stands (PEER_AUTH_STATE_*).</summary>
+    public enum AuthState
+    {
+        /// <summary>The connection has no authentication values, or the key exchange is not done.</summary>
+        None = 0,
+        /// <summary>Sent right after the key exchange; the answer is awaited.</summary>
+        Pending = 1,
+        /// <summary>The server admitted the player.</summary>
+        Authenticated = 2,
+        /// <summary>Refused: <see cref="SealnetPeer.AuthReturnCode"/> says why.</summary>
+        Failed = 3,
     }
 
     /// <summary>Describes <see cref="PeerResult"/> values with the native library's text.</summary>

@@ -75,7 +75,8 @@ namespace Sealnet
     }
 
     /// <summary>peer_connect_options_t. The strings are pointers to NUL-terminated UTF-8 that the
-    /// caller keeps pinned for the duration of peer_connect_with only.</summary>
+    /// caller keeps pinned for the duration of peer_connect_with only; <c>auth</c> is a
+    /// peer_auth_values_t the caller frees after that call.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct NativeConnectOptions
     {
@@ -89,6 +90,7 @@ namespace Sealnet
         public byte[] server_public_key;        // uint8_t[32]
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.ConnectOptionsReservedLength)]
         public byte[] reserved;                 // uint8_t[7], zero
+        public IntPtr auth;                     // const peer_auth_values_t *, NULL for none (0.3)
     }
 
     /// <summary>peer_stats_t, written by peer_get_stats.</summary>
@@ -193,6 +195,12 @@ namespace Sealnet
         internal const uint ValueCustom = 20;
 
         internal const uint TransportTcp = 1;
+
+        // PEER_AUTH_STATE_*.
+        internal const uint AuthStateNone = 0;
+        internal const uint AuthStatePending = 1;
+        internal const uint AuthStateAuthenticated = 2;
+        internal const uint AuthStateFailed = 3;
         internal const byte PinAsConfigured = 0;
         internal const byte PinKey = 1;
         internal const byte PinNone = 2;
@@ -358,6 +366,37 @@ namespace Sealnet
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_get_stats(IntPtr peer, out NativeStats outStats, uint structSize);
+
+        // --- authentication ---
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_auth_values_new(uint authType, out IntPtr outValues);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void peer_auth_values_free(IntPtr values);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_auth_values_set_connection_token(IntPtr values, [In] byte[] token, UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_auth_values_set_user_id(IntPtr values, [In] byte[] userId);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_auth_values_add_param(IntPtr values, [In] byte[] key, [In] byte[] value);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_auth_values_set_data(IntPtr values, [In] byte[] data, UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_auth_values_set_token(IntPtr values, [In] byte[] token, UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_get_auth_state(IntPtr peer, out uint outState, out short outReturnCode);
+
+        // A null buffer with capacity 0 asks for the length and expiry only.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_get_server_token(IntPtr peer, [Out] byte[] buffer, UIntPtr capacity,
+            out UIntPtr outLen, out long outExpiresMs);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_establish_encryption(IntPtr peer);

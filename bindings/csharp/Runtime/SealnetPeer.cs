@@ -38,7 +38,7 @@ namespace Sealnet
     public sealed class SealnetPeer : IDisposable
     {
         /// <summary>The version of this binding; compare with <see cref="NativeVersion"/>.</summary>
-        public const string BindingVersion = "0.2.0";
+        public const string BindingVersion = "0.3.0";
 
         /// <summary>The newest protocol version this binding maps every value type of (PEER_PROTOCOL_VERSION_LATEST).</summary>
         public const int LatestProtocolVersion = NativeMethods.ProtocolVersionLatest;
@@ -333,12 +333,15 @@ namespace Sealnet
 
         /// <summary>
         /// Starts connecting with per-connection options: the address and app id, the game's version
-        /// (<see cref="ConnectOptions.AppVersion"/>), the transport and the server key pin. Otherwise as
-        /// <see cref="Connect(string, string)"/>. The options are read during the call only.
+        /// (<see cref="ConnectOptions.AppVersion"/>), the transport, the server key pin and the authentication
+        /// values (<see cref="ConnectOptions.AuthValues"/>). Otherwise as <see cref="Connect(string, string)"/>.
+        /// The options are read during the call only.
         /// </summary>
         /// <returns>Ok, or for example <see cref="PeerResult.InvalidArgument"/> (an app version over 32 bytes,
-        /// a transport this build lacks; <see cref="LastResultMessage"/> says which), <see cref="PeerResult.InvalidAddress"/>
+        /// a transport this build lacks, <see cref="CustomAuthenticationType.Token"/> without any token;
+        /// <see cref="LastResultMessage"/> says which), <see cref="PeerResult.InvalidAddress"/>
         /// or <see cref="PeerResult.AlreadyConnected"/>.</returns>
+        /// <exception cref="SealnetException">An <see cref="AuthenticationValues.AuthType"/> the native library does not know.</exception>
         public PeerResult Connect(ConnectOptions options)
         {
             if (options == null)
@@ -359,8 +362,12 @@ namespace Sealnet
             var appVersion = options.AppVersion == null
                 ? default(GCHandle)
                 : GCHandle.Alloc(NativeMethods.NulTerminatedUtf8(options.AppVersion), GCHandleType.Pinned);
+            IntPtr auth = IntPtr.Zero;
             try
             {
+                // Copied by peer_connect_with, so freed right after it.
+                auth = options.AuthValues != null ? options.AuthValues.ToNative() : IntPtr.Zero;
+                native.auth = auth;
                 native.address = address.AddrOfPinnedObject();
                 native.app_id = appId.AddrOfPinnedObject();
                 native.app_version = appVersion.IsAllocated ? appVersion.AddrOfPinnedObject() : IntPtr.Zero;
@@ -372,6 +379,7 @@ namespace Sealnet
             }
             finally
             {
+                NativeMethods.peer_auth_values_free(auth);
                 address.Free();
                 appId.Free();
                 if (appVersion.IsAllocated)
@@ -379,6 +387,109 @@ namespace Sealnet
                     appVersion.Free();
                 }
             }
+        }
+
+        /// <summary>Where this connection's authentication stands (<see cref="Sealnet.AuthState.None"/> for a
+        /// connection without <see cref="ConnectOptions.AuthValues"/>). Any thread.</summary>
+        public AuthState AuthState
+        {
+            get
+            {
+                short code;
+                return GetAuthState(out code);
+            }
+        }
+
+        /// <summary>With <see cref="Sealnet.AuthState.Failed"/>, the server's return code
+        /// (<see cref="ReturnCode.AuthenticationTicketExpired"/>, <see cref="ReturnCode.CustomAuthenticationFailed"/>,
+        /// ...); otherwise 0. The message came with the operation response. Any thread.</summary>
+        public short AuthReturnCode
+        {
+            get
+            {
+                short code;
+                GetAuthState(out code);
+                return code;
+            }
+        }
+
+        /// <summary>The latest server token the peer holds (from an authentication, a JoinRoom response or an
+        /// AuthEvent; kept across connections of this peer), or null. A copy; save it to authenticate with
+        /// <see cref="AuthenticationValues.Token"/> after a restart. Any thread.</summary>
+        public byte[] ServerToken
+        {
+            get
+            {
+                byte[] token;
+                long expires;
+                return TryGetServerToken(out token, out expires) ? token : null;
+            }
+        }
+
+        /// <summary>When <see cref="ServerToken"/> expires, in milliseconds since the Unix epoch; 0 without a token.</summary>
+        public long ServerTokenExpiresMs
+        {
+            get
+            {
+                byte[] token;
+                long expires;
+                return TryGetServerToken(out token, out expires) ? expires : 0;
+            }
+        }
+
+        /// <summary>The server token and its expiry from one snapshot (the properties read one each). Any thread.</summary>
+        /// <returns>False when the peer holds no token.</returns>
+        public bool TryGetServerToken(out byte[] token, out long expiresMs)
+        {
+            IntPtr peer = Handle;
+            while (true)
+            {
+                UIntPtr length;
+                var result = Check(NativeMethods.peer_get_server_token(peer, null, UIntPtr.Zero, out length, out expiresMs));
+                if (result == PeerResult.NotFound)
+                {
+                    token = null;
+                    expiresMs = 0;
+                    return false;
+                }
+                if (result != PeerResult.Ok)
+                {
+                    throw new SealnetException(result, "peer_get_server_token", NativeMethods.LastError());
+                }
+                token = new byte[(int)length];
+                if (token.Length == 0)
+                {
+                    return true;
+                }
+                result = Check(NativeMethods.peer_get_server_token(peer, token, length, out length, out expiresMs));
+                // The native I/O thread kept a longer token in between: ask again.
+                if (result == PeerResult.BufferTooSmall)
+                {
+                    continue;
+                }
+                if (result != PeerResult.Ok)
+                {
+                    throw new SealnetException(result, "peer_get_server_token", NativeMethods.LastError());
+                }
+                if ((int)length != token.Length)
+                {
+                    Array.Resize(ref token, (int)length);
+                }
+                GC.KeepAlive(this);
+                return true;
+            }
+        }
+
+        private AuthState GetAuthState(out short code)
+        {
+            uint state;
+            var result = Check(NativeMethods.peer_get_auth_state(Handle, out state, out code));
+            if (result != PeerResult.Ok)
+            {
+                throw new SealnetException(result, "peer_get_auth_state", NativeMethods.LastError());
+            }
+            GC.KeepAlive(this);
+            return (AuthState)state;
         }
 
         /// <summary>

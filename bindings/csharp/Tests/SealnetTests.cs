@@ -156,6 +156,9 @@ internal static class SealnetTests
         Run("every type round-trips through the server with its type", EveryTypeThroughServer);
         Run("stats: round-trip time, traffic counters, server time", Stats);
         Run("Connect(ConnectOptions): app version, per-connection pin, refusals", ConnectWithOptions);
+        Run("AuthenticationValues: the native library checks each limit when it is set", AuthValuesLimits);
+        Run("anonymous authentication: token kept, refreshed by JoinRoom, presented on reconnect", AnonymousAuthentication);
+        Run("a saved token on a new peer, an altered token (32753), custom without a backend (32767)", SavedAlteredAndCustom);
         Run("a version-1 peer: ProtocolVersion 1, version-2 types (int[] too) refused, generic int arrays read", VersionOnePeer);
         Run("Encrypt before the key exchange gives EncryptionNotEstablished", EncryptBeforeKeyExchange);
         Run("a wrong server key pin fails the key exchange", PinMismatch);
@@ -534,6 +537,7 @@ internal static class SealnetTests
             { "peer_connect_options_t.pin", Offset<NativeConnectOptions>("pin") },
             { "peer_connect_options_t.server_public_key", Offset<NativeConnectOptions>("server_public_key") },
             { "peer_connect_options_t.reserved", Offset<NativeConnectOptions>("reserved") },
+            { "peer_connect_options_t.auth", Offset<NativeConnectOptions>("auth") },
             { "peer_stats_t", Marshal.SizeOf(typeof(NativeStats)) },
             { "peer_stats_t.struct_size", Offset<NativeStats>("struct_size") },
             { "peer_stats_t.protocol_version", Offset<NativeStats>("protocol_version") },
@@ -590,11 +594,11 @@ internal static class SealnetTests
             { "peer_send_options_t", 8 }, { "peer_send_options_t.struct_size", 0 },
             { "peer_send_options_t.delivery_mode", 4 }, { "peer_send_options_t.encrypt", 5 },
             { "peer_send_options_t.channel", 6 }, { "peer_send_options_t.reserved", 7 },
-            { "peer_connect_options_t", 72 }, { "peer_connect_options_t.struct_size", 0 },
+            { "peer_connect_options_t", 80 }, { "peer_connect_options_t.struct_size", 0 },
             { "peer_connect_options_t.transport", 4 }, { "peer_connect_options_t.address", 8 },
             { "peer_connect_options_t.app_id", 16 }, { "peer_connect_options_t.app_version", 24 },
             { "peer_connect_options_t.pin", 32 }, { "peer_connect_options_t.server_public_key", 33 },
-            { "peer_connect_options_t.reserved", 65 },
+            { "peer_connect_options_t.reserved", 65 }, { "peer_connect_options_t.auth", 72 },
             { "peer_stats_t", 64 }, { "peer_stats_t.struct_size", 0 }, { "peer_stats_t.protocol_version", 4 },
             { "peer_stats_t.rtt_ms", 8 }, { "peer_stats_t.rtt_variance_ms", 12 }, { "peer_stats_t.rtt_known", 16 },
             { "peer_stats_t.server_time_known", 17 }, { "peer_stats_t.reserved", 18 },
@@ -661,8 +665,8 @@ internal static class SealnetTests
         CheckNoPadding(actual, "peer_send_options_t", new[] { "struct_size", "delivery_mode", "encrypt", "channel",
             "reserved" }, new long[] { 4, 1, 1, 1, 1 });
         CheckNoPadding(actual, "peer_connect_options_t", new[] { "struct_size", "transport", "address", "app_id",
-            "app_version", "pin", "server_public_key", "reserved" }, new long[] { 4, 4, IntPtr.Size, IntPtr.Size,
-            IntPtr.Size, 1, NativeMethods.KeyLength, NativeMethods.ConnectOptionsReservedLength });
+            "app_version", "pin", "server_public_key", "reserved", "auth" }, new long[] { 4, 4, IntPtr.Size, IntPtr.Size,
+            IntPtr.Size, 1, NativeMethods.KeyLength, NativeMethods.ConnectOptionsReservedLength, IntPtr.Size });
         CheckNoPadding(actual, "peer_stats_t", new[] { "struct_size", "protocol_version", "rtt_ms", "rtt_variance_ms",
             "rtt_known", "server_time_known", "reserved", "bytes_sent", "bytes_received", "frames_sent",
             "frames_received", "server_time_ms" }, new long[] { 4, 4, 4, 4, 1, 1, NativeMethods.StatsReservedLength,
@@ -1273,6 +1277,213 @@ internal static class SealnetTests
         Throws<ArgumentException>("a 31-byte key", () => new ConnectOptions().ServerPublicKey = new byte[31]);
         peer.Dispose();
         idle.Dispose();
+    }
+
+    // ----------------------------------------------------------------------------------------------
+    // Authentication (docs/auth.md), against the server of scripts/with-server.sh: anonymous players
+    // allowed, tokens issued, no webhook.
+
+    private static byte[] savedToken;
+    private static string savedUserId;
+
+    private static void ExpectAuthLimit(string what, Action action, params string[] parts)
+    {
+        try
+        {
+            action();
+        }
+        catch (SealnetException e)
+        {
+            Equal(PeerResult.InvalidArgument, e.Result, what + ": result");
+            foreach (var part in parts)
+            {
+                Check(e.NativeMessage != null && e.NativeMessage.Contains(part) && e.Message.Contains(part),
+                    what + ": the message names " + part + ": " + e.Message);
+            }
+            return;
+        }
+        throw new TestFailure(what + ": expected a SealnetException");
+    }
+
+    private static void AuthValuesLimits()
+    {
+        var values = new AuthenticationValues(CustomAuthenticationType.Custom);
+        values.ConnectionToken = new byte[128];
+        ExpectAuthLimit("a 129-byte connection token", () => values.ConnectionToken = new byte[129], "129", "128");
+        Equal(128, values.ConnectionToken.Length, "the earlier token stays");
+        ExpectAuthLimit("a 129-byte user id", () => values.UserId = new string('u', 129), "129");
+        values.UserId = "player-1";
+        values.AddAuthParameter("lobby", "eu").AddAuthParameter("lobby", "us");
+        Equal(1, values.AuthParameters.Length, "adding a key again replaces it");
+        Equal("us", values.AuthParameters[0].Value, "the replaced value");
+        for (int i = 1; i < 32; i++)
+        {
+            values.AddAuthParameter("key" + i, "value");
+        }
+        ExpectAuthLimit("a 33rd parameter", () => values.AddAuthParameter("one-more", "value"), "32");
+        Equal(32, values.AuthParameters.Length, "still 32 parameters");
+        ExpectAuthLimit("an empty parameter key", () => values.AddAuthParameter("", "x"));
+        ExpectAuthLimit("1025 bytes of data", () => values.AuthPostData = new byte[1025], "1025");
+        values.AuthPostData = new byte[1024];
+        ExpectAuthLimit("a 2049-byte server token", () => values.Token = new byte[2049], "2049");
+        Throws<ArgumentNullException>("a null parameter key", () => values.AddAuthParameter(null, "x"));
+        Throws<ArgumentException>("a NUL in the user id", () => values.UserId = "a\0b");
+        values.ConnectionToken = Encoding.UTF8.GetBytes("SECRET-SESSION");
+        Check(!values.ToString().Contains("SECRET"), "ToString shows no credential: " + values);
+        // The getters hand out copies.
+        values.ConnectionToken[0] = (byte)'x';
+        Equal((byte)'S', values.ConnectionToken[0], "ConnectionToken is copied out");
+
+        var fresh = NewPeer(new Recorder("auth-fresh"), null);
+        Equal(AuthState.None, fresh.AuthState, "a fresh peer: AuthState");
+        Equal((short)0, fresh.AuthReturnCode, "a fresh peer: AuthReturnCode");
+        Check(fresh.ServerToken == null, "a fresh peer holds no token");
+        Equal(0L, fresh.ServerTokenExpiresMs, "no token, no expiry");
+        // An unknown type is refused by the native library when connecting.
+        var unknown = new ConnectOptions(serverAddress, AppId) { AuthValues = new AuthenticationValues((CustomAuthenticationType)7) };
+        ExpectAuthLimit("an unknown auth type", () => fresh.Connect(unknown), "auth_type is 7");
+        fresh.Dispose();
+        Throws<ObjectDisposedException>("AuthState after Dispose", () => { var state = fresh.AuthState; });
+        Throws<ObjectDisposedException>("ServerToken after Dispose", () => { var bytes = fresh.ServerToken; });
+    }
+
+    /// <summary>Connects with <paramref name="values"/> and waits for the answer to 230 or 231.</summary>
+    private static OperationResponse ConnectAuthenticated(SealnetPeer peer, Recorder recorder, AuthenticationValues values)
+    {
+        recorder.Statuses.Clear();
+        recorder.Responses.Clear();
+        var options = new ConnectOptions(serverAddress, AppId) { AuthValues = values }.PinServerKeyHex(serverKeyHex);
+        Equal(PeerResult.Ok, peer.Connect(options), "Connect with AuthValues: " + peer.LastResultMessage);
+        OperationResponse answer = null;
+        WaitFor("the answer to the authentication", () =>
+        {
+            answer = recorder.FindResponse(OperationCode.Authenticate) ?? recorder.FindResponse(OperationCode.AuthenticateOnce);
+            return answer != null || recorder.Statuses.Contains(StatusCode.Disconnect);
+        }, peer);
+        Check(answer != null, "no answer; statuses " + recorder.StatusList());
+        Equal("[Connect(1024), EncryptionEstablished(1048)]", recorder.StatusList(), "statuses");
+        return answer;
+    }
+
+    private static void AnonymousAuthentication()
+    {
+        var recorder = new Recorder("auth-anonymous");
+        var peer = NewPeer(recorder, null);
+        var answer = ConnectAuthenticated(peer, recorder, new AuthenticationValues());
+        Equal(OperationCode.Authenticate, answer.OperationCode, "answered operation");
+        Equal(ReturnCode.Ok, answer.ReturnCode, "return code (" + answer.DebugMessage + ")");
+        Check(answer.WasEncrypted, "the answer is encrypted");
+        var userId = answer[ParameterCode.UserId] as string;
+        Check(userId != null && userId.StartsWith("anonymous-"), "an anonymous user id: " + userId);
+        var token = answer[ParameterCode.Token] as byte[];
+        Check(token != null && token.Length > 0, "a token (byte[])");
+        Check(answer[ParameterCode.TokenExpires] is long, "its expiry (long)");
+        Equal(AuthState.Authenticated, peer.AuthState, "AuthState");
+        Equal((short)0, peer.AuthReturnCode, "AuthReturnCode");
+        byte[] held;
+        long expires;
+        Check(peer.TryGetServerToken(out held, out expires), "TryGetServerToken");
+        Check(SameBytes(token, held) && SameBytes(token, peer.ServerToken), "the peer keeps the response's token");
+        Equal((long)answer[ParameterCode.TokenExpires], expires, "and its expiry");
+        Equal(expires, peer.ServerTokenExpiresMs, "ServerTokenExpiresMs");
+        savedToken = held;
+        savedUserId = userId;
+
+        // JoinRoom (a room of its own, so the shared room's members see nothing) brings a fresh token,
+        // which the peer keeps.
+        var join = new ParameterDictionary { { KeyRoom, Room + "-auth" } };
+        Equal(PeerResult.Ok, peer.SendOperation(OpJoinRoom, join, SendOptions.SendReliableEncrypted), "JoinRoom");
+        WaitFor("the JoinRoom response", () => recorder.FindResponse(OpJoinRoom) != null, peer);
+        var joined = recorder.FindResponse(OpJoinRoom);
+        Equal((short)0, joined.ReturnCode, "JoinRoom return code (" + joined.DebugMessage + ")");
+        var fresh = joined[ParameterCode.Token] as byte[];
+        Check(fresh != null && !SameBytes(fresh, token), "the JoinRoom response carries a new token");
+        Check(SameBytes(fresh, peer.ServerToken), "the peer keeps it");
+
+        // Reconnected with Token and no token of its own, the peer presents the kept one.
+        recorder.Statuses.Clear();
+        Equal(PeerResult.Ok, peer.Disconnect(), "Disconnect");
+        WaitFor("Disconnect", () => recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        Check(SameBytes(fresh, peer.ServerToken), "the token outlives the connection");
+        answer = ConnectAuthenticated(peer, recorder, new AuthenticationValues(CustomAuthenticationType.Token));
+        Equal(OperationCode.AuthenticateOnce, answer.OperationCode, "answered operation");
+        Equal(ReturnCode.Ok, answer.ReturnCode, "return code (" + answer.DebugMessage + ")");
+        Equal(userId, answer[ParameterCode.UserId] as string, "the same user id");
+        Equal(AuthState.Authenticated, peer.AuthState, "AuthState after the token");
+        peer.Dispose();
+    }
+
+    private static void SavedAlteredAndCustom()
+    {
+        Check(savedToken != null, "needs the token of the anonymous authentication");
+        var recorder = new Recorder("auth-saved");
+        var peer = NewPeer(recorder, null);
+        var answer = ConnectAuthenticated(peer, recorder,
+            new AuthenticationValues(CustomAuthenticationType.Token) { Token = savedToken });
+        Equal(ReturnCode.Ok, answer.ReturnCode, "a saved token admits a new peer (" + answer.DebugMessage + ")");
+        Equal(savedUserId, answer[ParameterCode.UserId] as string, "as the same user");
+        peer.Dispose();
+
+        var altered = (byte[])savedToken.Clone();
+        altered[altered.Length / 2] ^= 1;
+        recorder = new Recorder("auth-altered");
+        peer = NewPeer(recorder, null);
+        answer = ConnectAuthenticated(peer, recorder, new AuthenticationValues(CustomAuthenticationType.Token) { Token = altered });
+        Equal(ReturnCode.AuthenticationTicketExpired, answer.ReturnCode, "an altered token");
+        Equal(AuthState.Failed, peer.AuthState, "AuthState");
+        Equal(ReturnCode.AuthenticationTicketExpired, peer.AuthReturnCode, "AuthReturnCode");
+        Check(peer.ServerToken == null, "a refused token is not kept");
+
+        // Token authentication without any token is refused at the call.
+        recorder.Statuses.Clear();
+        peer.Disconnect();
+        WaitFor("Disconnect", () => recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        var noToken = new ConnectOptions(serverAddress, AppId) { AuthValues = new AuthenticationValues(CustomAuthenticationType.Token) };
+        Equal(PeerResult.InvalidArgument, peer.Connect(noToken), "Token without a token");
+        Check(peer.LastResultMessage != null && peer.LastResultMessage.Contains("needs a server token"),
+            "LastResultMessage: " + peer.LastResultMessage);
+        peer.Dispose();
+
+        recorder = new Recorder("auth-custom");
+        peer = NewPeer(recorder, null);
+        var custom = new AuthenticationValues(CustomAuthenticationType.Custom)
+        {
+            ConnectionToken = new byte[] { 1, 2, 3, 4, 5, 6, 7, 8 },
+            UserId = "player-7",
+            AuthPostData = new byte[] { 0xCA, 0xFE },
+        }.AddAuthParameter("lobby", "eu");
+        answer = ConnectAuthenticated(peer, recorder, custom);
+        Equal(OperationCode.Authenticate, answer.OperationCode, "answered operation");
+        Equal(ReturnCode.InvalidAuthentication, answer.ReturnCode, "custom without a backend");
+        Check(answer.DebugMessage != null && answer.DebugMessage.Contains("no authentication backend"),
+            "DebugMessage: " + answer.DebugMessage);
+        Equal(AuthState.Failed, peer.AuthState, "AuthState");
+        Equal(ReturnCode.InvalidAuthentication, peer.AuthReturnCode, "AuthReturnCode");
+        peer.Dispose();
+
+        // Values need the automatic key exchange.
+        var manual = NewPeer(new Recorder("auth-manual"), new SealnetPeerConfig { AutoKeyExchange = false });
+        var options = new ConnectOptions(serverAddress, AppId) { AuthValues = new AuthenticationValues() };
+        Check(manual.Connect(options) != PeerResult.Ok, "refused with AutoKeyExchange off");
+        Check(manual.LastResultMessage != null && manual.LastResultMessage.Contains("automatic key exchange"),
+            "LastResultMessage: " + manual.LastResultMessage);
+        manual.Dispose();
+    }
+
+    private static bool SameBytes(byte[] a, byte[] b)
+    {
+        if (a == null || b == null || a.Length != b.Length)
+        {
+            return false;
+        }
+        for (int i = 0; i < a.Length; i++)
+        {
+            if (a[i] != b[i])
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void VersionOnePeer()

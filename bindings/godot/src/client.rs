@@ -4,7 +4,8 @@
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use sealnet::peer::{ConnectOptions, Peer, PeerConfig, PeerError, PeerEvent, PinChoice, WaitOutcome};
+use sealnet::auth::{AuthType, AuthValues, ServerToken};
+use sealnet::peer::{AuthState, ConnectOptions, Peer, PeerConfig, PeerError, PeerEvent, PinChoice, WaitOutcome};
 use sealnet::protocol::codec::{CodecError, Limits, Params, Value};
 use sealnet::protocol::message::{OperationRequest, Versions};
 use sealnet::protocol::sealing::SendOptions;
@@ -12,7 +13,7 @@ use sealnet::protocol::session::{SessionError, SessionStats};
 use sealnet::protocol::status::PeerState;
 
 use crate::codes::{
-    byte_arg, delivery_arg, event_code_arg, millis_arg, parse_key_pin, protocol_version_arg, receivers_arg, room,
+    auth, byte_arg, delivery_arg, event_code_arg, millis_arg, parse_key_pin, protocol_version_arg, receivers_arg, room,
     room_name_arg, timeout_arg, ErrorCode, Failure,
 };
 use crate::value::{
@@ -74,13 +75,84 @@ pub struct Target<'a> {
     /// The server key this connection requires, as 64 hex digits; "" uses the `server_key_pin`
     /// setting.
     pub server_key_pin: &'a str,
+    /// Authenticate the connection with these, right after the key exchange (which must be
+    /// automatic); `None`: no authentication.
+    pub auth: Option<&'a AuthValues>,
 }
 
 impl<'a> Target<'a> {
-    /// `address` and `app_id`, with the library's version and the configured pin.
+    /// `address` and `app_id`, with the library's version, the configured pin and no authentication.
     pub fn new(address: &'a str, app_id: &'a str) -> Self {
-        Target { address, app_id, app_version: "", server_key_pin: "" }
+        Target { address, app_id, app_version: "", server_key_pin: "", auth: None }
     }
+}
+
+/// Authentication values from the entries of the dictionary `set_auth_values` takes: `auth_type`
+/// (`AUTH_NONE`, the default, `AUTH_CUSTOM` or `AUTH_TOKEN`), `connection_token` (PackedByteArray, at
+/// most 128 bytes), `user_id` (String), `params` (Dictionary of String to String), `data`
+/// (PackedByteArray) and `token` (PackedByteArray). No entries: no authentication. Every limit is the
+/// core's, checked now, with its message (the size and the limit); an unknown key or a value of the
+/// wrong type is refused, naming it.
+pub fn auth_values(entries: &[(GdValue, GdValue)]) -> Result<Option<AuthValues>, Failure> {
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let refused = |error: sealnet::auth::AuthValuesError| Failure::argument(format!("auth values: {error}"));
+    let mut values = AuthValues::new(AuthType::None);
+    for (key, value) in entries {
+        let name = match key {
+            GdValue::String(name) | GdValue::StringName(name) => name.as_str(),
+            other => {
+                return Err(Failure::argument(format!("auth values: keys are names, not {}", other.type_name())));
+            }
+        };
+        let wrong = |expected: &str| {
+            Failure::argument(format!("auth values: {name} must be {expected}, not {}", value.type_name()))
+        };
+        match (name, value) {
+            ("auth_type", GdValue::Int(auth_type)) => {
+                values.auth_type = match *auth_type {
+                    auth::TYPE_CUSTOM => AuthType::Custom,
+                    auth::TYPE_TOKEN => AuthType::Token,
+                    auth::TYPE_NONE => AuthType::None,
+                    other => {
+                        return Err(Failure::argument(format!(
+                            "auth values: auth_type must be AUTH_CUSTOM (0), AUTH_TOKEN (254) or AUTH_NONE (255), \
+                             not {other}"
+                        )))
+                    }
+                }
+            }
+            ("auth_type", _) => return Err(wrong("an int (AUTH_*)")),
+            ("connection_token", GdValue::PackedByteArray(bytes)) => {
+                values.set_connection_token(bytes).map_err(refused)?
+            }
+            ("user_id", GdValue::String(user_id)) => values.set_user_id(user_id).map_err(refused)?,
+            ("data", GdValue::PackedByteArray(bytes)) => values.set_auth_data(bytes).map_err(refused)?,
+            ("token", GdValue::PackedByteArray(bytes)) => values.set_token(bytes).map_err(refused)?,
+            ("connection_token" | "data" | "token", _) => return Err(wrong("a PackedByteArray")),
+            ("user_id", _) => return Err(wrong("a String")),
+            ("params", GdValue::Dictionary(params)) => {
+                for (key, value) in params {
+                    let (GdValue::String(key), GdValue::String(value)) = (key, value) else {
+                        return Err(Failure::argument(format!(
+                            "auth values: params must map Strings to Strings, not {} to {}",
+                            key.type_name(),
+                            value.type_name()
+                        )));
+                    };
+                    values.add_param(key, value).map_err(refused)?;
+                }
+            }
+            ("params", _) => return Err(wrong("a Dictionary of String to String")),
+            _ => {
+                return Err(Failure::argument(format!(
+                    "auth values: unknown key \"{name}\" (auth_type, connection_token, user_id, params, data, token)"
+                )))
+            }
+        }
+    }
+    Ok(Some(values))
 }
 
 /// Measurements of the connection, as GDScript reads them (Photon's `RoundTripTime`, `BytesIn`,
@@ -209,6 +281,9 @@ pub struct Client {
     carried_over: VecDeque<PeerEvent>,
     /// The limits of the current peer, to say which value a refused send is about.
     limits: Limits,
+    /// The latest server token of a previous peer: each connection gets a new peer, which starts
+    /// without one, so the client keeps it across connections as one peer would.
+    kept_token: Option<ServerToken>,
 }
 
 impl std::fmt::Debug for Client {
@@ -235,15 +310,31 @@ impl Client {
             None => PinChoice::AsConfigured,
         };
         if let Some(old) = self.peer.take() {
+            self.keep_token_of(&old);
             old.shutdown();
             old.drain_events(&mut self.carried_over);
+        }
+        // A token authentication without a token of its own presents the kept one, as the peer does
+        // with the token it holds.
+        let mut auth = target.auth.cloned();
+        if let (Some(values), Some(kept)) = (auth.as_mut(), &self.kept_token) {
+            if values.auth_type == AuthType::Token && values.token().is_empty() {
+                values.set_token(&kept.bytes).map_err(|error| Failure::argument(error.to_string()))?;
+            }
         }
         self.limits = config.session.limits;
         let peer = Peer::new(config);
         let app_version = Some(target.app_version).filter(|version| !version.is_empty());
-        peer.connect_with(&ConnectOptions { address: target.address, app_id: target.app_id, app_version, pin })?;
+        let auth = auth.as_ref();
+        peer.connect_with(&ConnectOptions { address: target.address, app_id: target.app_id, app_version, pin, auth })?;
         self.peer = Some(peer);
         Ok(())
+    }
+
+    fn keep_token_of(&mut self, peer: &Peer) {
+        if let Some(token) = peer.server_token() {
+            self.kept_token = Some(token);
+        }
     }
 
     fn peer(&self) -> Result<&Peer, Failure> {
@@ -287,6 +378,17 @@ impl Client {
         self.peer.as_ref().map_or(PeerState::Disconnected, Peer::state)
     }
 
+    /// Where the connection's authentication stands ([`AuthState::None`] when there is none).
+    pub fn auth_state(&self) -> AuthState {
+        self.peer.as_ref().map_or(AuthState::None, Peer::auth_state)
+    }
+
+    /// The latest server token held: the current peer's, else the one kept from an earlier
+    /// connection.
+    pub fn server_token(&self) -> Option<ServerToken> {
+        self.peer.as_ref().and_then(Peer::server_token).or_else(|| self.kept_token.clone())
+    }
+
     /// The server's static key, once the key exchange succeeded.
     pub fn server_public_key(&self) -> Option<[u8; 32]> {
         self.peer.as_ref().and_then(Peer::server_public_key)
@@ -320,8 +422,10 @@ impl Client {
     }
 
     /// Stops the I/O thread (sending Disconnect when connected) and drops what was not handed out.
+    /// The server token stays, for a later connection.
     pub fn shutdown(&mut self) {
         if let Some(peer) = self.peer.take() {
+            self.keep_token_of(&peer);
             peer.shutdown();
         }
         self.carried_over.clear();
@@ -548,6 +652,65 @@ mod tests {
         assert_eq!(error.code, ErrorCode::InvalidArgument);
         assert!(error.message.contains("version"), "{}", error.message);
         assert_eq!(client.state(), PeerState::Disconnected);
+    }
+
+    fn named(entries: Vec<(&str, GdValue)>) -> Vec<(GdValue, GdValue)> {
+        entries.into_iter().map(|(key, value)| (GdValue::String(key.into()), value)).collect()
+    }
+
+    #[test]
+    fn auth_values_come_from_a_dictionary_of_names() {
+        assert_eq!(auth_values(&[]).unwrap(), None, "{{}} is no authentication");
+        let params = GdValue::Dictionary(vec![(GdValue::String("lobby".into()), GdValue::String("eu".into()))]);
+        let values = auth_values(&named(vec![
+            ("auth_type", GdValue::Int(auth::TYPE_CUSTOM)),
+            ("connection_token", GdValue::PackedByteArray(vec![7; 128])),
+            ("user_id", GdValue::String("player-1".into())),
+            ("params", params),
+            ("data", GdValue::PackedByteArray(vec![1, 2])),
+        ]))
+        .unwrap()
+        .unwrap();
+        assert_eq!(values.auth_type, AuthType::Custom);
+        assert_eq!(values.connection_token(), &[7; 128]);
+        assert_eq!(values.user_id(), Some("player-1"));
+        assert_eq!(values.params(), &[("lobby".to_string(), "eu".to_string())]);
+        assert_eq!(values.auth_data(), Some(&[1u8, 2][..]));
+        // A StringName key works as well; the type defaults to anonymous.
+        let token = vec![(GdValue::StringName("token".into()), GdValue::PackedByteArray(vec![9; 40]))];
+        let values = auth_values(&token).unwrap().unwrap();
+        assert_eq!((values.auth_type, values.token()), (AuthType::None, &[9u8; 40][..]));
+        let token_type = auth_values(&named(vec![("auth_type", GdValue::Int(auth::TYPE_TOKEN))])).unwrap().unwrap();
+        assert_eq!(token_type.auth_type, AuthType::Token);
+    }
+
+    #[test]
+    fn auth_values_refuse_what_the_server_would_and_name_it() {
+        let too_long = auth_values(&named(vec![("connection_token", GdValue::PackedByteArray(vec![7; 129]))]));
+        let error = too_long.unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidArgument);
+        assert!(error.message.contains("129") && error.message.contains("128"), "{}", error.message);
+        let refusals = [
+            (named(vec![("auth_type", GdValue::Int(7))]), "auth_type"),
+            (named(vec![("auth_type", GdValue::String("none".into()))]), "auth_type"),
+            (named(vec![("connection_token", GdValue::String("abc".into()))]), "PackedByteArray"),
+            (named(vec![("user_id", GdValue::String("u".repeat(129)))]), "129"),
+            (named(vec![("user_id", GdValue::Int(1))]), "String"),
+            (named(vec![("data", GdValue::PackedByteArray(vec![0; 1025]))]), "1025"),
+            (named(vec![("token", GdValue::PackedByteArray(vec![0; 2049]))]), "2049"),
+            (
+                named(vec![("params", GdValue::Dictionary(vec![(GdValue::Int(1), GdValue::String("x".into()))]))]),
+                "params",
+            ),
+            (named(vec![("params", GdValue::Int(1))]), "params"),
+            (named(vec![("password", GdValue::String("hunter2".into()))]), "unknown key \"password\""),
+            (vec![(GdValue::Int(1), GdValue::Nil)], "keys are names"),
+        ];
+        for (entries, named_part) in refusals {
+            let error = auth_values(&entries).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidArgument, "{entries:?}");
+            assert!(error.message.contains(named_part), "{}: {named_part}", error.message);
+        }
     }
 }
 
@@ -1186,6 +1349,124 @@ mod server_tests {
         player.client.connect(&Settings::default(), &target).unwrap();
         player.status(StatusCode::EncryptionFailedToEstablish);
         player.client.shutdown();
+    }
+
+    /// Connects `player` with `values` and waits for the answer to the authentication.
+    fn authenticate(player: &mut Player, server: &TestServer, values: &AuthValues) -> ResponseSignal {
+        let target = Target { auth: Some(values), ..server.target() };
+        player.client.connect(&Settings::default(), &target).unwrap();
+        player.status(StatusCode::EncryptionEstablished);
+        player.wait_for("the answer to the authentication", |signal| match signal {
+            Signal::Response(response)
+                if response.op_code == i64::from(auth::OP_AUTHENTICATE)
+                    || response.op_code == i64::from(auth::OP_AUTHENTICATE_ONCE) =>
+            {
+                Some(response.clone())
+            }
+            _ => None,
+        })
+    }
+
+    fn new_player() -> Player {
+        Player { client: Client::new(), seen: Vec::new(), queue: VecDeque::new() }
+    }
+
+    fn bytes_of(data: &[(GdValue, GdValue)], key: u8) -> Option<Vec<u8>> {
+        match param(data, key) {
+            Some(GdValue::PackedByteArray(bytes)) => Some(bytes.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn anonymous_authentication_keeps_a_token_that_join_refreshes_and_a_reconnect_presents() {
+        let server = TestServer::start();
+        let mut player = new_player();
+        assert_eq!((player.client.auth_state(), player.client.server_token()), (AuthState::None, None));
+        let answer = authenticate(&mut player, &server, &AuthValues::new(AuthType::None));
+        assert_eq!((answer.op_code, answer.return_code), (i64::from(auth::OP_AUTHENTICATE), 0), "{answer:?}");
+        assert!(answer.was_encrypted);
+        let user_id = match param(&answer.data, auth::PARAM_USER_ID) {
+            Some(GdValue::String(user_id)) if user_id.starts_with("anonymous-") => user_id.clone(),
+            other => panic!("no anonymous user id: {other:?}"),
+        };
+        let first = bytes_of(&answer.data, auth::PARAM_TOKEN).expect("a token");
+        let expires = match param(&answer.data, auth::PARAM_TOKEN_EXPIRES) {
+            Some(GdValue::Int(expires)) => *expires,
+            other => panic!("no expiry: {other:?}"),
+        };
+        assert_eq!(player.client.auth_state(), AuthState::Authenticated);
+        let held = player.client.server_token().expect("the peer keeps the token");
+        assert_eq!((held.bytes.as_slice(), held.expires_at_ms), (first.as_slice(), expires));
+
+        // JoinRoom brings a fresh token, which the client keeps.
+        let joined = player.join_response("godot-auth");
+        let fresh = bytes_of(&joined.data, auth::PARAM_TOKEN).expect("a token in the JoinRoom response");
+        assert_ne!(fresh, first);
+        assert_eq!(player.client.server_token().unwrap().bytes, fresh);
+
+        // Reconnected with a token authentication and no token, the kept one is presented, though the
+        // connection runs on a new peer.
+        player.client.disconnect();
+        player.status(StatusCode::Disconnect);
+        let answer = authenticate(&mut player, &server, &AuthValues::new(AuthType::Token));
+        assert_eq!((answer.op_code, answer.return_code), (i64::from(auth::OP_AUTHENTICATE_ONCE), 0), "{answer:?}");
+        assert_eq!(param(&answer.data, auth::PARAM_USER_ID), Some(&GdValue::String(user_id)));
+        assert_eq!(player.client.auth_state(), AuthState::Authenticated);
+        player.client.shutdown();
+        assert!(player.client.server_token().is_some(), "the token outlives shutdown");
+    }
+
+    #[test]
+    fn a_saved_token_an_altered_one_and_custom_authentication_without_a_backend() {
+        let server = TestServer::start();
+        let mut first = new_player();
+        let answer = authenticate(&mut first, &server, &AuthValues::new(AuthType::None));
+        assert_eq!(answer.return_code, 0, "{answer:?}");
+        let saved = first.client.server_token().unwrap().bytes;
+        first.client.shutdown();
+
+        let mut values = AuthValues::new(AuthType::Token);
+        values.set_token(&saved).unwrap();
+        let mut second = new_player();
+        let answer = authenticate(&mut second, &server, &values);
+        assert_eq!(answer.return_code, 0, "a saved token admits a new client: {answer:?}");
+        second.client.shutdown();
+
+        let mut altered = saved.clone();
+        altered[saved.len() / 2] ^= 1;
+        values.set_token(&altered).unwrap();
+        let mut third = new_player();
+        let answer = authenticate(&mut third, &server, &values);
+        let expired = i64::from(auth::AUTHENTICATION_TICKET_EXPIRED);
+        assert_eq!(answer.return_code, expired, "{answer:?}");
+        let failed = auth::state_code(third.client.auth_state());
+        assert_eq!(failed, (auth::STATE_FAILED, expired));
+        assert_eq!(third.client.server_token(), None, "a refused token is not kept");
+        third.client.disconnect();
+        third.status(StatusCode::Disconnect);
+        let no_token = AuthValues::new(AuthType::Token);
+        let target = Target { auth: Some(&no_token), ..server.target() };
+        let error = third.client.connect(&Settings::default(), &target).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidArgument);
+        assert!(error.message.contains("needs a server token"), "{}", error.message);
+
+        let mut custom = AuthValues::new(AuthType::Custom);
+        custom.set_connection_token(&[1, 2, 3, 4]).unwrap();
+        custom.add_param("lobby", "eu").unwrap();
+        let mut fourth = new_player();
+        let answer = authenticate(&mut fourth, &server, &custom);
+        let invalid = i64::from(auth::INVALID_AUTHENTICATION);
+        assert_eq!((answer.op_code, answer.return_code), (i64::from(auth::OP_AUTHENTICATE), invalid), "{answer:?}");
+        assert!(answer.debug_message.as_deref().is_some_and(|text| text.contains("no authentication backend")));
+        assert_eq!(auth::state_code(fourth.client.auth_state()), (auth::STATE_FAILED, invalid));
+        fourth.client.shutdown();
+
+        // Values need the automatic key exchange.
+        let manual = Settings { auto_key_exchange: false, ..Settings::default() };
+        let anonymous = AuthValues::new(AuthType::None);
+        let error = Client::new().connect(&manual, &Target { auth: Some(&anonymous), ..server.target() }).unwrap_err();
+        assert!(error.message.contains("automatic key exchange"), "{}", error.message);
     }
 
     #[test]

@@ -135,6 +135,8 @@ impl From<PeerError> for ErrorCode {
             // gets a new peer, and a shut-down one is dropped. Were it reached, there is no connection.
             PeerError::ShutDown => ErrorCode::NotConnected,
             PeerError::Session(error) => error.into(),
+            // Authentication values that cannot be sent (a token authentication without any token).
+            PeerError::Auth(_) => ErrorCode::InvalidArgument,
         }
     }
 }
@@ -160,7 +162,8 @@ impl Failure {
         Failure { code, message: message.into() }
     }
 
-    fn argument(message: impl Into<String>) -> Self {
+    /// An argument refused: [`ErrorCode::InvalidArgument`] with `message`.
+    pub(crate) fn argument(message: impl Into<String>) -> Self {
         Failure::new(ErrorCode::InvalidArgument, message)
     }
 }
@@ -333,6 +336,48 @@ pub mod room {
     pub const RECEIVERS_MASTER_CLIENT: i64 = sealnet::rooms::RECEIVERS_MASTER_CLIENT as i64;
 }
 
+/// Authentication (docs/auth.md): the numbers of `set_auth_values`, `get_auth_state()` and of the
+/// responses to Authenticate and AuthenticateOnce. Types and states are numbered as the C ABI's
+/// `PEER_AUTH_*` and `PEER_AUTH_STATE_*`, so one table documents every binding.
+pub mod auth {
+    use sealnet::peer::AuthState;
+
+    pub use sealnet::auth::{MAX_CONNECTION_TOKEN, PARAM_NICKNAME, PARAM_TOKEN, PARAM_TOKEN_EXPIRES, PARAM_USER_ID};
+    pub use sealnet::protocol::status::op_code::{
+        AUTHENTICATE as OP_AUTHENTICATE, AUTHENTICATE_ONCE as OP_AUTHENTICATE_ONCE,
+    };
+    pub use sealnet::protocol::status::return_code::{
+        AUTHENTICATION_TICKET_EXPIRED, CUSTOM_AUTHENTICATION_FAILED, EXTERNAL_HTTP_CALL_FAILED, HTTP_LIMIT_REACHED,
+        INVALID_AUTHENTICATION,
+    };
+
+    /// `auth_type`: the server asks the studio's backend about the connection token.
+    pub const TYPE_CUSTOM: i64 = 0;
+    /// `auth_type`: present a server token (AuthenticateOnce), `token` or else the latest one held.
+    pub const TYPE_TOKEN: i64 = 254;
+    /// `auth_type`: anonymous, where the server allows it (the default).
+    pub const TYPE_NONE: i64 = 255;
+
+    /// No authentication values for this connection, or the key exchange is not done.
+    pub const STATE_NONE: i64 = 0;
+    /// Sent right after the key exchange; the answer is awaited.
+    pub const STATE_PENDING: i64 = 1;
+    /// The server admitted the player.
+    pub const STATE_AUTHENTICATED: i64 = 2;
+    /// Refused: the return code says why.
+    pub const STATE_FAILED: i64 = 3;
+
+    /// The state number and, for a refusal, the server's return code (0 otherwise).
+    pub fn state_code(state: AuthState) -> (i64, i64) {
+        match state {
+            AuthState::None => (STATE_NONE, 0),
+            AuthState::Pending => (STATE_PENDING, 0),
+            AuthState::Authenticated => (STATE_AUTHENTICATED, 0),
+            AuthState::Failed { return_code } => (STATE_FAILED, i64::from(return_code)),
+        }
+    }
+}
+
 /// Checks an integer that must fit in one byte (op codes, channels).
 pub fn byte_arg(what: &str, value: i64) -> Result<u8, Failure> {
     u8::try_from(value).map_err(|_| Failure::argument(format!("{what} must be from 0 to 255, not {value}")))
@@ -492,6 +537,7 @@ mod tests {
             PeerError::Session(SessionError::MessageTooLarge { len: 10, max: 5 }),
             PeerError::Session(SessionError::CounterExhausted),
             PeerError::Session(SessionError::OutputFull),
+            PeerError::Auth(sealnet::auth::AuthValuesError::MissingToken),
         ];
         for error in errors {
             let ours = ErrorCode::from(error.clone());

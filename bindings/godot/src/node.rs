@@ -6,20 +6,21 @@
 
 use std::collections::VecDeque;
 
-use godot::builtin::{AnyDictionary, Callable, GString, VarDictionary, Variant};
+use godot::builtin::{AnyDictionary, Callable, GString, PackedByteArray, VarDictionary, Variant};
 use godot::classes::{INode, Node};
 use godot::global::godot_error;
 use godot::meta::ToGodot;
 use godot::obj::{Base, WithUserSignals};
 use godot::register::{godot_api, GodotClass};
 
+use sealnet::auth::AuthValues;
 use sealnet::peer::PeerEvent;
 use sealnet::protocol::message::OperationRequest;
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::status::StatusCode;
 
 use crate::client::{self, Client, Settings, Target};
-use crate::codes::{self, room, signal_for, ErrorCode, Failure, Signal};
+use crate::codes::{self, auth, room, signal_for, ErrorCode, Failure, Signal};
 use crate::value::{self, GdValue};
 use crate::variant::{self, Types};
 
@@ -50,6 +51,8 @@ pub struct SealnetPeer {
     #[export(range = (1.0, 60000.0, or_greater, suffix = "ms"))]
     ping_interval_ms: i64,
     client: Client,
+    /// What the next connections authenticate with (`set_auth_values`).
+    auth: Option<AuthValues>,
     /// The custom types scripts registered with `register_type`.
     types: Types,
     /// Reused between frames so draining allocates nothing in the steady state.
@@ -68,6 +71,7 @@ impl INode for SealnetPeer {
             max_protocol_version: defaults.max_protocol_version,
             ping_interval_ms: defaults.ping_interval_ms,
             client: Client::new(),
+            auth: None,
             types: Types::default(),
             batch: VecDeque::new(),
         }
@@ -228,6 +232,61 @@ impl SealnetPeer {
     #[constant]
     const LATEST_PROTOCOL_VERSION: i64 = value::LATEST_VERSION as i64;
 
+    /// `auth_type` of `set_auth_values`: the server asks the studio's backend about `connection_token`.
+    #[constant]
+    const AUTH_CUSTOM: i64 = auth::TYPE_CUSTOM;
+    /// `auth_type`: present a server token (`token`, else the latest one held, `get_server_token()`).
+    #[constant]
+    const AUTH_TOKEN: i64 = auth::TYPE_TOKEN;
+    /// `auth_type`: anonymous, where the server allows it (the default).
+    #[constant]
+    const AUTH_NONE: i64 = auth::TYPE_NONE;
+    #[constant]
+    const AUTH_STATE_NONE: i64 = auth::STATE_NONE;
+    #[constant]
+    const AUTH_STATE_PENDING: i64 = auth::STATE_PENDING;
+    #[constant]
+    const AUTH_STATE_AUTHENTICATED: i64 = auth::STATE_AUTHENTICATED;
+    #[constant]
+    const AUTH_STATE_FAILED: i64 = auth::STATE_FAILED;
+    /// The longest `connection_token`, in bytes.
+    #[constant]
+    const MAX_CONNECTION_TOKEN: i64 = auth::MAX_CONNECTION_TOKEN as i64;
+    /// Authenticate: the peer sends it for `AUTH_CUSTOM` and `AUTH_NONE`; its answer is an
+    /// `operation_response` with this op code.
+    #[constant]
+    const OP_AUTHENTICATE: i64 = auth::OP_AUTHENTICATE as i64;
+    /// AuthenticateOnce: the peer sends it for `AUTH_TOKEN`.
+    #[constant]
+    const OP_AUTHENTICATE_ONCE: i64 = auth::OP_AUTHENTICATE_ONCE as i64;
+    /// In a successful answer: the user id (String).
+    #[constant]
+    const PARAM_USER_ID: i64 = auth::PARAM_USER_ID as i64;
+    /// In a successful answer: the nickname (String).
+    #[constant]
+    const PARAM_NICKNAME: i64 = auth::PARAM_NICKNAME as i64;
+    /// In a successful answer and a JoinRoom response: the server token (PackedByteArray).
+    #[constant]
+    const PARAM_TOKEN: i64 = auth::PARAM_TOKEN as i64;
+    /// With `PARAM_TOKEN`: when it expires (int, ms since the Unix epoch).
+    #[constant]
+    const PARAM_TOKEN_EXPIRES: i64 = auth::PARAM_TOKEN_EXPIRES as i64;
+    /// Return code: anonymous where not allowed, or custom on a server without a backend.
+    #[constant]
+    const RETURN_INVALID_AUTHENTICATION: i64 = auth::INVALID_AUTHENTICATION as i64;
+    /// Return code: the backend rejected the player.
+    #[constant]
+    const RETURN_CUSTOM_AUTHENTICATION_FAILED: i64 = auth::CUSTOM_AUTHENTICATION_FAILED as i64;
+    /// Return code: the server token is not valid here or has expired; authenticate again.
+    #[constant]
+    const RETURN_AUTHENTICATION_TICKET_EXPIRED: i64 = auth::AUTHENTICATION_TICKET_EXPIRED as i64;
+    /// Return code: too many authentication attempts; try again later.
+    #[constant]
+    const RETURN_HTTP_LIMIT_REACHED: i64 = auth::HTTP_LIMIT_REACHED as i64;
+    /// Return code: the backend is unavailable; try again.
+    #[constant]
+    const RETURN_EXTERNAL_HTTP_CALL_FAILED: i64 = auth::EXTERNAL_HTTP_CALL_FAILED as i64;
+
     /// Starts connecting to `address` ("host:port"); progress arrives through `status_changed`.
     /// The exported properties are read now. `app_version` (at most 32 bytes) is the game's version sent
     /// to the server; "" sends the library's. `server_key_pin`, when not "", is the server key this
@@ -249,10 +308,58 @@ impl SealnetPeer {
         };
         let (address, app_id) = (address.to_string(), app_id.to_string());
         let (app_version, server_key_pin) = (app_version.to_string(), server_key_pin.to_string());
-        let target =
-            Target { address: &address, app_id: &app_id, app_version: &app_version, server_key_pin: &server_key_pin };
+        let target = Target {
+            address: &address,
+            app_id: &app_id,
+            app_version: &app_version,
+            server_key_pin: &server_key_pin,
+            auth: self.auth.as_ref(),
+        };
         let result = self.client.connect(&settings, &target);
         report("connect_to_server", result)
+    }
+
+    /// What the next `connect_to_server` calls authenticate with (Photon's AuthValues): a Dictionary
+    /// with `auth_type` (`AUTH_NONE`, the default, `AUTH_CUSTOM` or `AUTH_TOKEN`), `connection_token`
+    /// (PackedByteArray, at most `MAX_CONNECTION_TOKEN` bytes, never truncated), `user_id` (String),
+    /// `params` (Dictionary of String to String), `data` (PackedByteArray) and `token`
+    /// (PackedByteArray, for `AUTH_TOKEN`; without it the latest token held is presented). `{}` stops
+    /// authenticating. The peer then authenticates by itself right after the key exchange (which must be
+    /// automatic); the answer is an `operation_response` with `OP_AUTHENTICATE` or
+    /// `OP_AUTHENTICATE_ONCE`. Returns 0, or `ERR_INVALID_ARGUMENT` (printing the size and the limit, or
+    /// the key at fault), keeping the values set before.
+    #[func]
+    fn set_auth_values(&mut self, values: AnyDictionary) -> i64 {
+        let entries = variant::entries_from_dictionary(&values, &self.types);
+        let result = client::auth_values(&entries).map(|values| self.auth = values);
+        report("set_auth_values", result)
+    }
+
+    /// Where this connection's authentication stands: one of the `AUTH_STATE_*` constants.
+    #[func]
+    fn get_auth_state(&self) -> i64 {
+        auth::state_code(self.client.auth_state()).0
+    }
+
+    /// With `AUTH_STATE_FAILED`, the server's return code (`RETURN_*`); otherwise 0.
+    #[func]
+    fn get_auth_return_code(&self) -> i64 {
+        auth::state_code(self.client.auth_state()).1
+    }
+
+    /// The latest server token held (from an authentication or a JoinRoom response, kept across
+    /// connections), or an empty PackedByteArray. Save it to authenticate with `AUTH_TOKEN` later.
+    #[func]
+    fn get_server_token(&self) -> PackedByteArray {
+        self.client
+            .server_token()
+            .map_or_else(PackedByteArray::new, |token| PackedByteArray::from(token.bytes.as_slice()))
+    }
+
+    /// When `get_server_token()` expires, in ms since the Unix epoch; -1 without a token.
+    #[func]
+    fn get_server_token_expires_ms(&self) -> i64 {
+        self.client.server_token().map_or(-1, |token| token.expires_at_ms)
     }
 
     /// Starts the key exchange when `auto_key_exchange` is off; status 1048 follows.

@@ -331,3 +331,9 @@ async fn sleep_until(deadline: Option<Instant>) {
         None => std::future::pending().await,
     }
 }
+
+/// Starts a server built by `build` from a fresh one (for providers, token keys, clocks).
+pub async fn start_built(config: Config, build: impl FnOnce(Server) -> Server) -> RunningServer {
+    let keypair = Keypair::generate().expect("random source");
+    build(Server::new(config, keypair)).start().await.expect("server starts")
+}

@@ -1,0 +1,323 @@
+//! Authenticate (230) and AuthenticateOnce (231) on a connection, the gate on everything else, and
+//! the server tokens a connection is given (docs/auth.md).
+//!
+//! A custom authentication runs its provider call on its own task. While it runs, the connection
+//! reads nothing more from its client, so the operations sent after Authenticate are handled after
+//! it, in order; output, timers and relayed events go on meanwhile.
+
+use std::time::Instant;
+
+use sealnet::auth::{AuthType, AuthValues, ServerToken, EVENT_AUTH, PARAM_DATA, PARAM_NICKNAME, PARAM_USER_ID};
+use sealnet::protocol::codec::{Params, Table};
+use sealnet::protocol::message::{EventData, OperationRequest, OperationResponse};
+use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::status::{op_code, return_code};
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::task::JoinHandle;
+
+use crate::auth::token::{data_to_table, TokenClaims};
+use crate::auth::{AuthContext, AuthRequest, WebhookOutcome};
+use crate::connection::Connection;
+use crate::ops::respond;
+use crate::plugin::{AuthenticatedContext, Verdict};
+
+/// Where a connection stands.
+#[derive(Default)]
+pub(crate) enum AuthState {
+    /// Not authenticated (yet).
+    #[default]
+    None,
+    /// A provider call is in flight.
+    Pending(PendingCall),
+    /// Let in without an identity: the backend was unavailable and the server is configured to
+    /// admit players then.
+    Unverified,
+    Authenticated(Box<Authenticated>),
+}
+
+pub(crate) struct PendingCall {
+    pub(crate) call: JoinHandle<WebhookOutcome>,
+    options: SendOptions,
+    /// Held while the call runs: the server-wide bound on outstanding calls.
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for PendingCall {
+    /// A connection that goes away stops waiting for its backend.
+    fn drop(&mut self) {
+        self.call.abort();
+    }
+}
+
+/// An authenticated player.
+pub(crate) struct Authenticated {
+    pub(crate) context: AuthContext,
+    /// Data servers and plugins carry in the player's token.
+    pub(crate) injected: Table,
+    /// When the token the client holds expires (ms since the Unix epoch).
+    pub(crate) token_expires_ms: i64,
+}
+
+impl AuthState {
+    pub(crate) fn is_pending(&self) -> bool {
+        matches!(self, AuthState::Pending(_))
+    }
+
+    /// Whether operations other than authentication may run.
+    fn admits(&self) -> bool {
+        matches!(self, AuthState::Unverified | AuthState::Authenticated(_))
+    }
+
+    pub(crate) fn context(&self) -> Option<&Authenticated> {
+        match self {
+            AuthState::Authenticated(authenticated) => Some(authenticated),
+            _ => None,
+        }
+    }
+}
+
+/// The answer to an operation a client may not send before it authenticates, if `op` is one.
+pub(crate) fn gate(conn: &Connection, op: u8) -> Option<OperationResponse> {
+    let authenticating = matches!(op, op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE);
+    if authenticating || conn.shared.config.auth.allow_anonymous || conn.auth.admits() {
+        return None;
+    }
+    let message = "authenticate first (operation 230, or 231 with a server token)";
+    Some(error(op, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.to_owned()))
+}
+
+/// Handles Authenticate or AuthenticateOnce.
+pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options: SendOptions) {
+    let op = request.op_code;
+    if let Some(refusal) = refusal(conn, request) {
+        respond(conn, refusal, options);
+        return;
+    }
+    let values = match AuthValues::from_request(request) {
+        Ok(values) => values,
+        Err(problem) => return respond(conn, error(op, return_code::INVALID_OPERATION, problem.to_string()), options),
+    };
+    match values.auth_type {
+        AuthType::Token => {
+            let now = (conn.shared.clock)();
+            let opened = conn.shared.token_keys.open(values.token(), &conn.client.app_id, now);
+            match opened {
+                Ok(claims) => admit(conn, claims.context, claims.injected, true, op, options),
+                Err(invalid) => {
+                    tracing::info!(connection = conn.id, "server token refused");
+                    respond(conn, error(op, return_code::AUTHENTICATION_TICKET_EXPIRED, invalid.to_string()), options)
+                }
+            }
+        }
+        AuthType::None if conn.shared.config.auth.allow_anonymous => match anonymous_user_id() {
+            Some(user_id) => {
+                let context = AuthContext { user_id, ..AuthContext::default() };
+                admit(conn, context, Table::new(), false, op, options)
+            }
+            None => {
+                let message = "the server could not create a user id; try again".to_owned();
+                respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, message), options)
+            }
+        },
+        AuthType::None => {
+            let message = "anonymous players are not allowed on this server".to_owned();
+            respond(conn, error(op, return_code::INVALID_AUTHENTICATION, message), options)
+        }
+        AuthType::Custom => start_call(conn, values, options),
+    }
+}
+
+/// Why an authentication cannot even start, if it cannot.
+fn refusal(conn: &mut Connection, request: &OperationRequest) -> Option<OperationResponse> {
+    let op = request.op_code;
+    let not_now = |message: &str| Some(error(op, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.into()));
+    if conn.session.protocol_version() < 2 {
+        return not_now("authentication needs protocol version 2");
+    }
+    match conn.auth {
+        AuthState::Authenticated(_) => return not_now("already authenticated"),
+        AuthState::Pending(_) => return not_now("an authentication is already in progress"),
+        AuthState::None | AuthState::Unverified => {}
+    }
+    let now = Instant::now();
+    let own = conn.auth_limit.reserve(std::time::Duration::ZERO, now).is_some();
+    if !own || conn.shared.auth_limiter.admit(conn.slot_source(), now).is_none() {
+        tracing::info!(connection = conn.id, "authentication rate limited");
+        let message = "too many authentication attempts; try again later".to_owned();
+        return Some(error(op, return_code::HTTP_LIMIT_REACHED, message));
+    }
+    None
+}
+
+fn start_call(conn: &mut Connection, values: AuthValues, options: SendOptions) {
+    const OP: u8 = op_code::AUTHENTICATE;
+    let Some(provider) = conn.shared.auth_provider.clone() else {
+        let message = "no authentication backend is configured on this server".to_owned();
+        return respond(conn, error(OP, return_code::INVALID_AUTHENTICATION, message), options);
+    };
+    let Ok(permit) = conn.shared.auth_calls.clone().try_acquire_owned() else {
+        tracing::warn!(connection = conn.id, "too many authentication calls outstanding");
+        return respond(conn, unavailable(), options);
+    };
+    let request = AuthRequest {
+        app_id: conn.client.app_id.clone(),
+        app_version: conn.client.app_version.clone(),
+        connection_token: values.connection_token().to_vec(),
+        user_id: values.user_id().map(str::to_owned),
+        params: values.params().to_vec(),
+        auth_data: values.auth_data().map(<[u8]>::to_vec),
+        client_address: conn.client.address,
+    };
+    tracing::debug!(connection = conn.id, provider = provider.name(), "authentication call started");
+    let call = tokio::spawn(provider.authenticate(request));
+    conn.auth = AuthState::Pending(PendingCall { call, options, _permit: permit });
+}
+
+/// Applies the provider's answer to the call [`start_call`] started.
+pub(crate) fn complete(conn: &mut Connection, outcome: Result<WebhookOutcome, tokio::task::JoinError>) {
+    const OP: u8 = op_code::AUTHENTICATE;
+    let AuthState::Pending(pending) = std::mem::take(&mut conn.auth) else { return };
+    let options = pending.options;
+    let outcome = outcome.unwrap_or_else(|problem| WebhookOutcome::Unavailable {
+        detail: format!("the authentication provider failed: {problem}"),
+    });
+    match outcome {
+        WebhookOutcome::Accepted(context) => admit(conn, context, Table::new(), false, OP, options),
+        WebhookOutcome::Rejected { message } => {
+            tracing::info!(connection = conn.id, "authentication rejected by the backend");
+            let message = message.filter(|m| !m.is_empty()).unwrap_or_else(|| "authentication failed".into());
+            respond(conn, error(OP, return_code::CUSTOM_AUTHENTICATION_FAILED, message), options)
+        }
+        WebhookOutcome::Refused { logged_message } => {
+            tracing::info!(connection = conn.id, backend_message = ?logged_message, "authentication refused by the backend");
+            respond(conn, error(OP, return_code::CUSTOM_AUTHENTICATION_FAILED, "authentication failed".into()), options)
+        }
+        WebhookOutcome::Unavailable { detail } => {
+            tracing::warn!(connection = conn.id, %detail, "authentication backend unavailable");
+            if conn.shared.config.auth.webhook.reject_if_unavailable {
+                respond(conn, unavailable(), options)
+            } else {
+                conn.auth = AuthState::Unverified;
+                conn.auth_deadline = None;
+                let message = "authentication service unavailable: admitted without an identity".to_owned();
+                let response = OperationResponse {
+                    op_code: OP,
+                    return_code: return_code::OK,
+                    debug_message: Some(message),
+                    params: Params::new(),
+                };
+                respond(conn, response, options)
+            }
+        }
+    }
+}
+
+/// Lets the player in: plugins see (and may refuse) it, and the client gets its token.
+fn admit(
+    conn: &mut Connection,
+    context: AuthContext,
+    mut injected: Table,
+    via_token: bool,
+    op: u8,
+    options: SendOptions,
+) {
+    let ctx = AuthenticatedContext { connection: conn.id, app_id: &conn.client.app_id, auth: &context, via_token };
+    let shared = conn.shared.clone();
+    for plugin in &shared.plugins {
+        if let Verdict::Reject { return_code, message } = plugin.on_authenticated(&ctx, &mut injected) {
+            tracing::info!(connection = conn.id, plugin = plugin.name(), "authentication refused by a plugin");
+            return respond(conn, crate::ops::rejection(op, return_code, message), options);
+        }
+    }
+    let mut authenticated = Box::new(Authenticated { context, injected, token_expires_ms: 0 });
+    let Some(token) = issue(conn, &mut authenticated) else {
+        let message = "the server could not issue a token; see the server log".to_owned();
+        return respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, message), options);
+    };
+    let mut params = Params::new();
+    token.insert_into(&mut params);
+    params.insert(PARAM_USER_ID, authenticated.context.user_id.clone());
+    params.insert(PARAM_NICKNAME, authenticated.context.nickname.clone());
+    params.insert(PARAM_DATA, sealnet::protocol::codec::Value::Table(data_to_table(&authenticated.context.data)));
+    tracing::info!(connection = conn.id, user_id = %authenticated.context.user_id, via_token, "authenticated");
+    conn.auth = AuthState::Authenticated(authenticated);
+    conn.auth_deadline = None;
+    let response = OperationResponse { op_code: op, return_code: return_code::OK, debug_message: None, params };
+    respond(conn, response, options)
+}
+
+/// Seals a fresh token for the player and remembers when it expires.
+fn issue(conn: &Connection, authenticated: &mut Authenticated) -> Option<ServerToken> {
+    let now = (conn.shared.clock)();
+    let lifetime_ms = conn.shared.config.auth.token_lifetime_s as i64 * 1000;
+    let claims = TokenClaims {
+        context: authenticated.context.clone(),
+        app_id: conn.client.app_id.clone(),
+        app_version: conn.client.app_version.clone(),
+        issued_ms: now,
+        expires_ms: now.saturating_add(lifetime_ms),
+        injected: authenticated.injected.clone(),
+    };
+    match conn.shared.token_keys.seal(&claims) {
+        Ok(bytes) => {
+            authenticated.token_expires_ms = claims.expires_ms;
+            Some(ServerToken { bytes, expires_at_ms: claims.expires_ms })
+        }
+        Err(problem) => {
+            tracing::warn!(connection = conn.id, %problem, "token not issued");
+            None
+        }
+    }
+}
+
+/// A fresh token for a JoinRoom response (docs/auth.md §5.4), when the player is authenticated.
+pub(crate) fn refresh_for_join(conn: &mut Connection, params: &mut Params) {
+    let mut auth = std::mem::take(&mut conn.auth);
+    if let AuthState::Authenticated(authenticated) = &mut auth {
+        if let Some(token) = issue(conn, authenticated) {
+            token.insert_into(params);
+        }
+    }
+    conn.auth = auth;
+}
+
+/// After a RaiseEvent: pushes a fresh token (AuthEvent) when less than a third of the client's is left.
+pub(crate) fn refresh_while_playing(conn: &mut Connection, options: SendOptions) {
+    let now = (conn.shared.clock)();
+    let lifetime_ms = conn.shared.config.auth.token_lifetime_s as i64 * 1000;
+    let mut auth = std::mem::take(&mut conn.auth);
+    if let AuthState::Authenticated(authenticated) = &mut auth {
+        if authenticated.token_expires_ms.saturating_sub(now) < lifetime_ms / 3 {
+            if let Some(token) = issue(conn, authenticated) {
+                let mut params = Params::new();
+                token.insert_into(&mut params);
+                let event = EventData { code: EVENT_AUTH, sender: 0, params };
+                let options = SendOptions { encrypt: true, ..options };
+                if let Err(problem) = conn.session.send_event(&event, options) {
+                    tracing::debug!(connection = conn.id, %problem, "token refresh not sent");
+                }
+            }
+        }
+    }
+    conn.auth = auth;
+}
+
+/// A user id for an anonymous player: random, so two anonymous players never share one.
+fn anonymous_user_id() -> Option<String> {
+    let mut bytes = [0u8; 16];
+    if getrandom::fill(&mut bytes).is_err() {
+        tracing::error!("the system random source failed: anonymous player refused");
+        return None;
+    }
+    let hex: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+    Some(format!("anonymous-{hex}"))
+}
+
+fn unavailable() -> OperationResponse {
+    let message = "authentication service unavailable, try again".to_owned();
+    error(op_code::AUTHENTICATE, return_code::EXTERNAL_HTTP_CALL_FAILED, message)
+}
+
+fn error(op: u8, code: i16, message: String) -> OperationResponse {
+    OperationResponse { op_code: op, return_code: code, debug_message: Some(message), params: Params::new() }
+}
