@@ -6,7 +6,7 @@
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
-use sealnet::protocol::codec::{decode_params, encode_params, Params, Value, DEFAULT_LIMITS};
+use sealnet::protocol::codec::{decode_params, encode_params, CodecError, Params, Value, DEFAULT_LIMITS};
 use sealnet::protocol::message::{EventData, OperationRequest};
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::session::{Session, SessionConfig, SessionError, SessionEvent, DEFAULT_MUST_ENCRYPT};
@@ -336,6 +336,9 @@ fn relay(flags: u8, mut input: Input<'_>) {
                         | SessionError::ClearMessageTooLarge { .. }
                         | SessionError::MessageTooLarge { .. },
                     ) => {}
+                    // Values of a version the connection does not speak are refused by the sender.
+                    Err(SessionError::Params(CodecError::TypeNeedsVersion { .. }))
+                        if event.params.required_version() > relay.server.protocol_version() => {}
                     Err(error) => panic!("sending an event failed: {error:?}"),
                 }
             }
