@@ -62,7 +62,8 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_AUTH_STATE_PENDING 1
 
 /**
- * The server admitted the player; the peer holds a server token.
+ * The server admitted the player; the peer holds a server token (unless the server let the player in
+ * without an identity while its backend was down, which the response's debug message says).
  */
 #define PEER_AUTH_STATE_AUTHENTICATED 2
 

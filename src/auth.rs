@@ -4,7 +4,7 @@
 
 use crate::protocol::codec::{Key, Params, Table, Value};
 use crate::protocol::message::{OperationRequest, OperationResponse};
-use crate::protocol::status::{op_code, return_code};
+use crate::protocol::status::op_code;
 
 /// Longest connection token, in bytes: the game's session id plus a few flags.
 pub const MAX_CONNECTION_TOKEN: usize = 128;
@@ -263,7 +263,8 @@ impl AuthValues {
     /// The values a request carries, checked against the same limits (server side).
     pub fn from_request(request: &OperationRequest) -> Result<AuthValues, AuthValuesError> {
         let params = &request.params;
-        if request.op_code == op_code::AUTHENTICATE_ONCE {
+        // A server token admits the player whichever of the two operations carries it.
+        if request.op_code == op_code::AUTHENTICATE_ONCE || params.get(PARAM_TOKEN).is_some() {
             let mut values = AuthValues::new(AuthType::Token);
             match params.get(PARAM_TOKEN) {
                 Some(Value::Bytes(token)) if !token.is_empty() => values.set_token(token)?,
@@ -354,14 +355,9 @@ impl ServerToken {
     }
 }
 
-/// Whether a response is the answer to an authentication, and whether it succeeded.
+/// Whether a response is the answer to an authentication.
 pub fn is_auth_response(response: &OperationResponse) -> bool {
     matches!(response.op_code, op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE)
-}
-
-/// Whether an authentication response admitted the client.
-pub fn is_success(response: &OperationResponse) -> bool {
-    is_auth_response(response) && response.return_code == return_code::OK
 }
 
 #[cfg(test)]
@@ -396,6 +392,12 @@ mod tests {
         let mut params = back.params().to_vec();
         params.sort();
         assert_eq!(params, vec![("build".into(), "42".into()), ("lobby".into(), "eu".into())]);
+
+        let mut with_token = Params::new();
+        with_token.insert(PARAM_TOKEN, vec![5u8; 40]);
+        let authenticate = OperationRequest { op_code: op_code::AUTHENTICATE, params: with_token };
+        let parsed = AuthValues::from_request(&authenticate).unwrap();
+        assert_eq!((parsed.auth_type, parsed.token()), (AuthType::Token, &[5u8; 40][..]), "Authenticate with a token");
 
         let mut token = AuthValues::new(AuthType::Token);
         assert_eq!(token.to_request().unwrap_err(), AuthValuesError::MissingToken);

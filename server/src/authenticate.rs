@@ -5,7 +5,7 @@
 //! reads nothing more from its client, so the operations sent after Authenticate are handled after
 //! it, in order; output, timers and relayed events go on meanwhile.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sealnet::auth::{AuthType, AuthValues, ServerToken, EVENT_AUTH, PARAM_DATA, PARAM_NICKNAME, PARAM_USER_ID};
 use sealnet::protocol::codec::{Params, Table};
@@ -15,11 +15,14 @@ use sealnet::protocol::status::{op_code, return_code};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
-use crate::auth::token::{data_to_table, TokenClaims};
+use crate::auth::token::{data_to_table, InvalidToken, TokenClaims};
 use crate::auth::{AuthContext, AuthRequest, WebhookOutcome};
 use crate::connection::Connection;
 use crate::ops::respond;
 use crate::plugin::{AuthenticatedContext, Verdict};
+
+/// Time a provider call may take beyond the webhook's budget before the server gives up on it.
+const PROVIDER_GRACE: Duration = Duration::from_millis(100);
 
 /// Where a connection stands.
 #[derive(Default)]
@@ -56,6 +59,18 @@ pub(crate) struct Authenticated {
     pub(crate) injected: Table,
     /// When the token the client holds expires (ms since the Unix epoch).
     pub(crate) token_expires_ms: i64,
+    /// How the player proved who it is; carried into every token it is given.
+    pub(crate) origin: Origin,
+}
+
+/// How and when a player last authenticated with the backend or anonymously (a token does not reset
+/// it).
+#[derive(Clone, Copy)]
+pub(crate) struct Origin {
+    pub(crate) anonymous: bool,
+    pub(crate) authenticated_ms: i64,
+    /// Admitted by a server token in this connection.
+    pub(crate) via_token: bool,
 }
 
 impl AuthState {
@@ -100,9 +115,28 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
     match values.auth_type {
         AuthType::Token => {
             let now = (conn.shared.clock)();
-            let opened = conn.shared.token_keys.open(values.token(), &conn.client.app_id, now);
+            let auth = &conn.shared.config.auth;
+            let max_age_ms = auth.reauthenticate_after_s as i64 * 1000;
+            let allow_anonymous = auth.allow_anonymous;
+            // Admissible here: not anonymous where anonymous players are refused, and not a refresh
+            // chain older than re-authentication allows. Either is refused like any bad token.
+            let opened = conn.shared.token_keys.open(values.token(), &conn.client.app_id, now).and_then(|claims| {
+                let fresh = now.saturating_sub(claims.authenticated_ms) < max_age_ms;
+                if fresh && (allow_anonymous || !claims.anonymous) {
+                    Ok(claims)
+                } else {
+                    Err(InvalidToken)
+                }
+            });
             match opened {
-                Ok(claims) => admit(conn, claims.context, claims.injected, true, op, options),
+                Ok(claims) => {
+                    let origin = Origin {
+                        anonymous: claims.anonymous,
+                        authenticated_ms: claims.authenticated_ms,
+                        via_token: true,
+                    };
+                    admit(conn, claims.context, claims.injected, origin, op, options)
+                }
                 Err(invalid) => {
                     tracing::info!(connection = conn.id, "server token refused");
                     respond(conn, error(op, return_code::AUTHENTICATION_TICKET_EXPIRED, invalid.to_string()), options)
@@ -112,7 +146,8 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
         AuthType::None if conn.shared.config.auth.allow_anonymous => match anonymous_user_id() {
             Some(user_id) => {
                 let context = AuthContext { user_id, ..AuthContext::default() };
-                admit(conn, context, Table::new(), false, op, options)
+                let origin = Origin { anonymous: true, authenticated_ms: (conn.shared.clock)(), via_token: false };
+                admit(conn, context, Table::new(), origin, op, options)
             }
             None => {
                 let message = "the server could not create a user id; try again".to_owned();
@@ -166,10 +201,20 @@ fn start_call(conn: &mut Connection, values: AuthValues, options: SendOptions) {
         user_id: values.user_id().map(str::to_owned),
         params: values.params().to_vec(),
         auth_data: values.auth_data().map(<[u8]>::to_vec),
-        client_address: conn.client.address,
+        // An IPv4 client of a dual-stack listener as the backend knows it, a.b.c.d, not ::ffff:a.b.c.d.
+        client_address: std::net::SocketAddr::new(conn.client.address.ip().to_canonical(), conn.client.address.port()),
     };
     tracing::debug!(connection = conn.id, provider = provider.name(), "authentication call started");
-    let call = tokio::spawn(provider.authenticate(request));
+    // Any provider, an embedder's too, gets the webhook's budget (and a little for scheduling): the
+    // client sends nothing while it waits.
+    let budget = Duration::from_millis(conn.shared.config.auth.webhook.timeout_ms) + PROVIDER_GRACE;
+    let answer = provider.authenticate(request);
+    let call = tokio::spawn(async move {
+        tokio::time::timeout(budget, answer).await.unwrap_or_else(|_| WebhookOutcome::Unavailable {
+            detail: format!("the authentication provider did not answer within {} ms", budget.as_millis()),
+            transient: true,
+        })
+    });
     conn.auth = AuthState::Pending(PendingCall { call, options, _permit: permit });
 }
 
@@ -180,9 +225,13 @@ pub(crate) fn complete(conn: &mut Connection, outcome: Result<WebhookOutcome, to
     let options = pending.options;
     let outcome = outcome.unwrap_or_else(|problem| WebhookOutcome::Unavailable {
         detail: format!("the authentication provider failed: {problem}"),
+        transient: true,
     });
     match outcome {
-        WebhookOutcome::Accepted(context) => admit(conn, context, Table::new(), false, OP, options),
+        WebhookOutcome::Accepted(context) => {
+            let origin = Origin { anonymous: false, authenticated_ms: (conn.shared.clock)(), via_token: false };
+            admit(conn, context, Table::new(), origin, OP, options)
+        }
         WebhookOutcome::Rejected { message } => {
             tracing::info!(connection = conn.id, "authentication rejected by the backend");
             let message = message.filter(|m| !m.is_empty()).unwrap_or_else(|| "authentication failed".into());
@@ -192,9 +241,11 @@ pub(crate) fn complete(conn: &mut Connection, outcome: Result<WebhookOutcome, to
             tracing::info!(connection = conn.id, backend_message = ?logged_message, "authentication refused by the backend");
             respond(conn, error(OP, return_code::CUSTOM_AUTHENTICATION_FAILED, "authentication failed".into()), options)
         }
-        WebhookOutcome::Unavailable { detail } => {
-            tracing::warn!(connection = conn.id, %detail, "authentication backend unavailable");
-            if conn.shared.config.auth.webhook.reject_if_unavailable {
+        WebhookOutcome::Unavailable { detail, transient } => {
+            tracing::warn!(connection = conn.id, %detail, transient, "authentication backend unavailable");
+            // Only an outage lets players in: a backend that answers wrongly may do so for inputs a
+            // client chose.
+            if conn.shared.config.auth.webhook.reject_if_unavailable || !transient {
                 respond(conn, unavailable(), options)
             } else {
                 conn.auth = AuthState::Unverified;
@@ -217,10 +268,11 @@ fn admit(
     conn: &mut Connection,
     context: AuthContext,
     mut injected: Table,
-    via_token: bool,
+    origin: Origin,
     op: u8,
     options: SendOptions,
 ) {
+    let via_token = origin.via_token;
     let ctx = AuthenticatedContext { connection: conn.id, app_id: &conn.client.app_id, auth: &context, via_token };
     let shared = conn.shared.clone();
     for plugin in &shared.plugins {
@@ -229,7 +281,7 @@ fn admit(
             return respond(conn, crate::ops::rejection(op, return_code, message), options);
         }
     }
-    let mut authenticated = Box::new(Authenticated { context, injected, token_expires_ms: 0 });
+    let mut authenticated = Box::new(Authenticated { context, injected, token_expires_ms: 0, origin });
     let Some(token) = issue(conn, &mut authenticated) else {
         let message = "the server could not issue a token; see the server log".to_owned();
         return respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, message), options);
@@ -257,6 +309,8 @@ fn issue(conn: &Connection, authenticated: &mut Authenticated) -> Option<ServerT
         issued_ms: now,
         expires_ms: now.saturating_add(lifetime_ms),
         injected: authenticated.injected.clone(),
+        anonymous: authenticated.origin.anonymous,
+        authenticated_ms: authenticated.origin.authenticated_ms,
     };
     match conn.shared.token_keys.seal(&claims) {
         Ok(bytes) => {
@@ -270,36 +324,57 @@ fn issue(conn: &Connection, authenticated: &mut Authenticated) -> Option<ServerT
     }
 }
 
-/// A fresh token for a JoinRoom response (docs/auth.md §5.4), when the player is authenticated.
-pub(crate) fn refresh_for_join(conn: &mut Connection, params: &mut Params) {
-    let mut auth = std::mem::take(&mut conn.auth);
-    if let AuthState::Authenticated(authenticated) = &mut auth {
-        if let Some(token) = issue(conn, authenticated) {
-            token.insert_into(params);
-        }
+/// A fresh token on JoinRoom (docs/auth.md §5.4), when the player is authenticated: in the response
+/// when it goes encrypted. A plain response carries none, since a token never travels in clear: the
+/// token follows it in an AuthEvent ([`refresh_after_plain_join`]).
+pub(crate) fn refresh_for_join(conn: &mut Connection, params: &mut Params, options: SendOptions) {
+    if !options.encrypt {
+        return;
     }
+    if let Some(token) = fresh_token(conn) {
+        token.insert_into(params);
+    }
+}
+
+/// After the response to a plain JoinRoom: the fresh token, encrypted, in an AuthEvent.
+pub(crate) fn refresh_after_plain_join(conn: &mut Connection, options: SendOptions) {
+    if let Some(token) = fresh_token(conn) {
+        push(conn, &token, options);
+    }
+}
+
+/// A new token for an authenticated player, remembered as the one the client holds.
+fn fresh_token(conn: &mut Connection) -> Option<ServerToken> {
+    let mut auth = std::mem::take(&mut conn.auth);
+    let token = match &mut auth {
+        AuthState::Authenticated(authenticated) => issue(conn, authenticated),
+        _ => None,
+    };
     conn.auth = auth;
+    token
 }
 
 /// After a RaiseEvent: pushes a fresh token (AuthEvent) when less than a third of the client's is left.
 pub(crate) fn refresh_while_playing(conn: &mut Connection, options: SendOptions) {
     let now = (conn.shared.clock)();
     let lifetime_ms = conn.shared.config.auth.token_lifetime_s as i64 * 1000;
-    let mut auth = std::mem::take(&mut conn.auth);
-    if let AuthState::Authenticated(authenticated) = &mut auth {
-        if authenticated.token_expires_ms.saturating_sub(now) < lifetime_ms / 3 {
-            if let Some(token) = issue(conn, authenticated) {
-                let mut params = Params::new();
-                token.insert_into(&mut params);
-                let event = EventData { code: EVENT_AUTH, sender: 0, params };
-                let options = SendOptions { encrypt: true, ..options };
-                if let Err(problem) = conn.session.send_event(&event, options) {
-                    tracing::debug!(connection = conn.id, %problem, "token refresh not sent");
-                }
-            }
+    let running_low = conn.auth.context().is_some_and(|a| a.token_expires_ms.saturating_sub(now) < lifetime_ms / 3);
+    if running_low {
+        if let Some(token) = fresh_token(conn) {
+            push(conn, &token, options);
         }
     }
-    conn.auth = auth;
+}
+
+/// Sends `token` in an AuthEvent, always encrypted (an authenticated client has keys).
+fn push(conn: &mut Connection, token: &ServerToken, options: SendOptions) {
+    let mut params = Params::new();
+    token.insert_into(&mut params);
+    let event = EventData { code: EVENT_AUTH, sender: 0, params };
+    let options = SendOptions { encrypt: true, ..options };
+    if let Err(problem) = conn.session.send_event(&event, options) {
+        tracing::debug!(connection = conn.id, %problem, "token refresh not sent");
+    }
 }
 
 /// A user id for an anonymous player: random, so two anonymous players never share one.

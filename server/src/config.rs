@@ -86,6 +86,9 @@ deadline_ms = 10000
 publish_user_id = false
 # How long a server token is valid (docs/auth.md section 5.4).
 token_lifetime_s = 3600
+# Tokens are refreshed while a player plays, but no chain of refreshes outlives this: after it, the
+# player must authenticate with the backend again (so a ban takes effect within it).
+reauthenticate_after_s = 86400
 # The token keys every server of a deployment shares: the first seals new tokens, all open tokens
 # (rotation: add the new key first, drop the old one after a token lifetime). Each file holds 64 hex
 # digits, mode 0600; a missing file is created. Without a setting: token.key beside the default
@@ -160,6 +163,7 @@ pub struct AuthConfig {
     pub deadline_ms: u64,
     pub publish_user_id: bool,
     pub token_lifetime_s: u64,
+    pub reauthenticate_after_s: u64,
     /// Empty: the default token key file.
     #[serde(default)]
     pub token_keys: Vec<TokenKeyConfig>,
@@ -178,8 +182,9 @@ pub struct TokenKeyConfig {
     pub file: PathBuf,
 }
 
-/// The custom-authentication webhook.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// The custom-authentication webhook. Its `Debug` hides the URL's path and query and the static
+/// values, which may hold API keys.
+#[derive(Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WebhookConfig {
     pub url: String,
@@ -233,6 +238,28 @@ pub struct LimitsConfig {
 pub struct PluginConfig {
     pub profanity_mask: bool,
     pub masked_words: Vec<String>,
+}
+
+impl fmt::Debug for WebhookConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let endpoint = match self.url.split_once("://") {
+            Some((scheme, rest)) => format!("{scheme}://{}", rest.split(['/', '?']).next().unwrap_or_default()),
+            None if self.url.is_empty() => String::new(),
+            None => "<invalid>".to_owned(),
+        };
+        f.debug_struct("WebhookConfig")
+            .field("url", &endpoint)
+            .field("secret_file", &self.secret_file)
+            .field("allow_plain_http", &self.allow_plain_http)
+            .field("ca_file", &self.ca_file)
+            .field("timeout_ms", &self.timeout_ms)
+            .field("max_attempts", &self.max_attempts)
+            .field("reject_if_unavailable", &self.reject_if_unavailable)
+            .field("max_data_bytes", &self.max_data_bytes)
+            .field("max_outstanding", &self.max_outstanding)
+            .field("static_params", &format_args!("<{} entries>", self.static_params.len()))
+            .finish()
+    }
 }
 
 /// Why a configuration could not be used. Never contains key material.
@@ -385,6 +412,19 @@ impl Config {
         let lifetime = self.auth.token_lifetime_s;
         if !(1..=7 * 24 * 3600).contains(&lifetime) {
             return invalid(format!("auth.token_lifetime_s must be 1 to 604800 (a week); it is {lifetime}"));
+        }
+        let chain = self.auth.reauthenticate_after_s;
+        if chain < lifetime || chain > 30 * 24 * 3600 {
+            return invalid(format!(
+                "auth.reauthenticate_after_s must be from auth.token_lifetime_s ({lifetime}) to 2592000 (30 days); it is {chain}"
+            ));
+        }
+        if self.auth.webhook.timeout_ms >= self.disconnect_timeout_ms {
+            return invalid(format!(
+                "auth.webhook.timeout_ms ({}) must be below disconnect_timeout_ms ({}): a client waits without \
+                 sending while its authentication runs",
+                self.auth.webhook.timeout_ms, self.disconnect_timeout_ms
+            ));
         }
         let mut ids: Vec<u32> = self.auth.token_keys.iter().map(|key| key.id).collect();
         ids.sort_unstable();

@@ -53,7 +53,7 @@ pub(crate) fn handle(
         }
     }
     let reply = match op {
-        op_code::JOIN_ROOM => join(conn, &request),
+        op_code::JOIN_ROOM => join(conn, &request, options),
         op_code::LEAVE_ROOM => leave(conn),
         op_code::RAISE_EVENT => raise(conn, request, options),
         // The request arrived encrypted (the core refuses it otherwise).
@@ -64,11 +64,15 @@ pub(crate) fn handle(
         _ => Some(error(op, return_code::INVALID_OPERATION, format!("unknown operation {op}"))),
     };
     if let Some(response) = reply {
+        let joined = op == op_code::JOIN_ROOM && response.return_code == return_code::OK;
         respond(conn, response, options);
+        if joined && !options.encrypt {
+            authenticate::refresh_after_plain_join(conn, options);
+        }
     }
 }
 
-fn join(conn: &mut Connection, request: &OperationRequest) -> Option<OperationResponse> {
+fn join(conn: &mut Connection, request: &OperationRequest, options: SendOptions) -> Option<OperationResponse> {
     const OP: u8 = op_code::JOIN_ROOM;
     if conn.membership.is_some() {
         let message = "already in a room: leave it before joining another";
@@ -100,7 +104,7 @@ fn join(conn: &mut Connection, request: &OperationRequest) -> Option<OperationRe
     let mut params = Params::new();
     params.insert(codes::ACTOR_NR, joined.actor);
     params.insert(codes::ACTOR_LIST, actor_list(&joined.actors, conn.session.protocol_version()));
-    authenticate::refresh_for_join(conn, &mut params);
+    authenticate::refresh_for_join(conn, &mut params, options);
     Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params })
 }
 

@@ -282,9 +282,7 @@ impl Rooms {
     }
 
     /// Adds `peer` to the room called `name`, creating it if needed, and queues the Join event for every
-    /// member (the joiner included). A full room is refused.
-    /// Adds `peer` to the room `name` (created on demand) and tells every member, the joiner
-    /// included; the Join event carries what `identity` publishes.
+    /// member (the joiner included), carrying what `identity` publishes. A full room is refused.
     pub fn join(&self, name: &str, peer: &Arc<Peer>, identity: &Identity) -> Result<(Membership, Joined), JoinError> {
         let mut rooms = lock(&self.rooms);
         let room = rooms

@@ -52,7 +52,8 @@ impl AuthProvider for ScriptedBackend {
                 Some(WebhookOutcome::Rejected { message: Some("Session expired, please log in again".into()) })
             }
             "banned" => Some(WebhookOutcome::Refused { logged_message: Some("cheating in match 42".into()) }),
-            "down" => Some(WebhookOutcome::Unavailable { detail: "HTTP 503 three times".into() }),
+            "down" => Some(WebhookOutcome::Unavailable { detail: "HTTP 503 three times".into(), transient: true }),
+            "broken" => Some(WebhookOutcome::Unavailable { detail: "HTTP 400".into(), transient: false }),
             _ => None,
         };
         match outcome {
@@ -60,9 +61,9 @@ impl AuthProvider for ScriptedBackend {
             None => {
                 let (reply, answer) = oneshot::channel();
                 let _ = self.held.send(reply);
-                Box::pin(
-                    async move { answer.await.unwrap_or(WebhookOutcome::Unavailable { detail: "dropped".into() }) },
-                )
+                Box::pin(async move {
+                    answer.await.unwrap_or(WebhookOutcome::Unavailable { detail: "dropped".into(), transient: true })
+                })
             }
         }
     }
@@ -242,6 +243,12 @@ async fn a_valid_token_authenticates_on_another_server_without_a_backend_call() 
     assert_eq!(response.params.get(PARAM_USER_ID), Some(&Value::String("user-Ada".into())));
     assert_eq!(second.backend.calls.load(Ordering::SeqCst), 0);
     assert!(ServerToken::from_params(&response.params).is_some(), "a fresh token");
+
+    // Authenticate (230) carrying the token does the same.
+    let mut again = Client::encrypted(second.server.local_addr()).await;
+    let response = authenticate(&mut again, op_code::AUTHENTICATE, with_token(&token.bytes)).await;
+    assert_eq!(response.return_code, return_code::OK, "{:?}", response.debug_message);
+    assert_eq!(second.backend.calls.load(Ordering::SeqCst), 0);
 }
 
 #[tokio::test]
@@ -586,4 +593,79 @@ mod peer {
         let error = peer.connect_with(&options).unwrap_err();
         assert!(error.to_string().contains("needs a server token"), "{error}");
     }
+}
+
+#[tokio::test]
+async fn a_token_never_travels_in_clear_even_for_a_plain_join() {
+    let setup = setup().await;
+    let mut client = Client::encrypted(setup.server.local_addr()).await;
+    log_in(&mut client, "Ada").await;
+    client.send(op_code::JOIN_ROOM, room("r"), SendOptions::RELIABLE).await;
+    let (joined, encrypted) = client.response(op_code::JOIN_ROOM).await;
+    assert!(!encrypted);
+    assert_eq!(joined.return_code, return_code::OK);
+    assert!(ServerToken::from_params(&joined.params).is_none(), "no token in a plain response");
+    let mut pushed = None;
+    for _ in 0..2 {
+        let (event, encrypted) = client.event().await;
+        if event.code == EVENT_AUTH {
+            assert!(encrypted, "the token comes in an encrypted AuthEvent");
+            pushed = ServerToken::from_params(&event.params);
+        }
+    }
+    assert!(pushed.is_some());
+}
+
+#[tokio::test]
+async fn an_anonymous_token_does_not_open_a_server_that_refuses_anonymous_players() {
+    let open = setup_with(test_config(), vec![key(1, 7)], Vec::new()).await;
+    let closed = setup().await; // same key, anonymous players refused
+    let mut client = Client::encrypted(open.server.local_addr()).await;
+    let params = AuthValues::new(AuthType::None).to_request().unwrap().params;
+    let response = authenticate(&mut client, op_code::AUTHENTICATE, params).await;
+    let token = ServerToken::from_params(&response.params).unwrap();
+
+    let mut elsewhere = Client::encrypted(open.server.local_addr()).await;
+    let accepted = authenticate(&mut elsewhere, op_code::AUTHENTICATE_ONCE, with_token(&token.bytes)).await;
+    assert_eq!(accepted.return_code, return_code::OK, "where anonymous players are allowed");
+    let mut refused = Client::encrypted(closed.server.local_addr()).await;
+    let refusal = authenticate(&mut refused, op_code::AUTHENTICATE_ONCE, with_token(&token.bytes)).await;
+    assert_eq!(refusal.return_code, return_code::AUTHENTICATION_TICKET_EXPIRED);
+}
+
+#[tokio::test]
+async fn refreshing_tokens_cannot_outlive_the_reauthentication_period() {
+    let mut config = closed_config();
+    config.auth.reauthenticate_after_s = 3600;
+    let setup = setup_with(config, vec![key(1, 7)], Vec::new()).await;
+    let addr = setup.server.local_addr();
+    let mut client = Client::encrypted(addr).await;
+    let first = log_in(&mut client, "Ada").await;
+
+    setup.clock.store(START_MS + 50 * 60_000, Ordering::SeqCst);
+    let mut second = Client::encrypted(addr).await;
+    let response = authenticate(&mut second, op_code::AUTHENTICATE_ONCE, with_token(&first.bytes)).await;
+    assert_eq!(response.return_code, return_code::OK);
+    let refreshed = ServerToken::from_params(&response.params).unwrap();
+    assert_eq!(refreshed.expires_at_ms, START_MS + 110 * 60_000, "a fresh token, valid for an hour");
+
+    // Still unexpired, but the backend last vouched for the player over an hour ago.
+    setup.clock.store(START_MS + 61 * 60_000, Ordering::SeqCst);
+    let mut third = Client::encrypted(addr).await;
+    let refusal = authenticate(&mut third, op_code::AUTHENTICATE_ONCE, with_token(&refreshed.bytes)).await;
+    assert_eq!(refusal.return_code, return_code::AUTHENTICATION_TICKET_EXPIRED);
+    assert_eq!(setup.backend.calls.load(Ordering::SeqCst), 1);
+}
+
+#[tokio::test]
+async fn only_an_outage_lets_players_in_without_an_identity() {
+    let mut config = closed_config();
+    config.auth.webhook.reject_if_unavailable = false;
+    let setup = setup_with(config, vec![key(1, 7)], Vec::new()).await;
+    let mut client = Client::encrypted(setup.server.local_addr()).await;
+    let broken = authenticate(&mut client, op_code::AUTHENTICATE, custom("broken")).await;
+    assert_eq!(broken.return_code, return_code::EXTERNAL_HTTP_CALL_FAILED, "a backend error is not an outage");
+    client.send(op_code::JOIN_ROOM, room("r"), SendOptions::ENCRYPTED).await;
+    let (join, _) = client.response(op_code::JOIN_ROOM).await;
+    assert_eq!(join.return_code, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE);
 }

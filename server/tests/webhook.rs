@@ -435,7 +435,7 @@ async fn outcomes(actions: Vec<Action>) -> Vec<WebhookOutcome> {
 /// nor the connection token (raw or base64); returns the detail.
 #[track_caller]
 fn assert_unavailable(outcome: &WebhookOutcome, needle: &str) -> String {
-    let WebhookOutcome::Unavailable { detail } = outcome else {
+    let WebhookOutcome::Unavailable { detail, .. } = outcome else {
         panic!("expected Unavailable ({needle}), got {outcome:?}");
     };
     assert!(detail.contains(needle), "detail {detail:?} does not mention {needle:?}");
@@ -621,6 +621,7 @@ async fn a_5xx_past_the_retries_is_unavailable() {
     let outcome = webhook.authenticate(&request()).await;
     assert_unavailable(&outcome, "HTTP 500");
     assert_unavailable(&outcome, "attempt 3 of 3");
+    assert!(matches!(outcome, WebhookOutcome::Unavailable { transient: true, .. }), "an outage");
     assert_eq!(stub.requests(), 3);
 
     let mut once = settings(&stub.url());
@@ -711,6 +712,7 @@ async fn a_401_from_a_mismatched_secret_is_a_backend_error_without_retry() {
     wrong.secret = Zeroizing::new(b"a different secret of at least 32 bytes".to_vec());
     let outcome = Webhook::new(wrong).unwrap().authenticate(&request()).await;
     assert_unavailable(&outcome, "HTTP 401");
+    assert!(matches!(outcome, WebhookOutcome::Unavailable { transient: false, .. }), "a backend error");
     assert_eq!(stub.requests(), 1, "a 4xx is not retried");
     assert_eq!(stub.problems(), vec!["signature mismatch".to_owned()]);
 }

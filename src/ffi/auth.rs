@@ -27,7 +27,8 @@ pub const PEER_AUTH_NONE: u32 = 255;
 pub const PEER_AUTH_STATE_NONE: u32 = 0;
 /// Sent right after the key exchange; the answer is awaited.
 pub const PEER_AUTH_STATE_PENDING: u32 = 1;
-/// The server admitted the player; the peer holds a server token.
+/// The server admitted the player; the peer holds a server token (unless the server let the player in
+/// without an identity while its backend was down, which the response's debug message says).
 pub const PEER_AUTH_STATE_AUTHENTICATED: u32 = 2;
 /// Refused; `*out_return_code` of peer_get_auth_state tells why.
 pub const PEER_AUTH_STATE_FAILED: u32 = 3;

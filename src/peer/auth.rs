@@ -84,13 +84,16 @@ impl Authenticator {
     /// Sends the request, once, as soon as the session is encrypted.
     pub fn on_encrypted(&mut self, session: &mut Session, board: &AuthBoard) -> Result<(), SessionError> {
         let Some(request) = self.request.take() else { return Ok(()) };
+        session.send_operation(&request, SendOptions::ENCRYPTED)?;
         board.set_state(AuthState::Pending);
-        session.send_operation(&request, SendOptions::ENCRYPTED)
+        Ok(())
     }
 
     /// Follows responses: the answer to the authentication, and fresh tokens.
     pub fn on_response(&self, response: &OperationResponse, board: &AuthBoard) {
-        if is_auth_response(response) {
+        // Only the answer to the peer's own request moves the state: a host that sends another
+        // Authenticate later gets its answer, but the connection stays authenticated.
+        if is_auth_response(response) && board.state() == AuthState::Pending {
             board.set_state(match response.return_code {
                 return_code::OK => AuthState::Authenticated,
                 code => AuthState::Failed { return_code: code },

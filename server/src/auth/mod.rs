@@ -26,8 +26,9 @@ pub struct AuthContext {
     pub data: Vec<(String, AuthValue)>,
 }
 
-/// What the server tells the backend about one Authenticate (docs/auth.md §2).
-#[derive(Debug, Clone)]
+/// What the server tells the backend about one Authenticate (docs/auth.md §2). Its `Debug` shows
+/// sizes, not the credentials.
+#[derive(Clone)]
 pub struct AuthRequest {
     pub app_id: String,
     pub app_version: String,
@@ -39,6 +40,20 @@ pub struct AuthRequest {
     pub client_address: SocketAddr,
 }
 
+impl std::fmt::Debug for AuthRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthRequest")
+            .field("app_id", &self.app_id)
+            .field("app_version", &self.app_version)
+            .field("connection_token_len", &self.connection_token.len())
+            .field("user_id", &self.user_id)
+            .field("params", &self.params.len())
+            .field("auth_data_len", &self.auth_data.as_ref().map(Vec::len))
+            .field("client_address", &self.client_address)
+            .finish()
+    }
+}
+
 /// The backend's answer, as far as it may reach the client (docs/auth.md §3).
 #[derive(Debug, Clone, PartialEq)]
 pub enum WebhookOutcome {
@@ -48,9 +63,11 @@ pub enum WebhookOutcome {
     Rejected { message: Option<String> },
     /// ResultCode 3: the client gets a generic message; the backend's message is for the server log.
     Refused { logged_message: Option<String> },
-    /// Transient failure past the retries, or a backend error. `detail` is for the server log only: it
-    /// never holds the secret or the connection token.
-    Unavailable { detail: String },
+    /// No usable answer. `transient`: the backend did not answer in time (timeouts, 5xx past the
+    /// retries, connection failures, every slot taken); otherwise it answered against the contract (a
+    /// backend error). `detail` is for the server log only: it never holds the secret or the
+    /// connection token.
+    Unavailable { detail: String, transient: bool },
 }
 
 /// Milliseconds since the Unix epoch, as token lifetimes count them. Tests drive their own.

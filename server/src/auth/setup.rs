@@ -28,7 +28,12 @@ pub fn token_keys(config: &Config) -> Result<TokenKeys, KeyFileError> {
     for (id, path) in configured {
         let (secret, origin) = keyfile::load_or_create_secret(&path)?;
         match origin {
-            KeyOrigin::Created => tracing::info!(id, path = %path.display(), "generated a new token key"),
+            KeyOrigin::Created => tracing::warn!(
+                id,
+                path = %path.display(),
+                "generated a new token key: servers of one deployment must share their token keys, or tokens \
+                 from one are refused by the others"
+            ),
             KeyOrigin::Loaded => tracing::info!(id, path = %path.display(), "loaded token key"),
         }
         keys.push((id, secret));

@@ -28,6 +28,8 @@ const APP_VERSION: u8 = 5;
 const ISSUED: u8 = 6;
 const EXPIRES: u8 = 7;
 const INJECTED: u8 = 8;
+const ANONYMOUS: u8 = 9;
+const AUTHENTICATED: u8 = 10;
 
 /// What a token says about its player.
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +42,11 @@ pub struct TokenClaims {
     pub expires_ms: i64,
     /// Data servers and plugins put in the token to share between servers through the client.
     pub injected: Table,
+    /// The player authenticated anonymously (servers that refuse anonymous players refuse the token).
+    pub anonymous: bool,
+    /// When the player last authenticated with the backend (or anonymously), ms since the Unix epoch:
+    /// refreshed tokens keep it, so a chain of refreshes cannot outlive a re-authentication.
+    pub authenticated_ms: i64,
 }
 
 /// The one answer to any token that is not valid here.
@@ -196,6 +203,8 @@ fn claims_to_params(claims: &TokenClaims) -> Params {
     params.insert(ISSUED, claims.issued_ms);
     params.insert(EXPIRES, claims.expires_ms);
     params.insert(INJECTED, Value::Table(claims.injected.clone()));
+    params.insert(ANONYMOUS, claims.anonymous);
+    params.insert(AUTHENTICATED, claims.authenticated_ms);
     params
 }
 
@@ -223,6 +232,11 @@ fn params_to_claims(params: &Params) -> Option<TokenClaims> {
         issued_ms: long(ISSUED)?,
         expires_ms: long(EXPIRES)?,
         injected: table(INJECTED)?,
+        anonymous: match params.get(ANONYMOUS) {
+            Some(Value::Bool(anonymous)) => *anonymous,
+            _ => return None,
+        },
+        authenticated_ms: long(AUTHENTICATED)?,
     })
 }
 
@@ -286,6 +300,8 @@ mod tests {
             issued_ms: NOW,
             expires_ms: NOW + 3_600_000,
             injected,
+            anonymous: false,
+            authenticated_ms: NOW - 60_000,
         }
     }
 

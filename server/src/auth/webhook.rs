@@ -187,7 +187,7 @@ impl fmt::Display for WebhookConfigError {
             WebhookConfigError::SecretTooShort { len } => write!(
                 f,
                 "the webhook secret is {len} bytes; it must be at least {MIN_SECRET_BYTES} \
-                 (sealnet-server gen-secret writes one)"
+                 (sealnet-backend gen-secret writes one)"
             ),
             WebhookConfigError::SecretPermissions { path, mode } => write!(
                 f,
@@ -422,8 +422,9 @@ impl Webhook {
                 let message = logged_message.as_deref().unwrap_or("");
                 tracing::debug!(endpoint, elapsed_ms, message, "authentication webhook refused the player (3)");
             }
-            WebhookOutcome::Unavailable { detail } => {
-                tracing::warn!(endpoint, elapsed_ms, detail = detail.as_str(), "authentication webhook unavailable");
+            WebhookOutcome::Unavailable { detail, transient } => {
+                let detail = detail.as_str();
+                tracing::warn!(endpoint, elapsed_ms, detail, transient, "authentication webhook unavailable");
             }
         }
         outcome
@@ -501,11 +502,11 @@ impl Inner {
             return Err(format!("the backend answered HTTP {status}"));
         }
         if status != reqwest::StatusCode::OK {
-            return Ok(unavailable(format!("the backend answered HTTP {status}, not 200")));
+            return Ok(backend_error(format!("the backend answered HTTP {status}, not 200")));
         }
         match read_bounded(&mut response).await {
             Ok(reply) => Ok(parse_reply(&reply, self.max_data_bytes)),
-            Err(BodyError::TooLarge) => Ok(unavailable(format!("the reply is longer than {MAX_REPLY_BYTES} bytes"))),
+            Err(BodyError::TooLarge) => Ok(backend_error(format!("the reply is longer than {MAX_REPLY_BYTES} bytes"))),
             // The connection broke mid-reply: as transient as one that broke before it.
             Err(BodyError::Read(error)) => {
                 Err(format!("reading the reply failed: {}", error_chain(&error.without_url())))
@@ -535,8 +536,15 @@ async fn read_bounded(response: &mut reqwest::Response) -> Result<Vec<u8>, BodyE
     Ok(body)
 }
 
+/// A transient failure: the backend did not answer usably in time (worth trying again later).
 fn unavailable(detail: String) -> WebhookOutcome {
-    WebhookOutcome::Unavailable { detail }
+    WebhookOutcome::Unavailable { detail, transient: true }
+}
+
+/// The backend answered, but wrongly (a status other than 200 and 5xx, a reply that breaks the
+/// contract): a fault of the backend or of its configuration, not an outage.
+fn backend_error(detail: String) -> WebhookOutcome {
+    WebhookOutcome::Unavailable { detail, transient: false }
 }
 
 fn unix_seconds() -> u64 {
@@ -757,24 +765,24 @@ fn parse_reply(body: &[u8], max_data_bytes: usize) -> WebhookOutcome {
         // Only a top-level value of the wrong kind gets here as a data error, and serde's text for it
         // would quote the value (a string the backend sent, say): name the position instead.
         Err(error) if error.is_data() => {
-            return unavailable(format!(
+            return backend_error(format!(
                 "the reply is JSON but not an object (line {}, column {})",
                 error.line(),
                 error.column()
             ))
         }
-        Err(error) => return unavailable(format!("the reply is not JSON: {error}")),
+        Err(error) => return backend_error(format!("the reply is not JSON: {error}")),
     };
     if let Some(field) = reply.duplicate {
-        return unavailable(format!("the reply has the field {field} twice"));
+        return backend_error(format!("the reply has the field {field} twice"));
     }
     let code = match &reply.result_code {
-        None => return unavailable("the reply has no ResultCode".into()),
+        None => return backend_error("the reply has no ResultCode".into()),
         Some(Value::Number(number)) => match number.as_i64() {
             Some(code) => code,
-            None => return unavailable("ResultCode is not an integer".into()),
+            None => return backend_error("ResultCode is not an integer".into()),
         },
-        Some(other) => return unavailable(format!("ResultCode is {}, not an integer", kind_of(other))),
+        Some(other) => return backend_error(format!("ResultCode is {}, not an integer", kind_of(other))),
     };
     let result = match code {
         0 | 1 => accepted(reply, max_data_bytes).map(WebhookOutcome::Accepted),
@@ -784,7 +792,7 @@ fn parse_reply(body: &[u8], max_data_bytes: usize) -> WebhookOutcome {
             .map(|message| WebhookOutcome::Refused { logged_message: message.map(cut_to_message_limit) }),
         other => Err(format!("ResultCode {other} is not 0 to 3")),
     };
-    result.unwrap_or_else(unavailable)
+    result.unwrap_or_else(backend_error)
 }
 
 fn accepted(reply: Reply, max_data_bytes: usize) -> Result<AuthContext, String> {
