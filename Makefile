@@ -52,19 +52,24 @@ abi-check: build
 	scripts/check-header.sh
 	scripts/check-symbols.sh $(DEBUG_DIR)/libsealnet.so
 
+# auth_test twice: against a server without a backend (custom authentication refused by the server
+# itself), then with a real sealnet-backend behind its webhook (custom authentication of a guest).
 c-test: examples
 	scripts/with-server.sh -- $(C_OUT)/peer_test
 	scripts/with-server.sh -- $(C_OUT)/abi_test
 	scripts/with-server.sh -- $(C_OUT)/auth_test
+	scripts/with-server.sh --backend --allow-anonymous -- $(C_OUT)/auth_test
 	scripts/with-server.sh -- $(C_OUT)/destroy_stress $(STRESS_CYCLES)
 	scripts/ensure-tool.sh valgrind valgrind
 	scripts/with-server.sh -- valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
 		$(C_OUT)/peer_test_valgrind
 
+# With a real sealnet-backend behind the server's webhook, anonymous players still allowed; the test.sh
+# scripts start their own servers with the same options (SEALNET_WITH_SERVER_OPTIONS).
 bindings-test: build
-	bash bindings/cpp/test.sh
-	bash bindings/csharp/test.sh
-	bash bindings/godot/test.sh --lint
+	scripts/with-server.sh --backend --allow-anonymous -- bash bindings/cpp/test.sh
+	scripts/with-server.sh --backend --allow-anonymous -- bash bindings/csharp/test.sh
+	scripts/with-server.sh --backend --allow-anonymous -- bash bindings/godot/test.sh --lint
 
 # Every value type from each binding to every other (tests/cross/README.md).
 cross-test: examples bindings-test

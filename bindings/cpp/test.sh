@@ -7,7 +7,9 @@
 #
 # Needs `cargo build --workspace` first (debug/libsealnet.so and debug/sealnet-server in cargo's target
 # directory); exits 2 when they are missing. Outputs go to cpp/ in the target directory. CXX overrides
-# the compiler (default g++).
+# the compiler (default g++). Run under `scripts/with-server.sh --backend --allow-anonymous` (as make
+# bindings-test does), each of its servers is started with the same options (SEALNET_WITH_SERVER_OPTIONS),
+# so the test also authenticates through a real sealnet-backend.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -23,6 +25,9 @@ for artifact in "$lib_dir/libsealnet.so" "$lib_dir/sealnet-server"; do
   fi
 done
 [ "$missing" -eq 0 ] || exit 2
+
+# The options of the scripts/with-server.sh this runs under, if any, for the servers started here.
+read -r -a server_options <<<"${SEALNET_WITH_SERVER_OPTIONS:-}"
 
 cxx=${CXX:-g++}
 cxxflags=(-std=c++17 -Wall -Wextra -Werror -pedantic -g -fsanitize=address,undefined
@@ -41,14 +46,18 @@ export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 
 echo "== chat example (two lines, then end of input)"
 chat_log=$out/chat.log
+# With a backend the chat first authenticates with the guest's connection token, as a game would.
+chat_run='exec "$@" ${SEALNET_TEST_CONNECTION_TOKEN:+--connection-token "$SEALNET_TEST_CONNECTION_TOKEN"}'
+chat_expected=('status 1048' 'me \[encrypted\]: hello from the C++ chat' 'me \[plain\]: and in the clear' 'status 1025')
+if [[ " ${server_options[*]} " == *" --backend "* ]]; then chat_expected+=('authenticated as "'); fi
 if ! printf 'hello from the C++ chat\n/plain and in the clear\n' |
-  scripts/with-server.sh -- "$out/chat" --room cpp-smoke >"$chat_log" 2>&1; then
+  scripts/with-server.sh "${server_options[@]}" -- bash -c "$chat_run" chat "$out/chat" --room cpp-smoke \
+    >"$chat_log" 2>&1; then
   cat "$chat_log" >&2
   echo "chat example failed" >&2
   exit 1
 fi
-for expected in 'status 1048' 'me \[encrypted\]: hello from the C++ chat' \
-  'me \[plain\]: and in the clear' 'status 1025'; do
+for expected in "${chat_expected[@]}"; do
   if ! grep -q "$expected" "$chat_log"; then
     cat "$chat_log" >&2
     echo "chat example: no output matching '$expected'" >&2
@@ -76,7 +85,7 @@ pair='
   while read -r line <&"$from_receiver"; do echo "receiver: $line"; done
   wait "$receiver_pid" || { echo "all_types receiver failed" >&2; exit 1; }
 '
-scripts/with-server.sh -- bash -c "$pair" all_types "$out/all_types"
+scripts/with-server.sh "${server_options[@]}" -- bash -c "$pair" all_types "$out/all_types"
 
 echo "== peer_test"
-exec scripts/with-server.sh -- "$out/peer_test"
+exec scripts/with-server.sh "${server_options[@]}" -- "$out/peer_test"

@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Builds and runs the C# binding's tests under Mono against debug/libsealnet.so in cargo's target
 # directory and a live sealnet-server (started by scripts/with-server.sh), then runs the all_types
-# program (tests/cross/README.md) as sender and receiver against each other. Also compiles the chat example.
+# program (tests/cross/README.md) as sender and receiver against each other, and a short chat session
+# with the chat example.
 #
 #   bindings/csharp/test.sh
 #
 # Needs `cargo build --workspace` first (exit status 2 when its artifacts are missing). Installs
 # mono-mcs and mono-runtime with apt-get when mcs or mono is missing. Output goes to csharp/ in the target directory.
+# Run under `scripts/with-server.sh --backend --allow-anonymous` (as make bindings-test does), each of its
+# servers is started with the same options (SEALNET_WITH_SERVER_OPTIONS), so the tests also authenticate
+# through a real sealnet-backend.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -140,10 +144,12 @@ else
   echo "csharp: no C compiler; checking struct layouts against hand-worked values" >&2
 fi
 
+# The options of the scripts/with-server.sh this runs under, if any, for the servers started here.
+read -r -a server_options <<<"${SEALNET_WITH_SERVER_OPTIONS:-}"
 export SEALNET_C_LAYOUT=$layout
 export LD_LIBRARY_PATH=$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 status=0
-"$root/scripts/with-server.sh" -- mono --debug "$out/SealnetTests.exe" || status=1
+"$root/scripts/with-server.sh" "${server_options[@]}" -- mono --debug "$out/SealnetTests.exe" || status=1
 
 # A C# sender against a C# receiver (the pair tests/cross/run.sh would run), so the binding checks its
 # own all_types program even without the other bindings. The sender starts once the receiver has
@@ -170,10 +176,34 @@ wait "$receiver_pid" || receiver_status=$?
 echo "csharp all_types: sender exited $sender_status, receiver exited $receiver_status"
 [ "$sender_status" = 0 ] && [ "$receiver_status" = 0 ]
 '
-if "$root/scripts/with-server.sh" -- bash -c "$pair" all-types "$out/AllTypes.exe" "csharp-all-types-$$"; then
+if "$root/scripts/with-server.sh" "${server_options[@]}" -- bash -c "$pair" all-types "$out/AllTypes.exe" "csharp-all-types-$$"; then
   echo "ok   all_types: C# sender to C# receiver"
 else
   echo "FAIL all_types: C# sender to C# receiver"
+  status=1
+fi
+
+# The chat example, two lines then the end of input; with a backend it first authenticates with the
+# guest's connection token, as a game would.
+chat_log=$out/chat.log
+chat_run='exec mono --debug "$@" ${SEALNET_TEST_CONNECTION_TOKEN:+--connection-token "$SEALNET_TEST_CONNECTION_TOKEN"}'
+chat_expected=('EncryptionEstablished \[1048\]' '-> \[encrypted\] hello from the C# chat' '-> \[plain\] and in the clear'
+  'Disconnect \[1025\]')
+if [[ " ${server_options[*]} " == *" --backend "* ]]; then chat_expected+=('authenticated as "'); fi
+chat_ok=1
+if ! printf 'hello from the C# chat\n/plain and in the clear\n' |
+  "$root/scripts/with-server.sh" "${server_options[@]}" -- bash -c "$chat_run" chat "$out/Chat.exe" --room csharp-smoke \
+    >"$chat_log" 2>&1; then
+  chat_ok=0
+fi
+for expected in "${chat_expected[@]}"; do
+  grep -q -e "$expected" "$chat_log" || chat_ok=0
+done
+if [ "$chat_ok" = 1 ]; then
+  echo "ok   chat example"
+else
+  cat "$chat_log"
+  echo "FAIL chat example"
   status=1
 fi
 exit $status

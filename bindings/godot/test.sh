@@ -7,6 +7,10 @@
 # Usage: bindings/godot/test.sh [--lint]   (--lint also runs rustfmt --check and clippy -D warnings)
 # Builds go to target/godot under the repository root (or $CARGO_TARGET_DIR when set). Needs the
 # server binary of the root workspace (`cargo build -p sealnet-server`); exits 2 when it is missing.
+# Run under `scripts/with-server.sh --backend --allow-anonymous` (as make bindings-test does), the test of
+# custom authentication through the backend uses that server and its guest session (it says it was
+# skipped otherwise: the other end-to-end tests run their own server in-process), and the all_types
+# pair's server is started with the same options (SEALNET_WITH_SERVER_OPTIONS).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -106,7 +110,8 @@ echo "every SealnetPeer member used by demo/main.gd is defined"
 
 # One Godot-mapping sender and one Godot-mapping receiver; tests/cross/run.sh pairs this program with
 # the other bindings' ones.
-"$root/scripts/with-server.sh" -- "$here/test.sh" --pair "$target_dir/debug/examples/all_types"
+read -r -a server_options <<<"${SEALNET_WITH_SERVER_OPTIONS:-}"
+"$root/scripts/with-server.sh" "${server_options[@]}" -- "$here/test.sh" --pair "$target_dir/debug/examples/all_types"
 
 if ((lint)); then
   cargo fmt --manifest-path "$manifest" --check

@@ -21,7 +21,10 @@ const RUN_LIMIT: Duration = Duration::from_secs(120);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_reaches_every_other_member_once_and_in_order() {
-    let server = start_server(test_config()).await;
+    // Clients that are done wait, unserviced, for the others (so no Leave reaches one still counting);
+    // on a loaded machine that takes longer than the 10 s disconnect timeout.
+    let config = sealnet_server::Config { disconnect_timeout_ms: RUN_LIMIT.as_millis() as u64, ..test_config() };
+    let server = start_server(config).await;
     let addr = server.local_addr();
     let started = Instant::now();
 

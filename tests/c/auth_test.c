@@ -2,10 +2,13 @@
  * Authentication through the C ABI against a live server (docs/auth.md): values refused before anything
  * is sent, anonymous authentication right after the key exchange, the server token the peer keeps (and
  * refreshes on JoinRoom), a reconnect with that token, a saved token on a new peer, an altered token,
- * and custom authentication on a server without a backend. Needs SEALNET_SERVER_ADDR and
- * SEALNET_SERVER_KEY (scripts/with-server.sh, whose server allows anonymous players, issues tokens and
- * has no webhook). Run under AddressSanitizer and UndefinedBehaviorSanitizer; prints "N passed, N
- * failed" last and exits non-zero on any failure.
+ * custom authentication with a session nobody logged in (refused for want of a backend, or by the
+ * backend), and custom authentication through the real backend. Needs SEALNET_SERVER_ADDR and
+ * SEALNET_SERVER_KEY (scripts/with-server.sh, whose server allows anonymous players and issues tokens).
+ * Under `scripts/with-server.sh --backend --allow-anonymous` the server also has sealnet-backend's
+ * webhook, and SEALNET_TEST_CONNECTION_TOKEN and SEALNET_TEST_NICKNAME describe a guest logged in
+ * there; without them the backend case prints that it was skipped. Run under AddressSanitizer and
+ * UndefinedBehaviorSanitizer; prints "N passed, N failed" last and exits non-zero on any failure.
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -19,10 +22,13 @@
 #define OP_JOIN_ROOM 226
 #define PARAM_ROOM_NAME 255
 #define PARAM_USER_ID 225
+#define PARAM_NICKNAME 202
+#define PARAM_DATA 245
 #define PARAM_TOKEN 221
 #define PARAM_TOKEN_EXPIRES 198
 #define RETURN_TICKET_EXPIRED 32753
 #define RETURN_INVALID_AUTHENTICATION 32767
+#define RETURN_CUSTOM_AUTHENTICATION_FAILED 32755
 #define MAX_SERVER_TOKEN 2048
 
 /* The header should define PEER_MAX_CONNECTION_TOKEN (src/ffi/auth.rs declares it); without it the
@@ -46,6 +52,9 @@ typedef struct {
     uint8_t auth_op;
     int16_t auth_return_code;
     char user_id[129];
+    char nickname[65];
+    int data_is_table;             /* 245 a Table */
+    int data_has_level_and_region; /* with the keys "level" and "region", as sealnet-backend sends */
     char debug_message[256];
     int token_type_ok; /* 221 a ByteArray and 198 a Long */
     uint8_t token[MAX_SERVER_TOKEN];
@@ -69,6 +78,15 @@ static void copy_text(char *out, size_t room, const char *text, size_t len) {
     if (len >= room) len = room - 1;
     if (len > 0) memcpy(out, text, len);
     out[len] = '\0';
+}
+
+/* Whether `table` has the string key `name`. */
+static int table_has(const peer_table_t *table, const char *name) {
+    peer_value_t key = {0}, value;
+    key.type = PEER_VALUE_TYPE_STRING;
+    key.data = name;
+    key.len = strlen(name);
+    return peer_table_get(table, &key, &value) == PEER_RESULT_OK;
 }
 
 /* The token and expiry a response carries; 0 when it carries none of the right types. */
@@ -107,9 +125,17 @@ static void on_auth_response(void *user_data, const peer_operation_response_t *r
         h->auth_return_code = response->return_code;
         copy_text(h->debug_message, sizeof h->debug_message, response->debug_message,
                   response->debug_message ? strlen(response->debug_message) : 0);
+        peer_value_t data;
         h->user_id[0] = '\0';
         if (peer_params_get_string(response->params, PARAM_USER_ID, &text, &len) == PEER_RESULT_OK)
             copy_text(h->user_id, sizeof h->user_id, text, len);
+        h->nickname[0] = '\0';
+        if (peer_params_get_string(response->params, PARAM_NICKNAME, &text, &len) == PEER_RESULT_OK)
+            copy_text(h->nickname, sizeof h->nickname, text, len);
+        h->data_is_table = peer_params_get(response->params, PARAM_DATA, &data) == PEER_RESULT_OK &&
+                           data.type == PEER_VALUE_TYPE_TABLE;
+        h->data_has_level_and_region =
+            h->data_is_table && table_has(data.table, "level") && table_has(data.table, "region");
         h->token_len = 0;
         h->token_type_ok = read_token(response->params, h->token, &h->token_len, &h->expires_ms);
         h->auth_responses++;
@@ -358,9 +384,14 @@ static void saved_and_altered_tokens(const uint8_t *saved, size_t saved_len, con
     peer_destroy(peer);
 }
 
-/* ---- step 5: custom authentication on a server without a backend ---- */
+/* ---- step 5: custom authentication with a session nobody logged in ---- */
 
-static void custom_without_a_backend(void) {
+/* Without a backend the server refuses custom authentication itself (32767); with sealnet-backend's
+ * webhook (scripts/with-server.sh --backend, which sets SEALNET_BACKEND_ADDR) the backend finds no such
+ * session and rejects the player with its message (32755). */
+static void custom_with_an_unknown_session(void) {
+    const int backend = getenv("SEALNET_BACKEND_ADDR") != NULL;
+    const int16_t expected = backend ? RETURN_CUSTOM_AUTHENTICATION_FAILED : RETURN_INVALID_AUTHENTICATION;
     auth_host h = {0};
     peer_t *peer = auth_peer(&h, 1);
     peer_auth_values_t *values = values_of_type(PEER_AUTH_CUSTOM);
@@ -372,12 +403,62 @@ static void custom_without_a_backend(void) {
     CHECK(peer_auth_values_set_data(values, data, sizeof data) == PEER_RESULT_OK, "data");
     CHECK(connect_with_values(peer, &h, values) == PEER_RESULT_OK, "connect with custom values");
     CHECK(authenticated(peer, &h), "answered");
-    CHECK(h.auth_op == OP_AUTHENTICATE && h.auth_return_code == RETURN_INVALID_AUTHENTICATION,
-          "no backend: 32767");
-    CHECK(contains(h.debug_message, "no authentication backend"), "the message says why");
+    CHECK(h.auth_op == OP_AUTHENTICATE && h.auth_return_code == expected,
+          backend ? "an unknown session, through the backend: 32755" : "no backend: 32767");
+    CHECK(contains(h.debug_message, backend ? "Session expired" : "no authentication backend"), "the message says why");
     int16_t code;
-    CHECK(auth_state(peer, &code) == PEER_AUTH_STATE_FAILED && code == RETURN_INVALID_AUTHENTICATION,
-          "state FAILED with 32767");
+    CHECK(auth_state(peer, &code) == PEER_AUTH_STATE_FAILED && code == expected, "state FAILED with that code");
+    size_t len;
+    CHECK(peer_get_server_token(peer, NULL, 0, &len, NULL) == PEER_RESULT_NOT_FOUND, "no token");
+    peer_destroy(peer);
+}
+
+/* ---- step 6: custom authentication through the real backend ---- */
+
+/* Hex digits into bytes; the count, or -1 for an odd length, a bad digit or more than `cap` bytes. */
+static long hex_bytes(const char *hex, uint8_t *out, size_t cap) {
+    size_t len = strlen(hex);
+    if (len % 2 || len / 2 > cap) return -1;
+    for (size_t i = 0; i < len / 2; i++) {
+        unsigned byte;
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1) return -1;
+        out[i] = (uint8_t)byte;
+    }
+    return (long)(len / 2);
+}
+
+static void custom_through_the_backend(void) {
+    const char *token_hex = getenv("SEALNET_TEST_CONNECTION_TOKEN");
+    const char *nickname = getenv("SEALNET_TEST_NICKNAME");
+    if (!token_hex) {
+        printf("skipped: custom authentication through the backend (SEALNET_TEST_CONNECTION_TOKEN is not set; "
+               "run under scripts/with-server.sh --backend --allow-anonymous)\n");
+        return;
+    }
+    CHECK(nickname != NULL, "SEALNET_TEST_NICKNAME is set with the token");
+    uint8_t token[CONNECTION_TOKEN_LIMIT];
+    long token_len = hex_bytes(token_hex, token, sizeof token);
+    CHECK(token_len >= 16, "SEALNET_TEST_CONNECTION_TOKEN: hex of a session's 16 bytes and flags");
+    if (token_len < 16 || !nickname) return;
+
+    auth_host h = {0};
+    peer_t *peer = auth_peer(&h, 1);
+    peer_auth_values_t *values = values_of_type(PEER_AUTH_CUSTOM);
+    CHECK(peer_auth_values_set_connection_token(values, token, (size_t)token_len) == PEER_RESULT_OK, "token");
+    CHECK(connect_with_values(peer, &h, values) == PEER_RESULT_OK, "connect with the session's token");
+    CHECK(authenticated(peer, &h), "the Authenticate response arrives");
+    CHECK(h.auth_op == OP_AUTHENTICATE && h.auth_return_code == 0, "op 230 answered with 0");
+    if (h.auth_return_code != 0) fprintf(stderr, "  the server said: %s\n", h.debug_message);
+    CHECK(strcmp(h.nickname, nickname) == 0, "the nickname (202) is the guest's display name");
+    CHECK(h.user_id[0] != '\0' && strncmp(h.user_id, "anonymous-", 10) != 0, "the backend's user id (225)");
+    CHECK(h.data_is_table, "the backend's data (245) is a table");
+    CHECK(h.data_has_level_and_region, "with the keys \"level\" and \"region\"");
+    CHECK(h.token_type_ok && h.token_len > 0, "a token (221) and its expiry (198)");
+    int16_t code;
+    CHECK(auth_state(peer, &code) == PEER_AUTH_STATE_AUTHENTICATED && code == 0, "state AUTHENTICATED");
+    size_t len = 0;
+    CHECK(peer_get_server_token(peer, NULL, 0, &len, NULL) == PEER_RESULT_OK && len == h.token_len,
+          "the peer holds the server token");
     peer_destroy(peer);
 }
 
@@ -406,7 +487,8 @@ int main(void) {
     refused_locally();
     anonymous_then_token(saved, &saved_len, saved_user);
     if (saved_len > 0) saved_and_altered_tokens(saved, saved_len, saved_user);
-    custom_without_a_backend();
+    custom_with_an_unknown_session();
+    custom_through_the_backend();
     values_need_the_automatic_key_exchange();
     return report();
 }

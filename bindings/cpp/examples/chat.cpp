@@ -1,12 +1,16 @@
 // A console room chat over sealnet, using the C++ wrapper (POSIX).
 //
 //   chat [--server HOST:PORT] [--pin KEY] [--app-id ID] [--room ROOM] [--name NAME]
-//        [--no-encryption] [--script FILE]
+//        [--connection-token HEX] [--no-encryption] [--script FILE]
 //
 // The same command line as the C and C# chats (examples/chat.c, bindings/csharp/Examples/Chat.cs);
 // `chat --help` lists the options and their defaults. --server defaults to $SEALNET_SERVER_ADDR when
 // set, else 127.0.0.1:4530 (where sealnet-server listens by default); without --pin the server is not
-// authenticated.
+// authenticated. With --connection-token (the bytes the game built from its backend session, in hex)
+// the peer authenticates by itself right after the key exchange, and the chat joins its room only once
+// the server said yes (docs/auth.md). Exit status: 0, 1 on a failure, 2 for a bad command line, 3 when
+// the library refuses the connection token before connecting, 4 when the server refuses the
+// authentication.
 //
 // It joins its room first and only then runs input lines (from standard input, or --script FILE):
 // a line is sent encrypted, "/plain TEXT" is sent in the clear (still authenticated once keys
@@ -34,6 +38,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace sn = sealnet;
 using Clock = std::chrono::steady_clock;
@@ -56,6 +61,8 @@ constexpr uint8_t kParamData = 245;
 constexpr uint8_t kParamName = 1;  // inside the data of a chat message
 constexpr uint8_t kParamText = 2;
 constexpr uint8_t kParamToken = 3;
+constexpr uint8_t kParamUserId = 225;  // in the answer to Authenticate
+constexpr uint8_t kParamNickname = 202;
 constexpr int32_t kChatEvent = 1;
 
 constexpr char kUsage[] =
@@ -69,6 +76,7 @@ constexpr char kUsage[] =
     "  --app-id ID         application id (default: demo)\n"
     "  --room ROOM         room to join (default: lobby)\n"
     "  --name NAME         name sent with your messages (default: player)\n"
+    "  --connection-token HEX  authenticate with this connection token (hex, at most 128 bytes)\n"
     "  --no-encryption     skip the key exchange: nothing is authenticated, only /plain lines go out\n"
     "  --script FILE       read the lines from FILE instead of standard input\n"
     "  --help              print this help\n"
@@ -91,6 +99,9 @@ struct Chat {
   std::string room = "lobby";
   bool connected = false;
   bool encrypted = false;
+  bool authenticating = false;  // the peer sent Authenticate and it is not answered yet
+  bool authenticated = false;
+  bool auth_refused = false;
   bool joined = false;
   bool join_refused = false;
   bool left = false;
@@ -105,7 +116,7 @@ struct Chat {
 std::string_view mark(bool encrypted) { return encrypted ? "[encrypted]" : "[plain]"; }
 
 // Services results as they arrive until `done()` holds (true), or the time runs out, the connection
-// ends or the join is refused (false).
+// ends, or the authentication or the join is refused (false).
 template <class Done>
 bool service_until(sn::Peer& peer, const Chat& chat, Done done, Clock::duration limit) {
   const auto deadline = Clock::now() + limit;
@@ -115,7 +126,7 @@ bool service_until(sn::Peer& peer, const Chat& chat, Done done, Clock::duration 
       return false;
     }
     if (done()) return true;
-    if (chat.disconnected || chat.failed || chat.join_refused) return false;
+    if (chat.disconnected || chat.failed || chat.auth_refused || chat.join_refused) return false;
     const auto now = Clock::now();
     if (now >= deadline) return false;
     const auto remaining = std::chrono::duration_cast<milliseconds>(deadline - now) + milliseconds(1);
@@ -196,6 +207,27 @@ bool read_lines(int fd, std::string& buffer, std::deque<std::string>& lines) {
   return true;
 }
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Hex digits into bytes; empty for an odd length, a character that is not a hex digit, or more than
+// `limit` bytes.
+std::optional<std::vector<uint8_t>> parse_hex(std::string_view hex, size_t limit) {
+  if (hex.size() % 2 != 0 || hex.size() / 2 > limit) return std::nullopt;
+  std::vector<uint8_t> bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int high = hex_digit(hex[i]);
+    const int low = hex_digit(hex[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    bytes.push_back(static_cast<uint8_t>(high * 16 + low));
+  }
+  return bytes;
+}
+
 enum class Step { Idle, Waiting, Quit, GaveUp };
 
 // Runs the pending lines in order, until they are used up (Idle), one waits for results that have
@@ -236,6 +268,7 @@ int main(int argc, char** argv) {
   const char* env_server = std::getenv("SEALNET_SERVER_ADDR");
   std::string server = env_server && *env_server ? env_server : "127.0.0.1:4530";
   std::string pin, app_id = "demo", script;
+  std::optional<std::string> connection_token;
   bool auto_key_exchange = true;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -247,13 +280,14 @@ int main(int argc, char** argv) {
       auto_key_exchange = false;
       continue;
     }
-    std::string* target = arg == "--server"   ? &server
-                          : arg == "--pin"    ? &pin
-                          : arg == "--app-id" ? &app_id
-                          : arg == "--room"   ? &chat.room
-                          : arg == "--name"   ? &chat.name
-                          : arg == "--script" ? &script
-                                              : nullptr;
+    std::string* target = arg == "--server"             ? &server
+                          : arg == "--pin"              ? &pin
+                          : arg == "--app-id"           ? &app_id
+                          : arg == "--room"             ? &chat.room
+                          : arg == "--name"             ? &chat.name
+                          : arg == "--script"           ? &script
+                          : arg == "--connection-token" ? &connection_token.emplace()
+                                                        : nullptr;
     if (target == nullptr) {
       std::fprintf(stderr, "chat: unknown argument %s (chat --help lists the options)\n", argv[i]);
       return 2;
@@ -298,6 +332,22 @@ int main(int argc, char** argv) {
   config.on_response = [&](const sn::OperationResponse& response) {
     ++chat.responses;
     const bool ok = response.return_code == sn::return_code::Ok;
+    if (response.op_code == kOpAuthenticate && chat.authenticating) {
+      chat.authenticating = false;
+      if (ok) {
+        chat.authenticated = true;
+        const std::string_view nickname = response.params.get<std::string_view>(kParamNickname).value_or("");
+        const std::string_view user_id = response.params.get<std::string_view>(kParamUserId).value_or("");
+        std::printf("* authenticated as \"%.*s\" (user id %.*s); the peer keeps the server token\n",
+                    static_cast<int>(nickname.size()), nickname.data(), static_cast<int>(user_id.size()),
+                    user_id.data());
+      } else {
+        chat.auth_refused = true;
+        std::printf("* authentication refused: return code %d, \"%.*s\"\n", response.return_code,
+                    static_cast<int>(response.debug_message.size()), response.debug_message.data());
+      }
+      return;
+    }
     if (response.op_code == kOpJoinRoom && ok) {
       chat.joined = true;
       chat.actor = response.params.get_i32(kParamActor).value_or(0);
@@ -356,17 +406,45 @@ int main(int argc, char** argv) {
     return 1;
   }
   sn::Peer peer = std::move(created).value();
-  std::printf("* connecting to %s (app '%s')%s\n", server.c_str(), app_id.c_str(),
-              pin.empty() ? "" : ", pinning the server key");
-  if (const sn::Result r = peer.connect(server, app_id); !r.ok()) {
-    std::fprintf(stderr, "chat: connect: %s\n", r.message());
+  sn::AuthValues auth;
+  if (connection_token) {
+    // Room for more than the limit, so an oversized token reaches the library and is refused there,
+    // with its size and the limit, rather than cut here.
+    const auto token = parse_hex(*connection_token, 1024);
+    if (!token) {
+      std::fprintf(stderr, "chat: --connection-token needs hex digits (at most 1024 bytes)\n");
+      return 2;
+    }
+    auto values = sn::AuthValues::create(sn::AuthType::Custom);
+    if (!values) {
+      std::fprintf(stderr, "chat: %s\n", sn::last_error());
+      return 1;
+    }
+    auth = std::move(values).value();
+    if (!auth.set_connection_token(*token).ok()) {
+      std::printf("* connection token refused before connecting: %s\n", sn::last_error());
+      return 3;
+    }
+  }
+  std::printf("* connecting to %s (app '%s')%s%s\n", server.c_str(), app_id.c_str(),
+              pin.empty() ? "" : ", pinning the server key",
+              auth.valid() ? ", authenticating after the key exchange" : "");
+  sn::ConnectOptions options;
+  options.address = server;
+  options.app_id = app_id;
+  options.auth = auth.valid() ? &auth : nullptr;
+  if (const sn::Result r = peer.connect(options); !r.ok()) {
+    std::fprintf(stderr, "chat: connect: %s\n", sn::last_error());
     return 1;
   }
+  chat.authenticating = auth.valid();
 
-  // With automatic key exchange, wait for EncryptionEstablished; otherwise for Connect. Then join,
-  // and read input only once the join is answered: lines typed meanwhile wait in stdin.
+  // With automatic key exchange, wait for EncryptionEstablished; otherwise for Connect. With a
+  // connection token, wait for the answer to the authentication too. Then join, and read input only
+  // once the join is answered: lines typed meanwhile wait in stdin.
   bool ok = service_until(peer, chat, [&] { return auto_key_exchange ? chat.encrypted : chat.connected; },
                           kConnectLimit);
+  if (ok && auth.valid()) ok = service_until(peer, chat, [&] { return chat.authenticated; }, kConnectLimit);
   if (ok) {
     if (const auto key = peer.server_public_key()) {
       std::printf("* server key %02x%02x%02x%02x... (%s)\n", (*key)[0], (*key)[1], (*key)[2], (*key)[3],
@@ -417,5 +495,6 @@ int main(int argc, char** argv) {
   (void)peer.disconnect();
   (void)service_until(peer, chat, [&] { return chat.disconnected; }, kLeaveLimit);
   std::printf("* bye\n");
+  if (chat.auth_refused) return 4;
   return ok && !chat.failed ? 0 : 1;
 }

@@ -1,7 +1,10 @@
 // Tests of the C++ wrapper against a live sealnet-server.
 //
 // The server address comes from SEALNET_SERVER_ADDR ("host:port") and its public key (hex) from
-// SEALNET_SERVER_KEY; scripts/with-server.sh sets both and registers the app id "demo".
+// SEALNET_SERVER_KEY; scripts/with-server.sh sets both and registers the app id "demo". Under
+// `scripts/with-server.sh --backend --allow-anonymous` the server also calls sealnet-backend's webhook,
+// and SEALNET_TEST_CONNECTION_TOKEN (hex) and SEALNET_TEST_NICKNAME describe a guest logged in there;
+// without them the case of custom authentication through the backend prints that it was skipped.
 // The last line printed is "N passed, N failed"; the exit status is non-zero on any failure.
 
 #include "sealnet.hpp"
@@ -45,6 +48,7 @@ constexpr char kAppId[] = "demo";
 constexpr uint8_t kOpAuthenticate = 230;
 constexpr uint8_t kOpAuthenticateOnce = 231;
 constexpr uint8_t kParamUserId = 225;
+constexpr uint8_t kParamNickname = 202;
 constexpr uint8_t kParamToken = 221;
 constexpr uint8_t kParamTokenExpires = 198;
 
@@ -117,6 +121,8 @@ struct ReceivedResponse {
   std::optional<int32_t> actor;
   std::optional<std::vector<int32_t>> actors;
   std::optional<std::string> user_id;          // param 225
+  std::optional<std::string> nickname;         // param 202
+  std::optional<sn::Table> data_table;         // param 245 as a table (copied)
   std::optional<std::vector<uint8_t>> token;   // param 221, a ByteArray
   std::optional<int64_t> token_expires;        // param 198, a Long (read exactly, not widened)
 };
@@ -184,6 +190,10 @@ sn::Config recording_config(const std::shared_ptr<Recorder>& recorder) {
     copy.actor = response.params.get_i32(kParamActor);
     copy.actors = response.params.get_i32_array(kParamActors);
     if (auto user = response.params.get<std::string>(kParamUserId)) copy.user_id = std::move(*user);
+    copy.nickname = response.params.get<std::string>(kParamNickname);
+    if (auto table = response.params.get<sn::TableView>(kParamData)) {
+      if (auto owned = table->clone()) copy.data_table = std::move(owned).value();
+    }
     copy.token = response.params.get<std::vector<uint8_t>>(kParamToken);
     copy.token_expires = response.params.get<int64_t>(kParamTokenExpires);
     recorder->responses.push_back(std::move(copy));
@@ -1423,7 +1433,8 @@ void test_max_queued_bytes(World& w) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Authentication (the server of scripts/with-server.sh: anonymous allowed, tokens, no webhook)
+// Authentication (the server of scripts/with-server.sh: anonymous allowed, tokens, and with --backend
+// sealnet-backend's webhook)
 // ---------------------------------------------------------------------------------------------
 
 void test_auth_values_refused_locally() {
@@ -1602,7 +1613,12 @@ void test_saved_altered_and_custom_authentication(World& w) {
   options.auth = &empty;
   CHECK_ERROR(bad.connect(options), sn::ErrorCode::NullParameter, "holds no values");
 
-  // Custom authentication on a server without a backend: 32767.
+  // Custom authentication with a session nobody logged in: refused for want of a backend (32767), or,
+  // where scripts/with-server.sh --backend set SEALNET_BACKEND_ADDR, by the backend, which finds no
+  // session in a token shorter than a session id (32755, its message).
+  const bool backend = std::getenv("SEALNET_BACKEND_ADDR") != nullptr;
+  const int16_t expected =
+      backend ? sn::return_code::CustomAuthenticationFailed : sn::return_code::InvalidAuthentication;
   auto custom_rec = std::make_shared<Recorder>();
   created = sn::Peer::create(recording_config(custom_rec));
   CHECK_OK(created);
@@ -1615,12 +1631,13 @@ void test_saved_altered_and_custom_authentication(World& w) {
   CHECK_OK(custom.set_data(std::vector<uint8_t>{0xCA, 0xFE}));
   answer = connect_authenticated(custom_peer, *custom_rec, w, &custom);
   if (CHECK(answer != nullptr)) {
-    CHECK(answer->op_code == kOpAuthenticate && answer->return_code == sn::return_code::InvalidAuthentication);
-    CHECK(answer->debug_message.find("no authentication backend") != std::string::npos);
+    CHECK(answer->op_code == kOpAuthenticate && answer->return_code == expected);
+    CHECK(contains_text(answer->debug_message.c_str(),
+                        backend ? "Invalid connection token" : "no authentication backend"));
   }
   status = custom_peer.auth_state();
-  CHECK(status.ok() && status->state == sn::AuthState::Failed &&
-        status->return_code == sn::return_code::InvalidAuthentication);
+  CHECK(status.ok() && status->state == sn::AuthState::Failed && status->return_code == expected);
+  CHECK(!custom_peer.server_token().has_value());
 
   // Values need the automatic key exchange.
   sn::Config manual;
@@ -1633,6 +1650,59 @@ void test_saved_altered_and_custom_authentication(World& w) {
   options.auth = &anonymous;
   const sn::Result refused = manual_peer.connect(options);
   CHECK(!refused.ok() && contains_text(sn::last_error(), "automatic key exchange"));
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Hex digits into bytes; empty for an odd length or a character that is not a hex digit.
+std::optional<std::vector<uint8_t>> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::vector<uint8_t> bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int high = hex_digit(hex[i]);
+    const int low = hex_digit(hex[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    bytes.push_back(static_cast<uint8_t>(high * 16 + low));
+  }
+  return bytes;
+}
+
+// Custom authentication through the real backend, with the guest session that
+// scripts/with-server.sh --backend logged in (SEALNET_TEST_CONNECTION_TOKEN, SEALNET_TEST_NICKNAME).
+void test_custom_authentication_through_the_backend(World& w, const char* token_hex) {
+  const char* nickname = std::getenv("SEALNET_TEST_NICKNAME");
+  if (!CHECK(nickname != nullptr)) return;
+  const auto token = from_hex(token_hex);
+  if (!CHECK(token.has_value() && token->size() >= 16)) return;
+
+  auto rec = std::make_shared<Recorder>();
+  auto created = sn::Peer::create(recording_config(rec));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer peer = std::move(created).value();
+  sn::AuthValues values = auth_values(sn::AuthType::Custom);
+  CHECK_OK(values.set_connection_token(*token));
+  const ReceivedResponse* answer = connect_authenticated(peer, *rec, w, &values);
+  if (!CHECK(answer != nullptr)) return;
+  if (!CHECK(answer->op_code == kOpAuthenticate && answer->return_code == sn::return_code::Ok)) {
+    std::fprintf(stderr, "    -> return code %d: %s\n", answer->return_code, answer->debug_message.c_str());
+  }
+  CHECK(answer->nickname == std::string(nickname));
+  CHECK(answer->user_id.has_value() && !answer->user_id->empty() && answer->user_id->rfind("anonymous-", 0) != 0);
+  if (CHECK(answer->data_table.has_value())) {
+    CHECK(answer->data_table->contains("level"));
+    CHECK(answer->data_table->contains("region"));
+  }
+  CHECK(answer->token.has_value() && !answer->token->empty() && answer->token_expires.has_value());
+  const auto status = peer.auth_state();
+  CHECK(status.ok() && status->state == sn::AuthState::Authenticated && status->return_code == 0);
+  const auto held = peer.server_token();
+  CHECK(held.has_value() && held->bytes == answer->token.value_or(std::vector<uint8_t>{}));
 }
 
 void test_destroy_in_status_callback(World& w) {
@@ -1690,8 +1760,15 @@ int main() {
     run_case("max_queued_bytes", [&] { test_max_queued_bytes(w); });
     run_case("anonymous authentication, token kept and refreshed, token reconnect",
              [&] { test_anonymous_authentication_and_the_kept_token(w); });
-    run_case("saved and altered tokens, custom without a backend",
+    run_case("saved and altered tokens, custom with an unknown session",
              [&] { test_saved_altered_and_custom_authentication(w); });
+    if (const char* token = std::getenv("SEALNET_TEST_CONNECTION_TOKEN")) {
+      run_case("custom authentication through the backend: nickname, user id, data, token",
+               [&] { test_custom_authentication_through_the_backend(w, token); });
+    } else {
+      std::printf("skip custom authentication through the backend (SEALNET_TEST_CONNECTION_TOKEN is not set; "
+                  "run under scripts/with-server.sh --backend --allow-anonymous)\n");
+    }
     run_case("encrypt before key exchange", [&] { test_encrypt_before_key_exchange(w); });
     run_case("wrong pin fails the key exchange", [&] { test_wrong_pin(w); });
     run_case("poll instead of callbacks", [&] { test_poll(w); });

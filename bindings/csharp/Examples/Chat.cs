@@ -1,12 +1,16 @@
 // Chat: a console room chat over sealnet, using only the public C# API.
 //
 //   mono Chat.exe [--server HOST:PORT] [--pin KEY] [--app-id ID] [--room ROOM] [--name NAME]
-//                 [--no-encryption] [--script FILE]
+//                 [--connection-token HEX] [--no-encryption] [--script FILE]
 //
 // The same command line as the C and C++ chats (examples/chat.c, bindings/cpp/examples/chat.cpp);
 // `mono Chat.exe --help` lists the options and their defaults. --server defaults to
 // SEALNET_SERVER_ADDR when set, else 127.0.0.1:4530 (where sealnet-server listens by default);
-// without --pin the server is not authenticated.
+// without --pin the server is not authenticated. With --connection-token (the bytes the game built
+// from its backend session, in hex) the peer authenticates by itself right after the key exchange, and
+// the chat joins its room only once the server said yes (docs/auth.md). Exit status: 0, 1 on a
+// failure, 2 for a bad command line, 3 when the library refuses the connection token before
+// connecting, 4 when the server refuses the authentication.
 //
 // It joins its room first and only then reads input lines (from standard input, or --script FILE):
 // a line is sent encrypted, "/plain TEXT" is sent in the clear (still authenticated once keys exist),
@@ -43,6 +47,9 @@ internal sealed class Chat : ISealnetListener
     private const byte KeyName = 1;
     private const byte KeyText = 2;
     private const byte KeyToken = 3;
+    // Room for more than the limit, so an oversized connection token reaches the library and is refused
+    // there, with its size and the limit, rather than cut here.
+    private const int MaxTokenArgument = 1024;
 
     // How long a script wait ("expect N", ...) may take, and the connection steps (milliseconds).
     private const int WaitLimit = 15000;
@@ -62,6 +69,7 @@ internal sealed class Chat : ISealnetListener
         "  --app-id ID         application id (default: demo)\n" +
         "  --room ROOM         room to join (default: lobby)\n" +
         "  --name NAME         name sent with your messages (default: player)\n" +
+        "  --connection-token HEX  authenticate with this connection token (hex, at most 128 bytes)\n" +
         "  --no-encryption     skip the key exchange: nothing is authenticated, only /plain lines go out\n" +
         "  --script FILE       read the lines from FILE instead of standard input\n" +
         "  --help              print this help\n" +
@@ -80,6 +88,9 @@ internal sealed class Chat : ISealnetListener
     // Written only by the listener methods, which run inside peer.Service() on the main thread.
     private bool connected;
     private bool encrypted;
+    private bool authenticating; // the peer sent Authenticate and it is not answered yet
+    private bool authenticated;
+    private bool authRefused;
     private bool joined;
     private bool joinRefused;
     private bool left;
@@ -108,6 +119,7 @@ internal sealed class Chat : ISealnetListener
         string room = "lobby";
         string name = "player";
         string script = null;
+        string connectionToken = null;
         bool autoKeyExchange = true;
         for (int i = 0; i < args.Length; i++)
         {
@@ -123,7 +135,7 @@ internal sealed class Chat : ISealnetListener
                 continue;
             }
             if (arg != "--server" && arg != "--pin" && arg != "--app-id" && arg != "--room" && arg != "--name"
-                && arg != "--script")
+                && arg != "--script" && arg != "--connection-token")
             {
                 Console.Error.WriteLine("chat: unknown argument " + arg + " (mono Chat.exe --help lists the options)");
                 return 2;
@@ -141,6 +153,7 @@ internal sealed class Chat : ISealnetListener
                 case "--app-id": appId = value; break;
                 case "--room": room = value; break;
                 case "--name": name = value; break;
+                case "--connection-token": connectionToken = value; break;
                 default: script = value; break;
             }
         }
@@ -155,6 +168,33 @@ internal sealed class Chat : ISealnetListener
             Console.Error.WriteLine("chat: --pin needs 64 hex digits");
             return 2;
         }
+        AuthenticationValues auth = null;
+        if (connectionToken != null)
+        {
+            byte[] token;
+            try
+            {
+                token = SealnetPeerConfig.ParseHex(connectionToken);
+            }
+            catch (FormatException)
+            {
+                token = null;
+            }
+            if (token == null || token.Length > MaxTokenArgument)
+            {
+                Console.Error.WriteLine("chat: --connection-token needs hex digits (at most " + MaxTokenArgument + " bytes)");
+                return 2;
+            }
+            try
+            {
+                auth = new AuthenticationValues(CustomAuthenticationType.Custom) { ConnectionToken = token };
+            }
+            catch (SealnetException e)
+            {
+                Console.WriteLine("* connection token refused before connecting: " + e.NativeMessage);
+                return 3;
+            }
+        }
         TextReader input;
         try
         {
@@ -165,25 +205,33 @@ internal sealed class Chat : ISealnetListener
             Console.Error.WriteLine("chat: cannot open " + script + ": " + e.Message);
             return 1;
         }
-        return new Chat(room, name).Run(server, appId, !string.IsNullOrEmpty(pin), config, input);
+        return new Chat(room, name).Run(server, appId, !string.IsNullOrEmpty(pin), config, auth, input);
     }
 
-    private int Run(string server, string appId, bool pinned, SealnetPeerConfig config, TextReader input)
+    private int Run(string server, string appId, bool pinned, SealnetPeerConfig config, AuthenticationValues auth,
+        TextReader input)
     {
         bool ok;
         using (peer = new SealnetPeer(this, config))
         {
             Console.WriteLine("* connecting to " + server + " (app \"" + appId + "\")"
-                + (pinned ? ", pinning the server key" : ""));
-            if (peer.Connect(server, appId) != PeerResult.Ok)
+                + (pinned ? ", pinning the server key" : "")
+                + (auth != null ? ", authenticating after the key exchange" : ""));
+            if (peer.Connect(new ConnectOptions(server, appId) { AuthValues = auth }) != PeerResult.Ok)
             {
                 Console.Error.WriteLine("chat: connect failed: " + peer.LastResultMessage);
                 return 1;
             }
+            authenticating = auth != null;
 
-            // With automatic key exchange, wait for EncryptionEstablished; otherwise for Connect. Then
-            // join, and read input only once the join is answered: lines typed meanwhile wait in stdin.
+            // With automatic key exchange, wait for EncryptionEstablished; otherwise for Connect. With a
+            // connection token, wait for the answer to the authentication too. Then join, and read input
+            // only once the join is answered: lines typed meanwhile wait in stdin.
             ok = ServiceUntil(() => config.AutoKeyExchange ? encrypted : connected, ConnectLimit);
+            if (ok && auth != null)
+            {
+                ok = ServiceUntil(() => authenticated, ConnectLimit);
+            }
             if (ok)
             {
                 byte[] key = peer.ServerPublicKey;
@@ -212,6 +260,10 @@ internal sealed class Chat : ISealnetListener
             ServiceUntil(() => disconnected, LeaveLimit);
         }
         Console.WriteLine("* bye");
+        if (authRefused)
+        {
+            return 4;
+        }
         return ok && !failed ? 0 : 1;
     }
 
@@ -356,7 +408,7 @@ internal sealed class Chat : ISealnetListener
     }
 
     // Services results as they arrive until done() holds (true), or the time runs out, the connection
-    // ends or the join is refused (false).
+    // ends, or the authentication or the join is refused (false).
     private bool ServiceUntil(Func<bool> done, int limitMilliseconds)
     {
         long deadline = Clock.ElapsedMilliseconds + limitMilliseconds;
@@ -368,7 +420,7 @@ internal sealed class Chat : ISealnetListener
                 return true;
             }
             long now = Clock.ElapsedMilliseconds;
-            if (disconnected || failed || joinRefused || now >= deadline)
+            if (disconnected || failed || authRefused || joinRefused || now >= deadline)
             {
                 return false;
             }
@@ -427,6 +479,23 @@ internal sealed class Chat : ISealnetListener
     {
         responses++;
         bool ok = response.ReturnCode == ReturnCode.Ok;
+        if (response.OperationCode == OpAuthenticate && authenticating)
+        {
+            authenticating = false;
+            if (ok)
+            {
+                authenticated = true;
+                Console.WriteLine("* authenticated as \"" + (response[ParameterCode.Nickname] as string) + "\" (user id "
+                    + (response[ParameterCode.UserId] as string) + "); the peer keeps the server token");
+            }
+            else
+            {
+                authRefused = true;
+                Console.WriteLine("! authentication refused: return code " + (int)response.ReturnCode + ", \""
+                    + response.DebugMessage + "\"");
+            }
+            return;
+        }
         if (response.OperationCode == OpJoinRoom && ok)
         {
             // The actor list is an int[] on a version-2 connection and a generic array of ints (object[])

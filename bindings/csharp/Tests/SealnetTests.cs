@@ -3,11 +3,15 @@
 // Compiled together with the Runtime sources (so it can check the internal native structures) and run
 // by bindings/csharp/test.sh through scripts/with-server.sh, which exports SEALNET_SERVER_ADDR and
 // SEALNET_SERVER_KEY. Optional: SEALNET_C_LAYOUT ("name=value;...") holds sizeof/offsetof values
-// measured by the C compiler on include/sealnet.h, to compare the C# structure layouts with.
+// measured by the C compiler on include/sealnet.h, to compare the C# structure layouts with. Under
+// `scripts/with-server.sh --backend --allow-anonymous` the server also calls sealnet-backend's webhook,
+// and SEALNET_TEST_CONNECTION_TOKEN (hex) and SEALNET_TEST_NICKNAME describe a guest logged in there;
+// without them the test of custom authentication through the backend prints that it was skipped.
 //
 // Prints one line per test and, as the last line, "N passed, N failed"; exits 1 on any failure.
 // Every wait services the peers in a loop until a condition holds or a deadline passes, like a game loop.
 using System;
+using System.Collections;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
@@ -158,7 +162,16 @@ internal static class SealnetTests
         Run("Connect(ConnectOptions): app version, per-connection pin, refusals", ConnectWithOptions);
         Run("AuthenticationValues: the native library checks each limit when it is set", AuthValuesLimits);
         Run("anonymous authentication: token kept, refreshed by JoinRoom, presented on reconnect", AnonymousAuthentication);
-        Run("a saved token on a new peer, an altered token (32753), custom without a backend (32767)", SavedAlteredAndCustom);
+        Run("a saved token on a new peer, an altered token (32753), custom with an unknown session", SavedAlteredAndCustom);
+        if (Environment.GetEnvironmentVariable("SEALNET_TEST_CONNECTION_TOKEN") != null)
+        {
+            Run("custom authentication through the backend: nickname, user id, data, token", CustomThroughTheBackend);
+        }
+        else
+        {
+            Console.WriteLine("skip custom authentication through the backend (SEALNET_TEST_CONNECTION_TOKEN is not set;"
+                + " run under scripts/with-server.sh --backend --allow-anonymous)");
+        }
         Run("a version-1 peer: ProtocolVersion 1, version-2 types (int[] too) refused, generic int arrays read", VersionOnePeer);
         Run("Encrypt before the key exchange gives EncryptionNotEstablished", EncryptBeforeKeyExchange);
         Run("a wrong server key pin fails the key exchange", PinMismatch);
@@ -1281,7 +1294,7 @@ internal static class SealnetTests
 
     // ----------------------------------------------------------------------------------------------
     // Authentication (docs/auth.md), against the server of scripts/with-server.sh: anonymous players
-    // allowed, tokens issued, no webhook.
+    // allowed, tokens issued, and with --backend sealnet-backend's webhook.
 
     private static byte[] savedToken;
     private static string savedUserId;
@@ -1444,6 +1457,11 @@ internal static class SealnetTests
             "LastResultMessage: " + peer.LastResultMessage);
         peer.Dispose();
 
+        // Custom authentication with a session nobody logged in: refused for want of a backend (32767),
+        // or, where scripts/with-server.sh --backend set SEALNET_BACKEND_ADDR, by the backend, which finds
+        // no session in a token shorter than a session id (32755, its message).
+        bool backend = Environment.GetEnvironmentVariable("SEALNET_BACKEND_ADDR") != null;
+        short expected = backend ? ReturnCode.CustomAuthenticationFailed : ReturnCode.InvalidAuthentication;
         recorder = new Recorder("auth-custom");
         peer = NewPeer(recorder, null);
         var custom = new AuthenticationValues(CustomAuthenticationType.Custom)
@@ -1454,11 +1472,12 @@ internal static class SealnetTests
         }.AddAuthParameter("lobby", "eu");
         answer = ConnectAuthenticated(peer, recorder, custom);
         Equal(OperationCode.Authenticate, answer.OperationCode, "answered operation");
-        Equal(ReturnCode.InvalidAuthentication, answer.ReturnCode, "custom without a backend");
-        Check(answer.DebugMessage != null && answer.DebugMessage.Contains("no authentication backend"),
-            "DebugMessage: " + answer.DebugMessage);
+        Equal(expected, answer.ReturnCode, backend ? "an unknown session, through the backend" : "custom without a backend");
+        string why = backend ? "Invalid connection token" : "no authentication backend";
+        Check(answer.DebugMessage != null && answer.DebugMessage.Contains(why), "DebugMessage: " + answer.DebugMessage);
         Equal(AuthState.Failed, peer.AuthState, "AuthState");
-        Equal(ReturnCode.InvalidAuthentication, peer.AuthReturnCode, "AuthReturnCode");
+        Equal(expected, peer.AuthReturnCode, "AuthReturnCode");
+        Check(peer.ServerToken == null, "no token");
         peer.Dispose();
 
         // Values need the automatic key exchange.
@@ -1468,6 +1487,34 @@ internal static class SealnetTests
         Check(manual.LastResultMessage != null && manual.LastResultMessage.Contains("automatic key exchange"),
             "LastResultMessage: " + manual.LastResultMessage);
         manual.Dispose();
+    }
+
+    /// <summary>Custom authentication through the real backend, with the guest session that
+    /// scripts/with-server.sh --backend logged in (SEALNET_TEST_CONNECTION_TOKEN, SEALNET_TEST_NICKNAME).</summary>
+    private static void CustomThroughTheBackend()
+    {
+        string nickname = Environment.GetEnvironmentVariable("SEALNET_TEST_NICKNAME");
+        Check(nickname != null, "SEALNET_TEST_NICKNAME is set with the token");
+        byte[] token = SealnetPeerConfig.ParseHex(Environment.GetEnvironmentVariable("SEALNET_TEST_CONNECTION_TOKEN"));
+        Check(token.Length >= 16, "SEALNET_TEST_CONNECTION_TOKEN: hex of a session's 16 bytes and flags");
+        var recorder = new Recorder("auth-backend");
+        var peer = NewPeer(recorder, null);
+        var answer = ConnectAuthenticated(peer, recorder,
+            new AuthenticationValues(CustomAuthenticationType.Custom) { ConnectionToken = token });
+        Equal(OperationCode.Authenticate, answer.OperationCode, "answered operation");
+        Equal(ReturnCode.Ok, answer.ReturnCode, "return code (" + answer.DebugMessage + ")");
+        Equal(nickname, answer[ParameterCode.Nickname] as string, "the nickname is the guest's display name");
+        var userId = answer[ParameterCode.UserId] as string;
+        Check(!string.IsNullOrEmpty(userId) && !userId.StartsWith("anonymous-"), "the backend's user id: " + userId);
+        var data = answer[KeyData] as Hashtable;
+        Check(data != null, "the backend's data (245) is a table: " + answer[KeyData]);
+        Check(data.ContainsKey("level") && data.ContainsKey("region"), "with the keys level and region");
+        var issued = answer[ParameterCode.Token] as byte[];
+        Check(issued != null && issued.Length > 0 && answer[ParameterCode.TokenExpires] is long, "a token and its expiry");
+        Equal(AuthState.Authenticated, peer.AuthState, "AuthState");
+        Equal((short)0, peer.AuthReturnCode, "AuthReturnCode");
+        Check(SameBytes(issued, peer.ServerToken), "the peer holds the server token");
+        peer.Dispose();
     }
 
     private static bool SameBytes(byte[] a, byte[] b)

@@ -1353,8 +1353,12 @@ mod server_tests {
 
     /// Connects `player` with `values` and waits for the answer to the authentication.
     fn authenticate(player: &mut Player, server: &TestServer, values: &AuthValues) -> ResponseSignal {
-        let target = Target { auth: Some(values), ..server.target() };
-        player.client.connect(&Settings::default(), &target).unwrap();
+        authenticate_to(player, &Target { auth: Some(values), ..server.target() })
+    }
+
+    /// Connects `player` to `target`, which carries the values, and waits for the answer to them.
+    fn authenticate_to(player: &mut Player, target: &Target<'_>) -> ResponseSignal {
+        player.client.connect(&Settings::default(), target).unwrap();
         player.status(StatusCode::EncryptionEstablished);
         player.wait_for("the answer to the authentication", |signal| match signal {
             Signal::Response(response)
@@ -1467,6 +1471,69 @@ mod server_tests {
         let anonymous = AuthValues::new(AuthType::None);
         let error = Client::new().connect(&manual, &Target { auth: Some(&anonymous), ..server.target() }).unwrap_err();
         assert!(error.message.contains("automatic key exchange"), "{}", error.message);
+    }
+
+    /// An environment variable `scripts/with-server.sh --backend` sets.
+    fn from_with_server(name: &str) -> String {
+        std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set; run under scripts/with-server.sh --backend"))
+    }
+
+    /// Hex digits as bytes.
+    fn hex_bytes(hex: &str) -> Vec<u8> {
+        let digits: Vec<u32> =
+            hex.chars().map(|c| c.to_digit(16).unwrap_or_else(|| panic!("{c:?} is no hex digit in {hex}"))).collect();
+        assert!(digits.len().is_multiple_of(2), "an odd number of hex digits: {hex}");
+        digits.chunks(2).map(|pair| (pair[0] * 16 + pair[1]) as u8).collect()
+    }
+
+    /// Custom authentication through the real backend, which the in-process servers lack: the server
+    /// and the guest session of `scripts/with-server.sh --backend --allow-anonymous`
+    /// (SEALNET_SERVER_ADDR, SEALNET_SERVER_KEY, SEALNET_TEST_CONNECTION_TOKEN, SEALNET_TEST_NICKNAME).
+    #[test]
+    fn custom_authentication_through_the_backend() {
+        let Ok(token_hex) = std::env::var("SEALNET_TEST_CONNECTION_TOKEN") else {
+            // Straight to the standard error: the harness would keep an eprintln! of a passing test to itself.
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "skipped: custom_authentication_through_the_backend (SEALNET_TEST_CONNECTION_TOKEN is not set; \
+                 run under scripts/with-server.sh --backend --allow-anonymous)"
+            );
+            return;
+        };
+        let (address, pin) = (from_with_server("SEALNET_SERVER_ADDR"), from_with_server("SEALNET_SERVER_KEY"));
+        let nickname = from_with_server("SEALNET_TEST_NICKNAME");
+        let token = hex_bytes(&token_hex);
+        assert!(token.len() >= 16, "a session's 16 bytes, then flags: {token_hex}");
+        // The values as a script gives them to set_auth_values.
+        let entries = [
+            (text("auth_type"), GdValue::Int(auth::TYPE_CUSTOM)),
+            (text("connection_token"), GdValue::PackedByteArray(token)),
+        ];
+        let values = auth_values(&entries).unwrap().expect("values");
+        let target = Target { server_key_pin: &pin, auth: Some(&values), ..Target::new(&address, "demo") };
+        let mut player = new_player();
+        let answer = authenticate_to(&mut player, &target);
+        assert_eq!((answer.op_code, answer.return_code), (i64::from(auth::OP_AUTHENTICATE), 0), "{answer:?}");
+        assert_eq!(param(&answer.data, auth::PARAM_NICKNAME), Some(&GdValue::String(nickname)));
+        match param(&answer.data, auth::PARAM_USER_ID) {
+            Some(GdValue::String(user_id)) if !user_id.is_empty() && !user_id.starts_with("anonymous-") => {}
+            other => panic!("no user id from the backend: {other:?}"),
+        }
+        // The backend's flat data is a table with String keys, which arrives as a Dictionary.
+        match param(&answer.data, room::DATA) {
+            Some(GdValue::Dictionary(data)) => {
+                for key in ["level", "region"] {
+                    assert!(data.iter().any(|(found, _)| *found == text(key)), "no {key:?} in {data:?}");
+                }
+            }
+            other => panic!("the backend's data is no table: {other:?}"),
+        }
+        let issued = bytes_of(&answer.data, auth::PARAM_TOKEN).expect("a token");
+        assert!(matches!(param(&answer.data, auth::PARAM_TOKEN_EXPIRES), Some(GdValue::Int(_))), "{answer:?}");
+        assert_eq!(auth::state_code(player.client.auth_state()), (auth::STATE_AUTHENTICATED, 0));
+        assert_eq!(player.client.server_token().map(|held| held.bytes), Some(issued));
+        player.client.shutdown();
     }
 
     #[test]
