@@ -93,8 +93,8 @@ fuzz:
 
 # The authentication backend's tests on SQLite, then the same tests on a throwaway PostgreSQL server
 # (scripts/postgres.sh installs PostgreSQL when missing).
+# The backend's tests against a real PostgreSQL (`cargo test --workspace` runs them on SQLite).
 backend-test:
-	$(CARGO) test -p sealnet-backend
 	scripts/postgres.sh sh -c 'SEALNET_TEST_POSTGRES_URL="$$DATABASE_URL" SEALNET_TEST_SKIP_SQLITE=1 \
 		$(CARGO) test -p sealnet-backend --test backend'
 
