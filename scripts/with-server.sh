@@ -53,7 +53,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-config_args=()
+# The server stops at once when the command is done (no drain: nobody is playing on it any more).
+printf 'drain_timeout_ms = 0\n' >"$work/server.toml"
+config_args=(--config "$work/server.toml")
 if [ "$with_backend" = yes ]; then
   [ -x "$backend_bin" ] || { echo "with-server: $backend_bin not built (run cargo build -p sealnet-backend)" >&2; exit 2; }
   "$backend_bin" gen-secret "$work/webhook.secret" >/dev/null
@@ -70,8 +72,7 @@ if [ "$with_backend" = yes ]; then
   export SEALNET_BACKEND_ADDR=${backend_line#listening on }
   export SEALNET_BACKEND_PID=$backend_pid
   printf '[auth]\nallow_anonymous = %s\n[auth.webhook]\nurl = "http://%s/auth"\nsecret_file = "%s"\n' \
-    "$allow_anonymous" "$SEALNET_BACKEND_ADDR" "$work/webhook.secret" >"$work/server.toml"
-  config_args=(--config "$work/server.toml")
+    "$allow_anonymous" "$SEALNET_BACKEND_ADDR" "$work/webhook.secret" >>"$work/server.toml"
 
   # A guest session for the command's tests of custom authentication, made as a game makes one: through
   # the login API. The display name is not the backend's default, so a test that finds it as its

@@ -15,6 +15,7 @@ use sealnet::protocol::status::{op_code, return_code};
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
+use crate::admin::AuthCounters;
 use crate::auth::token::{data_to_table, InvalidToken, TokenClaims};
 use crate::auth::{AuthContext, AuthRequest, WebhookOutcome};
 use crate::connection::Connection;
@@ -138,6 +139,7 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
                     admit(conn, claims.context, claims.injected, origin, op, options)
                 }
                 Err(invalid) => {
+                    AuthCounters::count(&conn.shared.auth_counters.token_refused);
                     tracing::info!(connection = conn.id, "server token refused");
                     respond(conn, error(op, return_code::AUTHENTICATION_TICKET_EXPIRED, invalid.to_string()), options)
                 }
@@ -177,6 +179,7 @@ fn refusal(conn: &mut Connection, request: &OperationRequest) -> Option<Operatio
     let now = Instant::now();
     let own = conn.auth_limit.reserve(std::time::Duration::ZERO, now).is_some();
     if !own || conn.shared.auth_limiter.admit(conn.slot_source(), now).is_none() {
+        AuthCounters::count(&conn.shared.auth_counters.rate_limited);
         tracing::info!(connection = conn.id, "authentication rate limited");
         let message = "too many authentication attempts; try again later".to_owned();
         return Some(error(op, return_code::HTTP_LIMIT_REACHED, message));
@@ -191,6 +194,7 @@ fn start_call(conn: &mut Connection, values: AuthValues, options: SendOptions) {
         return respond(conn, error(OP, return_code::INVALID_AUTHENTICATION, message), options);
     };
     let Ok(permit) = conn.shared.auth_calls.clone().try_acquire_owned() else {
+        AuthCounters::count(&conn.shared.auth_counters.unavailable);
         tracing::warn!(connection = conn.id, "too many authentication calls outstanding");
         return respond(conn, unavailable(), options);
     };
@@ -233,15 +237,18 @@ pub(crate) fn complete(conn: &mut Connection, outcome: Result<WebhookOutcome, to
             admit(conn, context, Table::new(), origin, OP, options)
         }
         WebhookOutcome::Rejected { message } => {
+            AuthCounters::count(&conn.shared.auth_counters.rejected);
             tracing::info!(connection = conn.id, "authentication rejected by the backend");
             let message = message.filter(|m| !m.is_empty()).unwrap_or_else(|| "authentication failed".into());
             respond(conn, error(OP, return_code::CUSTOM_AUTHENTICATION_FAILED, message), options)
         }
         WebhookOutcome::Refused { logged_message } => {
+            AuthCounters::count(&conn.shared.auth_counters.rejected);
             tracing::info!(connection = conn.id, backend_message = ?logged_message, "authentication refused by the backend");
             respond(conn, error(OP, return_code::CUSTOM_AUTHENTICATION_FAILED, "authentication failed".into()), options)
         }
         WebhookOutcome::Unavailable { detail, transient } => {
+            AuthCounters::count(&conn.shared.auth_counters.unavailable);
             tracing::warn!(connection = conn.id, %detail, transient, "authentication backend unavailable");
             // Only an outage lets players in: a backend that answers wrongly may do so for inputs a
             // client chose.
@@ -291,6 +298,7 @@ fn admit(
     params.insert(PARAM_USER_ID, authenticated.context.user_id.clone());
     params.insert(PARAM_NICKNAME, authenticated.context.nickname.clone());
     params.insert(PARAM_DATA, sealnet::protocol::codec::Value::Table(data_to_table(&authenticated.context.data)));
+    AuthCounters::count(&conn.shared.auth_counters.authenticated);
     tracing::info!(connection = conn.id, user_id = %authenticated.context.user_id, via_token, "authenticated");
     conn.auth = AuthState::Authenticated(authenticated);
     conn.auth_deadline = None;

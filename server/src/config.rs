@@ -30,6 +30,10 @@ app_ids = ["demo"]
 # A client that sends nothing for this long is disconnected (at most 86400000, one day).
 disconnect_timeout_ms = 10000
 
+# On SIGTERM (or SIGINT) the server stops accepting and lets connected players go on for up to this
+# long, then disconnects the rest with ServerShutdown; a second signal stops it at once. 0: no drain.
+drain_timeout_ms = 10000
+
 # Clients past their Connect; more are refused with ServerFull.
 max_connections = 1000
 
@@ -124,6 +128,11 @@ max_outstanding = 256
 [auth.webhook.static]
 # Key/values sent to the backend with every call, in the signed body ("Static").
 
+[admin]
+# The operator's HTTP listener: /healthz (alive), /readyz (accepting players; 503 while draining) and
+# /metrics (Prometheus text). Empty: off. Keep it on loopback or a private network.
+listen = ""
+
 [plugins]
 # Replace the masked words (case-insensitive) in string event data with asterisks.
 profanity_mask = false
@@ -147,12 +156,37 @@ pub struct Config {
     #[serde(default)]
     pub static_key: Option<String>,
     pub disconnect_timeout_ms: u64,
+    pub drain_timeout_ms: u64,
     pub max_connections: usize,
     pub outbound_queue: usize,
     pub admission: AdmissionConfig,
     pub limits: LimitsConfig,
     pub auth: AuthConfig,
+    pub admin: AdminConfig,
     pub plugins: PluginConfig,
+}
+
+/// The operator's HTTP listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// Empty: no admin listener; otherwise an address such as `127.0.0.1:9100`.
+    pub listen: String,
+}
+
+impl AdminConfig {
+    /// The address to listen on, when the listener is on.
+    pub fn address(&self) -> Result<Option<SocketAddr>, ConfigError> {
+        if self.listen.is_empty() {
+            return Ok(None);
+        }
+        self.listen.parse().map(Some).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "admin.listen must be an address such as 127.0.0.1:9100; it is {:?}",
+                self.listen
+            ))
+        })
+    }
 }
 
 /// Who may play, and how the server finds out (docs/auth.md).
@@ -298,11 +332,13 @@ impl fmt::Debug for Config {
             .field("key_file", &self.key_file)
             .field("static_key", &self.static_key.as_ref().map(|_| "<set>"))
             .field("disconnect_timeout_ms", &self.disconnect_timeout_ms)
+            .field("drain_timeout_ms", &self.drain_timeout_ms)
             .field("max_connections", &self.max_connections)
             .field("outbound_queue", &self.outbound_queue)
             .field("admission", &self.admission)
             .field("limits", &self.limits)
             .field("auth", &self.auth)
+            .field("admin", &self.admin)
             .field("plugins", &self.plugins)
             .finish()
     }
@@ -405,10 +441,14 @@ impl Config {
         if self.limits.max_event_data_bytes > max_data {
             return invalid(format!("limits.max_event_data_bytes must be at most {max_data}"));
         }
+        if self.drain_timeout_ms > MAX_TIMEOUT_MS {
+            return invalid(format!("drain_timeout_ms must be at most {MAX_TIMEOUT_MS} (one day)"));
+        }
         if self.static_key.as_deref().is_some_and(|key| crate::keyfile::parse_hex_key(key.trim()).is_none()) {
             // The value itself is a secret and is not repeated.
             return invalid("static_key must be 64 hex digits".into());
         }
+        self.admin.address()?;
         let lifetime = self.auth.token_lifetime_s;
         if !(1..=7 * 24 * 3600).contains(&lifetime) {
             return invalid(format!("auth.token_lifetime_s must be 1 to 604800 (a week); it is {lifetime}"));

@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod admin;
 mod admission;
 pub mod auth;
 mod authenticate;
@@ -14,4 +15,4 @@ mod server;
 
 pub use config::Config;
 pub use plugin::{AuthenticatedContext, EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};
-pub use server::{Listener, RunningServer, Server};
+pub use server::{Listener, RunningServer, Server, Stopper};

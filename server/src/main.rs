@@ -77,12 +77,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let drain_ms = config.drain_timeout_ms;
     let mut server = Server::new(config, keypair).with_token_keys(token_keys);
     if let Some(webhook) = webhook {
         tracing::info!("custom authentication through the webhook");
         server = server.with_auth_provider(webhook);
     }
-    let code = runtime.block_on(run(server, listener));
+    let code = runtime.block_on(run(server, listener, drain_ms));
     runtime.shutdown_timeout(Duration::from_millis(200));
     code
 }
@@ -102,7 +103,7 @@ fn raise_open_file_limit() {
     }
 }
 
-async fn run(server: Server, listener: Listener) -> ExitCode {
+async fn run(server: Server, listener: Listener, drain_ms: u64) -> ExitCode {
     // Handlers go in before the startup lines, so a signal sent as soon as they are read is caught.
     let (mut interrupt, mut terminate) = match (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
         (Ok(interrupt), Ok(terminate)) => (interrupt, terminate),
@@ -132,8 +133,26 @@ async fn run(server: Server, listener: Listener) -> ExitCode {
         _ = interrupt.recv() => "SIGINT",
         _ = terminate.recv() => "SIGTERM",
     };
-    tracing::info!(signal = signal_name, "shutting down");
-    server.shutdown().await;
+    // A second signal during the drain stops the server at once.
+    let stopper = server.stopper();
+    let second_signal = async move {
+        tokio::select! {
+            _ = interrupt.recv() => "SIGINT",
+            _ = terminate.recv() => "SIGTERM",
+        }
+    };
+    let drain = Duration::from_millis(drain_ms);
+    tracing::info!(signal = signal_name, drain_ms, "shutting down: draining (a second signal stops at once)");
+    let drained = server.drain(drain);
+    tokio::pin!(drained);
+    tokio::select! {
+        () = &mut drained => {}
+        signal = second_signal => {
+            tracing::info!(signal, "second signal: stopping at once");
+            stopper.stop();
+            drained.await;
+        }
+    }
     tracing::info!("stopped");
     ExitCode::SUCCESS
 }

@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sealnet::protocol::noise::Keypair;
 use sealnet::protocol::session::SessionConfig;
@@ -42,6 +42,9 @@ pub(crate) struct Shared {
     /// Authentications per address.
     pub(crate) auth_limiter: KeyExchangeLimiter,
     pub(crate) clock: WallClock,
+    /// Accepting players (false while draining or stopping), for readiness checks.
+    pub(crate) ready: std::sync::atomic::AtomicBool,
+    pub(crate) auth_counters: crate::admin::AuthCounters,
 }
 
 /// A bound listening socket, before the server runs on it. Binding comes first so that a server that
@@ -115,6 +118,20 @@ impl Server {
     pub fn serve(self, listener: Listener) -> io::Result<RunningServer> {
         let listener = listener.0;
         let local_addr = listener.local_addr()?;
+        // Bound before anything starts, so a bad admin address fails the start.
+        let admin = match self
+            .config
+            .admin
+            .address()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?
+        {
+            Some(address) => {
+                let std_listener = std::net::TcpListener::bind(address)?;
+                std_listener.set_nonblocking(true)?;
+                Some(TcpListener::from_std(std_listener)?)
+            }
+            None => None,
+        };
         let public_key = *self.keypair.public();
         let config = self.config;
         let session_config = SessionConfig {
@@ -156,22 +173,48 @@ impl Server {
                 Duration::ZERO,
             ),
             clock: self.clock,
+            ready: std::sync::atomic::AtomicBool::new(true),
+            auth_counters: Default::default(),
             keypair: Arc::new(self.keypair),
             plugins: self.plugins,
             config,
         });
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(accept_loop(listener, shared.clone(), stopped));
-        Ok(RunningServer { local_addr, public_key, shared, stop, task })
+        let shared_for_loop = shared.clone();
+        let (stop, phase) = watch::channel(Phase::Running);
+        let (admin_stop, admin_stopped) = watch::channel(false);
+        let admin_addr = match admin {
+            Some(admin) => {
+                let addr = admin.local_addr()?;
+                tokio::spawn(crate::admin::serve(admin, shared.clone(), admin_stopped));
+                Some(addr)
+            }
+            None => None,
+        };
+        let task = tokio::spawn(async move {
+            accept_loop(listener, shared_for_loop, phase).await;
+            let _ = admin_stop.send(true);
+        });
+        Ok(RunningServer { local_addr, admin_addr, public_key, shared, stop, task })
+    }
+}
+
+/// Stops a server at once (see [`RunningServer::stopper`]).
+#[derive(Clone)]
+pub struct Stopper(watch::Sender<Phase>);
+
+impl Stopper {
+    pub fn stop(&self) {
+        let _ = self.0.send(Phase::Stopping);
     }
 }
 
 /// A started server. Dropping it also shuts the server down, without waiting.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    admin_addr: Option<SocketAddr>,
     public_key: [u8; 32],
     shared: Arc<Shared>,
-    stop: watch::Sender<bool>,
+    stop: watch::Sender<Phase>,
     task: JoinHandle<()>,
 }
 
@@ -179,6 +222,11 @@ impl RunningServer {
     /// The address actually bound (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The admin listener's address (health, readiness, metrics), when it is on.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_addr
     }
 
     /// The static public key clients can pin.
@@ -206,22 +254,63 @@ impl RunningServer {
         self.shared.output_budget.used()
     }
 
+    /// Whether the server accepts players: false once a drain or shutdown began.
+    pub fn is_ready(&self) -> bool {
+        self.shared.ready.load(Ordering::Relaxed)
+    }
+
+    /// Stops accepting and lets connected players go on for up to `period`; the server stops when the
+    /// last one leaves or the period ends (then the rest are disconnected with ServerShutdown).
+    /// Resolves once it has stopped. A [`RunningServer::stop_now`] handle taken before cuts it short.
+    pub async fn drain(self, period: Duration) {
+        let until = Instant::now() + period;
+        // A stop that came first (through a stopper) stays a stop.
+        self.stop.send_if_modified(|phase| match phase {
+            Phase::Running => {
+                *phase = Phase::Draining { until };
+                true
+            }
+            _ => false,
+        });
+        let _ = self.task.await;
+    }
+
+    /// A handle that stops the server at once, even while [`RunningServer::drain`] waits.
+    pub fn stopper(&self) -> Stopper {
+        Stopper(self.stop.clone())
+    }
+
     /// Stops accepting, disconnects every client with ServerShutdown, and waits (about 1.5 s at most)
     /// for the goodbyes to be delivered.
     pub async fn shutdown(self) {
-        let _ = self.stop.send(true);
+        let _ = self.stop.send(Phase::Stopping);
         let _ = self.task.await;
     }
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stopped: watch::Receiver<bool>) {
+/// What the server's owner asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Running,
+    /// Accept nobody new; let connected players go on until they leave or `until` passes.
+    Draining {
+        until: Instant,
+    },
+    /// Disconnect everyone now (ServerShutdown).
+    Stopping,
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut phase: watch::Receiver<Phase>) {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let mut connections = JoinSet::new();
-    let for_connections = stopped.clone();
+    // The connections' own stop signal: fired on Stopping, or when a drain runs out of time.
+    let (disconnect, for_connections) = watch::channel(false);
     tracing::debug!(address = %listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string()), "accepting");
+    let mut listener = Some(listener);
+    let mut drain_until: Option<Instant> = None;
     loop {
         tokio::select! {
-            accepted = listener.accept() => match accepted {
+            accepted = accept(listener.as_ref()) => match accepted {
                 Ok((stream, address)) => {
                     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
                     let source = Source::of(address.ip());
@@ -246,16 +335,58 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stopped: wa
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {}
-            () = stop_requested(&mut stopped) => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {
+                if drain_until.is_some() && connections.is_empty() {
+                    tracing::info!("drained: every player has left");
+                    break;
+                }
+            }
+            changed = phase.changed() => {
+                let next = if changed.is_ok() { *phase.borrow_and_update() } else { Phase::Stopping };
+                match next {
+                    Phase::Running => {}
+                    Phase::Draining { until } => {
+                        if listener.take().is_some() {
+                            shared.ready.store(false, Ordering::Relaxed);
+                            tracing::info!(connections = connections.len(), "draining: accepting nobody new");
+                        }
+                        drain_until = Some(until);
+                        if connections.is_empty() {
+                            break;
+                        }
+                    }
+                    Phase::Stopping => break,
+                }
+            }
+            () = sleep_until_instant(drain_until) => {
+                tracing::info!(connections = connections.len(), "drain period over");
+                break;
+            }
         }
     }
+    shared.ready.store(false, Ordering::Relaxed);
     drop(listener);
     tracing::info!(connections = connections.len(), "shutting down: disconnecting clients");
+    let _ = disconnect.send(true);
     let drained = tokio::time::timeout(SHUTDOWN_GRACE, async { while connections.join_next().await.is_some() {} });
     if drained.await.is_err() {
         tracing::warn!(connections = connections.len(), "shutdown grace period over: closing remaining connections");
         connections.shutdown().await;
+    }
+}
+
+/// The next connection, or never once the listener is gone (draining).
+async fn accept(listener: Option<&TcpListener>) -> io::Result<(tokio::net::TcpStream, SocketAddr)> {
+    match listener {
+        Some(listener) => listener.accept().await,
+        None => std::future::pending().await,
+    }
+}
+
+async fn sleep_until_instant(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -9,6 +9,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
+use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::status::{DisconnectReason, StatusCode};
 use support::*;
 
@@ -81,15 +82,29 @@ fn wait_exit(mut process: Process, limit: Duration) -> (ExitStatus, String) {
     (status, log)
 }
 
+/// A config file in `dir` setting the drain period.
+fn drain_config(dir: &Path, drain_ms: u64) -> String {
+    let path = dir.join("server.toml");
+    std::fs::write(&path, format!("drain_timeout_ms = {drain_ms}\n")).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
 #[tokio::test]
-async fn sigterm_disconnects_clients_with_server_shutdown_and_exits_zero() {
+async fn sigterm_drains_then_a_second_signal_disconnects_with_server_shutdown() {
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("k");
-    let process = spawn(&key_file, &[]);
+    let process = spawn(&key_file, &["--config", &drain_config(dir.path(), 60_000)]);
 
     let mut client = Client::encrypted(process.addr).await;
     assert_eq!(sealnet::protocol::noise::hex(client.session.remote_static_key().unwrap()), process.public_key);
     client.join_and_settle("r").await;
+
+    signal(&process, "TERM");
+    // Draining: the connected player goes on playing, nobody new gets in.
+    client.raise(1, None, Some(1), SendOptions::ENCRYPTED).await;
+    assert_eq!(client.event().await.0.code, 1, "still relayed while draining");
+    let refused = wait_for_refusal(process.addr).await;
+    assert!(refused, "new connections are refused while draining");
 
     signal(&process, "TERM");
     let status = client.status(StatusCode::DisconnectByServerLogic).await;
@@ -101,19 +116,50 @@ async fn sigterm_disconnects_clients_with_server_shutdown_and_exits_zero() {
     assert_eq!(exit.code(), Some(0), "stderr:\n{log}");
     let secret = std::fs::read_to_string(&key_file).unwrap();
     assert!(!log.contains(secret.trim()), "the secret key never appears in the log");
-    assert!(log.contains("SIGTERM"), "{log}");
+    assert!(log.contains("SIGTERM") && log.contains("second signal"), "{log}");
+}
+
+/// Connects until the listener is gone (the drain closes it right after the signal is handled).
+async fn wait_for_refusal(addr: std::net::SocketAddr) -> bool {
+    let deadline = std::time::Instant::now() + WAIT;
+    while std::time::Instant::now() < deadline {
+        match tokio::net::TcpStream::connect(addr).await {
+            Err(error) if error.kind() == std::io::ErrorKind::ConnectionRefused => return true,
+            // Accepted just before the drain began (it is closed with the rest): try again after the
+            // signal has had time to land; there is no event to wait for from outside the process.
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
+        }
+    }
+    false
 }
 
 #[tokio::test]
-async fn sigint_also_shuts_down_cleanly() {
+async fn a_drain_ends_when_its_period_does_and_the_rest_are_disconnected() {
     let dir = tempfile::tempdir().unwrap();
-    let process = spawn(&dir.path().join("k"), &[]);
+    let process = spawn(&dir.path().join("k"), &["--config", &drain_config(dir.path(), 300)]);
     let mut client = Client::encrypted(process.addr).await;
     signal(&process, "INT");
     let status = client.status(StatusCode::DisconnectByServerLogic).await;
     assert_eq!(status.reason, DisconnectReason::ServerShutdown as u16);
     let (exit, log) = wait_exit(process, Duration::from_secs(5));
     assert_eq!(exit.code(), Some(0), "stderr:\n{log}");
+    assert!(log.contains("drain period over"), "{log}");
+}
+
+#[tokio::test]
+async fn a_drain_ends_as_soon_as_the_last_player_leaves() {
+    let dir = tempfile::tempdir().unwrap();
+    let process = spawn(&dir.path().join("k"), &["--config", &drain_config(dir.path(), 60_000)]);
+    let mut client = Client::encrypted(process.addr).await;
+    client.join_and_settle("r").await;
+    signal(&process, "TERM");
+    assert!(wait_for_refusal(process.addr).await);
+    client.session.disconnect(DisconnectReason::ClientRequest, "done playing");
+    client.until_closed().await;
+    // Far less than the 60 s drain period.
+    let (exit, log) = wait_exit(process, Duration::from_secs(10));
+    assert_eq!(exit.code(), Some(0), "stderr:\n{log}");
+    assert!(log.contains("drained: every player has left"), "{log}");
 }
 
 #[test]

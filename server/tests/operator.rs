@@ -1,0 +1,114 @@
+//! The operator's surface over real sockets: /healthz, /readyz and /metrics on the admin listener,
+//! and a drain (no new players, the connected ones go on, readiness false, done when they leave).
+
+mod support;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use sealnet::auth::{AuthType, AuthValues};
+use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
+use support::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// One HTTP/1.1 GET; returns the status code and the body.
+async fn get(admin: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(admin).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut reply)).await.unwrap().unwrap();
+    let status = reply.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = reply.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+fn metric(body: &str, name: &str) -> Option<u64> {
+    body.lines().find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+}
+
+fn admin_config() -> sealnet_server::Config {
+    let mut config = test_config();
+    config.admin.listen = "127.0.0.1:0".into();
+    config
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics_answer_on_the_admin_listener() {
+    let server = start_server(admin_config()).await;
+    let admin = server.admin_addr().expect("the admin listener is on");
+    assert_eq!(get(admin, "/healthz").await, (200, "ok\n".to_owned()));
+    assert_eq!(get(admin, "/readyz").await.0, 200);
+
+    let mut client = Client::encrypted(server.local_addr()).await;
+    client.join_and_settle("r").await;
+    let params = AuthValues::new(AuthType::None).to_request().unwrap().params;
+    client.send(op_code::AUTHENTICATE, params, SendOptions::ENCRYPTED).await;
+    assert_eq!(client.response(op_code::AUTHENTICATE).await.0.return_code, return_code::OK);
+
+    let (status, body) = get(admin, "/metrics").await;
+    assert_eq!(status, 200);
+    assert_eq!(metric(&body, "sealnet_connections "), Some(1), "{body}");
+    assert_eq!(metric(&body, "sealnet_rooms "), Some(1), "{body}");
+    assert_eq!(metric(&body, "sealnet_ready "), Some(1), "{body}");
+    assert_eq!(metric(&body, "sealnet_authentications_total{outcome=\"authenticated\"} "), Some(1), "{body}");
+    assert!(body.contains("# TYPE sealnet_authentications_total counter"), "{body}");
+    assert_eq!(get(admin, "/nothing-here").await.0, 404);
+}
+
+#[tokio::test]
+async fn a_server_without_an_admin_address_has_no_admin_listener() {
+    let server = start_server(test_config()).await;
+    assert_eq!(server.admin_addr(), None);
+}
+
+#[tokio::test]
+async fn a_drain_refuses_new_players_reports_not_ready_and_ends_when_the_last_leaves() {
+    let server = start_server(admin_config()).await;
+    let (addr, admin) = (server.local_addr(), server.admin_addr().unwrap());
+    let mut client = Client::encrypted(addr).await;
+    client.join_and_settle("r").await;
+
+    let drained = tokio::spawn(server.drain(Duration::from_secs(60)));
+    // Readiness turns false once the drain has begun; the admin listener stays up meanwhile.
+    let deadline = std::time::Instant::now() + WAIT;
+    while get(admin, "/readyz").await.0 != 503 {
+        assert!(std::time::Instant::now() < deadline, "readiness never turned false");
+        tokio::task::yield_now().await;
+    }
+    let (_, body) = get(admin, "/metrics").await;
+    assert_eq!(metric(&body, "sealnet_ready "), Some(0));
+    assert!(tokio::net::TcpStream::connect(addr).await.is_err(), "nobody new gets in");
+
+    client.raise(1, None, Some(1), SendOptions::ENCRYPTED).await;
+    assert_eq!(client.event().await.0.code, 1, "the connected player goes on playing");
+    assert!(!drained.is_finished());
+
+    client.session.disconnect(DisconnectReason::ClientRequest, "done");
+    client.until_closed().await;
+    tokio::time::timeout(WAIT, drained).await.expect("the drain ends when the last player leaves").unwrap();
+}
+
+#[tokio::test]
+async fn a_drain_that_runs_out_disconnects_the_rest_and_a_stopper_cuts_it_short() {
+    let server = start_server(test_config()).await;
+    let mut patient = Client::encrypted(server.local_addr()).await;
+    let started = std::time::Instant::now();
+    let drained = tokio::spawn(server.drain(Duration::from_millis(200)));
+    let status = patient.status(sealnet::protocol::status::StatusCode::DisconnectByServerLogic).await;
+    assert_eq!(status.reason, DisconnectReason::ServerShutdown as u16);
+    assert!(started.elapsed() >= Duration::from_millis(200), "not before the drain period is over");
+    patient.until_closed().await;
+    tokio::time::timeout(WAIT, drained).await.unwrap().unwrap();
+
+    let server = start_server(test_config()).await;
+    let mut client = Client::encrypted(server.local_addr()).await;
+    let stopper = server.stopper();
+    let drained = tokio::spawn(server.drain(Duration::from_secs(60)));
+    stopper.stop();
+    let status = client.status(sealnet::protocol::status::StatusCode::DisconnectByServerLogic).await;
+    assert_eq!(status.reason, DisconnectReason::ServerShutdown as u16);
+    client.until_closed().await;
+    tokio::time::timeout(WAIT, drained).await.expect("stopped at once").unwrap();
+}
