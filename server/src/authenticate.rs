@@ -19,7 +19,7 @@ use crate::admin::AuthCounters;
 use crate::auth::token::{data_to_table, InvalidToken, TokenClaims};
 use crate::auth::{AuthContext, AuthRequest, WebhookOutcome};
 use crate::connection::Connection;
-use crate::ops::respond;
+use crate::ops::{error, respond};
 use crate::plugin::{AuthenticatedContext, Verdict};
 
 /// Time a provider call may take beyond the webhook's budget before the server gives up on it.
@@ -206,7 +206,7 @@ fn start_call(conn: &mut Connection, values: AuthValues, options: SendOptions) {
         params: values.params().to_vec(),
         auth_data: values.auth_data().map(<[u8]>::to_vec),
         // An IPv4 client of a dual-stack listener as the backend knows it, a.b.c.d, not ::ffff:a.b.c.d.
-        client_address: std::net::SocketAddr::new(conn.client.address.ip().to_canonical(), conn.client.address.port()),
+        client_address: std::net::SocketAddr::new(conn.slot_address().ip().to_canonical(), conn.slot_address().port()),
     };
     tracing::debug!(connection = conn.id, provider = provider.name(), "authentication call started");
     // Any provider, an embedder's too, gets the webhook's budget (and a little for scheduling): the
@@ -364,10 +364,10 @@ fn fresh_token(conn: &mut Connection) -> Option<ServerToken> {
 
 /// After a RaiseEvent: pushes a fresh token (AuthEvent) when less than a third of the client's is left.
 pub(crate) fn refresh_while_playing(conn: &mut Connection, options: SendOptions) {
-    let now = (conn.shared.clock)();
+    // Every RaiseEvent passes here: unauthenticated players cost one check, not a clock read.
+    let Some(expires_ms) = conn.auth.context().map(|a| a.token_expires_ms) else { return };
     let lifetime_ms = conn.shared.config.auth.token_lifetime_s as i64 * 1000;
-    let running_low = conn.auth.context().is_some_and(|a| a.token_expires_ms.saturating_sub(now) < lifetime_ms / 3);
-    if running_low {
+    if expires_ms.saturating_sub((conn.shared.clock)()) < lifetime_ms / 3 {
         if let Some(token) = fresh_token(conn) {
             push(conn, &token, options);
         }
@@ -399,8 +399,4 @@ fn anonymous_user_id() -> Option<String> {
 fn unavailable() -> OperationResponse {
     let message = "authentication service unavailable, try again".to_owned();
     error(op_code::AUTHENTICATE, return_code::EXTERNAL_HTTP_CALL_FAILED, message)
-}
-
-fn error(op: u8, code: i16, message: String) -> OperationResponse {
-    OperationResponse { op_code: op, return_code: code, debug_message: Some(message), params: Params::new() }
 }

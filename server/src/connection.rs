@@ -135,7 +135,6 @@ pub(crate) struct Connection {
 pub(crate) struct ClientInfo {
     pub(crate) app_id: String,
     pub(crate) app_version: String,
-    pub(crate) address: std::net::SocketAddr,
 }
 
 impl Connection {
@@ -149,6 +148,11 @@ impl Connection {
 
     pub(crate) fn slot_source(&self) -> Source {
         self.slot.source
+    }
+
+    /// The client's address, as the backend is told.
+    pub(crate) fn slot_address(&self) -> std::net::SocketAddr {
+        self.slot.address
     }
 
     /// Answers everything the session reported since the last call. Stops while an authentication
@@ -371,7 +375,7 @@ pub(crate) async fn serve(
     let limits = ClientLimits::new(&shared, now);
     let auth = &shared.config.auth;
     let auth_limit = TokenBucket::new(auth.per_connection_per_second, auth.per_connection_burst, now);
-    let client = ClientInfo { app_id: String::new(), app_version: String::new(), address: slot.address };
+    let client = ClientInfo { app_id: String::new(), app_version: String::new() };
     let mut conn = Connection {
         id,
         shared: shared.clone(),

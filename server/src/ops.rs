@@ -269,7 +269,7 @@ fn truncated(mut message: String) -> String {
     message
 }
 
-fn error(op: u8, code: i16, message: String) -> OperationResponse {
+pub(crate) fn error(op: u8, code: i16, message: String) -> OperationResponse {
     OperationResponse { op_code: op, return_code: code, debug_message: Some(message), params: Params::new() }
 }
 
