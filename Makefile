@@ -11,7 +11,7 @@ LINK := -L$(DEBUG_DIR) -lsealnet -Wl,-rpath,$(DEBUG_DIR) -pthread
 # Teardown stress cycles: a quick run in `make test`, the full run in `make stress`.
 STRESS_CYCLES ?= 10000
 
-.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test cross-test bench stress capture-check fuzz fuzz-smoke backend-test bench-backend
+.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test cross-test bench bench-relay stress capture-check fuzz fuzz-smoke backend-test bench-backend
 
 all: build
 
@@ -104,6 +104,15 @@ bench-backend:
 	$(SEALNET_TARGET_DIR)/release/sealnet-backend-load
 	scripts/postgres.sh sh -c '$(SEALNET_TARGET_DIR)/release/sealnet-backend-load --database-url "$$DATABASE_URL"'
 	$(CARGO) bench -p sealnet-backend --bench through_server
+
+# The relay engine beside an ENet relay (Debian's libenet-dev, installed when missing), alternating
+# runs in one invocation; one table with both and their ratios (server/README.md, "Relay engine").
+ENET_REFERENCE := $(SEALNET_TARGET_DIR)/bench/enet_reference
+bench-relay:
+	scripts/ensure-tool.sh /usr/include/enet/enet.h libenet-dev
+	mkdir -p $(dir $(ENET_REFERENCE))
+	cc -O2 -std=c11 -Wall -Wextra -Werror -o $(ENET_REFERENCE) server/benches/relay/enet_reference.c -lenet
+	SEALNET_ENET_REFERENCE=$(ENET_REFERENCE) $(CARGO) bench -p sealnet-server --bench relay
 
 bench:
 	$(CARGO) bench --bench protocol

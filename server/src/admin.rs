@@ -1,6 +1,7 @@
 //! The operator's HTTP listener: liveness, readiness and Prometheus metrics, read from what the
-//! server keeps anyway (admission counts, rooms, the output budget) and from counters that events
-//! off the hot path bump (authentications), so serving it costs the relay nothing.
+//! server keeps anyway (admission counts, rooms, the output budget), from counters that events off
+//! the hot path bump (authentications), and from the shards' own counters (see `metrics`), summed on
+//! each scrape, so serving it costs the relay nothing.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -76,6 +77,8 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         shared.admission.pending() as u64,
     );
     gauge("sealnet_rooms", "Rooms with members.", shared.rooms.room_count() as u64);
+    gauge("sealnet_members", "Members of all rooms.", shared.rooms.member_count() as u64);
+    gauge("sealnet_workers", "Event loops running connections.", shared.shards.count() as u64);
     gauge("sealnet_queued_output_bytes", "Bytes of events queued for all clients.", shared.output_budget.used() as u64);
     gauge(
         "sealnet_auth_calls_in_flight",
@@ -98,5 +101,6 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
         let _ =
             writeln!(out, "sealnet_authentications_total{{outcome=\"{outcome}\"}} {}", counter.load(Ordering::Relaxed));
     }
+    crate::metrics::render(&mut out, shared.shards.all_counters());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

@@ -37,6 +37,13 @@ drain_timeout_ms = 10000
 # Clients past their Connect; more are refused with ServerFull.
 max_connections = 1000
 
+# Log lines on stderr: "text" (readable) or "json" (one object per line, for log collectors).
+log_format = "text"
+
+# Event loops (threads) that run the connections; a room and its members run on one of them.
+# 0: one per available core (at most 256).
+workers = 0
+
 # Events queued for one client. A client that lets its queue fill is disconnected (SlowConsumer).
 outbound_queue = 4096
 
@@ -139,6 +146,17 @@ profanity_mask = false
 masked_words = []
 "#;
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Most event loops a server may be told to run.
+pub const MAX_WORKERS: usize = 256;
+
 /// Longest `disconnect_timeout_ms` accepted: one day.
 pub const MAX_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
 
@@ -158,6 +176,8 @@ pub struct Config {
     pub disconnect_timeout_ms: u64,
     pub drain_timeout_ms: u64,
     pub max_connections: usize,
+    pub workers: usize,
+    pub log_format: LogFormat,
     pub outbound_queue: usize,
     pub admission: AdmissionConfig,
     pub limits: LimitsConfig,
@@ -334,6 +354,8 @@ impl fmt::Debug for Config {
             .field("disconnect_timeout_ms", &self.disconnect_timeout_ms)
             .field("drain_timeout_ms", &self.drain_timeout_ms)
             .field("max_connections", &self.max_connections)
+            .field("workers", &self.workers)
+            .field("log_format", &self.log_format)
             .field("outbound_queue", &self.outbound_queue)
             .field("admission", &self.admission)
             .field("limits", &self.limits)
@@ -342,6 +364,39 @@ impl fmt::Debug for Config {
             .field("plugins", &self.plugins)
             .finish()
     }
+}
+
+/// Environment variables that set configuration keys: this prefix, then the key's path in capitals
+/// with tables separated by a double underscore: `SEALNET_CONFIG_LISTEN=0.0.0.0:4530`,
+/// `SEALNET_CONFIG_LIMITS__MAX_ROOM_SIZE=50`. A value is read as TOML (`50`, `true`, `["a", "b"]`),
+/// or taken as a string when it is not valid TOML. They override the file; options override them.
+pub const ENV_PREFIX: &str = "SEALNET_CONFIG_";
+
+/// The configuration keys set by `variables` (see [`ENV_PREFIX`]); other variables are ignored.
+fn environment_table(variables: impl IntoIterator<Item = (String, String)>) -> Result<toml::Table, ConfigError> {
+    let mut table = toml::Table::new();
+    for (name, value) in variables {
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let keys: Vec<String> = path.split("__").map(str::to_ascii_lowercase).collect();
+        if keys.iter().any(String::is_empty) {
+            return Err(ConfigError::Usage(format!("{name} does not name a configuration key")));
+        }
+        let value = toml::from_str::<toml::Table>(&format!("value = {value}"))
+            .ok()
+            .and_then(|mut parsed| parsed.remove("value"))
+            .unwrap_or(toml::Value::String(value));
+        let (last, tables) = keys.split_last().expect("split yields at least one key");
+        let mut at = &mut table;
+        for key in tables {
+            let entry = at.entry(key.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(inner) = entry else {
+                return Err(ConfigError::Usage(format!("{name}: {key} is set both as a value and as a table")));
+            };
+            at = inner;
+        }
+        at.insert(last.clone(), value);
+    }
+    Ok(table)
 }
 
 /// Lays `overrides` over `base`, table by table, so a file need only name what it changes.
@@ -359,10 +414,24 @@ fn merge(base: &mut toml::Table, overrides: toml::Table) {
 impl Config {
     /// Parses config text over the defaults. `origin` names the source in error messages.
     pub fn from_toml(text: &str, origin: &str) -> Result<Self, ConfigError> {
-        let parse_error = |message: String| ConfigError::Parse { origin: origin.to_owned(), message };
-        let file: toml::Table = toml::from_str(text).map_err(|error| parse_error(describe(&error, text)))?;
+        Self::from_layers(Some((text, origin)), toml::Table::new())
+    }
+
+    /// The defaults, then the file's text (with its origin for messages), then settings from the
+    /// environment (see [`ENV_PREFIX`]).
+    fn from_layers(file: Option<(&str, &str)>, environment: toml::Table) -> Result<Self, ConfigError> {
+        let origin = match (file, environment.is_empty()) {
+            (Some((_, origin)), true) => origin.to_owned(),
+            (Some((_, origin)), false) => format!("{origin} and the environment"),
+            (None, _) => "the environment".to_owned(),
+        };
+        let parse_error = |message: String| ConfigError::Parse { origin: origin.clone(), message };
         let mut merged: toml::Table = toml::from_str(DEFAULT_CONFIG_TOML).expect("the built-in default config parses");
-        merge(&mut merged, file);
+        if let Some((text, _)) = file {
+            let table: toml::Table = toml::from_str(text).map_err(|error| parse_error(describe(&error, text)))?;
+            merge(&mut merged, table);
+        }
+        merge(&mut merged, environment);
         // The merged table has no positions in `text`; its errors name the key instead, and never
         // quote a value (which could be the secret static_key).
         let config = Config::deserialize(toml::Value::Table(merged))
@@ -373,9 +442,14 @@ impl Config {
 
     /// Reads and parses a config file.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        Self::from_file_and_environment(Some(path), toml::Table::new())
+    }
+
+    fn from_file_and_environment(path: Option<&Path>, environment: toml::Table) -> Result<Self, ConfigError> {
+        let Some(path) = path else { return Self::from_layers(None, environment) };
         let text = std::fs::read_to_string(path)
             .map_err(|error| ConfigError::Read { path: path.to_owned(), message: error.to_string() })?;
-        Self::from_toml(&text, &path.display().to_string())
+        Self::from_layers(Some((&text, &path.display().to_string())), environment)
     }
 
     /// Refuses settings the server cannot run with, naming the setting and its bounds.
@@ -400,6 +474,9 @@ impl Config {
             if value == 0 || value > MAX_TIMEOUT_MS {
                 return invalid(format!("{name} must be 1 to {MAX_TIMEOUT_MS} (one day); it is {value}"));
             }
+        }
+        if self.workers > MAX_WORKERS {
+            return invalid(format!("workers must be 0 (one per core) to {MAX_WORKERS}; it is {}", self.workers));
         }
         let counts = [
             ("max_connections", self.max_connections),
@@ -514,6 +591,7 @@ fn set<T>(field: &mut T, value: Option<T>) {
 pub enum Command {
     Run(Box<Config>),
     Help,
+    Version,
 }
 
 pub const USAGE: &str = "\
@@ -524,12 +602,30 @@ Options:
   --listen ADDR     address to listen on, e.g. 127.0.0.1:4530 (port 0: any free port)
   --key-file PATH   where the server's static key is kept (created with mode 0600 when missing)
   --app-id ID       accepted application id; repeat for several (replaces the configured list)
+  --version         print the version
   --help            print this help
 
-Logging goes to stderr; set RUST_LOG (e.g. RUST_LOG=debug) to change the level (default: info).";
+Any setting can also come from the environment: SEALNET_CONFIG_ and the key in capitals, with tables
+separated by two underscores (SEALNET_CONFIG_LIMITS__MAX_ROOM_SIZE=50). The environment overrides the
+file; the options above override both.
+
+Logging goes to stderr (log_format: text or json); set RUST_LOG (e.g. RUST_LOG=debug) to change the
+level (default: info).";
 
 /// Reads the arguments (without the program name): the config file first, then the overrides.
 pub fn parse_args<I, S>(args: I) -> Result<Command, ConfigError>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    parse_args_with_environment(args, std::env::vars())
+}
+
+/// [`parse_args`] with the environment given (`SEALNET_CONFIG_*` variables; others are ignored).
+pub fn parse_args_with_environment<I, S>(
+    args: I,
+    environment: impl IntoIterator<Item = (String, String)>,
+) -> Result<Command, ConfigError>
 where
     I: IntoIterator<Item = S>,
     S: Into<String>,
@@ -546,6 +642,9 @@ where
         };
         if name == "--help" || name == "-h" {
             return Ok(Command::Help);
+        }
+        if name == "--version" || name == "-V" {
+            return Ok(Command::Version);
         }
         if !matches!(name.as_str(), "--config" | "--listen" | "--key-file" | "--app-id") {
             return Err(ConfigError::Usage(format!("unknown argument {arg:?} (see --help)")));
@@ -564,10 +663,7 @@ where
             _ => app_ids.push(value),
         }
     }
-    let mut config = match config_file {
-        Some(path) => Config::from_file(&path)?,
-        None => Config::default(),
-    };
+    let mut config = Config::from_file_and_environment(config_file.as_deref(), environment_table(environment)?)?;
     set(&mut config.listen, listen);
     if key_file.is_some() {
         config.key_file = key_file;
@@ -716,5 +812,49 @@ mod tests {
         assert!(matches!(parse_args(["--listen", "nope"]), Err(ConfigError::Usage(_))));
         assert!(matches!(parse_args(["--frobnicate"]), Err(ConfigError::Usage(_))));
         assert!(matches!(parse_args(["--config", "/nonexistent/sealnet.toml"]), Err(ConfigError::Read { .. })));
+    }
+
+    fn run(args: &[&str], environment: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let environment = environment.iter().map(|(name, value)| (name.to_string(), value.to_string()));
+        match parse_args_with_environment(args.iter().copied(), environment)? {
+            Command::Run(config) => Ok(*config),
+            other => panic!("not a run: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn the_environment_overrides_the_file_and_the_options_override_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        std::fs::write(&path, "max_connections = 5\n[limits]\nmax_room_size = 7\nops_burst = 9\n").unwrap();
+        let file = path.to_str().unwrap();
+        let environment = [
+            ("SEALNET_CONFIG_LIMITS__MAX_ROOM_SIZE", "50"),
+            ("SEALNET_CONFIG_LISTEN", "127.0.0.1:4999"),
+            ("SEALNET_CONFIG_AUTH__WEBHOOK__STATIC__REGION", "eu"),
+            ("SEALNET_CONFIG_APP_IDS", r#"["a", "b"]"#),
+            ("UNRELATED", "ignored"),
+        ];
+        let config = run(&["--config", file, "--listen", "127.0.0.1:5000"], &environment).unwrap();
+        assert_eq!(config.max_connections, 5, "from the file");
+        assert_eq!(config.limits.ops_burst, 9.0, "from the file");
+        assert_eq!(config.limits.max_room_size, 50, "the environment over the file");
+        assert_eq!(config.listen, "127.0.0.1:5000".parse().unwrap(), "the option over the environment");
+        assert_eq!(config.auth.webhook.static_params.get("region").map(String::as_str), Some("eu"));
+        assert_eq!(config.app_ids, ["a", "b"]);
+        assert_eq!(run(&[], &[("SEALNET_CONFIG_WORKERS", "3")]).unwrap().workers, 3);
+        assert_eq!(run(&[], &[("SEALNET_CONFIG_LOG_FORMAT", "json")]).unwrap().log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn bad_settings_from_the_environment_name_the_key_and_never_the_value() {
+        let unknown = run(&[], &[("SEALNET_CONFIG_NO_SUCH_KEY", "1")]).unwrap_err().to_string();
+        assert!(unknown.contains("no_such_key") && unknown.contains("environment"), "{unknown}");
+        let empty = run(&[], &[("SEALNET_CONFIG_LIMITS____X", "1")]).unwrap_err().to_string();
+        assert!(empty.contains("SEALNET_CONFIG_LIMITS____X"), "{empty}");
+        let secret = "ab".repeat(31);
+        let bad_key = run(&[], &[("SEALNET_CONFIG_STATIC_KEY", &secret)]).unwrap_err().to_string();
+        assert!(!bad_key.contains(&secret), "{bad_key}");
+        assert!(run(&[], &[("SEALNET_CONFIG_WORKERS", "100000")]).unwrap_err().to_string().contains("workers"));
     }
 }

@@ -6,18 +6,28 @@
 //! unsent output is small, so a client that does not read lets its queue fill, and is then
 //! disconnected (see `rooms`), instead of growing server memory.
 //!
-//! Reads go through one buffer per worker thread, never one per connection: an idle connection holds
+//! The task runs on one shard (see `shards`), with its socket registered with that shard's event
+//! loop; a join of a room another shard runs moves the task there first, with everything it holds
+//! (session, unsent output, queue), and the join is answered on the room's shard.
+//!
+//! Reads go through one buffer per shard thread, never one per connection: an idle connection holds
 //! only its session and small queues. What a client sends is metered (operations and bytes per
 //! second); a client over its budget is not read from until it refills, and one that floods is
 //! disconnected.
 
 use std::cell::RefCell;
+use std::future::Future;
 use std::io::ErrorKind;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sealnet::protocol::codec::Value;
+use sealnet::protocol::frame::Delivery;
+use sealnet::protocol::message::OperationRequest;
 use sealnet::protocol::session::{Session, SessionError, SessionEvent, StatusInfo};
-use sealnet::protocol::status::{DisconnectReason, StatusCode};
+use sealnet::protocol::status::{op_code, DisconnectReason, StatusCode};
+use sealnet::rooms::ROOM_NAME;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
@@ -28,6 +38,7 @@ use crate::limits::{FloodMeter, Source, TokenBucket};
 use crate::ops;
 use crate::rooms::{Membership, Outbound, Peer};
 use crate::server::{stop_requested, Shared};
+use crate::shards::Shards;
 
 /// Unsent bytes above which queued events wait in the queue instead of being sealed.
 const OUTBOUND_HIGH_WATER: usize = 256 * 1024;
@@ -60,6 +71,8 @@ pub(crate) struct Slot {
     pub(crate) address: std::net::SocketAddr,
     /// Past Connect and counted against `max_connections`.
     pub(crate) admitted: bool,
+    /// Counts the connection as alive, wherever it runs.
+    pub(crate) _alive: crate::shards::LiveGuard,
 }
 
 impl Drop for Slot {
@@ -129,6 +142,11 @@ pub(crate) struct Connection {
     pub(crate) auth_limit: TokenBucket,
     /// When an unauthenticated connection is closed (servers that refuse anonymous players).
     pub(crate) auth_deadline: Option<Instant>,
+    /// A join for a room on another shard: the connection moves there before answering it.
+    moving: Option<Move>,
+    started: Instant,
+    /// The latest status other than Connect and EncryptionEstablished: why the connection ended.
+    last_status: Option<StatusInfo>,
 }
 
 /// Who the client said it was in its Connect.
@@ -158,7 +176,7 @@ impl Connection {
     /// Answers everything the session reported since the last call. Stops while an authentication
     /// call is in flight: what the client sent after it waits in the session, in order.
     fn handle_session_events(&mut self) {
-        while !self.auth.is_pending() {
+        while !self.auth.is_pending() && self.moving.is_none() {
             let Some(event) = self.session.poll_event() else { break };
             match event {
                 SessionEvent::ConnectRequest { app_id, client_version, protocol_version } => {
@@ -167,7 +185,10 @@ impl Connection {
                 SessionEvent::KeyExchangeRequest => self.on_key_exchange_request(),
                 SessionEvent::OperationRequest { request, encrypted, delivery, channel } => {
                     self.limits.ops.spend(1.0, Instant::now());
-                    ops::handle(self, request, encrypted, delivery, channel)
+                    match self.shard_for_join(&request) {
+                        Some(shard) => self.moving = Some(Move { shard, request, encrypted, delivery, channel }),
+                        None => ops::handle(self, request, encrypted, delivery, channel),
+                    }
                 }
                 SessionEvent::Status(status) => self.on_status(status),
                 // Client-role events never reach a server session.
@@ -221,10 +242,23 @@ impl Connection {
         }
     }
 
+    /// The shard to move to before answering `request`: a join of a room that another shard runs.
+    fn shard_for_join(&self, request: &OperationRequest) -> Option<usize> {
+        let shards = &self.shared.shards;
+        if request.op_code != op_code::JOIN_ROOM || self.membership.is_some() || shards.count() < 2 {
+            return None;
+        }
+        let Some(Value::String(name)) = request.params.get(ROOM_NAME) else { return None };
+        let shard = shards.of_room(name);
+        (Shards::current() != Some(shard)).then_some(shard)
+    }
+
     /// Key exchanges cost real CPU: each waits for its turn under the server-wide and per-source
     /// budgets, and is refused when the wait would be too long.
     fn on_key_exchange_request(&mut self) {
         let now = Instant::now();
+        let counters = self.shared.shards.counters();
+        counters.key_exchanges[0].add(1);
         match self.shared.key_exchanges.admit(self.slot.source, now) {
             Some(wait) if wait.is_zero() => self.admit_key_exchange(),
             Some(wait) => {
@@ -232,6 +266,7 @@ impl Connection {
                 self.key_exchange_at = Some(now + wait);
             }
             None => {
+                counters.key_exchanges[2].add(1);
                 tracing::info!(connection = self.id, "too many key exchanges: refused");
                 let message = "too many key exchanges; try again later";
                 if let Err(problem) = self.session.refuse_key_exchange(DisconnectReason::RateLimited, message) {
@@ -249,17 +284,36 @@ impl Connection {
     }
 
     fn on_status(&mut self, status: StatusInfo) {
-        let StatusInfo { code, reason, message } = status;
-        match code {
+        tracing::debug!(connection = self.id, status = status.code.name(), status.reason, status.message, "status");
+        match status.code {
             StatusCode::EncryptionEstablished => {
                 self.peer.set_encrypted();
-                tracing::debug!(connection = self.id, "encryption established");
+                self.shared.shards.counters().key_exchanges[1].add(1);
             }
-            StatusCode::Connect | StatusCode::Disconnect | StatusCode::DisconnectByServerLogic => {
-                tracing::debug!(connection = self.id, status = code.name(), reason, message, "status");
-            }
-            _ => tracing::info!(connection = self.id, status = code.name(), reason, message, "connection problem"),
+            StatusCode::Connect => {}
+            _ => self.last_status = Some(status),
         }
+    }
+
+    /// The one line every connection leaves when it ends: why, how long it lasted, what it moved.
+    fn log_close(&self) {
+        let stats = self.session.stats();
+        let (status, reason, message) = match &self.last_status {
+            Some(info) => (info.code.name(), info.reason, info.message.as_str()),
+            None => ("Disconnect", 0, ""),
+        };
+        self.shared.shards.counters().count_close(reason);
+        tracing::info!(
+            connection = self.id,
+            address = %self.slot.address,
+            status,
+            reason,
+            detail = message,
+            duration_ms = self.started.elapsed().as_millis() as u64,
+            bytes_in = stats.bytes_received,
+            bytes_out = stats.bytes_sent,
+            "connection closed"
+        );
     }
 
     /// Seals one queued item for this client. Returns the bytes it held, for the output budget.
@@ -270,6 +324,7 @@ impl Connection {
         match self.session.send_encoded_event(&body, options) {
             Ok(()) => {}
             Err(SessionError::OutputFull) => {
+                self.shared.shards.counters().slow_consumers.add(1);
                 tracing::warn!(connection = self.id, "output full: disconnecting slow consumer");
                 self.session.disconnect(DisconnectReason::SlowConsumer, "output full: not reading fast enough");
             }
@@ -340,6 +395,8 @@ impl WriteBuffer {
 /// What one read did.
 enum Read {
     Data,
+    /// The read filled the buffer: more is probably waiting.
+    Full,
     /// Spurious readiness.
     Nothing,
     Closed(Option<(StatusCode, &'static str)>),
@@ -352,35 +409,47 @@ fn read_once(conn: &mut Connection, stream: &TcpStream) -> Read {
         Ok(read) => {
             let now = Instant::now();
             conn.limits.bytes.spend(read as f64, now);
+            conn.shared.shards.counters().bytes_in.add(read as u64);
             conn.session.receive(&buffer[..read], now);
-            Read::Data
+            if read == buffer.len() {
+                Read::Full
+            } else {
+                Read::Data
+            }
         }
         Err(error) if matches!(error.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => Read::Nothing,
         Err(_) => Read::Closed(Some((StatusCode::ExceptionOnReceive, "read failed"))),
     })
 }
 
-/// Runs one connection until it is closed.
+/// Runs one connection until it is closed. The socket is registered with the event loop of the shard
+/// this runs on, so its readiness wakes that shard's thread and no other.
 pub(crate) async fn serve(
-    mut stream: TcpStream,
+    stream: std::net::TcpStream,
     slot: Slot,
     peer: Arc<Peer>,
-    mut outbound: mpsc::Receiver<Outbound>,
-    mut shutdown: watch::Receiver<bool>,
+    outbound: mpsc::Receiver<Outbound>,
+    shutdown: watch::Receiver<bool>,
 ) {
     let shared = slot.shared.clone();
-    let id = slot.id;
+    let stream = match TcpStream::from_std(stream) {
+        Ok(stream) => stream,
+        Err(error) => {
+            tracing::warn!(connection = slot.id, %error, "could not register the connection: closing it");
+            return;
+        }
+    };
     let now = Instant::now();
     let session = Session::server(shared.session_config.clone(), shared.keypair.clone(), now);
     let limits = ClientLimits::new(&shared, now);
     let auth = &shared.config.auth;
     let auth_limit = TokenBucket::new(auth.per_connection_per_second, auth.per_connection_burst, now);
     let client = ClientInfo { app_id: String::new(), app_version: String::new() };
-    let mut conn = Connection {
-        id,
+    let conn = Connection {
+        id: slot.id,
         shared: shared.clone(),
         session,
-        peer: peer.clone(),
+        peer,
         membership: None,
         slot,
         limits,
@@ -389,15 +458,87 @@ pub(crate) async fn serve(
         auth: AuthState::None,
         auth_limit,
         auth_deadline: None,
+        moving: None,
+        started: now,
+        last_status: None,
     };
-    let mut output = WriteBuffer::default();
-    let mut shutting_down = false;
+    let state = Box::new(Running { conn, output: WriteBuffer::default(), outbound, shutdown, shutting_down: false });
+    run(stream, state).await
+}
+
+/// What a connection carries when it moves to another shard.
+struct Running {
+    conn: Connection,
+    output: WriteBuffer,
+    outbound: mpsc::Receiver<Outbound>,
+    shutdown: watch::Receiver<bool>,
+    shutting_down: bool,
+}
+
+/// A join that waits for its connection to reach the room's shard.
+pub(crate) struct Move {
+    shard: usize,
+    request: OperationRequest,
+    encrypted: bool,
+    delivery: Delivery,
+    channel: u8,
+}
+
+/// Continues a connection on the shard it moved to: registers its socket with this shard's loop,
+/// answers the join that moved it, and carries on.
+fn resume(
+    stream: std::net::TcpStream,
+    mut state: Box<Running>,
+    join: Move,
+) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let stream = match TcpStream::from_std(stream) {
+            Ok(stream) => stream,
+            Err(error) => {
+                tracing::warn!(connection = state.conn.id, %error, "could not move the connection: closing it");
+                state
+                    .conn
+                    .session
+                    .transport_closed(Some((StatusCode::ExceptionOnReceive, "could not move the connection")));
+                state.conn.handle_session_events();
+                return;
+            }
+        };
+        let Move { request, encrypted, delivery, channel, .. } = join;
+        ops::handle(&mut state.conn, request, encrypted, delivery, channel);
+        run(stream, state).await
+    })
+}
+
+/// Runs a connection on this shard until it is closed or moves to another shard.
+async fn run(mut stream: TcpStream, mut state: Box<Running>) {
+    let shared = state.conn.shared.clone();
+    let id = state.conn.id;
+    let peer = state.conn.peer.clone();
+    // One timer for the connection's life on this shard, moved to each new deadline.
+    let sleep = tokio::time::sleep(Duration::from_secs(86_400));
+    tokio::pin!(sleep);
+    let mut yield_after_read = false;
 
     loop {
+        let Running { conn, output, outbound, shutdown, shutting_down } = &mut *state;
         conn.handle_session_events();
         output.take_from(&mut conn.session);
         if conn.session.wants_close() || conn.session.is_closed() {
             break;
+        }
+        if let Some(join) = conn.moving.take() {
+            match stream.into_std() {
+                Ok(stream) => {
+                    tracing::debug!(connection = id, shard = join.shard, "moving to the room's shard");
+                    shared.shards.spawn(join.shard, resume(stream, state, join));
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(connection = id, "could not move the connection: closing it");
+                    return;
+                }
+            }
         }
         let now = Instant::now();
         let throttled_until = match conn.limits.read_allowed(now) {
@@ -415,33 +556,50 @@ pub(crate) async fn serve(
             .into_iter()
             .flatten()
             .min();
+        if std::mem::take(&mut yield_after_read) {
+            tokio::task::yield_now().await;
+        } else {
+            // Every read counts against the task's turn, so a stream of partial reads yields too.
+            tokio::task::consume_budget().await;
+        }
+        if let Some(at) = timer {
+            if sleep.deadline().into_std() != at {
+                sleep.as_mut().reset(at.into());
+            }
+        }
         tokio::select! {
             ready = stream.writable(), if unsent > 0 => match ready.and_then(|()| stream.try_write(output.pending())) {
                 Ok(0) => conn.session.transport_closed(Some((StatusCode::SendError, "connection closed while writing"))),
-                Ok(written) => output.advance(written),
+                Ok(written) => {
+                    output.advance(written);
+                    shared.shards.counters().bytes_out.add(written as u64);
+                }
                 Err(error) if error.kind() == ErrorKind::WouldBlock => {}
                 Err(_) => conn.session.transport_closed(Some((StatusCode::SendError, "write failed"))),
             },
             ready = stream.readable(), if readable => match ready {
-                Ok(()) => match read_once(&mut conn, &stream) {
+                Ok(()) => match read_once(conn, &stream) {
                     Read::Data | Read::Nothing => {}
+                    // A client that always has more to read must not keep the others of its shard
+                    // waiting: its events are handled, then everyone else on the shard gets a turn.
+                    Read::Full => yield_after_read = true,
                     Read::Closed(cause) => conn.session.transport_closed(cause),
                 },
                 Err(_) => conn.session.transport_closed(Some((StatusCode::ExceptionOnReceive, "read failed"))),
             },
             item = outbound.recv(), if unsent < OUTBOUND_HIGH_WATER => {
                 if let Some(item) = item {
-                    let released = conn.deliver(item) + conn.drain_queue(&mut outbound, unsent);
+                    let released = conn.deliver(item) + conn.drain_queue(outbound, unsent);
                     shared.output_budget.release(released);
                 }
             }
-            outcome = pending_call(&mut conn.auth), if authenticating => authenticate::complete(&mut conn, outcome),
+            outcome = pending_call(&mut conn.auth), if authenticating => authenticate::complete(conn, outcome),
             (reason, message) = peer.kicked() => conn.session.disconnect(reason, message),
-            () = stop_requested(&mut shutdown), if !shutting_down => {
-                shutting_down = true;
+            () = stop_requested(shutdown), if !*shutting_down => {
+                *shutting_down = true;
                 conn.session.disconnect(DisconnectReason::ServerShutdown, "server shutting down");
             }
-            _ = sleep_until(timer), if timer.is_some() => {
+            () = &mut sleep, if timer.is_some() => {
                 let now = Instant::now();
                 if conn.key_exchange_at.is_some_and(|at| now >= at) {
                     conn.admit_key_exchange();
@@ -457,6 +615,7 @@ pub(crate) async fn serve(
         }
     }
 
+    let Running { conn, output, outbound, .. } = &mut *state;
     conn.leave_room();
     // Nothing more can be queued for this connection: give back what is still in its queue.
     outbound.close();
@@ -468,11 +627,11 @@ pub(crate) async fn serve(
     shared.output_budget.release(unclaimed);
     if conn.session.wants_close() {
         output.take_from(&mut conn.session);
-        let _ = tokio::time::timeout(FLUSH_LIMIT, close_gracefully(&mut stream, &mut output)).await;
+        let _ = tokio::time::timeout(FLUSH_LIMIT, close_gracefully(&mut stream, output)).await;
         conn.session.transport_closed(None);
     }
     conn.handle_session_events();
-    tracing::debug!(connection = id, "connection closed");
+    conn.log_close();
 }
 
 /// Writes the final frames, half-closes, then reads until the client closes its side, so the close
@@ -506,12 +665,5 @@ async fn pending_call(auth: &mut AuthState) -> Result<crate::auth::WebhookOutcom
     match auth {
         AuthState::Pending(pending) => (&mut pending.call).await,
         _ => std::future::pending().await,
-    }
-}
-
-async fn sleep_until(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
-        None => std::future::pending().await,
     }
 }

@@ -8,10 +8,12 @@ pub mod config;
 mod connection;
 pub mod keyfile;
 pub mod limits;
+mod metrics;
 mod ops;
 pub mod plugin;
 pub mod rooms;
 mod server;
+mod shards;
 
 pub use config::Config;
 pub use plugin::{AuthenticatedContext, EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};

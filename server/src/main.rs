@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use sealnet::protocol::noise::hex;
-use sealnet_server::config::{self, Command};
+use sealnet_server::config::{self, Command, LogFormat};
 use sealnet_server::keyfile::{self, KeyOrigin, KeySource};
 use sealnet_server::{Listener, Server};
 use tokio::signal::unix::{signal, SignalKind};
@@ -19,19 +19,33 @@ fn main() -> ExitCode {
             let _ = writeln!(std::io::stdout(), "{}", config::USAGE);
             return ExitCode::SUCCESS;
         }
+        Ok(Command::Version) => {
+            let protocols =
+                format!("{}-{}", sealnet::protocol::frame::PROTOCOL_VERSION, sealnet::protocol::frame::LATEST_VERSION);
+            let _ = writeln!(
+                std::io::stdout(),
+                "sealnet-server {} (protocol versions {protocols})",
+                env!("CARGO_PKG_VERSION")
+            );
+            return ExitCode::SUCCESS;
+        }
         Err(error) => {
             eprintln!("sealnet-server: {error}");
             return ExitCode::from(2);
         }
     };
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs.json().init(),
+    }
     raise_open_file_limit();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    // Connections run on the server's own shard threads (`workers`); this thread accepts them and
+    // serves the admin listener and the signals.
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("sealnet-server: cannot start the runtime: {error}");

@@ -192,6 +192,17 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     let needs_version = event.params.required_version();
     let relayed = RelayedEvent { body: Arc::from(body), needs_version };
     let outcome = membership.room.relay(sender, group, relayed, options);
+    let counters = conn.shared.shards.counters();
+    let encrypted = options.encrypt as usize;
+    if outcome.busy {
+        counters.skipped[2].add(1);
+    } else {
+        counters.events_relayed[encrypted].add(1);
+        counters.deliveries[encrypted].add(outcome.delivered as u64);
+        counters.skipped[0].add(outcome.skipped as u64);
+        counters.skipped[1].add(outcome.outdated as u64);
+        counters.slow_consumers.add(outcome.overflowed as u64);
+    }
     authenticate::refresh_while_playing(conn, options);
     if outcome.busy {
         tracing::warn!(connection = conn.id, "output budget used up: event refused");

@@ -198,6 +198,8 @@ impl Peer {
 #[derive(Debug)]
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
+    /// Members of all rooms (changed under the `rooms` lock, read without it).
+    members: AtomicUsize,
     max_room_size: usize,
     budget: Arc<OutputBudget>,
     /// Largest frame body a member without keys can be sent (see `SessionConfig::max_clear_body`).
@@ -278,7 +280,7 @@ impl Rooms {
     /// Rooms of at most `max_room_size` members, relaying within `budget`; members without keys are
     /// sent nothing above `max_clear_body`.
     pub fn new(max_room_size: usize, budget: Arc<OutputBudget>, max_clear_body: usize) -> Self {
-        Rooms { rooms: Mutex::default(), max_room_size, budget, max_clear_body }
+        Rooms { rooms: Mutex::default(), members: AtomicUsize::new(0), max_room_size, budget, max_clear_body }
     }
 
     /// Adds `peer` to the room called `name`, creating it if needed, and queues the Join event for every
@@ -303,6 +305,7 @@ impl Rooms {
         let actor = state.next_actor;
         state.next_actor += 1;
         state.members.insert(actor, peer.clone());
+        self.members.fetch_add(1, Ordering::Relaxed);
         let actors: Vec<i32> = state.members.keys().copied().collect();
         let bodies = MembershipEvent::new(codes::EVENT_JOIN, actor, &actors, identity);
         self.budget.charge(bodies.offer_to_all(&state));
@@ -319,6 +322,7 @@ impl Rooms {
         if state.members.remove(&membership.actor).is_none() {
             return state.members.keys().copied().collect();
         }
+        self.members.fetch_sub(1, Ordering::Relaxed);
         let remaining: Vec<i32> = state.members.keys().copied().collect();
         if remaining.is_empty() {
             let name = &membership.room.name;
@@ -330,6 +334,11 @@ impl Rooms {
             self.budget.charge(bodies.offer_to_all(&state));
         }
         remaining
+    }
+
+    /// Members of all rooms.
+    pub fn member_count(&self) -> usize {
+        self.members.load(Ordering::Relaxed)
     }
 
     pub fn room_count(&self) -> usize {

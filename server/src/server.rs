@@ -11,7 +11,7 @@ use sealnet::protocol::noise::Keypair;
 use sealnet::protocol::session::SessionConfig;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 
 use crate::admission::Admission;
 use crate::auth::token::TokenKeys;
@@ -21,6 +21,7 @@ use crate::connection;
 use crate::limits::{KeyExchangeLimiter, Source};
 use crate::plugin::{self, Plugin};
 use crate::rooms::{OutputBudget, Rooms};
+use crate::shards::{ShardThreads, Shards};
 
 /// How long shutdown waits for connections to say goodbye before they are cut.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
@@ -45,6 +46,7 @@ pub(crate) struct Shared {
     /// Accepting players (false while draining or stopping), for readiness checks.
     pub(crate) ready: std::sync::atomic::AtomicBool,
     pub(crate) auth_counters: crate::admin::AuthCounters,
+    pub(crate) shards: Arc<Shards>,
 }
 
 /// A bound listening socket, before the server runs on it. Binding comes first so that a server that
@@ -144,6 +146,7 @@ impl Server {
             server_epoch: Some(std::time::Instant::now()),
             ..SessionConfig::default()
         };
+        let (shards, shard_threads) = Shards::start(config.workers)?;
         let output_budget = Arc::new(OutputBudget::new(config.limits.output_budget_bytes));
         let admission = &config.admission;
         let shared = Arc::new(Shared {
@@ -175,6 +178,7 @@ impl Server {
             clock: self.clock,
             ready: std::sync::atomic::AtomicBool::new(true),
             auth_counters: Default::default(),
+            shards,
             keypair: Arc::new(self.keypair),
             plugins: self.plugins,
             config,
@@ -191,7 +195,7 @@ impl Server {
             None => None,
         };
         let task = tokio::spawn(async move {
-            accept_loop(listener, shared_for_loop, phase).await;
+            accept_loop(listener, shared_for_loop, shard_threads, phase).await;
             let _ = admin_stop.send(true);
         });
         Ok(RunningServer { local_addr, admin_addr, public_key, shared, stop, task })
@@ -300,9 +304,14 @@ enum Phase {
     Stopping,
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut phase: watch::Receiver<Phase>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shard_threads: ShardThreads,
+    mut phase: watch::Receiver<Phase>,
+) {
     static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-    let mut connections = JoinSet::new();
+    let shards = shared.shards.clone();
     // The connections' own stop signal: fired on Stopping, or when a drain runs out of time.
     let (disconnect, for_connections) = watch::channel(false);
     tracing::debug!(address = %listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string()), "accepting");
@@ -320,9 +329,22 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut phase: watc
                             tracing::debug!(connection = id, %address, "accepted");
                             // Small frames should leave at once; the session already batches what it can.
                             let _ = stream.set_nodelay(true);
-                            let slot =
-                                connection::Slot { shared: shared.clone(), id, source, address, admitted: false };
-                            connections.spawn(connection::serve(stream, slot, peer, outbound, for_connections.clone()));
+                            let slot = connection::Slot {
+                                shared: shared.clone(),
+                                id,
+                                source,
+                                address,
+                                admitted: false,
+                                _alive: shards.connection_guard(),
+                            };
+                            // Handed over as a plain socket, to be registered with its shard's own loop.
+                            match stream.into_std() {
+                                Ok(stream) => {
+                                    let task = connection::serve(stream, slot, peer, outbound, for_connections.clone());
+                                    shards.spawn(shards.for_new_connection(), task);
+                                }
+                                Err(error) => tracing::warn!(connection = id, %error, "could not hand the connection over"),
+                            }
                         }
                         Err(refusal) => {
                             tracing::debug!(%address, ?refusal, "connection closed at once");
@@ -335,11 +357,9 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut phase: watc
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
-            Some(_) = connections.join_next(), if !connections.is_empty() => {
-                if drain_until.is_some() && connections.is_empty() {
-                    tracing::info!("drained: every player has left");
-                    break;
-                }
+            () = shards.all_closed(), if drain_until.is_some() => {
+                tracing::info!("drained: every player has left");
+                break;
             }
             changed = phase.changed() => {
                 let next = if changed.is_ok() { *phase.borrow_and_update() } else { Phase::Stopping };
@@ -348,31 +368,27 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut phase: watc
                     Phase::Draining { until } => {
                         if listener.take().is_some() {
                             shared.ready.store(false, Ordering::Relaxed);
-                            tracing::info!(connections = connections.len(), "draining: accepting nobody new");
+                            tracing::info!(connections = shards.live(), "draining: accepting nobody new");
                         }
                         drain_until = Some(until);
-                        if connections.is_empty() {
-                            break;
-                        }
                     }
                     Phase::Stopping => break,
                 }
             }
             () = sleep_until_instant(drain_until) => {
-                tracing::info!(connections = connections.len(), "drain period over");
+                tracing::info!(connections = shards.live(), "drain period over");
                 break;
             }
         }
     }
     shared.ready.store(false, Ordering::Relaxed);
     drop(listener);
-    tracing::info!(connections = connections.len(), "shutting down: disconnecting clients");
+    tracing::info!(connections = shards.live(), "shutting down: disconnecting clients");
     let _ = disconnect.send(true);
-    let drained = tokio::time::timeout(SHUTDOWN_GRACE, async { while connections.join_next().await.is_some() {} });
-    if drained.await.is_err() {
-        tracing::warn!(connections = connections.len(), "shutdown grace period over: closing remaining connections");
-        connections.shutdown().await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, shards.all_closed()).await.is_err() {
+        tracing::warn!(connections = shards.live(), "shutdown grace period over: closing remaining connections");
     }
+    shard_threads.stop(SHUTDOWN_GRACE).await;
 }
 
 /// The next connection, or never once the listener is gone (draining).

@@ -33,10 +33,16 @@ impl Drop for Process {
 
 /// Runs the binary and parses its two startup lines.
 fn spawn(key_file: &Path, extra: &[&str]) -> Process {
+    spawn_with_environment(key_file, extra, &[])
+}
+
+/// [`spawn`] with extra environment variables.
+fn spawn_with_environment(key_file: &Path, extra: &[&str], environment: &[(&str, &str)]) -> Process {
     let mut child = Command::new(BIN)
         .args(["--listen", "127.0.0.1:0", "--key-file"])
         .arg(key_file)
         .args(extra)
+        .envs(environment.iter().copied())
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -251,4 +257,48 @@ async fn app_ids_from_the_command_line_replace_the_default() {
     let mut demo = Client::start(process.addr, "demo", Default::default()).await;
     let refused = demo.status(StatusCode::DisconnectByServerLogic).await;
     assert_eq!(refused.reason, DisconnectReason::UnknownAppId as u16);
+}
+
+#[test]
+fn version_names_the_release_and_the_protocol_versions() {
+    let output = Command::new(BIN).arg("--version").output().unwrap();
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let expected = format!("sealnet-server {} (protocol versions 1-", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&expected), "{text}");
+}
+
+#[tokio::test]
+async fn settings_from_the_environment_and_json_logs_with_one_line_per_closed_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    // The environment overrides the file's drain period; the command line would override both.
+    let environment = [
+        ("SEALNET_CONFIG_APP_IDS", r#"["gamma"]"#),
+        ("SEALNET_CONFIG_LOG_FORMAT", "json"),
+        ("SEALNET_CONFIG_DRAIN_TIMEOUT_MS", "0"),
+    ];
+    let config = drain_config(dir.path(), 60_000);
+    let process = spawn_with_environment(&dir.path().join("k"), &["--config", &config], &environment);
+    let mut client = Client::start(process.addr, "gamma", Default::default()).await;
+    client.status(StatusCode::EncryptionEstablished).await;
+    client.join_and_settle("r").await;
+    client.session.disconnect(DisconnectReason::ClientRequest, "done playing");
+    client.until_closed().await;
+    let mut refused = Client::start(process.addr, "demo", Default::default()).await;
+    assert_eq!(refused.status(StatusCode::DisconnectByServerLogic).await.reason, DisconnectReason::UnknownAppId as u16);
+    refused.until_closed().await;
+    signal(&process, "TERM");
+    let (exit, log) = wait_exit(process, Duration::from_secs(10));
+    assert_eq!(exit.code(), Some(0), "stderr:\n{log}");
+    let lines: Vec<serde_json::Value> =
+        log.lines().map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}"))).collect();
+    let closed: Vec<&serde_json::Value> =
+        lines.iter().map(|line| &line["fields"]).filter(|fields| fields["message"] == "connection closed").collect();
+    assert_eq!(closed.len(), 2, "one line per connection:\n{log}");
+    let player =
+        closed.iter().find(|fields| fields["reason"] == DisconnectReason::ClientRequest as u16).expect("{log}");
+    assert!(player["address"].as_str().unwrap().starts_with("127.0.0.1:"), "{player}");
+    assert!(player["bytes_in"].as_u64().unwrap() > 0 && player["bytes_out"].as_u64().unwrap() > 0, "{player}");
+    assert!(player["duration_ms"].is_u64(), "{player}");
+    assert!(closed.iter().any(|fields| fields["reason"] == DisconnectReason::UnknownAppId as u16), "{log}");
 }

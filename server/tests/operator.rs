@@ -112,3 +112,67 @@ async fn a_drain_that_runs_out_disconnects_the_rest_and_a_stopper_cuts_it_short(
     client.until_closed().await;
     tokio::time::timeout(WAIT, drained).await.expect("stopped at once").unwrap();
 }
+
+/// Scrapes /metrics until `done` holds for the body (the shards write their counters as they go).
+async fn metrics_until(admin: SocketAddr, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (_, body) = get(admin, "/metrics").await;
+        if done(&body) {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "the metrics never got there:\n{body}");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test]
+async fn relay_counters_of_every_shard_are_summed_on_each_scrape() {
+    let mut config = admin_config();
+    config.workers = 4;
+    let server = start_server(config).await;
+    let (addr, admin) = (server.local_addr(), server.admin_addr().unwrap());
+    // Two members in each of six rooms, which spread over the shards.
+    let rooms = ["a", "b", "c", "d", "e", "f"];
+    let mut pairs = Vec::new();
+    for room in rooms {
+        let mut first = Client::encrypted(addr).await;
+        first.join_and_settle(room).await;
+        let mut second = Client::encrypted(addr).await;
+        second.join_and_settle(room).await;
+        pairs.push((first, second));
+    }
+    // In each room one encrypted event to everyone and one plain event to the others.
+    for (first, second) in &mut pairs {
+        first.raise(1, None, Some(1), SendOptions::ENCRYPTED).await;
+        first.raise(2, None, None, SendOptions::RELIABLE).await;
+        for client in [&mut *first, &mut *second] {
+            loop {
+                let (event, _) = client.event().await;
+                if event.code == 1 {
+                    break;
+                }
+            }
+        }
+        while second.event().await.0.code != 2 {}
+    }
+    let relayed = "sealnet_events_relayed_total{transport=\"tcp\",encrypted=\"true\"} ";
+    let body = metrics_until(admin, |body| metric(body, relayed) == Some(6)).await;
+    let plain = "sealnet_deliveries_total{transport=\"tcp\",encrypted=\"false\"} ";
+    assert_eq!(metric(&body, plain), Some(6), "{body}");
+    let encrypted = "sealnet_deliveries_total{transport=\"tcp\",encrypted=\"true\"} ";
+    assert_eq!(metric(&body, encrypted), Some(12), "{body}");
+    assert_eq!(metric(&body, "sealnet_key_exchanges_total{outcome=\"established\"} "), Some(12), "{body}");
+    assert_eq!(metric(&body, "sealnet_members "), Some(12), "{body}");
+    assert_eq!(metric(&body, "sealnet_workers "), Some(4), "{body}");
+    assert!(metric(&body, "sealnet_received_bytes_total ").unwrap() > 0, "{body}");
+    assert!(metric(&body, "sealnet_sent_bytes_total ").unwrap() > 0, "{body}");
+
+    // A player who leaves is counted by the reason the connection ended with.
+    let (mut leaving, _stays) = pairs.pop().unwrap();
+    leaving.session.disconnect(DisconnectReason::ClientRequest, "bye");
+    leaving.until_closed().await;
+    let closed = "sealnet_connections_closed_total{reason=\"ClientRequest\"} ";
+    let body = metrics_until(admin, |body| metric(body, closed) == Some(1)).await;
+    assert_eq!(metric(&body, "sealnet_members "), Some(11), "{body}");
+}
