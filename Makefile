@@ -118,6 +118,7 @@ bench:
 	$(CARGO) bench --bench protocol
 	$(CARGO) bench -p sealnet-server --bench client
 	$(CARGO) bench -p sealnet-server --bench idle_memory
+	$(CARGO) bench -p sealnet-server --bench relay_allocations
 
 # Needs root and tcpdump: records loopback traffic of the demo and checks no encrypted message leaks.
 capture-check: examples

@@ -116,6 +116,10 @@ fn leave(conn: &mut Connection) -> Option<OperationResponse> {
     Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params: Params::new() })
 }
 
+/// Bytes an event adds around its data: its code, the data and sender keys, the sender's actor
+/// number, and the type bytes.
+const EVENT_ENVELOPE_HINT: usize = 32;
+
 fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOptions) -> Option<OperationResponse> {
     const OP: u8 = op_code::RAISE_EVENT;
     let Some(membership) = conn.membership.clone() else {
@@ -148,6 +152,7 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
 
     let sender = membership.actor;
     let mut params = Params::new();
+    let mut data_size = 0;
     if let Some(data) = request.params.remove(codes::DATA) {
         // The limit is on the data, not on the relayed event around it, so any request within it
         // relays whatever the sender's other parameters were.
@@ -158,6 +163,7 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
             return Some(error(OP, return_code::INVALID_OPERATION, message));
         }
         params.insert(codes::DATA, data);
+        data_size = size;
     }
     params.insert(codes::ACTOR_NR, sender);
     let mut event = EventData { code, sender, params };
@@ -182,7 +188,9 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     if let Err(problem) = event.check(&config.limits) {
         return Some(error(OP, return_code::INVALID_OPERATION, format!("event refused after plugins: {problem}")));
     }
-    let mut body = Vec::new();
+    // Sized for the data and the few values around it, so encoding does not grow it step by step
+    // (plugins may still change the event; the capacity is only a hint).
+    let mut body = Vec::with_capacity(data_size + EVENT_ENVELOPE_HINT);
     event.encode(&mut body);
     if body.len() + TAG_LEN > config.max_frame_body as usize {
         let message = format!("event of {} bytes (after plugins) exceeds the frame limit", body.len() + TAG_LEN);
