@@ -40,9 +40,12 @@ pub(crate) struct Shards {
 }
 
 impl Shards {
-    /// Starts `count` shards (at least one); `0` means one per available core.
+    /// Starts `count` shards; `0` means one per available core (at most `MAX_WORKERS`).
     pub(crate) fn start(count: usize) -> io::Result<(Arc<Shards>, ShardThreads)> {
-        let count = if count == 0 { std::thread::available_parallelism().map_or(1, |n| n.get()) } else { count };
+        let count = match count {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()).min(crate::config::MAX_WORKERS),
+            count => count,
+        };
         let mut threads = ShardThreads { stops: Vec::with_capacity(count), stopped: Vec::with_capacity(count) };
         let mut shards = Shards {
             handles: Vec::with_capacity(count),
