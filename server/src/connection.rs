@@ -316,11 +316,13 @@ impl Connection {
         );
     }
 
-    /// Seals one queued item for this client. Returns the bytes it held, for the output budget.
-    fn deliver(&mut self, item: Outbound) -> usize {
+    /// Seals one queued item for this client (`now` is read once per batch). Returns the bytes it
+    /// held, for the output budget.
+    fn deliver(&mut self, item: Outbound, now: Instant) -> usize {
         self.peer.taken(&item);
         let size = item.size();
-        let Outbound::Event { body, options } = item;
+        let Outbound::Event { body, options, queued_at } = item;
+        self.shared.shards.counters().queue_wait.record(now.saturating_duration_since(queued_at));
         match self.session.send_encoded_event(&body, options) {
             Ok(()) => {}
             Err(SessionError::OutputFull) => {
@@ -334,11 +336,11 @@ impl Connection {
     }
 
     /// Moves more queued events into the session while the unsent output stays small.
-    fn drain_queue(&mut self, outbound: &mut mpsc::Receiver<Outbound>, unsent: usize) -> usize {
+    fn drain_queue(&mut self, outbound: &mut mpsc::Receiver<Outbound>, unsent: usize, now: Instant) -> usize {
         let mut released = 0;
         while unsent + self.session.pending_output().len() < OUTBOUND_HIGH_WATER && !self.session.wants_close() {
             match outbound.try_recv() {
-                Ok(item) => released += self.deliver(item),
+                Ok(item) => released += self.deliver(item, now),
                 Err(_) => break,
             }
         }
@@ -589,7 +591,8 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
             },
             item = outbound.recv(), if unsent < OUTBOUND_HIGH_WATER => {
                 if let Some(item) = item {
-                    let released = conn.deliver(item) + conn.drain_queue(outbound, unsent);
+                    let now = Instant::now();
+                    let released = conn.deliver(item, now) + conn.drain_queue(outbound, unsent, now);
                     shared.output_budget.release(released);
                 }
             }

@@ -22,6 +22,25 @@ impl Counter {
     }
 }
 
+/// Upper bounds of the queue-wait histogram's buckets, in microseconds (the last bucket is +Inf).
+pub(crate) const WAIT_BUCKETS_US: [u64; 10] = [10, 25, 50, 100, 250, 500, 1_000, 5_000, 25_000, 100_000];
+
+/// A latency histogram with one writer: a counter per bucket, and the sum.
+#[derive(Default)]
+pub(crate) struct Histogram {
+    buckets: [Counter; WAIT_BUCKETS_US.len() + 1],
+    sum_ns: Counter,
+}
+
+impl Histogram {
+    pub(crate) fn record(&self, wait: std::time::Duration) {
+        let micros = wait.as_micros() as u64;
+        let bucket = WAIT_BUCKETS_US.iter().position(|&bound| micros <= bound).unwrap_or(WAIT_BUCKETS_US.len());
+        self.buckets[bucket].add(1);
+        self.sum_ns.add(wait.as_nanos() as u64);
+    }
+}
+
 /// Disconnect reason codes counted one by one; higher codes count as the last.
 pub(crate) const REASONS: usize = 16;
 
@@ -43,6 +62,8 @@ pub(crate) struct ShardCounters {
     pub(crate) slow_consumers: Counter,
     /// Connections closed, by the disconnect reason code they ended with (0: none given).
     pub(crate) closed: [Counter; REASONS],
+    /// How long events waited between the relay and the recipient's seal (membership events too).
+    pub(crate) queue_wait: Histogram,
 }
 
 impl ShardCounters {
@@ -108,4 +129,20 @@ pub(crate) fn render(out: &mut String, shards: &[ShardCounters]) {
         .filter(|(_, value)| *value > 0)
         .collect();
     family("sealnet_connections_closed_total", "Connections closed, by disconnect reason.", &closed);
+
+    let name = "sealnet_relay_queue_wait_seconds";
+    let _ = write!(
+        out,
+        "# HELP {name} Time from relaying an event (decoded, past the plugins) to sealing it for a recipient.\n\
+         # TYPE {name} histogram\n"
+    );
+    let mut cumulative = 0;
+    for (index, bound) in
+        WAIT_BUCKETS_US.iter().map(|&us| format!("{}", us as f64 / 1e6)).chain(["+Inf".into()]).enumerate()
+    {
+        cumulative += sum(&|s| &s.queue_wait.buckets[index]);
+        let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+    }
+    let _ = writeln!(out, "{name}_sum {}", sum(&|s| &s.queue_wait.sum_ns) as f64 / 1e9);
+    let _ = writeln!(out, "{name}_count {cumulative}");
 }

@@ -4,6 +4,7 @@
 //! with the request's delivery and channel, encrypted exactly when the request was.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use sealnet::protocol::codec::{encoded_value_len, Params, Value};
 use sealnet::protocol::frame::{Delivery, TAG_LEN};
@@ -116,9 +117,13 @@ fn leave(conn: &mut Connection) -> Option<OperationResponse> {
     Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params: Params::new() })
 }
 
-/// Bytes an event adds around its data: its code, the data and sender keys, the sender's actor
-/// number, and the type bytes.
-const EVENT_ENVELOPE_HINT: usize = 32;
+thread_local! {
+    /// Where events are encoded before their shared copy is made: one per shard thread.
+    static ENCODE_BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A scratch buffer grown beyond this by a large event is given back after it.
+const MAX_IDLE_ENCODE_BUFFER: usize = 64 * 1024;
 
 fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOptions) -> Option<OperationResponse> {
     const OP: u8 = op_code::RAISE_EVENT;
@@ -151,20 +156,20 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     };
 
     let sender = membership.actor;
-    let mut params = Params::new();
-    let mut data_size = 0;
-    if let Some(data) = request.params.remove(codes::DATA) {
+    if let Some(data) = request.params.get(codes::DATA) {
         // The limit is on the data, not on the relayed event around it, so any request within it
         // relays whatever the sender's other parameters were.
-        let size = encoded_value_len(&data);
+        let size = encoded_value_len(data);
         let max = conn.shared.config.limits.max_event_data_bytes;
         if size > max {
             let message = format!("event data of {size} bytes exceeds the limit of {max} bytes");
             return Some(error(OP, return_code::INVALID_OPERATION, message));
         }
-        params.insert(codes::DATA, data);
-        data_size = size;
     }
+    // The event carries the data and the sender: the request's own parameters, trimmed in place,
+    // so relaying allocates no second parameter list.
+    let mut params = std::mem::take(&mut request.params);
+    params.retain(|key, _| key == codes::DATA);
     params.insert(codes::ACTOR_NR, sender);
     let mut event = EventData { code, sender, params };
     let ctx = EventContext {
@@ -188,17 +193,24 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     if let Err(problem) = event.check(&config.limits) {
         return Some(error(OP, return_code::INVALID_OPERATION, format!("event refused after plugins: {problem}")));
     }
-    // Sized for the data and the few values around it, so encoding does not grow it step by step
-    // (plugins may still change the event; the capacity is only a hint).
-    let mut body = Vec::with_capacity(data_size + EVENT_ENVELOPE_HINT);
-    event.encode(&mut body);
+    // Encoded into this shard's scratch buffer, then copied once into the body every recipient
+    // seals from: one allocation, of the exact size.
+    let body = ENCODE_BUFFER.with_borrow_mut(|scratch| {
+        scratch.clear();
+        event.encode(scratch);
+        let body: Arc<[u8]> = Arc::from(&scratch[..]);
+        if scratch.capacity() > MAX_IDLE_ENCODE_BUFFER {
+            *scratch = Vec::new();
+        }
+        body
+    });
     if body.len() + TAG_LEN > config.max_frame_body as usize {
         let message = format!("event of {} bytes (after plugins) exceeds the frame limit", body.len() + TAG_LEN);
         return Some(error(OP, return_code::INVALID_OPERATION, message));
     }
     let size = body.len();
     let needs_version = event.params.required_version();
-    let relayed = RelayedEvent { body: Arc::from(body), needs_version };
+    let relayed = RelayedEvent { body, needs_version, relayed_at: Instant::now() };
     let outcome = membership.room.relay(sender, group, relayed, options);
     let counters = conn.shared.shards.counters();
     let encrypted = options.encrypt as usize;

@@ -12,6 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Instant;
 
 use sealnet::protocol::codec::{Params, Value};
 use sealnet::protocol::frame::Delivery;
@@ -65,8 +66,9 @@ impl OutputBudget {
 /// One item in a member's outbound queue.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    /// An event body encoded once by [`EventData::encode`], to be sealed for this member.
-    Event { body: Arc<[u8]>, options: SendOptions },
+    /// An event body encoded once by [`EventData::encode`], to be sealed for this member, and when
+    /// it was queued (for the queue-wait histogram).
+    Event { body: Arc<[u8]>, options: SendOptions, queued_at: Instant },
 }
 
 impl Outbound {
@@ -247,12 +249,14 @@ pub struct Joined {
 pub struct RelayedEvent {
     pub body: Arc<[u8]>,
     pub needs_version: u8,
+    /// When the event was relayed (queue waits are measured from here).
+    pub relayed_at: Instant,
 }
 
 impl From<Arc<[u8]>> for RelayedEvent {
-    /// A body every protocol version can decode.
+    /// A body every protocol version can decode, read now.
     fn from(body: Arc<[u8]>) -> Self {
-        RelayedEvent { body, needs_version: 1 }
+        RelayedEvent { body, needs_version: 1, relayed_at: Instant::now() }
     }
 }
 
@@ -364,7 +368,7 @@ impl Room {
     /// member is counted in `skipped` or `outdated` instead. Nothing is queued while the server-wide
     /// output budget is used up.
     pub fn relay(&self, sender: i32, group: ReceiverGroup, event: RelayedEvent, options: SendOptions) -> RelayOutcome {
-        let RelayedEvent { body, needs_version } = event;
+        let RelayedEvent { body, needs_version, relayed_at } = event;
         let state = lock(&self.state);
         let mut outcome = RelayOutcome::default();
         if !self.budget.has_room_for(body.len().saturating_mul(state.members.len())) {
@@ -381,7 +385,7 @@ impl Room {
                 outcome.outdated += 1;
                 return;
             }
-            match peer.offer(Outbound::Event { body: body.clone(), options }) {
+            match peer.offer(Outbound::Event { body: body.clone(), options, queued_at: relayed_at }) {
                 Offer::Queued => outcome.delivered += 1,
                 Offer::Overflow => outcome.overflowed += 1,
                 Offer::Closed => {}
@@ -457,9 +461,10 @@ impl MembershipEvent {
     /// Offers the event to every member in its version; returns the bytes queued.
     fn offer_to_all(&self, state: &RoomState) -> usize {
         let mut queued = 0;
+        let now = Instant::now();
         for member in state.members.values() {
             let body = if member.protocol_version() >= 2 { &self.version_2 } else { &self.version_1 };
-            let event = Outbound::Event { body: body.clone(), options: system_event_options(member) };
+            let event = Outbound::Event { body: body.clone(), options: system_event_options(member), queued_at: now };
             if member.offer(event) == Offer::Queued {
                 queued += body.len();
             }
@@ -479,7 +484,7 @@ mod tests {
     }
 
     fn next_event(receiver: &mut mpsc::Receiver<Outbound>) -> Option<(EventData, bool)> {
-        let Outbound::Event { body, options } = receiver.try_recv().ok()?;
+        let Outbound::Event { body, options, .. } = receiver.try_recv().ok()?;
         Some((EventData::decode(&body, &Default::default()).unwrap(), options.encrypt))
     }
 

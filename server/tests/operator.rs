@@ -167,6 +167,10 @@ async fn relay_counters_of_every_shard_are_summed_on_each_scrape() {
     assert_eq!(metric(&body, "sealnet_workers "), Some(4), "{body}");
     assert!(metric(&body, "sealnet_received_bytes_total ").unwrap() > 0, "{body}");
     assert!(metric(&body, "sealnet_sent_bytes_total ").unwrap() > 0, "{body}");
+    // Every delivery, membership events included, waited in a queue and is in the histogram.
+    let waits = metric(&body, "sealnet_relay_queue_wait_seconds_count ").unwrap();
+    assert!(waits >= 18, "{body}");
+    assert_eq!(metric(&body, "sealnet_relay_queue_wait_seconds_bucket{le=\"+Inf\"} "), Some(waits), "{body}");
 
     // A player who leaves is counted by the reason the connection ended with.
     let (mut leaving, _stays) = pairs.pop().unwrap();

@@ -133,6 +133,19 @@ fn params_accessors() {
 }
 
 #[test]
+fn retain_keeps_the_chosen_entries_in_order() {
+    let mut params = Params::new();
+    for key in [5u8, 1, 9, 3] {
+        params.insert(key, key as i32);
+    }
+    params.retain(|key, value| key != 9 && *value != Value::Int(1));
+    let kept: Vec<u8> = params.iter().map(|(key, _)| key).collect();
+    assert_eq!(kept, [3, 5]);
+    params.insert(4, 4);
+    assert_eq!(params.iter().map(|(key, _)| key).collect::<Vec<_>>(), [3, 4, 5], "still sorted for inserts");
+}
+
+#[test]
 fn malformed_inputs_fail_with_the_matching_error() {
     let small_budget = Limits { max_total_values: 3, ..DEFAULT_LIMITS };
     let len_2_pow_40 = [0x80, 0x80, 0x80, 0x80, 0x80, 0x20];

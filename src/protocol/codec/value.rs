@@ -239,6 +239,12 @@ impl Params {
         self.0.remove(&key)
     }
 
+    /// Keeps only the entries for which `keep` is true, in place (a relay reuses a request's
+    /// parameters for the event it sends on, without allocating new ones).
+    pub fn retain(&mut self, mut keep: impl FnMut(u8, &Value) -> bool) {
+        self.0 .0.retain(|(key, value)| keep(*key, value));
+    }
+
     pub fn len(&self) -> usize {
         self.0 .0.len()
     }
