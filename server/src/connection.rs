@@ -147,6 +147,7 @@ pub(crate) struct Connection {
     started: Instant,
     /// The latest status other than Connect and EncryptionEstablished: why the connection ended.
     last_status: Option<StatusInfo>,
+    key_exchange_requested: bool,
 }
 
 /// Who the client said it was in its Connect.
@@ -259,6 +260,7 @@ impl Connection {
         let now = Instant::now();
         let counters = self.shared.shards.counters();
         counters.key_exchanges[0].add(1);
+        self.key_exchange_requested = true;
         match self.shared.key_exchanges.admit(self.slot.source, now) {
             Some(wait) if wait.is_zero() => self.admit_key_exchange(),
             Some(wait) => {
@@ -302,7 +304,8 @@ impl Connection {
             Some(info) => (info.code.name(), info.reason, info.message.as_str()),
             None => ("Disconnect", 0, ""),
         };
-        self.shared.shards.counters().count_close(reason);
+        let keys_failed = self.key_exchange_requested && !self.peer.is_encrypted();
+        self.shared.shards.counters().count_close(reason, keys_failed);
         tracing::info!(
             connection = self.id,
             address = %self.slot.address,
@@ -463,6 +466,7 @@ pub(crate) async fn serve(
         moving: None,
         started: now,
         last_status: None,
+        key_exchange_requested: false,
     };
     let state = Box::new(Running { conn, output: WriteBuffer::default(), outbound, shutdown, shutting_down: false });
     run(stream, state).await

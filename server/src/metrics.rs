@@ -62,13 +62,21 @@ pub(crate) struct ShardCounters {
     pub(crate) slow_consumers: Counter,
     /// Connections closed, by the disconnect reason code they ended with (0: none given).
     pub(crate) closed: [Counter; REASONS],
+    /// Connections that asked for a key exchange and ended without keys, by the reason they ended
+    /// with.
+    pub(crate) key_exchange_failures: [Counter; REASONS],
     /// How long events waited between the relay and the recipient's seal (membership events too).
     pub(crate) queue_wait: Histogram,
 }
 
 impl ShardCounters {
-    pub(crate) fn count_close(&self, reason: u16) {
-        self.closed[(reason as usize).min(REASONS - 1)].add(1);
+    /// Counts a closed connection; `keys_failed` when it asked for keys and ended without them.
+    pub(crate) fn count_close(&self, reason: u16, keys_failed: bool) {
+        let index = (reason as usize).min(REASONS - 1);
+        self.closed[index].add(1);
+        if keys_failed {
+            self.key_exchange_failures[index].add(1);
+        }
     }
 }
 
@@ -116,19 +124,27 @@ pub(crate) fn render(out: &mut String, shards: &[ShardCounters]) {
         "Members disconnected because their queue or output filled.",
         &[(String::new(), sum(&|s| &s.slow_consumers))],
     );
-    let closed: Vec<_> = (0..REASONS)
-        .map(|code| {
-            let name = match (code, DisconnectReason::from_u16(code as u16)) {
-                (0, _) => "none".to_owned(),
-                (_, Some(reason)) => format!("{reason:?}"),
-                _ if code == REASONS - 1 => "other".to_owned(),
-                _ => format!("{code}"),
-            };
-            (format!("{{reason=\"{name}\"}}"), sum(&|s| &s.closed[code]))
-        })
-        .filter(|(_, value)| *value > 0)
-        .collect();
-    family("sealnet_connections_closed_total", "Connections closed, by disconnect reason.", &closed);
+    // Reasons that never happened are left out.
+    let by_reason = |pick: &dyn Fn(&ShardCounters) -> &[Counter; REASONS]| {
+        (0..REASONS)
+            .map(|code| {
+                let name = match (code, DisconnectReason::from_u16(code as u16)) {
+                    (0, _) => "none".to_owned(),
+                    (_, Some(reason)) => format!("{reason:?}"),
+                    _ if code == REASONS - 1 => "other".to_owned(),
+                    _ => format!("{code}"),
+                };
+                (format!("{{reason=\"{name}\"}}"), sum(&|s| &pick(s)[code]))
+            })
+            .filter(|(_, value)| *value > 0)
+            .collect::<Vec<_>>()
+    };
+    family("sealnet_connections_closed_total", "Connections closed, by disconnect reason.", &by_reason(&|s| &s.closed));
+    family(
+        "sealnet_key_exchange_failures_total",
+        "Connections that started a key exchange and ended without keys, by disconnect reason.",
+        &by_reason(&|s| &s.key_exchange_failures),
+    );
 
     let name = "sealnet_relay_queue_wait_seconds";
     let _ = write!(

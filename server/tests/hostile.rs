@@ -121,7 +121,9 @@ async fn expect_client_disconnected(mut client: Client, reason: DisconnectReason
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_input_is_refused_with_a_reason_and_bystanders_lose_nothing() {
-    let server = start_server(test_config()).await;
+    let mut config = test_config();
+    config.admin.listen = "127.0.0.1:0".into();
+    let server = start_server(config).await;
     let addr = server.local_addr();
     let stop = Arc::new(AtomicBool::new(false));
     let pair = bystanders(addr, stop.clone());
@@ -181,6 +183,9 @@ async fn hostile_input_is_refused_with_a_reason_and_bystanders_lose_nothing() {
     init.push(1);
     stream.write_all(&frame(0x03, &init)).await.unwrap();
     assert_eq!(disconnect_reason(stream).await, Some(DisconnectReason::KeyExchangeFailed as u16), "low order");
+    // ... and counted as a failed key exchange, by its reason.
+    let failed = "sealnet_key_exchange_failures_total{reason=\"KeyExchangeFailed\"} ";
+    metrics_until(server.admin_addr().unwrap(), |body| metric(body, failed) == Some(1)).await;
     let mut stream = connected_raw(addr).await;
     let mut early = header(0x05, (1 << 2) | 0x02, 16);
     early.extend_from_slice(&[0; 24]);

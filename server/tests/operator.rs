@@ -3,30 +3,12 @@
 
 mod support;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use sealnet::auth::{AuthType, AuthValues};
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
 use support::*;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-/// One HTTP/1.1 GET; returns the status code and the body.
-async fn get(admin: SocketAddr, path: &str) -> (u16, String) {
-    let mut stream = tokio::net::TcpStream::connect(admin).await.unwrap();
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n");
-    stream.write_all(request.as_bytes()).await.unwrap();
-    let mut reply = String::new();
-    tokio::time::timeout(WAIT, stream.read_to_string(&mut reply)).await.unwrap().unwrap();
-    let status = reply.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
-    let body = reply.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
-    (status, body)
-}
-
-fn metric(body: &str, name: &str) -> Option<u64> {
-    body.lines().find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
-}
 
 fn admin_config() -> sealnet_server::Config {
     let mut config = test_config();
@@ -111,19 +93,6 @@ async fn a_drain_that_runs_out_disconnects_the_rest_and_a_stopper_cuts_it_short(
     assert_eq!(status.reason, DisconnectReason::ServerShutdown as u16);
     client.until_closed().await;
     tokio::time::timeout(WAIT, drained).await.expect("stopped at once").unwrap();
-}
-
-/// Scrapes /metrics until `done` holds for the body (the shards write their counters as they go).
-async fn metrics_until(admin: SocketAddr, done: impl Fn(&str) -> bool) -> String {
-    let deadline = std::time::Instant::now() + WAIT;
-    loop {
-        let (_, body) = get(admin, "/metrics").await;
-        if done(&body) {
-            return body;
-        }
-        assert!(std::time::Instant::now() < deadline, "the metrics never got there:\n{body}");
-        tokio::task::yield_now().await;
-    }
 }
 
 #[tokio::test]

@@ -337,3 +337,34 @@ pub async fn start_built(config: Config, build: impl FnOnce(Server) -> Server) -
     let keypair = Keypair::generate().expect("random source");
     build(Server::new(config, keypair)).start().await.expect("server starts")
 }
+
+// The admin listener, over a real socket.
+
+/// One HTTP/1.1 GET; returns the status code and the body.
+pub async fn get(admin: SocketAddr, path: &str) -> (u16, String) {
+    let mut stream = tokio::net::TcpStream::connect(admin).await.unwrap();
+    let request = format!("GET {path} HTTP/1.1\r\nHost: {admin}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut reply = String::new();
+    tokio::time::timeout(WAIT, stream.read_to_string(&mut reply)).await.unwrap().unwrap();
+    let status = reply.split(' ').nth(1).and_then(|code| code.parse().ok()).unwrap_or(0);
+    let body = reply.split_once("\r\n\r\n").map(|(_, body)| body.to_owned()).unwrap_or_default();
+    (status, body)
+}
+
+pub fn metric(body: &str, name: &str) -> Option<u64> {
+    body.lines().find_map(|line| line.strip_prefix(name)?.trim().parse().ok())
+}
+
+/// Scrapes /metrics until `done` holds for the body (the shards write their counters as they go).
+pub async fn metrics_until(admin: SocketAddr, done: impl Fn(&str) -> bool) -> String {
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let (_, body) = get(admin, "/metrics").await;
+        if done(&body) {
+            return body;
+        }
+        assert!(std::time::Instant::now() < deadline, "the metrics never got there:\n{body}");
+        tokio::task::yield_now().await;
+    }
+}
