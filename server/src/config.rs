@@ -369,7 +369,9 @@ impl fmt::Debug for Config {
 /// Environment variables that set configuration keys: this prefix, then the key's path in capitals
 /// with tables separated by a double underscore: `SEALNET_CONFIG_LISTEN=0.0.0.0:4530`,
 /// `SEALNET_CONFIG_LIMITS__MAX_ROOM_SIZE=50`. A value is read as TOML (`50`, `true`, `["a", "b"]`),
-/// or taken as a string when it is not valid TOML. They override the file; options override them.
+/// or taken as a string when it is not valid TOML, so a string that looks like a number or a boolean
+/// must be quoted (`'"123"'`). Keys are lowercased (keys with capitals, such as some webhook static
+/// parameters, can only be set in the file). They override the file; options override them.
 pub const ENV_PREFIX: &str = "SEALNET_CONFIG_";
 
 /// The configuration keys set by `variables` (see [`ENV_PREFIX`]); other variables are ignored.
@@ -618,7 +620,14 @@ where
     I: IntoIterator<Item = S>,
     S: Into<String>,
 {
-    parse_args_with_environment(args, std::env::vars())
+    // Other variables may hold anything, UTF-8 or not; only ours must be text.
+    let mut environment = Vec::new();
+    for (name, value) in std::env::vars_os() {
+        let Some(name) = name.to_str().filter(|name| name.starts_with(ENV_PREFIX)) else { continue };
+        let value = value.into_string().map_err(|_| ConfigError::Usage(format!("{name} is not valid UTF-8")))?;
+        environment.push((name.to_owned(), value));
+    }
+    parse_args_with_environment(args, environment)
 }
 
 /// [`parse_args`] with the environment given (`SEALNET_CONFIG_*` variables; others are ignored).

@@ -145,7 +145,8 @@ pub(crate) struct Connection {
     /// A join for a room on another shard: the connection moves there before answering it.
     moving: Option<Move>,
     started: Instant,
-    /// The latest status other than Connect and EncryptionEstablished: why the connection ended.
+    /// The first status other than Connect and EncryptionEstablished (with the final reason code
+    /// when it had none): why the connection ended.
     last_status: Option<StatusInfo>,
     key_exchange_requested: bool,
 }
@@ -293,8 +294,26 @@ impl Connection {
                 self.shared.shards.counters().key_exchanges[1].add(1);
             }
             StatusCode::Connect => {}
+            // The session ends every close with a Disconnect status; an earlier problem (a read
+            // error, a server-side disconnect) says more, so it stays, with the final reason code.
+            StatusCode::Disconnect if self.last_status.is_some() => {
+                if let Some(first) = self.last_status.as_mut().filter(|first| first.reason == 0) {
+                    first.reason = status.reason;
+                }
+            }
             _ => self.last_status = Some(status),
         }
+    }
+
+    /// Takes the statuses the session still holds (whatever else is pending no longer matters:
+    /// a call in flight or a move), then writes the close line.
+    fn finish(&mut self) {
+        while let Some(event) = self.session.poll_event() {
+            if let SessionEvent::Status(status) = event {
+                self.on_status(status);
+            }
+        }
+        self.log_close();
     }
 
     /// The one line every connection leaves when it ends: why, how long it lasted, what it moved.
@@ -437,13 +456,6 @@ pub(crate) async fn serve(
     shutdown: watch::Receiver<bool>,
 ) {
     let shared = slot.shared.clone();
-    let stream = match TcpStream::from_std(stream) {
-        Ok(stream) => stream,
-        Err(error) => {
-            tracing::warn!(connection = slot.id, %error, "could not register the connection: closing it");
-            return;
-        }
-    };
     let now = Instant::now();
     let session = Session::server(shared.session_config.clone(), shared.keypair.clone(), now);
     let limits = ClientLimits::new(&shared, now);
@@ -469,7 +481,7 @@ pub(crate) async fn serve(
         key_exchange_requested: false,
     };
     let state = Box::new(Running { conn, output: WriteBuffer::default(), outbound, shutdown, shutting_down: false });
-    run(stream, state).await
+    run_here(stream, state, None).await
 }
 
 /// What a connection carries when it moves to another shard.
@@ -490,28 +502,27 @@ pub(crate) struct Move {
     channel: u8,
 }
 
-/// Continues a connection on the shard it moved to: registers its socket with this shard's loop,
-/// answers the join that moved it, and carries on.
-fn resume(
+/// Runs a connection on the shard this is polled on: registers its socket with this shard's loop,
+/// answers the join that moved it here (if it moved), and carries on.
+fn run_here(
     stream: std::net::TcpStream,
     mut state: Box<Running>,
-    join: Move,
+    join: Option<Move>,
 ) -> Pin<Box<dyn Future<Output = ()> + Send>> {
     Box::pin(async move {
         let stream = match TcpStream::from_std(stream) {
             Ok(stream) => stream,
             Err(error) => {
-                tracing::warn!(connection = state.conn.id, %error, "could not move the connection: closing it");
-                state
-                    .conn
-                    .session
-                    .transport_closed(Some((StatusCode::ExceptionOnReceive, "could not move the connection")));
-                state.conn.handle_session_events();
+                let conn = &mut state.conn;
+                tracing::warn!(connection = conn.id, %error, "could not register the connection: closing it");
+                conn.session.transport_closed(Some((StatusCode::ExceptionOnReceive, "could not register the socket")));
+                conn.finish();
                 return;
             }
         };
-        let Move { request, encrypted, delivery, channel, .. } = join;
-        ops::handle(&mut state.conn, request, encrypted, delivery, channel);
+        if let Some(Move { request, encrypted, delivery, channel, .. }) = join {
+            ops::handle(&mut state.conn, request, encrypted, delivery, channel);
+        }
         run(stream, state).await
     })
 }
@@ -537,14 +548,15 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
             match stream.into_std() {
                 Ok(stream) => {
                     tracing::debug!(connection = id, shard = join.shard, "moving to the room's shard");
-                    shared.shards.spawn(join.shard, resume(stream, state, join));
-                    return;
+                    shared.shards.spawn(join.shard, run_here(stream, state, Some(join)));
                 }
-                Err(_) => {
-                    tracing::warn!(connection = id, "could not move the connection: closing it");
-                    return;
+                Err(error) => {
+                    tracing::warn!(connection = id, %error, "could not move the connection: closing it");
+                    conn.session.transport_closed(Some((StatusCode::ExceptionOnReceive, "could not move the socket")));
+                    conn.finish();
                 }
             }
+            return;
         }
         let now = Instant::now();
         let throttled_until = match conn.limits.read_allowed(now) {
@@ -601,7 +613,12 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
                 }
             }
             outcome = pending_call(&mut conn.auth), if authenticating => authenticate::complete(conn, outcome),
-            (reason, message) = peer.kicked() => conn.session.disconnect(reason, message),
+            (reason, message) = peer.kicked() => {
+                if reason == DisconnectReason::SlowConsumer {
+                    shared.shards.counters().slow_consumers.add(1);
+                }
+                conn.session.disconnect(reason, message)
+            }
             () = stop_requested(shutdown), if !*shutting_down => {
                 *shutting_down = true;
                 conn.session.disconnect(DisconnectReason::ServerShutdown, "server shutting down");
@@ -634,20 +651,22 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
     shared.output_budget.release(unclaimed);
     if conn.session.wants_close() {
         output.take_from(&mut conn.session);
-        let _ = tokio::time::timeout(FLUSH_LIMIT, close_gracefully(&mut stream, output)).await;
+        let _ = tokio::time::timeout(FLUSH_LIMIT, close_gracefully(&mut stream, output, &shared.shards)).await;
         conn.session.transport_closed(None);
     }
-    conn.handle_session_events();
-    conn.log_close();
+    conn.finish();
 }
 
 /// Writes the final frames, half-closes, then reads until the client closes its side, so the close
 /// does not turn into a reset that could discard the final frames before the client reads them.
-async fn close_gracefully(stream: &mut TcpStream, output: &mut WriteBuffer) {
+async fn close_gracefully(stream: &mut TcpStream, output: &mut WriteBuffer, shards: &Shards) {
     while output.len() > 0 {
         match stream.write(output.pending()).await {
             Ok(0) | Err(_) => return,
-            Ok(written) => output.advance(written),
+            Ok(written) => {
+                output.advance(written);
+                shards.counters().bytes_out.add(written as u64);
+            }
         }
     }
     if stream.shutdown().await.is_err() {

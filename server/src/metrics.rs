@@ -58,7 +58,8 @@ pub(crate) struct ShardCounters {
     pub(crate) bytes_out: Counter,
     /// Key exchanges: `[requested, established, refused by the rate limit]`.
     pub(crate) key_exchanges: [Counter; 3],
-    /// Members disconnected because they did not read fast enough.
+    /// Members disconnected because they did not read fast enough (counted by the member's own
+    /// connection when it acts on the kick, or finds its output full).
     pub(crate) slow_consumers: Counter,
     /// Connections closed, by the disconnect reason code they ended with (0: none given).
     pub(crate) closed: [Counter; REASONS],
@@ -110,7 +111,8 @@ pub(crate) fn render(out: &mut String, shards: &[ShardCounters]) {
         .enumerate()
         .map(|(index, reason)| (format!("{{reason=\"{reason}\"}}"), sum(&|s| &s.skipped[index])))
         .collect();
-    family("sealnet_deliveries_skipped_total", "Recipients an event was not queued for, by reason.", &skipped);
+    let help = "Recipients an event was not queued for, by reason (server_busy: whole events refused).";
+    family("sealnet_deliveries_skipped_total", help, &skipped);
     family("sealnet_received_bytes_total", "Bytes read from clients.", &[(String::new(), sum(&|s| &s.bytes_in))]);
     family("sealnet_sent_bytes_total", "Bytes written to clients.", &[(String::new(), sum(&|s| &s.bytes_out))]);
     let key_exchanges: Vec<_> = ["requested", "established", "refused_rate_limited"]

@@ -221,7 +221,6 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
         counters.deliveries[encrypted].add(outcome.delivered as u64);
         counters.skipped[0].add(outcome.skipped as u64);
         counters.skipped[1].add(outcome.outdated as u64);
-        counters.slow_consumers.add(outcome.overflowed as u64);
     }
     authenticate::refresh_while_playing(conn, options);
     if outcome.busy {

@@ -190,6 +190,9 @@ impl Load {
             return;
         }
         let sender = u32::from_le_bytes(data[..4].try_into().unwrap()) as usize;
+        if sender >= self.clients.len() {
+            return;
+        }
         let seq = u64::from_le_bytes(data[8..16].try_into().unwrap());
         let sent_ns = u64::from_le_bytes(data[16..24].try_into().unwrap());
         let slot = self.clients[sender].slot;
@@ -283,17 +286,17 @@ pub fn load(address: SocketAddr, count: usize, room_size: usize, rate: f64, wind
             break;
         }
         let mut next = now + Duration::from_millis(1);
-        let now_ns = load.now_ns();
+        let epoch = load.epoch;
         for (index, client) in load.clients.iter_mut().enumerate() {
             let mut sent = 0;
             if period.is_zero() {
                 while client.sent - client.echoed < window {
-                    send(client, &mut template, index, now_ns);
+                    send(client, &mut template, index, epoch);
                     sent += 1;
                 }
             } else {
                 while client.next_send <= now {
-                    send(client, &mut template, index, now_ns);
+                    send(client, &mut template, index, epoch);
                     client.next_send += period;
                     sent += 1;
                 }
@@ -334,8 +337,9 @@ pub fn load(address: SocketAddr, count: usize, room_size: usize, rate: f64, wind
     println!("check lost={lost} duplicates={} reordered={}", load.totals.duplicates, load.totals.reordered);
 }
 
-fn send(client: &mut Client, template: &mut Template, index: usize, now_ns: u64) {
-    let body = template.stamp(index as u32, client.sent, now_ns);
+/// Stamps the send time per event, as the ENet driver does.
+fn send(client: &mut Client, template: &mut Template, index: usize, epoch: Instant) {
+    let body = template.stamp(index as u32, client.sent, epoch.elapsed().as_nanos() as u64);
     client.session.send_encoded_operation(body, SendOptions::ENCRYPTED).expect("the event is sent");
     client.sent += 1;
 }

@@ -30,6 +30,7 @@
 #define MAX_ROOMS 4096
 #define MAX_ROOM_SIZE 64
 #define MAX_CLIENTS 1024
+#define RELAY_PEERS 256
 /* Latency histogram: 100 ns buckets up to 100 ms (the last bucket takes everything above). */
 #define BUCKET_NS 100
 #define BUCKETS 1000000
@@ -58,7 +59,8 @@ static struct room rooms[MAX_ROOMS];
 
 static int relay(int port) {
     ENetAddress address = {.host = ENET_HOST_ANY, .port = (enet_uint16)port};
-    ENetHost *host = enet_host_create(&address, 4095, 1, 0, 0);
+    /* Sized for the benchmark (ENet walks every peer slot when it sends), not for ENet's maximum. */
+    ENetHost *host = enet_host_create(&address, RELAY_PEERS, 1, 0, 0);
     if (!host) {
         fprintf(stderr, "enet relay: cannot listen on %d\n", port);
         return 1;
@@ -120,6 +122,7 @@ struct client {
 };
 
 struct totals {
+    int clients;
     uint64_t deliveries;
     uint64_t duplicates;
     uint64_t reordered;
@@ -139,6 +142,7 @@ static void on_event(struct client *clients, struct client *c, const uint8_t *da
     if (length < 24) return;
     uint32_t sender;
     memcpy(&sender, data, 4);
+    if (sender >= (uint32_t)totals->clients) return;
     uint64_t seq = get_u64(data + 8);
     uint64_t sent_ns = get_u64(data + 16);
     int slot = clients[sender].slot;
@@ -223,12 +227,18 @@ static double percentile_us(const uint32_t *histogram, uint64_t total, double p)
 static int load(ENetAddress address, int count, int room_size, double rate, int window, double seconds) {
     if (count > MAX_CLIENTS || room_size > MAX_ROOM_SIZE || room_size < 1) return 2;
     struct client *clients = calloc((size_t)count, sizeof *clients);
-    struct totals totals = {.histogram = calloc(BUCKETS, sizeof(uint32_t))};
+    struct totals totals = {.clients = count, .histogram = calloc(BUCKETS, sizeof(uint32_t))};
+    if (!clients || !totals.histogram) {
+        fprintf(stderr, "enet load: out of memory\n");
+        return 1;
+    }
     for (int i = 0; i < count; i++) {
         clients[i].host = enet_host_create(NULL, 1, 1, 0, 0);
         clients[i].room = i / room_size;
         clients[i].slot = i % room_size;
-        clients[i].peer = enet_host_connect(clients[i].host, &address, 1, (enet_uint32)clients[i].room);
+        if (clients[i].host) {
+            clients[i].peer = enet_host_connect(clients[i].host, &address, 1, (enet_uint32)clients[i].room);
+        }
         if (!clients[i].host || !clients[i].peer) {
             fprintf(stderr, "enet load: cannot create client %d\n", i);
             return 1;
@@ -320,9 +330,13 @@ static int load(ENetAddress address, int count, int room_size, double rate, int 
 static int handshakes(ENetAddress address, int concurrency, double seconds) {
     if (concurrency > MAX_CLIENTS) return 2;
     ENetHost **hosts = calloc((size_t)concurrency, sizeof *hosts);
+    if (!hosts) return 1;
     for (int i = 0; i < concurrency; i++) {
         hosts[i] = enet_host_create(NULL, 1, 1, 0, 0);
-        if (!hosts[i] || !enet_host_connect(hosts[i], &address, 1, 0)) return 1;
+        if (!hosts[i] || !enet_host_connect(hosts[i], &address, 1, 0)) {
+            fprintf(stderr, "enet handshakes: cannot create client %d\n", i);
+            return 1;
+        }
     }
     uint64_t started = now_ns(), window_start = started + 500000000ull;
     uint64_t window_end = window_start + (uint64_t)(seconds * 1e9);

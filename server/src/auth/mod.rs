@@ -86,8 +86,10 @@ pub trait AuthProvider: Send + Sync {
     /// A short name for logs.
     fn name(&self) -> &str;
 
-    /// Decides about one player. Runs on its own task, so it may take its time (the server bounds
-    /// how many run at once); it must not panic.
+    /// Decides about one player. Runs on its own task, so it may take its time waiting (the server
+    /// bounds how many run at once); it must not panic. The task runs on the event loop of the
+    /// player's shard, with the other connections of that shard: it must await, never block or
+    /// compute for long (send such work to `tokio::task::spawn_blocking` or a runtime of its own).
     fn authenticate(&self, request: AuthRequest) -> ProviderFuture;
 }
 
