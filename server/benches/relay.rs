@@ -8,6 +8,9 @@
 //! window, and so is the machine's steal time. The ENet reference is the program `make bench-relay`
 //! builds against Debian's libenet-dev, named by `SEALNET_ENET_REFERENCE`.
 //!
+//! Two sealnet servers are measured by default: one event loop (like the single-threaded ENet relay)
+//! and one per core; `SEALNET_BENCH_WORKERS` lists others (`1,2,4`; 0 is one per core).
+//!
 //! `relay drive load PORT CLIENTS ROOM_SIZE RATE WINDOW SECONDS` and
 //! `relay drive handshakes PORT CONCURRENCY SECONDS` run the sealnet driver alone.
 
@@ -192,7 +195,7 @@ fn start_enet(reference: &Path) -> ServerProcess {
 
 /// The sealnet server with limits out of the way of a load test (the defaults would rightly throttle
 /// one address sending this much), and warnings only in its log.
-fn start_sealnet() -> ServerProcess {
+fn start_sealnet(workers: usize) -> ServerProcess {
     let state = tempfile::tempdir().unwrap();
     let config = state.path().join("bench.toml");
     let key_file = state.path().join("server.key");
@@ -203,7 +206,7 @@ fn start_sealnet() -> ServerProcess {
 app_ids = ["bench"]
 key_file = "{}"
 max_connections = 100000
-workers = {}
+workers = {workers}
 [admission]
 max_pending = 10000
 max_pending_per_address = 10000
@@ -219,7 +222,6 @@ bytes_per_second = 1e15
 bytes_burst = 1e15
 "#,
         key_file.display(),
-        workers()
     )
     .unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sealnet-server"))
@@ -237,9 +239,17 @@ bytes_burst = 1e15
     ServerProcess { child, port: address.port(), _state: Some(state) }
 }
 
-/// The server's event loops: `SEALNET_BENCH_WORKERS`, or one per core (0).
-fn workers() -> usize {
-    std::env::var("SEALNET_BENCH_WORKERS").ok().and_then(|w| w.parse().ok()).unwrap_or(0)
+/// The sealnet servers to measure, by event loops: `SEALNET_BENCH_WORKERS` (a comma-separated list;
+/// 0 is one per core), by default one loop (like the single-threaded ENet relay) and one per core.
+fn worker_counts(cores: usize) -> Vec<usize> {
+    let listed = std::env::var("SEALNET_BENCH_WORKERS").unwrap_or_else(|_| "1,0".into());
+    let mut counts: Vec<usize> = listed
+        .split(',')
+        .map(|w| w.trim().parse::<usize>().expect("SEALNET_BENCH_WORKERS lists numbers"))
+        .map(|w| if w == 0 { cores } else { w })
+        .collect();
+    counts.dedup();
+    counts
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -263,35 +273,37 @@ fn main() {
     let seconds: f64 = std::env::var("SEALNET_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(5.0);
     let rounds: usize = std::env::var("SEALNET_BENCH_ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2);
     let enet = start_enet(&reference);
-    let sealnet = start_sealnet();
-    let this = std::env::current_exe().unwrap();
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let workers = match workers() {
-        0 => format!("{cores} (one per core)"),
-        n => n.to_string(),
-    };
+    let workers = worker_counts(cores);
+    let sealnets: Vec<ServerProcess> = workers.iter().map(|&w| start_sealnet(w)).collect();
+    let this = std::env::current_exe().unwrap();
     println!("relay benchmark: {rounds} rounds of {seconds} s per system and configuration, alternating;");
-    println!("{cores} cores; sealnet server with {workers} workers; both drivers one thread\n");
-    let mut results: Vec<(Vec<Run>, Vec<Run>)> = Vec::new();
+    println!("{cores} cores; sealnet servers with {workers:?} event loops; both drivers one thread\n");
+    // results[setup][system][round]; system 0 is ENet, then one per sealnet server.
+    let mut results: Vec<Vec<Vec<Run>>> = Vec::new();
+    let systems = 1 + sealnets.len();
     for setup in &SETUPS {
-        let (mut enet_runs, mut sealnet_runs) = (Vec::new(), Vec::new());
+        let mut runs: Vec<Vec<Run>> = vec![Vec::new(); systems];
         for round in 0..rounds {
-            for system in if round % 2 == 0 { [0, 1] } else { [1, 0] } {
-                if system == 0 {
+            // Each round starts with the next system, so none always runs first.
+            for system in (0..systems).map(|k| (k + round) % systems) {
+                let run = if system == 0 {
                     let mut command = Command::new(&reference);
                     command.args(setup.kind.args(enet.port, seconds));
-                    enet_runs.push(run_driver(command, enet.child.id(), seconds));
+                    run_driver(command, enet.child.id(), seconds)
                 } else {
+                    let server = &sealnets[system - 1];
                     let mut command = Command::new(&this);
-                    command.arg("drive").args(setup.kind.args(sealnet.port, seconds));
-                    sealnet_runs.push(run_driver(command, sealnet.child.id(), seconds));
-                }
+                    command.arg("drive").args(setup.kind.args(server.port, seconds));
+                    run_driver(command, server.child.id(), seconds)
+                };
+                runs[system].push(run);
             }
         }
         eprintln!("done: {}", setup.name);
-        results.push((enet_runs, sealnet_runs));
+        results.push(runs);
     }
-    print_table(&results);
+    print_table(&results, &workers);
 }
 
 fn drive(args: &[String]) {
@@ -308,14 +320,23 @@ fn drive(args: &[String]) {
     }
 }
 
-fn print_table(results: &[(Vec<Run>, Vec<Run>)]) {
-    println!("| configuration | figure | ENet (plain) | sealnet (encrypted) | sealnet / ENet |");
-    println!("|---|---|---|---|---|");
-    for (setup, (enet, sealnet)) in SETUPS.iter().zip(results) {
+fn print_table(results: &[Vec<Vec<Run>>], workers: &[usize]) {
+    let mut header = "| configuration | figure | ENet (plain) |".to_owned();
+    let mut rule = "|---|---|---|".to_owned();
+    for w in workers {
+        header += &format!(" sealnet, {w} loop{} (encrypted) | / ENet |", if *w == 1 { "" } else { "s" });
+        rule += "---|---|";
+    }
+    println!("{header}\n{rule}");
+    for (setup, runs) in SETUPS.iter().zip(results) {
         let row = |figure: &str, value: &dyn Fn(&Run) -> f64, digits: usize| {
-            let (e, s) = (median(enet.iter().map(value).collect()), median(sealnet.iter().map(value).collect()));
-            let ratio = if e > 0.0 { format!("{:.2}x", s / e) } else { "-".into() };
-            println!("| {} | {figure} | {e:.digits$} | {s:.digits$} | {ratio} |", setup.name);
+            let medians: Vec<f64> = runs.iter().map(|system| median(system.iter().map(value).collect())).collect();
+            let mut line = format!("| {} | {figure} | {:.digits$} |", setup.name, medians[0]);
+            for sealnet in &medians[1..] {
+                let ratio = if medians[0] > 0.0 { format!("{:.2}x", sealnet / medians[0]) } else { "-".into() };
+                line += &format!(" {sealnet:.digits$} | {ratio} |");
+            }
+            println!("{line}");
         };
         match setup.kind {
             Kind::Load { .. } => {
@@ -330,17 +351,16 @@ fn print_table(results: &[(Vec<Run>, Vec<Run>)]) {
                 row("server CPU per handshake (µs)", &Run::cpu_per_item_us, 1);
             }
         }
-        let errors = |runs: &[Run]| {
-            runs.iter().map(|r| format!("{}/{}/{}", r.lost, r.duplicates, r.reordered)).collect::<Vec<_>>().join(" ")
+        let each = |figure: &str, show: &dyn Fn(&Run) -> String| {
+            let mut line = format!("| {} | {figure} |", setup.name);
+            for (index, system) in runs.iter().enumerate() {
+                let values = system.iter().map(show).collect::<Vec<_>>().join(" ");
+                line += &if index == 0 { format!(" {values} |") } else { format!(" {values} | |") };
+            }
+            println!("{line}");
         };
-        println!(
-            "| {} | lost/duplicated/reordered (each run) | {} | {} | |",
-            setup.name,
-            errors(enet),
-            errors(sealnet)
-        );
-        let steal = |runs: &[Run]| runs.iter().map(|r| format!("{:.1}", r.steal_percent)).collect::<Vec<_>>().join(" ");
-        println!("| {} | steal % (each run) | {} | {} | |", setup.name, steal(enet), steal(sealnet));
+        each("lost/duplicated/reordered (each run)", &|r| format!("{}/{}/{}", r.lost, r.duplicates, r.reordered));
+        each("steal % (each run)", &|r| format!("{:.1}", r.steal_percent));
     }
     println!("\nMedians of the runs. Server CPU is all threads of the server process over the measured window.");
 }
