@@ -12,8 +12,6 @@
 mod support;
 
 use std::hint::black_box;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use sealnet::ffi::*;
@@ -21,7 +19,7 @@ use sealnet::protocol::codec::{Params, Value};
 use sealnet::protocol::frame::{MessageType, DEFAULT_MAX_BODY};
 use sealnet::protocol::message::OperationRequest;
 use sealnet::protocol::sealing::{append_frame, Sealer, SendOptions};
-use sealnet::protocol::session::{Session, SessionConfig, SessionEvent};
+use sealnet::protocol::session::SessionEvent;
 use sealnet::protocol::status::op_code;
 use support::*;
 
@@ -184,55 +182,10 @@ fn core_seal_cost(encrypt: bool) -> f64 {
     started.elapsed().as_nanos() as f64 / CALLS as f64
 }
 
-/// A session driven directly on a blocking socket: the reference for the round trip.
-struct DirectClient {
-    stream: TcpStream,
-    session: Session,
-    buffer: Vec<u8>,
-}
-
-impl DirectClient {
-    fn connect(address: &str, room: &str) -> DirectClient {
-        let stream = TcpStream::connect(address).unwrap();
-        stream.set_nodelay(true).unwrap();
-        let now = Instant::now();
-        let mut session = Session::client(SessionConfig::default(), now);
-        session.connect("demo", "bench", now).unwrap();
-        let mut client = DirectClient { stream, session, buffer: vec![0; 64 * 1024] };
-        client.until(|_| false, |session| session.is_encrypted());
-        let mut params = Params::new();
-        params.insert(255, room);
-        client.session.send_operation_parts(op_code::JOIN_ROOM, &params, SendOptions::ENCRYPTED).unwrap();
-        client.until(|event| matches!(event, SessionEvent::Event { .. }), |_| false);
-        client
-    }
-
-    /// Writes, then reads until an event matches `done` or the session satisfies `ready`.
-    fn until(&mut self, done: impl Fn(&SessionEvent) -> bool, ready: impl Fn(&Session) -> bool) {
-        loop {
-            let output = self.session.pending_output().len();
-            if output > 0 {
-                self.stream.write_all(self.session.pending_output()).unwrap();
-                self.session.consume_output(output);
-            }
-            while let Some(event) = self.session.poll_event() {
-                if done(&event) {
-                    return;
-                }
-            }
-            if ready(&self.session) {
-                return;
-            }
-            let read = self.stream.read(&mut self.buffer).unwrap();
-            assert!(read > 0, "server closed");
-            self.session.receive(&self.buffer[..read], Instant::now());
-        }
-    }
-
-    fn round_trip(&mut self, params: &Params) {
-        self.session.send_operation_parts(op_code::RAISE_EVENT, params, SendOptions::ENCRYPTED).unwrap();
-        self.until(|event| matches!(event, SessionEvent::Event { event, .. } if event.code == 1), |_| false);
-    }
+/// The reference for the round trip: an event to oneself from a session driven directly.
+fn round_trip(client: &mut DirectClient, params: &Params) {
+    client.session.send_operation_parts(op_code::RAISE_EVENT, params, SendOptions::ENCRYPTED).unwrap();
+    client.until(|event| matches!(event, SessionEvent::Event { event, .. } if event.code == 1), |_| false);
 }
 
 fn abi_round_trip(peer: &AbiPeer, params: *const peer_params_t) {
@@ -289,7 +242,7 @@ fn main() {
         for _ in 0..blocks {
             for _ in 0..per_block {
                 let started = Instant::now();
-                direct.round_trip(&to_all);
+                round_trip(&mut direct, &to_all);
                 direct_samples.push(started.elapsed());
             }
             for _ in 0..per_block {

@@ -9,15 +9,13 @@ mod support;
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
 
 use sealnet::protocol::codec::{Params, Value};
 use sealnet::protocol::sealing::SendOptions;
-use sealnet::protocol::session::{Session, SessionConfig, SessionEvent};
+use sealnet::protocol::session::SessionEvent;
 use sealnet::protocol::status::op_code;
+use support::DirectClient;
 
 /// Counts every allocation in the process, and those of each thread on its own.
 struct Counting;
@@ -49,42 +47,6 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static ALLOCATOR: Counting = Counting;
 
-struct Member {
-    stream: TcpStream,
-    session: Session,
-    buffer: Vec<u8>,
-}
-
-impl Member {
-    fn flush(&mut self) {
-        let pending = self.session.pending_output().len();
-        if pending > 0 {
-            self.stream.write_all(self.session.pending_output()).unwrap();
-            self.session.consume_output(pending);
-        }
-    }
-
-    /// Reads until an event arrives with `code` (and returns), or until `ready` holds.
-    fn until(&mut self, code: Option<u8>, ready: impl Fn(&Session) -> bool) {
-        loop {
-            self.flush();
-            while let Some(event) = self.session.poll_event() {
-                if let (SessionEvent::Event { event, .. }, Some(code)) = (&event, code) {
-                    if event.code == code {
-                        return;
-                    }
-                }
-            }
-            if ready(&self.session) {
-                return;
-            }
-            let read = self.stream.read(&mut self.buffer).unwrap();
-            assert!(read > 0, "the server closed the connection");
-            self.session.receive(&self.buffer[..read], Instant::now());
-        }
-    }
-}
-
 fn main() {
     let quick = !std::env::args().any(|arg| arg == "--bench");
     let server = support::server();
@@ -109,32 +71,20 @@ fn main() {
 /// Server allocations while `events` events are relayed in a room of `count` members.
 fn measure(address: std::net::SocketAddr, count: usize, events: usize, quick: bool) -> u64 {
     let room = format!("allocations-{count}");
-    let mut members: Vec<Member> = (0..count)
-        .map(|_| {
-            let stream = TcpStream::connect(address).unwrap();
-            stream.set_nodelay(true).unwrap();
-            let now = Instant::now();
-            let mut session = Session::client(SessionConfig::default(), now);
-            session.connect("demo", "bench", now).unwrap();
-            let mut member = Member { stream, session, buffer: vec![0; 64 * 1024] };
-            member.until(None, Session::is_encrypted);
-            let mut params = Params::new();
-            params.insert(255, room.as_str());
-            member.session.send_operation_parts(op_code::JOIN_ROOM, &params, SendOptions::ENCRYPTED).unwrap();
-            member.until(Some(255), |_| false);
-            member
-        })
-        .collect();
+    let is_event =
+        |code: u8| move |event: &SessionEvent| matches!(event, SessionEvent::Event { event, .. } if event.code == code);
+    let mut members: Vec<DirectClient> =
+        (0..count).map(|_| DirectClient::connect(&address.to_string(), &room)).collect();
     // Everyone has seen everyone's join before the measured part.
     for (index, member) in members.iter_mut().enumerate() {
         for _ in index + 1..count {
-            member.until(Some(255), |_| false);
+            member.until(is_event(255), |_| false);
         }
     }
     let mut params = Params::new();
     params.insert(244, 1);
     params.insert(245, Value::Bytes(vec![0x5A; 128]));
-    let relay = |members: &mut Vec<Member>, events: usize| {
+    let relay = |members: &mut Vec<DirectClient>, events: usize| {
         for event in 0..events {
             let sender = event % count;
             let session = &mut members[sender].session;
@@ -142,7 +92,7 @@ fn measure(address: std::net::SocketAddr, count: usize, events: usize, quick: bo
             members[sender].flush();
             for (index, member) in members.iter_mut().enumerate() {
                 if index != sender {
-                    member.until(Some(1), |_| false);
+                    member.until(is_event(1), |_| false);
                 }
             }
         }

@@ -91,35 +91,25 @@ pub(crate) fn render(out: &mut String, shards: &[ShardCounters]) {
             let _ = writeln!(out, "{name}{labels} {value}");
         }
     };
-    let by_encryption = |pick: &dyn Fn(&ShardCounters) -> &[Counter; 2]| {
-        ["false", "true"]
+    // One row per element of a counter array, each labelled as `labels` says.
+    let rows = |labels: &[&str], pick: &dyn Fn(&ShardCounters) -> &[Counter]| {
+        labels
             .iter()
             .enumerate()
-            .map(|(index, encrypted)| {
-                (format!("{{transport=\"tcp\",encrypted=\"{encrypted}\"}}"), sum(&|s| &pick(s)[index]))
-            })
+            .map(|(index, label)| (format!("{{{label}}}"), sum(&|s| &pick(s)[index])))
             .collect::<Vec<_>>()
     };
-    family("sealnet_events_relayed_total", "Events relayed to a room.", &by_encryption(&|s| &s.events_relayed));
-    family(
-        "sealnet_deliveries_total",
-        "Copies of relayed events queued for recipients.",
-        &by_encryption(&|s| &s.deliveries),
-    );
-    let skipped: Vec<_> = ["no_keys", "outdated_protocol", "server_busy"]
-        .iter()
-        .enumerate()
-        .map(|(index, reason)| (format!("{{reason=\"{reason}\"}}"), sum(&|s| &s.skipped[index])))
-        .collect();
+    let by_encryption = [r#"transport="tcp",encrypted="false""#, r#"transport="tcp",encrypted="true""#];
+    family("sealnet_events_relayed_total", "Events relayed to a room.", &rows(&by_encryption, &|s| &s.events_relayed));
+    let help = "Copies of relayed events queued for recipients.";
+    family("sealnet_deliveries_total", help, &rows(&by_encryption, &|s| &s.deliveries));
+    let reasons = [r#"reason="no_keys""#, r#"reason="outdated_protocol""#, r#"reason="server_busy""#];
     let help = "Recipients an event was not queued for, by reason (server_busy: whole events refused).";
-    family("sealnet_deliveries_skipped_total", help, &skipped);
+    family("sealnet_deliveries_skipped_total", help, &rows(&reasons, &|s| &s.skipped));
     family("sealnet_received_bytes_total", "Bytes read from clients.", &[(String::new(), sum(&|s| &s.bytes_in))]);
     family("sealnet_sent_bytes_total", "Bytes written to clients.", &[(String::new(), sum(&|s| &s.bytes_out))]);
-    let key_exchanges: Vec<_> = ["requested", "established", "refused_rate_limited"]
-        .iter()
-        .enumerate()
-        .map(|(index, outcome)| (format!("{{outcome=\"{outcome}\"}}"), sum(&|s| &s.key_exchanges[index])))
-        .collect();
+    let outcomes = [r#"outcome="requested""#, r#"outcome="established""#, r#"outcome="refused_rate_limited""#];
+    let key_exchanges = rows(&outcomes, &|s| &s.key_exchanges);
     family("sealnet_key_exchanges_total", "Key exchanges, by outcome.", &key_exchanges);
     family(
         "sealnet_slow_consumer_disconnects_total",

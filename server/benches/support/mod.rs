@@ -4,10 +4,15 @@
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
-use std::net::SocketAddr;
-use std::time::Duration;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::{Duration, Instant};
 
+use sealnet::protocol::codec::Params;
 use sealnet::protocol::noise::Keypair;
+use sealnet::protocol::sealing::SendOptions;
+use sealnet::protocol::session::{Session, SessionConfig, SessionEvent};
+use sealnet::protocol::status::op_code;
 use sealnet_server::{Config, RunningServer, Server};
 
 /// Counts allocations made by the threads that opted in (see [`count_this_thread`]).
@@ -96,4 +101,56 @@ pub fn with_steal<T>(body: impl FnOnce() -> T) -> (T, f64) {
     let result = body();
     let (steal, total) = (steal_jiffies() - steal, total_jiffies() - total);
     (result, if total == 0 { 0.0 } else { steal as f64 / total as f64 * 100.0 })
+}
+
+/// A session driven directly on a blocking socket, connected, encrypted and in a room.
+pub struct DirectClient {
+    pub stream: TcpStream,
+    pub session: Session,
+    buffer: Vec<u8>,
+}
+
+impl DirectClient {
+    /// Connects, completes the key exchange, joins `room` and waits for its own Join event.
+    pub fn connect(address: &str, room: &str) -> DirectClient {
+        let stream = TcpStream::connect(address).unwrap();
+        stream.set_nodelay(true).unwrap();
+        let now = Instant::now();
+        let mut session = Session::client(SessionConfig::default(), now);
+        session.connect("demo", "bench", now).unwrap();
+        let mut client = DirectClient { stream, session, buffer: vec![0; 64 * 1024] };
+        client.until(|_| false, |session| session.is_encrypted());
+        let mut params = Params::new();
+        params.insert(255, room);
+        client.session.send_operation_parts(op_code::JOIN_ROOM, &params, SendOptions::ENCRYPTED).unwrap();
+        client.until(|event| matches!(event, SessionEvent::Event { .. }), |_| false);
+        client
+    }
+
+    /// Writes what the session has.
+    pub fn flush(&mut self) {
+        let output = self.session.pending_output().len();
+        if output > 0 {
+            self.stream.write_all(self.session.pending_output()).unwrap();
+            self.session.consume_output(output);
+        }
+    }
+
+    /// Writes, then reads until an event matches `done` or the session satisfies `ready`.
+    pub fn until(&mut self, done: impl Fn(&SessionEvent) -> bool, ready: impl Fn(&Session) -> bool) {
+        loop {
+            self.flush();
+            while let Some(event) = self.session.poll_event() {
+                if done(&event) {
+                    return;
+                }
+            }
+            if ready(&self.session) {
+                return;
+            }
+            let read = self.stream.read(&mut self.buffer).unwrap();
+            assert!(read > 0, "server closed");
+            self.session.receive(&self.buffer[..read], Instant::now());
+        }
+    }
 }
