@@ -11,7 +11,7 @@ LINK := -L$(DEBUG_DIR) -lsealnet -Wl,-rpath,$(DEBUG_DIR) -pthread
 # Teardown stress cycles: a quick run in `make test`, the full run in `make stress`.
 STRESS_CYCLES ?= 10000
 
-.PHONY: all build header examples demo test lint rust-test abi-check c-test bindings-test cross-test bench bench-relay stress capture-check fuzz fuzz-smoke backend-test bench-backend
+.PHONY: all build header examples demo demo-cluster cluster-test bench-directory test lint rust-test abi-check c-test bindings-test cross-test bench bench-relay stress capture-check fuzz fuzz-smoke backend-test bench-backend
 
 all: build
 
@@ -35,7 +35,13 @@ examples: build
 demo: examples
 	@scripts/with-server.sh --backend -- examples/demo/run.sh
 
-test: lint rust-test abi-check c-test bindings-test cross-test fuzz-smoke backend-test
+# A master, two game servers and Redis (scripts/redis.sh installs it when missing), and two players
+# who switch to their room's game server by themselves (docs/cluster.md).
+demo-cluster: build
+	$(CARGO) build --example realtime
+	@scripts/redis.sh examples/demo/cluster.sh
+
+test: lint rust-test abi-check c-test bindings-test cross-test fuzz-smoke backend-test cluster-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -97,6 +103,13 @@ fuzz:
 backend-test:
 	scripts/postgres.sh sh -c 'SEALNET_TEST_POSTGRES_URL="$$DATABASE_URL" SEALNET_TEST_SKIP_SQLITE=1 \
 		$(CARGO) test -p sealnet-backend --test backend'
+
+# Masters, game servers and Redis as separate processes (tests/cluster.rs starts its own Redis servers,
+# so that it can stop one), the directory on a real Redis (tests/directory.rs), and the cluster demo.
+cluster-test: build
+	scripts/redis.sh sh -c 'SEALNET_TEST_REDIS_URL="$$REDIS_URL" $(CARGO) test -p sealnet-server --test directory'
+	scripts/redis.sh $(CARGO) test -p sealnet-server --test cluster -- --include-ignored
+	$(MAKE) --no-print-directory demo-cluster
 
 # The webhook's latency at 1,000 req/s and its ceiling, on SQLite and on PostgreSQL (backend/README.md).
 bench-backend:

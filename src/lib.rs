@@ -4,4 +4,5 @@ pub mod auth;
 pub mod ffi;
 pub mod peer;
 pub mod protocol;
+pub mod realtime;
 pub mod rooms;

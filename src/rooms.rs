@@ -2,7 +2,10 @@
 //! codes that `sealnet-server` serves and Rust clients (such as the Godot extension) send. It rides on
 //! operations and events and is not part of the wire format (docs/protocol.md, section 13).
 
-/// Operation: join the room named by [`ROOM_NAME`], creating it on demand.
+use crate::protocol::codec::{Key, Params, Table, Value};
+
+/// Operation: join the room named by [`ROOM_NAME`] (by [`JOIN_MODE`]: creating it on demand unless told
+/// otherwise). At a master it finds the room's game server instead ([`GameServerAnswer`]).
 pub const OP_JOIN_ROOM: u8 = 226;
 /// Operation: leave the current room.
 pub const OP_LEAVE_ROOM: u8 = 254;
@@ -42,3 +45,229 @@ pub const RECEIVERS_MASTER_CLIENT: i32 = 2;
 pub const MAX_CLIENT_EVENT_CODE: i32 = 199;
 /// Longest room name, in bytes.
 pub const MAX_ROOM_NAME: usize = 256;
+
+/// Operation: create a room; fails with GameIdAlreadyExists (32766) if it exists.
+pub const OP_CREATE_ROOM: u8 = 227;
+/// Operation (at a master): join a random room that is open, visible and not full.
+pub const OP_JOIN_RANDOM_ROOM: u8 = 225;
+
+/// Parameter: how JoinRoom treats a room that does not exist (Byte, a [`JoinMode`]).
+pub const JOIN_MODE: u8 = 215;
+/// Parameter: room options (a Table keyed by Byte: [`PROP_MAX_PLAYERS`], [`PROP_IS_VISIBLE`],
+/// [`PROP_IS_OPEN`]).
+pub const GAME_PROPERTIES: u8 = 248;
+/// Response parameter (master): the game server's address, "host:port" (String).
+pub const ADDRESS: u8 = 230;
+/// Response parameter (master): the game server's static public key (ByteArray, 32 bytes). The client
+/// pins it when it connects there: the answer travels encrypted under the master's session.
+pub const SERVER_KEY: u8 = 197;
+
+/// Room option key: most players (Byte or Int; 0: the server's limit).
+pub const PROP_MAX_PLAYERS: u8 = 255;
+/// Room option key: listed for JoinRandomRoom (Bool).
+pub const PROP_IS_VISIBLE: u8 = 254;
+/// Room option key: open to new players (Bool).
+pub const PROP_IS_OPEN: u8 = 253;
+
+/// How a JoinRoom treats the room it names (Photon's JoinMode numbers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JoinMode {
+    /// The room must exist (GameDoesNotExist otherwise).
+    JoinOnly = 0,
+    /// Created when it does not exist (JoinOrCreateRoom).
+    CreateIfNotExists = 1,
+    /// CreateRoom: it must not exist (GameIdAlreadyExists otherwise). Never sent as a JoinMode value.
+    CreateOnly = 255,
+}
+
+/// The options a room is created with (Photon's RoomOptions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RoomOptions {
+    /// 0: as many as the server allows.
+    pub max_players: u32,
+    pub is_open: bool,
+    pub is_visible: bool,
+}
+
+impl Default for RoomOptions {
+    fn default() -> Self {
+        RoomOptions { max_players: 0, is_open: true, is_visible: true }
+    }
+}
+
+/// A JoinRoom, CreateRoom or JoinRandomRoom request, as both sides read and write it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomRequest {
+    /// `None` only for JoinRandomRoom, and for a CreateRoom that lets the server name the room.
+    pub name: Option<String>,
+    /// `None`: JoinRandomRoom.
+    pub mode: Option<JoinMode>,
+    pub options: RoomOptions,
+}
+
+impl RoomRequest {
+    /// The request's operation code and parameters.
+    pub fn to_operation(&self) -> (u8, Params) {
+        let mut params = Params::new();
+        if let Some(name) = &self.name {
+            params.insert(ROOM_NAME, name.clone());
+        }
+        let op = match self.mode {
+            None => OP_JOIN_RANDOM_ROOM,
+            Some(JoinMode::CreateOnly) => OP_CREATE_ROOM,
+            Some(mode) => {
+                params.insert(JOIN_MODE, Value::Byte(mode as u8));
+                OP_JOIN_ROOM
+            }
+        };
+        if self.options != RoomOptions::default() {
+            let mut table = Table::new();
+            table.insert(Key::Byte(PROP_MAX_PLAYERS), Value::Int(self.options.max_players.min(i32::MAX as u32) as i32));
+            table.insert(Key::Byte(PROP_IS_OPEN), Value::Bool(self.options.is_open));
+            table.insert(Key::Byte(PROP_IS_VISIBLE), Value::Bool(self.options.is_visible));
+            params.insert(GAME_PROPERTIES, Value::Table(table));
+        }
+        (op, params)
+    }
+
+    /// Reads a request of `op` (JoinRoom, CreateRoom or JoinRandomRoom). A JoinRoom without
+    /// [`JOIN_MODE`] creates the room when it does not exist, as every JoinRoom did before the
+    /// parameter existed (Photon's clients send 0, join only, to ask for that).
+    pub fn from_operation(op: u8, params: &Params) -> Result<RoomRequest, String> {
+        let name = match params.get(ROOM_NAME) {
+            None => None,
+            Some(Value::String(name)) if !name.is_empty() && name.len() <= MAX_ROOM_NAME => Some(name.clone()),
+            Some(_) => {
+                return Err(format!("parameter {ROOM_NAME} (room name) must be a String of 1 to {MAX_ROOM_NAME} bytes"))
+            }
+        };
+        let mode = match op {
+            OP_JOIN_RANDOM_ROOM => None,
+            OP_CREATE_ROOM => Some(JoinMode::CreateOnly),
+            _ => Some(match params.get(JOIN_MODE) {
+                None => JoinMode::CreateIfNotExists,
+                Some(Value::Byte(0)) => JoinMode::JoinOnly,
+                Some(Value::Byte(1)) => JoinMode::CreateIfNotExists,
+                Some(_) => {
+                    return Err(format!(
+                        "parameter {JOIN_MODE} (join mode) must be a Byte, 0 (join) or 1 (create if it does not exist)"
+                    ))
+                }
+            }),
+        };
+        if matches!(mode, Some(JoinMode::JoinOnly | JoinMode::CreateIfNotExists)) && name.is_none() {
+            return Err(format!("parameter {ROOM_NAME} (room name) must be a String of 1 to {MAX_ROOM_NAME} bytes"));
+        }
+        let options = match params.get(GAME_PROPERTIES) {
+            None => RoomOptions::default(),
+            Some(Value::Table(table)) => read_options(table)?,
+            Some(_) => return Err(format!("parameter {GAME_PROPERTIES} (room options) must be a Table")),
+        };
+        Ok(RoomRequest { name, mode, options })
+    }
+}
+
+fn read_options(table: &Table) -> Result<RoomOptions, String> {
+    let mut options = RoomOptions::default();
+    for (key, value) in table.iter() {
+        match (key, value) {
+            (Key::Byte(PROP_MAX_PLAYERS), Value::Byte(max)) => options.max_players = u32::from(*max),
+            (Key::Byte(PROP_MAX_PLAYERS), Value::Int(max)) if *max >= 0 => options.max_players = *max as u32,
+            (Key::Byte(PROP_IS_OPEN), Value::Bool(open)) => options.is_open = *open,
+            (Key::Byte(PROP_IS_VISIBLE), Value::Bool(visible)) => options.is_visible = *visible,
+            (Key::Byte(key @ (PROP_MAX_PLAYERS | PROP_IS_OPEN | PROP_IS_VISIBLE)), _) => {
+                return Err(format!(
+                "room option {key} has the wrong type (max players: Byte or Int of at least 0; open, visible: Bool)"
+            ))
+            }
+            // Other properties (custom ones) are not interpreted here.
+            _ => {}
+        }
+    }
+    Ok(options)
+}
+
+/// A master's answer that sends the client to a game server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GameServerAnswer {
+    pub room: String,
+    pub address: String,
+    pub server_key: [u8; 32],
+}
+
+impl GameServerAnswer {
+    pub fn insert_into(&self, params: &mut Params) {
+        params.insert(ROOM_NAME, self.room.clone());
+        params.insert(ADDRESS, self.address.clone());
+        params.insert(SERVER_KEY, Value::Bytes(self.server_key.to_vec()));
+    }
+
+    /// The answer in a response's parameters, if it is one (a JoinRoom answered by joining has none).
+    pub fn from_params(params: &Params) -> Option<GameServerAnswer> {
+        let Some(Value::String(address)) = params.get(ADDRESS) else { return None };
+        let Some(Value::String(room)) = params.get(ROOM_NAME) else { return None };
+        let Some(Value::Bytes(key)) = params.get(SERVER_KEY) else { return None };
+        Some(GameServerAnswer {
+            room: room.clone(),
+            address: address.clone(),
+            server_key: key.as_slice().try_into().ok()?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn room_requests_read_back_as_written() {
+        let options = RoomOptions { max_players: 4, is_open: false, is_visible: true };
+        let requests = [
+            RoomRequest { name: Some("a".into()), mode: Some(JoinMode::JoinOnly), options: RoomOptions::default() },
+            RoomRequest { name: Some("b".into()), mode: Some(JoinMode::CreateIfNotExists), options },
+            RoomRequest { name: Some("c".into()), mode: Some(JoinMode::CreateOnly), options },
+            RoomRequest { name: None, mode: Some(JoinMode::CreateOnly), options: RoomOptions::default() },
+            RoomRequest { name: None, mode: None, options: RoomOptions::default() },
+        ];
+        for request in requests {
+            let (op, params) = request.to_operation();
+            assert_eq!(RoomRequest::from_operation(op, &params), Ok(request));
+        }
+    }
+
+    #[test]
+    fn a_join_room_without_a_mode_creates_and_bad_values_are_refused_with_what_is_wrong() {
+        let mut params = Params::new();
+        params.insert(ROOM_NAME, "r");
+        let request = RoomRequest::from_operation(OP_JOIN_ROOM, &params).unwrap();
+        assert_eq!(request.mode, Some(JoinMode::CreateIfNotExists));
+
+        params.insert(JOIN_MODE, Value::Int(0));
+        assert!(RoomRequest::from_operation(OP_JOIN_ROOM, &params).unwrap_err().contains("join mode"));
+        params.insert(JOIN_MODE, Value::Byte(0));
+        let mut table = Table::new();
+        table.insert(Key::Byte(PROP_IS_OPEN), Value::Int(1));
+        params.insert(GAME_PROPERTIES, Value::Table(table));
+        assert!(RoomRequest::from_operation(OP_JOIN_ROOM, &params).unwrap_err().contains("room option 253"));
+        let mut nameless = Params::new();
+        nameless.insert(JOIN_MODE, Value::Byte(1));
+        assert!(RoomRequest::from_operation(OP_JOIN_ROOM, &nameless).unwrap_err().contains("room name"));
+        // A Byte MaxPlayers (as Photon's clients send it) and unknown custom properties are fine.
+        let mut table = Table::new();
+        table.insert(Key::Byte(PROP_MAX_PLAYERS), Value::Byte(8));
+        table.insert(Key::String("map".into()), Value::String("dust".into()));
+        let mut create = Params::new();
+        create.insert(GAME_PROPERTIES, Value::Table(table));
+        assert_eq!(RoomRequest::from_operation(OP_CREATE_ROOM, &create).unwrap().options.max_players, 8);
+    }
+
+    #[test]
+    fn a_masters_answer_needs_an_address_a_name_and_a_32_byte_key() {
+        let answer = GameServerAnswer { room: "r".into(), address: "10.0.0.1:4531".into(), server_key: [3; 32] };
+        let mut params = Params::new();
+        answer.insert_into(&mut params);
+        assert_eq!(GameServerAnswer::from_params(&params), Some(answer));
+        params.insert(SERVER_KEY, Value::Bytes(vec![3; 31]));
+        assert_eq!(GameServerAnswer::from_params(&params), None);
+    }
+}

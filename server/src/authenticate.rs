@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::admin::AuthCounters;
 use crate::auth::token::{data_to_table, InvalidToken, TokenClaims};
 use crate::auth::{AuthContext, AuthRequest, WebhookOutcome};
+use crate::config::Role;
 use crate::connection::Connection;
 use crate::ops::{error, respond};
 use crate::plugin::{AuthenticatedContext, Verdict};
@@ -95,10 +96,17 @@ impl AuthState {
 /// The answer to an operation a client may not send before it authenticates, if `op` is one.
 pub(crate) fn gate(conn: &Connection, op: u8) -> Option<OperationResponse> {
     let authenticating = matches!(op, op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE);
-    if authenticating || conn.shared.config.auth.allow_anonymous || conn.auth.admits() {
+    // A game server admits players by the token a master gave them, whatever it allows otherwise.
+    let game_server = conn.shared.config.role == Role::Game;
+    let open = conn.shared.config.auth.allow_anonymous && !game_server;
+    if authenticating || open || conn.auth.admits() {
         return None;
     }
-    let message = "authenticate first (operation 230, or 231 with a server token)";
+    let message = if game_server {
+        "authenticate first with the server token matchmaking gave (operation 231)"
+    } else {
+        "authenticate first (operation 230, or 231 with a server token)"
+    };
     Some(error(op, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.to_owned()))
 }
 
@@ -113,6 +121,10 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
         Ok(values) => values,
         Err(problem) => return respond(conn, error(op, return_code::INVALID_OPERATION, problem.to_string()), options),
     };
+    if conn.shared.config.role == Role::Game && values.auth_type != AuthType::Token {
+        let message = "this game server admits players with a server token from a master (operation 231)".to_owned();
+        return respond(conn, error(op, return_code::INVALID_AUTHENTICATION, message), options);
+    }
     match values.auth_type {
         AuthType::Token => {
             let now = (conn.shared.clock)();
@@ -352,7 +364,7 @@ pub(crate) fn refresh_after_plain_join(conn: &mut Connection, options: SendOptio
 }
 
 /// A new token for an authenticated player, remembered as the one the client holds.
-fn fresh_token(conn: &mut Connection) -> Option<ServerToken> {
+pub(crate) fn fresh_token(conn: &mut Connection) -> Option<ServerToken> {
     let mut auth = std::mem::take(&mut conn.auth);
     let token = match &mut auth {
         AuthState::Authenticated(authenticated) => issue(conn, authenticated),

@@ -17,6 +17,12 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# sealnet-server configuration. Every k
 # Address and port to listen on (TCP). Port 0 picks a free port and prints it.
 listen = "127.0.0.1:4530"
 
+# What this process does (docs/cluster.md): "all" (master and game server in one process: matchmaking
+# puts players in rooms right here, the directory is in memory unless [cluster] redis_url is set),
+# "master" (authentication and matchmaking; it sends players to game servers with a fresh token) or
+# "game" (hosts rooms; admits only players with a server token from a master).
+role = "all"
+
 # Application ids a client may name in Connect; any other id is refused with UnknownAppId.
 app_ids = ["demo"]
 
@@ -46,6 +52,24 @@ workers = 0
 
 # Events queued for one client. A client that lets its queue fill is disconnected (SlowConsumer).
 outbound_queue = 4096
+
+[cluster]
+# The room directory the masters and game servers of a deployment share: a Redis (or Valkey) URL such
+# as "redis://10.0.0.5:6379/" (a password goes in the URL: "redis://:PASSWORD@host:6379/"). Empty: in
+# memory, which only role "all" can use.
+redis_url = ""
+# Prefix of every directory key, so that deployments can share one Redis.
+redis_prefix = "sealnet"
+# This game server's id in the directory. Empty: made up at start.
+server_id = ""
+# Where clients are told to reach this game server ("host:port"). Empty: the listen address, which
+# then must not be a wildcard such as 0.0.0.0.
+public_address = ""
+# How often a game server writes its entry, load and rooms to the directory.
+heartbeat_ms = 1000
+# An entry that is not written again within this time expires: a game server that dies drops out of
+# the directory after it, with its rooms.
+expiry_ms = 5000
 
 [admission]
 # A new connection must send its Connect within this time (sockets that never do are closed).
@@ -165,6 +189,7 @@ pub const MAX_TIMEOUT_MS: u64 = 24 * 60 * 60 * 1000;
 #[serde(deny_unknown_fields)]
 pub struct Config {
     pub listen: SocketAddr,
+    pub role: Role,
     pub app_ids: Vec<String>,
     /// `None`: the default location (see [`crate::keyfile::default_key_path`]).
     #[serde(default)]
@@ -184,6 +209,65 @@ pub struct Config {
     pub auth: AuthConfig,
     pub admin: AdminConfig,
     pub plugins: PluginConfig,
+    pub cluster: ClusterConfig,
+}
+
+/// What a server process does in a deployment (docs/cluster.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Master and game server in one process.
+    All,
+    /// Authentication and matchmaking; sends players to game servers.
+    Master,
+    /// Hosts rooms for players a master sent.
+    Game,
+}
+
+impl Role {
+    /// Whether matchmaking operations are served.
+    pub fn matchmakes(self) -> bool {
+        matches!(self, Role::All | Role::Master)
+    }
+
+    /// Whether rooms are hosted.
+    pub fn hosts_rooms(self) -> bool {
+        matches!(self, Role::All | Role::Game)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::All => "all",
+            Role::Master => "master",
+            Role::Game => "game",
+        }
+    }
+}
+
+/// The directory a deployment shares, and this server's place in it.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    pub redis_url: String,
+    pub redis_prefix: String,
+    pub server_id: String,
+    pub public_address: String,
+    pub heartbeat_ms: u64,
+    pub expiry_ms: u64,
+}
+
+impl fmt::Debug for ClusterConfig {
+    /// The URL may hold a password: only whether one is set is shown.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClusterConfig")
+            .field("redis_url", &if self.redis_url.is_empty() { "" } else { "<set>" })
+            .field("redis_prefix", &self.redis_prefix)
+            .field("server_id", &self.server_id)
+            .field("public_address", &self.public_address)
+            .field("heartbeat_ms", &self.heartbeat_ms)
+            .field("expiry_ms", &self.expiry_ms)
+            .finish()
+    }
 }
 
 /// The operator's HTTP listener.
@@ -362,6 +446,8 @@ impl fmt::Debug for Config {
             .field("auth", &self.auth)
             .field("admin", &self.admin)
             .field("plugins", &self.plugins)
+            .field("role", &self.role)
+            .field("cluster", &self.cluster)
             .finish()
     }
 }
@@ -455,6 +541,55 @@ impl Config {
     }
 
     /// Refuses settings the server cannot run with, naming the setting and its bounds.
+    /// The role and the directory settings agree.
+    fn validate_cluster(&self) -> Result<(), ConfigError> {
+        let cluster = &self.cluster;
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        if self.role != Role::All && cluster.redis_url.is_empty() {
+            return invalid(format!(
+                "role {:?} needs cluster.redis_url: masters and game servers share their directory through Redis",
+                self.role.name()
+            ));
+        }
+        if !cluster.redis_url.is_empty() && !cluster.redis_url.starts_with("redis://") {
+            return invalid("cluster.redis_url must start with redis://".into());
+        }
+        if cluster.redis_prefix.is_empty() || cluster.server_id.len() > 64 {
+            return invalid("cluster.redis_prefix must not be empty and cluster.server_id is at most 64 bytes".into());
+        }
+        if cluster.heartbeat_ms == 0
+            || cluster.expiry_ms < 2 * cluster.heartbeat_ms
+            || cluster.expiry_ms > MAX_TIMEOUT_MS
+        {
+            return invalid(format!(
+                "cluster.heartbeat_ms must be above 0 and cluster.expiry_ms at least twice it (and at most a day); \
+                 they are {} and {}",
+                cluster.heartbeat_ms, cluster.expiry_ms
+            ));
+        }
+        let host_port = cluster.public_address.rsplit_once(':');
+        if !cluster.public_address.is_empty()
+            && !host_port.is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0))
+        {
+            return invalid(format!("cluster.public_address {:?} is not host:port", cluster.public_address));
+        }
+        Ok(())
+    }
+
+    /// Where clients are told to reach this server: the configured public address, else the listen
+    /// address (`bound`, once the port is known) unless it is a wildcard.
+    pub fn advertised_address(&self, bound: SocketAddr) -> Result<String, ConfigError> {
+        if !self.cluster.public_address.is_empty() {
+            return Ok(self.cluster.public_address.clone());
+        }
+        if bound.ip().is_unspecified() {
+            return Err(ConfigError::Invalid(format!(
+                "listening on {bound}: set cluster.public_address to the address clients reach this server at"
+            )));
+        }
+        Ok(bound.to_string())
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |message: String| Err(ConfigError::Invalid(message));
         if self.app_ids.is_empty() {
@@ -528,6 +663,7 @@ impl Config {
             return invalid("static_key must be 64 hex digits".into());
         }
         self.admin.address()?;
+        self.validate_cluster()?;
         let lifetime = self.auth.token_lifetime_s;
         if !(1..=7 * 24 * 3600).contains(&lifetime) {
             return invalid(format!("auth.token_lifetime_s must be 1 to 604800 (a week); it is {lifetime}"));
@@ -604,6 +740,7 @@ Options:
   --listen ADDR     address to listen on, e.g. 127.0.0.1:4530 (port 0: any free port)
   --key-file PATH   where the server's static key is kept (created with mode 0600 when missing)
   --app-id ID       accepted application id; repeat for several (replaces the configured list)
+  --role ROLE       all (default: master and game server in one process), master or game
   --version         print the version
   --help            print this help
 
@@ -643,6 +780,7 @@ where
     let mut listen: Option<SocketAddr> = None;
     let mut key_file: Option<PathBuf> = None;
     let mut app_ids: Vec<String> = Vec::new();
+    let mut role: Option<Role> = None;
     let mut args = args.into_iter().map(Into::into);
     while let Some(arg) = args.next() {
         let (name, inline) = match arg.split_once('=') {
@@ -655,7 +793,7 @@ where
         if name == "--version" || name == "-V" {
             return Ok(Command::Version);
         }
-        if !matches!(name.as_str(), "--config" | "--listen" | "--key-file" | "--app-id") {
+        if !matches!(name.as_str(), "--config" | "--listen" | "--key-file" | "--app-id" | "--role") {
             return Err(ConfigError::Usage(format!("unknown argument {arg:?} (see --help)")));
         }
         let value = inline
@@ -669,11 +807,20 @@ where
                 })?)
             }
             "--key-file" => key_file = Some(PathBuf::from(value)),
+            "--role" => {
+                role = Some(match value.as_str() {
+                    "all" => Role::All,
+                    "master" => Role::Master,
+                    "game" => Role::Game,
+                    _ => return Err(ConfigError::Usage(format!("--role: {value:?} is not all, master or game"))),
+                })
+            }
             _ => app_ids.push(value),
         }
     }
     let mut config = Config::from_file_and_environment(config_file.as_deref(), environment_table(environment)?)?;
     set(&mut config.listen, listen);
+    set(&mut config.role, role);
     if key_file.is_some() {
         config.key_file = key_file;
     }

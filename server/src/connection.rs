@@ -34,6 +34,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::admission::Refusal;
 use crate::authenticate::{self, AuthState};
+use crate::config::Role;
 use crate::limits::{FloodMeter, Source, TokenBucket};
 use crate::ops;
 use crate::rooms::{Membership, Outbound, Peer};
@@ -144,6 +145,8 @@ pub(crate) struct Connection {
     pub(crate) auth_deadline: Option<Instant>,
     /// A join for a room on another shard: the connection moves there before answering it.
     moving: Option<Move>,
+    /// A matchmaking request at a master, waiting for the directory.
+    pub(crate) matchmaking: Option<crate::matchmaking::PendingMatch>,
     started: Instant,
     /// The first status other than Connect and EncryptionEstablished (with the final reason code
     /// when it had none): why the connection ended.
@@ -175,19 +178,24 @@ impl Connection {
         self.slot.address
     }
 
+    /// An authentication or matchmaking call is in flight: the client's next requests wait for it.
+    fn waits_for_a_call(&self) -> bool {
+        self.auth.is_pending() || self.matchmaking.is_some()
+    }
+
     /// Answers everything the session reported since the last call. Stops while an authentication
     /// call is in flight: what the client sent after it waits in the session, in order.
     fn handle_session_events(&mut self) {
-        while !self.auth.is_pending() && self.moving.is_none() {
+        while !self.waits_for_a_call() && self.moving.is_none() {
             let Some(event) = self.session.poll_event() else { break };
             match event {
                 SessionEvent::ConnectRequest { app_id, client_version, protocol_version } => {
                     self.on_connect_request(&app_id, &client_version, protocol_version)
                 }
                 SessionEvent::KeyExchangeRequest => self.on_key_exchange_request(),
-                SessionEvent::OperationRequest { request, encrypted, delivery, channel } => {
+                SessionEvent::OperationRequest { mut request, encrypted, delivery, channel } => {
                     self.limits.ops.spend(1.0, Instant::now());
-                    match self.shard_for_join(&request) {
+                    match self.shard_for_join(&mut request) {
                         Some(shard) => self.moving = Some(Move { shard, request, encrypted, delivery, channel }),
                         None => ops::handle(self, request, encrypted, delivery, channel),
                     }
@@ -231,7 +239,8 @@ impl Connection {
                 self.client.app_version = client_version.to_owned();
                 let now = Instant::now();
                 let auth = &self.shared.config.auth;
-                if !auth.allow_anonymous {
+                // A game server admits nobody without a token, anonymous players included.
+                if !auth.allow_anonymous || self.shared.config.role == Role::Game {
                     self.auth_deadline = Some(now + Duration::from_millis(auth.deadline_ms));
                 }
                 let accepted = self.session.accept(now);
@@ -244,10 +253,26 @@ impl Connection {
         }
     }
 
-    /// The shard to move to before answering `request`: a join of a room that another shard runs.
-    fn shard_for_join(&self, request: &OperationRequest) -> Option<usize> {
+    /// The shard to move to before answering `request`: a join of a room that another shard runs. A
+    /// JoinRandomRoom, or a CreateRoom without a name, is given the room's name here, so that its shard
+    /// is known before it is answered.
+    fn shard_for_join(&self, request: &mut OperationRequest) -> Option<usize> {
         let shards = &self.shared.shards;
-        if request.op_code != op_code::JOIN_ROOM || self.membership.is_some() || shards.count() < 2 {
+        let role = self.shared.config.role;
+        if !crate::matchmaking::is_room_request(request.op_code) || self.membership.is_some() || !role.hosts_rooms() {
+            return None;
+        }
+        if request.params.get(ROOM_NAME).is_none() {
+            let name = match request.op_code {
+                op_code::JOIN_RANDOM_ROOM if role == Role::All => self.shared.rooms.random_joinable(),
+                op_code::CREATE_ROOM => crate::matchmaking::random_room_name(),
+                _ => None,
+            };
+            if let Some(name) = name {
+                request.params.insert(ROOM_NAME, name);
+            }
+        }
+        if shards.count() < 2 {
             return None;
         }
         let Some(Value::String(name)) = request.params.get(ROOM_NAME) else { return None };
@@ -476,6 +501,7 @@ pub(crate) async fn serve(
         auth_limit,
         auth_deadline: None,
         moving: None,
+        matchmaking: None,
         started: now,
         last_status: None,
         key_exchange_requested: false,
@@ -569,7 +595,8 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
         };
         let unsent = output.len();
         let authenticating = conn.auth.is_pending();
-        let readable = unsent < READ_PAUSE && throttled_until.is_none() && !authenticating;
+        let matchmaking = conn.matchmaking.is_some();
+        let readable = unsent < READ_PAUSE && throttled_until.is_none() && !authenticating && !matchmaking;
         let timer = [conn.session.poll_timeout(), conn.key_exchange_at, throttled_until, conn.auth_deadline]
             .into_iter()
             .flatten()
@@ -613,6 +640,9 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
                 }
             }
             outcome = pending_call(&mut conn.auth), if authenticating => authenticate::complete(conn, outcome),
+            outcome = crate::matchmaking::pending(&mut conn.matchmaking), if matchmaking => {
+                crate::matchmaking::complete(conn, outcome)
+            }
             (reason, message) = peer.kicked() => {
                 if reason == DisconnectReason::SlowConsumer {
                     shared.shards.counters().slow_consumers.add(1);

@@ -126,10 +126,18 @@ async fn run(server: Server, listener: Listener, drain_ms: u64) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let role = server.role();
+    let server = match server.connect_directory().await {
+        Ok(server) => server,
+        Err(error) => {
+            eprintln!("sealnet-server: cluster.redis_url: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     let server = match server.serve(listener) {
         Ok(server) => server,
         Err(error) => {
-            eprintln!("sealnet-server: cannot listen: {error}");
+            eprintln!("sealnet-server: cannot start: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -141,7 +149,7 @@ async fn run(server: Server, listener: Listener, drain_ms: u64) -> ExitCode {
     if let Err(error) = printed {
         tracing::warn!(%error, "could not print the startup lines");
     }
-    tracing::info!(address = %server.local_addr(), "listening");
+    tracing::info!(address = %server.local_addr(), role = role.name(), "listening");
 
     let signal_name = tokio::select! {
         _ = interrupt.recv() => "SIGINT",

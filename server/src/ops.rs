@@ -1,7 +1,9 @@
-//! Operation handling: JoinRoom, LeaveRoom, RaiseEvent, and errors for everything else.
+//! Operation handling: JoinRoom, CreateRoom and JoinRandomRoom (matchmaking at a master, see
+//! `matchmaking`), LeaveRoom, RaiseEvent, and errors for everything else.
 //!
 //! Numbering follows Photon (see the crate documentation for the full table). Every response goes back
-//! with the request's delivery and channel, encrypted exactly when the request was.
+//! with the request's delivery and channel, encrypted exactly when the request was (a master's
+//! matchmaking answer always goes encrypted: it carries a token).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -14,12 +16,12 @@ use sealnet::protocol::session::SessionError;
 use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
 
 use crate::authenticate;
+use crate::config::Role;
 use crate::connection::Connection;
+use crate::matchmaking;
 use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
 use crate::rooms::{actor_list, codes, Identity, JoinError, RelayedEvent};
-
-/// Longest room name accepted, in bytes.
-pub(crate) use sealnet::rooms::MAX_ROOM_NAME;
+use sealnet::rooms::{JoinMode, RoomRequest};
 
 /// Handles one decoded operation request from `conn`'s client.
 pub(crate) fn handle(
@@ -54,7 +56,7 @@ pub(crate) fn handle(
         }
     }
     let reply = match op {
-        op_code::JOIN_ROOM => join(conn, &request, options),
+        op if matchmaking::is_room_request(op) => room_request(conn, &request, options),
         op_code::LEAVE_ROOM => leave(conn),
         op_code::RAISE_EVENT => raise(conn, request, options),
         // The request arrived encrypted (the core refuses it otherwise).
@@ -65,7 +67,7 @@ pub(crate) fn handle(
         _ => Some(error(op, return_code::INVALID_OPERATION, format!("unknown operation {op}"))),
     };
     if let Some(response) = reply {
-        let joined = op == op_code::JOIN_ROOM && response.return_code == return_code::OK;
+        let joined = matchmaking::is_room_request(op) && response.return_code == return_code::OK;
         respond(conn, response, options);
         if joined && !options.encrypt {
             authenticate::refresh_after_plain_join(conn, options);
@@ -73,19 +75,45 @@ pub(crate) fn handle(
     }
 }
 
-fn join(conn: &mut Connection, request: &OperationRequest, options: SendOptions) -> Option<OperationResponse> {
-    const OP: u8 = op_code::JOIN_ROOM;
+/// JoinRoom, CreateRoom or JoinRandomRoom: matchmaking at a master, a join of a room here otherwise.
+fn room_request(conn: &mut Connection, request: &OperationRequest, options: SendOptions) -> Option<OperationResponse> {
+    let op = request.op_code;
     if conn.membership.is_some() {
         let message = "already in a room: leave it before joining another";
-        return Some(error(OP, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.into()));
+        return Some(error(op, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.into()));
     }
-    let name = match request.params.get(codes::ROOM_NAME) {
-        Some(Value::String(name)) if !name.is_empty() && name.len() <= MAX_ROOM_NAME => name,
-        _ => {
-            let message =
-                format!("parameter {} (room name) must be a String of 1 to {MAX_ROOM_NAME} bytes", codes::ROOM_NAME);
-            return Some(error(OP, return_code::INVALID_OPERATION, message));
+    let room_request = match RoomRequest::from_operation(op, &request.params) {
+        Ok(room_request) => room_request,
+        Err(message) => return Some(error(op, return_code::INVALID_OPERATION, message)),
+    };
+    match conn.shared.config.role {
+        Role::Master => {
+            matchmaking::start(conn, op, room_request, options);
+            None
         }
+        Role::Game if room_request.mode.is_none() => {
+            let message = "JoinRandomRoom is served by the master, not by a game server";
+            Some(error(op, return_code::INVALID_OPERATION, message.into()))
+        }
+        Role::Game | Role::All => join(conn, op, room_request, options),
+    }
+}
+
+/// Joins (or creates) a room of this server. The connection runs on the room's shard already, and a
+/// JoinRandomRoom or a CreateRoom without a name were given one (see `Connection::shard_for_join`).
+fn join(conn: &mut Connection, op: u8, request: RoomRequest, options: SendOptions) -> Option<OperationResponse> {
+    let Some(name) = request.name.as_deref() else {
+        let code = if request.mode.is_none() {
+            return_code::NO_RANDOM_MATCH_FOUND
+        } else {
+            return_code::INTERNAL_SERVER_ERROR
+        };
+        let message = if request.mode.is_none() {
+            "no open room with space to join"
+        } else {
+            "the server could not name the room"
+        };
+        return Some(error(op, code, message.into()));
     };
     let identity = match conn.auth.context() {
         Some(authenticated) => Identity {
@@ -94,19 +122,30 @@ fn join(conn: &mut Connection, request: &OperationRequest, options: SendOptions)
         },
         None => Identity::default(),
     };
-    let (membership, joined) = match conn.shared.rooms.join(name, &conn.peer, &identity) {
+    let mode = request.mode.unwrap_or(JoinMode::JoinOnly);
+    let (membership, joined) = match conn.shared.rooms.join_with(name, mode, request.options, &conn.peer, &identity) {
         Ok(joined) => joined,
-        Err(JoinError::Full { max }) => {
-            return Some(error(OP, return_code::GAME_FULL, format!("room {name:?} is full ({max} players)")));
+        Err(refusal) => {
+            let (code, message) = match refusal {
+                JoinError::Full { max } => (return_code::GAME_FULL, format!("room {name:?} is full ({max} players)")),
+                JoinError::Closed => (return_code::GAME_CLOSED, format!("room {name:?} is closed")),
+                JoinError::Missing if request.mode.is_none() => {
+                    (return_code::NO_RANDOM_MATCH_FOUND, "no open room with space to join".to_owned())
+                }
+                JoinError::Missing => (return_code::GAME_DOES_NOT_EXIST, format!("room {name:?} does not exist")),
+                JoinError::Exists => (return_code::GAME_ID_ALREADY_EXISTS, format!("room {name:?} exists already")),
+            };
+            return Some(error(op, code, message));
         }
     };
     tracing::debug!(connection = conn.id, actor = joined.actor, members = joined.actors.len(), "joined room");
     conn.membership = Some(membership);
     let mut params = Params::new();
+    params.insert(codes::ROOM_NAME, name.to_owned());
     params.insert(codes::ACTOR_NR, joined.actor);
     params.insert(codes::ACTOR_LIST, actor_list(&joined.actors, conn.session.protocol_version()));
     authenticate::refresh_for_join(conn, &mut params, options);
-    Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params })
+    Some(OperationResponse { op_code: op, return_code: return_code::OK, debug_message: None, params })
 }
 
 fn leave(conn: &mut Connection) -> Option<OperationResponse> {

@@ -22,6 +22,7 @@ use sealnet::protocol::status::DisconnectReason;
 use tokio::sync::{mpsc, Notify};
 
 use crate::plugin::ReceiverGroup;
+pub use sealnet::rooms::{JoinMode, RoomOptions};
 
 /// Photon's parameter and event codes used by the room operations (defined once, in the core crate).
 pub mod codes {
@@ -211,13 +212,22 @@ pub struct Rooms {
 /// Why a join failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JoinError {
-    Full { max: usize },
+    Full {
+        max: usize,
+    },
+    /// The room is closed to new players.
+    Closed,
+    /// A JoinOnly of a room that does not exist.
+    Missing,
+    /// A CreateOnly of a room that exists.
+    Exists,
 }
 
 /// One room.
 #[derive(Debug)]
 pub struct Room {
     name: String,
+    options: RoomOptions,
     state: Mutex<RoomState>,
     budget: Arc<OutputBudget>,
     max_clear_body: usize,
@@ -290,21 +300,42 @@ impl Rooms {
     /// Adds `peer` to the room called `name`, creating it if needed, and queues the Join event for every
     /// member (the joiner included), carrying what `identity` publishes. A full room is refused.
     pub fn join(&self, name: &str, peer: &Arc<Peer>, identity: &Identity) -> Result<(Membership, Joined), JoinError> {
+        self.join_with(name, JoinMode::CreateIfNotExists, RoomOptions::default(), peer, identity)
+    }
+
+    /// [`Rooms::join`] as `mode` says, creating a room with `options`. A room that is full, closed, or
+    /// (by the mode) missing or already there is refused.
+    pub fn join_with(
+        &self,
+        name: &str,
+        mode: JoinMode,
+        options: RoomOptions,
+        peer: &Arc<Peer>,
+        identity: &Identity,
+    ) -> Result<(Membership, Joined), JoinError> {
         let mut rooms = lock(&self.rooms);
-        let room = rooms
-            .entry(name.to_owned())
-            .or_insert_with(|| {
-                Arc::new(Room {
+        let room = match (rooms.get(name), mode) {
+            (Some(_), JoinMode::CreateOnly) => return Err(JoinError::Exists),
+            // A closed room takes nobody new; its creator is in already.
+            (Some(room), _) if !room.options.is_open => return Err(JoinError::Closed),
+            (Some(room), _) => room.clone(),
+            (None, JoinMode::JoinOnly) => return Err(JoinError::Missing),
+            (None, _) => {
+                let room = Arc::new(Room {
                     name: name.to_owned(),
+                    options,
                     state: Mutex::new(RoomState { next_actor: 1, members: BTreeMap::new() }),
                     budget: self.budget.clone(),
                     max_clear_body: self.max_clear_body,
-                })
-            })
-            .clone();
+                });
+                rooms.insert(name.to_owned(), room.clone());
+                room
+            }
+        };
         let mut state = lock(&room.state);
-        if state.members.len() >= self.max_room_size {
-            return Err(JoinError::Full { max: self.max_room_size });
+        let max = room.max_players(self.max_room_size);
+        if state.members.len() >= max {
+            return Err(JoinError::Full { max });
         }
         let actor = state.next_actor;
         state.next_actor += 1;
@@ -349,6 +380,39 @@ impl Rooms {
         lock(&self.rooms).len()
     }
 
+    /// Every room, with its players and options: what a game server tells the directory.
+    pub fn snapshot(&self) -> Vec<RoomSummary> {
+        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
+        rooms
+            .iter()
+            .map(|room| RoomSummary {
+                name: room.name.clone(),
+                players: lock(&room.state).members.len(),
+                max_players: room.max_players(self.max_room_size),
+                options: room.options,
+            })
+            .collect()
+    }
+
+    /// A room JoinRandomRoom may pick (open, visible, with space), if one exists.
+    pub fn random_joinable(&self) -> Option<String> {
+        let rooms = lock(&self.rooms);
+        // HashMap order differs between processes, which spreads players well enough.
+        rooms
+            .values()
+            .find(|room| {
+                room.options.is_open
+                    && room.options.is_visible
+                    && lock(&room.state).members.len() < room.max_players(self.max_room_size)
+            })
+            .map(|room| room.name.clone())
+    }
+
+    /// Whether a room of this name exists.
+    pub fn contains(&self, name: &str) -> bool {
+        lock(&self.rooms).contains_key(name)
+    }
+
     /// Members of the room called `name`, if it exists.
     pub fn actors(&self, name: &str) -> Option<Vec<i32>> {
         let room = lock(&self.rooms).get(name).cloned()?;
@@ -357,7 +421,25 @@ impl Rooms {
     }
 }
 
+/// One room as [`Rooms::snapshot`] reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSummary {
+    pub name: String,
+    pub players: usize,
+    /// Its effective limit: its own, within the server's.
+    pub max_players: usize,
+    pub options: RoomOptions,
+}
+
 impl Room {
+    /// Its effective limit: its own, within the server's.
+    fn max_players(&self, server_max: usize) -> usize {
+        match self.options.max_players as usize {
+            0 => server_max,
+            own => own.min(server_max),
+        }
+    }
+
     pub fn name(&self) -> &str {
         &self.name
     }

@@ -16,8 +16,10 @@ use tokio::task::JoinHandle;
 use crate::admission::Admission;
 use crate::auth::token::TokenKeys;
 use crate::auth::{system_clock, AuthProvider, WallClock};
-use crate::config::Config;
+use crate::config::{Config, Role};
 use crate::connection;
+use crate::directory::{Directory, RedisDirectory};
+use crate::heartbeat;
 use crate::limits::{KeyExchangeLimiter, Source};
 use crate::plugin::{self, Plugin};
 use crate::rooms::{OutputBudget, Rooms};
@@ -47,6 +49,10 @@ pub(crate) struct Shared {
     pub(crate) ready: std::sync::atomic::AtomicBool,
     pub(crate) auth_counters: crate::admin::AuthCounters,
     pub(crate) shards: Arc<Shards>,
+    /// The deployment's room directory (masters and game servers; `None` in role "all").
+    pub(crate) directory: Option<Directory>,
+    /// Where this master placed rooms lately.
+    pub(crate) placements: crate::matchmaking::Placements,
 }
 
 /// A bound listening socket, before the server runs on it. Binding comes first so that a server that
@@ -76,6 +82,7 @@ pub struct Server {
     token_keys: Option<TokenKeys>,
     auth_provider: Option<Arc<dyn AuthProvider>>,
     clock: WallClock,
+    directory: Option<Directory>,
 }
 
 impl Server {
@@ -83,7 +90,39 @@ impl Server {
     /// tokens are sealed under a key made for this process alone, so no other server opens them.
     pub fn new(config: Config, keypair: Keypair) -> Self {
         let plugins = plugin::from_config(&config.plugins);
-        Server { config, keypair, plugins, token_keys: None, auth_provider: None, clock: system_clock() }
+        Server {
+            config,
+            keypair,
+            plugins,
+            token_keys: None,
+            auth_provider: None,
+            clock: system_clock(),
+            directory: None,
+        }
+    }
+
+    /// The room directory a master or game server shares with the rest of its deployment (a
+    /// [`Directory::Memory`] lets several servers of one process share one, as tests do).
+    pub fn with_directory(mut self, directory: Directory) -> Self {
+        self.directory = Some(directory);
+        self
+    }
+
+    /// What this server does in its deployment.
+    pub fn role(&self) -> Role {
+        self.config.role
+    }
+
+    /// Connects the directory `cluster.redis_url` names, when the role needs one and none was given.
+    pub async fn connect_directory(mut self) -> io::Result<Self> {
+        if self.directory.is_none() && self.config.role != Role::All {
+            let cluster = &self.config.cluster;
+            let directory = RedisDirectory::connect(&cluster.redis_url, &cluster.redis_prefix)
+                .await
+                .map_err(|problem| io::Error::other(problem.to_string()))?;
+            self.directory = Some(Directory::Redis(directory));
+        }
+        Ok(self)
     }
 
     /// The token keys of the deployment (see [`crate::auth::token`]).
@@ -110,16 +149,28 @@ impl Server {
         self
     }
 
-    /// Binds the configured address and starts accepting connections.
+    /// Binds the configured address, connects the directory if the role needs one, and starts
+    /// accepting connections.
     pub async fn start(self) -> io::Result<RunningServer> {
         let listener = Listener::bind(&self.config)?;
-        self.serve(listener)
+        self.connect_directory().await?.serve(listener)
     }
 
     /// Starts accepting connections on a listener bound earlier.
     pub fn serve(self, listener: Listener) -> io::Result<RunningServer> {
         let listener = listener.0;
         let local_addr = listener.local_addr()?;
+        let invalid = |message: String| io::Error::new(io::ErrorKind::InvalidInput, message);
+        if self.config.role != Role::All && self.directory.is_none() {
+            return Err(invalid(format!(
+                "role {} needs a room directory (connect_directory)",
+                self.config.role.name()
+            )));
+        }
+        let advertised = match self.config.role {
+            Role::Game => Some(self.config.advertised_address(local_addr).map_err(|e| invalid(e.to_string()))?),
+            _ => None,
+        };
         // Bound before anything starts, so a bad admin address fails the start.
         let admin = match self
             .config
@@ -182,7 +233,22 @@ impl Server {
             keypair: Arc::new(self.keypair),
             plugins: self.plugins,
             config,
+            directory: self.directory,
+            placements: Default::default(),
         });
+        let (heartbeat_stop, heartbeat_stopped) = watch::channel(false);
+        let heartbeat = match (&shared.directory, advertised) {
+            (Some(directory), Some(address)) => {
+                let configured = &shared.config.cluster.server_id;
+                let me = heartbeat::Identity {
+                    id: if configured.is_empty() { generated_server_id() } else { configured.clone() },
+                    address,
+                    public_key: hex(&public_key),
+                };
+                Some(tokio::spawn(heartbeat::run(shared.clone(), directory.clone(), me, heartbeat_stopped)))
+            }
+            _ => None,
+        };
         let shared_for_loop = shared.clone();
         let (stop, phase) = watch::channel(Phase::Running);
         let (admin_stop, admin_stopped) = watch::channel(false);
@@ -196,10 +262,25 @@ impl Server {
         };
         let task = tokio::spawn(async move {
             accept_loop(listener, shared_for_loop, shard_threads, phase).await;
+            let _ = heartbeat_stop.send(true);
+            if let Some(heartbeat) = heartbeat {
+                let _ = heartbeat.await;
+            }
             let _ = admin_stop.send(true);
         });
         Ok(RunningServer { local_addr, admin_addr, public_key, shared, stop, task })
     }
+}
+
+/// A game server id for a deployment that did not configure one: random, so restarts never collide.
+fn generated_server_id() -> String {
+    let mut bytes = [0u8; 6];
+    let _ = getrandom::fill(&mut bytes);
+    format!("game-{}", hex(&bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
 }
 
 /// Stops a server at once (see [`RunningServer::stopper`]).

@@ -366,10 +366,10 @@ fn destroy_while_traffic_flows_stops_all_callbacks() {
         std::thread::spawn(move || {
             let mut sent = 0u32;
             while !stop.load(Ordering::SeqCst) {
-                if sender.raise("flood", sent % 2 == 0) == OK {
+                if sender.raise("flood", sent.is_multiple_of(2)) == OK {
                     sent += 1;
                 }
-                if sent % 64 == 0 {
+                if sent.is_multiple_of(64) {
                     std::thread::yield_now();
                 }
             }

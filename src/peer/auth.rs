@@ -1,6 +1,7 @@
 //! The peer's side of authentication: it sends the host's authentication values right after the key
-//! exchange, follows the answer, and keeps the latest server token (from the answer, JoinRoom
-//! responses and AuthEvents), so the host never has to handle tokens, though it may read one.
+//! exchange, follows the answer, and keeps the latest server token (from the answer, the responses to
+//! JoinRoom, CreateRoom and JoinRandomRoom, and AuthEvents), so the host never has to handle tokens,
+//! though it may read one.
 
 use parking_lot::Mutex;
 
@@ -9,7 +10,7 @@ use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::{Session, SessionError};
 use crate::protocol::status::return_code;
-use crate::rooms::OP_JOIN_ROOM;
+use crate::rooms::{OP_CREATE_ROOM, OP_JOIN_RANDOM_ROOM, OP_JOIN_ROOM};
 
 /// Where the connection's authentication stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -99,7 +100,8 @@ impl Authenticator {
                 code => AuthState::Failed { return_code: code },
             });
         }
-        if response.return_code == return_code::OK && (is_auth_response(response) || response.op_code == OP_JOIN_ROOM) {
+        let room_request = matches!(response.op_code, OP_JOIN_ROOM | OP_CREATE_ROOM | OP_JOIN_RANDOM_ROOM);
+        if response.return_code == return_code::OK && (is_auth_response(response) || room_request) {
             if let Some(token) = ServerToken::from_params(&response.params) {
                 board.keep(token);
             }

@@ -191,8 +191,20 @@ pub mod return_code {
     pub const PLUGIN_REJECTED: i16 = -11;
     /// The server cannot take the request now (its output budget is used up); try again.
     pub const SERVER_BUSY: i16 = -12;
+    /// The room directory is unreachable: matchmaking cannot answer now; try again.
+    pub const DIRECTORY_UNAVAILABLE: i16 = -13;
+    /// CreateRoom of a room that exists (Photon's GameIdAlreadyExists).
+    pub const GAME_ID_ALREADY_EXISTS: i16 = 32766;
     /// The room is full (Photon's GameFull).
     pub const GAME_FULL: i16 = 32765;
+    /// The room is closed to new players (Photon's GameClosed).
+    pub const GAME_CLOSED: i16 = 32764;
+    /// No game server can take a new room (Photon's ServerFull).
+    pub const SERVER_FULL: i16 = 32762;
+    /// JoinRandomRoom found no open, visible room with space (Photon's NoRandomMatchFound).
+    pub const NO_RANDOM_MATCH_FOUND: i16 = 32760;
+    /// JoinRoom of a room that does not exist (Photon's GameDoesNotExist).
+    pub const GAME_DOES_NOT_EXIST: i16 = 32758;
     /// The authentication backend rejected the player (docs/auth.md §4.2).
     pub const CUSTOM_AUTHENTICATION_FAILED: i16 = 32755;
     /// The server token is not valid here or has expired: authenticate again.
@@ -208,6 +220,8 @@ pub mod op_code {
     pub const AUTHENTICATE: u8 = 230;
     pub const AUTHENTICATE_ONCE: u8 = 231;
     pub const JOIN_ROOM: u8 = crate::rooms::OP_JOIN_ROOM;
+    pub const CREATE_ROOM: u8 = crate::rooms::OP_CREATE_ROOM;
+    pub const JOIN_RANDOM_ROOM: u8 = crate::rooms::OP_JOIN_RANDOM_ROOM;
     pub const LEAVE_ROOM: u8 = crate::rooms::OP_LEAVE_ROOM;
     pub const RAISE_EVENT: u8 = crate::rooms::OP_RAISE_EVENT;
 }
