@@ -29,6 +29,7 @@ examples: build
 	gcc $(C_STRICT) $(SANITIZE) -g tests/c/destroy_stress.c $(LINK) -o $(C_OUT)/destroy_stress
 	gcc $(C_STRICT) $(SANITIZE) -g tests/c/abi_test.c tests/c/all_types_data.c $(LINK) -o $(C_OUT)/abi_test
 	gcc $(C_STRICT) $(SANITIZE) -g tests/c/auth_test.c $(LINK) -o $(C_OUT)/auth_test
+	gcc $(C_STRICT) $(SANITIZE) -g tests/c/client_test.c $(LINK) -o $(C_OUT)/client_test
 	gcc $(C_STRICT) $(SANITIZE) -g tests/c/all_types.c tests/c/all_types_data.c $(LINK) -o $(C_OUT)/all_types
 	gcc $(C_STRICT) -g -O1 tests/c/peer_test.c $(LINK) -o $(C_OUT)/peer_test_valgrind
 
@@ -65,6 +66,7 @@ c-test: examples
 	scripts/with-server.sh -- $(C_OUT)/abi_test
 	scripts/with-server.sh -- $(C_OUT)/auth_test
 	scripts/with-server.sh --backend --allow-anonymous -- $(C_OUT)/auth_test
+	scripts/with-server.sh -- $(C_OUT)/client_test
 	scripts/with-server.sh -- $(C_OUT)/destroy_stress $(STRESS_CYCLES)
 	scripts/ensure-tool.sh valgrind valgrind
 	scripts/with-server.sh -- valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \

@@ -78,6 +78,103 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_MAX_CONNECTION_TOKEN 128
 
 /**
+ * Client state (Photon's ClientState numbers): created, not connected yet.
+ */
+#define PEER_CLIENT_STATE_PEER_CREATED 0
+
+/**
+ * Authenticating at a master or game server, after the key exchange.
+ */
+#define PEER_CLIENT_STATE_AUTHENTICATING 1
+
+/**
+ * Leaving the master for the game server the master named.
+ */
+#define PEER_CLIENT_STATE_DISCONNECTING_FROM_MASTER_SERVER 4
+
+/**
+ * Connecting to that game server, requiring the key the master gave.
+ */
+#define PEER_CLIENT_STATE_CONNECTING_TO_GAME_SERVER 5
+
+/**
+ * Authenticated at the game server with the token; the join follows.
+ */
+#define PEER_CLIENT_STATE_CONNECTED_TO_GAME_SERVER 6
+
+/**
+ * A room request is on its way (at the master, or at the game server).
+ */
+#define PEER_CLIENT_STATE_JOINING 7
+
+/**
+ * In a room: events may be raised.
+ */
+#define PEER_CLIENT_STATE_JOINED 8
+
+/**
+ * Leaving the room.
+ */
+#define PEER_CLIENT_STATE_LEAVING 9
+
+/**
+ * Leaving the game server, back to the master.
+ */
+#define PEER_CLIENT_STATE_DISCONNECTING_FROM_GAME_SERVER 10
+
+/**
+ * Connecting to a master (at login, or back from a game server with the token).
+ */
+#define PEER_CLIENT_STATE_CONNECTING_TO_MASTER_SERVER 11
+
+/**
+ * peer_client_disconnect was called.
+ */
+#define PEER_CLIENT_STATE_DISCONNECTING 12
+
+/**
+ * Not connected; peer_client_connect may log in (again).
+ */
+#define PEER_CLIENT_STATE_DISCONNECTED 13
+
+/**
+ * Authenticated at a master: room requests may be sent.
+ */
+#define PEER_CLIENT_STATE_CONNECTED_TO_MASTER_SERVER 14
+
+/**
+ * Client event: the state changed; `state` holds the new one.
+ */
+#define PEER_CLIENT_EVENT_STATE_CHANGED 1
+
+/**
+ * A status of the connection underneath: `status` (PEER_STATUS_*) and `status_info`.
+ */
+#define PEER_CLIENT_EVENT_STATUS 2
+
+/**
+ * In a room: `room`, `actor` and the `actors` in it (`actor_count` of them).
+ */
+#define PEER_CLIENT_EVENT_JOINED 3
+
+/**
+ * A request failed: `op_code`, `return_code` (PEER_RETURN_CODE_*) and `message`. After
+ * PEER_RETURN_CODE_AUTHENTICATION_TICKET_EXPIRED on the way back to the master, the client is
+ * disconnected and the host must log in again (peer_client_connect with its values).
+ */
+#define PEER_CLIENT_EVENT_FAILED 4
+
+/**
+ * A room event: `event`.
+ */
+#define PEER_CLIENT_EVENT_EVENT 5
+
+/**
+ * A response to an operation other than the client's own: `response`.
+ */
+#define PEER_CLIENT_EVENT_RESPONSE 6
+
+/**
  * Status 1022: security exception while connecting.
  */
 #define PEER_STATUS_SECURITY_EXCEPTION_ON_CONNECT 1022
@@ -338,6 +435,37 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_RETURN_CODE_GAME_FULL 32765
 
 /**
+ * Operation return code: matchmaking cannot answer, the room directory is unreachable; try again.
+ */
+#define PEER_RETURN_CODE_DIRECTORY_UNAVAILABLE -13
+
+/**
+ * Operation return code: CreateRoom of a room that exists (Photon's GameIdAlreadyExists).
+ */
+#define PEER_RETURN_CODE_GAME_ID_ALREADY_EXISTS 32766
+
+/**
+ * Operation return code: the room takes no new players (Photon's GameClosed).
+ */
+#define PEER_RETURN_CODE_GAME_CLOSED 32764
+
+/**
+ * Operation return code: no game server can take a new room (Photon's ServerFull).
+ */
+#define PEER_RETURN_CODE_SERVER_FULL 32762
+
+/**
+ * Operation return code: JoinRandomRoom found no open, visible room with space (Photon's
+ * NoRandomMatchFound).
+ */
+#define PEER_RETURN_CODE_NO_RANDOM_MATCH_FOUND 32760
+
+/**
+ * Operation return code: JoinRoom of a room that does not exist (Photon's GameDoesNotExist).
+ */
+#define PEER_RETURN_CODE_GAME_DOES_NOT_EXIST 32758
+
+/**
  * Operation return code: not allowed now (e.g. an operation before authenticating, on a server that
  * admits no anonymous players).
  */
@@ -477,6 +605,11 @@ enum peer_result
    * peer's max_protocol_version, is older); peer_last_error names the type and both versions.
    */
   PEER_RESULT_NEEDS_PROTOCOL_VERSION = 22,
+  /**
+   * The realtime client is not in a state that allows the call (peer_client_state says which;
+   * peer_last_error names it).
+   */
+  PEER_RESULT_WRONG_STATE = 23,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -549,6 +682,12 @@ typedef uint32_t peer_event_kind;
  * Authentication values for peer_connect_with (`peer_connect_options_t.auth`). Opaque.
  */
 typedef struct peer_auth_values_t peer_auth_values_t;
+
+/**
+ * A realtime client. Opaque: the pointer is a handle, checked on every call, so a destroyed client
+ * gives PEER_RESULT_INVALID_PEER instead of undefined behaviour.
+ */
+typedef struct peer_client_t peer_client_t;
 
 /**
  * A peer. Opaque: the pointer is a handle, checked on every call, so a destroyed peer gives
@@ -709,6 +848,108 @@ typedef struct {
 } peer_config_t;
 
 /**
+ * What a realtime client connects to, and how.
+ */
+typedef struct {
+  /**
+   * sizeof(peer_client_config_t) as the host compiled it; peer_client_config_default sets it.
+   */
+  uint32_t struct_size;
+  /**
+   * Settings of the peer underneath, or NULL for peer_config_default's. Its callbacks and
+   * `user_data` are not used: the client is polled.
+   */
+  const peer_config_t *peer;
+  /**
+   * `master_count` master addresses ("host:port", NUL-terminated): a login tries them in order
+   * until one answers.
+   */
+  const char *const *masters;
+  size_t master_count;
+  /**
+   * 1: require `master_public_key` of every master (recommended: every game server's key then
+   * comes from the master, encrypted).
+   */
+  uint8_t pin_master_key;
+  uint8_t master_public_key[32];
+  /**
+   * The application id (1 to 64 bytes, NUL-terminated UTF-8).
+   */
+  const char *app_id;
+  /**
+   * The game's version (at most 32 bytes), or NULL for the library's.
+   */
+  const char *app_version;
+  /**
+   * Must be zero.
+   */
+  uint8_t reserved[7];
+} peer_client_config_t;
+
+/**
+ * Options of a room the client creates (Photon's RoomOptions).
+ */
+typedef struct {
+  /**
+   * Most players; 0: as many as the server allows.
+   */
+  uint32_t max_players;
+  /**
+   * 1: others may join.
+   */
+  uint8_t is_open;
+  /**
+   * 1: JoinRandomRoom may pick it.
+   */
+  uint8_t is_visible;
+  /**
+   * Must be zero.
+   */
+  uint8_t reserved[2];
+} peer_room_options_t;
+
+/**
+ * One value of any type. Which fields mean something depends on `type`:
+ *
+ * - PEER_VALUE_TYPE_NULL: none.
+ * - BOOL (0 or 1), BYTE, SHORT, INT, LONG: `integer`.
+ * - FLOAT: `float32`. DOUBLE: `float64`. (Bit patterns are kept exactly, NaN payloads included.)
+ * - STRING (UTF-8, not NUL-terminated), BYTES: `data` and `len` (bytes).
+ * - CUSTOM: `custom_code` (the application's type code) and `data`/`len` (the serialized bytes).
+ * - SHORT_ARRAY, INT_ARRAY, LONG_ARRAY, FLOAT_ARRAY, DOUBLE_ARRAY: `data` points at `len` elements
+ *   of int16_t, int32_t, int64_t, float or double. BOOL_ARRAY: `len` bytes of 0 or 1.
+ * - ARRAY (values of any type) and STRING_ARRAY: `array`, with `len` elements; read them with
+ *   peer_array_get.
+ * - MAP: `map` (a byte-keyed dictionary, read with peer_params_*). TABLE: `table`.
+ *
+ * Read (peer_params_get, peer_array_get, peer_table_get): every pointer borrows from the container
+ * read from, valid while it lives and is not modified; never free them. Written (peer_params_put,
+ * peer_array_push, peer_table_put): everything is copied, the caller keeps what it passed.
+ *
+ * Layout: fixed, unlike the structures with a `struct_size`. `type` says which fields hold the
+ * value, and a later value type will use these same fields (a number, data and length, or a
+ * container), so a host never meets a field it was not compiled with.
+ */
+typedef struct {
+  /**
+   * PEER_VALUE_TYPE_*.
+   */
+  uint32_t type;
+  /**
+   * PEER_VALUE_TYPE_CUSTOM: the type code.
+   */
+  uint8_t custom_code;
+  int64_t integer;
+  float float32;
+  double float64;
+  const void *data;
+  size_t len;
+  const peer_params_t *map;
+  const peer_array_t *array;
+  const peer_table_t *table;
+} peer_value_t;
+
+/**
  * How an operation is sent. Fill it with `peer_send_options_default(&options, sizeof options)`, or
  * as `{ sizeof(peer_send_options_t), mode, encrypt, channel, 0 }`. Grows like peer_config_t.
  */
@@ -734,6 +975,46 @@ typedef struct {
    */
   uint8_t reserved;
 } peer_send_options_t;
+
+/**
+ * What peer_client_poll hands out. Which fields hold data depends on `kind` (PEER_CLIENT_EVENT_*);
+ * the others are zero or NULL. Every pointer stays valid until the next peer_client_poll or
+ * peer_client_destroy on this client; copy what you keep.
+ */
+typedef struct {
+  uint32_t kind;
+  /**
+   * PEER_CLIENT_EVENT_STATE_CHANGED: the new PEER_CLIENT_STATE_*.
+   */
+  uint32_t state;
+  /**
+   * PEER_CLIENT_EVENT_STATUS.
+   */
+  uint32_t status;
+  peer_status_info_t status_info;
+  /**
+   * PEER_CLIENT_EVENT_JOINED: the room's name (NUL-terminated UTF-8), own actor number, and the
+   * actor numbers in the room, ascending.
+   */
+  const char *room;
+  int32_t actor;
+  const int32_t *actors;
+  size_t actor_count;
+  /**
+   * PEER_CLIENT_EVENT_FAILED.
+   */
+  uint8_t op_code;
+  int16_t return_code;
+  const char *message;
+  /**
+   * PEER_CLIENT_EVENT_EVENT.
+   */
+  peer_event_t event;
+  /**
+   * PEER_CLIENT_EVENT_RESPONSE.
+   */
+  peer_operation_response_t response;
+} peer_client_event_t;
 
 /**
  * What one connection uses, for peer_connect_with. Fill it with
@@ -843,47 +1124,6 @@ typedef struct {
   peer_event_t event;
 } peer_polled_event_t;
 
-/**
- * One value of any type. Which fields mean something depends on `type`:
- *
- * - PEER_VALUE_TYPE_NULL: none.
- * - BOOL (0 or 1), BYTE, SHORT, INT, LONG: `integer`.
- * - FLOAT: `float32`. DOUBLE: `float64`. (Bit patterns are kept exactly, NaN payloads included.)
- * - STRING (UTF-8, not NUL-terminated), BYTES: `data` and `len` (bytes).
- * - CUSTOM: `custom_code` (the application's type code) and `data`/`len` (the serialized bytes).
- * - SHORT_ARRAY, INT_ARRAY, LONG_ARRAY, FLOAT_ARRAY, DOUBLE_ARRAY: `data` points at `len` elements
- *   of int16_t, int32_t, int64_t, float or double. BOOL_ARRAY: `len` bytes of 0 or 1.
- * - ARRAY (values of any type) and STRING_ARRAY: `array`, with `len` elements; read them with
- *   peer_array_get.
- * - MAP: `map` (a byte-keyed dictionary, read with peer_params_*). TABLE: `table`.
- *
- * Read (peer_params_get, peer_array_get, peer_table_get): every pointer borrows from the container
- * read from, valid while it lives and is not modified; never free them. Written (peer_params_put,
- * peer_array_push, peer_table_put): everything is copied, the caller keeps what it passed.
- *
- * Layout: fixed, unlike the structures with a `struct_size`. `type` says which fields hold the
- * value, and a later value type will use these same fields (a number, data and length, or a
- * container), so a host never meets a field it was not compiled with.
- */
-typedef struct {
-  /**
-   * PEER_VALUE_TYPE_*.
-   */
-  uint32_t type;
-  /**
-   * PEER_VALUE_TYPE_CUSTOM: the type code.
-   */
-  uint8_t custom_code;
-  int64_t integer;
-  float float32;
-  double float64;
-  const void *data;
-  size_t len;
-  const peer_params_t *map;
-  const peer_array_t *array;
-  const peer_table_t *table;
-} peer_value_t;
-
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -965,6 +1205,143 @@ uint32_t peer_get_server_token(const peer_t *peer,
                                size_t capacity,
                                size_t *out_len,
                                int64_t *out_expires_ms);
+
+/**
+ * Fills `*out_config` with the defaults (no masters, no pin, app id NULL) and sets its
+ * `struct_size` to `struct_size`.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_client_config_default(peer_client_config_t *out_config, uint32_t struct_size);
+
+/**
+ * Fills `*out_options` with the defaults: no limit of its own, open, visible.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_room_options_default(peer_room_options_t *out_options);
+
+/**
+ * Creates a realtime client. No thread starts until peer_client_connect.
+ *
+ * Ownership: on success `*out_client` is a handle the caller must release with
+ * peer_client_destroy. The config and the strings it points at are copied.
+ * Thread: any thread.
+ */
+uint32_t peer_client_create(const peer_client_config_t *config, peer_client_t **out_client);
+
+/**
+ * Logs in: connects to the first master that answers and authenticates with `values` (copied; NULL
+ * for an anonymous player, where the master allows it). PEER_RESULT_WRONG_STATE unless the client
+ * is created or disconnected.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_connect(peer_client_t *client, const peer_auth_values_t *values);
+
+/**
+ * JoinOrCreateRoom: joins `name` (NUL-terminated UTF-8), created with `options` (NULL: the
+ * defaults) where the master places it if it does not exist. The client switches to the game server
+ * by itself; PEER_CLIENT_EVENT_JOINED or PEER_CLIENT_EVENT_FAILED follows. PEER_RESULT_WRONG_STATE
+ * unless connected to a master.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_join_or_create_room(peer_client_t *client,
+                                         const char *name,
+                                         const peer_room_options_t *options);
+
+/**
+ * CreateRoom: as peer_client_join_or_create_room, but fails (PEER_RETURN_CODE_GAME_ID_ALREADY_EXISTS)
+ * if the room exists. `name` may be NULL: the master names the room (PEER_CLIENT_EVENT_JOINED says
+ * how).
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_create_room(peer_client_t *client,
+                                 const char *name,
+                                 const peer_room_options_t *options);
+
+/**
+ * JoinRoom: joins `name`; fails (PEER_RETURN_CODE_GAME_DOES_NOT_EXIST) if it does not exist.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_join_room(peer_client_t *client, const char *name);
+
+/**
+ * JoinRandomRoom: an open, visible room with space; PEER_RETURN_CODE_NO_RANDOM_MATCH_FOUND if none.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_join_random_room(peer_client_t *client);
+
+/**
+ * Leaves the room; the client goes back to the master with its token
+ * (PEER_CLIENT_STATE_CONNECTED_TO_MASTER_SERVER follows). PEER_RESULT_WRONG_STATE unless joined.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_leave_room(peer_client_t *client);
+
+/**
+ * Raises event `code` (0 to 199) with `data` (copied; NULL for none) in the room, sent with
+ * `options` (NULL: reliable, in clear). PEER_RESULT_WRONG_STATE unless joined.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_raise_event(peer_client_t *client,
+                                 uint8_t code,
+                                 const peer_value_t *data,
+                                 const peer_send_options_t *options);
+
+/**
+ * Moves the client on and takes the next thing that happened into `*out_event`, or returns
+ * PEER_RESULT_NO_EVENT. Pointers inside `*out_event` stay valid until the next peer_client_poll or
+ * peer_client_destroy on this client. Call it every frame (or after peer_client_wait).
+ *
+ * Thread: one thread at a time.
+ */
+uint32_t peer_client_poll(peer_client_t *client, peer_client_event_t *out_event);
+
+/**
+ * Blocks until the client may have something for peer_client_poll, or `timeout_ms` pass. Returns
+ * PEER_RESULT_OK or PEER_RESULT_TIMED_OUT (poll either way), or PEER_RESULT_NOT_CONNECTED at once
+ * when nothing can arrive.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_wait(peer_client_t *client, uint32_t timeout_ms);
+
+/**
+ * Writes the client's PEER_CLIENT_STATE_* to `*out_state`.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_client_state(const peer_client_t *client, uint32_t *out_state);
+
+/**
+ * Copies the 32-byte static public key of the server the client is connected to (the master, or the
+ * game server it switched to) into `out_key`. PEER_RESULT_NOT_CONNECTED before a key exchange.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_client_server_public_key(const peer_client_t *client, uint8_t *out_key);
+
+/**
+ * Disconnects and stays disconnected (PEER_CLIENT_STATE_DISCONNECTED follows).
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_disconnect(peer_client_t *client);
+
+/**
+ * Disconnects, stops the client's thread and frees it. When it returns no thread of it remains; the
+ * handle is invalid and further calls with it return PEER_RESULT_INVALID_PEER.
+ *
+ * Thread: any thread; a call on another thread at the same time finishes first.
+ */
+uint32_t peer_client_destroy(peer_client_t *client);
 
 /**
  * Creates an empty parameter dictionary.

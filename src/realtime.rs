@@ -275,11 +275,13 @@ impl RealtimeClient {
         self.events.pop_front()
     }
 
-    /// Waits up to `timeout` for the peer to have something (see [`Peer::wait`]).
-    pub fn wait(&self, timeout: std::time::Duration) {
-        if self.events.is_empty() {
-            let _ = self.peer.wait(timeout);
+    /// Waits up to `timeout` for something to service (see [`Peer::wait`]): at once when events are
+    /// waiting already.
+    pub fn wait(&self, timeout: std::time::Duration) -> crate::peer::WaitOutcome {
+        if !self.events.is_empty() {
+            return crate::peer::WaitOutcome::Ready;
         }
+        self.peer.wait(timeout)
     }
 
     fn set_state(&mut self, state: ClientState) {

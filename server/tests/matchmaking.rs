@@ -155,7 +155,9 @@ async fn drive(
             assert!(Instant::now() < deadline, "client stuck in {:?}; saw {seen:?}", client.state());
             match client.service() {
                 Some(event) => seen.push(event),
-                None => client.wait(Duration::from_millis(5)),
+                None => {
+                    client.wait(Duration::from_millis(5));
+                }
             }
         }
         (client, seen)

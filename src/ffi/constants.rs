@@ -117,6 +117,19 @@ pub const PEER_RETURN_CODE_PLUGIN_REJECTED: i16 = -11;
 pub const PEER_RETURN_CODE_SERVER_BUSY: i16 = -12;
 /// Operation return code: the room is full (Photon's GameFull).
 pub const PEER_RETURN_CODE_GAME_FULL: i16 = 32765;
+/// Operation return code: matchmaking cannot answer, the room directory is unreachable; try again.
+pub const PEER_RETURN_CODE_DIRECTORY_UNAVAILABLE: i16 = -13;
+/// Operation return code: CreateRoom of a room that exists (Photon's GameIdAlreadyExists).
+pub const PEER_RETURN_CODE_GAME_ID_ALREADY_EXISTS: i16 = 32766;
+/// Operation return code: the room takes no new players (Photon's GameClosed).
+pub const PEER_RETURN_CODE_GAME_CLOSED: i16 = 32764;
+/// Operation return code: no game server can take a new room (Photon's ServerFull).
+pub const PEER_RETURN_CODE_SERVER_FULL: i16 = 32762;
+/// Operation return code: JoinRandomRoom found no open, visible room with space (Photon's
+/// NoRandomMatchFound).
+pub const PEER_RETURN_CODE_NO_RANDOM_MATCH_FOUND: i16 = 32760;
+/// Operation return code: JoinRoom of a room that does not exist (Photon's GameDoesNotExist).
+pub const PEER_RETURN_CODE_GAME_DOES_NOT_EXIST: i16 = 32758;
 /// Operation return code: not allowed now (e.g. an operation before authenticating, on a server that
 /// admits no anonymous players).
 pub const PEER_RETURN_CODE_OPERATION_NOT_ALLOWED_IN_CURRENT_STATE: i16 = -3;
@@ -224,5 +237,11 @@ mod tests {
         assert_eq!(PEER_RETURN_CODE_PLUGIN_REJECTED, return_code::PLUGIN_REJECTED);
         assert_eq!(PEER_RETURN_CODE_SERVER_BUSY, return_code::SERVER_BUSY);
         assert_eq!(PEER_RETURN_CODE_GAME_FULL, return_code::GAME_FULL);
+        assert_eq!(PEER_RETURN_CODE_DIRECTORY_UNAVAILABLE, return_code::DIRECTORY_UNAVAILABLE);
+        assert_eq!(PEER_RETURN_CODE_GAME_ID_ALREADY_EXISTS, return_code::GAME_ID_ALREADY_EXISTS);
+        assert_eq!(PEER_RETURN_CODE_GAME_CLOSED, return_code::GAME_CLOSED);
+        assert_eq!(PEER_RETURN_CODE_SERVER_FULL, return_code::SERVER_FULL);
+        assert_eq!(PEER_RETURN_CODE_NO_RANDOM_MATCH_FOUND, return_code::NO_RANDOM_MATCH_FOUND);
+        assert_eq!(PEER_RETURN_CODE_GAME_DOES_NOT_EXIST, return_code::GAME_DOES_NOT_EXIST);
     }
 }

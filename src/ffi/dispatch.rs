@@ -22,7 +22,7 @@ pub(crate) struct Prepared {
     encrypted: bool,
 }
 
-fn c_string(text: String) -> CString {
+pub(crate) fn c_string(text: String) -> CString {
     CString::new(text).unwrap_or_else(|error| {
         let mut bytes = error.into_vec();
         bytes.retain(|b| *b != 0);

@@ -7,6 +7,7 @@
 
 pub mod auth;
 mod boundary;
+pub mod client;
 pub mod constants;
 mod dispatch;
 mod handles;
@@ -18,6 +19,7 @@ pub mod types;
 pub mod values;
 
 pub use auth::*;
+pub use client::*;
 pub use constants::*;
 pub use params::*;
 pub use peer::*;

@@ -149,52 +149,9 @@ pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut 
     guard_detailed(|| {
         // SAFETY: NULL-checked; `struct_size` readable bytes per the contract.
         let config = unsafe { sized::read(config, default_config(), "peer_config_t")? };
-        let config = &config;
         // SAFETY: NULL-checked; a writable slot per the contract.
         let out_peer = unsafe { borrow_mut(out_peer)? };
-        let max_timer = MAX_TIMER.as_millis() as u32;
-        for (name, value) in
-            [("disconnect_timeout_ms", config.disconnect_timeout_ms), ("ping_interval_ms", config.ping_interval_ms)]
-        {
-            if value == 0 || value > max_timer {
-                let detail = format!("{name} is {value}; it must be 1 to {max_timer} (one day)");
-                return Err(Failure::new(PeerResult::InvalidArgument, detail));
-            }
-        }
-        if config.max_queued_events == 0 {
-            return Err(Failure::new(PeerResult::InvalidArgument, "max_queued_events must be above 0"));
-        }
-        let defaults = PeerConfig::default();
-        // Zero in a field added after the first layout means "as before": its default.
-        let max_version = match config.max_protocol_version {
-            0 => defaults.session.versions.max,
-            version if (1..=defaults.session.versions.max).contains(&version) => version,
-            version => {
-                let detail = format!(
-                    "max_protocol_version is {version}; this library speaks 1 to {}",
-                    defaults.session.versions.max
-                );
-                return Err(Failure::new(PeerResult::InvalidArgument, detail));
-            }
-        };
-        let session = SessionConfig {
-            disconnect_timeout: Duration::from_millis(config.disconnect_timeout_ms.into()),
-            ping_interval: Duration::from_millis(config.ping_interval_ms.into()),
-            auto_key_exchange: config.auto_key_exchange != 0,
-            server_key_pin: (config.pin_server_key != 0).then_some(config.server_public_key),
-            versions: Versions { max: max_version, ..defaults.session.versions },
-            ..defaults.session
-        };
-        let max_queued_bytes = match config.max_queued_bytes {
-            0 => defaults.max_queued_bytes,
-            bytes => usize::try_from(bytes).unwrap_or(usize::MAX),
-        };
-        let peer = Peer::new(PeerConfig {
-            session,
-            max_queued_events: config.max_queued_events as usize,
-            max_queued_bytes,
-            ..defaults
-        });
+        let peer = Peer::new(peer_config(&config)?);
         *out_peer = handles::register(PeerHandle {
             peer,
             callbacks: Callbacks {
@@ -209,6 +166,53 @@ pub extern "C" fn peer_create(config: *const peer_config_t, out_peer: *mut *mut 
         });
         Ok(())
     })
+}
+
+/// Reads a peer configuration (its callbacks aside), refusing values out of range.
+pub(crate) fn peer_config(config: &peer_config_t) -> Result<PeerConfig, Failure> {
+    let max_timer = MAX_TIMER.as_millis() as u32;
+    for (name, value) in
+        [("disconnect_timeout_ms", config.disconnect_timeout_ms), ("ping_interval_ms", config.ping_interval_ms)]
+    {
+        if value == 0 || value > max_timer {
+            let detail = format!("{name} is {value}; it must be 1 to {max_timer} (one day)");
+            return Err(Failure::new(PeerResult::InvalidArgument, detail));
+        }
+    }
+    if config.max_queued_events == 0 {
+        return Err(Failure::new(PeerResult::InvalidArgument, "max_queued_events must be above 0"));
+    }
+    let defaults = PeerConfig::default();
+    // Zero in a field added after the first layout means "as before": its default.
+    let max_version = match config.max_protocol_version {
+        0 => defaults.session.versions.max,
+        version if (1..=defaults.session.versions.max).contains(&version) => version,
+        version => {
+            let detail = format!(
+                "max_protocol_version is {version}; this library speaks 1 to {}",
+                defaults.session.versions.max
+            );
+            return Err(Failure::new(PeerResult::InvalidArgument, detail));
+        }
+    };
+    let session = SessionConfig {
+        disconnect_timeout: Duration::from_millis(config.disconnect_timeout_ms.into()),
+        ping_interval: Duration::from_millis(config.ping_interval_ms.into()),
+        auto_key_exchange: config.auto_key_exchange != 0,
+        server_key_pin: (config.pin_server_key != 0).then_some(config.server_public_key),
+        versions: Versions { max: max_version, ..defaults.session.versions },
+        ..defaults.session
+    };
+    let max_queued_bytes = match config.max_queued_bytes {
+        0 => defaults.max_queued_bytes,
+        bytes => usize::try_from(bytes).unwrap_or(usize::MAX),
+    };
+    Ok(PeerConfig { session, max_queued_events: config.max_queued_events as usize, max_queued_bytes, ..defaults })
+}
+
+/// The default peer configuration, for a host that gives none.
+pub(crate) fn default_peer_config() -> peer_config_t {
+    default_config()
 }
 
 /// Starts connecting to `address` ("host:port", resolved on the I/O thread) with `app_id` (1–64
@@ -328,27 +332,32 @@ pub extern "C" fn peer_send_operation(
         let handle = handles::lookup(peer)?;
         // SAFETY: NULL is allowed; a non-NULL pointer is valid per the contract.
         let params = unsafe { params.as_ref() };
-        let options = if options.is_null() {
-            None
-        } else {
-            // SAFETY: `struct_size` readable bytes per the contract.
-            Some(unsafe { sized::read(options, default_send_options(), "peer_send_options_t")? })
-        };
-        let options = match options {
-            None => SendOptions::RELIABLE,
-            Some(options) => SendOptions {
-                encrypt: options.encrypt != 0,
-                delivery: Delivery::from_u8(options.delivery_mode).ok_or_else(|| {
-                    let detail = format!("delivery_mode is {}; it must be 0 to 3", options.delivery_mode);
-                    Failure::new(PeerResult::InvalidArgument, detail)
-                })?,
-                channel: options.channel,
-            },
-        };
+        // SAFETY: NULL is allowed; otherwise `struct_size` readable bytes per the contract.
+        let options = unsafe { send_options(options)? };
         // Borrowed, not copied: the parameters are encoded straight into the send buffer.
         let empty = Params::new();
         let params = params.map_or(&empty, |p| &p.params);
         Ok(handle.peer.send_operation_parts(op_code, params, options)?)
+    })
+}
+
+/// The send options a host passed (reliable and in clear for NULL).
+///
+/// # Safety
+/// `options` is NULL or points at `struct_size` readable bytes.
+pub(crate) unsafe fn send_options(options: *const peer_send_options_t) -> Result<SendOptions, Failure> {
+    if options.is_null() {
+        return Ok(SendOptions::RELIABLE);
+    }
+    // SAFETY: per this function's contract.
+    let options = unsafe { sized::read(options, default_send_options(), "peer_send_options_t")? };
+    Ok(SendOptions {
+        encrypt: options.encrypt != 0,
+        delivery: Delivery::from_u8(options.delivery_mode).ok_or_else(|| {
+            let detail = format!("delivery_mode is {}; it must be 0 to 3", options.delivery_mode);
+            Failure::new(PeerResult::InvalidArgument, detail)
+        })?,
+        channel: options.channel,
     })
 }
 

@@ -56,6 +56,9 @@ pub enum PeerResult {
     /// A value's type needs a newer protocol version than the connection speaks (the server, or this
     /// peer's max_protocol_version, is older); peer_last_error names the type and both versions.
     NeedsProtocolVersion = 22,
+    /// The realtime client is not in a state that allows the call (peer_client_state says which;
+    /// peer_last_error names it).
+    WrongState = 23,
 }
 
 impl PeerResult {
@@ -84,6 +87,7 @@ impl PeerResult {
             20 => c"operating system error",
             21 => c"timed out: nothing arrived within the timeout",
             22 => c"a value type needs a newer protocol version than the connection speaks",
+            23 => c"the client is not in a state that allows this call",
             _ => c"unknown result code",
         }
     }

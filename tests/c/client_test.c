@@ -1,0 +1,185 @@
+/*
+ * The realtime client through the C ABI (peer_client_*), against a live server of role "all"
+ * (scripts/with-server.sh): a login, room requests and their error codes, two players in one room
+ * exchanging an event, leaving back to the master, the calls refused in the wrong state, bad
+ * arguments, and a destroyed handle. The switch between a master and game servers is the same code
+ * (server/tests/cluster.rs runs it over separate processes). Needs SEALNET_SERVER_ADDR and
+ * SEALNET_SERVER_KEY; run under AddressSanitizer and UndefinedBehaviorSanitizer; prints
+ * "N passed, N failed" last and exits non-zero on any failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "test_support.h"
+
+/* What one player saw. */
+typedef struct {
+    peer_client_t *client;
+    uint32_t state;
+    int joined;
+    char room[64];
+    int32_t actor;
+    size_t actors;
+    int failures;
+    int16_t last_failure;
+    int events;
+    int64_t last_data;
+    int encrypted;
+} player;
+
+static const char *address;
+static uint8_t key[32];
+
+static int hex_key(const char *hex, uint8_t out[32]) {
+    if (hex == NULL || strlen(hex) != 64) return 0;
+    for (int i = 0; i < 32; i++) {
+        unsigned int byte;
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1) return 0;
+        out[i] = (uint8_t)byte;
+    }
+    return 1;
+}
+
+/* Takes every queued client event into `p`. */
+static void drain(player *p) {
+    peer_client_event_t event;
+    while (peer_client_poll(p->client, &event) == PEER_RESULT_OK) {
+        switch (event.kind) {
+        case PEER_CLIENT_EVENT_STATE_CHANGED: p->state = event.state; break;
+        case PEER_CLIENT_EVENT_JOINED:
+            p->joined++;
+            snprintf(p->room, sizeof p->room, "%s", event.room);
+            p->actor = event.actor;
+            p->actors = event.actor_count;
+            break;
+        case PEER_CLIENT_EVENT_FAILED:
+            p->failures++;
+            p->last_failure = event.return_code;
+            break;
+        case PEER_CLIENT_EVENT_EVENT:
+            if (event.event.code == 9) {
+                p->events++;
+                p->encrypted = event.event.encrypted;
+                peer_value_t value;
+                if (peer_params_get(event.event.params, 245, &value) == PEER_RESULT_OK) p->last_data = value.integer;
+            }
+            break;
+        default: break;
+        }
+    }
+}
+
+/* Polls (waiting in peer_client_wait, never a fixed sleep) until `done` holds, for at most 6 s. */
+static int until(player *p, int (*done)(const player *)) {
+    for (int i = 0; i < 300; i++) {
+        drain(p);
+        if (done(p)) return 1;
+        peer_client_wait(p->client, 20);
+    }
+    return 0;
+}
+
+static int at_master(const player *p) { return p->state == PEER_CLIENT_STATE_CONNECTED_TO_MASTER_SERVER; }
+static int in_room(const player *p) { return p->state == PEER_CLIENT_STATE_JOINED; }
+static int failed_once_more(const player *p) { return p->failures > 0 && at_master(p); }
+static int got_event(const player *p) { return p->events > 0; }
+
+static void create(player *p) {
+    memset(p, 0, sizeof *p);
+    peer_client_config_t config;
+    CHECK(peer_client_config_default(&config, sizeof config) == PEER_RESULT_OK, "client config defaults");
+    const char *masters[] = {address};
+    config.masters = masters;
+    config.master_count = 1;
+    config.pin_master_key = 1;
+    memcpy(config.master_public_key, key, 32);
+    config.app_id = "demo";
+    CHECK(peer_client_create(&config, &p->client) == PEER_RESULT_OK, "client created");
+    CHECK(peer_client_state(p->client, &p->state) == PEER_RESULT_OK, "state readable");
+    CHECK(p->state == PEER_CLIENT_STATE_PEER_CREATED, "a new client is PeerCreated");
+}
+
+static void expect_failure(player *p, int16_t code, const char *what) {
+    p->failures = 0;
+    CHECK(until(p, failed_once_more), what);
+    CHECK(p->last_failure == code, what);
+}
+
+int main(void) {
+    address = getenv("SEALNET_SERVER_ADDR");
+    if (address == NULL || !hex_key(getenv("SEALNET_SERVER_KEY"), key)) {
+        fprintf(stderr, "client_test: SEALNET_SERVER_ADDR and SEALNET_SERVER_KEY are needed (scripts/with-server.sh)\n");
+        return 2;
+    }
+    player alice, bob;
+    create(&alice);
+    create(&bob);
+
+    CHECK(peer_client_join_room(alice.client, "early") == PEER_RESULT_WRONG_STATE, "no room request before login");
+    CHECK(peer_client_raise_event(alice.client, 9, NULL, NULL) == PEER_RESULT_WRONG_STATE, "no event before a room");
+    CHECK(peer_client_connect(alice.client, NULL) == PEER_RESULT_OK, "alice logs in anonymously");
+    peer_auth_values_t *values = NULL;
+    CHECK(peer_auth_values_new(PEER_AUTH_NONE, &values) == PEER_RESULT_OK, "auth values");
+    CHECK(peer_client_connect(bob.client, values) == PEER_RESULT_OK, "bob logs in with values");
+    peer_auth_values_free(values);
+    CHECK(until(&alice, at_master) && until(&bob, at_master), "both at the master");
+    uint8_t seen_key[32];
+    CHECK(peer_client_server_public_key(alice.client, seen_key) == PEER_RESULT_OK, "the server's key");
+    CHECK(memcmp(seen_key, key, 32) == 0, "it is the pinned key");
+
+    CHECK(peer_client_join_room(alice.client, "c-nowhere") == PEER_RESULT_OK, "join a missing room");
+    expect_failure(&alice, PEER_RETURN_CODE_GAME_DOES_NOT_EXIST, "GameDoesNotExist");
+    CHECK(peer_client_join_random_room(alice.client) == PEER_RESULT_OK, "join at random");
+    expect_failure(&alice, PEER_RETURN_CODE_NO_RANDOM_MATCH_FOUND, "NoRandomMatchFound with no room");
+
+    peer_room_options_t options;
+    CHECK(peer_room_options_default(&options) == PEER_RESULT_OK, "room options defaults");
+    CHECK(options.is_open == 1 && options.is_visible == 1 && options.max_players == 0, "open, visible, no limit");
+    options.max_players = 2;
+    CHECK(peer_client_create_room(alice.client, "c-room", &options) == PEER_RESULT_OK, "alice creates");
+    CHECK(until(&alice, in_room), "alice is in");
+    CHECK(strcmp(alice.room, "c-room") == 0 && alice.actors == 1, "alone in c-room");
+    CHECK(peer_client_create_room(bob.client, "c-room", NULL) == PEER_RESULT_OK, "bob creates the same room");
+    expect_failure(&bob, PEER_RETURN_CODE_GAME_ID_ALREADY_EXISTS, "GameIdAlreadyExists");
+    CHECK(peer_client_join_or_create_room(bob.client, "c-room", NULL) == PEER_RESULT_OK, "bob joins it");
+    CHECK(until(&bob, in_room), "bob is in");
+    CHECK(bob.actors == 2 && bob.actor != alice.actor, "two players, two actor numbers");
+
+    peer_value_t data = {0};
+    data.type = PEER_VALUE_TYPE_INT;
+    data.integer = 42;
+    peer_send_options_t send;
+    CHECK(peer_send_options_default(&send, sizeof send) == PEER_RESULT_OK, "send options");
+    send.encrypt = 1;
+    CHECK(peer_client_raise_event(alice.client, 9, &data, &send) == PEER_RESULT_OK, "alice raises");
+    CHECK(until(&bob, got_event), "bob gets it");
+    CHECK(bob.last_data == 42 && bob.encrypted == 1, "with its data, encrypted");
+    CHECK(peer_client_raise_event(alice.client, 200, NULL, NULL) == PEER_RESULT_INVALID_ARGUMENT, "codes above 199 are the server's");
+
+    CHECK(peer_client_leave_room(alice.client) == PEER_RESULT_OK, "alice leaves");
+    CHECK(until(&alice, at_master), "back at the master");
+    CHECK(peer_client_leave_room(alice.client) == PEER_RESULT_WRONG_STATE, "no leave outside a room");
+
+    options.reserved[0] = 1;
+    CHECK(peer_client_create_room(alice.client, "x", &options) == PEER_RESULT_INVALID_ARGUMENT, "reserved must be zero");
+    CHECK(peer_client_create(NULL, &alice.client) == PEER_RESULT_NULL_PARAMETER, "NULL config");
+    peer_client_config_t empty;
+    peer_client_t *none = NULL;
+    CHECK(peer_client_config_default(&empty, sizeof empty) == PEER_RESULT_OK, "defaults");
+    CHECK(peer_client_create(&empty, &none) == PEER_RESULT_INVALID_ARGUMENT && none == NULL, "no master, no client");
+
+    CHECK(peer_client_destroy(alice.client) == PEER_RESULT_OK, "alice destroyed");
+    CHECK(peer_client_destroy(alice.client) == PEER_RESULT_INVALID_PEER, "twice is refused");
+    peer_client_event_t event;
+    CHECK(peer_client_poll(alice.client, &event) == PEER_RESULT_INVALID_PEER, "a destroyed client gives nothing");
+    peer_client_disconnect(bob.client);
+    bob.state = 0;
+    for (int i = 0; i < 300 && bob.state != PEER_CLIENT_STATE_DISCONNECTED; i++) {
+        drain(&bob);
+        peer_client_wait(bob.client, 20);
+    }
+    CHECK(bob.state == PEER_CLIENT_STATE_DISCONNECTED, "bob disconnected");
+    CHECK(peer_client_destroy(bob.client) == PEER_RESULT_OK, "bob destroyed");
+
+    printf("client_test: %d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
