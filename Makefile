@@ -129,6 +129,11 @@ bench-relay:
 	cc -O2 -std=c11 -Wall -Wextra -Werror -o $(ENET_REFERENCE) server/benches/relay/enet_reference.c -lenet
 	SEALNET_ENET_REFERENCE=$(ENET_REFERENCE) $(CARGO) bench -p sealnet-server --bench relay
 
+# The room directory on a throwaway Redis beside one Redis round trip, and matchmaking through it
+# (docs/cluster.md, "Figures").
+bench-directory:
+	scripts/redis.sh $(CARGO) bench -p sealnet-server --bench directory
+
 bench:
 	$(CARGO) bench --bench protocol
 	$(CARGO) bench -p sealnet-server --bench client

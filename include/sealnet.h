@@ -415,6 +415,12 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_RETURN_CODE_OK 0
 
 /**
+ * Operation return code: the server failed (the message says what; the realtime client also reports
+ * a connection it could not start with it, with op code 0).
+ */
+#define PEER_RETURN_CODE_INTERNAL_SERVER_ERROR -1
+
+/**
  * Operation return code: the operation must be sent encrypted.
  */
 #define PEER_RETURN_CODE_MUST_ENCRYPT -10
@@ -856,22 +862,27 @@ typedef struct {
    */
   uint32_t struct_size;
   /**
-   * Settings of the peer underneath, or NULL for peer_config_default's. Its callbacks and
-   * `user_data` are not used: the client is polled.
-   */
-  const peer_config_t *peer;
-  /**
-   * `master_count` master addresses ("host:port", NUL-terminated): a login tries them in order
-   * until one answers.
-   */
-  const char *const *masters;
-  size_t master_count;
-  /**
    * 1: require `master_public_key` of every master (recommended: every game server's key then
    * comes from the master, encrypted).
    */
   uint8_t pin_master_key;
+  /**
+   * Must be zero.
+   */
+  uint8_t reserved[3];
   uint8_t master_public_key[32];
+  /**
+   * Settings of the peer underneath (timeouts, queue bounds, protocol version), or NULL for
+   * peer_config_default's. Its callbacks and `user_data` are not used (the client is polled); it
+   * must keep `auto_key_exchange` on and `pin_server_key` off (the client pins each server itself).
+   */
+  const peer_config_t *peer;
+  /**
+   * `master_count` master addresses ("host:port", NUL-terminated), 1 to 64: a login tries them in
+   * order until one answers.
+   */
+  const char *const *masters;
+  size_t master_count;
   /**
    * The application id (1 to 64 bytes, NUL-terminated UTF-8).
    */
@@ -880,16 +891,16 @@ typedef struct {
    * The game's version (at most 32 bytes), or NULL for the library's.
    */
   const char *app_version;
-  /**
-   * Must be zero.
-   */
-  uint8_t reserved[7];
 } peer_client_config_t;
 
 /**
  * Options of a room the client creates (Photon's RoomOptions).
  */
 typedef struct {
+  /**
+   * sizeof(peer_room_options_t) as the host compiled it; peer_room_options_default sets it.
+   */
+  uint32_t struct_size;
   /**
    * Most players; 0: as many as the server allows.
    */
@@ -905,7 +916,7 @@ typedef struct {
   /**
    * Must be zero.
    */
-  uint8_t reserved[2];
+  uint8_t reserved[6];
 } peer_room_options_t;
 
 /**
@@ -1215,11 +1226,12 @@ uint32_t peer_get_server_token(const peer_t *peer,
 uint32_t peer_client_config_default(peer_client_config_t *out_config, uint32_t struct_size);
 
 /**
- * Fills `*out_options` with the defaults: no limit of its own, open, visible.
+ * Fills `*out_options` with the defaults (no limit of its own, open, visible); `struct_size` as for
+ * peer_config_default.
  *
  * Thread: any thread.
  */
-uint32_t peer_room_options_default(peer_room_options_t *out_options);
+uint32_t peer_room_options_default(peer_room_options_t *out_options, uint32_t struct_size);
 
 /**
  * Creates a realtime client. No thread starts until peer_client_connect.
@@ -1296,6 +1308,38 @@ uint32_t peer_client_raise_event(peer_client_t *client,
                                  const peer_send_options_t *options);
 
 /**
+ * Sends any other operation (`params` borrowed for the call; NULL for none) on the current
+ * connection, with `options` (NULL: reliable, in clear); its response comes as
+ * PEER_CLIENT_EVENT_RESPONSE.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_send_operation(peer_client_t *client,
+                                    uint8_t op_code,
+                                    const peer_params_t *params,
+                                    const peer_send_options_t *options);
+
+/**
+ * Writes the client's own actor number in its room to `*out_actor`. PEER_RESULT_WRONG_STATE when it
+ * is not in a room.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_client_actor_number(const peer_client_t *client, int32_t *out_actor);
+
+/**
+ * Copies the name of the client's room, NUL-terminated, into `buffer` of `capacity` bytes and its
+ * length (without the NUL) to `*out_len`. PEER_RESULT_BUFFER_TOO_SMALL (with `*out_len` set) when it
+ * does not fit; PEER_RESULT_WRONG_STATE when the client is not in a room.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_client_room_name(const peer_client_t *client,
+                               char *buffer,
+                               size_t capacity,
+                               size_t *out_len);
+
+/**
  * Moves the client on and takes the next thing that happened into `*out_event`, or returns
  * PEER_RESULT_NO_EVENT. Pointers inside `*out_event` stay valid until the next peer_client_poll or
  * peer_client_destroy on this client. Call it every frame (or after peer_client_wait).
@@ -1322,7 +1366,8 @@ uint32_t peer_client_state(const peer_client_t *client, uint32_t *out_state);
 
 /**
  * Copies the 32-byte static public key of the server the client is connected to (the master, or the
- * game server it switched to) into `out_key`. PEER_RESULT_NOT_CONNECTED before a key exchange.
+ * game server it switched to) into `out_key`. PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED before a key
+ * exchange, as for peer_server_public_key.
  *
  * Thread: any thread.
  */
@@ -1337,9 +1382,12 @@ uint32_t peer_client_disconnect(peer_client_t *client);
 
 /**
  * Disconnects, stops the client's thread and frees it. When it returns no thread of it remains; the
- * handle is invalid and further calls with it return PEER_RESULT_INVALID_PEER.
+ * handle is invalid and further calls with it return PEER_RESULT_INVALID_PEER. The data of the last
+ * polled event is freed too: a host that destroys on one thread must not be reading that event on
+ * another.
  *
- * Thread: any thread; a call on another thread at the same time finishes first.
+ * Thread: any thread; a call on another thread at the same time finishes first, and a
+ * peer_client_wait ends.
  */
 uint32_t peer_client_destroy(peer_client_t *client);
 

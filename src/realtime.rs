@@ -121,7 +121,8 @@ enum Next {
 
 /// A client that follows matchmaking to the game servers by itself.
 pub struct RealtimeClient {
-    peer: Peer,
+    /// Shared so that a host can wait on it without holding the client (see [`Self::peer_to_wait_on`]).
+    peer: std::sync::Arc<Peer>,
     config: ClientConfig,
     state: ClientState,
     events: VecDeque<ClientEvent>,
@@ -144,7 +145,7 @@ pub struct RealtimeClient {
 impl RealtimeClient {
     pub fn new(config: ClientConfig) -> Self {
         RealtimeClient {
-            peer: Peer::new(config.peer.clone()),
+            peer: std::sync::Arc::new(Peer::new(config.peer.clone())),
             config,
             state: ClientState::PeerCreated,
             events: VecDeque::new(),
@@ -282,6 +283,12 @@ impl RealtimeClient {
             return crate::peer::WaitOutcome::Ready;
         }
         self.peer.wait(timeout)
+    }
+
+    /// The peer to wait on for the next service, or `None` when events are waiting already: for hosts
+    /// that hold the client behind a lock and must not keep it locked while they wait.
+    pub fn peer_to_wait_on(&self) -> Option<std::sync::Arc<Peer>> {
+        self.events.is_empty().then(|| self.peer.clone())
     }
 
     fn set_state(&mut self, state: ClientState) {

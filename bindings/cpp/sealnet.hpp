@@ -15,6 +15,7 @@
 //     put): the C library's peer_last_error(), or the wrapper's own detail when the wrapper refused
 //     the call itself.
 //   Getters return `std::optional<T>`: empty when the key is missing or holds another type.
+//   `RealtimeClient::poll()` returns a `std::optional<ClientEvent>`: empty when nothing happened.
 //   The wrapper throws only what C++ itself throws (std::bad_alloc), what your serializers of
 //   custom types throw, and, from `Peer::service()`, the exceptions thrown by your own callbacks
 //   (see CALLBACKS).
@@ -50,6 +51,10 @@
 //   - A `Params`, `Array` or `Table` must not be used from two threads at once; reading one
 //     concurrently is fine only while nobody modifies it.
 //   - `register_type` and the custom-type registry: any thread.
+//   - A `RealtimeClient`: `poll()`, `wait()`, `connect()`, the room requests, `raise_event()`,
+//     `send_operation()` and `disconnect()` on the thread that polls it, one at a time; `state()`,
+//     `server_public_key()`, `actor_number()` and `room_name()` on any thread, also while the polling
+//     thread blocks in `wait()`.
 //
 // TEARDOWN
 //   `~Peer()` and `Peer::reset()` disconnect, stop the I/O thread and free the handle (through
@@ -69,6 +74,20 @@
 //     `service()` or destruction of that Peer.
 //   - Views read from a `Params`, `Array` or `Table` are valid while it lives and is not modified
 //     or moved from.
+//   - `Event::to_owned()` and `OperationResponse::to_owned()` copy a borrowed event or response
+//     (`OwnedEvent`, `OwnedResponse`). `RealtimeClient::poll()` hands out such copies only: a
+//     `ClientEvent` borrows nothing and stays valid as long as you keep it.
+//
+// REALTIME CLIENT
+//   `RealtimeClient` (peer_client_*, Photon's LoadBalancingClient) logs in at a master, sends room
+//   requests (join_or_create_room, create_room, join_room, join_random_room) and any other operation
+//   (send_operation), follows the master's answer to a game server by itself and goes back to the
+//   master on leave_room(). It is polled
+//   only: no callbacks, nothing of it runs on the game's thread outside its own calls, and nothing
+//   reaches the game after its destruction. A request returns ErrorCode::WrongState when the
+//   client's state does not allow it; what the server answers arrives through poll() as a
+//   `ClientEvent` (ClientStateChanged, ClientStatus, ClientJoined, ClientFailed with its
+//   return_code::*, OwnedEvent, OwnedResponse).
 //
 // VALUES
 //   Every value is built and read through the C library (peer_value_t); this wrapper encodes
@@ -179,6 +198,9 @@ enum class ErrorCode : uint32_t {
   TimedOut = 21,
   /// A value's type needs a newer protocol version than the connection speaks.
   NeedsProtocolVersion = 22,
+  /// A RealtimeClient is not in a state that allows the call (RealtimeClient::state() says which;
+  /// last_error() names it): a room request before the login, raise_event outside a room, ...
+  WrongState = 23,
 };
 
 /// Value types of a parameter (PEER_VALUE_TYPE_*), same numbers.
@@ -279,6 +301,58 @@ enum class AuthState : uint32_t {
   Failed = 3,
 };
 
+/// States of a RealtimeClient (PEER_CLIENT_STATE_*, Photon's ClientState numbers; 2 and 3 are not
+/// used).
+enum class ClientState : uint32_t {
+  /// Created, not connected yet.
+  PeerCreated = 0,
+  /// Authenticating at a master or a game server, after the key exchange.
+  Authenticating = 1,
+  /// Leaving the master for the game server the master named.
+  DisconnectingFromMasterServer = 4,
+  /// Connecting to that game server, requiring the key the master gave.
+  ConnectingToGameServer = 5,
+  /// Authenticated at the game server with the master's token; the join follows.
+  ConnectedToGameServer = 6,
+  /// A room request is on its way (at the master, or at the game server).
+  Joining = 7,
+  /// In a room: events may be raised.
+  Joined = 8,
+  /// Leaving the room.
+  Leaving = 9,
+  /// Leaving the game server, back to the master.
+  DisconnectingFromGameServer = 10,
+  /// Connecting to a master (at login, or back from a game server with the token).
+  ConnectingToMasterServer = 11,
+  /// RealtimeClient::disconnect() was called.
+  Disconnecting = 12,
+  /// Not connected; RealtimeClient::connect() may log in (again).
+  Disconnected = 13,
+  /// Authenticated at a master: room requests may be sent.
+  ConnectedToMasterServer = 14,
+};
+
+/// The name of a client state as written in ClientState ("ConnectedToMasterServer", ...), or
+/// "Unknown".
+inline const char* client_state_name(ClientState state) noexcept {
+  switch (state) {
+    case ClientState::PeerCreated: return "PeerCreated";
+    case ClientState::Authenticating: return "Authenticating";
+    case ClientState::DisconnectingFromMasterServer: return "DisconnectingFromMasterServer";
+    case ClientState::ConnectingToGameServer: return "ConnectingToGameServer";
+    case ClientState::ConnectedToGameServer: return "ConnectedToGameServer";
+    case ClientState::Joining: return "Joining";
+    case ClientState::Joined: return "Joined";
+    case ClientState::Leaving: return "Leaving";
+    case ClientState::DisconnectingFromGameServer: return "DisconnectingFromGameServer";
+    case ClientState::ConnectingToMasterServer: return "ConnectingToMasterServer";
+    case ClientState::Disconnecting: return "Disconnecting";
+    case ClientState::Disconnected: return "Disconnected";
+    case ClientState::ConnectedToMasterServer: return "ConnectedToMasterServer";
+  }
+  return "Unknown";
+}
+
 /// What a polled event holds (PEER_EVENT_KIND_*).
 enum class EventKind : uint32_t {
   Status = 1,
@@ -333,10 +407,28 @@ inline constexpr int16_t MustEncrypt = -10;
 inline constexpr int16_t PluginRejected = -11;
 inline constexpr int16_t ServerBusy = -12;
 inline constexpr int16_t GameFull = 32765;
-// Answers to Authenticate (230) and AuthenticateOnce (231), docs/auth.md section 4.2. The header has
-// no PEER_RETURN_CODE_* for them yet, so these are not checked against it below.
+// Matchmaking: answers to JoinRoom, CreateRoom and JoinRandomRoom, which a RealtimeClient reports
+// as ClientFailed (docs/cluster.md section 2).
+/// Matchmaking cannot answer, the room directory is unreachable; try again.
+inline constexpr int16_t DirectoryUnavailable = -13;
+/// CreateRoom of a room that exists (Photon's GameIdAlreadyExists).
+inline constexpr int16_t GameIdAlreadyExists = 32766;
+/// The room takes no new players (Photon's GameClosed).
+inline constexpr int16_t GameClosed = 32764;
+/// No game server can take a new room (Photon's ServerFull).
+inline constexpr int16_t ServerFull = 32762;
+/// JoinRandomRoom found no open, visible room with space (Photon's NoRandomMatchFound).
+inline constexpr int16_t NoRandomMatchFound = 32760;
+/// JoinRoom of a room that does not exist (Photon's GameDoesNotExist).
+inline constexpr int16_t GameDoesNotExist = 32758;
+// Answers to Authenticate (230) and AuthenticateOnce (231), docs/auth.md section 4.2.
 /// An operation other than 230/231 before authentication, where anonymous players are not allowed.
 inline constexpr int16_t OperationNotAllowedInCurrentState = -3;
+/// A malformed request (e.g. a connection token over 128 bytes), or an operation the server does not
+/// know.
+inline constexpr int16_t InvalidOperation = -2;
+/// The server, or a RealtimeClient itself (in a ClientFailed), could not go on.
+inline constexpr int16_t InternalServerError = -1;
 /// Anonymous where the server does not allow it; custom with no backend configured.
 inline constexpr int16_t InvalidAuthentication = 32767;
 /// The backend rejected the player.
@@ -376,6 +468,7 @@ static_assert(static_cast<uint32_t>(ErrorCode::InvalidAddress) == PEER_RESULT_IN
 static_assert(static_cast<uint32_t>(ErrorCode::Io) == PEER_RESULT_IO);
 static_assert(static_cast<uint32_t>(ErrorCode::TimedOut) == PEER_RESULT_TIMED_OUT);
 static_assert(static_cast<uint32_t>(ErrorCode::NeedsProtocolVersion) == PEER_RESULT_NEEDS_PROTOCOL_VERSION);
+static_assert(static_cast<uint32_t>(ErrorCode::WrongState) == PEER_RESULT_WRONG_STATE);
 
 static_assert(static_cast<uint32_t>(ValueType::Null) == PEER_VALUE_TYPE_NULL);
 static_assert(static_cast<uint32_t>(ValueType::Bool) == PEER_VALUE_TYPE_BOOL);
@@ -427,6 +520,26 @@ static_assert(static_cast<uint32_t>(AuthState::Pending) == PEER_AUTH_STATE_PENDI
 static_assert(static_cast<uint32_t>(AuthState::Authenticated) == PEER_AUTH_STATE_AUTHENTICATED);
 static_assert(static_cast<uint32_t>(AuthState::Failed) == PEER_AUTH_STATE_FAILED);
 
+static_assert(static_cast<uint32_t>(ClientState::PeerCreated) == PEER_CLIENT_STATE_PEER_CREATED);
+static_assert(static_cast<uint32_t>(ClientState::Authenticating) == PEER_CLIENT_STATE_AUTHENTICATING);
+static_assert(static_cast<uint32_t>(ClientState::DisconnectingFromMasterServer) ==
+              PEER_CLIENT_STATE_DISCONNECTING_FROM_MASTER_SERVER);
+static_assert(static_cast<uint32_t>(ClientState::ConnectingToGameServer) ==
+              PEER_CLIENT_STATE_CONNECTING_TO_GAME_SERVER);
+static_assert(static_cast<uint32_t>(ClientState::ConnectedToGameServer) ==
+              PEER_CLIENT_STATE_CONNECTED_TO_GAME_SERVER);
+static_assert(static_cast<uint32_t>(ClientState::Joining) == PEER_CLIENT_STATE_JOINING);
+static_assert(static_cast<uint32_t>(ClientState::Joined) == PEER_CLIENT_STATE_JOINED);
+static_assert(static_cast<uint32_t>(ClientState::Leaving) == PEER_CLIENT_STATE_LEAVING);
+static_assert(static_cast<uint32_t>(ClientState::DisconnectingFromGameServer) ==
+              PEER_CLIENT_STATE_DISCONNECTING_FROM_GAME_SERVER);
+static_assert(static_cast<uint32_t>(ClientState::ConnectingToMasterServer) ==
+              PEER_CLIENT_STATE_CONNECTING_TO_MASTER_SERVER);
+static_assert(static_cast<uint32_t>(ClientState::Disconnecting) == PEER_CLIENT_STATE_DISCONNECTING);
+static_assert(static_cast<uint32_t>(ClientState::Disconnected) == PEER_CLIENT_STATE_DISCONNECTED);
+static_assert(static_cast<uint32_t>(ClientState::ConnectedToMasterServer) ==
+              PEER_CLIENT_STATE_CONNECTED_TO_MASTER_SERVER);
+
 static_assert(static_cast<uint32_t>(EventKind::Status) == PEER_EVENT_KIND_STATUS);
 static_assert(static_cast<uint32_t>(EventKind::OperationResponse) ==
               PEER_EVENT_KIND_OPERATION_RESPONSE);
@@ -461,10 +574,25 @@ static_assert(disconnect_reason::KeyExchangeFailed == PEER_DISCONNECT_REASON_KEY
 static_assert(disconnect_reason::SlowConsumer == PEER_DISCONNECT_REASON_SLOW_CONSUMER);
 
 static_assert(return_code::Ok == PEER_RETURN_CODE_OK);
+static_assert(return_code::InternalServerError == PEER_RETURN_CODE_INTERNAL_SERVER_ERROR);
 static_assert(return_code::MustEncrypt == PEER_RETURN_CODE_MUST_ENCRYPT);
 static_assert(return_code::PluginRejected == PEER_RETURN_CODE_PLUGIN_REJECTED);
 static_assert(return_code::ServerBusy == PEER_RETURN_CODE_SERVER_BUSY);
 static_assert(return_code::GameFull == PEER_RETURN_CODE_GAME_FULL);
+static_assert(return_code::DirectoryUnavailable == PEER_RETURN_CODE_DIRECTORY_UNAVAILABLE);
+static_assert(return_code::GameIdAlreadyExists == PEER_RETURN_CODE_GAME_ID_ALREADY_EXISTS);
+static_assert(return_code::GameClosed == PEER_RETURN_CODE_GAME_CLOSED);
+static_assert(return_code::ServerFull == PEER_RETURN_CODE_SERVER_FULL);
+static_assert(return_code::NoRandomMatchFound == PEER_RETURN_CODE_NO_RANDOM_MATCH_FOUND);
+static_assert(return_code::GameDoesNotExist == PEER_RETURN_CODE_GAME_DOES_NOT_EXIST);
+static_assert(return_code::OperationNotAllowedInCurrentState ==
+              PEER_RETURN_CODE_OPERATION_NOT_ALLOWED_IN_CURRENT_STATE);
+static_assert(return_code::InvalidOperation == PEER_RETURN_CODE_INVALID_OPERATION);
+static_assert(return_code::InvalidAuthentication == PEER_RETURN_CODE_INVALID_AUTHENTICATION);
+static_assert(return_code::CustomAuthenticationFailed == PEER_RETURN_CODE_CUSTOM_AUTHENTICATION_FAILED);
+static_assert(return_code::AuthenticationTicketExpired == PEER_RETURN_CODE_AUTHENTICATION_TICKET_EXPIRED);
+static_assert(return_code::HttpLimitReached == PEER_RETURN_CODE_HTTP_LIMIT_REACHED);
+static_assert(return_code::ExternalHttpCallFailed == PEER_RETURN_CODE_EXTERNAL_HTTP_CALL_FAILED);
 static_assert(disconnect_reason::RateLimited == 14);
 
 /// The static name of a status code ("Connect", "EncryptionEstablished", ...) or "Unknown".
@@ -2016,17 +2144,26 @@ inline Expected<Table> TableView::clone() const {
 // Events and configuration
 // ---------------------------------------------------------------------------------------------
 
-/// An event relayed by the server. Borrowed: valid until the callback returns.
+struct OwnedEvent;
+struct OwnedResponse;
+
+/// An event relayed by the server. Borrowed: valid until the callback returns (to_owned() copies it).
 struct Event {
   uint8_t code = 0;
   /// True when it arrived encrypted; false when plain (still authenticated after the key exchange).
   bool encrypted = false;
   /// Actor number of the player that raised it (0 for the server).
   int32_t sender = 0;
+  /// A room event raised by a player holds its data under key 245 (kept by the C library as
+  /// raised: any value type).
   ParamsView params;
+
+  /// An owned copy, valid as long as you keep it. Throws std::bad_alloc if the C library cannot copy
+  /// the parameters.
+  inline OwnedEvent to_owned() const;
 };
 
-/// An operation response. Borrowed: valid until the callback returns.
+/// An operation response. Borrowed: valid until the callback returns (to_owned() copies it).
 struct OperationResponse {
   uint8_t op_code = 0;
   bool encrypted = false;
@@ -2035,7 +2172,55 @@ struct OperationResponse {
   /// Empty when the server sent none.
   std::string_view debug_message;
   ParamsView params;
+
+  /// An owned copy, valid as long as you keep it. Throws std::bad_alloc if the C library cannot copy
+  /// the parameters.
+  inline OwnedResponse to_owned() const;
 };
+
+/// An owned copy of an Event (Event::to_owned()): what RealtimeClient::poll() hands out for a room
+/// event. Move-only (its Params is).
+struct OwnedEvent {
+  uint8_t code = 0;
+  bool encrypted = false;
+  int32_t sender = 0;
+  Params params;
+
+  /// A borrowed view of this copy, valid while it lives and is not moved from.
+  Event view() const noexcept { return Event{code, encrypted, sender, params}; }
+};
+
+/// An owned copy of an OperationResponse (OperationResponse::to_owned()). Move-only.
+struct OwnedResponse {
+  uint8_t op_code = 0;
+  bool encrypted = false;
+  int16_t return_code = 0;
+  std::string debug_message;
+  Params params;
+
+  /// A borrowed view of this copy, valid while it lives and is not moved from or modified.
+  OperationResponse view() const noexcept {
+    return OperationResponse{op_code, encrypted, return_code, debug_message, params};
+  }
+};
+
+namespace detail {
+/// An owned copy of `params`, for the owned results; std::bad_alloc when the library cannot copy.
+inline Params owned_params(ParamsView params) {
+  auto copy = params.clone();
+  if (!copy.ok()) throw std::bad_alloc();
+  return std::move(copy).value();
+}
+}  // namespace detail
+
+inline OwnedEvent Event::to_owned() const {
+  return OwnedEvent{code, encrypted, sender, detail::owned_params(params)};
+}
+
+inline OwnedResponse OperationResponse::to_owned() const {
+  return OwnedResponse{op_code, encrypted, return_code, std::string(debug_message),
+                       detail::owned_params(params)};
+}
 
 /// A result taken with Peer::poll(). Only the members matching `kind` are meaningful. Views stay
 /// valid until the next poll(), service() or destruction of the Peer.
@@ -2587,6 +2772,415 @@ class Peer {
   // Declared before handle_ so that, on destruction, the handle (peer_destroy) goes first.
   std::unique_ptr<detail::CallbackBlock> callbacks_;
   std::unique_ptr<peer_t, detail::PeerDeleter> handle_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// RealtimeClient
+// ---------------------------------------------------------------------------------------------
+
+/// Options of a room the client creates (peer_room_options_t, Photon's RoomOptions).
+struct RoomOptions {
+  /// Most players; 0 (default): as many as the server allows.
+  uint32_t max_players = 0;
+  /// Others may join (default).
+  bool is_open = true;
+  /// JoinRandomRoom may pick it (default).
+  bool is_visible = true;
+};
+
+/// What a RealtimeClient connects to, and how (peer_client_config_t), for RealtimeClient::create.
+/// Unset optionals keep the library defaults.
+struct ClientConfig {
+  /// Master addresses ("host:port"), 1 to 64: a login tries them in order until one answers.
+  std::vector<std::string> masters;
+  /// When set, every master must present this static key in the key exchange (recommended: the key
+  /// of each game server then comes from the master, encrypted, and is required of it too). Unset:
+  /// the masters are not authenticated.
+  std::optional<PublicKey> pinned_master_key;
+  /// 1 to 64 bytes of UTF-8.
+  std::string app_id;
+  /// The game's version sent in Connect, at most 32 bytes. Unset: the library's version.
+  std::optional<std::string> app_version;
+
+  // Settings of the peer underneath, each connection's (as in Config). Config's auto_key_exchange and
+  // server key pin have no counterpart here: the client always runs the key exchange itself and pins
+  // each server itself (the C library refuses a peer config that turns either off or on).
+  /// Nothing received for this long loses the connection. Library default: 10 s.
+  std::optional<std::chrono::milliseconds> disconnect_timeout;
+  /// Ping interval of the I/O thread. Library default: 1 s.
+  std::optional<std::chrono::milliseconds> ping_interval;
+  /// Results held for the host before the connection fails. Library default: 65536.
+  std::optional<uint32_t> max_queued_events;
+  /// Decoded bytes of results held for the host before the connection fails. Library default:
+  /// 32 MiB.
+  std::optional<uint64_t> max_queued_bytes;
+  /// The highest protocol version to offer (protocol_version::Min to Latest). Unset: the latest.
+  std::optional<uint8_t> max_protocol_version;
+};
+
+/// The client's state changed (PEER_CLIENT_EVENT_STATE_CHANGED); `state` is the new one.
+struct ClientStateChanged {
+  ClientState state = ClientState::PeerCreated;
+};
+
+/// A status of the connection underneath, to a master or to a game server
+/// (PEER_CLIENT_EVENT_STATUS): a PEER_STATUS_* code (see sealnet::status), a disconnect reason (see
+/// sealnet::disconnect_reason; 0 when none) and a readable message. Switching servers shows as
+/// statuses too (a Disconnect from the master, then a Connect to the game server): follow the
+/// ClientState, not the statuses.
+struct ClientStatus {
+  uint32_t status = 0;
+  uint16_t reason = 0;
+  std::string message;
+};
+
+/// The client is in a room (PEER_CLIENT_EVENT_JOINED): its name (the master's choice after
+/// create_room without a name), the own actor number and the actor numbers in the room, ascending.
+struct ClientJoined {
+  std::string room;
+  int32_t actor = 0;
+  std::vector<int32_t> actors;
+};
+
+/// A request failed (PEER_CLIENT_EVENT_FAILED): the operation (226 JoinRoom, 227 CreateRoom,
+/// 225 JoinRandomRoom, 230/231 authentication) and its return code (return_code::GameDoesNotExist,
+/// GameIdAlreadyExists, NoRandomMatchFound, GameFull, GameClosed, ServerFull, DirectoryUnavailable,
+/// an authentication code, ...); return_code::InternalServerError when the client itself could not go
+/// on (op_code 0 when it could not even start a connection to the next server; `message` says why). After a failed room request the
+/// client is back at (or still at) the master; after return_code::AuthenticationTicketExpired on the
+/// way back to the master it is disconnected and the game must connect() again with its values.
+struct ClientFailed {
+  uint8_t op_code = 0;
+  int16_t return_code = 0;
+  std::string message;
+};
+
+/// What RealtimeClient::poll() hands out: an owned copy of one thing that happened, so it stays valid
+/// as long as you keep it. A room event is an OwnedEvent (PEER_CLIENT_EVENT_EVENT), a response to
+/// an operation other than the client's own (for example the RaiseEvent response saying whom the
+/// server skipped) an OwnedResponse (PEER_CLIENT_EVENT_RESPONSE). Move-only. Read it with
+/// std::get_if or std::visit.
+using ClientEvent =
+    std::variant<ClientStateChanged, ClientStatus, ClientJoined, ClientFailed, OwnedEvent, OwnedResponse>;
+
+namespace detail {
+/// Deleter of the client handle: peer_client_destroy disconnects, stops its thread and frees it.
+struct ClientDeleter {
+  void operator()(peer_client_t* client) const noexcept { (void)peer_client_destroy(client); }
+};
+}  // namespace detail
+
+/// A realtime client (peer_client_t, Photon's LoadBalancingClient): logs in at a master, sends room
+/// requests, follows the master's answer to a game server by itself and goes back to the master on
+/// leave_room(). Polled only: nothing calls back into the game.
+///
+/// Move-only; destroying it disconnects and frees it (peer_client_destroy): when the destructor or
+/// reset() returns, no thread of it remains. A default-constructed or moved-from RealtimeClient is
+/// empty: its calls return ErrorCode::InvalidPeer and poll() gives nothing.
+///
+/// Threads: poll(), wait(), connect(), the room requests, raise_event(), send_operation() and
+/// disconnect() on one thread at a time (the game's thread that polls); state(), server_public_key(),
+/// actor_number() and room_name() on any thread, also while the polling thread blocks in wait().
+/// Creating, moving, resetting and destroying are ordinary writes to a C++ object.
+///
+/// A request starts the work and returns at once; its outcome arrives through poll(): a request the
+/// state does not allow gives ErrorCode::WrongState (last_error() names the state) and sends
+/// nothing; a request the server refuses gives a ClientFailed with its return code.
+class RealtimeClient {
+ public:
+  RealtimeClient() noexcept = default;
+  RealtimeClient(const RealtimeClient&) = delete;
+  RealtimeClient& operator=(const RealtimeClient&) = delete;
+  RealtimeClient(RealtimeClient&& other) noexcept = default;
+  /// Destroys the current client (if any) first, then takes over `other`'s.
+  RealtimeClient& operator=(RealtimeClient&& other) noexcept {
+    if (this != &other) {
+      reset();
+      handle_ = std::move(other.handle_);
+    }
+    return *this;
+  }
+  ~RealtimeClient() = default;
+
+  /// Creates a client in ClientState::PeerCreated; no thread starts until connect(). No master, more
+  /// than 64, or a text holding a NUL byte gives ErrorCode::InvalidArgument, last_error() saying which.
+  static Expected<RealtimeClient> create(const ClientConfig& config) {
+    peer_config_t peer;
+    uint32_t rc = peer_config_default(&peer, sizeof peer);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    Result converted = detail::to_millis(config.disconnect_timeout, "disconnect_timeout", &peer.disconnect_timeout_ms);
+    if (!converted.ok()) return converted;
+    converted = detail::to_millis(config.ping_interval, "ping_interval", &peer.ping_interval_ms);
+    if (!converted.ok()) return converted;
+    if (config.max_queued_events) peer.max_queued_events = *config.max_queued_events;
+    if (config.max_queued_bytes) peer.max_queued_bytes = *config.max_queued_bytes;
+    if (config.max_protocol_version) peer.max_protocol_version = *config.max_protocol_version;
+
+    std::vector<std::string> masters;
+    masters.reserve(config.masters.size());
+    for (const std::string& address : config.masters) {
+      auto address_c = detail::c_string(address);
+      if (!address_c) return detail::fail(ErrorCode::InvalidArgument, "RealtimeClient::create: a master address holds a NUL byte");
+      masters.push_back(std::move(*address_c));
+    }
+    std::vector<const char*> master_pointers;
+    master_pointers.reserve(masters.size());
+    for (const std::string& address : masters) master_pointers.push_back(address.c_str());
+    const auto app_id_c = detail::c_string(config.app_id);
+    if (!app_id_c) return detail::fail(ErrorCode::InvalidArgument, "RealtimeClient::create: the app id holds a NUL byte");
+    std::optional<std::string> version_c;
+    if (config.app_version) {
+      version_c = detail::c_string(*config.app_version);
+      if (!version_c) {
+        return detail::fail(ErrorCode::InvalidArgument, "RealtimeClient::create: the app version holds a NUL byte");
+      }
+    }
+
+    peer_client_config_t c;
+    rc = peer_client_config_default(&c, sizeof c);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    c.peer = &peer;
+    // With no master the library refuses the count before it looks at the pointer.
+    c.masters = master_pointers.empty() ? nullptr : master_pointers.data();
+    c.master_count = master_pointers.size();
+    if (config.pinned_master_key) {
+      c.pin_master_key = 1;
+      std::memcpy(c.master_public_key, config.pinned_master_key->data(), sizeof c.master_public_key);
+    }
+    c.app_id = app_id_c->c_str();
+    c.app_version = version_c ? version_c->c_str() : nullptr;
+
+    peer_client_t* raw = nullptr;
+    rc = peer_client_create(&c, &raw);  // copies the config and every string
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    RealtimeClient client;
+    client.handle_.reset(raw);
+    return Expected<RealtimeClient>(std::move(client));
+  }
+
+  /// True when this object holds a client.
+  bool valid() const noexcept { return handle_ != nullptr; }
+  explicit operator bool() const noexcept { return valid(); }
+  /// The C handle, for calls this wrapper does not cover. Owned by this object.
+  peer_client_t* native_handle() const noexcept { return handle_.get(); }
+
+  /// Destroys the client now: disconnects, stops its thread and frees it. The object becomes empty.
+  /// Safe on an empty client.
+  void reset() noexcept { handle_.reset(); }
+
+  /// Logs in: connects to the first master that answers and authenticates with `auth` (copied during
+  /// the call; null: an anonymous player, where the master allows it). Returns at once; then
+  /// ClientState::ConnectedToMasterServer, or a ClientFailed with the refusal. ErrorCode::WrongState
+  /// unless the client is in PeerCreated or Disconnected.
+  Result connect(const AuthValues* auth = nullptr) {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    if (auth != nullptr && !auth->valid()) {
+      return detail::fail(ErrorCode::NullParameter, "RealtimeClient::connect: the AuthValues hold no values");
+    }
+    return Result(peer_client_connect(handle_.get(), auth != nullptr ? auth->native_handle() : nullptr));
+  }
+
+  /// JoinOrCreateRoom: joins the room `name` (UTF-8), created with `options` where the master places
+  /// it if it does not exist. The client switches to the game server by itself; a ClientJoined or a
+  /// ClientFailed follows. ErrorCode::WrongState unless at the master.
+  Result join_or_create_room(std::string_view name, RoomOptions options = RoomOptions()) {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    const auto name_c = detail::c_string(name);
+    if (!name_c) return detail::fail(ErrorCode::InvalidArgument, "join_or_create_room: the room name holds a NUL byte");
+    peer_room_options_t c;
+    const Result made = to_native(options, &c);
+    if (!made.ok()) return made;
+    return Result(peer_client_join_or_create_room(handle_.get(), name_c->c_str(), &c));
+  }
+
+  /// CreateRoom: as join_or_create_room, but fails with return_code::GameIdAlreadyExists when the room
+  /// exists. Without a name (std::nullopt) the master names the room; ClientJoined::room says how.
+  Result create_room(std::optional<std::string_view> name, RoomOptions options = RoomOptions()) {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    std::optional<std::string> name_c;
+    if (name) {
+      name_c = detail::c_string(*name);
+      if (!name_c) return detail::fail(ErrorCode::InvalidArgument, "create_room: the room name holds a NUL byte");
+    }
+    peer_room_options_t c;
+    const Result made = to_native(options, &c);
+    if (!made.ok()) return made;
+    return Result(peer_client_create_room(handle_.get(), name_c ? name_c->c_str() : nullptr, &c));
+  }
+
+  /// JoinRoom: joins the room `name`; fails with return_code::GameDoesNotExist when there is none (or
+  /// GameFull, GameClosed).
+  Result join_room(std::string_view name) {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    const auto name_c = detail::c_string(name);
+    if (!name_c) return detail::fail(ErrorCode::InvalidArgument, "join_room: the room name holds a NUL byte");
+    return Result(peer_client_join_room(handle_.get(), name_c->c_str()));
+  }
+
+  /// JoinRandomRoom: an open, visible room with space; fails with return_code::NoRandomMatchFound
+  /// when there is none.
+  Result join_random_room() noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    return Result(peer_client_join_random_room(handle_.get()));
+  }
+
+  /// Leaves the room; the client goes back to the master with its token
+  /// (ClientState::ConnectedToMasterServer follows). ErrorCode::WrongState unless joined.
+  Result leave_room() noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    return Result(peer_client_leave_room(handle_.get()));
+  }
+
+  /// Raises event `code` (0 to 199; above: ErrorCode::InvalidArgument) in the room with `data`
+  /// (copied; any type Params::put takes, nullptr for none), which the other players receive as an
+  /// OwnedEvent holding it under key 245, and `sender` the own actor number. SendOptions::encrypted()
+  /// encrypts it. ErrorCode::WrongState unless joined; the value's limits and protocol version are
+  /// checked as by Params::put and Peer::send_operation. Throws only what your serializer of a
+  /// registered type throws, and std::bad_alloc.
+  template <class T = std::nullptr_t>
+  Result raise_event(uint8_t code, const T& data = nullptr, SendOptions options = SendOptions()) {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    peer_send_options_t c;
+    const uint32_t made = peer_send_options_default(&c, sizeof c);
+    if (made != PEER_RESULT_OK) return Result(made);
+    c.delivery_mode = static_cast<uint8_t>(options.delivery);
+    c.encrypt = options.encrypt ? 1 : 0;
+    c.channel = options.channel;
+    return detail::with_native(data, [&](const peer_value_t& native) -> Result {
+      return Result(peer_client_raise_event(handle_.get(), code, &native, &c));
+    });
+  }
+
+  /// Sends any other operation (Photon's OpCustom) on the current connection, to the master or the
+  /// game server the client is on; the parameters are borrowed for the call only. Its response arrives
+  /// through poll() as an OwnedResponse (return_code::InvalidOperation for an operation the server
+  /// does not know). Fails as Peer::send_operation (ErrorCode::NotConnected while no connection runs,
+  /// ErrorCode::EncryptionNotEstablished for `options.encrypt` before the key exchange, ...).
+  Result send_operation(uint8_t op_code, ParamsView params = ParamsView(),
+                        SendOptions options = SendOptions()) noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    peer_send_options_t c;
+    const uint32_t made = peer_send_options_default(&c, sizeof c);
+    if (made != PEER_RESULT_OK) return Result(made);
+    c.delivery_mode = static_cast<uint8_t>(options.delivery);
+    c.encrypt = options.encrypt ? 1 : 0;
+    c.channel = options.channel;
+    return Result(peer_client_send_operation(handle_.get(), op_code, params.native_handle(), &c));
+  }
+
+  /// The own actor number in the room the client is in now; ErrorCode::WrongState outside a room.
+  /// Read from the C library like state(): already set when ClientStateChanged reports Joined. Any
+  /// thread.
+  Expected<int32_t> actor_number() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    int32_t actor = 0;
+    const uint32_t rc = peer_client_actor_number(handle_.get(), &actor);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return actor;
+  }
+
+  /// The name of the room the client is in now (UTF-8); ErrorCode::WrongState outside a room. Read
+  /// from the C library like state(): already set when ClientStateChanged reports Joined. Any
+  /// thread. Throws only std::bad_alloc.
+  Expected<std::string> room_name() const {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    std::string name;
+    for (;;) {
+      size_t len = 0;
+      // With the string's own storage as the buffer (its capacity holds the NUL too).
+      uint32_t rc = peer_client_room_name(handle_.get(), name.empty() ? nullptr : name.data(),
+                                          name.empty() ? 0 : name.size() + 1, &len);
+      if (rc == PEER_RESULT_OK) {
+        name.resize(len);
+        return name;
+      }
+      if (rc != PEER_RESULT_BUFFER_TOO_SMALL) return Result(rc);
+      // The client may move to a room with a longer name between two calls: ask again.
+      name.assign(len == 0 ? 1 : len, '\0');
+    }
+  }
+
+  /// Moves the client on and takes the next thing that happened, copied out of the C library (see
+  /// ClientEvent); empty when nothing did. Call it every frame, or after wait(), until it is empty.
+  /// An empty client gives nothing (valid() tells). A kind of event newer than this header is
+  /// skipped. Throws std::bad_alloc if the C library cannot copy an event's parameters.
+  [[nodiscard]] std::optional<ClientEvent> poll() {
+    if (!handle_) return std::nullopt;
+    for (;;) {
+      peer_client_event_t e{};
+      if (peer_client_poll(handle_.get(), &e) != PEER_RESULT_OK) return std::nullopt;
+      // Everything in `e` lives only until the next peer_client_poll: copy it all now.
+      switch (e.kind) {
+        case PEER_CLIENT_EVENT_STATE_CHANGED:
+          return ClientEvent(ClientStateChanged{static_cast<ClientState>(e.state)});
+        case PEER_CLIENT_EVENT_STATUS:
+          return ClientEvent(ClientStatus{e.status, e.status_info.reason, std::string(detail::view_of(e.status_info.message))});
+        case PEER_CLIENT_EVENT_JOINED: {
+          ClientJoined joined;
+          joined.room = std::string(detail::view_of(e.room));
+          joined.actor = e.actor;
+          if (e.actors != nullptr) joined.actors.assign(e.actors, e.actors + e.actor_count);
+          return ClientEvent(std::move(joined));
+        }
+        case PEER_CLIENT_EVENT_FAILED:
+          return ClientEvent(ClientFailed{e.op_code, e.return_code, std::string(detail::view_of(e.message))});
+        case PEER_CLIENT_EVENT_EVENT:
+          return ClientEvent(detail::to_event(e.event).to_owned());
+        case PEER_CLIENT_EVENT_RESPONSE:
+          return ClientEvent(detail::to_response(e.response).to_owned());
+        default:
+          continue;  // a kind this header does not know
+      }
+    }
+  }
+
+  /// Blocks until the client may have something for poll() (then returns Ok), `timeout` passes
+  /// (ErrorCode::TimedOut), or nothing can arrive because no connection runs (ErrorCode::NotConnected,
+  /// at once). Poll either way. For hosts that are not a frame loop: bots, tests, servers.
+  Result wait(std::chrono::milliseconds timeout) noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    const auto ms = timeout.count() < 0 ? 0 : timeout.count();
+    const auto capped = ms > 0xFFFFFFFF ? 0xFFFFFFFFu : static_cast<uint32_t>(ms);
+    return Result(peer_client_wait(handle_.get(), capped));
+  }
+
+  /// The client's state now. Any thread. The ClientStateChanged events polled so far may lag behind.
+  Expected<ClientState> state() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    uint32_t raw = 0;
+    const uint32_t rc = peer_client_state(handle_.get(), &raw);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return static_cast<ClientState>(raw);
+  }
+
+  /// The static public key of the server the client is connected to (the master, or the game server
+  /// it switched to); ErrorCode::EncryptionNotEstablished before a key exchange, as
+  /// Peer::server_public_key. Any thread.
+  Expected<PublicKey> server_public_key() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    PublicKey key{};
+    const uint32_t rc = peer_client_server_public_key(handle_.get(), key.data());
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return key;
+  }
+
+  /// Disconnects and stays disconnected (ClientState::Disconnected follows through poll()).
+  Result disconnect() noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    return Result(peer_client_disconnect(handle_.get()));
+  }
+
+ private:
+  static Result to_native(const RoomOptions& options, peer_room_options_t* c) noexcept {
+    const uint32_t made = peer_room_options_default(c, sizeof *c);  // sets struct_size
+    if (made != PEER_RESULT_OK) return Result(made);
+    c->max_players = options.max_players;
+    c->is_open = options.is_open ? 1 : 0;
+    c->is_visible = options.is_visible ? 1 : 0;
+    return Result(PEER_RESULT_OK);
+  }
+
+  std::unique_ptr<peer_client_t, detail::ClientDeleter> handle_;
 };
 
 }  // namespace sealnet

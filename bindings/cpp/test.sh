@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Builds the C++ wrapper's test, the all_types program of tests/cross and the chat example with
-# sanitizers, then runs a short chat session, one C++ all_types sender against one C++ receiver, and
-# the test, each against a fresh sealnet-server on loopback.
+# Builds the C++ wrapper's tests (peer_test, and client_test of the realtime client), the all_types
+# program of tests/cross and the chat example with sanitizers, then runs a short chat session, one C++
+# all_types sender against one C++ receiver, client_test and peer_test, each against a fresh
+# sealnet-server (of role "all") on loopback.
 #
 #   bindings/cpp/test.sh
 #
@@ -37,6 +38,7 @@ mkdir -p "$out"
 
 echo "== build ($cxx)"
 "$cxx" "${cxxflags[@]}" bindings/cpp/test/peer_test.cpp -o "$out/peer_test" "${ldflags[@]}"
+"$cxx" "${cxxflags[@]}" bindings/cpp/test/client_test.cpp -o "$out/client_test" "${ldflags[@]}"
 "$cxx" "${cxxflags[@]}" bindings/cpp/test/all_types.cpp -o "$out/all_types" "${ldflags[@]}"
 "$cxx" "${cxxflags[@]}" bindings/cpp/examples/chat.cpp -o "$out/chat" "${ldflags[@]}"
 
@@ -86,6 +88,9 @@ pair='
   wait "$receiver_pid" || { echo "all_types receiver failed" >&2; exit 1; }
 '
 scripts/with-server.sh "${server_options[@]}" -- bash -c "$pair" all_types "$out/all_types"
+
+echo "== client_test (the realtime client against a server of role \"all\")"
+scripts/with-server.sh "${server_options[@]}" -- "$out/client_test"
 
 echo "== peer_test"
 exec scripts/with-server.sh "${server_options[@]}" -- "$out/peer_test"

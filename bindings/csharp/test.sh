@@ -54,7 +54,9 @@ mcs "${mcs_flags[@]}" -r:"$out/Sealnet.Runtime.dll" -out:"$out/AllTypes.exe" "$h
 # Measure the header's structure layouts with the C compiler, when there is one, so the test compares
 # the C# mirrors with the real thing rather than with hand-worked numbers (on 64-bit it also checks the
 # hand-worked numbers, its fallback without a compiler, against the measured ones).
+# The same program gives the header's operation return codes, compared with the ReturnCode constants.
 layout=
+return_codes=
 cc=${CC:-cc}
 if command -v "$cc" >/dev/null 2>&1; then
   cat >"$out/layout.c" <<'C'
@@ -63,7 +65,35 @@ if command -v "$cc" >/dev/null 2>&1; then
 #include "sealnet.h"
 #define SIZE(t) printf("%s=%zu;", #t, sizeof(t))
 #define OFF(t, f) printf("%s.%s=%zu;", #t, #f, offsetof(t, f))
-int main(void) {
+#define CODE(name) printf("%s=%d;", #name, (int)PEER_RETURN_CODE_##name)
+/* With an argument: the header's operation return codes instead of the layouts. */
+static int return_codes(void) {
+    CODE(OK);
+    CODE(INTERNAL_SERVER_ERROR);
+    CODE(MUST_ENCRYPT);
+    CODE(PLUGIN_REJECTED);
+    CODE(SERVER_BUSY);
+    CODE(GAME_FULL);
+    CODE(DIRECTORY_UNAVAILABLE);
+    CODE(GAME_ID_ALREADY_EXISTS);
+    CODE(GAME_CLOSED);
+    CODE(SERVER_FULL);
+    CODE(NO_RANDOM_MATCH_FOUND);
+    CODE(GAME_DOES_NOT_EXIST);
+    CODE(OPERATION_NOT_ALLOWED_IN_CURRENT_STATE);
+    CODE(INVALID_OPERATION);
+    CODE(INVALID_AUTHENTICATION);
+    CODE(CUSTOM_AUTHENTICATION_FAILED);
+    CODE(AUTHENTICATION_TICKET_EXPIRED);
+    CODE(HTTP_LIMIT_REACHED);
+    CODE(EXTERNAL_HTTP_CALL_FAILED);
+    return 0;
+}
+int main(int argc, char **argv) {
+    (void)argv;
+    if (argc > 1) {
+        return return_codes();
+    }
     SIZE(peer_config_t);
     OFF(peer_config_t, struct_size);
     OFF(peer_config_t, disconnect_timeout_ms);
@@ -135,11 +165,42 @@ int main(void) {
     OFF(peer_polled_event_t, status_info);
     OFF(peer_polled_event_t, response);
     OFF(peer_polled_event_t, event);
+    SIZE(peer_room_options_t);
+    OFF(peer_room_options_t, struct_size);
+    OFF(peer_room_options_t, max_players);
+    OFF(peer_room_options_t, is_open);
+    OFF(peer_room_options_t, is_visible);
+    OFF(peer_room_options_t, reserved);
+    SIZE(peer_client_config_t);
+    OFF(peer_client_config_t, struct_size);
+    OFF(peer_client_config_t, pin_master_key);
+    OFF(peer_client_config_t, reserved);
+    OFF(peer_client_config_t, master_public_key);
+    OFF(peer_client_config_t, peer);
+    OFF(peer_client_config_t, masters);
+    OFF(peer_client_config_t, master_count);
+    OFF(peer_client_config_t, app_id);
+    OFF(peer_client_config_t, app_version);
+    SIZE(peer_client_event_t);
+    OFF(peer_client_event_t, kind);
+    OFF(peer_client_event_t, state);
+    OFF(peer_client_event_t, status);
+    OFF(peer_client_event_t, status_info);
+    OFF(peer_client_event_t, room);
+    OFF(peer_client_event_t, actor);
+    OFF(peer_client_event_t, actors);
+    OFF(peer_client_event_t, actor_count);
+    OFF(peer_client_event_t, op_code);
+    OFF(peer_client_event_t, return_code);
+    OFF(peer_client_event_t, message);
+    OFF(peer_client_event_t, event);
+    OFF(peer_client_event_t, response);
     return 0;
 }
 C
   "$cc" -std=c99 -I"$root/include" -o "$out/layout" "$out/layout.c"
   layout=$("$out/layout")
+  return_codes=$("$out/layout" return-codes)
 else
   echo "csharp: no C compiler; checking struct layouts against hand-worked values" >&2
 fi
@@ -147,6 +208,7 @@ fi
 # The options of the scripts/with-server.sh this runs under, if any, for the servers started here.
 read -r -a server_options <<<"${SEALNET_WITH_SERVER_OPTIONS:-}"
 export SEALNET_C_LAYOUT=$layout
+export SEALNET_C_RETURN_CODES=$return_codes
 export LD_LIBRARY_PATH=$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 status=0
 "$root/scripts/with-server.sh" "${server_options[@]}" -- mono --debug "$out/SealnetTests.exe" || status=1

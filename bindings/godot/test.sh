@@ -2,7 +2,9 @@
 # Builds the Godot extension and runs its tests. No Godot binary is needed: the tests cover the
 # engine-free code (value mapping, codes, the client against an in-process server); see README.md.
 # Then one all_types sender and one all_types receiver (examples/all_types.rs, the extension's value
-# mapping without the engine) exchange every value type through a sealnet-server on loopback.
+# mapping without the engine) exchange every value type through a sealnet-server on loopback, and two
+# realtime clients (examples/realtime.rs, the engine-free layer of SealnetRealtimeClient) log in, create,
+# join, raise, leave and fail to join through another one.
 #
 # Usage: bindings/godot/test.sh [--lint]   (--lint also runs rustfmt --check and clippy -D warnings)
 # Builds go to target/godot under the repository root (or $CARGO_TARGET_DIR when set). Needs the
@@ -71,7 +73,7 @@ fi
 
 cargo build --manifest-path "$manifest" --target-dir "$target_dir"
 cargo test --manifest-path "$manifest" --target-dir "$target_dir"
-cargo build --manifest-path "$manifest" --target-dir "$target_dir" --example all_types
+cargo build --manifest-path "$manifest" --target-dir "$target_dir" --example all_types --example realtime
 
 # The library must export the entry point that sealnet.gdextension names.
 entry="$(sed -n 's/^entry_symbol *= *"\(.*\)"$/\1/p' "$here/addons/sealnet/sealnet.gdextension")"
@@ -112,6 +114,9 @@ echo "every SealnetPeer member used by demo/main.gd is defined"
 # the other bindings' ones.
 read -r -a server_options <<<"${SEALNET_WITH_SERVER_OPTIONS:-}"
 "$root/scripts/with-server.sh" "${server_options[@]}" -- "$here/test.sh" --pair "$target_dir/debug/examples/all_types"
+
+# The realtime client against a server of role "all" (its own master), pinning its key.
+"$root/scripts/with-server.sh" "${server_options[@]}" -- "$target_dir/debug/examples/realtime"
 
 if ((lint)); then
   cargo fmt --manifest-path "$manifest" --check

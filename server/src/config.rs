@@ -551,6 +551,11 @@ impl Config {
                 self.role.name()
             ));
         }
+        if self.role == Role::All && !cluster.redis_url.is_empty() {
+            return invalid(
+                "role \"all\" keeps its rooms to itself: cluster.redis_url is for the master and game roles".into(),
+            );
+        }
         if !cluster.redis_url.is_empty() && !cluster.redis_url.starts_with("redis://") {
             return invalid("cluster.redis_url must start with redis://".into());
         }
@@ -818,9 +823,13 @@ where
             _ => app_ids.push(value),
         }
     }
-    let mut config = Config::from_file_and_environment(config_file.as_deref(), environment_table(environment)?)?;
+    let mut layer = environment_table(environment)?;
+    // The role decides which other settings are valid, so it joins the layers before they are checked.
+    if let Some(role) = role {
+        layer.insert("role".into(), toml::Value::String(role.name().into()));
+    }
+    let mut config = Config::from_file_and_environment(config_file.as_deref(), layer)?;
     set(&mut config.listen, listen);
-    set(&mut config.role, role);
     if key_file.is_some() {
         config.key_file = key_file;
     }
@@ -849,6 +858,44 @@ mod tests {
         assert!(config.plugins.masked_words.is_empty());
         assert_eq!(config.validate(), Ok(()));
         assert_eq!(parse_args(Vec::<String>::new()), Ok(Command::Run(Box::new(config))));
+    }
+
+    #[test]
+    fn roles_need_the_directory_their_deployment_shares() {
+        assert_eq!(Config::default().role, Role::All);
+        let invalid = |text: &str, part: &str| matches!(Config::from_toml(text, "test"), Err(ConfigError::Invalid(m)) if m.contains(part));
+        assert!(invalid("role = \"master\"", "cluster.redis_url"));
+        let master = Config::from_toml("role = \"master\"\n[cluster]\nredis_url = \"redis://10.0.0.5:6379/\"", "test");
+        assert_eq!(master.map(|config| config.role), Ok(Role::Master));
+        assert!(invalid("role = \"game\"\n[cluster]\nredis_url = \"http://x\"", "redis://"));
+        assert!(invalid("[cluster]\nredis_url = \"redis://10.0.0.5:6379/\"", "role \"all\""));
+        assert!(invalid(
+            "role = \"game\"\n[cluster]\nredis_url = \"redis://h/\"\nheartbeat_ms = 1000\nexpiry_ms = 1500",
+            "twice"
+        ));
+        assert!(matches!(parse_args(["--role", "game"]), Err(ConfigError::Invalid(m)) if m.contains("redis_url")));
+        assert!(
+            matches!(parse_args(["--role", "referee"]), Err(ConfigError::Usage(m)) if m.contains("all, master or game"))
+        );
+        // The role from the command line counts when the other layers are checked.
+        let environment = [("SEALNET_CONFIG_CLUSTER__REDIS_URL".to_owned(), "redis://10.0.0.5:6379/".to_owned())];
+        let Ok(Command::Run(config)) = parse_args_with_environment(["--role", "game"], environment) else {
+            panic!("a game server with a directory")
+        };
+        assert_eq!(config.role, Role::Game);
+    }
+
+    #[test]
+    fn a_game_server_advertises_its_public_address_or_a_concrete_listen_address() {
+        let mut config = Config::default();
+        let bound: SocketAddr = "127.0.0.1:4531".parse().unwrap();
+        assert_eq!(config.advertised_address(bound), Ok("127.0.0.1:4531".to_owned()));
+        assert!(config.advertised_address("0.0.0.0:4531".parse().unwrap()).is_err(), "a wildcard reaches nobody");
+        config.cluster.public_address = "game-1.example.com:4531".into();
+        assert_eq!(
+            config.advertised_address("0.0.0.0:4531".parse().unwrap()),
+            Ok("game-1.example.com:4531".to_owned())
+        );
     }
 
     #[test]

@@ -592,3 +592,32 @@ fn without_redis_matchmaking_refuses_clearly_rooms_go_on_and_it_recovers() {
         std::thread::sleep(Duration::from_millis(50));
     }
 }
+
+#[test]
+#[ignore = "needs redis-server: make cluster-test"]
+fn when_a_master_dies_players_in_rooms_play_on_and_logins_go_to_the_other_master() {
+    let mut deployment = Deployment::new();
+    let first = deployment.master();
+    let second = deployment.master();
+    let _game = deployment.game();
+    wait_for_game_servers(&deployment.directory(), 1);
+    let mut players = [logged_in(&first), logged_in(&first)];
+    for player in players.iter_mut() {
+        player.client.join_or_create_room("on", RoomOptions::default()).unwrap();
+    }
+    drive(&mut players, "joins", joined);
+    let (first_address, first_key) = (first.address.clone(), first.public_key);
+    first.kill();
+
+    players[0].client.raise_event(4, Value::Int(1), SendOptions::ENCRYPTED).unwrap();
+    drive_one(&mut players[1], "an event after the master died", |player| player.events_with_code(4) == 1);
+    assert!(players.iter().all(joined), "still in the room");
+    // These two masters have keys of their own (a deployment may give its masters one key file, so
+    // that clients pin one key): this client pins the second's, which the failover reaches.
+    assert_ne!(first_key, second.public_key);
+    let mut late = Player::with_masters(vec![first_address, second.address.clone()], second.public_key);
+    late.login();
+    drive_one(&mut late, "a login through the second master", connected_to_master);
+    late.client.join_room("on").unwrap();
+    drive_one(&mut late, "a join of the room", joined);
+}

@@ -16,6 +16,7 @@ use parking_lot::Mutex;
 use super::auth::peer_auth_values_t;
 use super::boundary::{borrow_mut, c_str, guard, guard_detailed, Failure};
 use super::dispatch::Prepared;
+use super::params::peer_params_t;
 use super::peer::{default_peer_config, peer_config, send_options};
 use super::result::PeerResult;
 use super::sized::{self, Sized32};
@@ -79,6 +80,8 @@ pub const PEER_CLIENT_EVENT_RESPONSE: u32 = 6;
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct peer_room_options_t {
+    /// sizeof(peer_room_options_t) as the host compiled it; peer_room_options_default sets it.
+    pub struct_size: u32,
     /// Most players; 0: as many as the server allows.
     pub max_players: u32,
     /// 1: others may join.
@@ -86,7 +89,27 @@ pub struct peer_room_options_t {
     /// 1: JoinRandomRoom may pick it.
     pub is_visible: u8,
     /// Must be zero.
-    pub reserved: [u8; 2],
+    pub reserved: [u8; 6],
+}
+
+impl Sized32 for peer_room_options_t {
+    const MIN_SIZE: usize = std::mem::size_of::<peer_room_options_t>();
+    fn set_size(&mut self, size: u32) {
+        self.struct_size = size;
+    }
+    fn reserved(&self) -> &[u8] {
+        &self.reserved
+    }
+}
+
+fn default_room_options() -> peer_room_options_t {
+    peer_room_options_t {
+        struct_size: std::mem::size_of::<peer_room_options_t>() as u32,
+        max_players: 0,
+        is_open: 1,
+        is_visible: 1,
+        reserved: [0; 6],
+    }
 }
 
 /// What a realtime client connects to, and how.
@@ -95,23 +118,24 @@ pub struct peer_room_options_t {
 pub struct peer_client_config_t {
     /// sizeof(peer_client_config_t) as the host compiled it; peer_client_config_default sets it.
     pub struct_size: u32,
-    /// Settings of the peer underneath, or NULL for peer_config_default's. Its callbacks and
-    /// `user_data` are not used: the client is polled.
-    pub peer: *const peer_config_t,
-    /// `master_count` master addresses ("host:port", NUL-terminated): a login tries them in order
-    /// until one answers.
-    pub masters: *const *const c_char,
-    pub master_count: usize,
     /// 1: require `master_public_key` of every master (recommended: every game server's key then
     /// comes from the master, encrypted).
     pub pin_master_key: u8,
+    /// Must be zero.
+    pub reserved: [u8; 3],
     pub master_public_key: [u8; 32],
+    /// Settings of the peer underneath (timeouts, queue bounds, protocol version), or NULL for
+    /// peer_config_default's. Its callbacks and `user_data` are not used (the client is polled); it
+    /// must keep `auto_key_exchange` on and `pin_server_key` off (the client pins each server itself).
+    pub peer: *const peer_config_t,
+    /// `master_count` master addresses ("host:port", NUL-terminated), 1 to 64: a login tries them in
+    /// order until one answers.
+    pub masters: *const *const c_char,
+    pub master_count: usize,
     /// The application id (1 to 64 bytes, NUL-terminated UTF-8).
     pub app_id: *const c_char,
     /// The game's version (at most 32 bytes), or NULL for the library's.
     pub app_version: *const c_char,
-    /// Must be zero.
-    pub reserved: [u8; 7],
 }
 
 impl Sized32 for peer_client_config_t {
@@ -287,17 +311,14 @@ pub extern "C" fn peer_client_config_default(out_config: *mut peer_client_config
     guard_detailed(|| unsafe { sized::write(out_config, struct_size, default_client_config(), "peer_client_config_t") })
 }
 
-/// Fills `*out_options` with the defaults: no limit of its own, open, visible.
+/// Fills `*out_options` with the defaults (no limit of its own, open, visible); `struct_size` as for
+/// peer_config_default.
 ///
 /// Thread: any thread.
 #[unsafe(no_mangle)]
-pub extern "C" fn peer_room_options_default(out_options: *mut peer_room_options_t) -> u32 {
-    guard(|| {
-        // SAFETY: NULL-checked; writable per the contract.
-        *unsafe { borrow_mut(out_options)? } =
-            peer_room_options_t { max_players: 0, is_open: 1, is_visible: 1, reserved: [0; 2] };
-        Ok(())
-    })
+pub extern "C" fn peer_room_options_default(out_options: *mut peer_room_options_t, struct_size: u32) -> u32 {
+    // SAFETY: `struct_size` writable bytes per the contract.
+    guard_detailed(|| unsafe { sized::write(out_options, struct_size, default_room_options(), "peer_room_options_t") })
 }
 
 /// Creates a realtime client. No thread starts until peer_client_connect.
@@ -318,6 +339,11 @@ pub extern "C" fn peer_client_create(config: *const peer_client_config_t, out_cl
             // SAFETY: `struct_size` readable bytes per the contract.
             unsafe { sized::read(config.peer, default_peer_config(), "peer_config_t")? }
         };
+        if peer.auto_key_exchange == 0 || peer.pin_server_key != 0 {
+            let detail =
+                "peer: the client needs auto_key_exchange on and pin_server_key off (pin masters with pin_master_key)";
+            return Err(Failure::new(PeerResult::InvalidArgument, detail));
+        }
         if config.master_count == 0 || config.master_count > 64 {
             return Err(Failure::new(PeerResult::InvalidArgument, "master_count must be 1 to 64"));
         }
@@ -355,14 +381,14 @@ pub extern "C" fn peer_client_create(config: *const peer_client_config_t, out_cl
 fn default_client_config() -> peer_client_config_t {
     peer_client_config_t {
         struct_size: std::mem::size_of::<peer_client_config_t>() as u32,
+        pin_master_key: 0,
+        reserved: [0; 3],
+        master_public_key: [0; 32],
         peer: ptr::null(),
         masters: ptr::null(),
         master_count: 0,
-        pin_master_key: 0,
-        master_public_key: [0; 32],
         app_id: ptr::null(),
         app_version: ptr::null(),
-        reserved: [0; 7],
     }
 }
 
@@ -385,12 +411,15 @@ pub extern "C" fn peer_client_connect(client: *mut peer_client_t, values: *const
 /// The room options a host passed (the defaults for NULL).
 ///
 /// # Safety
-/// `options` is NULL or readable.
+/// `options` is NULL or points at `struct_size` readable bytes.
 unsafe fn room_options(options: *const peer_room_options_t) -> Result<RoomOptions, Failure> {
-    // SAFETY: per this function's contract.
-    let Some(options) = (unsafe { options.as_ref() }) else { return Ok(RoomOptions::default()) };
-    if options.reserved != [0; 2] || options.is_open > 1 || options.is_visible > 1 {
-        return Err(Failure::new(PeerResult::InvalidArgument, "is_open and is_visible are 0 or 1; reserved is zero"));
+    if options.is_null() {
+        return Ok(RoomOptions::default());
+    }
+    // SAFETY: per this function's contract (`struct_size` readable bytes).
+    let options = unsafe { sized::read(options, default_room_options(), "peer_room_options_t")? };
+    if options.is_open > 1 || options.is_visible > 1 {
+        return Err(Failure::new(PeerResult::InvalidArgument, "is_open and is_visible are 0 or 1"));
     }
     Ok(RoomOptions {
         max_players: options.max_players,
@@ -508,6 +537,72 @@ pub extern "C" fn peer_client_raise_event(
     })
 }
 
+/// Sends any other operation (`params` borrowed for the call; NULL for none) on the current
+/// connection, with `options` (NULL: reliable, in clear); its response comes as
+/// PEER_CLIENT_EVENT_RESPONSE.
+///
+/// Thread: the thread that polls this client.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_client_send_operation(
+    client: *mut peer_client_t,
+    op_code: u8,
+    params: *const peer_params_t,
+    options: *const peer_send_options_t,
+) -> u32 {
+    guard_detailed(|| {
+        let handle = lookup(client)?;
+        // SAFETY: NULL or a live dictionary, and NULL-or-sized options, per the contract.
+        let (params, options) = unsafe { (params.as_ref(), send_options(options)?) };
+        let empty = crate::protocol::codec::Params::new();
+        let result = handle.client.lock().send_operation(op_code, params.map_or(&empty, |p| &p.params), options);
+        Ok(result?)
+    })
+}
+
+/// Writes the client's own actor number in its room to `*out_actor`. PEER_RESULT_WRONG_STATE when it
+/// is not in a room.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_client_actor_number(client: *const peer_client_t, out_actor: *mut i32) -> u32 {
+    guard(|| {
+        let actor = lookup(client)?.client.lock().actor().ok_or(PeerResult::WrongState)?;
+        // SAFETY: NULL-checked; writable per the contract.
+        *unsafe { borrow_mut(out_actor)? } = actor;
+        Ok(())
+    })
+}
+
+/// Copies the name of the client's room, NUL-terminated, into `buffer` of `capacity` bytes and its
+/// length (without the NUL) to `*out_len`. PEER_RESULT_BUFFER_TOO_SMALL (with `*out_len` set) when it
+/// does not fit; PEER_RESULT_WRONG_STATE when the client is not in a room.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_client_room_name(
+    client: *const peer_client_t,
+    buffer: *mut c_char,
+    capacity: usize,
+    out_len: *mut usize,
+) -> u32 {
+    guard(|| {
+        let handle = lookup(client)?;
+        let name = handle.client.lock().room().map(str::to_owned).ok_or(PeerResult::WrongState)?;
+        // SAFETY: NULL-checked; writable per the contract.
+        let out_len = unsafe { borrow_mut(out_len)? };
+        *out_len = name.len();
+        if buffer.is_null() || capacity <= name.len() {
+            return Err(PeerResult::BufferTooSmall);
+        }
+        // SAFETY: `capacity` writable bytes per the contract, more than the name and its NUL.
+        unsafe {
+            ptr::copy_nonoverlapping(name.as_ptr().cast::<c_char>(), buffer, name.len());
+            *buffer.add(name.len()) = 0;
+        }
+        Ok(())
+    })
+}
+
 /// Moves the client on and takes the next thing that happened into `*out_event`, or returns
 /// PEER_RESULT_NO_EVENT. Pointers inside `*out_event` stay valid until the next peer_client_poll or
 /// peer_client_destroy on this client. Call it every frame (or after peer_client_wait).
@@ -535,8 +630,10 @@ pub extern "C" fn peer_client_poll(client: *mut peer_client_t, out_event: *mut p
 pub extern "C" fn peer_client_wait(client: *mut peer_client_t, timeout_ms: u32) -> u32 {
     guard(|| {
         let handle = lookup(client)?;
-        let client = handle.client.lock();
-        match client.wait(Duration::from_millis(timeout_ms.into())) {
+        // Waits on the peer without holding the client, so state reads and a destroy on other
+        // threads go on meanwhile (a destroy ends the wait).
+        let Some(peer) = handle.client.lock().peer_to_wait_on() else { return Ok(()) };
+        match peer.wait(Duration::from_millis(timeout_ms.into())) {
             WaitOutcome::Ready => Ok(()),
             WaitOutcome::TimedOut => Err(PeerResult::TimedOut),
             WaitOutcome::NotConnected => Err(PeerResult::NotConnected),
@@ -558,13 +655,15 @@ pub extern "C" fn peer_client_state(client: *const peer_client_t, out_state: *mu
 }
 
 /// Copies the 32-byte static public key of the server the client is connected to (the master, or the
-/// game server it switched to) into `out_key`. PEER_RESULT_NOT_CONNECTED before a key exchange.
+/// game server it switched to) into `out_key`. PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED before a key
+/// exchange, as for peer_server_public_key.
 ///
 /// Thread: any thread.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_client_server_public_key(client: *const peer_client_t, out_key: *mut u8) -> u32 {
     guard(|| {
-        let key = lookup(client)?.client.lock().peer().server_public_key().ok_or(PeerResult::NotConnected)?;
+        let key =
+            lookup(client)?.client.lock().peer().server_public_key().ok_or(PeerResult::EncryptionNotEstablished)?;
         if out_key.is_null() {
             return Err(PeerResult::NullParameter);
         }
@@ -586,9 +685,12 @@ pub extern "C" fn peer_client_disconnect(client: *mut peer_client_t) -> u32 {
 }
 
 /// Disconnects, stops the client's thread and frees it. When it returns no thread of it remains; the
-/// handle is invalid and further calls with it return PEER_RESULT_INVALID_PEER.
+/// handle is invalid and further calls with it return PEER_RESULT_INVALID_PEER. The data of the last
+/// polled event is freed too: a host that destroys on one thread must not be reading that event on
+/// another.
 ///
-/// Thread: any thread; a call on another thread at the same time finishes first.
+/// Thread: any thread; a call on another thread at the same time finishes first, and a
+/// peer_client_wait ends.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_client_destroy(client: *mut peer_client_t) -> u32 {
     guard(|| {

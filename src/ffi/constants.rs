@@ -109,6 +109,9 @@ pub const PEER_PROTOCOL_VERSION_LATEST: u8 = 2;
 
 /// Operation return code: success.
 pub const PEER_RETURN_CODE_OK: i16 = 0;
+/// Operation return code: the server failed (the message says what; the realtime client also reports
+/// a connection it could not start with it, with op code 0).
+pub const PEER_RETURN_CODE_INTERNAL_SERVER_ERROR: i16 = -1;
 /// Operation return code: the operation must be sent encrypted.
 pub const PEER_RETURN_CODE_MUST_ENCRYPT: i16 = -10;
 /// Operation return code: a server plugin refused the operation.
@@ -237,6 +240,7 @@ mod tests {
         assert_eq!(PEER_RETURN_CODE_PLUGIN_REJECTED, return_code::PLUGIN_REJECTED);
         assert_eq!(PEER_RETURN_CODE_SERVER_BUSY, return_code::SERVER_BUSY);
         assert_eq!(PEER_RETURN_CODE_GAME_FULL, return_code::GAME_FULL);
+        assert_eq!(PEER_RETURN_CODE_INTERNAL_SERVER_ERROR, return_code::INTERNAL_SERVER_ERROR);
         assert_eq!(PEER_RETURN_CODE_DIRECTORY_UNAVAILABLE, return_code::DIRECTORY_UNAVAILABLE);
         assert_eq!(PEER_RETURN_CODE_GAME_ID_ALREADY_EXISTS, return_code::GAME_ID_ALREADY_EXISTS);
         assert_eq!(PEER_RETURN_CODE_GAME_CLOSED, return_code::GAME_CLOSED);

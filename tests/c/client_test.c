@@ -132,7 +132,7 @@ int main(void) {
     expect_failure(&alice, PEER_RETURN_CODE_NO_RANDOM_MATCH_FOUND, "NoRandomMatchFound with no room");
 
     peer_room_options_t options;
-    CHECK(peer_room_options_default(&options) == PEER_RESULT_OK, "room options defaults");
+    CHECK(peer_room_options_default(&options, sizeof options) == PEER_RESULT_OK, "room options defaults");
     CHECK(options.is_open == 1 && options.is_visible == 1 && options.max_players == 0, "open, visible, no limit");
     options.max_players = 2;
     CHECK(peer_client_create_room(alice.client, "c-room", &options) == PEER_RESULT_OK, "alice creates");
@@ -143,6 +143,27 @@ int main(void) {
     CHECK(peer_client_join_or_create_room(bob.client, "c-room", NULL) == PEER_RESULT_OK, "bob joins it");
     CHECK(until(&bob, in_room), "bob is in");
     CHECK(bob.actors == 2 && bob.actor != alice.actor, "two players, two actor numbers");
+    int32_t actor = 0;
+    CHECK(peer_client_actor_number(bob.client, &actor) == PEER_RESULT_OK && actor == bob.actor, "bob's actor number");
+    char name[16];
+    size_t name_len = 0;
+    CHECK(peer_client_room_name(bob.client, name, sizeof name, &name_len) == PEER_RESULT_OK, "bob's room");
+    CHECK(strcmp(name, "c-room") == 0 && name_len == 6, "is c-room");
+    CHECK(peer_client_room_name(bob.client, name, 6, &name_len) == PEER_RESULT_BUFFER_TOO_SMALL && name_len == 6,
+          "a buffer without room for the NUL is too small, and the length is given");
+    /* Any other operation goes on the current connection; its response comes back as such. */
+    CHECK(peer_client_send_operation(bob.client, 1, NULL, NULL) == PEER_RESULT_OK, "an operation of bob's own");
+    peer_client_event_t response;
+    int answered = 0;
+    for (int i = 0; i < 300 && !answered; i++) {
+        while (peer_client_poll(bob.client, &response) == PEER_RESULT_OK) {
+            if (response.kind == PEER_CLIENT_EVENT_RESPONSE && response.response.op_code == 1) {
+                answered = response.response.return_code == PEER_RETURN_CODE_INVALID_OPERATION;
+            }
+        }
+        if (!answered) peer_client_wait(bob.client, 20);
+    }
+    CHECK(answered, "answered as an unknown operation (-2)");
 
     peer_value_t data = {0};
     data.type = PEER_VALUE_TYPE_INT;
@@ -158,6 +179,7 @@ int main(void) {
     CHECK(peer_client_leave_room(alice.client) == PEER_RESULT_OK, "alice leaves");
     CHECK(until(&alice, at_master), "back at the master");
     CHECK(peer_client_leave_room(alice.client) == PEER_RESULT_WRONG_STATE, "no leave outside a room");
+    CHECK(peer_client_actor_number(alice.client, &actor) == PEER_RESULT_WRONG_STATE, "no actor outside a room");
 
     options.reserved[0] = 1;
     CHECK(peer_client_create_room(alice.client, "x", &options) == PEER_RESULT_INVALID_ARGUMENT, "reserved must be zero");
@@ -166,6 +188,16 @@ int main(void) {
     peer_client_t *none = NULL;
     CHECK(peer_client_config_default(&empty, sizeof empty) == PEER_RESULT_OK, "defaults");
     CHECK(peer_client_create(&empty, &none) == PEER_RESULT_INVALID_ARGUMENT && none == NULL, "no master, no client");
+    peer_config_t manual;
+    CHECK(peer_config_default(&manual, sizeof manual) == PEER_RESULT_OK, "peer defaults");
+    manual.auto_key_exchange = 0;
+    const char *one[] = {address};
+    empty.masters = one;
+    empty.master_count = 1;
+    empty.app_id = "demo";
+    empty.peer = &manual;
+    CHECK(peer_client_create(&empty, &none) == PEER_RESULT_INVALID_ARGUMENT && none == NULL,
+          "the client needs the automatic key exchange");
 
     CHECK(peer_client_destroy(alice.client) == PEER_RESULT_OK, "alice destroyed");
     CHECK(peer_client_destroy(alice.client) == PEER_RESULT_INVALID_PEER, "twice is refused");

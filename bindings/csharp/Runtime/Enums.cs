@@ -126,6 +126,10 @@ namespace Sealnet
         /// <summary>A value's type needs a newer protocol version than the connection speaks (the server, or
         /// <see cref="SealnetPeerConfig.MaxProtocolVersion"/>, is older); the message names the type and both versions.</summary>
         NeedsProtocolVersion = 22,
+        /// <summary>The <see cref="RealtimeClient"/> is not in a state that allows the call (for example
+        /// <see cref="RealtimeClient.OpRaiseEvent"/> outside a room); <see cref="RealtimeClient.LastResultMessage"/>
+        /// names the state.</summary>
+        WrongState = 23,
     }
 
     /// <summary>Why a connection ended (PEER_DISCONNECT_REASON_*); see <see cref="SealnetPeer.LastStatusReason"/>.</summary>
@@ -168,6 +172,10 @@ namespace Sealnet
     {
         /// <summary>Success.</summary>
         public const short Ok = 0;
+        /// <summary>The server failed (the message says what). A <see cref="RealtimeClient"/> also reports
+        /// through <see cref="RealtimeClient.Failed"/> with it, and operation code 0, a connection to the next
+        /// server it could not start.</summary>
+        public const short InternalServerError = -1;
         /// <summary>The operation must be sent encrypted.</summary>
         public const short MustEncrypt = -10;
         /// <summary>A server plugin refused the operation.</summary>
@@ -177,12 +185,31 @@ namespace Sealnet
         /// <summary>The room is full (Photon's GameFull).</summary>
         public const short GameFull = 32765;
 
-        // Answers to Authenticate (230) and AuthenticateOnce (231), docs/auth.md section 4.2 (the
-        // header has no PEER_RETURN_CODE_* for them).
+        // Answers to the room requests of a RealtimeClient (Photon's ErrorCode numbers), which reach the
+        // game through RealtimeClient.Failed.
+
+        /// <summary>Matchmaking cannot answer: the room directory is unreachable; try again.</summary>
+        public const short DirectoryUnavailable = -13;
+        /// <summary>CreateRoom of a room that exists (Photon's GameIdAlreadyExists).</summary>
+        public const short GameIdAlreadyExists = 32766;
+        /// <summary>The room takes no new players (Photon's GameClosed).</summary>
+        public const short GameClosed = 32764;
+        /// <summary>No game server can take a new room (Photon's ServerFull).</summary>
+        public const short ServerFull = 32762;
+        /// <summary>JoinRandomRoom found no open, visible room with space (Photon's NoRandomMatchFound).</summary>
+        public const short NoRandomMatchFound = 32760;
+        /// <summary>JoinRoom of a room that does not exist (Photon's GameDoesNotExist).</summary>
+        public const short GameDoesNotExist = 32758;
+
+        // Answers to Authenticate (230) and AuthenticateOnce (231), docs/auth.md section 4.2, and to
+        // malformed or unknown operations.
 
         /// <summary>An operation other than 230/231 before authenticating, where the server does not allow
         /// anonymous players ("authenticate first").</summary>
         public const short OperationNotAllowedInCurrentState = -3;
+        /// <summary>A malformed request (for example a connection token over 128 bytes), or an operation
+        /// code the server does not know.</summary>
+        public const short InvalidOperation = -2;
         /// <summary>Anonymous where the server does not allow it, or custom authentication on a server with
         /// no backend configured.</summary>
         public const short InvalidAuthentication = 32767;
@@ -246,6 +273,44 @@ namespace Sealnet
         Authenticated = 2,
         /// <summary>Refused: <see cref="SealnetPeer.AuthReturnCode"/> says why.</summary>
         Failed = 3,
+    }
+
+    /// <summary>
+    /// Where a <see cref="RealtimeClient"/> stands (PEER_CLIENT_STATE_*; Photon's ClientState numbers, so
+    /// 2 and 3 are unused). A login goes PeerCreated, ConnectingToMasterServer, Authenticating,
+    /// ConnectedToMasterServer; a room request then Joining, and either Joined or (on a refusal) back to
+    /// ConnectedToMasterServer. Where the master places the room on another game server the client
+    /// passes DisconnectingFromMasterServer, ConnectingToGameServer, Authenticating, ConnectedToGameServer
+    /// and Joining on the way, and after leaving DisconnectingFromGameServer and ConnectingToMasterServer.
+    /// </summary>
+    public enum ClientState
+    {
+        /// <summary>Created, not connected yet.</summary>
+        PeerCreated = 0,
+        /// <summary>Authenticating at a master or game server, after the key exchange.</summary>
+        Authenticating = 1,
+        /// <summary>Leaving the master for the game server the master named.</summary>
+        DisconnectingFromMasterServer = 4,
+        /// <summary>Connecting to that game server, requiring the key the master gave.</summary>
+        ConnectingToGameServer = 5,
+        /// <summary>Authenticated at the game server with the token; the join follows.</summary>
+        ConnectedToGameServer = 6,
+        /// <summary>A room request is on its way (at the master, or at the game server).</summary>
+        Joining = 7,
+        /// <summary>In a room: events may be raised.</summary>
+        Joined = 8,
+        /// <summary>Leaving the room.</summary>
+        Leaving = 9,
+        /// <summary>Leaving the game server, back to the master.</summary>
+        DisconnectingFromGameServer = 10,
+        /// <summary>Connecting to a master (at login, or back from a game server with the token).</summary>
+        ConnectingToMasterServer = 11,
+        /// <summary><see cref="RealtimeClient.Disconnect"/> was called (or an authentication failed).</summary>
+        Disconnecting = 12,
+        /// <summary>Not connected; <see cref="RealtimeClient.Connect"/> may log in (again).</summary>
+        Disconnected = 13,
+        /// <summary>Authenticated at a master: room requests may be sent.</summary>
+        ConnectedToMasterServer = 14,
     }
 
     /// <summary>Describes <see cref="PeerResult"/> values with the native library's text.</summary>

@@ -144,6 +144,58 @@ namespace Sealnet
         public NativeEvent @event;
     }
 
+    /// <summary>peer_room_options_t (Photon's RoomOptions), passed in by value for the call only.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeRoomOptions
+    {
+        public uint struct_size;                // sizeof(peer_room_options_t) as laid out here
+        public uint max_players;                // 0 = as many as the server allows
+        public byte is_open;                    // 0 or 1
+        public byte is_visible;                 // 0 or 1
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.RoomOptionsReservedLength)]
+        public byte[] reserved;                 // uint8_t[6], zero
+    }
+
+    /// <summary>peer_client_config_t. Every pointer is borrowed by peer_client_create only (the library
+    /// copies the strings and the peer settings), so the binding pins them for that call.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeClientConfig
+    {
+        public uint struct_size;
+        public byte pin_master_key;
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.ClientConfigReservedLength)]
+        public byte[] reserved;                 // uint8_t[3], zero
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.KeyLength)]
+        public byte[] master_public_key;        // uint8_t[32]
+        public IntPtr peer;                     // const peer_config_t *, NULL for the defaults
+        public IntPtr masters;                  // const char *const *, master_count entries
+        public UIntPtr master_count;            // size_t
+        public IntPtr app_id;                   // const char *
+        public IntPtr app_version;              // const char *, NULL for the library's version
+    }
+
+    /// <summary>peer_client_event_t, written by peer_client_poll. Blittable. Every pointer in it
+    /// (strings, the actor list, the event's and the response's parameters) is valid only until the next
+    /// peer_client_poll or peer_client_destroy of the same client: the binding copies everything out
+    /// before either can run.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeClientEvent
+    {
+        public uint kind;                       // PEER_CLIENT_EVENT_*
+        public uint state;                      // PEER_CLIENT_STATE_*
+        public uint status;                     // PEER_STATUS_*
+        public NativeStatusInfo status_info;
+        public IntPtr room;                     // const char *
+        public int actor;
+        public IntPtr actors;                   // const int32_t *, actor_count of them
+        public UIntPtr actor_count;             // size_t
+        public byte op_code;
+        public short return_code;
+        public IntPtr message;                  // const char *
+        public NativeEvent @event;
+        public NativeOperationResponse response;
+    }
+
     /// <summary>peer_status_callback.</summary>
     [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
     internal delegate void NativeStatusCallback(IntPtr userData, uint status, IntPtr info);
@@ -171,6 +223,8 @@ namespace Sealnet
         internal const int ConfigReservedLength = 5;
         internal const int ConnectOptionsReservedLength = 7;
         internal const int StatsReservedLength = 6;
+        internal const int RoomOptionsReservedLength = 6;
+        internal const int ClientConfigReservedLength = 3;
 
         internal const uint ValueNull = 0;
         internal const uint ValueBool = 1;
@@ -214,10 +268,20 @@ namespace Sealnet
         internal static readonly uint SendOptionsSize = (uint)Marshal.SizeOf(typeof(NativeSendOptions));
         internal static readonly uint ConnectOptionsSize = (uint)Marshal.SizeOf(typeof(NativeConnectOptions));
         internal static readonly uint StatsSize = (uint)Marshal.SizeOf(typeof(NativeStats));
+        internal static readonly uint ClientConfigSize = (uint)Marshal.SizeOf(typeof(NativeClientConfig));
+        internal static readonly uint RoomOptionsSize = (uint)Marshal.SizeOf(typeof(NativeRoomOptions));
 
         internal const uint EventKindStatus = 1;
         internal const uint EventKindOperationResponse = 2;
         internal const uint EventKindEvent = 3;
+
+        // PEER_CLIENT_EVENT_*.
+        internal const uint ClientEventStateChanged = 1;
+        internal const uint ClientEventStatus = 2;
+        internal const uint ClientEventJoined = 3;
+        internal const uint ClientEventFailed = 4;
+        internal const uint ClientEventEvent = 5;
+        internal const uint ClientEventResponse = 6;
 
         // --- parameter dictionaries ---
 
@@ -436,6 +500,72 @@ namespace Sealnet
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern IntPtr peer_version();
+
+        // --- realtime clients (peer_client_*) ---
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_config_default(out NativeClientConfig outConfig, uint structSize);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_room_options_default(out NativeRoomOptions outOptions, uint structSize);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_create([In] ref NativeClientConfig config, out IntPtr outClient);
+
+        // values: a peer_auth_values_t (copied by the call), or NULL for an anonymous player.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_connect(IntPtr client, IntPtr values);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_join_or_create_room(IntPtr client, [In] byte[] name, [In] ref NativeRoomOptions options);
+
+        // A null name is passed as NULL: the master names the room.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_create_room(IntPtr client, [In] byte[] name, [In] ref NativeRoomOptions options);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_join_room(IntPtr client, [In] byte[] name);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_join_random_room(IntPtr client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_leave_room(IntPtr client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_raise_event(IntPtr client, byte code, [In] ref NativeValue data,
+            [In] ref NativeSendOptions options);
+
+        // parameters: a peer_params_t (borrowed for the call), or NULL for none.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_send_operation(IntPtr client, byte opCode, IntPtr parameters,
+            [In] ref NativeSendOptions options);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_actor_number(IntPtr client, out int outActor);
+
+        // buffer: capacity bytes, or NULL with capacity 0 to ask for the length.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_room_name(IntPtr client, [Out] byte[] buffer, UIntPtr capacity,
+            out UIntPtr outLen);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_poll(IntPtr client, out NativeClientEvent outEvent);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_wait(IntPtr client, uint timeoutMs);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_state(IntPtr client, out uint outState);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_server_public_key(IntPtr client, [Out] byte[] outKey);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_disconnect(IntPtr client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_destroy(IntPtr client);
 
         // --- helpers ---
 

@@ -308,6 +308,31 @@ namespace Sealnet
             return new ValueWriter().BuildParams(dictionary, 0);
         }
 
+        /// <summary>A native call that takes one built value (which it copies).</summary>
+        internal delegate uint NativeValueCall(ref NativeValue value);
+
+        /// <summary>
+        /// Builds the native form of the single value <paramref name="value"/> (checked first, as a
+        /// parameter <paramref name="key"/> would be, so messages name that key) and passes it to
+        /// <paramref name="call"/>, returning its result; what the value points at (pinned arrays, native
+        /// containers) lives for that call only. Throws as <see cref="ToNative"/>.
+        /// </summary>
+        internal static uint WithNativeValue(byte key, object value, NativeValueCall call)
+        {
+            CheckStorable(key, value);
+            var writer = new ValueWriter();
+            writer.path.PushParameter(key);
+            var built = writer.Build(value, 1);
+            try
+            {
+                return call(ref built.Value);
+            }
+            finally
+            {
+                built.Release();
+            }
+        }
+
         /// <summary>What the native side keeps alive while a built value is put somewhere: a pinned array
         /// or a native container. Released once the put/push returned (those calls copy).</summary>
         private struct Built

@@ -3,13 +3,15 @@
 // Compiled together with the Runtime sources (so it can check the internal native structures) and run
 // by bindings/csharp/test.sh through scripts/with-server.sh, which exports SEALNET_SERVER_ADDR and
 // SEALNET_SERVER_KEY. Optional: SEALNET_C_LAYOUT ("name=value;...") holds sizeof/offsetof values
-// measured by the C compiler on include/sealnet.h, to compare the C# structure layouts with. Under
+// measured by the C compiler on include/sealnet.h, to compare the C# structure layouts with, and
+// SEALNET_C_RETURN_CODES ("NAME=value;...") the header's PEER_RETURN_CODE_* values. Under
 // `scripts/with-server.sh --backend --allow-anonymous` the server also calls sealnet-backend's webhook,
 // and SEALNET_TEST_CONNECTION_TOKEN (hex) and SEALNET_TEST_NICKNAME describe a guest logged in there;
 // without them the test of custom authentication through the backend prints that it was skipped.
 //
 // Prints one line per test and, as the last line, "N passed, N failed"; exits 1 on any failure.
-// Every wait services the peers in a loop until a condition holds or a deadline passes, like a game loop.
+// Every wait services the peers in a loop until a condition holds or a deadline passes, like a game loop;
+// the realtime client's waits block in RealtimeClient.Wait between rounds instead of sleeping.
 using System;
 using System.Collections;
 using System.Collections.Generic;
@@ -101,6 +103,74 @@ internal sealed class Recorder : ISealnetListener
     }
 }
 
+/// <summary>Records every event of one realtime client.</summary>
+internal sealed class ClientRecorder
+{
+    public sealed class Failure
+    {
+        public byte Op;
+        public short ReturnCode;
+        public string Message;
+    }
+
+    public readonly string Name;
+    public readonly RealtimeClient Client;
+    public readonly List<ClientState> States = new List<ClientState>();
+    public readonly List<StatusCode> Statuses = new List<StatusCode>();
+    public readonly List<Failure> Failures = new List<Failure>();
+    public readonly List<EventData> Events = new List<EventData>();
+    public readonly List<OperationResponse> Responses = new List<OperationResponse>();
+    public int Joins;
+    public string JoinedRoom;
+    public int JoinedActor;
+    public int[] JoinedActors;
+    // Room and ActorNumber as read inside the latest StateChanged(Joined) handler, before Joined is raised.
+    public string RoomInJoinedState;
+    public int ActorInJoinedState;
+
+    public ClientRecorder(string name, RealtimeClient client)
+    {
+        Name = name;
+        Client = client;
+        client.StateChanged += state =>
+        {
+            States.Add(state);
+            if (state == ClientState.Joined)
+            {
+                RoomInJoinedState = client.Room;
+                ActorInJoinedState = client.ActorNumber;
+            }
+        };
+        client.ResponseReceived += response => Responses.Add(response);
+        client.StatusChanged += status => Statuses.Add(status);
+        client.Failed += (op, code, message) => Failures.Add(new Failure { Op = op, ReturnCode = code, Message = message });
+        client.EventReceived += e => Events.Add(e);
+        client.Joined += (room, actor, actors) =>
+        {
+            Joins++;
+            JoinedRoom = room;
+            JoinedActor = actor;
+            JoinedActors = actors;
+        };
+    }
+
+    /// <summary>The state the events reported last (PeerCreated before any).</summary>
+    public ClientState LastState
+    {
+        get { return States.Count == 0 ? ClientState.PeerCreated : States[States.Count - 1]; }
+    }
+
+    public string StateList()
+    {
+        var names = new List<string>();
+        foreach (var state in States)
+        {
+            names.Add(state + "(" + (int)state + ")");
+        }
+        return "[" + string.Join(", ", names.ToArray()) + "]";
+    }
+}
+
 internal static class SealnetTests
 {
     private const string AppId = "demo";
@@ -124,6 +194,12 @@ internal static class SealnetTests
     private static string serverKeyHex;
     private static readonly string Room = "csharp-tests-" + Guid.NewGuid().ToString("N");
     private static readonly List<SealnetPeer> Cleanup = new List<SealnetPeer>();
+    private static readonly List<RealtimeClient> ClientCleanup = new List<RealtimeClient>();
+
+    // Shared between the realtime client tests.
+    private static readonly string ClientRoom = "csharp-realtime-" + Guid.NewGuid().ToString("N");
+    private static ClientRecorder alice;
+    private static ClientRecorder bob;
 
     // Shared between the connected tests.
     private static Recorder recA;
@@ -148,11 +224,25 @@ internal static class SealnetTests
 
         Run("native version matches the binding", NativeVersion);
         Run("struct layouts match the C header", StructLayouts);
+        Run("ReturnCode constants match the C header's PEER_RETURN_CODE_*", ReturnCodesMatchHeader);
         Run("config defaults come from the native library", ConfigDefaults);
         Run("ParameterDictionary round trip of every supported type through peer_params_*", ParameterRoundTrip);
         Run("unsupported parameter types are refused, naming the key and the type", UnsupportedTypes);
         Run("native limits are refused when parameters are built, naming the limit", LimitErrors);
         Run("custom types: registration, unknown codes as CustomData, duplicates refused", CustomTypeRegistration);
+        // The realtime client first, while the server holds no room (JoinRandomRoom must find none).
+        Run("realtime client: configuration errors are refused before anything is sent", ClientConfigErrors);
+        Run("realtime client: requests before the login give WrongState", ClientWrongStateBeforeLogin);
+        Run("realtime client: anonymous login reaches ConnectedToMasterServer with the pinned key", ClientLogin);
+        Run("realtime client: SendOperation of an unknown operation is answered with InvalidOperation", ClientSendOperation);
+        Run("realtime client: JoinRoom of a missing room fails with GameDoesNotExist", ClientJoinMissingRoom);
+        Run("realtime client: JoinRandomRoom with nothing open fails with NoRandomMatchFound", ClientJoinRandomNone);
+        Run("realtime client: CreateRoom, a second CreateRoom fails with GameIdAlreadyExists, JoinOrCreate joins; Room and ActorNumber in the Joined state handler", ClientCreateAndJoin);
+        Run("realtime client: an encrypted event with data reaches the other player", ClientRaiseEvent);
+        Run("realtime client: leaving returns to ConnectedToMasterServer; WrongState outside a room", ClientLeave);
+        Run("realtime client: CreateRoom without a name is named by the master", ClientCreateUnnamed);
+        Run("realtime client: a wrong master key pin fails the login", ClientPinMismatch);
+        Run("realtime client: Disconnect, Dispose inside a handler, calls after Dispose", ClientDisconnectAndDispose);
         Run("connect: Connect then EncryptionEstablished, pinned server key", ConnectInOrder);
         Run("two peers join the same room", JoinRoom);
         Run("encrypted event round trip (WasEncrypted == true)", EncryptedEvent);
@@ -192,6 +282,10 @@ internal static class SealnetTests
         foreach (var peer in Cleanup)
         {
             peer.Dispose();
+        }
+        foreach (var client in ClientCleanup)
+        {
+            client.Dispose();
         }
         Console.WriteLine(passed + " passed, " + failed + " failed");
         Console.Out.Flush();
@@ -507,6 +601,381 @@ internal static class SealnetTests
     }
 
     // ----------------------------------------------------------------------------------------------
+    // The realtime client (RealtimeClient, peer_client_*). The server is of role "all", so a client joins
+    // where it logged in, without switching to a game server.
+
+    private static RealtimeClientConfig ClientConfig()
+    {
+        return new RealtimeClientConfig(AppId, serverAddress).PinMasterKeyHex(serverKeyHex);
+    }
+
+    private static ClientRecorder NewClient(string name, RealtimeClientConfig config)
+    {
+        var client = new RealtimeClient(config);
+        ClientCleanup.Add(client);
+        return new ClientRecorder(name, client);
+    }
+
+    /// <summary>
+    /// Services the clients until the condition holds, blocking in Wait between rounds (never a fixed
+    /// sleep); fails at the deadline. With one client it waits for as long as it may; with several, briefly
+    /// on each in turn.
+    /// </summary>
+    private static void WaitForClients(string what, Func<bool> condition, params ClientRecorder[] clients)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (var recorder in clients)
+            {
+                if (!recorder.Client.IsDisposed)
+                {
+                    recorder.Client.Service();
+                }
+            }
+            if (condition())
+            {
+                return;
+            }
+            if (clock.Elapsed > Deadline)
+            {
+                var states = new List<string>();
+                foreach (var recorder in clients)
+                {
+                    states.Add(recorder.Name + " " + recorder.StateList());
+                }
+                throw new TestFailure("timed out after " + Deadline.TotalSeconds + " s waiting for " + what + "; states: "
+                    + string.Join("; ", states.ToArray()));
+            }
+            int slice = clients.Length == 1 ? 200 : 10;
+            foreach (var recorder in clients)
+            {
+                if (!recorder.Client.IsDisposed)
+                {
+                    recorder.Client.Wait(slice);
+                }
+            }
+        }
+    }
+
+    /// <summary>The native handle of a client, to check the C results its properties map (null, 0) to.</summary>
+    private static IntPtr NativeHandle(RealtimeClient client)
+    {
+        var field = typeof(RealtimeClient).GetField("nativeClient",
+            System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance);
+        return (IntPtr)field.GetValue(client);
+    }
+
+    /// <summary>Checks that the native room getters refuse with WrongState: the client is in no room.</summary>
+    private static void NativeNotInRoom(RealtimeClient client, string what)
+    {
+        IntPtr handle = NativeHandle(client);
+        int actor;
+        Equal(PeerResult.WrongState, (PeerResult)NativeMethods.peer_client_actor_number(handle, out actor),
+            what + ": peer_client_actor_number");
+        UIntPtr length;
+        var buffer = new byte[64];
+        Equal(PeerResult.WrongState, (PeerResult)NativeMethods.peer_client_room_name(handle, buffer, (UIntPtr)(uint)buffer.Length,
+            out length), what + ": peer_client_room_name");
+        Check(client.Room == null && client.ActorNumber == 0, what + ": Room is null and ActorNumber 0");
+        GC.KeepAlive(client);
+    }
+
+    /// <summary>Checks the native room name of a client in <paramref name="room"/>: too small a buffer gives
+    /// BufferTooSmall with the length, and <see cref="RealtimeClient.Room"/> reads it.</summary>
+    private static void NativeInRoom(RealtimeClient client, string room, string what)
+    {
+        IntPtr handle = NativeHandle(client);
+        int utf8Length = Encoding.UTF8.GetByteCount(room);
+        UIntPtr length;
+        Equal(PeerResult.BufferTooSmall, (PeerResult)NativeMethods.peer_client_room_name(handle, null, UIntPtr.Zero, out length),
+            what + ": no buffer");
+        Equal((ulong)utf8Length, (ulong)length, what + ": the length without the NUL");
+        var exact = new byte[utf8Length];
+        Equal(PeerResult.BufferTooSmall, (PeerResult)NativeMethods.peer_client_room_name(handle, exact, (UIntPtr)(uint)exact.Length,
+            out length), what + ": no space for the NUL");
+        var buffer = new byte[utf8Length + 1];
+        Equal(PeerResult.Ok, (PeerResult)NativeMethods.peer_client_room_name(handle, buffer, (UIntPtr)(uint)buffer.Length,
+            out length), what + ": space for the name and its NUL");
+        Equal((byte)0, buffer[utf8Length], what + ": NUL-terminated");
+        Equal(room, client.Room, what + ": Room");
+        GC.KeepAlive(client);
+    }
+
+    private static void WaitForState(ClientRecorder recorder, ClientState state)
+    {
+        WaitForClients(recorder.Name + " " + state, () => recorder.LastState == state, recorder);
+        Equal(state, recorder.Client.State, recorder.Name + " State");
+    }
+
+    /// <summary>Waits for the next Failed of a room request and for the client to be back at the master.</summary>
+    private static ClientRecorder.Failure WaitForFailure(ClientRecorder recorder, int failuresBefore, string what)
+    {
+        WaitForClients(recorder.Name + " " + what,
+            () => recorder.Failures.Count > failuresBefore && recorder.LastState == ClientState.ConnectedToMasterServer, recorder);
+        return recorder.Failures[failuresBefore];
+    }
+
+    private static void ClientConfigErrors()
+    {
+        Throws<ArgumentNullException>("a null config", () => new RealtimeClient(null));
+        Throws<ArgumentNullException>("a null app id", () => new RealtimeClient(new RealtimeClientConfig(null, serverAddress)));
+        Throws<ArgumentException>("a key of 31 bytes", () => new RealtimeClientConfig(AppId, serverAddress).MasterPublicKeyPin = new byte[31]);
+        Throws<ArgumentException>("a NUL in an address", () => new RealtimeClient(new RealtimeClientConfig(AppId, "127.0.0.1:1\0")));
+        try
+        {
+            new RealtimeClient(new RealtimeClientConfig(AppId)).Dispose();
+            throw new TestFailure("a client without a master was created");
+        }
+        catch (SealnetException e)
+        {
+            Equal(PeerResult.InvalidArgument, e.Result, "no master");
+            Check(e.NativeMessage != null && e.NativeMessage.Contains("master_count"), "the native message names master_count: " + e.NativeMessage);
+        }
+        var options = new RoomOptions();
+        Equal(0, options.MaxPlayers, "default MaxPlayers");
+        Check(options.IsOpen && options.IsVisible, "open and visible by default");
+        // The peer settings pass through (they are marshalled into native memory for the create call).
+        var config = ClientConfig();
+        config.PeerConfig = new SealnetPeerConfig { DisconnectTimeout = 8000 };
+        config.AppVersion = "1.2.3";
+        var client = new RealtimeClient(config);
+        Equal(ClientState.PeerCreated, client.State, "a new client");
+        Equal(PeerResult.NotConnected, client.Wait(5000), "Wait before Connect returns at once");
+        Check(client.ServerPublicKey == null, "no server key before a key exchange");
+        Equal(PeerResult.EncryptionNotEstablished,
+            (PeerResult)NativeMethods.peer_client_server_public_key(NativeHandle(client), new byte[NativeMethods.KeyLength]),
+            "peer_client_server_public_key before a key exchange");
+        client.Dispose();
+        // The client runs the key exchange and pins each server itself: a peer config that turns the
+        // exchange off or pins a key is refused.
+        var manual = ClientConfig();
+        manual.PeerConfig = new SealnetPeerConfig { AutoKeyExchange = false };
+        var pinned = ClientConfig();
+        pinned.PeerConfig = new SealnetPeerConfig().PinServerKeyHex(serverKeyHex);
+        foreach (var refused in new[] { manual, pinned })
+        {
+            try
+            {
+                new RealtimeClient(refused).Dispose();
+                throw new TestFailure("a client with a peer config it cannot use was created");
+            }
+            catch (SealnetException e)
+            {
+                Equal(PeerResult.InvalidArgument, e.Result, "peer config refused (" + e.NativeMessage + ")");
+                Check(e.NativeMessage != null && e.NativeMessage.Contains("auto_key_exchange"),
+                    "the native message names the fields: " + e.NativeMessage);
+            }
+        }
+    }
+
+    private static void ClientWrongStateBeforeLogin()
+    {
+        alice = NewClient("alice", ClientConfig());
+        bob = NewClient("bob", ClientConfig());
+        Equal(PeerResult.WrongState, alice.Client.OpJoinRoom("early"), "JoinRoom before the login");
+        Check(alice.Client.LastResultMessage != null && alice.Client.LastResultMessage.Contains("PeerCreated"),
+            "the message names the state: " + alice.Client.LastResultMessage);
+        Equal(PeerResult.WrongState, alice.Client.LastResult, "LastResult");
+        Equal(PeerResult.WrongState, alice.Client.OpRaiseEvent(9, 1, SendOptions.SendReliable), "RaiseEvent before a room");
+        Equal(PeerResult.WrongState, alice.Client.OpJoinRandomRoom(), "JoinRandomRoom before the login");
+        Equal(PeerResult.WrongState, alice.Client.OpLeaveRoom(), "LeaveRoom before a room");
+        NativeNotInRoom(alice.Client, "before the login");
+        Equal(PeerResult.NotConnected, alice.Client.SendOperation(1, null), "SendOperation before the login");
+        Check(alice.States.Count == 0, "nothing happened: " + alice.StateList());
+    }
+
+    private static void ClientLogin()
+    {
+        Equal(PeerResult.Ok, alice.Client.Connect(), "alice logs in anonymously");
+        Equal(PeerResult.Ok, bob.Client.Connect(new AuthenticationValues()), "bob logs in with anonymous values");
+        Equal(PeerResult.WrongState, alice.Client.Connect(), "a second Connect");
+        WaitForClients("both at the master", () => alice.LastState == ClientState.ConnectedToMasterServer
+            && bob.LastState == ClientState.ConnectedToMasterServer, alice, bob);
+        Equal(ClientState.ConnectedToMasterServer, alice.Client.State, "alice State");
+        Check(alice.States.Contains(ClientState.ConnectingToMasterServer) && alice.States.Contains(ClientState.Authenticating),
+            "the login went through ConnectingToMasterServer and Authenticating: " + alice.StateList());
+        Check(alice.Statuses.Contains(StatusCode.Connect) && alice.Statuses.Contains(StatusCode.EncryptionEstablished),
+            "the connection's statuses came through");
+        Check(alice.Failures.Count == 0, "no failure");
+        var key = alice.Client.ServerPublicKey;
+        Check(key != null && BitConverter.ToString(key).Replace("-", "").ToLowerInvariant() == serverKeyHex.ToLowerInvariant(),
+            "ServerPublicKey is the pinned key");
+        Check(alice.Client.Room == null && alice.Client.ActorNumber == 0, "not in a room");
+    }
+
+    private static void ClientSendOperation()
+    {
+        int before = alice.Responses.Count;
+        var parameters = new ParameterDictionary { { 1, "not an operation the server knows" } };
+        Equal(PeerResult.Ok, alice.Client.SendOperation(1, parameters, SendOptions.SendReliableEncrypted), "SendOperation 1");
+        WaitForClients("the response to operation 1", () => alice.Responses.Count > before, alice);
+        var response = alice.Responses[before];
+        Equal((byte)1, response.OperationCode, "operation code");
+        Equal(ReturnCode.InvalidOperation, response.ReturnCode, "return code (" + response.DebugMessage + ")");
+        Check(response.WasEncrypted, "answered encrypted");
+        Equal(PeerResult.Ok, alice.Client.SendOperation(1, null), "SendOperation without parameters");
+        WaitForClients("the second response", () => alice.Responses.Count > before + 1, alice);
+        Equal(ReturnCode.InvalidOperation, alice.Responses[before + 1].ReturnCode, "return code without parameters");
+        Equal(ClientState.ConnectedToMasterServer, alice.Client.State, "still at the master");
+        Check(alice.Failures.Count == 0, "an answered operation is no failure of the client");
+        Throws<ArgumentException>("a parameter of an unsupported type",
+            () => alice.Client.SendOperation(1, new ParameterDictionary { { 1, new object() } }));
+    }
+
+    private static void ClientJoinMissingRoom()
+    {
+        int before = alice.Failures.Count;
+        Equal(PeerResult.Ok, alice.Client.OpJoinRoom(ClientRoom + "-nowhere"), "JoinRoom");
+        Equal(ClientState.Joining, alice.Client.State, "the request changes the state at once");
+        var failure = WaitForFailure(alice, before, "GameDoesNotExist");
+        Equal(ReturnCode.GameDoesNotExist, failure.ReturnCode, "return code (" + failure.Message + ")");
+        Equal(OpJoinRoom, failure.Op, "op code");
+        Equal(0, alice.Joins, "joins");
+    }
+
+    private static void ClientJoinRandomNone()
+    {
+        int before = alice.Failures.Count;
+        Equal(PeerResult.Ok, alice.Client.OpJoinRandomRoom(), "JoinRandomRoom");
+        var failure = WaitForFailure(alice, before, "NoRandomMatchFound");
+        Equal(ReturnCode.NoRandomMatchFound, failure.ReturnCode, "return code (" + failure.Message + ")");
+    }
+
+    private static void ClientCreateAndJoin()
+    {
+        Equal(PeerResult.Ok, alice.Client.OpCreateRoom(ClientRoom, new RoomOptions { MaxPlayers = 2 }), "alice creates");
+        WaitForState(alice, ClientState.Joined);
+        WaitForClients("alice's Joined", () => alice.Joins == 1, alice);
+        Equal(ClientRoom, alice.JoinedRoom, "the room alice joined");
+        Equal(ClientRoom, alice.Client.Room, "alice Room");
+        Check(alice.JoinedActor > 0, "an actor number");
+        Equal(alice.JoinedActor, alice.Client.ActorNumber, "alice ActorNumber");
+        Check(alice.JoinedActors.Length == 1 && alice.JoinedActors[0] == alice.JoinedActor, "alone in the room");
+        Equal(ClientRoom, alice.RoomInJoinedState, "Room in the StateChanged(Joined) handler");
+        Equal(alice.JoinedActor, alice.ActorInJoinedState, "ActorNumber in the StateChanged(Joined) handler");
+        NativeInRoom(alice.Client, ClientRoom, "alice");
+
+        int before = bob.Failures.Count;
+        Equal(PeerResult.Ok, bob.Client.OpCreateRoom(ClientRoom), "bob creates the same room");
+        var failure = WaitForFailure(bob, before, "GameIdAlreadyExists");
+        Equal(ReturnCode.GameIdAlreadyExists, failure.ReturnCode, "return code (" + failure.Message + ")");
+
+        Equal(PeerResult.Ok, bob.Client.OpJoinOrCreateRoom(ClientRoom), "bob joins or creates");
+        WaitForClients("bob's Joined", () => bob.Joins == 1, bob);
+        Equal(ClientState.Joined, bob.Client.State, "bob State");
+        Equal(ClientRoom, bob.Client.Room, "bob Room");
+        Equal(ClientRoom, bob.RoomInJoinedState, "bob's Room in the StateChanged(Joined) handler");
+        Equal(bob.JoinedActor, bob.ActorInJoinedState, "bob's ActorNumber in the StateChanged(Joined) handler");
+        Equal(bob.JoinedActor, bob.Client.ActorNumber, "bob ActorNumber");
+        Check(bob.JoinedActor > 0 && bob.JoinedActor != alice.JoinedActor, "two actor numbers");
+        Equal(2, bob.JoinedActors.Length, "two players in the room");
+        Check(Array.IndexOf(bob.JoinedActors, alice.JoinedActor) >= 0 && Array.IndexOf(bob.JoinedActors, bob.JoinedActor) >= 0,
+            "the actor list holds both");
+    }
+
+    private static void ClientRaiseEvent()
+    {
+        var data = new object[] { 42, "hello realtime", new int[] { 1, 2, 3 }, new ParameterDictionary { { 1, 2.5 } } };
+        Throws<ArgumentException>("data of an unsupported type", () => alice.Client.OpRaiseEvent(9, new object(), SendOptions.SendReliable));
+        Equal(PeerResult.InvalidArgument, alice.Client.OpRaiseEvent(200, null, SendOptions.SendReliable), "codes above 199 are the server's");
+        Equal(PeerResult.Ok, alice.Client.OpRaiseEvent(9, data, SendOptions.SendReliableEncrypted), "alice raises");
+        WaitForClients("bob's event 9", () => bob.Events.Exists(e => e.Code == 9), alice, bob);
+        var received = bob.Events.Find(e => e.Code == 9);
+        Check(received.WasEncrypted, "the event arrived encrypted");
+        Equal(alice.JoinedActor, received.Sender, "sender");
+        Check(SameValue(data, received.CustomData), "the data: expected " + Describe(data) + ", got " + Describe(received.CustomData));
+        Check(!alice.Events.Exists(e => e.Code == 9), "the raiser does not get its own event");
+    }
+
+    private static void ClientLeave()
+    {
+        Equal(PeerResult.Ok, alice.Client.OpLeaveRoom(), "alice leaves");
+        WaitForState(alice, ClientState.ConnectedToMasterServer);
+        Check(alice.States.Contains(ClientState.Leaving), "alice went through Leaving: " + alice.StateList());
+        Check(alice.Client.Room == null && alice.Client.ActorNumber == 0, "Room and ActorNumber are cleared");
+        NativeNotInRoom(alice.Client, "after leaving");
+        Equal(PeerResult.WrongState, alice.Client.OpRaiseEvent(9, 1, SendOptions.SendReliable), "RaiseEvent outside a room");
+        Equal(PeerResult.WrongState, alice.Client.OpLeaveRoom(), "LeaveRoom outside a room");
+        // Bob is alone now, and still in the room.
+        Equal(ClientState.Joined, bob.Client.State, "bob stays");
+    }
+
+    private static void ClientCreateUnnamed()
+    {
+        int joins = alice.Joins;
+        Equal(PeerResult.Ok, alice.Client.OpCreateRoom(null), "CreateRoom without a name");
+        WaitForClients("alice's Joined", () => alice.Joins > joins, alice);
+        Check(!string.IsNullOrEmpty(alice.JoinedRoom) && alice.JoinedRoom != ClientRoom, "a room the master named: " + alice.JoinedRoom);
+        Equal(alice.JoinedRoom, alice.Client.Room, "Room");
+        Equal(alice.JoinedRoom, alice.RoomInJoinedState, "the master's name in the StateChanged(Joined) handler");
+        Equal(PeerResult.Ok, alice.Client.OpLeaveRoom(), "alice leaves again");
+        WaitForState(alice, ClientState.ConnectedToMasterServer);
+    }
+
+    private static void ClientPinMismatch()
+    {
+        var key = SealnetPeerConfig.ParseHex(serverKeyHex);
+        key[0] ^= 0xff;
+        var config = new RealtimeClientConfig(AppId, serverAddress) { MasterPublicKeyPin = key };
+        var carol = NewClient("carol", config);
+        Equal(PeerResult.Ok, carol.Client.Connect(), "Connect");
+        WaitForState(carol, ClientState.Disconnected);
+        Check(carol.Statuses.Contains(StatusCode.EncryptionFailedToEstablish), "EncryptionFailedToEstablish");
+        Check(!carol.States.Contains(ClientState.ConnectedToMasterServer), "never at the master: " + carol.StateList());
+        carol.Client.Dispose();
+    }
+
+    private static void ClientDisconnectAndDispose()
+    {
+        // Disconnect, and a client disposed inside a handler: Service stops raising at once.
+        Equal(PeerResult.Ok, bob.Client.Disconnect(), "bob disconnects");
+        WaitForState(bob, ClientState.Disconnected);
+        Check(bob.Client.Room == null, "no room after Disconnect");
+        Equal(PeerResult.Ok, alice.Client.Disconnect(), "alice disconnects");
+        var raisedAfterDispose = 0;
+        alice.Client.StateChanged += state =>
+        {
+            if (alice.Client.IsDisposed)
+            {
+                raisedAfterDispose++;
+            }
+            if (state == ClientState.Disconnecting)
+            {
+                alice.Client.Dispose();
+            }
+        };
+        var clock = Stopwatch.StartNew();
+        while (!alice.Client.IsDisposed && clock.Elapsed < Deadline)
+        {
+            alice.Client.Service();
+            if (!alice.Client.IsDisposed)
+            {
+                alice.Client.Wait(200);
+            }
+        }
+        Check(alice.Client.IsDisposed, "alice's handler disposed it");
+        Equal(0, raisedAfterDispose, "events raised after Dispose");
+
+        var client = bob.Client;
+        client.Dispose();
+        client.Dispose();
+        Check(client.IsDisposed, "IsDisposed");
+        Throws<ObjectDisposedException>("Service", () => client.Service());
+        Throws<ObjectDisposedException>("Wait", () => client.Wait(0));
+        Throws<ObjectDisposedException>("Connect", () => client.Connect());
+        Throws<ObjectDisposedException>("OpJoinRoom", () => client.OpJoinRoom("x"));
+        Throws<ObjectDisposedException>("OpRaiseEvent", () => client.OpRaiseEvent(9, 1, SendOptions.SendReliable));
+        Throws<ObjectDisposedException>("OpLeaveRoom", () => client.OpLeaveRoom());
+        Throws<ObjectDisposedException>("Disconnect", () => client.Disconnect());
+        Throws<ObjectDisposedException>("State", () => { var unused = client.State; });
+        Throws<ObjectDisposedException>("ServerPublicKey", () => { var unused = client.ServerPublicKey; });
+        Throws<ObjectDisposedException>("Room", () => { var unused = client.Room; });
+        Throws<ObjectDisposedException>("ActorNumber", () => { var unused = client.ActorNumber; });
+        Throws<ObjectDisposedException>("SendOperation", () => client.SendOperation(1, null));
+    }
+
+    // ----------------------------------------------------------------------------------------------
     // Tests without a connection
 
     private static void NativeVersion()
@@ -591,6 +1060,36 @@ internal static class SealnetTests
             { "peer_polled_event_t.status_info", Offset<NativePolledEvent>("status_info") },
             { "peer_polled_event_t.response", Offset<NativePolledEvent>("response") },
             { "peer_polled_event_t.event", Offset<NativePolledEvent>("event") },
+            { "peer_room_options_t", Marshal.SizeOf(typeof(NativeRoomOptions)) },
+            { "peer_room_options_t.struct_size", Offset<NativeRoomOptions>("struct_size") },
+            { "peer_room_options_t.max_players", Offset<NativeRoomOptions>("max_players") },
+            { "peer_room_options_t.is_open", Offset<NativeRoomOptions>("is_open") },
+            { "peer_room_options_t.is_visible", Offset<NativeRoomOptions>("is_visible") },
+            { "peer_room_options_t.reserved", Offset<NativeRoomOptions>("reserved") },
+            { "peer_client_config_t", Marshal.SizeOf(typeof(NativeClientConfig)) },
+            { "peer_client_config_t.struct_size", Offset<NativeClientConfig>("struct_size") },
+            { "peer_client_config_t.pin_master_key", Offset<NativeClientConfig>("pin_master_key") },
+            { "peer_client_config_t.reserved", Offset<NativeClientConfig>("reserved") },
+            { "peer_client_config_t.master_public_key", Offset<NativeClientConfig>("master_public_key") },
+            { "peer_client_config_t.peer", Offset<NativeClientConfig>("peer") },
+            { "peer_client_config_t.masters", Offset<NativeClientConfig>("masters") },
+            { "peer_client_config_t.master_count", Offset<NativeClientConfig>("master_count") },
+            { "peer_client_config_t.app_id", Offset<NativeClientConfig>("app_id") },
+            { "peer_client_config_t.app_version", Offset<NativeClientConfig>("app_version") },
+            { "peer_client_event_t", Marshal.SizeOf(typeof(NativeClientEvent)) },
+            { "peer_client_event_t.kind", Offset<NativeClientEvent>("kind") },
+            { "peer_client_event_t.state", Offset<NativeClientEvent>("state") },
+            { "peer_client_event_t.status", Offset<NativeClientEvent>("status") },
+            { "peer_client_event_t.status_info", Offset<NativeClientEvent>("status_info") },
+            { "peer_client_event_t.room", Offset<NativeClientEvent>("room") },
+            { "peer_client_event_t.actor", Offset<NativeClientEvent>("actor") },
+            { "peer_client_event_t.actors", Offset<NativeClientEvent>("actors") },
+            { "peer_client_event_t.actor_count", Offset<NativeClientEvent>("actor_count") },
+            { "peer_client_event_t.op_code", Offset<NativeClientEvent>("op_code") },
+            { "peer_client_event_t.return_code", Offset<NativeClientEvent>("return_code") },
+            { "peer_client_event_t.message", Offset<NativeClientEvent>("message") },
+            { "peer_client_event_t.event", Offset<NativeClientEvent>("event") },
+            { "peer_client_event_t.response", Offset<NativeClientEvent>("response") },
         };
         // Values of the C header for a 64-bit platform (LP64), worked out by hand: what the test compares
         // with when there is no C compiler. 32-bit ABIs differ in how they align 64-bit fields (i386 by 4,
@@ -631,6 +1130,19 @@ internal static class SealnetTests
             { "peer_polled_event_t", 64 }, { "peer_polled_event_t.status", 4 },
             { "peer_polled_event_t.status_info", 8 }, { "peer_polled_event_t.response", 24 },
             { "peer_polled_event_t.event", 48 },
+            { "peer_room_options_t", 16 }, { "peer_room_options_t.struct_size", 0 }, { "peer_room_options_t.max_players", 4 },
+            { "peer_room_options_t.is_open", 8 }, { "peer_room_options_t.is_visible", 9 }, { "peer_room_options_t.reserved", 10 },
+            { "peer_client_config_t", 80 }, { "peer_client_config_t.struct_size", 0 }, { "peer_client_config_t.pin_master_key", 4 },
+            { "peer_client_config_t.reserved", 5 }, { "peer_client_config_t.master_public_key", 8 },
+            { "peer_client_config_t.peer", 40 }, { "peer_client_config_t.masters", 48 }, { "peer_client_config_t.master_count", 56 },
+            { "peer_client_config_t.app_id", 64 }, { "peer_client_config_t.app_version", 72 },
+            { "peer_client_event_t", 120 }, { "peer_client_event_t.kind", 0 }, { "peer_client_event_t.state", 4 },
+            { "peer_client_event_t.status", 8 }, { "peer_client_event_t.status_info", 16 },
+            { "peer_client_event_t.room", 32 }, { "peer_client_event_t.actor", 40 },
+            { "peer_client_event_t.actors", 48 }, { "peer_client_event_t.actor_count", 56 },
+            { "peer_client_event_t.op_code", 64 }, { "peer_client_event_t.return_code", 66 },
+            { "peer_client_event_t.message", 72 }, { "peer_client_event_t.event", 80 },
+            { "peer_client_event_t.response", 96 },
         };
         Equal(actual.Count, wide.Count, "number of hand-worked layout values");
         var expected = new Dictionary<string, long>();
@@ -684,12 +1196,66 @@ internal static class SealnetTests
             "rtt_known", "server_time_known", "reserved", "bytes_sent", "bytes_received", "frames_sent",
             "frames_received", "server_time_ms" }, new long[] { 4, 4, 4, 4, 1, 1, NativeMethods.StatsReservedLength,
             8, 8, 8, 8, 8 });
+        CheckNoPadding(actual, "peer_room_options_t", new[] { "struct_size", "max_players", "is_open", "is_visible",
+            "reserved" }, new long[] { 4, 4, 1, 1, NativeMethods.RoomOptionsReservedLength });
+        CheckNoPadding(actual, "peer_client_config_t", new[] { "struct_size", "pin_master_key", "reserved",
+            "master_public_key", "peer", "masters", "master_count", "app_id", "app_version" }, new long[] { 4, 1,
+            NativeMethods.ClientConfigReservedLength, NativeMethods.KeyLength, IntPtr.Size, IntPtr.Size, IntPtr.Size,
+            IntPtr.Size, IntPtr.Size });
         // The sizes the binding passes as struct_size are what it lays out.
         Equal((uint)actual["peer_config_t"], NativeMethods.ConfigSize, "ConfigSize");
         Equal((uint)actual["peer_stats_t"], NativeMethods.StatsSize, "StatsSize");
         Equal((uint)actual["peer_send_options_t"], NativeMethods.SendOptionsSize, "SendOptionsSize");
         Equal((uint)actual["peer_connect_options_t"], NativeMethods.ConnectOptionsSize, "ConnectOptionsSize");
+        Equal((uint)actual["peer_client_config_t"], NativeMethods.ClientConfigSize, "ClientConfigSize");
+        Equal((uint)actual["peer_room_options_t"], NativeMethods.RoomOptionsSize, "RoomOptionsSize");
+        Equal(NativeMethods.RoomOptionsSize, new RoomOptions().ToNative().struct_size, "RoomOptions carry struct_size");
+        Equal(NativeMethods.RoomOptionsSize, RoomOptions.NativeDefaults().struct_size, "the native defaults set struct_size");
         Equal(NativeMethods.SendOptionsSize, SendOptions.SendReliable.ToNative().struct_size, "SendOptions carry struct_size");
+    }
+
+    private static void ReturnCodesMatchHeader()
+    {
+        // Every constant of ReturnCode, by its header name (GameIdAlreadyExists: GAME_ID_ALREADY_EXISTS).
+        var mirrored = new Dictionary<string, short>();
+        foreach (var field in typeof(ReturnCode).GetFields(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static))
+        {
+            var name = new StringBuilder();
+            foreach (char c in field.Name)
+            {
+                if (char.IsUpper(c) && name.Length > 0)
+                {
+                    name.Append('_');
+                }
+                name.Append(char.ToUpperInvariant(c));
+            }
+            mirrored[name.ToString()] = (short)field.GetValue(null);
+        }
+        // The codes with a header value of their own, worked out by hand: checked without a C compiler.
+        Equal((short)-1, ReturnCode.InternalServerError, "InternalServerError");
+        Equal((short)-2, ReturnCode.InvalidOperation, "InvalidOperation");
+        string measured = Environment.GetEnvironmentVariable("SEALNET_C_RETURN_CODES");
+        if (string.IsNullOrEmpty(measured))
+        {
+            Console.WriteLine("     (no C compiler: the header's values were not measured)");
+            return;
+        }
+        int count = 0;
+        foreach (var item in measured.Split(';'))
+        {
+            int equals = item.IndexOf('=');
+            if (equals <= 0)
+            {
+                continue;
+            }
+            string name = item.Substring(0, equals);
+            short want = short.Parse(item.Substring(equals + 1));
+            short have;
+            Check(mirrored.TryGetValue(name, out have), "ReturnCode has no constant for PEER_RETURN_CODE_" + name);
+            Equal(want, have, "PEER_RETURN_CODE_" + name);
+            count++;
+        }
+        Equal(mirrored.Count, count, "the header has a PEER_RETURN_CODE_* for each ReturnCode constant");
     }
 
     private static void CheckNoPadding(Dictionary<string, long> layout, string structure, string[] fields, long[] sizes)

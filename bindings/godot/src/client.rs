@@ -273,6 +273,22 @@ pub fn raise_event(code: i64, data: &GdValue, receivers: i64) -> Result<Operatio
     Ok(OperationRequest { op_code: room::OP_RAISE_EVENT, params })
 }
 
+/// A refused send as GDScript hears of it: parameters the session refused are reported with the value
+/// they are about (`params[245][3]`) and the limit or protocol version behind the refusal, as found
+/// under `limits` (the sending peer's).
+pub fn explain(error: PeerError, params: &Params, limits: &Limits) -> Failure {
+    let PeerError::Session(SessionError::Params(codec)) = &error else { return error.into() };
+    // A type the connection's version lacks is looked for with that version, named by the error.
+    // Any other refusal is found with every type allowed: a value the session did not refuse for its
+    // type is not refused for it here either, so the same value is found.
+    let limits = match codec {
+        CodecError::TypeNeedsVersion { version, .. } => Limits { protocol_version: *version, ..*limits },
+        _ => Limits { protocol_version: LATEST_VERSION, ..*limits },
+    };
+    let place = locate(params, codec, &limits).map_or_else(String::new, |path| format!(" at {}", format_path(&path)));
+    Failure::new(error.clone().into(), format!("parameters refused{place}: {}", describe_codec_error(codec)))
+}
+
 /// One connection at a time; a new connection gets a new [`Peer`] so changed settings take effect.
 #[derive(Default)]
 pub struct Client {
@@ -349,21 +365,7 @@ impl Client {
     /// Queues an operation. Parameters the session refuses are reported with the value they are
     /// about (`params[245][3]`) and the limit or protocol version behind the refusal.
     pub fn send(&self, request: &OperationRequest, options: SendOptions) -> Result<(), Failure> {
-        self.peer()?.send_operation(request, options).map_err(|error| self.explain(error, &request.params))
-    }
-
-    fn explain(&self, error: PeerError, params: &Params) -> Failure {
-        let PeerError::Session(SessionError::Params(codec)) = &error else { return error.into() };
-        // A type the connection's version lacks is looked for with that version, named by the error.
-        // Any other refusal is found with every type allowed: a value the session did not refuse for its
-        // type is not refused for it here either, so the same value is found.
-        let limits = match codec {
-            CodecError::TypeNeedsVersion { version, .. } => Limits { protocol_version: *version, ..self.limits },
-            _ => Limits { protocol_version: LATEST_VERSION, ..self.limits },
-        };
-        let place =
-            locate(params, codec, &limits).map_or_else(String::new, |path| format!(" at {}", format_path(&path)));
-        Failure::new(error.clone().into(), format!("parameters refused{place}: {}", describe_codec_error(codec)))
+        self.peer()?.send_operation(request, options).map_err(|error| explain(error, &request.params, &self.limits))
     }
 
     /// Asks the server to end the connection; a Disconnect status follows. Does nothing when idle.

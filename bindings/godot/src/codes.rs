@@ -8,8 +8,10 @@ use std::fmt;
 use sealnet::peer::{PeerError, PeerEvent};
 use sealnet::protocol::codec::{CodecError, Params};
 use sealnet::protocol::frame::{Delivery, LATEST_VERSION, PROTOCOL_VERSION};
+use sealnet::protocol::message::{EventData, OperationResponse};
 use sealnet::protocol::session::{SessionError, StatusInfo};
 use sealnet::protocol::status::{DisconnectReason, PeerState, StatusCode};
+use sealnet::realtime::ClientError;
 
 use crate::value::{params_to_gd, ConvertError, GdValue};
 
@@ -47,11 +49,14 @@ pub enum ErrorCode {
     /// A value's type needs a newer protocol version than the connection speaks (the server, or the
     /// `max_protocol_version` property, is older); the printed message names the value and the versions.
     NeedsProtocolVersion = 22,
+    /// The realtime client is not in a state that allows the call (`get_state()` says which; the
+    /// printed message names it).
+    WrongState = 23,
 }
 
 impl ErrorCode {
     /// Every code, in number order.
-    pub const ALL: [ErrorCode; 14] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::Ok,
         ErrorCode::InvalidArgument,
         ErrorCode::EncryptionNotEstablished,
@@ -66,6 +71,7 @@ impl ErrorCode {
         ErrorCode::InvalidAddress,
         ErrorCode::Io,
         ErrorCode::NeedsProtocolVersion,
+        ErrorCode::WrongState,
     ];
 
     /// The number GDScript receives.
@@ -99,6 +105,7 @@ impl ErrorCode {
             ErrorCode::NeedsProtocolVersion => {
                 "a value type needs a newer protocol version than the connection speaks (see max_protocol_version)"
             }
+            ErrorCode::WrongState => "not possible in the realtime client's current state (see get_state())",
         }
     }
 }
@@ -178,6 +185,20 @@ impl From<PeerError> for Failure {
     fn from(error: PeerError) -> Self {
         let message = error.to_string();
         Failure::new(error.into(), message)
+    }
+}
+
+impl From<ClientError> for Failure {
+    /// As the C ABI maps it: a request that does not fit the state is `WrongState`, no master address
+    /// an invalid argument.
+    fn from(error: ClientError) -> Self {
+        let message = error.to_string();
+        let code = match error {
+            ClientError::NotNow(_) => ErrorCode::WrongState,
+            ClientError::NoMaster => ErrorCode::InvalidArgument,
+            ClientError::Peer(error) => error.into(),
+        };
+        Failure::new(code, message)
     }
 }
 
@@ -300,24 +321,91 @@ fn entries(params: &Params) -> Vec<(GdValue, GdValue)> {
     params_to_gd(params)
 }
 
+/// The arguments of `event_received` for a room event.
+pub fn event_signal(event: &EventData, encrypted: bool) -> EventSignal {
+    EventSignal {
+        code: i64::from(event.code),
+        data: entries(&event.params),
+        sender: i64::from(event.sender),
+        was_encrypted: encrypted,
+    }
+}
+
+/// The arguments of `operation_response` (and `operation_debug_message`) for a response.
+pub fn response_signal(response: &OperationResponse, encrypted: bool) -> ResponseSignal {
+    ResponseSignal {
+        op_code: i64::from(response.op_code),
+        return_code: i64::from(response.return_code),
+        data: entries(&response.params),
+        debug_message: response.debug_message.clone().filter(|message| !message.is_empty()),
+        was_encrypted: encrypted,
+    }
+}
+
 /// Maps one queued peer result to the signal it is emitted as.
 pub fn signal_for(event: &PeerEvent) -> Signal {
     match event {
         PeerEvent::Status(info) => Signal::Status(status_signal(info)),
-        PeerEvent::Event { event, encrypted } => Signal::Event(EventSignal {
-            code: i64::from(event.code),
-            data: entries(&event.params),
-            sender: i64::from(event.sender),
-            was_encrypted: *encrypted,
-        }),
-        PeerEvent::OperationResponse { response, encrypted } => Signal::Response(ResponseSignal {
-            op_code: i64::from(response.op_code),
-            return_code: i64::from(response.return_code),
-            data: entries(&response.params),
-            debug_message: response.debug_message.clone().filter(|message| !message.is_empty()),
-            was_encrypted: *encrypted,
-        }),
+        PeerEvent::Event { event, encrypted } => Signal::Event(event_signal(event, *encrypted)),
+        PeerEvent::OperationResponse { response, encrypted } => Signal::Response(response_signal(response, *encrypted)),
     }
+}
+
+/// The states of `SealnetRealtimeClient` (Photon's ClientState numbers, as the C ABI's
+/// `PEER_CLIENT_STATE_*`).
+pub mod client_state {
+    use sealnet::realtime::ClientState;
+
+    /// Every state, in number order, with its name.
+    pub const ALL: [(ClientState, &str); 13] = [
+        (ClientState::PeerCreated, "PeerCreated"),
+        (ClientState::Authenticating, "Authenticating"),
+        (ClientState::DisconnectingFromMasterServer, "DisconnectingFromMasterServer"),
+        (ClientState::ConnectingToGameServer, "ConnectingToGameServer"),
+        (ClientState::ConnectedToGameServer, "ConnectedToGameServer"),
+        (ClientState::Joining, "Joining"),
+        (ClientState::Joined, "Joined"),
+        (ClientState::Leaving, "Leaving"),
+        (ClientState::DisconnectingFromGameServer, "DisconnectingFromGameServer"),
+        (ClientState::ConnectingToMasterServer, "ConnectingToMasterServer"),
+        (ClientState::Disconnecting, "Disconnecting"),
+        (ClientState::Disconnected, "Disconnected"),
+        (ClientState::ConnectedToMasterServer, "ConnectedToMasterServer"),
+    ];
+
+    pub const PEER_CREATED: i64 = ClientState::PeerCreated as i64;
+    pub const AUTHENTICATING: i64 = ClientState::Authenticating as i64;
+    pub const DISCONNECTING_FROM_MASTER_SERVER: i64 = ClientState::DisconnectingFromMasterServer as i64;
+    pub const CONNECTING_TO_GAME_SERVER: i64 = ClientState::ConnectingToGameServer as i64;
+    pub const CONNECTED_TO_GAME_SERVER: i64 = ClientState::ConnectedToGameServer as i64;
+    pub const JOINING: i64 = ClientState::Joining as i64;
+    pub const JOINED: i64 = ClientState::Joined as i64;
+    pub const LEAVING: i64 = ClientState::Leaving as i64;
+    pub const DISCONNECTING_FROM_GAME_SERVER: i64 = ClientState::DisconnectingFromGameServer as i64;
+    pub const CONNECTING_TO_MASTER_SERVER: i64 = ClientState::ConnectingToMasterServer as i64;
+    pub const DISCONNECTING: i64 = ClientState::Disconnecting as i64;
+    pub const DISCONNECTED: i64 = ClientState::Disconnected as i64;
+    pub const CONNECTED_TO_MASTER_SERVER: i64 = ClientState::ConnectedToMasterServer as i64;
+
+    /// The number GDScript receives for a state.
+    pub fn code(state: ClientState) -> i64 {
+        state as i64
+    }
+
+    /// The name of a state number ("Joined", ...), or "" when it is none.
+    pub fn name(code: i64) -> &'static str {
+        ALL.iter().find(|(state, _)| *state as i64 == code).map_or("", |(_, name)| name)
+    }
+}
+
+/// Matchmaking (docs/cluster.md, docs/protocol.md section 13): the operations the realtime client
+/// sends and the return codes its `failed` signal carries (Photon's numbers).
+pub mod matchmaking {
+    pub use sealnet::protocol::status::return_code::{
+        DIRECTORY_UNAVAILABLE, GAME_CLOSED, GAME_DOES_NOT_EXIST, GAME_FULL, GAME_ID_ALREADY_EXISTS,
+        INTERNAL_SERVER_ERROR, NO_RANDOM_MATCH_FOUND, SERVER_FULL,
+    };
+    pub use sealnet::rooms::{OP_CREATE_ROOM, OP_JOIN_RANDOM_ROOM};
 }
 
 /// Operation codes and parameter keys of the reference server's rooms (Photon's numbering).
@@ -504,6 +592,7 @@ mod tests {
             (ErrorCode::InvalidAddress, PeerResult::InvalidAddress),
             (ErrorCode::Io, PeerResult::Io),
             (ErrorCode::NeedsProtocolVersion, PeerResult::NeedsProtocolVersion),
+            (ErrorCode::WrongState, PeerResult::WrongState),
         ];
         assert_eq!(pairs.len(), ErrorCode::ALL.len());
         for (ours, abi) in pairs {
@@ -547,6 +636,100 @@ mod tests {
             assert_eq!(failure.code, ours);
             assert_eq!(failure.message, error.to_string());
         }
+    }
+
+    #[test]
+    fn realtime_client_errors_map_like_the_c_abi() {
+        use sealnet::realtime::ClientState;
+        let not_now = Failure::from(ClientError::NotNow(ClientState::Joining));
+        assert_eq!((not_now.code, not_now.code.code()), (ErrorCode::WrongState, 23));
+        assert!(not_now.message.contains("Joining"), "{}", not_now.message);
+        let no_master = Failure::from(ClientError::NoMaster);
+        assert_eq!(no_master.code, ErrorCode::InvalidArgument);
+        assert_eq!(no_master.message, ClientError::NoMaster.to_string());
+        let peer = Failure::from(ClientError::Peer(PeerError::InvalidAddress));
+        assert_eq!(peer.code, ErrorCode::InvalidAddress);
+    }
+
+    #[test]
+    fn client_states_are_photons_numbers_and_the_c_abis() {
+        use sealnet::ffi::client::*;
+        use sealnet::realtime::ClientState;
+        let expected = [
+            (ClientState::PeerCreated, 0, PEER_CLIENT_STATE_PEER_CREATED, client_state::PEER_CREATED),
+            (ClientState::Authenticating, 1, PEER_CLIENT_STATE_AUTHENTICATING, client_state::AUTHENTICATING),
+            (
+                ClientState::DisconnectingFromMasterServer,
+                4,
+                PEER_CLIENT_STATE_DISCONNECTING_FROM_MASTER_SERVER,
+                client_state::DISCONNECTING_FROM_MASTER_SERVER,
+            ),
+            (
+                ClientState::ConnectingToGameServer,
+                5,
+                PEER_CLIENT_STATE_CONNECTING_TO_GAME_SERVER,
+                client_state::CONNECTING_TO_GAME_SERVER,
+            ),
+            (
+                ClientState::ConnectedToGameServer,
+                6,
+                PEER_CLIENT_STATE_CONNECTED_TO_GAME_SERVER,
+                client_state::CONNECTED_TO_GAME_SERVER,
+            ),
+            (ClientState::Joining, 7, PEER_CLIENT_STATE_JOINING, client_state::JOINING),
+            (ClientState::Joined, 8, PEER_CLIENT_STATE_JOINED, client_state::JOINED),
+            (ClientState::Leaving, 9, PEER_CLIENT_STATE_LEAVING, client_state::LEAVING),
+            (
+                ClientState::DisconnectingFromGameServer,
+                10,
+                PEER_CLIENT_STATE_DISCONNECTING_FROM_GAME_SERVER,
+                client_state::DISCONNECTING_FROM_GAME_SERVER,
+            ),
+            (
+                ClientState::ConnectingToMasterServer,
+                11,
+                PEER_CLIENT_STATE_CONNECTING_TO_MASTER_SERVER,
+                client_state::CONNECTING_TO_MASTER_SERVER,
+            ),
+            (ClientState::Disconnecting, 12, PEER_CLIENT_STATE_DISCONNECTING, client_state::DISCONNECTING),
+            (ClientState::Disconnected, 13, PEER_CLIENT_STATE_DISCONNECTED, client_state::DISCONNECTED),
+            (
+                ClientState::ConnectedToMasterServer,
+                14,
+                PEER_CLIENT_STATE_CONNECTED_TO_MASTER_SERVER,
+                client_state::CONNECTED_TO_MASTER_SERVER,
+            ),
+        ];
+        assert_eq!(expected.len(), client_state::ALL.len());
+        for ((state, number, abi, constant), (listed, name)) in expected.into_iter().zip(client_state::ALL) {
+            assert_eq!(state, listed);
+            assert_eq!((client_state::code(state), i64::from(abi), constant), (number, number, number), "{state:?}");
+            assert_eq!(name, format!("{state:?}"));
+            assert_eq!(client_state::name(number), name);
+        }
+        for missing in [2, 3, 15, -1] {
+            assert_eq!(client_state::name(missing), "");
+        }
+    }
+
+    #[test]
+    fn matchmaking_return_codes_are_the_sdks_and_photons() {
+        use sealnet::ffi::constants::*;
+        let codes = [
+            (matchmaking::DIRECTORY_UNAVAILABLE, -13, PEER_RETURN_CODE_DIRECTORY_UNAVAILABLE),
+            (matchmaking::GAME_ID_ALREADY_EXISTS, 32766, PEER_RETURN_CODE_GAME_ID_ALREADY_EXISTS),
+            (matchmaking::GAME_FULL, 32765, PEER_RETURN_CODE_GAME_FULL),
+            (matchmaking::GAME_CLOSED, 32764, PEER_RETURN_CODE_GAME_CLOSED),
+            (matchmaking::SERVER_FULL, 32762, PEER_RETURN_CODE_SERVER_FULL),
+            (matchmaking::NO_RANDOM_MATCH_FOUND, 32760, PEER_RETURN_CODE_NO_RANDOM_MATCH_FOUND),
+            (matchmaking::GAME_DOES_NOT_EXIST, 32758, PEER_RETURN_CODE_GAME_DOES_NOT_EXIST),
+        ];
+        for (ours, photon, abi) in codes {
+            assert_eq!((ours, abi), (photon, photon));
+        }
+        assert_eq!(matchmaking::OP_CREATE_ROOM, sealnet::protocol::status::op_code::CREATE_ROOM);
+        assert_eq!(matchmaking::OP_JOIN_RANDOM_ROOM, sealnet::protocol::status::op_code::JOIN_RANDOM_ROOM);
+        assert_eq!((matchmaking::OP_CREATE_ROOM, matchmaking::OP_JOIN_RANDOM_ROOM), (227, 225));
     }
 
     #[test]
