@@ -136,6 +136,10 @@ pub struct RealtimeClient {
     authenticated: bool,
     /// The current connection is to a game server (not to the master).
     at_game_server: bool,
+    /// A connection was started and its final Disconnect has not been handled yet.
+    connection_live: bool,
+    /// Masters tried one after another without reaching one (the failover stops after all of them).
+    master_attempts: usize,
     /// The room being joined or joined, and the request that asked for it.
     room: Option<String>,
     pending_room: Option<RoomRequest>,
@@ -155,6 +159,8 @@ impl RealtimeClient {
             login: None,
             authenticated: false,
             at_game_server: false,
+            connection_live: false,
+            master_attempts: 0,
             room: None,
             pending_room: None,
             actor: None,
@@ -194,6 +200,12 @@ impl RealtimeClient {
             return Err(ClientError::NoMaster);
         }
         self.login = Some(values);
+        // Nothing of an earlier session carries over but the token the peer keeps.
+        self.next = Next::Stay;
+        self.pending_room = None;
+        self.room = None;
+        self.actor = None;
+        self.master_attempts = 0;
         self.connect_master(0)
     }
 
@@ -259,9 +271,15 @@ impl RealtimeClient {
     /// Disconnects and stays disconnected.
     pub fn disconnect(&mut self) {
         self.next = Next::Stay;
-        if self.state != ClientState::Disconnected {
-            self.set_state(ClientState::Disconnecting);
+        self.pending_room = None;
+        if !self.connection_live {
+            // No connection, so no final status will come to finish the disconnect.
+            if self.state != ClientState::PeerCreated {
+                self.set_state(ClientState::Disconnected);
+            }
+            return;
         }
+        self.set_state(ClientState::Disconnecting);
         self.peer.disconnect();
     }
 
@@ -323,7 +341,9 @@ impl RealtimeClient {
             pin,
             auth: Some(values),
         };
-        Ok(self.peer.connect_with(&options)?)
+        self.peer.connect_with(&options)?;
+        self.connection_live = true;
+        Ok(())
     }
 
     fn on_peer_event(&mut self, event: PeerEvent) {
@@ -344,26 +364,55 @@ impl RealtimeClient {
         if code != StatusCode::Disconnect || self.peer.state() != PeerState::Disconnected {
             return;
         }
+        self.connection_live = false;
         let next = std::mem::replace(&mut self.next, Next::Stay);
-        let failed_before_login = !self.authenticated && self.login.is_some();
+        let asked_to_stop = self.state == ClientState::Disconnecting;
+        let masters = self.config.masters.len();
         let result = match next {
             Next::Game { answer, options } => self.connect_game(answer, options),
-            Next::Master => self.connect_master(self.master),
-            // A login that did not get through fails over to the next master, if there is one.
-            Next::Stay if failed_before_login && self.master + 1 < self.config.masters.len() => {
-                self.connect_master(self.master + 1)
+            Next::Master => {
+                self.master_attempts = 0;
+                self.connect_master(self.master)
+            }
+            Next::Stay if asked_to_stop => {
+                self.stay_disconnected();
+                Ok(())
+            }
+            // The master's answer led nowhere (the game server is gone, or it is not the server the
+            // master named): back to the master, whose token still admits the player.
+            Next::Stay if self.at_game_server && !self.authenticated => {
+                let op = self.pending_room.take().map_or(0, |request| request.to_operation().0);
+                self.fail(
+                    op,
+                    return_code::INTERNAL_SERVER_ERROR,
+                    "the game server could not be reached; back to the master",
+                );
+                self.room = None;
+                self.master_attempts = 0;
+                self.connect_master(self.master)
+            }
+            // A master that could not be reached: the next one, until each was tried once.
+            Next::Stay if !self.at_game_server && !self.authenticated && self.master_attempts + 1 < masters => {
+                self.master_attempts += 1;
+                self.connect_master((self.master + 1) % masters)
             }
             Next::Stay => {
-                self.room = None;
-                self.actor = None;
-                self.set_state(ClientState::Disconnected);
+                self.stay_disconnected();
                 Ok(())
             }
         };
         if let Err(problem) = result {
             self.fail(0, return_code::INTERNAL_SERVER_ERROR, problem.to_string());
-            self.set_state(ClientState::Disconnected);
+            self.stay_disconnected();
         }
+    }
+
+    fn stay_disconnected(&mut self) {
+        self.pending_room = None;
+        self.room = None;
+        self.actor = None;
+        self.at_game_server = false;
+        self.set_state(ClientState::Disconnected);
     }
 
     fn connect_game(&mut self, answer: GameServerAnswer, options: RoomOptions) -> Result<(), ClientError> {
@@ -394,6 +443,10 @@ impl RealtimeClient {
     }
 
     fn on_authenticated(&mut self, response: OperationResponse) {
+        // The host asked to disconnect meanwhile: the answer no longer moves the client.
+        if self.state == ClientState::Disconnecting {
+            return;
+        }
         if response.return_code != return_code::OK {
             let message = response.debug_message.unwrap_or_default();
             self.fail(response.op_code, response.return_code, message);
@@ -408,10 +461,13 @@ impl RealtimeClient {
             return;
         }
         self.authenticated = true;
+        self.master_attempts = 0;
         // Later connections to a master present the token.
         self.login = None;
         match self.state {
-            ClientState::ConnectingToGameServer | ClientState::Authenticating if self.pending_room.is_some() => {
+            ClientState::ConnectingToGameServer | ClientState::Authenticating
+                if self.at_game_server && self.pending_room.is_some() =>
+            {
                 self.set_state(ClientState::ConnectedToGameServer);
                 let request = self.pending_room.clone().expect("checked above");
                 let (op, params) = request.to_operation();
@@ -440,7 +496,14 @@ impl RealtimeClient {
             }
             return;
         }
-        if let Some(answer) = GameServerAnswer::from_params(&response.params) {
+        let answer = GameServerAnswer::from_params(&response.params);
+        if answer.is_none() && response.params.get(rooms::ADDRESS).is_some() {
+            self.pending_room = None;
+            self.fail(op, return_code::INVALID_OPERATION, "a matchmaking answer without a usable game server key");
+            self.set_state(ClientState::ConnectedToMasterServer);
+            return;
+        }
+        if let Some(answer) = answer {
             // Only an answer under the master's session keys is followed: its key is what makes every
             // game server's identity as sure as the master's.
             if !encrypted {

@@ -132,7 +132,7 @@ impl RoomRequest {
 
     /// Reads a request of `op` (JoinRoom, CreateRoom or JoinRandomRoom). A JoinRoom without
     /// [`JOIN_MODE`] creates the room when it does not exist, as every JoinRoom did before the
-    /// parameter existed (Photon's clients send 0, join only, to ask for that).
+    /// parameter existed. Photon's clients leave the parameter out to join only, so send 0 for that.
     pub fn from_operation(op: u8, params: &Params) -> Result<RoomRequest, String> {
         let name = match params.get(ROOM_NAME) {
             None => None,

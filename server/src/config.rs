@@ -18,7 +18,7 @@ pub const DEFAULT_CONFIG_TOML: &str = r#"# sealnet-server configuration. Every k
 listen = "127.0.0.1:4530"
 
 # What this process does (docs/cluster.md): "all" (master and game server in one process: matchmaking
-# puts players in rooms right here, the directory is in memory unless [cluster] redis_url is set),
+# puts players in rooms right here, and its rooms are its directory),
 # "master" (authentication and matchmaking; it sends players to game servers with a fresh token) or
 # "game" (hosts rooms; admits only players with a server token from a master).
 role = "all"
@@ -225,11 +225,6 @@ pub enum Role {
 }
 
 impl Role {
-    /// Whether matchmaking operations are served.
-    pub fn matchmakes(self) -> bool {
-        matches!(self, Role::All | Role::Master)
-    }
-
     /// Whether rooms are hosted.
     pub fn hosts_rooms(self) -> bool {
         matches!(self, Role::All | Role::Game)

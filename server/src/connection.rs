@@ -262,6 +262,10 @@ impl Connection {
         if !crate::matchmaking::is_room_request(request.op_code) || self.membership.is_some() || !role.hosts_rooms() {
             return None;
         }
+        // A request the gate refuses is answered where it is, without naming rooms for it.
+        if authenticate::gate(self, request.op_code).is_some() {
+            return None;
+        }
         if request.params.get(ROOM_NAME).is_none() {
             let name = match request.op_code {
                 op_code::JOIN_RANDOM_ROOM if role == Role::All => self.shared.rooms.random_joinable(),

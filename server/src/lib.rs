@@ -17,6 +17,7 @@ pub mod plugin;
 pub mod rooms;
 mod server;
 mod shards;
+mod ticket;
 
 pub use config::Config;
 pub use plugin::{AuthenticatedContext, EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};

@@ -12,7 +12,7 @@ use sealnet::protocol::codec::Params;
 use sealnet::protocol::message::OperationResponse;
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::status::{op_code, return_code};
-use sealnet::rooms::{GameServerAnswer, JoinMode, RoomRequest};
+use sealnet::rooms::{GameServerAnswer, JoinMode, RoomOptions, RoomRequest};
 use tokio::task::JoinHandle;
 
 use crate::connection::Connection;
@@ -24,7 +24,7 @@ const BUDGET: Duration = Duration::from_secs(2);
 
 /// A matchmaking request whose directory work is in flight.
 pub(crate) struct PendingMatch {
-    pub(crate) call: JoinHandle<Result<GameServerAnswer, Refusal>>,
+    pub(crate) call: JoinHandle<Result<Placement, Refusal>>,
     op: u8,
     options: SendOptions,
 }
@@ -34,6 +34,14 @@ impl Drop for PendingMatch {
     fn drop(&mut self) {
         self.call.abort();
     }
+}
+
+/// Where matchmaking sends a player: the answer, and what its room ticket grants (see `ticket`).
+#[derive(Debug)]
+pub(crate) struct Placement {
+    answer: GameServerAnswer,
+    game_server: String,
+    options: RoomOptions,
 }
 
 /// A matchmaking request that cannot be served, with its return code and message.
@@ -93,7 +101,9 @@ pub(crate) fn start(conn: &mut Connection, op: u8, request: RoomRequest, options
         return respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, "no room directory".into()), options);
     };
     let shared = conn.shared.clone();
-    let call = tokio::spawn(async move {
+    // On the server's own runtime, not this shard's: the directory's connection lives where it is
+    // first used, and must not depend on one shard's thread.
+    let call = conn.shared.runtime.spawn(async move {
         let window = Duration::from_millis(2 * shared.config.cluster.heartbeat_ms);
         let reservation_ttl = Duration::from_millis(shared.config.cluster.expiry_ms);
         let find = find(&directory, &shared.placements, request, window, reservation_ttl);
@@ -107,10 +117,7 @@ pub(crate) fn start(conn: &mut Connection, op: u8, request: RoomRequest, options
 }
 
 /// Answers the request [`start`] started, with the game server and a fresh token.
-pub(crate) fn complete(
-    conn: &mut Connection,
-    outcome: Result<Result<GameServerAnswer, Refusal>, tokio::task::JoinError>,
-) {
+pub(crate) fn complete(conn: &mut Connection, outcome: Result<Result<Placement, Refusal>, tokio::task::JoinError>) {
     let Some(pending) = conn.matchmaking.take() else { return };
     let (op, options) = (pending.op, pending.options);
     let outcome = outcome.unwrap_or_else(|problem| {
@@ -118,9 +125,12 @@ pub(crate) fn complete(
         Err(Refusal(return_code::INTERNAL_SERVER_ERROR, "matchmaking failed; see the server log".into()))
     });
     let response = match outcome {
-        Ok(answer) => {
+        Ok(Placement { answer, game_server, options }) => {
             let mut params = Params::new();
             answer.insert_into(&mut params);
+            if let crate::authenticate::AuthState::Authenticated(authenticated) = &mut conn.auth {
+                crate::ticket::grant(&mut authenticated.injected, &answer.room, &game_server, options);
+            }
             match crate::authenticate::fresh_token(conn) {
                 Some(token) => {
                     token.insert_into(&mut params);
@@ -142,7 +152,7 @@ async fn find(
     request: RoomRequest,
     window: Duration,
     reservation_ttl: Duration,
-) -> Result<GameServerAnswer, Refusal> {
+) -> Result<Placement, Refusal> {
     let entry = match (request.mode, request.name) {
         (None, _) => directory
             .random_room()
@@ -181,7 +191,7 @@ async fn find(
                 visible: options.is_visible,
             };
             return match directory.reserve(&entry, reservation_ttl).await? {
-                Reservation::Reserved => answer(&server, name),
+                Reservation::Reserved => place(&server, &entry),
                 Reservation::Exists(_) if mode == JoinMode::CreateOnly => {
                     Err(Refusal(return_code::GAME_ID_ALREADY_EXISTS, format!("room {name:?} exists already")))
                 }
@@ -194,8 +204,8 @@ async fn find(
 }
 
 /// The game server of an existing room, if the room takes the player.
-async fn joinable(directory: &Directory, entry: RoomEntry) -> Result<GameServerAnswer, Refusal> {
-    let name = entry.name;
+async fn joinable(directory: &Directory, entry: RoomEntry) -> Result<Placement, Refusal> {
+    let name = &entry.name;
     if !entry.open {
         return Err(Refusal(return_code::GAME_CLOSED, format!("room {name:?} is closed")));
     }
@@ -203,10 +213,21 @@ async fn joinable(directory: &Directory, entry: RoomEntry) -> Result<GameServerA
         return Err(Refusal(return_code::GAME_FULL, format!("room {name:?} is full ({} players)", entry.max_players)));
     }
     match directory.game_server(&entry.game_server).await? {
-        Some(server) => answer(&server, name),
+        // Its listener is closed: the room takes nobody new (its players play on until they leave).
+        Some(server) if server.draining => {
+            Err(Refusal(return_code::GAME_CLOSED, format!("room {name:?} is on a game server that is shutting down")))
+        }
+        Some(server) => place(&server, &entry),
         // Its game server stopped heartbeating: the room goes with it.
         None => Err(Refusal(return_code::GAME_DOES_NOT_EXIST, format!("room {name:?} does not exist"))),
     }
+}
+
+/// Sends the player to `server` for the room `entry` describes.
+fn place(server: &GameServerEntry, entry: &RoomEntry) -> Result<Placement, Refusal> {
+    let options = RoomOptions { max_players: entry.max_players, is_open: entry.open, is_visible: entry.visible };
+    let answer = answer(server, entry.name.clone())?;
+    Ok(Placement { answer, game_server: server.id.clone(), options })
 }
 
 fn answer(server: &GameServerEntry, room: String) -> Result<GameServerAnswer, Refusal> {
@@ -234,7 +255,7 @@ pub(crate) fn is_room_request(op: u8) -> bool {
 /// The outcome of the matchmaking call in flight (the caller polls only while there is one).
 pub(crate) async fn pending(
     matchmaking: &mut Option<PendingMatch>,
-) -> Result<Result<GameServerAnswer, Refusal>, tokio::task::JoinError> {
+) -> Result<Result<Placement, Refusal>, tokio::task::JoinError> {
     match matchmaking {
         Some(pending) => (&mut pending.call).await,
         None => std::future::pending().await,

@@ -123,7 +123,19 @@ fn join(conn: &mut Connection, op: u8, request: RoomRequest, options: SendOption
         None => Identity::default(),
     };
     let mode = request.mode.unwrap_or(JoinMode::JoinOnly);
-    let (membership, joined) = match conn.shared.rooms.join_with(name, mode, request.options, &conn.peer, &identity) {
+    let mut room_options = request.options;
+    if conn.shared.config.role == Role::Game {
+        // Only the room the master placed here, with the options its creator asked for.
+        let ticket = conn.auth.context().and_then(|a| crate::ticket::admits(&a.injected, name, &conn.shared.server_id));
+        match ticket {
+            Some(granted) => room_options = granted,
+            None => {
+                let message = format!("no room {name:?} here for this player: ask a master for it");
+                return Some(error(op, return_code::GAME_DOES_NOT_EXIST, message));
+            }
+        }
+    }
+    let (membership, joined) = match conn.shared.rooms.join_with(name, mode, room_options, &conn.peer, &identity) {
         Ok(joined) => joined,
         Err(refusal) => {
             let (code, message) = match refusal {

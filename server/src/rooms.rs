@@ -408,11 +408,6 @@ impl Rooms {
             .map(|room| room.name.clone())
     }
 
-    /// Whether a room of this name exists.
-    pub fn contains(&self, name: &str) -> bool {
-        lock(&self.rooms).contains_key(name)
-    }
-
     /// Members of the room called `name`, if it exists.
     pub fn actors(&self, name: &str) -> Option<Vec<i32>> {
         let room = lock(&self.rooms).get(name).cloned()?;

@@ -53,6 +53,10 @@ pub(crate) struct Shared {
     pub(crate) directory: Option<Directory>,
     /// Where this master placed rooms lately.
     pub(crate) placements: crate::matchmaking::Placements,
+    /// This game server's id in the directory (empty for other roles).
+    pub(crate) server_id: String,
+    /// The runtime that called `serve`: directory calls run there, not on a shard.
+    pub(crate) runtime: tokio::runtime::Handle,
 }
 
 /// A bound listening socket, before the server runs on it. Binding comes first so that a server that
@@ -171,6 +175,13 @@ impl Server {
             Role::Game => Some(self.config.advertised_address(local_addr).map_err(|e| invalid(e.to_string()))?),
             _ => None,
         };
+        let server_id = match (self.config.role, self.config.cluster.server_id.as_str()) {
+            (Role::Game, "") => {
+                generated_server_id().ok_or_else(|| io::Error::other("no randomness for a server id"))?
+            }
+            (Role::Game, configured) => configured.to_owned(),
+            _ => String::new(),
+        };
         // Bound before anything starts, so a bad admin address fails the start.
         let admin = match self
             .config
@@ -235,16 +246,13 @@ impl Server {
             config,
             directory: self.directory,
             placements: Default::default(),
+            server_id,
+            runtime: tokio::runtime::Handle::current(),
         });
         let (heartbeat_stop, heartbeat_stopped) = watch::channel(false);
         let heartbeat = match (&shared.directory, advertised) {
             (Some(directory), Some(address)) => {
-                let configured = &shared.config.cluster.server_id;
-                let me = heartbeat::Identity {
-                    id: if configured.is_empty() { generated_server_id() } else { configured.clone() },
-                    address,
-                    public_key: hex(&public_key),
-                };
+                let me = heartbeat::Identity { id: shared.server_id.clone(), address, public_key: hex(&public_key) };
                 Some(tokio::spawn(heartbeat::run(shared.clone(), directory.clone(), me, heartbeat_stopped)))
             }
             _ => None,
@@ -272,11 +280,12 @@ impl Server {
     }
 }
 
-/// A game server id for a deployment that did not configure one: random, so restarts never collide.
-fn generated_server_id() -> String {
+/// A game server id for a deployment that did not configure one: random, so restarts never collide
+/// (`None` when the system's random source fails: a fixed id would collide).
+fn generated_server_id() -> Option<String> {
     let mut bytes = [0u8; 6];
-    let _ = getrandom::fill(&mut bytes);
-    format!("game-{}", hex(&bytes))
+    getrandom::fill(&mut bytes).ok()?;
+    Some(format!("game-{}", hex(&bytes)))
 }
 
 fn hex(bytes: &[u8]) -> String {

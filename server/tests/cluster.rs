@@ -496,6 +496,13 @@ fn a_draining_game_server_takes_no_new_rooms() {
     }
     drive(&mut players, "joins", joined);
     assert!(players.iter().all(|player| player.client.peer().server_public_key() == Some(games[1].public_key)));
+    // Its existing room takes nobody new either (its listener is closed).
+    let draining_room = early.iter().find(|p| p.client.peer().server_public_key() == Some(games[0].public_key));
+    let name = draining_room.unwrap().client.room().unwrap().to_owned();
+    let mut late = logged_in(&master);
+    late.client.join_room(&name).unwrap();
+    drive_one(&mut late, "the refusal", |player| !player.failures().is_empty() && connected_to_master(player));
+    assert_eq!(late.failures()[0].1, return_code::GAME_CLOSED);
 }
 
 #[test]
@@ -547,11 +554,18 @@ fn a_server_whose_key_is_not_the_one_the_master_gave_is_never_joined() {
     runtime().block_on(directory.heartbeat(&beat, Duration::from_secs(60))).unwrap();
     let mut player = logged_in(&master);
     player.client.join_or_create_room("lure", RoomOptions::default()).unwrap();
-    drive_one(&mut player, "the refused switch", |player| player.state() == ClientState::Disconnected);
-    // The key exchange fails on the pin: no operation, no token, goes to that server.
+    drive_one(&mut player, "the refused switch, back at the master", |player| {
+        !player.failures().is_empty() && connected_to_master(player)
+    });
+    // The key exchange fails on the pin: no operation, no token, goes to that server; the client
+    // reports it and goes back to the master.
     assert!(player.statuses().contains(&StatusCode::EncryptionFailedToEstablish), "{:?}", player.statuses());
     let established = player.statuses().iter().filter(|code| **code == StatusCode::EncryptionEstablished).count();
-    assert_eq!(established, 1, "keys with the master only");
+    assert_eq!(established, 2, "keys with the master only, twice");
+    assert_eq!(
+        player.failures(),
+        vec![(sealnet::protocol::status::op_code::JOIN_ROOM, return_code::INTERNAL_SERVER_ERROR)]
+    );
     assert!(!player.seen.iter().any(|event| matches!(event, ClientEvent::Joined { .. })));
 }
 

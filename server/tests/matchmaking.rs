@@ -160,6 +160,10 @@ async fn drive(
                 }
             }
         }
+        // The state runs ahead of the events reporting it: take those already queued too.
+        while let Some(event) = client.service() {
+            seen.push(event);
+        }
         (client, seen)
     })
     .await
@@ -246,4 +250,51 @@ async fn a_game_server_admits_only_players_with_a_token_and_a_master_matches_onl
     let mut unknown = Client::encrypted(deployment.master.local_addr()).await;
     assert_eq!(ask(&mut unknown, join).await.0, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE);
     assert_eq!(ask(&mut unknown, random).await.0, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE);
+}
+
+/// Authenticates a raw client: anonymously, or with `token`. Returns the token the answer carries.
+async fn authenticate(client: &mut Client, token: Option<&[u8]>) -> (i16, Option<Vec<u8>>) {
+    let values = match token {
+        Some(token) => {
+            let mut values = AuthValues::new(AuthType::Token);
+            values.set_token(token).unwrap();
+            values
+        }
+        None => AuthValues::new(AuthType::None),
+    };
+    let request = values.to_request().unwrap();
+    client.send(request.op_code, request.params, SendOptions::ENCRYPTED).await;
+    let (response, _) = client.response(request.op_code).await;
+    (response.return_code, sealnet::auth::ServerToken::from_params(&response.params).map(|token| token.bytes))
+}
+
+#[tokio::test]
+async fn a_game_server_hosts_only_the_room_a_master_placed_there_with_its_creators_options() {
+    let deployment = deployment(1).await;
+    let (master, game) = (deployment.master.local_addr(), deployment.games[0].local_addr());
+    let mut player = Client::encrypted(master).await;
+    let (code, login_token) = authenticate(&mut player, None).await;
+    assert_eq!(code, return_code::OK);
+
+    // A token without a room ticket admits the player, but creates no room.
+    let mut bypass = Client::encrypted(game).await;
+    assert_eq!(authenticate(&mut bypass, login_token.as_deref()).await.0, return_code::OK);
+    let own = named("of-my-own", JoinMode::CreateIfNotExists, RoomOptions::default());
+    assert_eq!(ask(&mut bypass, own).await.0, return_code::GAME_DOES_NOT_EXIST);
+
+    // The master's answer carries a ticket for its room only, with the options asked for.
+    let small = RoomOptions { max_players: 1, ..RoomOptions::default() };
+    let (code, params) = ask(&mut player, named("placed", JoinMode::CreateOnly, small)).await;
+    assert_eq!(code, return_code::OK);
+    let ticket = sealnet::auth::ServerToken::from_params(&params).unwrap().bytes;
+    let mut first = Client::encrypted(game).await;
+    assert_eq!(authenticate(&mut first, Some(&ticket)).await.0, return_code::OK);
+    let elsewhere = named("elsewhere", JoinMode::CreateIfNotExists, RoomOptions::default());
+    assert_eq!(ask(&mut first, elsewhere).await.0, return_code::GAME_DOES_NOT_EXIST, "not the ticket's room");
+    // Asking for other options changes nothing: the room is created with the ticket's (one player).
+    let roomy = named("placed", JoinMode::CreateIfNotExists, RoomOptions { max_players: 50, ..RoomOptions::default() });
+    assert_eq!(ask(&mut first, roomy.clone()).await.0, return_code::OK);
+    let mut second = Client::encrypted(game).await;
+    assert_eq!(authenticate(&mut second, Some(&ticket)).await.0, return_code::OK);
+    assert_eq!(ask(&mut second, roomy).await.0, return_code::GAME_FULL);
 }

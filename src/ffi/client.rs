@@ -274,6 +274,9 @@ fn empty_response() -> peer_operation_response_t {
 
 struct ClientHandle {
     client: Mutex<RealtimeClient>,
+    /// Set by peer_client_destroy under the `client` lock: a call that looked the handle up just
+    /// before it was unregistered finds it set and does nothing.
+    destroyed: std::sync::atomic::AtomicBool,
     /// The data of the last polled event, alive until the next poll or destroy.
     polled: Mutex<Option<PolledEvent>>,
 }
@@ -372,7 +375,9 @@ pub extern "C" fn peer_client_create(config: *const peer_client_config_t, out_cl
             app_version,
         });
         let id = 0x8000_0000 + NEXT_CLIENT.fetch_add(1, Ordering::Relaxed) * 16;
-        CLIENTS.lock().insert(id, Arc::new(ClientHandle { client: Mutex::new(client), polled: Mutex::new(None) }));
+        let handle =
+            ClientHandle { client: Mutex::new(client), destroyed: Default::default(), polled: Mutex::new(None) };
+        CLIENTS.lock().insert(id, Arc::new(handle));
         *out_client = id as *mut peer_client_t;
         Ok(())
     })
@@ -614,7 +619,12 @@ pub extern "C" fn peer_client_poll(client: *mut peer_client_t, out_event: *mut p
         let handle = lookup(client)?;
         // SAFETY: NULL-checked; writable per the contract.
         let out = unsafe { borrow_mut(out_event)? };
-        let event = handle.client.lock().service().ok_or(PeerResult::NoEvent)?;
+        // Held until the event is in place, so a destroy on another thread comes before this or after.
+        let mut client = handle.client.lock();
+        if handle.destroyed.load(Ordering::Acquire) {
+            return Err(PeerResult::InvalidPeer);
+        }
+        let event = client.service().ok_or(PeerResult::NoEvent)?;
         let mut slot = handle.polled.lock();
         *out = slot.insert(PolledEvent::new(event)).view();
         Ok(())
@@ -698,7 +708,9 @@ pub extern "C" fn peer_client_destroy(client: *mut peer_client_t) -> u32 {
             return Err(PeerResult::NullParameter);
         }
         let handle = CLIENTS.lock().remove(&(client as usize)).ok_or(PeerResult::InvalidPeer)?;
-        handle.client.lock().peer().shutdown();
+        let client = handle.client.lock();
+        handle.destroyed.store(true, Ordering::Release);
+        client.peer().shutdown();
         *handle.polled.lock() = None;
         Ok(())
     })

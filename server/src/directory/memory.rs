@@ -96,7 +96,11 @@ impl MemoryDirectory {
             .rooms
             .values()
             .map(|(entry, _)| entry)
-            .find(|entry| entry.joinable_at_random() && servers.contains_key(&entry.game_server))
+            .find(|entry| {
+                // A draining server's listener is closed: its rooms take nobody new.
+                entry.joinable_at_random()
+                    && servers.get(&entry.game_server).is_some_and(|(server, _)| !server.draining)
+            })
             .cloned()
     }
 }

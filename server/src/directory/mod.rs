@@ -6,8 +6,9 @@
 //! refreshed, so a game server that dies drops out of the directory within one expiry. Masters read
 //! it to place rooms and reserve a room name for a game server before sending a client there.
 //!
-//! In one process (`role = "all"`) the directory is in memory; a deployment of several processes
-//! points them at one Redis (or Valkey) server.
+//! A server of role "all" needs none: its rooms are its directory. Masters and game servers in one
+//! process (an embedder's, or the tests') can share the in-memory one; a deployment of several
+//! processes points them at one Redis (or Valkey) server.
 
 mod memory;
 mod redis;

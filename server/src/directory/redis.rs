@@ -228,8 +228,19 @@ impl RedisDirectory {
         format!("{}:servers", self.prefix)
     }
 
+    /// A room's key. Braces and percent signs in the name are percent-encoded, so that no name acts
+    /// as a Redis Cluster hash tag (which would let clients gather rooms in one slot).
     fn room_key(&self, name: &str) -> String {
-        format!("{}:room:{name}", self.prefix)
+        let mut key = format!("{}:room:", self.prefix);
+        for c in name.chars() {
+            match c {
+                '{' => key.push_str("%7B"),
+                '}' => key.push_str("%7D"),
+                '%' => key.push_str("%25"),
+                c => key.push(c),
+            }
+        }
+        key
     }
 
     fn open_key(&self, bucket: u32) -> String {
@@ -362,9 +373,11 @@ impl RedisDirectory {
                 }
                 continue;
             }
+            // A draining server's listener is closed: its rooms take nobody new.
             let server = self.get_json::<GameServerEntry>(&self.server_key(&room.game_server)).await?;
-            alive.insert(room.game_server.clone(), server.is_some());
-            if server.is_some() {
+            let usable = server.is_some_and(|server| !server.draining);
+            alive.insert(room.game_server.clone(), usable);
+            if usable {
                 return Ok(Some(room));
             }
         }
