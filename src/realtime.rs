@@ -167,6 +167,8 @@ impl RealtimeClient {
         }
     }
 
+    /// Where the client stands now. It may be ahead of the [`ClientEvent::StateChanged`] events still
+    /// waiting for [`Self::service`]: those report the way here, in order.
     pub fn state(&self) -> ClientState {
         self.state
     }

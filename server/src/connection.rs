@@ -141,6 +141,9 @@ pub(crate) struct Connection {
     pub(crate) auth: AuthState,
     /// Authentications this connection may still start.
     pub(crate) auth_limit: TokenBucket,
+    /// Matchmaking requests this connection may still send (at a master): each may reserve a room in
+    /// the directory, so a client cannot fill it with rooms nobody joins.
+    pub(crate) room_request_limit: TokenBucket,
     /// When an unauthenticated connection is closed (servers that refuse anonymous players).
     pub(crate) auth_deadline: Option<Instant>,
     /// A join for a room on another shard: the connection moves there before answering it.
@@ -503,6 +506,11 @@ pub(crate) async fn serve(
         client,
         auth: AuthState::None,
         auth_limit,
+        room_request_limit: TokenBucket::new(
+            crate::matchmaking::REQUESTS_PER_SECOND,
+            crate::matchmaking::REQUEST_BURST,
+            now,
+        ),
         auth_deadline: None,
         moving: None,
         matchmaking: None,

@@ -21,6 +21,10 @@ use crate::ops::{error, respond};
 
 /// How long one matchmaking request may take, directory round trips included.
 const BUDGET: Duration = Duration::from_secs(2);
+/// Matchmaking requests per second one connection may send, and their burst: a player asks for a
+/// room now and then, and each request may reserve one in the directory.
+pub(crate) const REQUESTS_PER_SECOND: f64 = 2.0;
+pub(crate) const REQUEST_BURST: f64 = 10.0;
 
 /// A matchmaking request whose directory work is in flight.
 pub(crate) struct PendingMatch {
@@ -96,6 +100,10 @@ pub(crate) fn start(conn: &mut Connection, op: u8, request: RoomRequest, options
     if !conn.peer.is_encrypted() {
         let message = "matchmaking needs encryption: its answer carries a game server's key and a token";
         return respond(conn, error(op, return_code::MUST_ENCRYPT, message.into()), options);
+    }
+    if conn.room_request_limit.reserve(Duration::ZERO, Instant::now()).is_none() {
+        let message = format!("more than {REQUEST_BURST} room requests at once; try again shortly");
+        return respond(conn, error(op, return_code::SERVER_BUSY, message), options);
     }
     let Some(directory) = conn.shared.directory.clone() else {
         return respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, "no room directory".into()), options);

@@ -298,3 +298,18 @@ async fn a_game_server_hosts_only_the_room_a_master_placed_there_with_its_creato
     assert_eq!(authenticate(&mut second, Some(&ticket)).await.0, return_code::OK);
     assert_eq!(ask(&mut second, roomy).await.0, return_code::GAME_FULL);
 }
+
+#[tokio::test]
+async fn a_master_bounds_the_room_requests_of_one_connection() {
+    let deployment = deployment(1).await;
+    let mut player = Client::encrypted(deployment.master.local_addr()).await;
+    assert_eq!(authenticate(&mut player, None).await.0, return_code::OK);
+    let mut codes = Vec::new();
+    for index in 0..12 {
+        let request = named(&format!("burst-{index}"), JoinMode::CreateOnly, RoomOptions::default());
+        codes.push(ask(&mut player, request).await.0);
+    }
+    // The burst of 10 gets rooms; the rest wait for the budget to refill (2 per second).
+    assert_eq!(codes.iter().filter(|code| **code == return_code::OK).count(), 10, "{codes:?}");
+    assert_eq!(codes[10..], [return_code::SERVER_BUSY, return_code::SERVER_BUSY]);
+}
