@@ -11,12 +11,15 @@ LINK := -L$(DEBUG_DIR) -lsealnet -Wl,-rpath,$(DEBUG_DIR) -pthread
 # Teardown stress cycles: a quick run in `make test`, the full run in `make stress`.
 STRESS_CYCLES ?= 10000
 
-.PHONY: all build header examples demo demo-cluster cluster-test bench-directory test lint rust-test abi-check c-test bindings-test cross-test bench bench-relay stress capture-check fuzz fuzz-smoke backend-test bench-backend
+.PHONY: all build header examples demo demo-cluster cluster-test bench-directory install install-test unity-package godot-addon test lint rust-test abi-check c-test bindings-test cross-test bench bench-relay stress capture-check fuzz fuzz-smoke backend-test bench-backend
 
 all: build
 
+# The shared library carries a SONAME (libsealnet.so.0.MINOR): programs linked against it in the build
+# tree find it under that name.
 build:
 	$(CARGO) build --workspace
+	ln -sf libsealnet.so $(DEBUG_DIR)/$(shell scripts/soname.sh)
 
 # Rewrites the committed C header from src/ffi (the header drift test fails until this is run).
 header:
@@ -42,7 +45,7 @@ demo-cluster: build
 	$(CARGO) build --example realtime
 	@scripts/redis.sh examples/demo/cluster.sh
 
-test: lint rust-test abi-check c-test bindings-test cross-test fuzz-smoke backend-test cluster-test
+test: lint rust-test abi-check c-test bindings-test cross-test fuzz-smoke backend-test cluster-test install-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -77,7 +80,9 @@ c-test: examples
 bindings-test: build
 	scripts/with-server.sh --backend --allow-anonymous -- bash bindings/cpp/test.sh
 	scripts/with-server.sh --backend --allow-anonymous -- bash bindings/csharp/test.sh
+	scripts/with-server.sh --backend --allow-anonymous -- bash bindings/csharp/package-test.sh
 	scripts/with-server.sh --backend --allow-anonymous -- bash bindings/godot/test.sh --lint
+	bash bindings/godot/addon-test.sh
 
 # Every value type from each binding to every other (tests/cross/README.md).
 cross-test: examples bindings-test
@@ -105,6 +110,29 @@ fuzz:
 backend-test:
 	scripts/postgres.sh sh -c 'SEALNET_TEST_POSTGRES_URL="$$DATABASE_URL" SEALNET_TEST_SKIP_SQLITE=1 \
 		$(CARGO) test -p sealnet-backend --test backend'
+
+# The Unity package tarball with the host's (Linux x86_64) release library (bindings/csharp/README.md).
+unity-package:
+	scripts/unity-package.sh
+
+# The Godot addon to ship: the stripped release library and the editor's debug library in
+# bindings/godot/addons/sealnet/bin/ (bindings/godot/README.md, "The release addon").
+godot-addon:
+	bindings/godot/package.sh --release
+
+# Installs for C and C++ users (scripts/install.sh): PREFIX=/usr/local and DESTDIR= by default;
+# PROFILE=debug installs the debug build instead of an optimised one.
+PREFIX ?= /usr/local
+DESTDIR ?=
+PROFILE ?= release
+install:
+	PROFILE=$(PROFILE) scripts/install.sh $(PREFIX) $(DESTDIR)
+
+# An installed sealnet consumed outside the tree: the C and C++ chats through pkg-config and CMake,
+# shared and static, against a server; the SONAME; peer_* alone global in the static library, which
+# links beside a second Rust static library (tests/install/run.sh).
+install-test: build
+	scripts/with-server.sh -- tests/install/run.sh
 
 # Masters, game servers and Redis as separate processes (tests/cluster.rs starts its own Redis servers,
 # so that it can stop one), the directory on a real Redis (tests/directory.rs), and the cluster demo.

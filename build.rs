@@ -12,6 +12,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src/ffi");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=SEALNET_UPDATE_HEADER");
+    set_soname();
 
     let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).expect("cbindgen.toml is valid");
     let version = std::env::var("CARGO_PKG_VERSION").expect("set by cargo");
@@ -36,4 +37,17 @@ fn main() {
     if std::env::var_os("SEALNET_UPDATE_HEADER").is_some() {
         bindings.write_to_file(crate_dir.join("include/sealnet.h"));
     }
+}
+
+/// The shared library's SONAME names the ABI it offers: libsealnet.so.0.MINOR while the major version
+/// is 0 (the ABI may change with each minor version), libsealnet.so.MAJOR after (scripts/soname.sh
+/// prints the same for the install).
+fn set_soname() {
+    if std::env::var("CARGO_CFG_TARGET_OS").as_deref() != Ok("linux") {
+        return;
+    }
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").expect("set by cargo");
+    let minor = std::env::var("CARGO_PKG_VERSION_MINOR").expect("set by cargo");
+    let soname = if major == "0" { format!("libsealnet.so.0.{minor}") } else { format!("libsealnet.so.{major}") };
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,{soname}");
 }

@@ -191,6 +191,11 @@ fn find(statuses: &[(StatusCode, u16, String)], code: StatusCode) -> &(StatusCod
     statuses.iter().find(|s| s.0 == code).unwrap_or_else(|| panic!("no {code:?} in {statuses:?}"))
 }
 
+/// A host call longer than this is a stall. The defect this guards against held the host for seconds
+/// (5.27 s); calls take microseconds here, and the bound leaves room for a loaded machine's scheduler
+/// (a 21 ms preemption was seen with several builds running on two cores).
+const STALL: Duration = Duration::from_millis(250);
+
 #[test]
 fn a_hostile_server_cannot_exhaust_client_memory_or_stall_the_host() {
     // 1. The attack as first seen, before any key exchange: 173 clear frames of 8 arrays of 4000
@@ -201,7 +206,7 @@ fn a_hostile_server_cannot_exhaust_client_memory_or_stall_the_host() {
     assert_eq!(refused.1, DisconnectReason::ProtocolViolation as u16);
     assert!(refused.2.contains("before the key exchange"), "{}", refused.2);
     assert!(peak < 4 * MIB, "client heap grew by {} KiB", peak / 1024);
-    assert!(longest < Duration::from_millis(20), "the host waited {longest:?} for the peer");
+    assert!(longest < STALL, "the host waited {longest:?} for the peer");
     println!("clear frames: heap peak +{} KiB, longest host call {longest:?}", peak / 1024);
 
     // 2. The same events from a server that holds keys: each would take more than the 2 MiB a
@@ -211,7 +216,7 @@ fn a_hostile_server_cannot_exhaust_client_memory_or_stall_the_host() {
     assert_eq!(refused.1, DisconnectReason::ProtocolViolation as u16);
     assert!(refused.2.contains("decoded"), "{}", refused.2);
     assert!(peak < 16 * MIB, "client heap grew by {} MiB", peak / MIB);
-    assert!(longest < Duration::from_millis(20), "the host waited {longest:?} for the peer");
+    assert!(longest < STALL, "the host waited {longest:?} for the peer");
     println!("encrypted unfolding events: heap peak +{} KiB, longest host call {longest:?}", peak / 1024);
 
     // 3. Events just within every decoder limit (2 MiB decoded each) to a host that does not service:
@@ -221,6 +226,6 @@ fn a_hostile_server_cannot_exhaust_client_memory_or_stall_the_host() {
     assert_eq!(overflow.1, DisconnectReason::SlowConsumer as u16);
     assert!(overflow.2.contains("bytes"), "{}", overflow.2);
     assert!(peak < 48 * MIB, "client heap grew by {} MiB", peak / MIB);
-    assert!(longest < Duration::from_millis(20), "the host waited {longest:?} for the peer");
+    assert!(longest < STALL, "the host waited {longest:?} for the peer");
     println!("within-limit events, host not servicing: heap peak +{} MiB, longest host call {longest:?}", peak / MIB);
 }

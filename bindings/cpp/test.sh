@@ -34,6 +34,8 @@ cxx=${CXX:-g++}
 cxxflags=(-std=c++17 -Wall -Wextra -Werror -pedantic -g -fsanitize=address,undefined
   -fno-omit-frame-pointer -I include -I bindings/cpp)
 ldflags=(-L"$lib_dir" -lsealnet -Wl,-rpath,"$lib_dir" -pthread)
+# The library's SONAME is what the programs look for at run time.
+ln -sf libsealnet.so "$lib_dir/$("$root/scripts/soname.sh")"
 mkdir -p "$out"
 
 echo "== build ($cxx)"

@@ -8,6 +8,11 @@
 #
 # Needs `cargo build --workspace` first (exit status 2 when its artifacts are missing). Installs
 # mono-mcs and mono-runtime with apt-get when mcs or mono is missing. Output goes to csharp/ in the target directory.
+# To test other copies of the library and the sources (package-test.sh does, with an unpacked Unity
+# package), set SEALNET_CSHARP_LIB_DIR (the folder holding libsealnet.so; default debug/ in the target
+# directory), SEALNET_CSHARP_RUNTIME_DIR and SEALNET_CSHARP_EXAMPLES_DIR (the folders of Runtime/*.cs and
+# Examples/Chat.cs; default the ones here) and SEALNET_CSHARP_OUT_DIR (default csharp/ in the target
+# directory). The tests themselves (Tests/) are always the ones here.
 # Run under `scripts/with-server.sh --backend --allow-anonymous` (as make bindings-test does), each of its
 # servers is started with the same options (SEALNET_WITH_SERVER_OPTIONS), so the tests also authenticate
 # through a real sealnet-backend.
@@ -15,14 +20,23 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 target_dir=$("$root/scripts/target-dir.sh")
-lib_dir=$target_dir/debug
-out=$target_dir/csharp
+lib_dir=${SEALNET_CSHARP_LIB_DIR:-$target_dir/debug}
+runtime_dir=${SEALNET_CSHARP_RUNTIME_DIR:-$here/Runtime}
+examples_dir=${SEALNET_CSHARP_EXAMPLES_DIR:-$here/Examples}
+out=${SEALNET_CSHARP_OUT_DIR:-$target_dir/csharp}
 
-for artifact in "$lib_dir/libsealnet.so" "$lib_dir/sealnet-server"; do
+for artifact in "$lib_dir/libsealnet.so" "$target_dir/debug/sealnet-server"; do
   if [ ! -e "$artifact" ]; then
-    echo "csharp: ${artifact#"$root"/} is missing: run \`cargo build --workspace\` first" >&2
+    if [ -n "${SEALNET_CSHARP_LIB_DIR:-}" ] && [ "$artifact" = "$lib_dir/libsealnet.so" ]; then
+      echo "csharp: $artifact is missing (SEALNET_CSHARP_LIB_DIR)" >&2
+    else
+      echo "csharp: ${artifact#"$root"/} is missing: run \`cargo build --workspace\` first" >&2
+    fi
     exit 2
   fi
+done
+for source in "$runtime_dir/NativeMethods.cs" "$examples_dir/Chat.cs"; do
+  [ -f "$source" ] || { echo "csharp: $source is missing" >&2; exit 2; }
 done
 
 if ! command -v mcs >/dev/null 2>&1 || ! command -v mono >/dev/null 2>&1; then
@@ -38,14 +52,14 @@ fi
 mkdir -p "$out"
 # C# 7.2 is the newest language version Mono's mcs accepts; it is a subset of what Unity 2019.4 compiles.
 mcs_flags=(-langversion:7.2 -warnaserror -warn:4 -nologo -debug -r:System.dll)
-runtime_sources=("$here"/Runtime/*.cs)
+runtime_sources=("$runtime_dir"/*.cs)
 
 # The runtime alone, as Unity compiles it (Sealnet.Runtime.asmdef), then with the iOS import switch. The
 # XML documentation is generated so that a public item without a comment, or a broken cref, fails the build.
 mcs "${mcs_flags[@]}" -target:library -doc:"$out/Sealnet.Runtime.xml" -out:"$out/Sealnet.Runtime.dll" "${runtime_sources[@]}"
 mcs "${mcs_flags[@]}" -target:library -define:UNITY_IOS -out:"$out/Sealnet.Runtime.iOS.dll" "${runtime_sources[@]}"
 # The example uses only the public API.
-mcs "${mcs_flags[@]}" -r:"$out/Sealnet.Runtime.dll" -out:"$out/Chat.exe" "$here/Examples/Chat.cs"
+mcs "${mcs_flags[@]}" -r:"$out/Sealnet.Runtime.dll" -out:"$out/Chat.exe" "$examples_dir/Chat.cs"
 # The tests compile with the sources, to check the internal native structures too.
 mcs "${mcs_flags[@]}" -out:"$out/SealnetTests.exe" "${runtime_sources[@]}" "$here/Tests/SealnetTests.cs"
 # The all_types program of tests/cross/README.md, public API only (tests/cross/run.sh runs it from here).

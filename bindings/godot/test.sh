@@ -75,25 +75,10 @@ cargo build --manifest-path "$manifest" --target-dir "$target_dir"
 cargo test --manifest-path "$manifest" --target-dir "$target_dir"
 cargo build --manifest-path "$manifest" --target-dir "$target_dir" --example all_types --example realtime
 
-# The library must export the entry point that sealnet.gdextension names.
-entry="$(sed -n 's/^entry_symbol *= *"\(.*\)"$/\1/p' "$here/addons/sealnet/sealnet.gdextension")"
-library="$target_dir/debug/libsealnet_godot.so"
-if [[ -z "$entry" ]]; then
-  echo "no entry_symbol in sealnet.gdextension" >&2
-  exit 1
-fi
-if [[ -f "$library" ]] && command -v nm > /dev/null; then
-  if ! nm -D --defined-only "$library" | grep -qw "$entry"; then
-    echo "$library does not export $entry" >&2
-    exit 1
-  fi
-  echo "$library exports $entry"
-fi
-
-# The library loads with every symbol resolved (no engine is needed for that).
-if [[ -f "$library" ]] && command -v python3 > /dev/null; then
-  python3 -c 'import ctypes, os, sys; ctypes.CDLL(sys.argv[1], mode=os.RTLD_NOW)' "$library"
-  echo "$library loads with all symbols resolved"
+# The library exports the entry point sealnet.gdextension names and loads with every symbol resolved
+# (check-library.sh, which addon-test.sh runs on the packaged addon too; Linux libraries only).
+if [[ "$(uname -s)" == Linux ]]; then
+  bash "$here/check-library.sh" "$target_dir/debug/libsealnet_godot.so"
 fi
 
 # Every SealnetPeer member the demo script uses is defined by the node.

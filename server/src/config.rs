@@ -894,6 +894,12 @@ mod tests {
     }
 
     #[test]
+    fn the_installed_configuration_file_is_the_defaults() {
+        let shipped = include_str!("../../packaging/sealnet-server.toml");
+        assert_eq!(shipped, DEFAULT_CONFIG_TOML, "packaging/sealnet-server.toml must be DEFAULT_CONFIG_TOML");
+    }
+
+    #[test]
     fn empty_file_gives_the_defaults() {
         assert_eq!(Config::from_toml("", "test"), Ok(Config::default()));
     }
