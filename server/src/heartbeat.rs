@@ -13,22 +13,22 @@ use tokio::sync::watch;
 use crate::directory::{Directory, GameServerEntry, Heartbeat, RoomEntry};
 use crate::server::Shared;
 
-/// This game server as the directory shows it, but for its load.
+/// Where clients reach this game server and the key they pin (its id is `Shared::server_id`).
 pub(crate) struct Identity {
-    pub(crate) id: String,
     pub(crate) address: String,
     pub(crate) public_key: String,
 }
 
 /// Beats until `stop` fires, then withdraws.
 pub(crate) async fn run(shared: Arc<Shared>, directory: Directory, me: Identity, mut stop: watch::Receiver<bool>) {
+    let id = &shared.server_id;
     let cluster = &shared.config.cluster;
     let ttl = Duration::from_millis(cluster.expiry_ms);
     let mut ticks = tokio::time::interval(Duration::from_millis(cluster.heartbeat_ms));
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut listed: HashSet<String> = HashSet::new();
     let mut reachable = true;
-    tracing::info!(id = %me.id, address = %me.address, "game server joins the directory");
+    tracing::info!(id = %id, address = %me.address, "game server joins the directory");
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
@@ -40,7 +40,7 @@ pub(crate) async fn run(shared: Arc<Shared>, directory: Directory, me: Identity,
             .into_iter()
             .map(|room| RoomEntry {
                 name: room.name,
-                game_server: me.id.clone(),
+                game_server: id.clone(),
                 players: room.players as u32,
                 max_players: room.max_players as u32,
                 open: room.options.is_open,
@@ -48,7 +48,7 @@ pub(crate) async fn run(shared: Arc<Shared>, directory: Directory, me: Identity,
             })
             .collect();
         let entry = GameServerEntry {
-            id: me.id.clone(),
+            id: id.clone(),
             addresses: BTreeMap::from([("tcp".to_owned(), me.address.clone())]),
             public_key: me.public_key.clone(),
             players: rooms.iter().map(|room| room.players).sum(),
@@ -76,8 +76,8 @@ pub(crate) async fn run(shared: Arc<Shared>, directory: Directory, me: Identity,
         }
     }
     let rooms: Vec<String> = listed.into_iter().collect();
-    match directory.withdraw(&me.id, &rooms).await {
-        Ok(()) => tracing::info!(id = %me.id, "game server left the directory"),
+    match directory.withdraw(id, &rooms).await {
+        Ok(()) => tracing::info!(id = %id, "game server left the directory"),
         Err(problem) => tracing::warn!(%problem, "could not leave the directory: the entry expires by itself"),
     }
 }

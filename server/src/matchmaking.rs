@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use crate::connection::Connection;
 use crate::directory::{Directory, GameServerEntry, Reservation, RoomEntry, Unavailable};
 use crate::ops::{error, respond};
+use crate::rooms::JoinError;
 
 /// How long one matchmaking request may take, directory round trips included.
 const BUDGET: Duration = Duration::from_secs(2);
@@ -59,6 +60,13 @@ impl From<Unavailable> for Refusal {
             return_code::DIRECTORY_UNAVAILABLE,
             "matchmaking is unavailable (room directory unreachable); try again".into(),
         )
+    }
+}
+
+impl JoinError {
+    fn refusal(self, room: &str) -> Refusal {
+        let (code, message) = self.answer(room);
+        Refusal(code, message)
     }
 }
 
@@ -168,7 +176,7 @@ async fn find(
             .ok_or_else(|| Refusal(return_code::NO_RANDOM_MATCH_FOUND, "no open room with space to join".into()))?,
         (Some(JoinMode::JoinOnly), Some(name)) => {
             let entry = directory.room(&name).await?;
-            entry.ok_or_else(|| Refusal(return_code::GAME_DOES_NOT_EXIST, format!("room {name:?} does not exist")))?
+            entry.ok_or_else(|| JoinError::Missing.refusal(&name))?
         }
         (Some(mode), name) => {
             let name = match name.or_else(random_room_name) {
@@ -200,9 +208,7 @@ async fn find(
             };
             return match directory.reserve(&entry, reservation_ttl).await? {
                 Reservation::Reserved => place(&server, &entry),
-                Reservation::Exists(_) if mode == JoinMode::CreateOnly => {
-                    Err(Refusal(return_code::GAME_ID_ALREADY_EXISTS, format!("room {name:?} exists already")))
-                }
+                Reservation::Exists(_) if mode == JoinMode::CreateOnly => Err(JoinError::Exists.refusal(&name)),
                 // Another master created it in between: join it where it is.
                 Reservation::Exists(existing) => joinable(directory, existing).await,
             };
@@ -215,10 +221,10 @@ async fn find(
 async fn joinable(directory: &Directory, entry: RoomEntry) -> Result<Placement, Refusal> {
     let name = &entry.name;
     if !entry.open {
-        return Err(Refusal(return_code::GAME_CLOSED, format!("room {name:?} is closed")));
+        return Err(JoinError::Closed.refusal(name));
     }
     if entry.max_players != 0 && entry.players >= entry.max_players {
-        return Err(Refusal(return_code::GAME_FULL, format!("room {name:?} is full ({} players)", entry.max_players)));
+        return Err(JoinError::Full { max: entry.max_players as usize }.refusal(name));
     }
     match directory.game_server(&entry.game_server).await? {
         // Its listener is closed: the room takes nobody new (its players play on until they leave).
@@ -227,7 +233,7 @@ async fn joinable(directory: &Directory, entry: RoomEntry) -> Result<Placement, 
         }
         Some(server) => place(&server, &entry),
         // Its game server stopped heartbeating: the room goes with it.
-        None => Err(Refusal(return_code::GAME_DOES_NOT_EXIST, format!("room {name:?} does not exist"))),
+        None => Err(JoinError::Missing.refusal(name)),
     }
 }
 
@@ -252,7 +258,7 @@ fn answer(server: &GameServerEntry, room: String) -> Result<GameServerAnswer, Re
 pub(crate) fn random_room_name() -> Option<String> {
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes).ok()?;
-    Some(bytes.iter().map(|byte| format!("{byte:02x}")).collect())
+    Some(sealnet::protocol::noise::hex(&bytes))
 }
 
 /// Whether `op` is a matchmaking operation.

@@ -137,16 +137,11 @@ fn join(conn: &mut Connection, op: u8, request: RoomRequest, options: SendOption
     }
     let (membership, joined) = match conn.shared.rooms.join_with(name, mode, room_options, &conn.peer, &identity) {
         Ok(joined) => joined,
+        Err(JoinError::Missing) if request.mode.is_none() => {
+            return Some(error(op, return_code::NO_RANDOM_MATCH_FOUND, "no open room with space to join".into()));
+        }
         Err(refusal) => {
-            let (code, message) = match refusal {
-                JoinError::Full { max } => (return_code::GAME_FULL, format!("room {name:?} is full ({max} players)")),
-                JoinError::Closed => (return_code::GAME_CLOSED, format!("room {name:?} is closed")),
-                JoinError::Missing if request.mode.is_none() => {
-                    (return_code::NO_RANDOM_MATCH_FOUND, "no open room with space to join".to_owned())
-                }
-                JoinError::Missing => (return_code::GAME_DOES_NOT_EXIST, format!("room {name:?} does not exist")),
-                JoinError::Exists => (return_code::GAME_ID_ALREADY_EXISTS, format!("room {name:?} exists already")),
-            };
+            let (code, message) = refusal.answer(name);
             return Some(error(op, code, message));
         }
     };

@@ -223,6 +223,20 @@ pub enum JoinError {
     Exists,
 }
 
+impl JoinError {
+    /// The return code and message a client gets for it, for the room called `room`: the same from a
+    /// room of this server and from a master's directory.
+    pub fn answer(self, room: &str) -> (i16, String) {
+        use sealnet::protocol::status::return_code;
+        match self {
+            JoinError::Full { max } => (return_code::GAME_FULL, format!("room {room:?} is full ({max} players)")),
+            JoinError::Closed => (return_code::GAME_CLOSED, format!("room {room:?} is closed")),
+            JoinError::Missing => (return_code::GAME_DOES_NOT_EXIST, format!("room {room:?} does not exist")),
+            JoinError::Exists => (return_code::GAME_ID_ALREADY_EXISTS, format!("room {room:?} exists already")),
+        }
+    }
+}
+
 /// One room.
 #[derive(Debug)]
 pub struct Room {

@@ -252,7 +252,7 @@ impl Server {
         let (heartbeat_stop, heartbeat_stopped) = watch::channel(false);
         let heartbeat = match (&shared.directory, advertised) {
             (Some(directory), Some(address)) => {
-                let me = heartbeat::Identity { id: shared.server_id.clone(), address, public_key: hex(&public_key) };
+                let me = heartbeat::Identity { address, public_key: sealnet::protocol::noise::hex(&public_key) };
                 Some(tokio::spawn(heartbeat::run(shared.clone(), directory.clone(), me, heartbeat_stopped)))
             }
             _ => None,
@@ -285,11 +285,7 @@ impl Server {
 fn generated_server_id() -> Option<String> {
     let mut bytes = [0u8; 6];
     getrandom::fill(&mut bytes).ok()?;
-    Some(format!("game-{}", hex(&bytes)))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+    Some(format!("game-{}", sealnet::protocol::noise::hex(&bytes)))
 }
 
 /// Stops a server at once (see [`RunningServer::stopper`]).
