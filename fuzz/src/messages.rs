@@ -1,6 +1,8 @@
 //! The message body decoders. The first byte picks the message type; the rest is its body. A body that
 //! decodes must re-encode to as many bytes (to the very same bytes when it has no parameters), pass the
 //! message's `check`, decode again to an equal message, and be refused when cut short or extended.
+//! The room protocol's requests and a master's answer, read from decoded parameters, write back to
+//! themselves.
 
 use std::fmt::Debug;
 
@@ -8,6 +10,7 @@ use sealnet::protocol::codec::{CodecError, Limits, DEFAULT_LIMITS};
 use sealnet::protocol::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Pong,
 };
+use sealnet::rooms::{GameServerAnswer, RoomRequest, OP_CREATE_ROOM, OP_JOIN_RANDOM_ROOM, OP_JOIN_ROOM};
 
 /// Every message body behind one interface.
 trait Body: Sized + Debug + PartialEq {
@@ -61,8 +64,14 @@ pub fn run(data: &[u8]) {
     match selector % 8 {
         0 => round_trip::<Connect>(body),
         1 => round_trip::<ConnectAck>(body),
-        2 => round_trip::<OperationRequest>(body),
-        3 => round_trip::<OperationResponse>(body),
+        2 => {
+            round_trip::<OperationRequest>(body);
+            room_request(body);
+        }
+        3 => {
+            round_trip::<OperationResponse>(body);
+            game_server_answer(body);
+        }
         4 => round_trip::<EventData>(body),
         5 => round_trip::<Ping>(body),
         6 => round_trip::<Pong>(body),
@@ -109,5 +118,27 @@ fn round_trip<M: Body>(body: &[u8]) {
         assert!(longer.is_err(), "one byte more of {message:?} decodes");
     } else {
         assert_eq!(longer.err(), Some(CodecError::TrailingBytes { count: 1 }));
+    }
+}
+
+/// The room protocol read from a request's parameters (JoinRoom, CreateRoom, JoinRandomRoom): what
+/// reads must write back to itself, whatever the operation code the bytes came with.
+fn room_request(body: &[u8]) {
+    let Ok(request) = OperationRequest::decode(body, &DEFAULT_LIMITS) else { return };
+    for op in [OP_JOIN_RANDOM_ROOM, OP_JOIN_ROOM, OP_CREATE_ROOM] {
+        if let Ok(read) = RoomRequest::from_operation(op, &request.params) {
+            let (written_op, written) = read.to_operation();
+            assert_eq!(RoomRequest::from_operation(written_op, &written), Ok(read), "room request of operation {op}");
+        }
+    }
+}
+
+/// A master's answer read from a response's parameters writes back to itself.
+fn game_server_answer(body: &[u8]) {
+    let Ok(response) = OperationResponse::decode(body, &DEFAULT_LIMITS) else { return };
+    if let Some(answer) = GameServerAnswer::from_params(&response.params) {
+        let mut written = sealnet::protocol::codec::Params::new();
+        answer.insert_into(&mut written);
+        assert_eq!(GameServerAnswer::from_params(&written), Some(answer));
     }
 }
