@@ -201,6 +201,10 @@ impl RealtimeClient {
         if self.config.masters.is_empty() {
             return Err(ClientError::NoMaster);
         }
+        // All of them now: a bad second address would otherwise show only when the first fails.
+        if !self.config.masters.iter().all(|address| crate::peer::is_address(address)) {
+            return Err(ClientError::Peer(PeerError::InvalidAddress));
+        }
         self.login = Some(values);
         // Nothing of an earlier session carries over but the token the peer keeps.
         self.next = Next::Stay;

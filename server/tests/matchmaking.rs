@@ -313,3 +313,17 @@ async fn a_master_bounds_the_room_requests_of_one_connection() {
     assert_eq!(codes.iter().filter(|code| **code == return_code::OK).count(), 10, "{codes:?}");
     assert_eq!(codes[10..], [return_code::SERVER_BUSY, return_code::SERVER_BUSY]);
 }
+
+#[test]
+fn every_master_address_is_checked_at_login() {
+    let mut client = RealtimeClient::new(ClientConfig {
+        peer: PeerConfig::default(),
+        masters: vec!["127.0.0.1:4530".into(), "no port here".into()],
+        master_key: None,
+        app_id: "demo".into(),
+        app_version: None,
+    });
+    let refused = client.connect(AuthValues::new(AuthType::None));
+    assert_eq!(refused, Err(sealnet::realtime::ClientError::Peer(sealnet::peer::PeerError::InvalidAddress)));
+    assert_eq!(client.state(), ClientState::PeerCreated, "nothing started");
+}

@@ -33,6 +33,11 @@ pub use connect::Resolver;
 pub use results::WaitOutcome;
 pub use transport::{Transport, TransportKind};
 
+/// Whether `address` is one `connect` takes: "host:port" or "[v6]:port" (the host is resolved later).
+pub fn is_address(address: &str) -> bool {
+    transport::Target::parse(address).is_some()
+}
+
 /// Settings of a client peer.
 #[derive(Clone, Debug)]
 pub struct PeerConfig {

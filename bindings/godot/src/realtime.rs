@@ -72,7 +72,7 @@ impl RealtimeSettings {
             return Err(Failure::argument("master_addresses is empty: give at least one \"host:port\""));
         }
         for (index, address) in self.master_addresses.iter().enumerate() {
-            if !is_host_port(address) {
+            if !sealnet::peer::is_address(address) {
                 return Err(Failure::new(
                     crate::codes::ErrorCode::InvalidAddress,
                     format!("master_addresses[{index}] must be \"host:port\", not \"{address}\""),
@@ -93,13 +93,6 @@ impl RealtimeSettings {
             app_version: Some(self.app_version.clone()).filter(|version| !version.is_empty()),
         })
     }
-}
-
-/// "host:port" or "[v6]:port", as the peer reads addresses.
-fn is_host_port(address: &str) -> bool {
-    let Some((host, port)) = address.rsplit_once(':') else { return false };
-    let host = host.strip_prefix('[').and_then(|host| host.strip_suffix(']')).unwrap_or(host);
-    !host.is_empty() && !host.contains(char::is_whitespace) && port.parse::<u16>().is_ok()
 }
 
 /// Room options from the entries of the dictionary `join_or_create_room` and `create_room` take:
