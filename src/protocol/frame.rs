@@ -22,6 +22,9 @@ use std::fmt;
 pub const PROTOCOL_VERSION: u8 = 1;
 /// The newest protocol version this implementation speaks: the one whose value types the codec knows.
 pub use crate::protocol::codec::LATEST_VERSION;
+/// The protocol version of the datagram transport (UDP): version 2 plus the datagram layout, the
+/// sequence and fragment extensions, and the Ack message. Stream transports never speak it.
+pub const DATAGRAM_VERSION: u8 = 3;
 /// Bytes every header has.
 pub const FIXED_HEADER_LEN: usize = 8;
 /// Bytes of the explicit send counter.
@@ -68,6 +71,8 @@ pub enum MessageType {
     Ping = 0x08,
     Pong = 0x09,
     Disconnect = 0x0A,
+    /// Acknowledges received frame counters (datagram transport, version 3, only).
+    Ack = 0x0B,
 }
 
 impl MessageType {
@@ -83,6 +88,7 @@ impl MessageType {
             0x08 => MessageType::Ping,
             0x09 => MessageType::Pong,
             0x0A => MessageType::Disconnect,
+            0x0B => MessageType::Ack,
             _ => return None,
         })
     }
@@ -272,7 +278,7 @@ impl Header {
             return Err(FrameError::Incomplete { needed: FIXED_HEADER_LEN - input.len() });
         }
         let version = input[0];
-        if !(PROTOCOL_VERSION..=LATEST_VERSION).contains(&version) {
+        if !(PROTOCOL_VERSION..=DATAGRAM_VERSION).contains(&version) {
             return Err(FrameError::UnsupportedVersion(version));
         }
         let message_type = MessageType::from_u8(input[1]).ok_or(FrameError::UnknownMessageType(input[1]))?;
@@ -398,8 +404,8 @@ mod tests {
     fn every_error_is_reachable() {
         let good = sample();
         let mut bad = good;
-        bad[0] = 3;
-        assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(3)));
+        bad[0] = 4;
+        assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(4)));
         bad[0] = 0;
         assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(0)));
         let mut bad = good;

@@ -4,6 +4,7 @@
 
 pub mod aead;
 pub mod codec;
+pub mod datagram;
 pub mod frame;
 pub mod message;
 pub mod noise;

@@ -163,6 +163,11 @@ impl Opener {
         self.window.newest().is_some()
     }
 
+    /// The largest counter opened so far.
+    pub fn newest(&self) -> Option<u64> {
+        self.window.newest()
+    }
+
     fn expected_counter(&self) -> u64 {
         self.window.newest().map_or(0, |newest| newest + 1)
     }
@@ -192,14 +197,27 @@ pub fn append_versioned_frame(
     max_body: u32,
     write_body: impl FnOnce(&mut Vec<u8>),
 ) -> Result<(), SealError> {
-    if options.encrypt && sealer.is_none() {
-        return Err(SealError::NoKeys);
-    }
     let mut header = Header::new(message_type, 0);
     header.version = version;
     header.delivery = options.delivery;
     header.channel = options.channel;
     header.encrypted = options.encrypt;
+    append_header_frame(out, header, sealer, max_body, write_body)
+}
+
+/// Appends one complete frame with the header given (its version, type, flags, channel and
+/// extensions; the body length and counter are filled in here). `write_body` appends the plaintext
+/// body. On error `out` is left as it was.
+pub fn append_header_frame(
+    out: &mut Vec<u8>,
+    mut header: Header,
+    sealer: Option<&mut Sealer>,
+    max_body: u32,
+    write_body: impl FnOnce(&mut Vec<u8>),
+) -> Result<(), SealError> {
+    if header.encrypted && sealer.is_none() {
+        return Err(SealError::NoKeys);
+    }
     // A placeholder counter so the header length is right; the real one is taken once the size is known.
     header.counter = sealer.as_ref().map(|_| 0);
     let header_len = header.len();
@@ -228,7 +246,7 @@ pub fn append_versioned_frame(
     };
     header.counter = Some(counter);
     header.write(&mut out[start..start + header_len]);
-    let tag = if options.encrypt {
+    let tag = if header.encrypted {
         let (head, body) = out[start..].split_at_mut(header_len);
         sealer.cipher.seal_in_place(counter, head, body)
     } else {

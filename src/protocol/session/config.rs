@@ -5,6 +5,7 @@ use std::time::Duration;
 use std::time::Instant;
 
 use crate::protocol::codec::Limits;
+use crate::protocol::datagram::DatagramConfig;
 use crate::protocol::frame::{DEFAULT_MAX_BODY, LATEST_VERSION, PROTOCOL_VERSION};
 use crate::protocol::message::Versions;
 use crate::protocol::sealing::DEFAULT_KEY_USAGE_LIMIT;
@@ -52,6 +53,17 @@ pub const DEFAULT_MAX_CLEAR_BODY: u32 = 4096;
 /// overflow the clock.
 pub const MAX_TIMER: Duration = Duration::from_secs(24 * 60 * 60);
 
+/// What carries the session's frames.
+#[derive(Debug, Clone, Default)]
+pub enum Transport {
+    /// A byte stream (TCP): frames back to back, in order, never lost.
+    #[default]
+    Stream,
+    /// Datagrams (UDP, protocol version 3): the session's link acknowledges, orders and retransmits
+    /// by delivery mode, and the driver uses `receive_datagram` and `poll_datagram`.
+    Datagram(DatagramConfig),
+}
+
 /// Settings of one session. The defaults follow Photon's (10 s disconnect timeout, 1 s ping).
 #[derive(Clone)]
 pub struct SessionConfig {
@@ -95,6 +107,8 @@ pub struct SessionConfig {
     pub max_pending_output: usize,
     /// Client: frames queued while the key exchange runs.
     pub max_queued_during_key_exchange: usize,
+    /// Stream (TCP) or datagram (UDP) framing.
+    pub transport: Transport,
 }
 
 impl Default for SessionConfig {
@@ -116,6 +130,7 @@ impl Default for SessionConfig {
             counter_limit: u64::MAX,
             max_pending_output: 8 * 1024 * 1024,
             max_queued_during_key_exchange: 1024,
+            transport: Transport::Stream,
         }
     }
 }
@@ -151,6 +166,7 @@ impl std::fmt::Debug for SessionConfig {
             .field("max_frame_body", &self.max_frame_body)
             .field("max_clear_body", &self.max_clear_body)
             .field("versions", &self.versions)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use super::{Phase, Role, Session, SessionEvent};
 use crate::protocol::codec::CodecError;
-use crate::protocol::frame::{FrameError, Header, MessageType, PROTOCOL_VERSION};
+use crate::protocol::frame::{Delivery, FrameError, Header, MessageType, PROTOCOL_VERSION};
 use crate::protocol::message::Versions;
 use crate::protocol::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Pong,
@@ -52,12 +52,12 @@ fn foreign(input: &[u8]) -> String {
 
 /// A frame that must end the connection, with the reason sent to the peer.
 pub(super) struct Violation {
-    reason: DisconnectReason,
-    message: String,
+    pub(super) reason: DisconnectReason,
+    pub(super) message: String,
 }
 
 impl Violation {
-    fn protocol(message: impl Into<String>) -> Self {
+    pub(super) fn protocol(message: impl Into<String>) -> Self {
         Violation { reason: DisconnectReason::ProtocolViolation, message: message.into() }
     }
 }
@@ -138,7 +138,7 @@ impl Session {
         }
     }
 
-    fn process_frame(
+    pub(super) fn process_frame(
         &mut self,
         frame: &mut [u8],
         header: &Header,
@@ -170,8 +170,22 @@ impl Session {
             OpenError::UnexpectedAuthentication => Violation::protocol("authenticated frame before the key exchange"),
         })?;
         self.last_receive = now;
-        let encrypted = header.encrypted;
-        match (self.role, header.message_type) {
+        self.dispatch(header.message_type, body, header.encrypted, header.delivery, header.channel, raw_frame, now)
+    }
+
+    /// Acts on one verified message by role and state (section 5.5), whatever transport brought it.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn dispatch(
+        &mut self,
+        message_type: MessageType,
+        body: &[u8],
+        encrypted: bool,
+        delivery: Delivery,
+        channel: u8,
+        raw_frame: Option<Vec<u8>>,
+        now: Instant,
+    ) -> Result<(), Violation> {
+        match (self.role, message_type) {
             (_, MessageType::Ping) if self.is_live() => {
                 let ping = Ping::decode(body, &self.limits())?;
                 // From version 2 a server tells the client its clock, so games can share one time.
@@ -180,7 +194,8 @@ impl Session {
                     now.saturating_duration_since(epoch).as_millis() as u64
                 });
                 let pong = Pong { echo_ms: ping.timestamp_ms, server_time_ms };
-                let _ = self.send_message(MessageType::Pong, SendOptions::RELIABLE, |out| pong.encode(out));
+                let options = self.control_options();
+                let _ = self.send_message(MessageType::Pong, options, |out| pong.encode(out));
             }
             (_, MessageType::Pong) if self.is_live() => {
                 let pong = Pong::decode(body, &self.limits())?;
@@ -243,12 +258,7 @@ impl Session {
                 if self.config.must_encrypt.contains(request.op_code) && !encrypted {
                     self.refuse_unencrypted(&request);
                 } else {
-                    self.events.push_back(SessionEvent::OperationRequest {
-                        request,
-                        encrypted,
-                        delivery: header.delivery,
-                        channel: header.channel,
-                    });
+                    self.events.push_back(SessionEvent::OperationRequest { request, encrypted, delivery, channel });
                 }
             }
             (Role::Client, MessageType::OperationResponse) if self.is_live() => {
@@ -269,7 +279,7 @@ impl Session {
     /// The version byte `header` must carry. A client that gives up while the accepting ConnectAck
     /// is on its way sends a version-1 Disconnect (section 1.4), so until the first frame of the
     /// chosen version arrives a server takes a Disconnect of version 1 too.
-    fn expected_version(&self, header: &Header) -> u8 {
+    pub(super) fn expected_version(&self, header: &Header) -> u8 {
         let goodbye_before_ack = self.role == Role::Server
             && !self.heard_version
             && header.message_type == MessageType::Disconnect
@@ -324,6 +334,10 @@ impl Session {
             return Err(Violation::protocol("unexpected ConnectAck"));
         }
         let ack = ConnectAck::decode(body, &self.limits())?;
+        if let Some(link) = self.link.as_mut() {
+            // The Initial was answered.
+            link.answered();
+        }
         if self.sent_versions.is_none() && ack.versions.is_some() {
             return Err(Violation::protocol("the server answered with versions a version-1 Connect did not offer"));
         }

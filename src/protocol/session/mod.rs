@@ -8,6 +8,7 @@
 //! Disconnecting → Disconnected.
 
 mod config;
+mod datagram;
 mod events;
 mod inbound;
 mod stats;
@@ -16,12 +17,13 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use config::{OpCodeSet, SessionConfig, DEFAULT_MAX_CLEAR_BODY, DEFAULT_MUST_ENCRYPT, MAX_TIMER};
+pub use config::{OpCodeSet, SessionConfig, Transport, DEFAULT_MAX_CLEAR_BODY, DEFAULT_MUST_ENCRYPT, MAX_TIMER};
 pub use events::{SessionError, SessionEvent, StatusInfo};
 pub use stats::SessionStats;
 
 use super::codec::{check_params, Limits, Params};
-use super::frame::{MessageType, PROTOCOL_VERSION, TAG_LEN};
+use super::datagram::{Link, LinkEvent};
+use super::frame::{Delivery, MessageType, DATAGRAM_VERSION, PROTOCOL_VERSION, TAG_LEN};
 use super::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Versions, MAX_APP_ID,
     MAX_CLIENT_VERSION, MAX_REASON_TEXT,
@@ -107,6 +109,8 @@ pub struct Session {
     /// Client: the range this client offered in Connect, `None` when it spoke as a version-1 client.
     sent_versions: Option<Versions>,
     stats: stats::Meter,
+    /// The datagram link, in datagram mode (UDP); `None` on a stream.
+    link: Option<Box<Link>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -137,9 +141,22 @@ impl Session {
     fn new(role: Role, config: SessionConfig, static_key: Option<Arc<Keypair>>, now: Instant) -> Self {
         let mut prologue = Vec::with_capacity(128);
         prologue.extend_from_slice(PROLOGUE_LABEL);
+        let mut config = config.clamped();
+        let link = match &config.transport {
+            Transport::Stream => None,
+            Transport::Datagram(datagram) => {
+                let link = Link::new(datagram.clone(), role, 0, None, config.max_frame_body, now);
+                Some(Box::new(link))
+            }
+        };
+        if link.is_some() {
+            // The datagram transport is version 3 only, and never carries an operation in clear.
+            config.versions = Versions { min: DATAGRAM_VERSION, max: DATAGRAM_VERSION };
+            config.auto_key_exchange = true;
+        }
         Session {
             role,
-            config: config.clamped(),
+            config,
             phase: Phase::Idle,
             static_key,
             sealer: None,
@@ -165,6 +182,16 @@ impl Session {
             offered: None,
             sent_versions: None,
             stats: stats::Meter::default(),
+            link,
+        }
+    }
+
+    /// How Ping, Pong and Disconnect go: reliable on a stream (everything is), unreliable and
+    /// unsequenced on datagrams (a lost ping is replaced by the next; a Disconnect goes several times).
+    fn control_options(&self) -> SendOptions {
+        match self.link {
+            None => SendOptions::RELIABLE,
+            Some(_) => SendOptions { delivery: Delivery::UnreliableUnsequenced, ..SendOptions::RELIABLE },
         }
     }
 
@@ -286,6 +313,9 @@ impl Session {
                 if self.pings() {
                     next = next.min(self.next_ping);
                 }
+                if let Some(at) = self.link.as_ref().and_then(|link| link.poll_timeout()) {
+                    next = next.min(at);
+                }
                 Some(next)
             }
         }
@@ -300,6 +330,11 @@ impl Session {
         if matches!(self.phase, Phase::Closing | Phase::Closed)
             || (self.role == Role::Client && matches!(self.phase, Phase::Idle))
         {
+            return;
+        }
+        if let Some(LinkEvent::ConnectionLost) = self.link.as_mut().and_then(|link| link.handle_timeout(now)) {
+            let message = "the peer stopped acknowledging (connection lost)";
+            self.close(DisconnectReason::Timeout, message, Some(StatusCode::TimeoutDisconnect));
             return;
         }
         if self.deadline.is_some_and(|deadline| now >= deadline) {
@@ -326,12 +361,16 @@ impl Session {
             );
             return;
         }
-        if self.pings() && now >= self.next_ping {
-            self.next_ping = now + self.config.ping_interval;
+        // A probe timeout with nothing reliable to send again probes with a ping.
+        let probe = self.sealer.is_some() && self.link.as_ref().is_some_and(|link| link.wants_probe_ping());
+        if (self.pings() && now >= self.next_ping) || probe {
+            if self.pings() && now >= self.next_ping {
+                self.next_ping = now + self.config.ping_interval;
+            }
             let timestamp_ms = now.duration_since(self.epoch).as_millis() as u64;
             // A ping that cannot be queued is not worth failing over; liveness is judged on receipt.
-            let _ =
-                self.send_message(MessageType::Ping, SendOptions::RELIABLE, |out| Ping { timestamp_ms }.encode(out));
+            let options = self.control_options();
+            let _ = self.send_message(MessageType::Ping, options, |out| Ping { timestamp_ms }.encode(out));
         }
     }
 
@@ -361,6 +400,11 @@ impl Session {
             client_version: client_version.to_owned(),
             versions: self.sent_versions,
         };
+        if let Some(link) = self.link.as_mut() {
+            let id = datagram::random_connection_id()
+                .ok_or(SessionError::InvalidState("the system random source failed; no connection id"))?;
+            link.set_connection_id(id);
+        }
         self.send_pre_key_frame(MessageType::Connect, |out| request.encode(out))?;
         self.phase = Phase::AwaitingAck;
         self.last_receive = now;
@@ -607,6 +651,25 @@ impl Session {
         message_type: MessageType,
         write_body: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), SessionError> {
+        if self.link.is_some() {
+            let mut frame = Vec::new();
+            let max_body = self.config.max_frame_body;
+            append_versioned_frame(
+                &mut frame,
+                self.version,
+                message_type,
+                SendOptions::RELIABLE,
+                None,
+                max_body,
+                write_body,
+            )
+            .map_err(|error| self.seal_error(error))?;
+            if matches!(message_type, MessageType::Connect | MessageType::ConnectAck) {
+                self.add_to_prologue(&frame);
+            }
+            self.link.as_mut().expect("checked").send_clear(message_type, frame);
+            return Ok(());
+        }
         let start = self.output.len();
         self.append(message_type, SendOptions::RELIABLE, self.config.max_frame_body, write_body)
             .map_err(|error| self.seal_error(error))?;
@@ -628,7 +691,8 @@ impl Session {
         options: SendOptions,
         write_body: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), SessionError> {
-        if self.output.len() + self.queued_bytes > self.config.max_pending_output {
+        let backlog = self.link.as_ref().map_or(0, |link| link.backlog());
+        if self.output.len() + self.queued_bytes + backlog > self.config.max_pending_output {
             return Err(SessionError::OutputFull);
         }
         if matches!(self.phase, Phase::KeyExchange(_)) {
@@ -657,6 +721,17 @@ impl Session {
         max_body: u32,
         write_body: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), SealError> {
+        if let Some(link) = self.link.as_mut() {
+            return datagram::queue(
+                link,
+                self.sealer.as_ref(),
+                self.version,
+                message_type,
+                options,
+                max_body,
+                write_body,
+            );
+        }
         let before = self.output.len();
         let sealer = self.sealer.as_mut();
         append_versioned_frame(&mut self.output, self.version, message_type, options, sealer, max_body, write_body)?;
@@ -691,8 +766,16 @@ impl Session {
         self.sealer = Some(sealer);
         // The prologue only feeds the handshake.
         self.prologue = Vec::new();
-        // TCP never drops or reorders, so the receiver insists on the exact next counter.
-        self.opener = Some(Opener::in_order(&completed.keys.receive));
+        // TCP never drops or reorders, so the receiver insists on the exact next counter; datagrams
+        // may arrive in any order within the replay window.
+        self.opener = Some(match self.link {
+            None => Opener::in_order(&completed.keys.receive),
+            Some(_) => Opener::new(&completed.keys.receive),
+        });
+        if let Some(link) = self.link.as_mut() {
+            // The client's HandshakeInit was answered.
+            link.answered();
+        }
         self.remote_static = completed.remote_static;
         self.handshake_hash = Some(completed.handshake_hash);
         self.phase = Phase::Encrypted;
@@ -730,7 +813,8 @@ impl Session {
         if was_live {
             let notice = Disconnect { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };
             let max_body = self.config.max_frame_body;
-            let _ = self.append(MessageType::Disconnect, SendOptions::RELIABLE, max_body, |out| notice.encode(out));
+            let options = self.control_options();
+            let _ = self.append(MessageType::Disconnect, options, max_body, |out| notice.encode(out));
         }
     }
 

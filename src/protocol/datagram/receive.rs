@@ -1,0 +1,434 @@
+//! The receiver's side of the delivery modes: ordering per channel, duplicate suppression above the
+//! replay window, the freshness rule of unreliable sequenced messages, and reassembly of fragments,
+//! all within one memory bound per connection.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use super::RELIABLE_WINDOW;
+use crate::protocol::frame::{Delivery, Fragment, Header, MessageType};
+use crate::protocol::replay::ReplayWindow;
+
+/// Incomplete messages held at once (besides the in-order one of each channel).
+const MAX_PARTIALS: usize = 64;
+
+/// What became of a received unit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Hand the unit's body to the session now (it is a whole message), then [`Receiver::pop_ready`].
+    DeliverNow,
+    /// Kept, or discarded as stale; acknowledge it, then [`Receiver::pop_ready`].
+    Taken,
+    /// Already received: the sender did not hear the acknowledgement, so acknowledge it at once.
+    Duplicate,
+    /// Not kept (beyond a window or the memory bound): do not acknowledge, the sender sends it again.
+    Refused,
+}
+
+/// A message assembled from buffered units.
+#[derive(Debug)]
+pub(crate) struct Delivered {
+    pub message_type: MessageType,
+    pub encrypted: bool,
+    pub delivery: Delivery,
+    pub channel: u8,
+    pub body: Vec<u8>,
+}
+
+/// An authenticated peer broke the datagram rules (only the key holder could have sent it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Broken(pub &'static str);
+
+struct Held {
+    header: Header,
+    body: Vec<u8>,
+}
+
+#[derive(Default)]
+struct ChannelIn {
+    /// Next reliable ordered sequence number to deliver.
+    next: u32,
+    buffered: BTreeMap<u32, Held>,
+    /// The reliable ordered message whose fragments are being delivered in order.
+    ordered: Option<Partial>,
+    unsequenced: ReplayWindow,
+    unreliable_last: Option<u32>,
+}
+
+struct Partial {
+    channel: u8,
+    delivery: Delivery,
+    group: u32,
+    sequence: Option<u32>,
+    message_type: MessageType,
+    encrypted: bool,
+    pieces: Vec<Option<Vec<u8>>>,
+    received: usize,
+    bytes: usize,
+    piece_len: Option<usize>,
+    started: Instant,
+}
+
+impl Partial {
+    fn new(header: &Header, fragment: Fragment, now: Instant) -> Self {
+        Partial {
+            channel: header.channel,
+            delivery: header.delivery,
+            group: fragment.group,
+            sequence: header.sequence,
+            message_type: header.message_type,
+            encrypted: header.encrypted,
+            pieces: (0..fragment.count).map(|_| None).collect(),
+            received: 0,
+            bytes: 0,
+            piece_len: None,
+            started: now,
+        }
+    }
+
+    /// Adds a fragment; `Ok(true)` once every fragment is in.
+    fn add(&mut self, header: &Header, fragment: Fragment, body: &[u8], max_message: usize) -> Result<bool, Broken> {
+        if fragment.count as usize != self.pieces.len()
+            || header.message_type != self.message_type
+            || header.encrypted != self.encrypted
+        {
+            return Err(Broken("fragments of one message disagree on their count, type or flags"));
+        }
+        let last = fragment.index as usize + 1 == self.pieces.len();
+        if !last {
+            match self.piece_len {
+                Some(len) if len != body.len() => return Err(Broken("fragments of one message differ in length")),
+                _ => self.piece_len = Some(body.len()),
+            }
+        }
+        let slot = &mut self.pieces[fragment.index as usize];
+        if slot.is_some() {
+            return Ok(false);
+        }
+        self.bytes += body.len();
+        if self.bytes > max_message {
+            return Err(Broken("a fragmented message larger than the frame body limit"));
+        }
+        *slot = Some(body.to_vec());
+        self.received += 1;
+        Ok(self.received == self.pieces.len())
+    }
+
+    fn assemble(self) -> Delivered {
+        let mut body = Vec::with_capacity(self.bytes);
+        for piece in self.pieces.into_iter().flatten() {
+            body.extend_from_slice(&piece);
+        }
+        Delivered {
+            message_type: self.message_type,
+            encrypted: self.encrypted,
+            delivery: self.delivery,
+            channel: self.channel,
+            body,
+        }
+    }
+}
+
+/// Counts of what the receiver discarded.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ReceiveCounts {
+    pub duplicates: u64,
+    pub stale: u64,
+    pub refused: u64,
+    pub expired: u64,
+}
+
+pub(crate) struct Receiver {
+    channels: Vec<Option<Box<ChannelIn>>>,
+    partials: Vec<Partial>,
+    ready: VecDeque<Delivered>,
+    held: usize,
+    max_held: usize,
+    max_message: usize,
+    timeout: Duration,
+    pub counts: ReceiveCounts,
+}
+
+impl Receiver {
+    pub fn new(max_held: usize, max_message: usize, timeout: Duration) -> Self {
+        Receiver {
+            channels: Vec::new(),
+            partials: Vec::new(),
+            ready: VecDeque::new(),
+            held: 0,
+            max_held,
+            max_message,
+            timeout,
+            counts: ReceiveCounts::default(),
+        }
+    }
+
+    fn channel(&mut self, channel: u8) -> &mut ChannelIn {
+        let index = channel as usize;
+        if self.channels.len() <= index {
+            self.channels.resize_with(index + 1, || None);
+        }
+        self.channels[index].get_or_insert_with(Default::default)
+    }
+
+    pub fn pop_ready(&mut self) -> Option<Delivered> {
+        self.ready.pop_front()
+    }
+
+    /// Takes one authenticated unit (its tag verified) of any type but Ack.
+    pub fn on_unit(&mut self, header: &Header, body: &[u8], now: Instant) -> Result<Verdict, Broken> {
+        let sequenced = !matches!(header.delivery, Delivery::UnreliableUnsequenced);
+        if header.sequence.is_some() != sequenced {
+            return Err(Broken("the sequence extension does not match the delivery mode"));
+        }
+        if let Some(fragment) = header.fragment {
+            if fragment.count < 2 || fragment.index >= fragment.count {
+                return Err(Broken("a fragment index outside its count"));
+            }
+        }
+        match (header.delivery, header.sequence) {
+            (Delivery::Reliable, Some(sequence)) => self.reliable_ordered(header, sequence, body, now),
+            (Delivery::ReliableUnsequenced, Some(sequence)) => self.reliable_unsequenced(header, sequence, body, now),
+            (Delivery::Unreliable, Some(sequence)) => self.unreliable_sequenced(header, sequence, body, now),
+            _ => match header.fragment {
+                None => Ok(Verdict::DeliverNow),
+                Some(fragment) => self.keyed_fragment(header, fragment, body, now),
+            },
+        }
+    }
+
+    fn reliable_ordered(
+        &mut self,
+        header: &Header,
+        sequence: u32,
+        body: &[u8],
+        now: Instant,
+    ) -> Result<Verdict, Broken> {
+        let (max_held, held) = (self.max_held, self.held);
+        let channel = self.channel(header.channel);
+        if sequence < channel.next || channel.buffered.contains_key(&sequence) {
+            self.counts.duplicates += 1;
+            return Ok(Verdict::Duplicate);
+        }
+        if sequence > channel.next {
+            if sequence - channel.next >= RELIABLE_WINDOW || held + body.len() > max_held {
+                self.counts.refused += 1;
+                return Ok(Verdict::Refused);
+            }
+            channel.buffered.insert(sequence, Held { header: *header, body: body.to_vec() });
+            self.held += body.len();
+            return Ok(Verdict::Taken);
+        }
+        channel.next += 1;
+        let verdict = match header.fragment {
+            None => Verdict::DeliverNow,
+            Some(fragment) => {
+                self.ordered_fragment(header, fragment, body, now)?;
+                Verdict::Taken
+            }
+        };
+        self.drain_ordered(header.channel, now)?;
+        Ok(verdict)
+    }
+
+    /// Moves the channel's buffered units that are now in order to the ready queue.
+    fn drain_ordered(&mut self, channel: u8, now: Instant) -> Result<(), Broken> {
+        loop {
+            let state = self.channel(channel);
+            let next = state.next;
+            let Some(held) = state.buffered.remove(&next) else { return Ok(()) };
+            state.next += 1;
+            self.held -= held.body.len();
+            match held.header.fragment {
+                None => self.ready.push_back(Delivered {
+                    message_type: held.header.message_type,
+                    encrypted: held.header.encrypted,
+                    delivery: held.header.delivery,
+                    channel,
+                    body: held.body,
+                }),
+                Some(fragment) => self.ordered_fragment(&held.header, fragment, &held.body, now)?,
+            }
+        }
+    }
+
+    fn ordered_fragment(
+        &mut self,
+        header: &Header,
+        fragment: Fragment,
+        body: &[u8],
+        now: Instant,
+    ) -> Result<(), Broken> {
+        let max_message = self.max_message;
+        let channel = self.channel(header.channel);
+        if fragment.index == 0 {
+            if channel.ordered.is_some() {
+                return Err(Broken("a new fragmented message before the previous one ended"));
+            }
+            channel.ordered = Some(Partial::new(header, fragment, now));
+        }
+        let Some(partial) = channel.ordered.as_mut() else {
+            return Err(Broken("a fragment without the start of its message"));
+        };
+        // Each fragment has its own sequence number, so in order means every earlier fragment is in.
+        if partial.group != fragment.group || fragment.index as usize != partial.received {
+            return Err(Broken("fragments of a reliable message out of order"));
+        }
+        let before = partial.bytes;
+        let complete = partial.add(header, fragment, body, max_message)?;
+        let added = partial.bytes - before;
+        self.held += added;
+        if complete {
+            let partial = self.channel(header.channel).ordered.take().expect("present");
+            self.held -= partial.bytes;
+            self.ready.push_back(partial.assemble());
+        }
+        Ok(())
+    }
+
+    fn reliable_unsequenced(
+        &mut self,
+        header: &Header,
+        sequence: u32,
+        body: &[u8],
+        now: Instant,
+    ) -> Result<Verdict, Broken> {
+        let room = self.held + body.len() <= self.max_held;
+        let channel = self.channel(header.channel);
+        if channel.unsequenced.check(sequence as u64).is_err() {
+            // Older than the window means delivered: the sender never runs that far ahead.
+            self.counts.duplicates += 1;
+            return Ok(Verdict::Duplicate);
+        }
+        if header.fragment.is_some() && !room {
+            self.counts.refused += 1;
+            return Ok(Verdict::Refused);
+        }
+        channel.unsequenced.commit(sequence as u64);
+        match header.fragment {
+            None => Ok(Verdict::DeliverNow),
+            Some(fragment) => self.keyed_fragment(header, fragment, body, now),
+        }
+    }
+
+    fn unreliable_sequenced(
+        &mut self,
+        header: &Header,
+        sequence: u32,
+        body: &[u8],
+        now: Instant,
+    ) -> Result<Verdict, Broken> {
+        let channel = self.channel(header.channel);
+        if channel.unreliable_last.is_some_and(|last| sequence <= last) {
+            self.counts.stale += 1;
+            return Ok(Verdict::Taken);
+        }
+        match header.fragment {
+            None => {
+                channel.unreliable_last = Some(sequence);
+                self.drop_older_partials(header.channel, sequence);
+                Ok(Verdict::DeliverNow)
+            }
+            Some(fragment) => self.keyed_fragment(header, fragment, body, now),
+        }
+    }
+
+    /// Incomplete unreliable sequenced messages older than a delivered one can never be delivered.
+    fn drop_older_partials(&mut self, channel: u8, delivered: u32) {
+        let before = self.partials.len();
+        let mut freed = 0;
+        self.partials.retain(|p| {
+            let stale = p.channel == channel
+                && p.delivery == Delivery::Unreliable
+                && p.sequence.is_some_and(|s| s <= delivered);
+            if stale {
+                freed += p.bytes;
+            }
+            !stale
+        });
+        self.held -= freed;
+        self.counts.expired += (before - self.partials.len()) as u64;
+    }
+
+    /// Fragments reassembled by their group (every mode but reliable ordered).
+    fn keyed_fragment(
+        &mut self,
+        header: &Header,
+        fragment: Fragment,
+        body: &[u8],
+        now: Instant,
+    ) -> Result<Verdict, Broken> {
+        let reliable = header.delivery == Delivery::ReliableUnsequenced;
+        let index = self
+            .partials
+            .iter()
+            .position(|p| p.channel == header.channel && p.delivery == header.delivery && p.group == fragment.group);
+        let index = match index {
+            Some(index) => index,
+            None => {
+                let full = self.partials.len() >= MAX_PARTIALS || self.held + body.len() > self.max_held;
+                if full && !reliable {
+                    self.counts.refused += 1;
+                    return Ok(Verdict::Taken);
+                }
+                self.partials.push(Partial::new(header, fragment, now));
+                self.partials.len() - 1
+            }
+        };
+        if !reliable && self.held + body.len() > self.max_held {
+            self.counts.refused += 1;
+            return Ok(Verdict::Taken);
+        }
+        if self.partials[index].sequence != header.sequence && header.delivery == Delivery::Unreliable {
+            return Err(Broken("fragments of one unreliable message with different sequence numbers"));
+        }
+        let before = self.partials[index].bytes;
+        let complete = self.partials[index].add(header, fragment, body, self.max_message)?;
+        self.held += self.partials[index].bytes - before;
+        if complete {
+            let partial = self.partials.swap_remove(index);
+            self.held -= partial.bytes;
+            if let (Delivery::Unreliable, Some(sequence)) = (partial.delivery, partial.sequence) {
+                let channel = self.channel(partial.channel);
+                if channel.unreliable_last.is_some_and(|last| sequence <= last) {
+                    self.counts.stale += 1;
+                    return Ok(Verdict::Taken);
+                }
+                channel.unreliable_last = Some(sequence);
+                let channel_number = partial.channel;
+                self.ready.push_back(partial.assemble());
+                self.drop_older_partials(channel_number, sequence);
+                return Ok(Verdict::Taken);
+            }
+            self.ready.push_back(partial.assemble());
+        }
+        Ok(Verdict::Taken)
+    }
+
+    /// When the oldest incomplete unreliable message expires.
+    pub fn deadline(&self) -> Option<Instant> {
+        self.partials
+            .iter()
+            .filter(|p| p.delivery != Delivery::ReliableUnsequenced)
+            .map(|p| p.started)
+            .min()
+            .map(|started| started + self.timeout)
+    }
+
+    /// Drops incomplete unreliable messages older than the reassembly timeout.
+    pub fn expire(&mut self, now: Instant) {
+        let timeout = self.timeout;
+        let mut freed = 0;
+        let mut expired = 0;
+        self.partials.retain(|p| {
+            let old = p.delivery != Delivery::ReliableUnsequenced && p.started + timeout <= now;
+            if old {
+                freed += p.bytes;
+                expired += 1;
+            }
+            !old
+        });
+        self.held -= freed;
+        self.counts.expired += expired;
+    }
+}
