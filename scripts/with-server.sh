@@ -95,10 +95,15 @@ fi
 coproc SERVER { exec "$server" "${config_args[@]}" --listen 127.0.0.1:0 --key-file "$work/server.key" "${app_args[@]}" 2>"$log"; }
 server_pid=$SERVER_PID
 
-# The server prints its address and key as its first two lines; reading them waits for start-up.
+# The server prints its address, key and UDP address as its first three lines; reading them waits for
+# start-up.
 read -r -t 30 listening <&"${SERVER[0]}" || { echo "with-server: server did not start; log:" >&2; cat "$log" >&2; exit 1; }
 read -r -t 30 key_line <&"${SERVER[0]}" || { echo "with-server: no key line" >&2; exit 1; }
+read -r -t 30 udp_line <&"${SERVER[0]}" || { echo "with-server: no UDP line" >&2; exit 1; }
 export SEALNET_SERVER_ADDR=${listening#sealnet-server listening on }
+# Empty when the server's UDP is off.
+export SEALNET_SERVER_UDP_ADDR=${udp_line#sealnet-server listening on UDP }
+[ "$udp_line" = "sealnet-server UDP off" ] && SEALNET_SERVER_UDP_ADDR=
 export SEALNET_SERVER_KEY=${key_line#sealnet-server public key: }
 
 set +e

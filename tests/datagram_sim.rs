@@ -209,7 +209,7 @@ impl Sim {
             }
             let mut retry = [0u8; RETRY_LEN];
             match self.endpoint.on_unknown(&bytes, packet.from, self.now, &mut retry) {
-                Incoming::Retry { len } => {
+                Incoming::Retry { len, .. } => {
                     self.retries_sent += 1;
                     assert!(len <= bytes.len(), "no amplification before the address is proven");
                     self.send(server_addr, packet.from, &retry[..len]);

@@ -159,6 +159,18 @@ max_outstanding = 256
 [auth.webhook.static]
 # Key/values sent to the backend with every call, in the signed body ("Static").
 
+[udp]
+# The datagram transport (docs/protocol.md, version 3), the default of Photon's SDKs: game clients
+# connect over UDP here and over TCP at `listen`, and play in the same rooms.
+enabled = true
+# Address and port for UDP. Empty: the address and port of `listen` (UDP and TCP ports are separate).
+listen = ""
+# Kernel receive and send buffer of the UDP socket. Bursts beyond it are dropped by the kernel, so it
+# is set deliberately rather than left at the system default (often 208 KiB).
+socket_buffer_bytes = 4194304
+# Largest datagram the server sends (bytes of UDP payload); 1200 fits every path.
+max_datagram = 1200
+
 [admin]
 # The operator's HTTP listener: /healthz (alive), /readyz (accepting players; 503 while draining) and
 # /metrics (Prometheus text). Empty: off. Keep it on loopback or a private network.
@@ -210,6 +222,33 @@ pub struct Config {
     pub admin: AdminConfig,
     pub plugins: PluginConfig,
     pub cluster: ClusterConfig,
+    pub udp: UdpConfig,
+}
+
+/// The UDP listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UdpConfig {
+    pub enabled: bool,
+    /// Empty: the TCP listen address.
+    pub listen: String,
+    pub socket_buffer_bytes: usize,
+    pub max_datagram: usize,
+}
+
+impl UdpConfig {
+    /// Where to listen, when UDP is on: `listen`, else the TCP address given.
+    pub fn address(&self, tcp: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        if self.listen.is_empty() {
+            return Ok(Some(tcp));
+        }
+        self.listen.parse().map(Some).map_err(|_| {
+            ConfigError::Invalid(format!("udp.listen must be an address such as 0.0.0.0:5055; it is {:?}", self.listen))
+        })
+    }
 }
 
 /// What a server process does in a deployment (docs/cluster.md).
@@ -443,6 +482,7 @@ impl fmt::Debug for Config {
             .field("plugins", &self.plugins)
             .field("role", &self.role)
             .field("cluster", &self.cluster)
+            .field("udp", &self.udp)
             .finish()
     }
 }
@@ -663,6 +703,10 @@ impl Config {
             return invalid("static_key must be 64 hex digits".into());
         }
         self.admin.address()?;
+        self.udp.address(self.listen)?;
+        if !(576..=65_507).contains(&self.udp.max_datagram) {
+            return invalid(format!("udp.max_datagram must be 576 to 65507; it is {}", self.udp.max_datagram));
+        }
         self.validate_cluster()?;
         let lifetime = self.auth.token_lifetime_s;
         if !(1..=7 * 24 * 3600).contains(&lifetime) {

@@ -41,6 +41,8 @@ use crate::rooms::{Membership, Outbound, Peer};
 use crate::server::{stop_requested, Shared};
 use crate::shards::Shards;
 
+pub(crate) mod datagram;
+
 /// Unsent bytes above which queued events wait in the queue instead of being sealed.
 const OUTBOUND_HIGH_WATER: usize = 256 * 1024;
 /// Unsent bytes above which the client's input is not read (TCP pushes back on it).
@@ -392,7 +394,7 @@ impl Connection {
     /// Moves more queued events into the session while the unsent output stays small.
     fn drain_queue(&mut self, outbound: &mut mpsc::Receiver<Outbound>, unsent: usize, now: Instant) -> usize {
         let mut released = 0;
-        while unsent + self.session.pending_output().len() < OUTBOUND_HIGH_WATER && !self.session.wants_close() {
+        while unsent + self.session.backlog() < OUTBOUND_HIGH_WATER && !self.session.wants_close() {
             match outbound.try_recv() {
                 Ok(item) => released += self.deliver(item, now),
                 Err(_) => break,
@@ -487,39 +489,45 @@ pub(crate) async fn serve(
     outbound: mpsc::Receiver<Outbound>,
     shutdown: watch::Receiver<bool>,
 ) {
-    let shared = slot.shared.clone();
     let now = Instant::now();
-    let session = Session::server(shared.session_config.clone(), shared.keypair.clone(), now);
-    let limits = ClientLimits::new(&shared, now);
-    let auth = &shared.config.auth;
-    let auth_limit = TokenBucket::new(auth.per_connection_per_second, auth.per_connection_burst, now);
-    let client = ClientInfo { app_id: String::new(), app_version: String::new() };
-    let conn = Connection {
-        id: slot.id,
-        shared: shared.clone(),
-        session,
-        peer,
-        membership: None,
-        slot,
-        limits,
-        key_exchange_at: None,
-        client,
-        auth: AuthState::None,
-        auth_limit,
-        room_request_limit: TokenBucket::new(
-            crate::matchmaking::REQUESTS_PER_SECOND,
-            crate::matchmaking::REQUEST_BURST,
-            now,
-        ),
-        auth_deadline: None,
-        moving: None,
-        matchmaking: None,
-        started: now,
-        last_status: None,
-        key_exchange_requested: false,
-    };
+    let session = Session::server(slot.shared.session_config.clone(), slot.shared.keypair.clone(), now);
+    let conn = Connection::new(slot, peer, session, now);
     let state = Box::new(Running { conn, output: WriteBuffer::default(), outbound, shutdown, shutting_down: false });
     run_here(stream, state, None).await
+}
+
+impl Connection {
+    /// A new connection's state around its session, whatever its transport.
+    fn new(slot: Slot, peer: Arc<Peer>, session: Session, now: Instant) -> Self {
+        let shared = slot.shared.clone();
+        let limits = ClientLimits::new(&shared, now);
+        let auth = &shared.config.auth;
+        let auth_limit = TokenBucket::new(auth.per_connection_per_second, auth.per_connection_burst, now);
+        Connection {
+            id: slot.id,
+            shared,
+            session,
+            peer,
+            membership: None,
+            slot,
+            limits,
+            key_exchange_at: None,
+            client: ClientInfo { app_id: String::new(), app_version: String::new() },
+            auth: AuthState::None,
+            auth_limit,
+            room_request_limit: TokenBucket::new(
+                crate::matchmaking::REQUESTS_PER_SECOND,
+                crate::matchmaking::REQUEST_BURST,
+                now,
+            ),
+            auth_deadline: None,
+            moving: None,
+            matchmaking: None,
+            started: now,
+            last_status: None,
+            key_exchange_requested: false,
+        }
+    }
 }
 
 /// What a connection carries when it moves to another shard.

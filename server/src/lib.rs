@@ -18,6 +18,7 @@ pub mod rooms;
 mod server;
 mod shards;
 mod ticket;
+mod udp;
 
 pub use config::Config;
 pub use plugin::{AuthenticatedContext, EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};

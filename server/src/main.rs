@@ -144,12 +144,16 @@ async fn run(server: Server, listener: Listener, drain_ms: u64) -> ExitCode {
     let mut stdout = std::io::stdout().lock();
     let printed = writeln!(stdout, "sealnet-server listening on {}", server.local_addr())
         .and_then(|()| writeln!(stdout, "sealnet-server public key: {}", hex(&server.public_key())))
+        .and_then(|()| match server.udp_addr() {
+            Some(address) => writeln!(stdout, "sealnet-server listening on UDP {address}"),
+            None => writeln!(stdout, "sealnet-server UDP off"),
+        })
         .and_then(|()| stdout.flush());
     drop(stdout);
     if let Err(error) = printed {
         tracing::warn!(%error, "could not print the startup lines");
     }
-    tracing::info!(address = %server.local_addr(), role = role.name(), "listening");
+    tracing::info!(address = %server.local_addr(), udp = ?server.udp_addr(), role = role.name(), "listening");
 
     let signal_name = tokio::select! {
         _ = interrupt.recv() => "SIGINT",

@@ -68,6 +68,42 @@ pub(crate) struct ShardCounters {
     pub(crate) key_exchange_failures: [Counter; REASONS],
     /// How long events waited between the relay and the recipient's seal (membership events too).
     pub(crate) queue_wait: Histogram,
+    /// UDP datagrams by what became of them, as [`UDP_OUTCOMES`] names them.
+    pub(crate) udp: [Counter; UDP_OUTCOMES.len()],
+}
+
+/// What the UDP listener and its connections count (the labels of `sealnet_udp_datagrams_total`).
+pub(crate) const UDP_OUTCOMES: [&str; 12] = [
+    "retry_sent",
+    "connection_created",
+    "dropped_malformed",
+    "retry_for_stale_cookie",
+    "dropped_unknown_connection",
+    "dropped_inbox_full",
+    "dropped_throttled",
+    "send_failed",
+    "frames_dropped_malformed",
+    "frames_dropped_authentication",
+    "frames_dropped_replay",
+    "frames_dropped_unexpected",
+];
+
+/// Indexes into [`ShardCounters::udp`].
+pub(crate) mod udp {
+    pub(crate) const RETRY_SENT: usize = 0;
+    pub(crate) const CONNECTION_CREATED: usize = 1;
+    pub(crate) const DROPPED_MALFORMED: usize = 2;
+    /// Among the Retries: the Initial's cookie had expired or was not issued for its address.
+    pub(crate) const STALE_COOKIE: usize = 3;
+    pub(crate) const DROPPED_UNKNOWN_CONNECTION: usize = 4;
+    pub(crate) const DROPPED_INBOX_FULL: usize = 5;
+    pub(crate) const DROPPED_THROTTLED: usize = 6;
+    pub(crate) const SEND_FAILED: usize = 7;
+    /// What a connection's session dropped, added when it closes.
+    pub(crate) const FRAMES_DROPPED_MALFORMED: usize = 8;
+    pub(crate) const FRAMES_DROPPED_AUTHENTICATION: usize = 9;
+    pub(crate) const FRAMES_DROPPED_REPLAY: usize = 10;
+    pub(crate) const FRAMES_DROPPED_UNEXPECTED: usize = 11;
 }
 
 impl ShardCounters {
@@ -116,6 +152,10 @@ pub(crate) fn render(out: &mut String, shards: &[ShardCounters]) {
         "Members disconnected because their queue or output filled.",
         &[(String::new(), sum(&|s| &s.slow_consumers))],
     );
+    let labels: Vec<String> = UDP_OUTCOMES.iter().map(|outcome| format!("outcome=\"{outcome}\"")).collect();
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let help = "UDP datagrams the listener and the UDP connections handled, by outcome.";
+    family("sealnet_udp_datagrams_total", help, &rows(&labels, &|s| &s.udp));
     // Reasons that never happened are left out.
     let by_reason = |pick: &dyn Fn(&ShardCounters) -> &[Counter; REASONS]| {
         (0..REASONS)

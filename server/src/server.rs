@@ -7,8 +7,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use sealnet::protocol::datagram::DatagramConfig;
 use sealnet::protocol::noise::Keypair;
-use sealnet::protocol::session::SessionConfig;
+use sealnet::protocol::session::{SessionConfig, Transport};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -32,6 +33,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(1500);
 pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) session_config: SessionConfig,
+    /// The same for UDP connections (datagram mode).
+    pub(crate) datagram_session_config: SessionConfig,
     pub(crate) keypair: Arc<Keypair>,
     pub(crate) plugins: Vec<Arc<dyn Plugin>>,
     pub(crate) rooms: Rooms,
@@ -59,23 +62,50 @@ pub(crate) struct Shared {
     pub(crate) runtime: tokio::runtime::Handle,
 }
 
-/// A bound listening socket, before the server runs on it. Binding comes first so that a server that
-/// cannot listen fails before it touches its key file.
-pub struct Listener(TcpListener);
+/// The bound listening sockets, before the server runs on them. Binding comes first so that a server
+/// that cannot listen fails before it touches its key file.
+pub struct Listener {
+    tcp: TcpListener,
+    udp: Option<std::net::UdpSocket>,
+}
 
 impl Listener {
     /// Binds `config.listen` with the configured backlog (the kernel's default of 128 stalls bursts of
-    /// connects for a whole SYN retransmission).
+    /// connects for a whole SYN retransmission), and the UDP socket when UDP is on: at `udp.listen`, or
+    /// at the TCP address and the port TCP got.
     pub fn bind(config: &Config) -> io::Result<Listener> {
         let socket = if config.listen.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
         socket.set_reuseaddr(true)?;
         socket.bind(config.listen)?;
-        Ok(Listener(socket.listen(config.admission.listen_backlog)?))
+        let tcp = socket.listen(config.admission.listen_backlog)?;
+        let invalid = |e: crate::config::ConfigError| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+        let buffers = config.udp.socket_buffer_bytes;
+        let udp = match config.udp.address(tcp.local_addr()?).map_err(invalid)? {
+            // Any free port was asked for: the same number as TCP's when it is free for UDP too.
+            Some(address) if config.udp.listen.is_empty() && config.listen.port() == 0 => {
+                let any = SocketAddr::new(address.ip(), 0);
+                Some(crate::udp::bind(address, buffers).or_else(|_| crate::udp::bind(any, buffers))?)
+            }
+            Some(address) => Some(crate::udp::bind(address, buffers)?),
+            None => None,
+        };
+        Ok(Listener { tcp, udp })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.0.local_addr()
+        self.tcp.local_addr()
     }
+
+    /// The UDP address, when UDP is on.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp.as_ref().and_then(|udp| udp.local_addr().ok())
+    }
+}
+
+/// A process-wide id for each connection, whatever its transport.
+pub(crate) fn next_connection_id() -> u64 {
+    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+    NEXT_ID.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A server ready to start: its configuration, keys, plugins and authentication provider.
@@ -162,7 +192,8 @@ impl Server {
 
     /// Starts accepting connections on a listener bound earlier.
     pub fn serve(self, listener: Listener) -> io::Result<RunningServer> {
-        let listener = listener.0;
+        let udp_addr = listener.udp_addr();
+        let Listener { tcp: listener, udp } = listener;
         let local_addr = listener.local_addr()?;
         let invalid = |message: String| io::Error::new(io::ErrorKind::InvalidInput, message);
         if self.config.role != Role::All && self.directory.is_none() {
@@ -208,6 +239,9 @@ impl Server {
             server_epoch: Some(std::time::Instant::now()),
             ..SessionConfig::default()
         };
+        let datagram = DatagramConfig { max_datagram: config.udp.max_datagram, ..DatagramConfig::default() };
+        let datagram_session_config =
+            SessionConfig { transport: Transport::Datagram(datagram), ..session_config.clone() };
         let (shards, shard_threads) = Shards::start(config.workers)?;
         let output_budget = Arc::new(OutputBudget::new(config.limits.output_budget_bytes));
         let admission = &config.admission;
@@ -227,6 +261,7 @@ impl Server {
             ),
             output_budget,
             session_config,
+            datagram_session_config,
             token_keys: self.token_keys.unwrap_or_else(TokenKeys::ephemeral),
             auth_provider: self.auth_provider,
             auth_calls: Arc::new(tokio::sync::Semaphore::new(config.auth.webhook.max_outstanding)),
@@ -269,14 +304,14 @@ impl Server {
             None => None,
         };
         let task = tokio::spawn(async move {
-            accept_loop(listener, shared_for_loop, shard_threads, phase).await;
+            accept_loop(listener, udp, shared_for_loop, shard_threads, phase).await;
             let _ = heartbeat_stop.send(true);
             if let Some(heartbeat) = heartbeat {
                 let _ = heartbeat.await;
             }
             let _ = admin_stop.send(true);
         });
-        Ok(RunningServer { local_addr, admin_addr, public_key, shared, stop, task })
+        Ok(RunningServer { local_addr, udp_addr, admin_addr, public_key, shared, stop, task })
     }
 }
 
@@ -301,6 +336,7 @@ impl Stopper {
 /// A started server. Dropping it also shuts the server down, without waiting.
 pub struct RunningServer {
     local_addr: SocketAddr,
+    udp_addr: Option<SocketAddr>,
     admin_addr: Option<SocketAddr>,
     public_key: [u8; 32],
     shared: Arc<Shared>,
@@ -312,6 +348,11 @@ impl RunningServer {
     /// The address actually bound (the real port when port 0 was asked for).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The UDP address bound, when UDP is on.
+    pub fn udp_addr(&self) -> Option<SocketAddr> {
+        self.udp_addr
     }
 
     /// The admin listener's address (health, readiness, metrics), when it is on.
@@ -392,14 +433,16 @@ enum Phase {
 
 async fn accept_loop(
     listener: TcpListener,
+    udp: Option<std::net::UdpSocket>,
     shared: Arc<Shared>,
     shard_threads: ShardThreads,
     mut phase: watch::Receiver<Phase>,
 ) {
-    static NEXT_ID: AtomicU64 = AtomicU64::new(1);
     let shards = shared.shards.clone();
     // The connections' own stop signal: fired on Stopping, or when a drain runs out of time.
     let (disconnect, for_connections) = watch::channel(false);
+    // UDP connections need their datagrams routed until the very end, so the listener stops last.
+    let udp = udp.map(|socket| tokio::spawn(crate::udp::serve(socket, shared.clone(), for_connections.clone())));
     tracing::debug!(address = %listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string()), "accepting");
     let mut listener = Some(listener);
     let mut drain_until: Option<Instant> = None;
@@ -407,7 +450,7 @@ async fn accept_loop(
         tokio::select! {
             accepted = accept(listener.as_ref()) => match accepted {
                 Ok((stream, address)) => {
-                    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+                    let id = next_connection_id();
                     let source = Source::of(address.ip());
                     let (peer, outbound) = connection::new_peer(&shared, id);
                     match shared.admission.arrive(id, source, &peer) {
@@ -475,6 +518,9 @@ async fn accept_loop(
         tracing::warn!(connections = shards.live(), "shutdown grace period over: closing remaining connections");
     }
     shard_threads.stop(SHUTDOWN_GRACE).await;
+    if let Some(udp) = udp {
+        udp.abort();
+    }
 }
 
 /// The next connection, or never once the listener is gone (draining).

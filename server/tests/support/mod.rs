@@ -17,6 +17,8 @@ use sealnet_server::{Config, Plugin, RunningServer, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+pub mod udp;
+
 /// The longest any single wait in a test may take.
 pub const WAIT: Duration = Duration::from_secs(20);
 
@@ -325,7 +327,7 @@ pub fn ints(value: Option<&Value>) -> Vec<i32> {
     }
 }
 
-async fn sleep_until(deadline: Option<Instant>) {
+pub async fn sleep_until(deadline: Option<Instant>) {
     match deadline {
         Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
         None => std::future::pending().await,

@@ -19,8 +19,6 @@ pub enum DropReason {
     Malformed,
     /// An Initial shorter than [`MIN_INITIAL_LEN`]: answering it could amplify a spoofed flood.
     ShortInitial,
-    /// An Initial whose cookie is not one this server issued for that address recently.
-    BadCookie,
     /// A datagram kind a server never receives (Retry).
     WrongDirection,
 }
@@ -32,9 +30,11 @@ pub enum Incoming {
     Accept {
         connection_id: u64,
     },
-    /// Send the first `len` bytes written to the retry buffer back to the source.
+    /// Send the first `len` bytes written to the retry buffer back to the source. `stale_cookie`: the
+    /// Initial carried a cookie that was not valid (expired, or not issued for that address).
     Retry {
         len: usize,
+        stale_cookie: bool,
     },
     Drop(DropReason),
 }
@@ -122,18 +122,16 @@ impl Endpoint {
             Err(reason) => return Incoming::Drop(reason),
         };
         let seconds = self.seconds(now);
-        if initial.cookie.is_empty() {
-            let cookie = self.key.issue(seconds, initial.connection_id, from);
-            retry[0] = KIND_RETRY;
-            retry[1..9].copy_from_slice(&initial.connection_id.to_be_bytes());
-            retry[9] = COOKIE_LEN as u8;
-            retry[10..].copy_from_slice(&cookie);
-            return Incoming::Retry { len: RETRY_LEN };
+        if !initial.cookie.is_empty() && self.key.verify(initial.cookie, initial.connection_id, from, seconds) {
+            return Incoming::Accept { connection_id: initial.connection_id };
         }
-        if self.key.verify(initial.cookie, initial.connection_id, from, seconds) {
-            Incoming::Accept { connection_id: initial.connection_id }
-        } else {
-            Incoming::Drop(DropReason::BadCookie)
-        }
+        // No cookie, or one that expired or was not issued for this address: a fresh one (a client
+        // whose cookie went stale while its Initial was repeated gets going again).
+        let cookie = self.key.issue(seconds, initial.connection_id, from);
+        retry[0] = KIND_RETRY;
+        retry[1..9].copy_from_slice(&initial.connection_id.to_be_bytes());
+        retry[9] = COOKIE_LEN as u8;
+        retry[10..].copy_from_slice(&cookie);
+        Incoming::Retry { len: RETRY_LEN, stale_cookie: !initial.cookie.is_empty() }
     }
 }

@@ -5,9 +5,17 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::time::{Duration, Instant};
 
-use super::RELIABLE_WINDOW;
+use super::{seq_newer, RELIABLE_WINDOW};
 use crate::protocol::frame::{Delivery, Fragment, Header, MessageType};
 use crate::protocol::replay::ReplayWindow;
+
+/// A 32-bit sequence number as a position on an unbounded line, next to the newest one seen (the
+/// replay window that suppresses duplicates counts in 64 bits; the wire number wraps).
+fn extend(newest: Option<u64>, sequence: u32) -> u64 {
+    let Some(newest) = newest else { return sequence as u64 };
+    let offset = sequence.wrapping_sub(newest as u32) as i32;
+    newest.saturating_add_signed(offset as i64)
+}
 
 /// Incomplete messages held at once (besides the in-order one of each channel).
 const MAX_PARTIALS: usize = 64;
@@ -206,12 +214,14 @@ impl Receiver {
     ) -> Result<Verdict, Broken> {
         let (max_held, held) = (self.max_held, self.held);
         let channel = self.channel(header.channel);
-        if sequence < channel.next || channel.buffered.contains_key(&sequence) {
+        // Serial arithmetic: `ahead` below 2^31 is newer than `next`, from 2^31 on it is older.
+        let ahead = sequence.wrapping_sub(channel.next);
+        if ahead >= 1 << 31 || channel.buffered.contains_key(&sequence) {
             self.counts.duplicates += 1;
             return Ok(Verdict::Duplicate);
         }
-        if sequence > channel.next {
-            if sequence - channel.next >= RELIABLE_WINDOW || held + body.len() > max_held {
+        if ahead > 0 {
+            if ahead >= RELIABLE_WINDOW || held + body.len() > max_held {
                 self.counts.refused += 1;
                 return Ok(Verdict::Refused);
             }
@@ -219,7 +229,7 @@ impl Receiver {
             self.held += body.len();
             return Ok(Verdict::Taken);
         }
-        channel.next += 1;
+        channel.next = channel.next.wrapping_add(1);
         let verdict = match header.fragment {
             None => Verdict::DeliverNow,
             Some(fragment) => {
@@ -237,7 +247,7 @@ impl Receiver {
             let state = self.channel(channel);
             let next = state.next;
             let Some(held) = state.buffered.remove(&next) else { return Ok(()) };
-            state.next += 1;
+            state.next = next.wrapping_add(1);
             self.held -= held.body.len();
             match held.header.fragment {
                 None => self.ready.push_back(Delivered {
@@ -295,16 +305,22 @@ impl Receiver {
     ) -> Result<Verdict, Broken> {
         let room = self.held + body.len() <= self.max_held;
         let channel = self.channel(header.channel);
-        if channel.unsequenced.check(sequence as u64).is_err() {
+        let extended = extend(channel.unsequenced.newest(), sequence);
+        if channel.unsequenced.check(extended).is_err() {
             // Older than the window means delivered: the sender never runs that far ahead.
             self.counts.duplicates += 1;
             return Ok(Verdict::Duplicate);
         }
-        if header.fragment.is_some() && !room {
-            self.counts.refused += 1;
-            return Ok(Verdict::Refused);
+        // Over the bound, only the oldest incomplete message of this mode may still grow: two large
+        // messages could otherwise hold the memory between them and never complete.
+        if let (Some(fragment), false) = (header.fragment, room) {
+            if !self.is_oldest_unsequenced(header.channel, fragment.group) {
+                self.counts.refused += 1;
+                return Ok(Verdict::Refused);
+            }
         }
-        channel.unsequenced.commit(sequence as u64);
+        let channel = self.channel(header.channel);
+        channel.unsequenced.commit(extended);
         match header.fragment {
             None => Ok(Verdict::DeliverNow),
             Some(fragment) => self.keyed_fragment(header, fragment, body, now),
@@ -319,7 +335,7 @@ impl Receiver {
         now: Instant,
     ) -> Result<Verdict, Broken> {
         let channel = self.channel(header.channel);
-        if channel.unreliable_last.is_some_and(|last| sequence <= last) {
+        if channel.unreliable_last.is_some_and(|last| !seq_newer(sequence, last)) {
             self.counts.stale += 1;
             return Ok(Verdict::Taken);
         }
@@ -333,6 +349,14 @@ impl Receiver {
         }
     }
 
+    /// Whether `group` on `channel` is the oldest incomplete reliable unsequenced message (or there
+    /// is none yet, so it would be).
+    fn is_oldest_unsequenced(&self, channel: u8, group: u32) -> bool {
+        let oldest =
+            self.partials.iter().filter(|p| p.delivery == Delivery::ReliableUnsequenced).min_by_key(|p| p.started);
+        oldest.is_none_or(|p| p.channel == channel && p.group == group)
+    }
+
     /// Incomplete unreliable sequenced messages older than a delivered one can never be delivered.
     fn drop_older_partials(&mut self, channel: u8, delivered: u32) {
         let before = self.partials.len();
@@ -340,7 +364,7 @@ impl Receiver {
         self.partials.retain(|p| {
             let stale = p.channel == channel
                 && p.delivery == Delivery::Unreliable
-                && p.sequence.is_some_and(|s| s <= delivered);
+                && p.sequence.is_some_and(|s| !seq_newer(s, delivered));
             if stale {
                 freed += p.bytes;
             }
@@ -390,7 +414,7 @@ impl Receiver {
             self.held -= partial.bytes;
             if let (Delivery::Unreliable, Some(sequence)) = (partial.delivery, partial.sequence) {
                 let channel = self.channel(partial.channel);
-                if channel.unreliable_last.is_some_and(|last| sequence <= last) {
+                if channel.unreliable_last.is_some_and(|last| !seq_newer(sequence, last)) {
                     self.counts.stale += 1;
                     return Ok(Verdict::Taken);
                 }
@@ -430,5 +454,40 @@ impl Receiver {
         });
         self.held -= freed;
         self.counts.expired += expired;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::frame::Header;
+
+    fn unit(delivery: Delivery, sequence: u32) -> Header {
+        let mut header = Header::new(MessageType::Event, 20);
+        header.delivery = delivery;
+        header.sequence = Some(sequence);
+        header.counter = Some(0);
+        header
+    }
+
+    #[test]
+    fn sequence_numbers_wrap_in_every_sequenced_mode() {
+        let now = Instant::now();
+        let mut receiver = Receiver::new(1 << 20, 1 << 19, Duration::from_secs(5));
+        receiver.channel(0).next = u32::MAX - 1;
+        receiver.channel(0).unreliable_last = Some(u32::MAX);
+        for sequence in [u32::MAX - 1, u32::MAX, 0, 1] {
+            let verdict = receiver.on_unit(&unit(Delivery::Reliable, sequence), b"x", now);
+            assert_eq!(verdict, Ok(Verdict::DeliverNow), "reliable {sequence}");
+        }
+        assert_eq!(receiver.on_unit(&unit(Delivery::Reliable, u32::MAX), b"x", now), Ok(Verdict::Duplicate));
+        assert_eq!(receiver.on_unit(&unit(Delivery::Unreliable, 0), b"x", now), Ok(Verdict::DeliverNow));
+        assert_eq!(receiver.on_unit(&unit(Delivery::Unreliable, u32::MAX), b"x", now), Ok(Verdict::Taken));
+        for sequence in [u32::MAX - 1, u32::MAX, 0, 1] {
+            let verdict = receiver.on_unit(&unit(Delivery::ReliableUnsequenced, sequence), b"x", now);
+            assert_eq!(verdict, Ok(Verdict::DeliverNow), "unsequenced {sequence}");
+        }
+        let again = receiver.on_unit(&unit(Delivery::ReliableUnsequenced, u32::MAX), b"x", now);
+        assert_eq!(again, Ok(Verdict::Duplicate));
     }
 }

@@ -97,6 +97,12 @@ impl Session {
         self.link.as_ref().and_then(|link| link.remote())
     }
 
+    /// Bytes the session holds for sending: unsent output on a stream; queued and unacknowledged
+    /// message bytes on datagrams.
+    pub fn backlog(&self) -> usize {
+        self.output.len() + self.queued_bytes + self.link.as_ref().map_or(0, |link| link.backlog())
+    }
+
     /// Counters of the datagram link (`None` on a stream).
     pub fn datagram_stats(&self) -> Option<DatagramStats> {
         self.link.as_ref().map(|link| link.stats())
@@ -180,7 +186,7 @@ impl Session {
             Err(_) => return self.count_drop(DropKind::Malformed),
         };
         self.first_frame = false;
-        self.clear_frame(&mut frame, &header, header_len, now);
+        self.clear_frame(&mut frame, &header, header_len, true, now);
     }
 
     fn receive_frames(&mut self, datagram: &mut [u8], from: SocketAddr, on_path: bool, now: Instant) {
@@ -211,15 +217,20 @@ impl Session {
             }
             self.first_frame = false;
             match header.counter {
-                None => self.clear_frame(frame, &header, header_len, now),
+                None => self.clear_frame(frame, &header, header_len, on_path, now),
                 Some(counter) => self.sealed_frame(frame, &header, header_len, counter, (from, on_path, total), now),
             }
         }
     }
 
-    /// A clear frame: only the key exchange's, and a Disconnect under the rule of section 3.2.
-    fn clear_frame(&mut self, frame: &mut [u8], header: &Header, header_len: usize, now: Instant) {
+    /// A clear frame: only the key exchange's, and a Disconnect under the rule of section 3.2, and
+    /// only from the connection's address (a clear frame proves nothing about its sender).
+    fn clear_frame(&mut self, frame: &mut [u8], header: &Header, header_len: usize, on_path: bool, now: Instant) {
         let link = self.link.as_mut().expect("datagram mode");
+        if !on_path {
+            link.count_drop(DropKind::Unexpected);
+            return;
+        }
         let allowed = match (self.role, header.message_type) {
             (Role::Server, MessageType::Connect) => matches!(self.phase, Phase::Idle),
             (Role::Client, MessageType::ConnectAck) => matches!(self.phase, Phase::AwaitingAck),
