@@ -1,13 +1,14 @@
 /*
  * chat: a room chat over sealnet, using only include/sealnet.h.
  *
- *   chat [--server HOST:PORT] [--pin KEY] [--app-id ID] [--room ROOM] [--name NAME]
- *        [--connection-token HEX] [--no-encryption] [--script FILE]
+ *   chat [--server HOST:PORT] [--transport udp|tcp] [--pin KEY] [--app-id ID] [--room ROOM]
+ *        [--name NAME] [--connection-token HEX] [--no-encryption] [--script FILE]
  *
  * The same command line as the C++ and C# chats (bindings/cpp/examples/chat.cpp,
  * bindings/csharp/Examples/Chat.cs); `chat --help` lists the options and their defaults. --server
  * defaults to $SEALNET_SERVER_ADDR when set, else 127.0.0.1:4530 (where sealnet-server listens by
- * default); without --pin the server is not authenticated. With --connection-token (the bytes the game
+ * default); it connects over UDP unless --transport tcp, as Photon's SDKs do (the server listens for
+ * both on the same port number). Without --pin the server is not authenticated. With --connection-token (the bytes the game
  * built from its backend session, in hex) the peer authenticates by itself right after the key
  * exchange, and the chat joins its room only once the server said yes (docs/auth.md).
  *
@@ -72,6 +73,7 @@ static const char USAGE[] =
     "A room chat over sealnet. Options:\n"
     "  --server HOST:PORT  server to connect to (default: $SEALNET_SERVER_ADDR if set, else\n"
     "                      127.0.0.1:4530, where sealnet-server listens by default)\n"
+    "  --transport udp|tcp the transport (default: udp; the server takes both on one port number)\n"
     "  --pin KEY           the server's public key (64 hex digits, printed by sealnet-server at\n"
     "                      start-up); a server presenting another key is refused (default: none,\n"
     "                      the server is not authenticated)\n"
@@ -323,7 +325,7 @@ static int run_command(peer_t *peer, chat_state *chat, char *line) {
 
 int main(int argc, char **argv) {
     const char *server = getenv("SEALNET_SERVER_ADDR"), *app_id = "demo", *room = "lobby", *pin = NULL;
-    const char *script = NULL, *connection_token = NULL;
+    const char *script = NULL, *connection_token = NULL, *transport = "udp";
     chat_state chat = {.name = "player"};
     int auto_exchange = 1;
     if (!server || !*server) server = "127.0.0.1:4530";
@@ -340,11 +342,16 @@ int main(int argc, char **argv) {
         else if (strcmp(arg, "--name") == 0) target = &chat.name;
         else if (strcmp(arg, "--script") == 0) target = &script;
         else if (strcmp(arg, "--connection-token") == 0) target = &connection_token;
+        else if (strcmp(arg, "--transport") == 0) target = &transport;
         else { fprintf(stderr, "chat: unknown argument %s (chat --help lists the options)\n", arg); return 2; }
         if (!value) { fprintf(stderr, "chat: %s needs a value (chat --help lists the options)\n", arg); return 2; }
         *target = value;
         i++;
     }
+    uint32_t transport_number;
+    if (strcmp(transport, "udp") == 0) transport_number = PEER_TRANSPORT_UDP;
+    else if (strcmp(transport, "tcp") == 0) transport_number = PEER_TRANSPORT_TCP;
+    else { fprintf(stderr, "chat: --transport is udp or tcp, not %s\n", transport); return 2; }
     if (strcmp(peer_version(), SEALNET_VERSION_STRING) != 0) {
         fprintf(stderr, "chat: header %s does not match library %s\n", SEALNET_VERSION_STRING, peer_version());
         return 1;
@@ -380,13 +387,15 @@ int main(int argc, char **argv) {
             return 3;
         }
     }
-    say(&chat, "connecting to %s as app \"%s\"%s%s", server, app_id, pin ? ", pinning the server key" : "",
+    say(&chat, "connecting to %s over %s as app \"%s\"%s%s", server, transport_number == PEER_TRANSPORT_UDP ? "UDP" : "TCP",
+        app_id, pin ? ", pinning the server key" : "",
         auth ? ", authenticating after the key exchange" : "");
     peer_connect_options_t connect_options;
     peer_connect_options_default(&connect_options, sizeof connect_options);
     connect_options.address = server;
     connect_options.app_id = app_id;
     connect_options.auth = auth;
+    connect_options.transport = transport_number;
     result = peer_connect_with(peer, &connect_options);
     peer_auth_values_free(auth); /* the peer keeps its own copy */
     if (result != PEER_RESULT_OK) { fprintf(stderr, "chat: peer_connect_with: %s\n", peer_last_error()); peer_destroy(peer); return 1; }

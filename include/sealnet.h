@@ -380,7 +380,13 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_DISCONNECT_REASON_RATE_LIMITED 14
 
 /**
- * Transport (Photon's ConnectionProtocol numbers): TCP, the only one this build has.
+ * Transport (Photon's ConnectionProtocol numbers): UDP, protocol version 3. Delivery modes and
+ * channels apply; the key exchange always runs at once.
+ */
+#define PEER_TRANSPORT_UDP 0
+
+/**
+ * Transport (Photon's ConnectionProtocol numbers): TCP, the default. Everything is reliable.
  */
 #define PEER_TRANSPORT_TCP 1
 
@@ -405,7 +411,8 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_PROTOCOL_VERSION_MIN 1
 
 /**
- * The highest protocol version this library speaks (the default of peer_config_t.max_protocol_version).
+ * The highest protocol version this library speaks over TCP (the default of
+ * peer_config_t.max_protocol_version). UDP connections (PEER_TRANSPORT_UDP) speak version 3.
  */
 #define PEER_PROTOCOL_VERSION_LATEST 2
 
@@ -825,7 +832,8 @@ typedef struct {
    */
   uint32_t max_queued_events;
   /**
-   * 1 (default): run the key exchange right after connecting. 0: call peer_establish_encryption.
+   * 1 (default): run the key exchange right after connecting. 0: call peer_establish_encryption
+   * (TCP only: over UDP the key exchange always runs at once).
    */
   uint8_t auto_key_exchange;
   /**
@@ -839,7 +847,7 @@ typedef struct {
   /**
    * The highest protocol version to offer. 0 (default) means PEER_PROTOCOL_VERSION_LATEST; 1 makes
    * the peer a version-1 client (no version-2 value types, no server time), for servers that
-   * speak only version 1.
+   * speak only version 1. TCP connections only: UDP connections speak version 3.
    */
   uint8_t max_protocol_version;
   /**
@@ -970,7 +978,8 @@ typedef struct {
    */
   uint32_t struct_size;
   /**
-   * PEER_DELIVERY_MODE_* (Photon's DeliveryMode numbers). Over TCP everything is reliable.
+   * PEER_DELIVERY_MODE_* (Photon's DeliveryMode numbers). Over TCP everything is reliable; over
+   * UDP the mode applies.
    */
   uint8_t delivery_mode;
   /**
@@ -978,7 +987,7 @@ typedef struct {
    */
   uint8_t encrypt;
   /**
-   * Channel number (carried for the datagram transport).
+   * Channel number: over UDP each channel keeps its own order (carried, without effect, over TCP).
    */
   uint8_t channel;
   /**
@@ -1038,8 +1047,11 @@ typedef struct {
    */
   uint32_t struct_size;
   /**
-   * PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers). Default PEER_TRANSPORT_TCP, the only
-   * one this build has.
+   * PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers: Udp 0, Tcp 1, WebSocket 4 and
+   * WebSocketSecure 5). Default PEER_TRANSPORT_TCP. PEER_TRANSPORT_UDP connects over UDP with
+   * protocol version 3 (whatever max_protocol_version says), where the delivery mode and channel
+   * of each operation apply and the key exchange runs at once (whatever auto_key_exchange says).
+   * WebSocket and WebSocketSecure are reserved: not in this build yet (PEER_RESULT_INVALID_ARGUMENT).
    */
   uint32_t transport;
   /**
@@ -1601,9 +1613,10 @@ uint32_t peer_connect_options_default(peer_connect_options_t *out_options,
 uint32_t peer_create(const peer_config_t *config, peer_t **out_peer);
 
 /**
- * Starts connecting to `address` ("host:port", resolved on the I/O thread) with `app_id` (1–64
- * bytes, NUL-terminated UTF-8). Returns at once; progress arrives as statuses: 1024 Connect, then
- * 1048 EncryptionEstablished when automatic key exchange is on, or 1023/1040/1051 on failure.
+ * Starts connecting over TCP to `address` ("host:port", resolved on the I/O thread) with `app_id`
+ * (1–64 bytes, NUL-terminated UTF-8); peer_connect_with chooses the transport. Returns at once;
+ * progress arrives as statuses: 1024 Connect, then 1048 EncryptionEstablished when automatic key
+ * exchange is on, or 1023/1040/1051 on failure.
  *
  * Thread: any thread. Reconnecting is allowed once the peer is disconnected.
  */
@@ -1612,6 +1625,10 @@ uint32_t peer_connect(peer_t *peer, const char *address, const char *app_id);
 /**
  * Starts connecting with per-connection options (address, app id, app version, transport, pin,
  * authentication values); otherwise as peer_connect. `options` is read during the call only.
+ *
+ * With `options->transport` PEER_TRANSPORT_UDP the connection runs over UDP (protocol version 3). A
+ * UDP server that does not answer is found out by the connect timeout (status 1040), not by a
+ * refusal: nothing the network says about a datagram ends the connection.
  *
  * With `options->auth` the peer sends Authenticate (230, or AuthenticateOnce 231 for
  * PEER_AUTH_TOKEN) by itself right after the key exchange, before status 1048 reaches the host, and

@@ -239,9 +239,14 @@ inline const char* type_name(ValueType type) noexcept {
   return index < sizeof kNames / sizeof kNames[0] ? kNames[index] : "unknown";
 }
 
-/// Transports (PEER_TRANSPORT_*, Photon's ConnectionProtocol numbers).
+/// Transports (PEER_TRANSPORT_*, Photon's ConnectionProtocol numbers; WebSocket 4 and
+/// WebSocketSecure 5 are reserved, not in this build yet).
 enum class Transport : uint32_t {
-  /// TCP, the only transport of this build.
+  /// UDP, protocol version 3: each operation's delivery mode and channel apply, and the key exchange
+  /// always runs at once. A server that does not answer is found out by the connect timeout
+  /// (status::TimeoutDisconnect).
+  Udp = 0,
+  /// TCP, the default: everything is reliable and ordered.
   Tcp = 1,
 };
 
@@ -492,6 +497,7 @@ static_assert(static_cast<uint32_t>(ValueType::StringArray) == PEER_VALUE_TYPE_S
 static_assert(static_cast<uint32_t>(ValueType::Table) == PEER_VALUE_TYPE_TABLE);
 static_assert(static_cast<uint32_t>(ValueType::Custom) == PEER_VALUE_TYPE_CUSTOM);
 
+static_assert(static_cast<uint32_t>(Transport::Udp) == PEER_TRANSPORT_UDP);
 static_assert(static_cast<uint32_t>(Transport::Tcp) == PEER_TRANSPORT_TCP);
 static_assert(static_cast<uint8_t>(Pin::AsConfigured) == PEER_PIN_AS_CONFIGURED);
 static_assert(static_cast<uint8_t>(Pin::Key) == PEER_PIN_KEY);

@@ -22,9 +22,12 @@ token_for() { # token_for SESSION FLAGS
   { printf '%s==' "$1" | basenc --base64url -d; printf '%s' "$2"; } | hex
 }
 session_of() { field session; }
+# The players connect over UDP (the server takes UDP and TCP on one port number).
+udp=${SEALNET_SERVER_UDP_ADDR:-$SEALNET_SERVER_ADDR}
 
 echo
-echo "sealnet-server is listening on $SEALNET_SERVER_ADDR, and admits only authenticated players."
+echo "sealnet-server is listening on $SEALNET_SERVER_ADDR (TCP) and ${SEALNET_SERVER_UDP_ADDR:-nowhere} (UDP), and"
+echo "admits only authenticated players. The players connect over UDP, as Photon's SDKs do."
 echo "Its public key (clients may pin it): $SEALNET_SERVER_KEY"
 echo "sealnet-backend (logins, sessions, the signed webhook) is listening on $SEALNET_BACKEND_ADDR."
 echo
@@ -39,11 +42,11 @@ echo "   backend (a signed webhook call) and answers with a user id, a nickname 
 echo "   Messages marked [encrypted] travel as AES-256-GCM ciphertext; [plain] ones are readable on the"
 echo "   wire but authenticated, so nobody on the path can forge or alter them."
 echo
-"$chat" --server "$SEALNET_SERVER_ADDR" --pin "$SEALNET_SERVER_KEY" --name alice --room lobby \
+"$chat" --server "$udp" --pin "$SEALNET_SERVER_KEY" --name alice --room lobby \
   --connection-token "$(token_for "$alice_session" ';mode=duel;lobby=7')" --script "$here/alice.txt" &
 alice=$!
 bob_status=0
-"$chat" --server "$SEALNET_SERVER_ADDR" --name bob --room lobby \
+"$chat" --server "$udp" --name bob --room lobby \
   --connection-token "$(token_for "$bob_session" ';mode=duel;lobby=7')" --script "$here/bob.txt" || bob_status=$?
 alice_status=0
 wait "$alice" || alice_status=$?
@@ -62,7 +65,7 @@ carol_session=$(api /guest '{"device_id":"carol-tablet-0001","display_name":"Car
 curl -sS -o /dev/null -H 'Content-Type: application/json' -d "{\"session\":\"$carol_session\"}" \
   "http://$SEALNET_BACKEND_ADDR/logout"
 last=0
-"$chat" --server "$SEALNET_SERVER_ADDR" --name carol --connection-token "$(token_for "$carol_session" '')" \
+"$chat" --server "$udp" --name carol --connection-token "$(token_for "$carol_session" '')" \
   </dev/null || last=$?
 expect_exit 4 carol
 
@@ -74,7 +77,7 @@ dave=$(api /guest '{"device_id":"dave-pc-0000001","display_name":"Dave"}')
 "$backend" --database-url "$SEALNET_BACKEND_DB" ban "$(printf '%s' "$dave" | field player_id)" \
   --reason "aimbot in match 42" >/dev/null
 last=0
-"$chat" --server "$SEALNET_SERVER_ADDR" --name dave --connection-token "$(token_for "$(printf '%s' "$dave" | session_of)" '')" \
+"$chat" --server "$udp" --name dave --connection-token "$(token_for "$(printf '%s' "$dave" | session_of)" '')" \
   </dev/null || last=$?
 expect_exit 4 dave
 
@@ -83,16 +86,17 @@ echo "== Erin's game puts too much into its connection token (129 bytes). The li
 echo "   before connecting, with its size and the limit; it never truncates it."
 echo
 last=0
-"$chat" --server "$SEALNET_SERVER_ADDR" --name erin --connection-token "$(head -c 129 /dev/zero | hex)" \
+"$chat" --server "$udp" --name erin --connection-token "$(head -c 129 /dev/zero | hex)" \
   </dev/null || last=$?
 expect_exit 3 erin
 
 echo
-echo "== Mallory connects without running the key exchange. The server lets nobody in who has not =="
-echo "   authenticated, and sealnet would never send her Authenticate in the clear."
+echo "== Mallory connects over TCP without running the key exchange (over UDP every connection runs it). =="
+echo "   The server lets nobody in who has not authenticated, and sealnet would never send her"
+echo "   Authenticate in the clear."
 echo
 last=0
-"$chat" --server "$SEALNET_SERVER_ADDR" --no-encryption --name mallory --room side-room \
+"$chat" --server "$SEALNET_SERVER_ADDR" --transport tcp --no-encryption --name mallory --room side-room \
   --script "$here/mallory.txt" || last=$?
 expect_exit 1 mallory
 
@@ -104,7 +108,7 @@ frank_session=$(api /guest '{"device_id":"frank-console-01","display_name":"Fran
 kill -TERM "$SEALNET_BACKEND_PID"
 wait "$SEALNET_BACKEND_PID" 2>/dev/null || true
 last=0
-"$chat" --server "$SEALNET_SERVER_ADDR" --name frank --connection-token "$(token_for "$frank_session" '')" \
+"$chat" --server "$udp" --name frank --connection-token "$(token_for "$frank_session" '')" \
   </dev/null || last=$?
 expect_exit 4 frank
 

@@ -497,6 +497,29 @@ pub(crate) async fn serve(
 }
 
 impl Connection {
+    /// The room or the server asked this connection to go.
+    fn on_kicked(&mut self, reason: DisconnectReason, message: &str) {
+        if reason == DisconnectReason::SlowConsumer {
+            self.shared.shards.counters().slow_consumers.add(1);
+        }
+        self.session.disconnect(reason, message)
+    }
+
+    /// The connection's earliest deadline passed: a key exchange's turn, the authentication deadline,
+    /// or one of the session's timers.
+    fn on_timer(&mut self, now: Instant) {
+        if self.key_exchange_at.is_some_and(|at| now >= at) {
+            self.admit_key_exchange();
+        }
+        if self.auth_deadline.is_some_and(|at| now >= at) {
+            self.auth_deadline = None;
+            tracing::info!(connection = self.id, "not authenticated in time: disconnecting");
+            let message = "not authenticated in time (this server does not admit anonymous players)";
+            self.session.disconnect(DisconnectReason::ServerLogic, message);
+        }
+        self.session.handle_timeout(now);
+    }
+
     /// A new connection's state around its session, whatever its transport.
     fn new(slot: Slot, peer: Arc<Peer>, session: Session, now: Instant) -> Self {
         let shared = slot.shared.clone();
@@ -663,29 +686,12 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
             outcome = crate::matchmaking::pending(&mut conn.matchmaking), if matchmaking => {
                 crate::matchmaking::complete(conn, outcome)
             }
-            (reason, message) = peer.kicked() => {
-                if reason == DisconnectReason::SlowConsumer {
-                    shared.shards.counters().slow_consumers.add(1);
-                }
-                conn.session.disconnect(reason, message)
-            }
+            (reason, message) = peer.kicked() => conn.on_kicked(reason, message),
             () = stop_requested(shutdown), if !*shutting_down => {
                 *shutting_down = true;
                 conn.session.disconnect(DisconnectReason::ServerShutdown, "server shutting down");
             }
-            () = &mut sleep, if timer.is_some() => {
-                let now = Instant::now();
-                if conn.key_exchange_at.is_some_and(|at| now >= at) {
-                    conn.admit_key_exchange();
-                }
-                if conn.auth_deadline.is_some_and(|at| now >= at) {
-                    conn.auth_deadline = None;
-                    tracing::info!(connection = id, "not authenticated in time: disconnecting");
-                    let message = "not authenticated in time (this server does not admit anonymous players)";
-                    conn.session.disconnect(DisconnectReason::ServerLogic, message);
-                }
-                conn.session.handle_timeout(now);
-            }
+            () = &mut sleep, if timer.is_some() => conn.on_timer(Instant::now()),
         }
     }
 

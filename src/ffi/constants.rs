@@ -92,7 +92,10 @@ pub const PEER_DISCONNECT_REASON_SERVER_FULL: u16 = 13;
 /// Disconnect reason: sent more than the server allows (operations, bytes or key exchanges per second).
 pub const PEER_DISCONNECT_REASON_RATE_LIMITED: u16 = 14;
 
-/// Transport (Photon's ConnectionProtocol numbers): TCP, the only one this build has.
+/// Transport (Photon's ConnectionProtocol numbers): UDP, protocol version 3. Delivery modes and
+/// channels apply; the key exchange always runs at once.
+pub const PEER_TRANSPORT_UDP: u32 = 0;
+/// Transport (Photon's ConnectionProtocol numbers): TCP, the default. Everything is reliable.
 pub const PEER_TRANSPORT_TCP: u32 = 1;
 
 /// peer_connect_options_t.pin: use the pin of peer_create's config.
@@ -104,7 +107,8 @@ pub const PEER_PIN_NONE: u8 = 2;
 
 /// The lowest protocol version this library speaks.
 pub const PEER_PROTOCOL_VERSION_MIN: u8 = 1;
-/// The highest protocol version this library speaks (the default of peer_config_t.max_protocol_version).
+/// The highest protocol version this library speaks over TCP (the default of
+/// peer_config_t.max_protocol_version). UDP connections (PEER_TRANSPORT_UDP) speak version 3.
 pub const PEER_PROTOCOL_VERSION_LATEST: u8 = 2;
 
 /// Operation return code: success.
@@ -233,6 +237,8 @@ mod tests {
         assert_eq!(PEER_DELIVERY_MODE_RELIABLE, Delivery::Reliable as u8);
         assert_eq!(PEER_DELIVERY_MODE_UNRELIABLE_UNSEQUENCED, Delivery::UnreliableUnsequenced as u8);
         assert_eq!(PEER_DELIVERY_MODE_RELIABLE_UNSEQUENCED, Delivery::ReliableUnsequenced as u8);
+        assert_eq!(PEER_TRANSPORT_UDP, crate::peer::TransportKind::Udp as u32);
+        assert_eq!(PEER_TRANSPORT_TCP, crate::peer::TransportKind::Tcp as u32);
         assert_eq!(PEER_PROTOCOL_VERSION_LATEST, crate::protocol::frame::LATEST_VERSION);
         assert_eq!(PEER_PROTOCOL_VERSION_MIN, crate::protocol::frame::PROTOCOL_VERSION);
         assert_eq!(PEER_RETURN_CODE_OK, return_code::OK);

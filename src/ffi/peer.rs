@@ -17,7 +17,7 @@ use super::sized::{self, Sized32};
 use super::types::{
     peer_config_t, peer_connect_options_t, peer_polled_event_t, peer_send_options_t, peer_stats_t, peer_t,
 };
-use crate::peer::{ConnectOptions, Peer, PeerConfig, PinChoice, WaitOutcome};
+use crate::peer::{ConnectOptions, Peer, PeerConfig, PinChoice, TransportKind, WaitOutcome};
 use crate::protocol::codec::Params;
 use crate::protocol::frame::Delivery;
 use crate::protocol::message::Versions;
@@ -215,9 +215,10 @@ pub(crate) fn default_peer_config() -> peer_config_t {
     default_config()
 }
 
-/// Starts connecting to `address` ("host:port", resolved on the I/O thread) with `app_id` (1–64
-/// bytes, NUL-terminated UTF-8). Returns at once; progress arrives as statuses: 1024 Connect, then
-/// 1048 EncryptionEstablished when automatic key exchange is on, or 1023/1040/1051 on failure.
+/// Starts connecting over TCP to `address` ("host:port", resolved on the I/O thread) with `app_id`
+/// (1–64 bytes, NUL-terminated UTF-8); peer_connect_with chooses the transport. Returns at once;
+/// progress arrives as statuses: 1024 Connect, then 1048 EncryptionEstablished when automatic key
+/// exchange is on, or 1023/1040/1051 on failure.
 ///
 /// Thread: any thread. Reconnecting is allowed once the peer is disconnected.
 #[unsafe(no_mangle)]
@@ -232,6 +233,10 @@ pub extern "C" fn peer_connect(peer: *mut peer_t, address: *const c_char, app_id
 
 /// Starts connecting with per-connection options (address, app id, app version, transport, pin,
 /// authentication values); otherwise as peer_connect. `options` is read during the call only.
+///
+/// With `options->transport` PEER_TRANSPORT_UDP the connection runs over UDP (protocol version 3). A
+/// UDP server that does not answer is found out by the connect timeout (status 1040), not by a
+/// refusal: nothing the network says about a datagram ends the connection.
 ///
 /// With `options->auth` the peer sends Authenticate (230, or AuthenticateOnce 231 for
 /// PEER_AUTH_TOKEN) by itself right after the key exchange, before status 1048 reaches the host, and
@@ -254,13 +259,14 @@ pub extern "C" fn peer_connect_with(peer: *mut peer_t, options: *const peer_conn
             // SAFETY: as above.
             Some(unsafe { c_str(options.app_version)? })
         };
-        if options.transport != PEER_TRANSPORT_TCP {
+        let transport = TransportKind::from_number(options.transport).ok_or_else(|| {
             let detail = format!(
-                "transport {} is not available in this build (TCP only: PEER_TRANSPORT_TCP)",
+                "transport {} is not available in this build (PEER_TRANSPORT_UDP 0 or PEER_TRANSPORT_TCP 1; \
+                 WebSocket 4 and WebSocketSecure 5 are not yet)",
                 options.transport
             );
-            return Err(Failure::new(PeerResult::InvalidArgument, detail));
-        }
+            Failure::new(PeerResult::InvalidArgument, detail)
+        })?;
         let pin = match options.pin {
             PEER_PIN_AS_CONFIGURED => PinChoice::AsConfigured,
             PEER_PIN_KEY => PinChoice::Key(options.server_public_key),
@@ -270,7 +276,7 @@ pub extern "C" fn peer_connect_with(peer: *mut peer_t, options: *const peer_conn
         // SAFETY: NULL or live values per the contract.
         let auth = unsafe { super::auth::values_of(options.auth) };
         let connect = ConnectOptions { address, app_id, app_version, pin, auth };
-        Ok(handle.peer.connect_with(&connect)?)
+        Ok(handle.peer.connect_over(transport, &connect)?)
     })
 }
 

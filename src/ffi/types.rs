@@ -89,7 +89,8 @@ pub struct peer_config_t {
     pub ping_interval_ms: u32,
     /// Results held for the host before the peer disconnects with an error. Default 65536.
     pub max_queued_events: u32,
-    /// 1 (default): run the key exchange right after connecting. 0: call peer_establish_encryption.
+    /// 1 (default): run the key exchange right after connecting. 0: call peer_establish_encryption
+    /// (TCP only: over UDP the key exchange always runs at once).
     pub auto_key_exchange: u8,
     /// 1: the server must present `server_public_key` in the key exchange, else status 1049.
     pub pin_server_key: u8,
@@ -97,7 +98,7 @@ pub struct peer_config_t {
     pub server_public_key: [u8; 32],
     /// The highest protocol version to offer. 0 (default) means PEER_PROTOCOL_VERSION_LATEST; 1 makes
     /// the peer a version-1 client (no version-2 value types, no server time), for servers that
-    /// speak only version 1.
+    /// speak only version 1. TCP connections only: UDP connections speak version 3.
     pub max_protocol_version: u8,
     /// Must be zero.
     pub reserved: [u8; 5],
@@ -115,11 +116,12 @@ pub struct peer_config_t {
 pub struct peer_send_options_t {
     /// sizeof(peer_send_options_t) as the host compiled it.
     pub struct_size: u32,
-    /// PEER_DELIVERY_MODE_* (Photon's DeliveryMode numbers). Over TCP everything is reliable.
+    /// PEER_DELIVERY_MODE_* (Photon's DeliveryMode numbers). Over TCP everything is reliable; over
+    /// UDP the mode applies.
     pub delivery_mode: u8,
     /// 1: encrypt the operation (needs a completed key exchange).
     pub encrypt: u8,
-    /// Channel number (carried for the datagram transport).
+    /// Channel number: over UDP each channel keeps its own order (carried, without effect, over TCP).
     pub channel: u8,
     /// Must be zero.
     pub reserved: u8,
@@ -133,8 +135,11 @@ pub struct peer_send_options_t {
 pub struct peer_connect_options_t {
     /// sizeof(peer_connect_options_t) as the host compiled it.
     pub struct_size: u32,
-    /// PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers). Default PEER_TRANSPORT_TCP, the only
-    /// one this build has.
+    /// PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers: Udp 0, Tcp 1, WebSocket 4 and
+    /// WebSocketSecure 5). Default PEER_TRANSPORT_TCP. PEER_TRANSPORT_UDP connects over UDP with
+    /// protocol version 3 (whatever max_protocol_version says), where the delivery mode and channel
+    /// of each operation apply and the key exchange runs at once (whatever auto_key_exchange says).
+    /// WebSocket and WebSocketSecure are reserved: not in this build yet (PEER_RESULT_INVALID_ARGUMENT).
     pub transport: u32,
     /// "host:port" (NUL-terminated UTF-8), resolved on a thread of its own. Borrowed for the call.
     pub address: *const c_char,

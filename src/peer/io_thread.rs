@@ -3,50 +3,96 @@
 //! The thread owns the session outright. It takes the host's requests from the control block (a lock
 //! held only for the swap), seals the operations the host encoded, and publishes the session state
 //! for the host to read; decoding and socket work never hold a lock the host needs.
+//!
+//! One loop serves both transports: [`Driver::establish`] resolves the name and opens the transport
+//! while the session's deadline and the host's requests keep running, then [`Driver::pump`] reads,
+//! takes requests, runs timers, delivers results and writes, turn after turn. What differs between
+//! TCP and UDP is behind [`Opening`] (from addresses to a connected socket) and [`Wire`] (reading,
+//! writing and closing that socket), in [`stream`] and [`datagram`].
 
-use std::io::{self, ErrorKind};
+mod datagram;
+mod requests;
+mod stream;
+
+use std::io::ErrorKind;
+use std::net::SocketAddr;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mio::net::TcpStream;
-use mio::{Events, Poll, Token, Waker};
+use mio::{Events, Poll, Registry, Token, Waker};
 
 use super::auth::Authenticator;
-use super::connect::{Attempts, Lookup};
+use super::connect::Lookup;
 use super::control::Outbox;
-use super::transport::{Target, Transport};
+use super::transport::{Target, TransportKind};
 use super::{PeerEvent, Shared};
-use crate::protocol::session::{Session, SessionError, SessionEvent, StatusInfo};
+use crate::protocol::session::{Session, SessionEvent, StatusInfo};
 use crate::protocol::status::{DisconnectReason, PeerState, StatusCode};
 
 const WAKE: Token = Token(0);
-/// Connection attempts use tokens from here on, one per resolved address.
-const FIRST_ATTEMPT: usize = 1;
-/// One read, fed to the session at once.
-const READ_CHUNK: usize = 64 * 1024;
+/// Sockets use tokens from here on: one per connection attempt (TCP tries several addresses).
+const FIRST_SOCKET: usize = 1;
 /// Bytes read in one turn of the loop before requests, timers and output get their turn again.
 const READ_TURN: usize = 256 * 1024;
-/// Unsent session output above which the host's operations wait in the outbox (whose own bound then
-/// refuses further sends), so a connection that does not drain pushes back on the host.
+/// Output held for sending (`Session::backlog`, plus what the socket has not taken) above which the
+/// host's operations wait in the outbox (whose own bound then refuses further sends), so a
+/// connection that does not drain pushes back on the host.
 const OUTPUT_HIGH_WATER: usize = 256 * 1024;
-/// How long a closing connection may take to flush its final Disconnect frame.
+/// How long a closing connection may take to flush its final Disconnect.
 const CLOSE_LINGER: Duration = Duration::from_millis(500);
-/// How long a disconnect the host asked for waits for operations sent before it to be sealed.
-const DISCONNECT_WAIT: Duration = Duration::from_secs(1);
 
+/// A status code and message that end the connection.
 type Failure = (StatusCode, String);
 
-pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target, authenticator: Authenticator) {
-    let mut driver = Driver {
-        shared: &shared,
-        session: &mut session,
-        published_key: false,
-        spare: Outbox::default(),
-        disconnect_asked: None,
-        authenticator,
-    };
-    let outcome = catch_unwind(AssertUnwindSafe(|| driver.drive(target))).unwrap_or_else(|_| {
+/// How a transport gets from the resolved addresses to a connected socket.
+trait Opening {
+    type Wire: Wire;
+
+    /// The resolver's answer (never empty).
+    fn start(&mut self, addresses: Vec<SocketAddr>, registry: &Registry, now: Instant) -> Result<(), Failure>;
+
+    /// Progress after a wake-up (`events` says which sockets are ready): the socket once connected.
+    fn poll(&mut self, registry: &Registry, events: &Events, now: Instant) -> Result<Option<Self::Wire>, Failure>;
+
+    /// When `poll` must run again even without readiness.
+    fn next_due(&self) -> Option<Instant>;
+}
+
+/// What the loop does with a connected socket.
+trait Wire {
+    /// Reads what the socket holds (bounded per turn), feeding the session through the driver.
+    fn read_turn(&mut self, driver: &mut Driver<'_>, now: Instant) -> Result<ReadTurn, Failure>;
+
+    /// Sends what the session has to send, as far as the socket takes it now.
+    fn write(&mut self, driver: &mut Driver<'_>, now: Instant) -> Result<(), Failure>;
+
+    /// Bytes taken from the session and not yet accepted by the socket.
+    fn unsent(&self) -> usize;
+
+    /// Ends the connection's traffic cleanly once the last bytes are out.
+    fn close(&mut self);
+}
+
+/// How a read turn ended.
+#[derive(Debug, Clone, Copy, Default)]
+struct ReadTurn {
+    /// The remote end closed the stream: nothing more will arrive.
+    ended: bool,
+    /// The turn's budget ran out with data possibly left: come straight back (readiness is
+    /// edge-triggered, so data left unread brings no new event).
+    more: bool,
+}
+
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    mut session: Session,
+    transport: TransportKind,
+    target: Target,
+    authenticator: Authenticator,
+) {
+    let mut driver = Driver::new(&shared, &mut session, authenticator);
+    let outcome = catch_unwind(AssertUnwindSafe(|| driver.drive(transport, target))).unwrap_or_else(|_| {
         // Whatever went wrong, the host still gets its final statuses and the thread ends cleanly.
         Err((StatusCode::Exception, "internal error on the I/O thread; the connection was closed".to_owned()))
     });
@@ -55,23 +101,13 @@ pub(crate) fn run(shared: Arc<Shared>, mut session: Session, target: Target, aut
         Err((code, message)) => session.transport_closed(Some((*code, message))),
         Ok(()) => session.transport_closed(None),
     }
-    let mut driver = Driver {
-        shared: &shared,
-        session: &mut session,
-        published_key: true,
-        spare: Outbox::default(),
-        disconnect_asked: None,
-        authenticator: Authenticator::none(),
-    };
+    let mut driver = Driver::new(&shared, &mut session, Authenticator::none());
+    driver.published_key = true;
     // Disconnected before the final statuses are delivered: a host that reconnects on seeing them
     // finds only this thread's last few steps left to wait for (Peer::connect_with joins it).
     shared.board.set_state(PeerState::Disconnected);
     driver.deliver();
     shared.results.set_live(false);
-}
-
-fn failure(code: StatusCode) -> impl Fn(io::Error) -> Failure {
-    move |error| (code, error.to_string())
 }
 
 struct Driver<'a> {
@@ -84,34 +120,85 @@ struct Driver<'a> {
     /// When the host asked to disconnect, while operations sent before it still wait to be sealed.
     disconnect_asked: Option<Instant>,
     authenticator: Authenticator,
+    /// Output the wire holds that the socket has not taken yet, as of the last write: counted against
+    /// the high-water mark with the session's own, so a stalled socket stops the sealing.
+    unsent: usize,
+    /// UDP datagrams the server's address refused (ICMP port unreachable), to explain a timeout.
+    refused_datagrams: u64,
 }
 
-impl Driver<'_> {
-    fn drive(&mut self, target: Target) -> Result<(), Failure> {
-        let mut poll = Poll::new().map_err(failure(StatusCode::Exception))?;
-        let waker = Arc::new(Waker::new(poll.registry(), WAKE).map_err(failure(StatusCode::Exception))?);
-        self.shared.control.lock().waker = Some(waker.clone());
-        let Some(mut stream) = self.establish(&mut poll, &target, waker)? else {
-            return Ok(());
-        };
-        self.pump(&mut poll, &mut stream)
+impl<'a> Driver<'a> {
+    fn new(shared: &'a Shared, session: &'a mut Session, authenticator: Authenticator) -> Self {
+        Driver {
+            shared,
+            session,
+            published_key: false,
+            spare: Outbox::default(),
+            disconnect_asked: None,
+            authenticator,
+            unsent: 0,
+            refused_datagrams: 0,
+        }
     }
 
-    /// Resolves and connects, running the session's timers and the host's requests meanwhile. `None`
-    /// when the session ended first (shutdown, disconnect or the connect deadline).
-    fn establish(&mut self, poll: &mut Poll, target: &Target, waker: Arc<Waker>) -> Result<Option<TcpStream>, Failure> {
+    fn drive(&mut self, transport: TransportKind, target: Target) -> Result<(), Failure> {
+        let started = Instant::now();
+        let mut poll = Poll::new().map_err(|error| (StatusCode::Exception, error.to_string()))?;
+        let waker = Waker::new(poll.registry(), WAKE).map_err(|error| (StatusCode::Exception, error.to_string()))?;
+        let waker = Arc::new(waker);
+        self.shared.control.lock().waker = Some(waker.clone());
+        let lookup = Lookup::start(&self.shared.config.resolver, &target, waker);
+        match transport {
+            TransportKind::Tcp => self.connect(&mut poll, &target, lookup, stream::Opening::new(FIRST_SOCKET), started),
+            TransportKind::Udp => {
+                self.connect(&mut poll, &target, lookup, datagram::Opening::new(Token(FIRST_SOCKET)), started)
+            }
+        }
+    }
+
+    fn connect(
+        &mut self,
+        poll: &mut Poll,
+        target: &Target,
+        lookup: Lookup,
+        opening: impl Opening,
+        started: Instant,
+    ) -> Result<(), Failure> {
+        match self.establish(poll, target, lookup, opening, started)? {
+            Some(mut wire) => self.pump(poll, &mut wire),
+            None => Ok(()),
+        }
+    }
+
+    /// Resolves and opens the transport, running the session's deadline and the host's requests
+    /// meanwhile. `None` when the session ended first (shutdown, disconnect or the connect deadline).
+    fn establish<O: Opening>(
+        &mut self,
+        poll: &mut Poll,
+        target: &Target,
+        mut lookup: Lookup,
+        mut opening: O,
+        started: Instant,
+    ) -> Result<Option<O::Wire>, Failure> {
         let mut events = Events::with_capacity(16);
-        let mut lookup = Lookup::start(&self.shared.config.resolver, target, waker);
-        let mut attempts: Option<Attempts> = None;
+        let mut resolved = false;
+        // Before the transport exists the session's output cannot go anywhere, so its send timers
+        // (a datagram session's Initial is due at once) would only spin this loop: what counts is
+        // the connect deadline, which the session enforces when handle_timeout runs at or after it.
+        let config = self.session.config();
+        let deadline = started + config.connect_timeout.min(config.disconnect_timeout);
         loop {
             let now = Instant::now();
-            if attempts.is_none() {
+            if !resolved {
                 match lookup.poll() {
                     Some(Ok(addresses)) if addresses.is_empty() => {
                         let message = format!("no address found for {}", target.host);
                         return Err((StatusCode::DnsExceptionOnConnect, message));
                     }
-                    Some(Ok(addresses)) => attempts = Some(Attempts::new(addresses, FIRST_ATTEMPT, now)),
+                    Some(Ok(addresses)) => {
+                        opening.start(addresses, poll.registry(), now)?;
+                        resolved = true;
+                    }
                     Some(Err(error)) => {
                         let message = format!("cannot resolve {}: {error}", target.host);
                         return Err((StatusCode::DnsExceptionOnConnect, message));
@@ -119,13 +206,9 @@ impl Driver<'_> {
                     None => {}
                 }
             }
-            if let Some(attempts) = attempts.as_mut() {
-                attempts.start_due(poll.registry(), now);
-                if let Some(stream) = attempts.check(|token| events.iter().any(|event| event.token() == token)) {
-                    return Ok(Some(stream));
-                }
-                if attempts.exhausted() {
-                    return Err((StatusCode::ExceptionOnConnect, format!("cannot connect: {}", attempts.report())));
+            if resolved {
+                if let Some(wire) = opening.poll(poll.registry(), &events, now)? {
+                    return Ok(Some(wire));
                 }
             }
             // Only the shutdown and disconnect requests apply before the transport exists.
@@ -135,44 +218,43 @@ impl Driver<'_> {
             if self.session.wants_close() || self.session.is_closed() {
                 return Ok(None);
             }
-            let next_attempt = attempts.as_ref().and_then(Attempts::next_start);
-            let timeout = [self.session.poll_timeout(), next_attempt].into_iter().flatten().min();
+            let timeout = [Some(deadline), opening.next_due()].into_iter().flatten().min();
             wait(poll, &mut events, timeout)?;
             self.shared.wake.clear();
         }
     }
 
-    fn pump(&mut self, poll: &mut Poll, stream: &mut impl Transport) -> Result<(), Failure> {
+    /// Runs the connection until it ends: read, take requests, run timers, deliver, write.
+    fn pump(&mut self, poll: &mut Poll, wire: &mut impl Wire) -> Result<(), Failure> {
         #[cfg(test)]
         if testing::PANIC_WHEN_CONNECTED.load(std::sync::atomic::Ordering::Relaxed) {
             panic!("injected by a test");
         }
         let mut events = Events::with_capacity(8);
-        let mut read_buffer = vec![0u8; READ_CHUNK];
-        let mut outgoing = Outgoing::default();
         let mut close_deadline: Option<Instant> = None;
         loop {
             let now = Instant::now();
-            let (end_of_stream, more_to_read) = self.read_turn(stream, &mut read_buffer, now)?;
+            let turn = wire.read_turn(self, now)?;
             let shutdown = self.take_requests(true);
             self.session.handle_timeout(now);
             // Queuing results may close the session (a host that lets its queue overflow), so the
             // output is taken after it.
             self.deliver();
-            outgoing.take_from(self.session);
-            outgoing.write_to(stream)?;
+            wire.write(self, now)?;
+            self.unsent = wire.unsent();
             if self.session.wants_close() {
+                // The final Disconnect goes out before the socket closes, unless the socket will not
+                // take it within the linger or the host is tearing the peer down.
                 let deadline = *close_deadline.get_or_insert(now + CLOSE_LINGER);
-                if outgoing.is_empty() || now >= deadline || shutdown {
-                    stream.close();
+                if self.unsent == 0 || now >= deadline || shutdown {
+                    wire.close();
                     return Ok(());
                 }
             }
-            if end_of_stream || self.session.is_closed() {
+            if turn.ended || self.session.is_closed() {
                 return Ok(());
             }
-            // Edge-triggered readiness: data left unread brings no new event, so come straight back.
-            let timeout = if more_to_read {
+            let timeout = if turn.more {
                 Some(now)
             } else {
                 [self.session.poll_timeout(), close_deadline].into_iter().flatten().min()
@@ -182,90 +264,19 @@ impl Driver<'_> {
         }
     }
 
-    /// Applies the host's requests: disconnect and shutdown always, the key exchange and operations
-    /// once `connected`. Returns whether shutdown was asked for.
-    fn take_requests(&mut self, connected: bool) -> bool {
-        let mut outbox = std::mem::take(&mut self.spare);
-        let (shutdown, disconnect, establish) = {
-            let mut control = self.shared.control.lock();
-            let establish = connected && std::mem::take(&mut control.establish_encryption);
-            if connected {
-                std::mem::swap(&mut control.outbox, &mut outbox);
-            }
-            (control.shutdown, control.disconnect, establish)
-        };
-        let open = !self.session.wants_close() && !self.session.is_closed();
-        if shutdown && open {
-            // Teardown does not wait for anything still queued.
-            self.session.disconnect(DisconnectReason::ClientRequest, "client disconnected");
-        }
-        if establish {
-            if let Err(error) = self.session.establish_encryption(Instant::now()) {
-                self.report_send_error(&error);
-            }
-        }
-        let mut all_sealed = true;
-        if !outbox.is_empty() {
-            let sent = self.seal(&outbox);
-            if sent < outbox.ops.len() {
-                all_sealed = false;
-                let consumed: usize = outbox.ops[..sent].iter().map(|op| op.len).sum();
-                outbox.data.drain(..consumed);
-                outbox.ops.drain(..sent);
-                self.shared.control.lock().outbox.put_back(std::mem::take(&mut outbox));
-            }
-        }
-        outbox.data.clear();
-        outbox.ops.clear();
-        self.spare = outbox;
-        // A disconnect comes after the operations sent before it: it waits until they are sealed,
-        // for at most DISCONNECT_WAIT when the connection does not drain.
-        if disconnect && !self.session.wants_close() && !self.session.is_closed() {
-            let asked = *self.disconnect_asked.get_or_insert_with(Instant::now);
-            if all_sealed || asked.elapsed() >= DISCONNECT_WAIT {
-                if !all_sealed {
-                    let unsent = std::mem::take(&mut self.shared.control.lock().outbox).ops.len();
-                    self.report_send_failure(format!(
-                        "{unsent} operations were not sent: the connection did not drain before the disconnect"
-                    ));
-                }
-                self.session.disconnect(DisconnectReason::ClientRequest, "client disconnected");
-            }
-        }
-        shutdown
+    /// Stream bytes from the socket, for the session. Returns whether to keep reading.
+    fn take_bytes(&mut self, bytes: &[u8], now: Instant) -> bool {
+        self.session.receive(bytes, now);
+        self.deliver();
+        !self.session.wants_close()
     }
 
-    /// Seals the host's operations into the session's output while it stays below the high-water
-    /// mark. Returns how many were taken.
-    fn seal(&mut self, outbox: &Outbox) -> usize {
-        let mut at = 0;
-        for (index, op) in outbox.ops.iter().enumerate() {
-            if self.session.wants_close() || self.session.is_closed() {
-                let unsent = outbox.ops.len() - index;
-                self.report_send_failure(format!("{unsent} operations were not sent: the connection is closing"));
-                return outbox.ops.len();
-            }
-            if self.session.pending_output().len() >= OUTPUT_HIGH_WATER {
-                return index;
-            }
-            let body = &outbox.data[at..at + op.len];
-            at += op.len;
-            if let Err(error) = self.session.send_encoded_operation(body, op.options) {
-                // The host was told Ok, so it hears of the failure as a status, never silence.
-                self.report_send_error(&error);
-            }
-        }
-        outbox.ops.len()
-    }
-
-    fn report_send_error(&mut self, error: &SessionError) {
-        self.report_send_failure(error.to_string());
-    }
-
-    /// The host was told Ok for something that then failed: it hears of it as a status.
-    fn report_send_failure(&mut self, message: String) {
-        let status = StatusInfo { code: StatusCode::SendError, reason: 0, message };
-        let _ = self.shared.results.push([PeerEvent::Status(status)]);
+    /// One datagram from the socket, for the session (opened in place). Returns whether to keep
+    /// reading.
+    fn take_datagram(&mut self, datagram: &mut [u8], from: SocketAddr, now: Instant) -> bool {
+        self.session.receive_datagram(datagram, from, now);
+        self.deliver();
+        !self.session.wants_close()
     }
 
     /// Moves the session's results to the host queue and publishes its state. A host that lets the
@@ -273,10 +284,12 @@ impl Driver<'_> {
     fn deliver(&mut self) {
         let board = &self.shared.board.auth;
         let mut encrypted_now = false;
+        let refused = self.refused_datagrams;
         let batch: Vec<PeerEvent> = std::iter::from_fn(|| self.session.poll_event())
             .filter_map(|event| match event {
-                SessionEvent::Status(info) => {
+                SessionEvent::Status(mut info) => {
                     encrypted_now |= info.code == StatusCode::EncryptionEstablished;
+                    explain_timeout(&mut info, refused);
                     Some(PeerEvent::Status(info))
                 }
                 SessionEvent::OperationResponse { response, encrypted } => {
@@ -326,35 +339,17 @@ impl Driver<'_> {
         let server_time = self.session.server_time_ms(now).map(|ms| (now, ms));
         self.shared.board.set_stats(super::control::Published { stats: self.session.stats(), server_time });
     }
+}
 
-    /// Reads what the socket holds, up to [`READ_TURN`] bytes, feeding each chunk to the session.
-    /// Returns (end of stream, turn full: more may be waiting).
-    fn read_turn(
-        &mut self,
-        stream: &mut impl Transport,
-        buffer: &mut [u8],
-        now: Instant,
-    ) -> Result<(bool, bool), Failure> {
-        let mut total = 0;
-        loop {
-            match stream.read(buffer) {
-                Ok(0) => return Ok((true, false)),
-                Ok(read) => {
-                    self.session.receive(&buffer[..read], now);
-                    self.deliver();
-                    total += read;
-                    if self.session.wants_close() {
-                        return Ok((false, false));
-                    }
-                    if total >= READ_TURN {
-                        return Ok((false, true));
-                    }
-                }
-                Err(error) if error.kind() == ErrorKind::WouldBlock => return Ok((false, false)),
-                Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-                Err(error) => return Err((StatusCode::ExceptionOnReceive, error.to_string())),
-            }
-        }
+/// A UDP connection times out where TCP would have been refused at once: when the server's address
+/// answered with ICMP port unreachable, the timeout says so, which points at a wrong port or a server
+/// that is not running rather than at the network.
+fn explain_timeout(info: &mut StatusInfo, refused_datagrams: u64) {
+    if info.code == StatusCode::TimeoutDisconnect && refused_datagrams > 0 {
+        info.message.push_str(&format!(
+            " ({refused_datagrams} datagrams were refused by the server's address (ICMP port unreachable): \
+             is a server listening on that UDP port?)"
+        ));
     }
 }
 
@@ -367,42 +362,30 @@ fn wait(poll: &mut Poll, events: &mut Events, until: Option<Instant>) -> Result<
     }
 }
 
-/// Output taken from the session and not yet written.
-#[derive(Default)]
-struct Outgoing {
-    data: Vec<u8>,
-    written: usize,
-}
-
-impl Outgoing {
-    fn is_empty(&self) -> bool {
-        self.written == self.data.len()
-    }
-
-    fn take_from(&mut self, session: &mut Session) {
-        if self.is_empty() {
-            self.data.clear();
-            self.written = 0;
-        }
-        session.take_output(&mut self.data);
-    }
-
-    /// Writes until done or the socket is full.
-    fn write_to(&mut self, stream: &mut impl Transport) -> Result<(), Failure> {
-        while !self.is_empty() {
-            match stream.write(&self.data[self.written..]) {
-                Ok(written) => self.written += written,
-                Err(error) if error.kind() == ErrorKind::WouldBlock => break,
-                Err(error) if error.kind() == ErrorKind::Interrupted => continue,
-                Err(error) => return Err((StatusCode::SendError, error.to_string())),
-            }
-        }
-        Ok(())
-    }
-}
-
 /// Failure injection for the panic boundary's test.
 #[cfg(test)]
 pub(crate) mod testing {
     pub(crate) static PANIC_WHEN_CONNECTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(code: StatusCode) -> StatusInfo {
+        StatusInfo { code, reason: 0, message: "connect timed out".into() }
+    }
+
+    #[test]
+    fn a_timeout_after_refused_datagrams_says_so() {
+        let mut info = status(StatusCode::TimeoutDisconnect);
+        explain_timeout(&mut info, 3);
+        assert!(info.message.starts_with("connect timed out (3 datagrams were refused"), "{}", info.message);
+        let mut untouched = status(StatusCode::TimeoutDisconnect);
+        explain_timeout(&mut untouched, 0);
+        assert_eq!(untouched.message, "connect timed out");
+        let mut other = status(StatusCode::Disconnect);
+        explain_timeout(&mut other, 3);
+        assert_eq!(other.message, "connect timed out");
+    }
 }

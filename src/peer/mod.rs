@@ -21,10 +21,12 @@ use parking_lot::Mutex;
 
 use crate::auth::{AuthValues, AuthValuesError, ServerToken};
 use crate::protocol::codec::Params;
+use crate::protocol::datagram::DatagramConfig;
 use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::{
     check_encoded_operation, check_operation, Session, SessionConfig, SessionError, SessionStats, StatusInfo,
+    Transport as SessionTransport,
 };
 use crate::protocol::status::PeerState;
 
@@ -41,6 +43,9 @@ pub fn is_address(address: &str) -> bool {
 /// Settings of a client peer.
 #[derive(Clone, Debug)]
 pub struct PeerConfig {
+    /// The settings of each connection's session. Its `transport` is set by the transport each
+    /// connect chooses ([`Peer::connect_over`]): a stream for TCP, datagrams for UDP, with the
+    /// [`DatagramConfig`] given here if there is one (the defaults otherwise).
     pub session: SessionConfig,
     /// Results held for the host before the peer gives up on it and disconnects (bounded memory).
     pub max_queued_events: usize,
@@ -172,6 +177,7 @@ impl Peer {
 
     /// Starts connecting over TCP to `address` ("host:port"). Progress arrives as status events:
     /// Connect (1024), then EncryptionEstablished (1048) when the automatic key exchange is on.
+    /// [`connect_over`](Self::connect_over) chooses the transport.
     pub fn connect(&self, address: &str, app_id: &str) -> Result<(), PeerError> {
         self.connect_with(&ConnectOptions {
             address,
@@ -182,8 +188,15 @@ impl Peer {
         })
     }
 
-    /// As [`connect`](Self::connect), with per-connection options.
+    /// As [`connect`](Self::connect) (over TCP), with per-connection options.
     pub fn connect_with(&self, options: &ConnectOptions<'_>) -> Result<(), PeerError> {
+        self.connect_over(TransportKind::Tcp, options)
+    }
+
+    /// As [`connect_with`](Self::connect_with), over the transport given. Over UDP the connection
+    /// speaks protocol version 3 (whatever the configured versions), runs the key exchange at once
+    /// (whatever `auto_key_exchange` says), and honours each operation's delivery mode and channel.
+    pub fn connect_over(&self, transport: TransportKind, options: &ConnectOptions<'_>) -> Result<(), PeerError> {
         let ConnectOptions { address, app_id, app_version, pin, auth } = *options;
         let mut thread_slot = self.io_thread.lock();
         if let Some(handle) = thread_slot.as_ref() {
@@ -197,12 +210,15 @@ impl Peer {
             let _ = handle.join();
         }
         let target = transport::Target::parse(address).ok_or(PeerError::InvalidAddress)?;
-        if auth.is_some() && !self.shared.config.session.auto_key_exchange {
+        // A datagram session always runs the key exchange at once (no operation goes unauthenticated).
+        let automatic = self.shared.config.session.auto_key_exchange || transport == TransportKind::Udp;
+        if auth.is_some() && !automatic {
             return Err(PeerError::Auth(AuthValuesError::NeedsAutomaticKeyExchange));
         }
         let authenticator = auth::Authenticator::new(auth, &self.shared.board.auth).map_err(PeerError::Auth)?;
         let now = Instant::now();
         let mut config = self.shared.config.session.clone();
+        config.transport = session_transport(transport, &config.transport);
         match pin {
             PinChoice::AsConfigured => {}
             PinChoice::Key(key) => config.server_key_pin = Some(key),
@@ -228,7 +244,7 @@ impl Peer {
         let shared = self.shared.clone();
         let handle = std::thread::Builder::new()
             .name("sealnet-io".into())
-            .spawn(move || io_thread::run(shared, session, target, authenticator))
+            .spawn(move || io_thread::run(shared, session, transport, target, authenticator))
             .map_err(|error| {
                 self.shared.board.set_state(PeerState::Disconnected);
                 self.shared.results.set_live(false);
@@ -392,6 +408,16 @@ impl Peer {
     }
 }
 
+/// What a session carries its frames in, for a connection over `transport`: datagram settings the
+/// configuration holds are kept for UDP.
+fn session_transport(transport: TransportKind, configured: &SessionTransport) -> SessionTransport {
+    match (transport, configured) {
+        (TransportKind::Tcp, _) => SessionTransport::Stream,
+        (TransportKind::Udp, SessionTransport::Datagram(settings)) => SessionTransport::Datagram(settings.clone()),
+        (TransportKind::Udp, SessionTransport::Stream) => SessionTransport::Datagram(DatagramConfig::default()),
+    }
+}
+
 impl Drop for Peer {
     fn drop(&mut self) {
         self.shutdown();
@@ -403,6 +429,35 @@ mod tests {
     use super::*;
     use crate::protocol::status::StatusCode;
     use std::sync::atomic::Ordering;
+
+    #[test]
+    fn the_transport_of_a_connect_decides_the_sessions_framing() {
+        let tuned = DatagramConfig { max_datagram: 1400, ..DatagramConfig::default() };
+        let udp = session_transport(TransportKind::Udp, &SessionTransport::Datagram(tuned));
+        assert!(matches!(udp, SessionTransport::Datagram(settings) if settings.max_datagram == 1400), "kept");
+        let udp = session_transport(TransportKind::Udp, &SessionTransport::Stream);
+        assert!(matches!(udp, SessionTransport::Datagram(settings) if settings.max_datagram == 1200), "defaults");
+        let datagram = SessionTransport::Datagram(DatagramConfig::default());
+        assert!(matches!(session_transport(TransportKind::Tcp, &datagram), SessionTransport::Stream));
+    }
+
+    #[test]
+    fn udp_allows_authentication_whatever_the_key_exchange_setting() {
+        let mut config = PeerConfig::default();
+        config.session.auto_key_exchange = false;
+        let peer = Peer::new(config);
+        let values = AuthValues::new(crate::auth::AuthType::Custom);
+        let options = ConnectOptions {
+            address: "127.0.0.1:9",
+            app_id: "demo",
+            app_version: None,
+            pin: PinChoice::None,
+            auth: Some(&values),
+        };
+        assert_eq!(peer.connect_with(&options), Err(PeerError::Auth(AuthValuesError::NeedsAutomaticKeyExchange)));
+        assert_eq!(peer.connect_over(TransportKind::Udp, &options), Ok(()), "UDP always runs it at once");
+        peer.shutdown();
+    }
 
     #[test]
     fn a_panic_on_the_io_thread_still_ends_with_the_final_statuses() {

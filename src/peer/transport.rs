@@ -1,13 +1,31 @@
-//! The seam between the peer and its byte transport. TCP is the transport today; the datagram (UDP)
-//! and WebSocket-over-TLS transports plug in here with the same frame format.
+//! The seam between the peer and its transports: which one a connection uses, and the byte stream
+//! the TCP path drives. TCP carries the session's frames back to back; UDP carries them in the
+//! datagrams of protocol version 3, whose link (in the core) acknowledges, orders and retransmits.
+//! WebSocket over TLS plugs in here later, as another stream.
 
 use std::io::{self, Read, Write};
 
-/// Which transport a peer uses (Photon's `ConnectionProtocol` numbers).
+/// Which transport a connection uses (Photon's `ConnectionProtocol` numbers).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum TransportKind {
+    /// UDP, protocol version 3: delivery modes and channels apply, the key exchange is always
+    /// automatic and no operation travels unauthenticated.
+    Udp = 0,
+    /// TCP, protocol versions 1 and 2: everything is reliable and ordered.
     Tcp = 1,
+}
+
+impl TransportKind {
+    /// The transport a Photon `ConnectionProtocol` number names, if this library has it (WebSocket,
+    /// 4, and WebSocketSecure, 5, not yet).
+    pub fn from_number(number: u32) -> Option<TransportKind> {
+        match number {
+            0 => Some(TransportKind::Udp),
+            1 => Some(TransportKind::Tcp),
+            _ => None,
+        }
+    }
 }
 
 /// A connected byte stream the I/O thread can poll.
@@ -58,7 +76,19 @@ impl Target {
 
 #[cfg(test)]
 mod tests {
-    use super::Target;
+    use super::{Target, TransportKind};
+
+    #[test]
+    fn transports_have_photons_numbers() {
+        for kind in [TransportKind::Udp, TransportKind::Tcp] {
+            assert_eq!(TransportKind::from_number(kind as u32), Some(kind));
+        }
+        assert_eq!(TransportKind::Udp as u8, 0);
+        assert_eq!(TransportKind::Tcp as u8, 1);
+        for reserved in [2, 3, 4, 5, u32::MAX] {
+            assert_eq!(TransportKind::from_number(reserved), None, "{reserved}");
+        }
+    }
 
     #[test]
     fn addresses_parse() {

@@ -1345,6 +1345,32 @@ void test_connect_options(World& w) {
   bad.address = std::string("127.0.0.1:1\0x", 13);
   CHECK_ERROR(p.connect(bad), sn::ErrorCode::InvalidArgument, "NUL");
   CHECK(p.state().value_or(sn::PeerState::Connecting) == sn::PeerState::Disconnected);
+
+  // Over UDP to the server's UDP address (scripts/with-server.sh exports it; empty when the server's
+  // UDP is off): encrypted with version 3. Without one, only the attempt, which a disconnect ends.
+  const char* udp_address = std::getenv("SEALNET_SERVER_UDP_ADDR");
+  const bool server_has_udp = udp_address != nullptr && *udp_address != '\0';
+  sn::ConnectOptions udp = options;
+  udp.transport = sn::Transport::Udp;
+  udp.pin = sn::Pin::Key;
+  udp.server_key = w.server_key;
+  if (server_has_udp) udp.address = udp_address;
+  rec = std::make_shared<Recorder>();
+  auto over_udp = sn::Peer::create(recording_config(rec));
+  CHECK_OK(over_udp);
+  if (!over_udp.ok()) return;
+  sn::Peer datagrams = std::move(over_udp).value();
+  CHECK_OK(datagrams.connect(udp));
+  if (server_has_udp) {
+    CHECK(pump({&datagrams}, [&] {
+      return rec->has_status(sn::status::EncryptionEstablished) || rec->has_status(sn::status::Disconnect);
+    }));
+    CHECK((rec->statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+    const auto stats = datagrams.stats();
+    CHECK(stats.ok() && stats->protocol_version == 3);
+  }
+  CHECK_OK(datagrams.disconnect());
+  CHECK(pump({&datagrams}, [&] { return rec->has_status(sn::status::Disconnect); }));
 }
 
 void test_version_1_peer(World& w) {
@@ -1755,7 +1781,7 @@ int main() {
     run_case("every value type round-trips with its type", [&] { test_values_roundtrip(w); });
     run_case("custom types: registered, unknown code, refusals", [&] { test_custom_types(w); });
     run_case("stats: rtt, counters, server time", [&] { test_stats(w); });
-    run_case("connect with options: app version, pin", [&] { test_connect_options(w); });
+    run_case("connect with options: app version, pin, transport", [&] { test_connect_options(w); });
     run_case("version-1 peer", [&] { test_version_1_peer(w); });
     run_case("max_queued_bytes", [&] { test_max_queued_bytes(w); });
     run_case("anonymous authentication, token kept and refreshed, token reconnect",

@@ -5,13 +5,17 @@ namespace Sealnet
     /// <summary>The transport of a connection; Photon's ConnectionProtocol numbers (PEER_TRANSPORT_*).</summary>
     public enum ConnectionProtocol : uint
     {
-        /// <summary>UDP. Not in this native build: Connect returns <see cref="PeerResult.InvalidArgument"/>.</summary>
+        /// <summary>UDP (protocol version 3): each operation's <see cref="DeliveryMode"/> and channel apply,
+        /// and the key exchange always runs at once, whatever <see cref="SealnetPeerConfig.AutoKeyExchange"/>
+        /// says. A server that does not answer is found out by the connect timeout
+        /// (<see cref="StatusCode.TimeoutDisconnect"/>).</summary>
         Udp = 0,
-        /// <summary>TCP, the default and the only transport of this native build.</summary>
+        /// <summary>TCP, the default: everything is reliable and ordered.</summary>
         Tcp = 1,
-        /// <summary>WebSocket. Not in this native build.</summary>
+        /// <summary>WebSocket. Reserved, not in this native build yet: Connect returns
+        /// <see cref="PeerResult.InvalidArgument"/>.</summary>
         WebSocket = 4,
-        /// <summary>Secure WebSocket. Not in this native build.</summary>
+        /// <summary>Secure WebSocket. Reserved, not in this native build yet.</summary>
         WebSocketSecure = 5,
     }
 
@@ -46,7 +50,7 @@ namespace Sealnet
         /// when connecting; null (default) sends the native library's version string.</summary>
         public string AppVersion { get; set; }
 
-        /// <summary>The transport; default <see cref="ConnectionProtocol.Tcp"/>.</summary>
+        /// <summary>The transport; default <see cref="ConnectionProtocol.Tcp"/>, or <see cref="ConnectionProtocol.Udp"/>.</summary>
         public ConnectionProtocol Transport { get; set; }
 
         /// <summary>Which key to pin; default <see cref="ServerKeyPin.AsConfigured"/>. With a pin the key

@@ -248,6 +248,8 @@ namespace Sealnet
         internal const uint ValueTable = 19;
         internal const uint ValueCustom = 20;
 
+        // PEER_TRANSPORT_* (ConnectionProtocol holds the same numbers).
+        internal const uint TransportUdp = 0;
         internal const uint TransportTcp = 1;
 
         // PEER_AUTH_STATE_*.

@@ -338,7 +338,7 @@ namespace Sealnet
         /// The options are read during the call only.
         /// </summary>
         /// <returns>Ok, or for example <see cref="PeerResult.InvalidArgument"/> (an app version over 32 bytes,
-        /// a transport this build lacks, <see cref="CustomAuthenticationType.Token"/> without any token;
+        /// a transport this build lacks (WebSocket), <see cref="CustomAuthenticationType.Token"/> without any token;
         /// <see cref="LastResultMessage"/> says which), <see cref="PeerResult.InvalidAddress"/>
         /// or <see cref="PeerResult.AlreadyConnected"/>.</returns>
         /// <exception cref="SealnetException">An <see cref="AuthenticationValues.AuthType"/> the native library does not know.</exception>

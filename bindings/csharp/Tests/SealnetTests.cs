@@ -1856,6 +1856,28 @@ internal static class SealnetTests
         Throws<ArgumentException>("a 31-byte key", () => new ConnectOptions().ServerPublicKey = new byte[31]);
         peer.Dispose();
         idle.Dispose();
+
+        // Over UDP to the server's UDP address (scripts/with-server.sh exports it; empty when the server's UDP
+        // is off): encrypted with version 3. Without one, only the attempt, which a disconnect ends.
+        string udpAddress = Environment.GetEnvironmentVariable("SEALNET_SERVER_UDP_ADDR");
+        bool serverHasUdp = !string.IsNullOrEmpty(udpAddress);
+        recorder = new Recorder("U");
+        peer = NewPeer(recorder, null);
+        var udp = new ConnectOptions(serverHasUdp ? udpAddress : serverAddress, AppId) { Transport = ConnectionProtocol.Udp }
+            .PinServerKeyHex(serverKeyHex);
+        Equal(PeerResult.Ok, peer.Connect(udp), "a UDP connect starts");
+        if (serverHasUdp)
+        {
+            WaitFor("U EncryptionEstablished", () => recorder.Statuses.Contains(StatusCode.EncryptionEstablished)
+                || recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+            Equal("[Connect(1024), EncryptionEstablished(1048)]", recorder.StatusList(), "UDP statuses");
+            Equal(3, peer.GetStats().ProtocolVersion, "version 3 over UDP");
+        }
+        Equal(PeerResult.Ok, peer.Disconnect(), "Disconnect over UDP");
+        WaitFor("U Disconnect", () => recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        Equal(0u, NativeMethods.TransportUdp, "PEER_TRANSPORT_UDP");
+        Equal((uint)ConnectionProtocol.Udp, NativeMethods.TransportUdp, "ConnectionProtocol.Udp");
+        peer.Dispose();
     }
 
     // ----------------------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 use sealnet::auth::{AuthType, AuthValues, ServerToken};
-use sealnet::peer::{AuthState, ConnectOptions, Peer, PeerConfig, PeerError, PeerEvent, PinChoice, WaitOutcome};
+use sealnet::peer::{
+    AuthState, ConnectOptions, Peer, PeerConfig, PeerError, PeerEvent, PinChoice, TransportKind, WaitOutcome,
+};
 use sealnet::protocol::codec::{CodecError, Limits, Params, Value};
 use sealnet::protocol::message::{OperationRequest, Versions};
 use sealnet::protocol::sealing::SendOptions;
@@ -14,7 +16,7 @@ use sealnet::protocol::status::PeerState;
 
 use crate::codes::{
     auth, byte_arg, delivery_arg, event_code_arg, millis_arg, parse_key_pin, protocol_version_arg, receivers_arg, room,
-    room_name_arg, timeout_arg, ErrorCode, Failure,
+    room_name_arg, timeout_arg, transport_arg, ErrorCode, Failure,
 };
 use crate::value::{
     describe_codec_error, format_path, locate, params_from_gd_value, value_from_gd, GdValue, LATEST_VERSION,
@@ -34,6 +36,9 @@ pub struct Settings {
     pub max_protocol_version: i64,
     /// How often the peer pings the server; round-trip time and server time come from the pongs.
     pub ping_interval_ms: i64,
+    /// Photon's `ConnectionProtocol` number: 0 UDP (protocol version 3, delivery modes and channels
+    /// apply, the key exchange always automatic) or 1 TCP.
+    pub transport: i64,
 }
 
 impl Default for Settings {
@@ -45,6 +50,7 @@ impl Default for Settings {
             server_key_pin: String::new(),
             max_protocol_version: i64::from(session.versions.max),
             ping_interval_ms: session.ping_interval.as_millis() as i64,
+            transport: TransportKind::Tcp as i64,
         }
     }
 }
@@ -321,6 +327,7 @@ impl Client {
             return Err(Failure::new(ErrorCode::AlreadyConnected, ErrorCode::AlreadyConnected.describe()));
         }
         let config = settings.peer_config()?;
+        let transport = transport_arg(settings.transport)?;
         let pin = match parse_key_pin(target.server_key_pin)? {
             Some(key) => PinChoice::Key(key),
             None => PinChoice::AsConfigured,
@@ -342,7 +349,8 @@ impl Client {
         let peer = Peer::new(config);
         let app_version = Some(target.app_version).filter(|version| !version.is_empty());
         let auth = auth.as_ref();
-        peer.connect_with(&ConnectOptions { address: target.address, app_id: target.app_id, app_version, pin, auth })?;
+        let options = ConnectOptions { address: target.address, app_id: target.app_id, app_version, pin, auth };
+        peer.connect_over(transport, &options)?;
         self.peer = Some(peer);
         Ok(())
     }
@@ -450,6 +458,7 @@ mod tests {
         assert!(settings.auto_key_exchange);
         assert_eq!(settings.max_protocol_version, 2);
         assert_eq!(settings.ping_interval_ms, 1000);
+        assert_eq!(settings.transport, 1, "TCP");
         let config = settings.peer_config().unwrap();
         let defaults = PeerConfig::default();
         assert_eq!(config.session.disconnect_timeout, defaults.session.disconnect_timeout);
@@ -466,6 +475,7 @@ mod tests {
             server_key_pin: "01".repeat(32),
             max_protocol_version: 1,
             ping_interval_ms: 20,
+            transport: 0,
         };
         let config = settings.peer_config().unwrap();
         assert_eq!(config.session.disconnect_timeout, Duration::from_millis(2500));
@@ -486,6 +496,16 @@ mod tests {
         ];
         for settings in bad {
             assert_eq!(settings.peer_config().unwrap_err().code, ErrorCode::InvalidArgument, "{settings:?}");
+        }
+    }
+
+    #[test]
+    fn a_transport_this_build_lacks_is_refused_at_connect() {
+        for transport in [-1, 2, 4, 5] {
+            let settings = Settings { transport, ..Settings::default() };
+            let error = Client::new().connect(&settings, &Target::new("127.0.0.1:9", "demo")).unwrap_err();
+            assert_eq!(error.code, ErrorCode::InvalidArgument, "{transport}");
+            assert!(error.message.contains("TRANSPORT_UDP (0) or TRANSPORT_TCP (1)"), "{}", error.message);
         }
     }
 
@@ -736,6 +756,7 @@ mod server_tests {
         runtime: tokio::runtime::Runtime,
         server: Option<RunningServer>,
         address: String,
+        udp_address: String,
     }
 
     impl TestServer {
@@ -749,7 +770,8 @@ mod server_tests {
             let keypair = Keypair::generate().expect("random source");
             let server = runtime.block_on(Server::new(config, keypair).start()).expect("server starts");
             let address = server.local_addr().to_string();
-            TestServer { runtime, server: Some(server), address }
+            let udp_address = server.udp_addr().expect("the server listens on UDP too").to_string();
+            TestServer { runtime, server: Some(server), address, udp_address }
         }
 
         fn server(&self) -> &RunningServer {
@@ -921,6 +943,20 @@ mod server_tests {
     }
 
     #[test]
+    fn a_udp_connection_where_nothing_listens_ends_with_a_timeout() {
+        // A port that was free a moment ago; the disconnect timeout bounds the connect attempt too.
+        let address = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().to_string();
+        let settings = Settings { transport: 0, disconnect_timeout_ms: 500, ..Settings::default() };
+        let started = Instant::now();
+        let mut player = Player::connect_to(&Target::new(&address, "demo"), &settings);
+        let timeout = player.status(StatusCode::TimeoutDisconnect);
+        player.status(StatusCode::Disconnect);
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        assert!(timeout.message.contains("timed out") || timeout.message.contains("timeout"), "{}", timeout.message);
+        assert_eq!(player.client.state(), PeerState::Disconnected);
+    }
+
+    #[test]
     fn two_clients_exchange_encrypted_and_plain_events_through_a_room() {
         let server = TestServer::start();
         let settings = Settings::default();
@@ -1072,6 +1108,28 @@ mod server_tests {
         let echoed = alice.event(43);
         assert_eq!(data_of(&echoed), Some(&seen));
         alice.client.shutdown();
+        bob.client.shutdown();
+    }
+
+    #[test]
+    fn a_udp_player_and_a_tcp_player_share_a_room_and_every_value_type() {
+        let server = TestServer::start();
+        let udp = Settings { transport: TransportKind::Udp as i64, ..Settings::default() };
+        let mut alice = Player::connect_to(&Target::new(&server.udp_address, "demo"), &udp);
+        alice.status(StatusCode::EncryptionEstablished);
+        assert_eq!(alice.client.stats().protocol_version, 3, "UDP speaks version 3");
+        alice.join("udp-and-tcp");
+        let (mut bob, bob_actor) = Player::in_room(&server, &Settings::default(), "udp-and-tcp");
+        alice.sees_join_of(bob_actor);
+        assert_eq!(bob.client.stats().protocol_version, 2);
+
+        let (sent, seen) = every_type();
+        alice.raise(42, &sent).unwrap();
+        assert_eq!(data_of(&bob.event(42)), Some(&seen), "UDP to TCP");
+        bob.raise(43, &seen).unwrap();
+        assert_eq!(data_of(&alice.event(43)), Some(&seen), "TCP to UDP");
+        alice.client.disconnect();
+        alice.status(StatusCode::Disconnect);
         bob.client.shutdown();
     }
 

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use sealnet::peer::{PeerError, PeerEvent};
+use sealnet::peer::{PeerError, PeerEvent, TransportKind};
 use sealnet::protocol::codec::{CodecError, Params};
 use sealnet::protocol::frame::{Delivery, LATEST_VERSION, PROTOCOL_VERSION};
 use sealnet::protocol::message::{EventData, OperationResponse};
@@ -523,6 +523,16 @@ pub fn millis_arg(what: &str, value: i64) -> Result<std::time::Duration, Failure
         Ok(ms) if ms > 0 => Ok(std::time::Duration::from_millis(ms)),
         _ => Err(Failure::argument(format!("{what} must be at least 1, not {value}"))),
     }
+}
+
+/// Checks the `transport` property: a Photon `ConnectionProtocol` number this build has.
+pub fn transport_arg(value: i64) -> Result<TransportKind, Failure> {
+    u32::try_from(value).ok().and_then(TransportKind::from_number).ok_or_else(|| {
+        Failure::argument(format!(
+            "transport must be TRANSPORT_UDP (0) or TRANSPORT_TCP (1), not {value} (WebSocket, 4 and 5, is not \
+             in this build yet)"
+        ))
+    })
 }
 
 /// Checks the `max_protocol_version` property: a version this build speaks.

@@ -14,7 +14,7 @@ use godot::obj::{Base, WithUserSignals};
 use godot::register::{godot_api, GodotClass};
 
 use sealnet::auth::AuthValues;
-use sealnet::peer::PeerEvent;
+use sealnet::peer::{PeerEvent, TransportKind};
 use sealnet::protocol::message::OperationRequest;
 use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::status::StatusCode;
@@ -44,9 +44,14 @@ pub struct SealnetPeer {
     /// The newest protocol version offered to the server: 2 has byte, short, packed arrays, tables,
     /// custom types and the server clock; 1 talks as a version-1 client, which refuses values of those
     /// types (`ERR_NEEDS_PROTOCOL_VERSION`). The connection speaks the highest version both ends allow
-    /// (`get_protocol_version()`).
+    /// (`get_protocol_version()`). TCP only: UDP connections speak version 3.
     #[export(range = (1.0, 2.0))]
     max_protocol_version: i64,
+    /// How the next connections travel (Photon's `ConnectionProtocol`): `TRANSPORT_TCP` (the default)
+    /// or `TRANSPORT_UDP`, where each operation's delivery mode and channel apply and the key exchange
+    /// always runs at once. A UDP server that does not answer is found out by the timeout (status 1040).
+    #[export(enum = (Udp = 0, Tcp = 1))]
+    transport: i64,
     /// How often the peer pings the server; round-trip time and server time come from the pongs.
     #[export(range = (1.0, 60000.0, or_greater, suffix = "ms"))]
     ping_interval_ms: i64,
@@ -70,6 +75,7 @@ impl INode for SealnetPeer {
             server_key_pin: GString::new(),
             max_protocol_version: defaults.max_protocol_version,
             ping_interval_ms: defaults.ping_interval_ms,
+            transport: defaults.transport,
             client: Client::new(),
             auth: None,
             types: Types::default(),
@@ -228,9 +234,16 @@ impl SealnetPeer {
     /// Custom type code of `Quaternion` (81, 'Q'), sent as x, y, z, w little-endian 32-bit floats.
     #[constant]
     const CUSTOM_QUATERNION: i64 = value::CODE_QUATERNION as i64;
-    /// The newest protocol version this build speaks.
+    /// The newest protocol version this build speaks over TCP (UDP connections speak version 3).
     #[constant]
     const LATEST_PROTOCOL_VERSION: i64 = value::LATEST_VERSION as i64;
+
+    /// `transport`: UDP (protocol version 3), Photon's `ConnectionProtocol.Udp`.
+    #[constant]
+    const TRANSPORT_UDP: i64 = TransportKind::Udp as i64;
+    /// `transport`: TCP, the default, Photon's `ConnectionProtocol.Tcp`.
+    #[constant]
+    const TRANSPORT_TCP: i64 = TransportKind::Tcp as i64;
 
     /// `auth_type` of `set_auth_values`: the server asks the studio's backend about `connection_token`.
     #[constant]
@@ -305,6 +318,7 @@ impl SealnetPeer {
             server_key_pin: self.server_key_pin.to_string(),
             max_protocol_version: self.max_protocol_version,
             ping_interval_ms: self.ping_interval_ms,
+            transport: self.transport,
         };
         let (address, app_id) = (address.to_string(), app_id.to_string());
         let (app_version, server_key_pin) = (app_version.to_string(), server_key_pin.to_string());

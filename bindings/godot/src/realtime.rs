@@ -66,6 +66,9 @@ impl RealtimeSettings {
             server_key_pin: String::new(),
             max_protocol_version: self.max_protocol_version,
             ping_interval_ms: self.ping_interval_ms,
+            // Only the peer configuration is taken from these settings; the realtime client connects
+            // over TCP.
+            transport: Settings::default().transport,
         }
         .peer_config()?;
         if self.master_addresses.is_empty() {

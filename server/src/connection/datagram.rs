@@ -159,29 +159,12 @@ async fn run(mut state: Box<Running>) {
             outcome = crate::matchmaking::pending(&mut conn.matchmaking), if matchmaking => {
                 crate::matchmaking::complete(conn, outcome)
             }
-            (reason, message) = peer.kicked() => {
-                if reason == DisconnectReason::SlowConsumer {
-                    shared.shards.counters().slow_consumers.add(1);
-                }
-                conn.session.disconnect(reason, message)
-            }
+            (reason, message) = peer.kicked() => conn.on_kicked(reason, message),
             () = stop_requested(shutdown), if !*shutting_down => {
                 *shutting_down = true;
                 conn.session.disconnect(DisconnectReason::ServerShutdown, "server shutting down");
             }
-            () = &mut sleep, if timer.is_some() => {
-                let now = Instant::now();
-                if conn.key_exchange_at.is_some_and(|at| now >= at) {
-                    conn.admit_key_exchange();
-                }
-                if conn.auth_deadline.is_some_and(|at| now >= at) {
-                    conn.auth_deadline = None;
-                    tracing::info!(connection = id, "not authenticated in time: disconnecting");
-                    let message = "not authenticated in time (this server does not admit anonymous players)";
-                    conn.session.disconnect(DisconnectReason::ServerLogic, message);
-                }
-                conn.session.handle_timeout(now);
-            }
+            () = &mut sleep, if timer.is_some() => conn.on_timer(Instant::now()),
         }
     }
 

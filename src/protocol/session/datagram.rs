@@ -210,10 +210,10 @@ impl Session {
             }
             let frame = &mut datagram[at..at + frame_len];
             at += frame_len;
+            // A header that fails its checks leaves nothing after it to trust (section 14.7).
             let bad_version = header.version != self.expected_version(&header);
             if bad_version || (header.message_type.is_pre_key() && header.counter.is_some()) {
-                self.count_drop(DropKind::Malformed);
-                continue;
+                return self.count_drop(DropKind::Malformed);
             }
             self.first_frame = false;
             match header.counter {
