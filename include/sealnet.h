@@ -1633,13 +1633,14 @@ uint32_t peer_connect(peer_t *peer, const char *address, const char *app_id);
  * With `options->auth` the peer sends Authenticate (230, or AuthenticateOnce 231 for
  * PEER_AUTH_TOKEN) by itself right after the key exchange, before status 1048 reaches the host, and
  * the answer arrives as the operation response to 230 or 231. PEER_RESULT_INVALID_ARGUMENT when the
- * peer's config has `auto_key_exchange` 0, or for PEER_AUTH_TOKEN when neither the values nor the peer
- * hold a token; peer_last_error says which.
+ * peer's config has `auto_key_exchange` 0 on TCP (over UDP the key exchange always runs), or for
+ * PEER_AUTH_TOKEN when neither the values nor the peer hold a token; peer_last_error says which.
+ * `transport` 0 is PEER_TRANSPORT_UDP: options filled by peer_connect_options_default are TCP
+ * unless changed, but a zero-initialised struct asks for UDP.
  *
  * Thread: any thread. Reconnecting is allowed once the peer is disconnected.
  */
-uint32_t peer_connect_with(peer_t *peer,
-                           const peer_connect_options_t *options);
+uint32_t peer_connect_with(peer_t *peer, const peer_connect_options_t *options);
 
 /**
  * Writes the connection's traffic counters, round-trip time and the server's clock to `*out_stats`;

@@ -102,7 +102,9 @@ fn serve(socket: UdpSocket, keypair: Arc<Keypair>, stop: &AtomicBool, report: mp
                 let datagram = &mut incoming[..len];
                 let id = parse_header(datagram).map(|(_, id)| id);
                 match session.as_mut() {
-                    Some(known) if known.connection_id() == id => known.receive_datagram(datagram, from, now),
+                    Some(known) if known.connection_id() == id => {
+                        known.receive_datagram(datagram, from, now);
+                    }
                     _ => {
                         let mut retry = [0u8; RETRY_LEN];
                         match endpoint.on_unknown(datagram, from, now, &mut retry) {

@@ -28,16 +28,24 @@ pub(crate) struct Datagram {
     pub(crate) bytes: Vec<u8>,
 }
 
-/// Removes a connection id from the listener's table when its connection ends.
+/// Removes a connection id from the listener's table when its connection ends; the generation tells
+/// this connection's entry from a newer one with the same id.
 pub(crate) struct Departure {
     connection_id: u64,
-    notify: mpsc::UnboundedSender<u64>,
+    generation: u64,
+    notify: mpsc::UnboundedSender<(u64, u64)>,
 }
 
 impl Drop for Departure {
     fn drop(&mut self) {
-        let _ = self.notify.send(self.connection_id);
+        let _ = self.notify.send((self.connection_id, self.generation));
     }
+}
+
+/// A connection the listener routes to.
+struct Route {
+    generation: u64,
+    inbox: mpsc::Sender<Datagram>,
 }
 
 /// Binds the UDP socket with deliberate kernel buffers.
@@ -82,7 +90,8 @@ pub(crate) async fn serve(socket: UdpSocket, shared: Arc<Shared>, disconnect: wa
         Err(error) => return tracing::error!(%error, "no randomness for the UDP retry cookies"),
     };
     let (departures, mut departed) = mpsc::unbounded_channel();
-    let mut table: HashMap<u64, mpsc::Sender<Datagram>> = HashMap::new();
+    let mut table: HashMap<u64, Route> = HashMap::new();
+    let mut generations = 0u64;
     let mut buffer = vec![0u8; MAX_UDP_PAYLOAD + 1];
     let counters = shared.shards.counters();
     tracing::debug!(address = %socket.local_addr().map_or_else(|_| "?".into(), |a| a.to_string()), "UDP listening");
@@ -99,8 +108,8 @@ pub(crate) async fn serve(socket: UdpSocket, shared: Arc<Shared>, disconnect: wa
                     counters.udp[outcome::DROPPED_MALFORMED].add(1);
                     continue;
                 };
-                if let Some(inbox) = table.get(&connection_id) {
-                    match inbox.try_send(Datagram { from, bytes: datagram.to_vec() }) {
+                if let Some(route) = table.get(&connection_id) {
+                    match route.inbox.try_send(Datagram { from, bytes: datagram.to_vec() }) {
                         Ok(()) => continue,
                         Err(mpsc::error::TrySendError::Full(_)) => {
                             counters.udp[outcome::DROPPED_INBOX_FULL].add(1);
@@ -122,9 +131,11 @@ pub(crate) async fn serve(socket: UdpSocket, shared: Arc<Shared>, disconnect: wa
                         let _ = sender.send_to(&retry[..len], from);
                     }
                     Incoming::Accept { connection_id } => {
-                        if let Some(inbox) = admit(&shared, &sender, connection_id, from, &departures, &disconnect) {
+                        generations += 1;
+                        let departure = Departure { connection_id, generation: generations, notify: departures.clone() };
+                        if let Some(inbox) = admit(&shared, &sender, connection_id, from, departure, &disconnect) {
                             let _ = inbox.try_send(Datagram { from, bytes: datagram.to_vec() });
-                            table.insert(connection_id, inbox);
+                            table.insert(connection_id, Route { generation: generations, inbox });
                         }
                     }
                     // Data for a connection that ended (or never was).
@@ -134,8 +145,11 @@ pub(crate) async fn serve(socket: UdpSocket, shared: Arc<Shared>, disconnect: wa
                     Incoming::Drop(_) => counters.udp[outcome::DROPPED_MALFORMED].add(1),
                 }
             }
-            Some(connection_id) = departed.recv() => {
-                table.remove(&connection_id);
+            Some((connection_id, generation)) = departed.recv() => {
+                // A newer connection may have taken the id since: its entry stays.
+                if table.get(&connection_id).is_some_and(|route| route.generation == generation) {
+                    table.remove(&connection_id);
+                }
             }
         }
     }
@@ -147,7 +161,7 @@ fn admit(
     socket: &Arc<UdpSocket>,
     connection_id: u64,
     from: SocketAddr,
-    departures: &mpsc::UnboundedSender<u64>,
+    departure: Departure,
     disconnect: &watch::Receiver<bool>,
 ) -> Option<mpsc::Sender<Datagram>> {
     // Draining or stopping: nobody new.
@@ -172,7 +186,6 @@ fn admit(
         _alive: shared.shards.connection_guard(),
     };
     let (inbox, datagrams) = mpsc::channel(INBOX);
-    let departure = Departure { connection_id, notify: departures.clone() };
     let task = connection::datagram::serve(
         socket.clone(),
         connection_id,

@@ -98,7 +98,12 @@ async fn a_udp_player_and_a_tcp_player_share_a_room_and_exchange_events_both_way
 
 #[tokio::test]
 async fn forged_replayed_and_truncated_datagrams_are_dropped_and_counted_while_the_session_goes_on() {
-    let server = start_server(udp_config()).await;
+    let mut config = udp_config();
+    // The default byte budget, which the junk below would exhaust three times over if it counted.
+    let defaults = sealnet_server::Config::default();
+    config.limits.bytes_per_second = defaults.limits.bytes_per_second;
+    config.limits.bytes_burst = defaults.limits.bytes_burst;
+    let server = start_server(config).await;
     let udp_addr = server.udp_addr().unwrap();
     let mut udp = UdpClient::encrypted(udp_addr).await;
     udp.record = true;
@@ -127,6 +132,16 @@ async fn forged_replayed_and_truncated_datagrams_are_dropped_and_counted_while_t
         udp.socket.send_to(&garbage, udp_addr).await.unwrap();
     }
     udp.record = false;
+    // Someone who saw the connection id floods junk with it from elsewhere (8 MB, eight times the
+    // client's byte burst): it must neither spend the client's budget nor get it disconnected.
+    let junk = {
+        let mut junk = captured[0][..9].to_vec();
+        junk.resize(8000, 0x5A);
+        junk
+    };
+    for _ in 0..1000 {
+        attacker.send_to(&junk, udp_addr).await.unwrap();
+    }
     // The session goes on: a round trip still works, and the server did not hang up.
     udp.barrier().await;
     udp.barrier().await;
@@ -147,6 +162,7 @@ async fn forged_replayed_and_truncated_datagrams_are_dropped_and_counted_while_t
     assert!(udp_metric(&text, "frames_dropped_replay") >= captured.len() as u64, "{text}");
     assert!(udp_metric(&text, "frames_dropped_authentication") >= 1, "{text}");
     assert!(udp_metric(&text, "frames_dropped_malformed") >= 1, "{text}");
+    assert_eq!(udp_metric(&text, "dropped_throttled"), 0, "the junk did not count against the client");
     server.shutdown().await;
 }
 

@@ -241,8 +241,10 @@ pub extern "C" fn peer_connect(peer: *mut peer_t, address: *const c_char, app_id
 /// With `options->auth` the peer sends Authenticate (230, or AuthenticateOnce 231 for
 /// PEER_AUTH_TOKEN) by itself right after the key exchange, before status 1048 reaches the host, and
 /// the answer arrives as the operation response to 230 or 231. PEER_RESULT_INVALID_ARGUMENT when the
-/// peer's config has `auto_key_exchange` 0, or for PEER_AUTH_TOKEN when neither the values nor the peer
-/// hold a token; peer_last_error says which.
+/// peer's config has `auto_key_exchange` 0 on TCP (over UDP the key exchange always runs), or for
+/// PEER_AUTH_TOKEN when neither the values nor the peer hold a token; peer_last_error says which.
+/// `transport` 0 is PEER_TRANSPORT_UDP: options filled by peer_connect_options_default are TCP
+/// unless changed, but a zero-initialised struct asks for UDP.
 ///
 /// Thread: any thread. Reconnecting is allowed once the peer is disconnected.
 #[unsafe(no_mangle)]

@@ -254,11 +254,11 @@ impl<'a> Driver<'a> {
             if turn.ended || self.session.is_closed() {
                 return Ok(());
             }
-            let timeout = if turn.more {
-                Some(now)
-            } else {
-                [self.session.poll_timeout(), close_deadline].into_iter().flatten().min()
-            };
+            // While the socket will not take what is ready, a timer already due (an acknowledgement, a
+            // resend) waits for the socket to be writable rather than spin the loop.
+            let session_timer = self.session.poll_timeout().filter(|at| self.unsent == 0 || *at > now);
+            let timeout =
+                if turn.more { Some(now) } else { [session_timer, close_deadline].into_iter().flatten().min() };
             wait(poll, &mut events, timeout)?;
             self.shared.wake.clear();
         }

@@ -24,8 +24,6 @@ use crate::udp::{Datagram, Departure};
 
 /// Datagrams taken from the inbox in one turn before the rest of the loop gets its turn.
 const DATAGRAMS_PER_TURN: usize = 64;
-/// How long a closing connection keeps answering (its goodbye was sent several times already).
-const CLOSE_LINGER: Duration = Duration::from_millis(100);
 
 /// What a UDP connection carries when it moves to another shard.
 struct Running {
@@ -168,7 +166,7 @@ async fn run(mut state: Box<Running>) {
         }
     }
 
-    let Running { conn, socket, outbound, inbox, scratch, .. } = &mut *state;
+    let Running { conn, socket, outbound, scratch, .. } = &mut *state;
     conn.leave_room();
     outbound.close();
     let mut unclaimed = 0;
@@ -178,15 +176,8 @@ async fn run(mut state: Box<Running>) {
     }
     shared.output_budget.release(unclaimed);
     if conn.session.wants_close() {
-        // The goodbye goes out (several copies), and a repeated request meanwhile is still answered.
+        // The goodbye goes out, several copies, each in a datagram of its own.
         flush(conn, socket, scratch);
-        let _ = tokio::time::timeout(CLOSE_LINGER, async {
-            while let Some(mut datagram) = inbox.recv().await {
-                receive(conn, &mut datagram, Instant::now());
-                flush(conn, socket, scratch);
-            }
-        })
-        .await;
         conn.session.transport_closed(None);
     }
     count_drops(conn);
@@ -206,7 +197,9 @@ fn count_drops(conn: &Connection) {
 }
 
 /// Feeds one datagram to the session, unless the client is over its budget (then it is dropped: the
-/// link sends again what mattered, at the rate the budget allows).
+/// link sends again what mattered, at the rate the budget allows). Only what the session accepted is
+/// charged: anyone who saw the connection id can send datagrams with it, and must not spend the
+/// client's budget (or get it disconnected for flooding).
 fn receive(conn: &mut Connection, datagram: &mut Datagram, now: Instant) {
     let len = datagram.bytes.len();
     conn.shared.shards.counters().bytes_in.add(len as u64);
@@ -214,6 +207,6 @@ fn receive(conn: &mut Connection, datagram: &mut Datagram, now: Instant) {
         conn.shared.shards.counters().udp[crate::metrics::udp::DROPPED_THROTTLED].add(1);
         return;
     }
-    conn.limits.bytes.spend(len as f64, now);
-    conn.session.receive_datagram(&mut datagram.bytes, datagram.from, now);
+    let accepted = conn.session.receive_datagram(&mut datagram.bytes, datagram.from, now);
+    conn.limits.bytes.spend(accepted as f64, now);
 }

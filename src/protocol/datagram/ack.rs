@@ -186,19 +186,23 @@ impl AckTracker {
         self.dirty
     }
 
-    /// The Ack to send now; marks everything acknowledged until the next frame arrives.
-    pub fn take(&mut self, now: Instant, out: &mut AckFrame) -> bool {
+    /// The Ack to send now, without marking it sent (it may not fit the datagram).
+    pub fn peek(&self, now: Instant, out: &mut AckFrame) -> bool {
         if !self.dirty || self.ranges.is_empty() {
             return false;
         }
         out.ranges.clear();
         out.ranges.extend_from_slice(&self.ranges);
         out.ack_delay_us = self.largest_at.map_or(0, |at| now.saturating_duration_since(at).as_micros() as u64);
+        true
+    }
+
+    /// The Ack from [`peek`](Self::peek) went out: nothing is owed until the next frame arrives.
+    pub fn mark_sent(&mut self) {
         self.dirty = false;
         self.immediate = false;
         self.unacked_eliciting = 0;
         self.deadline = None;
-        true
     }
 }
 

@@ -66,9 +66,11 @@ pub(crate) fn parse_initial(datagram: &[u8]) -> Result<Initial<'_>, DropReason> 
     let rest = &rest[cookie_len..];
     let (header, header_len) = Header::parse(rest, DEFAULT_MAX_CLEAR_BODY).map_err(|_| DropReason::Malformed)?;
     let frame_len = header_len + header.body_len as usize;
+    // Exactly as on TCP: flags 0x04 (clear, reliable), channel 0, no extensions.
     if header.message_type != MessageType::Connect
         || header.version != PROTOCOL_VERSION
-        || header.counter.is_some()
+        || header.flags() != 0x04
+        || header.channel != 0
         || rest.len() < frame_len
         || rest[frame_len..].iter().any(|&b| b != 0)
     {

@@ -51,8 +51,10 @@ struct Path {
     validated: bool,
     received: u64,
     sent: u64,
-    /// Until validated: the first counter sent on this path; an Ack of it (or later) validates.
-    first_counter: u64,
+    /// Until validated: the random value of the Ping sent there; its Pong from there validates.
+    challenge: Option<u64>,
+    /// The challenge Ping is still to be sent.
+    challenge_due: bool,
 }
 
 pub(crate) struct Link {
@@ -69,6 +71,7 @@ pub(crate) struct Link {
     recovery: Recovery,
     acks: AckTracker,
     ack_scratch: AckFrame,
+    ack_body: Vec<u8>,
     pub(crate) receiver: Receiver,
     /// Probes still to send, each in a datagram of its own, outside the congestion window.
     probes: u8,
@@ -76,6 +79,8 @@ pub(crate) struct Link {
     acked_scratch: Vec<Unit>,
     lost_scratch: Vec<Unit>,
     stats: DatagramStats,
+    /// Bytes of frames accepted from the datagram being received.
+    accepted: usize,
     /// When the link was made: a time already past, for "due at once".
     created: Instant,
 }
@@ -104,17 +109,19 @@ impl Link {
             retries: 0,
             clear_out: Default::default(),
             answers: Answers::default(),
-            path: Path { remote, validated: true, received: 0, sent: 0, first_counter: 0 },
+            path: Path { remote, validated: true, received: 0, sent: 0, challenge: None, challenge_due: false },
             queues: SendQueues::default(),
             recovery,
             acks: AckTracker::default(),
             ack_scratch: AckFrame::default(),
+            ack_body: Vec::new(),
             receiver,
             probes: 0,
             closing: false,
             acked_scratch: Vec::new(),
             lost_scratch: Vec::new(),
             stats: DatagramStats::default(),
+            accepted: 0,
             created: now,
             config,
         }
@@ -191,8 +198,7 @@ impl Link {
         if message_type == MessageType::Disconnect {
             // The last words: sent several times, so that one survives loss; nothing after them.
             self.closing = true;
-            self.queues.reliable.clear();
-            self.queues.retransmit.clear();
+            self.queues.clear();
             for _ in 1..self.config.disconnect_copies {
                 self.queues.push_message(message_type, encrypt, delivery, channel, body.clone(), max_frame, usize::MAX);
             }
@@ -214,8 +220,10 @@ impl Link {
         }
         self.retries += 1;
         self.cookie = Some(cookie.try_into().expect("length checked"));
+        // At once, and the schedule starts over: the Retry shows the path works.
         if let Some(resend) = self.resend.as_mut() {
             resend.next = None;
+            resend.interval = self.config.pre_key_resend;
         }
         true
     }
@@ -249,12 +257,14 @@ impl Link {
     }
 
     /// Builds the next datagram into `out`. Returns false when there is nothing to send now.
+    /// `quiet`: the peer said goodbye; only clear frames already queued (a refusal) still go.
     pub fn poll_datagram(
         &mut self,
         now: Instant,
         sealer: Option<&mut Sealer>,
         version: u8,
         out: &mut Vec<u8>,
+        quiet: bool,
     ) -> Result<bool, SealError> {
         if self.poll_resend(now, out) {
             self.count_sent(out.len());
@@ -273,7 +283,7 @@ impl Link {
                 break;
             }
         }
-        if let Some(sealer) = sealer {
+        if let Some(sealer) = sealer.filter(|_| !quiet) {
             if out.len() == DATAGRAM_HEADER_LEN || !self.closing {
                 self.fill_sealed(now, sealer, version, out, limit)?;
             }
@@ -340,18 +350,23 @@ impl Link {
     ) -> Result<(), SealError> {
         let sendable = self.probes > 0 || self.next_unit().is_some_and(|unit| self.may_send(unit));
         let ack_due = self.acks.due().is_some_and(|due| due <= now);
-        if self.acks.wanted() && (ack_due || sendable) && self.acks.take(now, &mut self.ack_scratch) {
-            let mut body = Vec::new();
-            self.ack_scratch.encode(&mut body);
+        // A goodbye goes alone: nothing is acknowledged after it.
+        let wanted = !self.closing && self.acks.wanted() && (ack_due || sendable);
+        if wanted && self.acks.peek(now, &mut self.ack_scratch) {
+            self.ack_body.clear();
+            self.ack_scratch.encode(&mut self.ack_body);
             let room = limit.saturating_sub(out.len());
-            if body.len() + frame_overhead(false, false) <= room {
+            // An Ack that does not fit stays owed, for the next datagram.
+            if self.ack_body.len() + frame_overhead(false, false) <= room {
                 let header =
                     unit_header(version, MessageType::Ack, false, Delivery::UnreliableUnsequenced, 0, None, None);
                 let counter = sealer.next_counter();
                 let start = out.len();
-                append_header_frame(out, header, Some(sealer), u32::MAX, |b| b.extend_from_slice(&body))?;
+                let body = &self.ack_body;
+                append_header_frame(out, header, Some(sealer), u32::MAX, |b| b.extend_from_slice(body))?;
                 let size = out.len() - start;
-                self.recovery.on_sent(counter, SentFrame { sent_at: now, size, eliciting: false, unit: None });
+                self.acks.mark_sent();
+                self.track(counter, SentFrame { sent_at: now, size, eliciting: false, unit: None });
             }
         }
         while let Some(unit) = self.next_unit() {
@@ -383,7 +398,7 @@ impl Link {
                 self.queues.sent_unreliable(&unit);
             }
             let unit = reliable.then_some(unit);
-            self.recovery.on_sent(counter, SentFrame { sent_at: now, size, eliciting: true, unit });
+            self.track(counter, SentFrame { sent_at: now, size, eliciting: true, unit });
             if probe {
                 self.probes -= 1;
                 break;
@@ -402,6 +417,16 @@ impl Link {
         self.closing
             || matches!(unit.message_type, MessageType::Ping | MessageType::Pong)
             || self.recovery.fits(unit.frame_len())
+    }
+
+    /// Records a sent frame; a reliable unit the log had to give up goes out again.
+    fn track(&mut self, counter: u64, frame: SentFrame) {
+        if let Some(unit) = self.recovery.on_sent(counter, frame) {
+            let mut lost = std::mem::take(&mut self.lost_scratch);
+            lost.push(unit);
+            self.queues.requeue(&mut lost);
+            self.lost_scratch = lost;
+        }
     }
 
     fn next_unit(&self) -> Option<&Unit> {
@@ -436,13 +461,53 @@ impl Link {
 
     /// Server: an authenticated frame with the newest counter came from another address: the client
     /// moved. The new path carries little until an acknowledgement shows the client receives there.
-    pub fn migrate(&mut self, to: SocketAddr, len: usize, next_counter: u64) {
+    pub fn migrate(&mut self, to: SocketAddr, len: usize) {
         if self.role != Role::Server || self.path.remote == Some(to) {
             return;
         }
         self.stats.migrations += 1;
-        self.path =
-            Path { remote: Some(to), validated: false, received: len as u64, sent: 0, first_counter: next_counter };
+        // An unpredictable value the client must echo from there: acknowledgements would not do, as
+        // the key holder could acknowledge blindly what it never received at that address. The top
+        // bit keeps it from reading as a round-trip time.
+        let challenge = getrandom::u64().ok().map(|value| value | 1 << 63);
+        self.path = Path {
+            remote: Some(to),
+            validated: false,
+            received: len as u64,
+            sent: 0,
+            challenge,
+            challenge_due: challenge.is_some(),
+        };
+    }
+
+    /// The Ping to send on a new path, once.
+    pub fn take_challenge(&mut self) -> Option<u64> {
+        if !std::mem::take(&mut self.path.challenge_due) {
+            return None;
+        }
+        self.path.challenge
+    }
+
+    /// A Pong arrived: the echo of the challenge, from the new path, validates it.
+    pub fn on_pong(&mut self, echo: u64, from_path: bool) {
+        if !self.path.validated && from_path && self.path.challenge == Some(echo) {
+            self.path.validated = true;
+            self.path.challenge = None;
+        }
+    }
+
+    /// Counts a frame of the datagram being received as accepted (verified, or a key-exchange frame).
+    pub fn accept(&mut self, bytes: usize) {
+        self.accepted += bytes;
+    }
+
+    pub fn take_accepted(&mut self) -> usize {
+        std::mem::take(&mut self.accepted)
+    }
+
+    /// This end queued its goodbye.
+    pub fn is_closing(&self) -> bool {
+        self.closing
     }
 
     /// Records an opened frame for acknowledgement.
@@ -461,14 +526,10 @@ impl Link {
     }
 
     /// An Ack arrived (opened): acknowledged units leave, lost ones go out again.
-    pub fn on_ack(&mut self, ack: &AckFrame, from_path: bool, now: Instant) {
+    pub fn on_ack(&mut self, ack: &AckFrame, now: Instant) {
         let mut acked = std::mem::take(&mut self.acked_scratch);
         let mut lost = std::mem::take(&mut self.lost_scratch);
         self.recovery.on_ack(ack, now, &mut acked, &mut lost);
-        if !self.path.validated && from_path && ack.largest().is_some_and(|largest| largest >= self.path.first_counter)
-        {
-            self.path.validated = true;
-        }
         for unit in acked.drain(..) {
             self.queues.acknowledged(&unit);
         }

@@ -17,8 +17,19 @@ fn extend(newest: Option<u64>, sequence: u32) -> u64 {
     newest.saturating_add_signed(offset as i64)
 }
 
-/// Incomplete messages held at once (besides the in-order one of each channel).
-const MAX_PARTIALS: usize = 64;
+/// Incomplete messages of the unordered modes held at once.
+const MAX_PARTIALS: usize = 16;
+/// Channels that may be assembling a reliable ordered message at once when a new one would start over
+/// the memory bound.
+const MAX_ORDERED_PARTIALS: usize = 4;
+/// The smallest payload of a fragment other than the last: a sender's fragments fill a datagram of at
+/// least 576 bytes, so anything smaller only serves to inflate the receiver's bookkeeping.
+pub(crate) const MIN_FRAGMENT_PAYLOAD: usize = 256;
+/// What an incomplete message costs besides its payload: its bookkeeping, and a slot per fragment.
+const PARTIAL_OVERHEAD: usize = 128;
+const PIECE_OVERHEAD: usize = std::mem::size_of::<Option<Vec<u8>>>();
+/// What a buffered out-of-order unit costs besides its body.
+const HELD_OVERHEAD: usize = 64;
 
 /// What became of a received unit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +85,7 @@ struct Partial {
     received: usize,
     bytes: usize,
     piece_len: Option<usize>,
+    last_len: Option<usize>,
     started: Instant,
 }
 
@@ -90,8 +102,14 @@ impl Partial {
             received: 0,
             bytes: 0,
             piece_len: None,
+            last_len: None,
             started: now,
         }
+    }
+
+    /// What this message counts against the memory bound: its payload so far and its bookkeeping.
+    fn cost(&self) -> usize {
+        overhead(self.pieces.len()) + self.bytes
     }
 
     /// Adds a fragment; `Ok(true)` once every fragment is in.
@@ -103,10 +121,23 @@ impl Partial {
             return Err(Broken("fragments of one message disagree on their count, type or flags"));
         }
         let last = fragment.index as usize + 1 == self.pieces.len();
-        if !last {
+        if last {
+            if body.is_empty() {
+                return Err(Broken("an empty last fragment"));
+            }
+            self.last_len = Some(body.len());
+        } else {
+            if body.len() < MIN_FRAGMENT_PAYLOAD {
+                return Err(Broken("a fragment shorter than fragments may be"));
+            }
             match self.piece_len {
                 Some(len) if len != body.len() => return Err(Broken("fragments of one message differ in length")),
                 _ => self.piece_len = Some(body.len()),
+            }
+        }
+        if let (Some(piece), Some(last)) = (self.piece_len, self.last_len) {
+            if last > piece {
+                return Err(Broken("a last fragment longer than the others"));
             }
         }
         let slot = &mut self.pieces[fragment.index as usize];
@@ -123,6 +154,7 @@ impl Partial {
     }
 
     fn assemble(self) -> Delivered {
+        debug_assert_eq!(self.received, self.pieces.len());
         let mut body = Vec::with_capacity(self.bytes);
         for piece in self.pieces.into_iter().flatten() {
             body.extend_from_slice(&piece);
@@ -135,6 +167,11 @@ impl Partial {
             body,
         }
     }
+}
+
+/// The bookkeeping cost of an incomplete message of `count` fragments.
+fn overhead(count: usize) -> usize {
+    PARTIAL_OVERHEAD + count * PIECE_OVERHEAD
 }
 
 /// Counts of what the receiver discarded.
@@ -193,6 +230,10 @@ impl Receiver {
             if fragment.count < 2 || fragment.index >= fragment.count {
                 return Err(Broken("a fragment index outside its count"));
             }
+            // More fragments than a message of the body limit can have at the smallest fragment size.
+            if fragment.count as usize > self.max_message / MIN_FRAGMENT_PAYLOAD + 1 {
+                return Err(Broken("more fragments than a message may have"));
+            }
         }
         match (header.delivery, header.sequence) {
             (Delivery::Reliable, Some(sequence)) => self.reliable_ordered(header, sequence, body, now),
@@ -221,14 +262,23 @@ impl Receiver {
             return Ok(Verdict::Duplicate);
         }
         if ahead > 0 {
-            if ahead >= RELIABLE_WINDOW || held + body.len() > max_held {
+            if ahead >= RELIABLE_WINDOW || held + HELD_OVERHEAD + body.len() > max_held {
                 self.counts.refused += 1;
                 return Ok(Verdict::Refused);
             }
             channel.buffered.insert(sequence, Held { header: *header, body: body.to_vec() });
-            self.held += body.len();
+            self.held += HELD_OVERHEAD + body.len();
             return Ok(Verdict::Taken);
         }
+        // The next unit is always taken, so that the channel makes progress; only a new fragmented
+        // message waits, over the bound, while enough others are being assembled (they complete, as
+        // their units are taken, and free the memory).
+        let starts_message = header.fragment.is_some_and(|f| f.index == 0);
+        if starts_message && held > max_held && self.ordered_partials() >= MAX_ORDERED_PARTIALS {
+            self.counts.refused += 1;
+            return Ok(Verdict::Refused);
+        }
+        let channel = self.channel(header.channel);
         channel.next = channel.next.wrapping_add(1);
         let verdict = match header.fragment {
             None => Verdict::DeliverNow,
@@ -248,7 +298,7 @@ impl Receiver {
             let next = state.next;
             let Some(held) = state.buffered.remove(&next) else { return Ok(()) };
             state.next = next.wrapping_add(1);
-            self.held -= held.body.len();
+            self.held -= HELD_OVERHEAD + held.body.len();
             match held.header.fragment {
                 None => self.ready.push_back(Delivered {
                     message_type: held.header.message_type,
@@ -276,7 +326,9 @@ impl Receiver {
                 return Err(Broken("a new fragmented message before the previous one ended"));
             }
             channel.ordered = Some(Partial::new(header, fragment, now));
+            self.held += overhead(fragment.count as usize);
         }
+        let channel = self.channel(header.channel);
         let Some(partial) = channel.ordered.as_mut() else {
             return Err(Broken("a fragment without the start of its message"));
         };
@@ -290,7 +342,7 @@ impl Receiver {
         self.held += added;
         if complete {
             let partial = self.channel(header.channel).ordered.take().expect("present");
-            self.held -= partial.bytes;
+            self.held -= partial.cost();
             self.ready.push_back(partial.assemble());
         }
         Ok(())
@@ -303,7 +355,6 @@ impl Receiver {
         body: &[u8],
         now: Instant,
     ) -> Result<Verdict, Broken> {
-        let room = self.held + body.len() <= self.max_held;
         let channel = self.channel(header.channel);
         let extended = extend(channel.unsequenced.newest(), sequence);
         if channel.unsequenced.check(extended).is_err() {
@@ -311,10 +362,9 @@ impl Receiver {
             self.counts.duplicates += 1;
             return Ok(Verdict::Duplicate);
         }
-        // Over the bound, only the oldest incomplete message of this mode may still grow: two large
-        // messages could otherwise hold the memory between them and never complete.
-        if let (Some(fragment), false) = (header.fragment, room) {
-            if !self.is_oldest_unsequenced(header.channel, fragment.group) {
+        // Decided before the unit is recorded as seen: a refused unit must be taken when it comes again.
+        if let Some(fragment) = header.fragment {
+            if !self.admits_fragment(header, fragment, body) {
                 self.counts.refused += 1;
                 return Ok(Verdict::Refused);
             }
@@ -349,12 +399,27 @@ impl Receiver {
         }
     }
 
-    /// Whether `group` on `channel` is the oldest incomplete reliable unsequenced message (or there
-    /// is none yet, so it would be).
-    fn is_oldest_unsequenced(&self, channel: u8, group: u32) -> bool {
-        let oldest =
-            self.partials.iter().filter(|p| p.delivery == Delivery::ReliableUnsequenced).min_by_key(|p| p.started);
-        oldest.is_none_or(|p| p.channel == channel && p.group == group)
+    /// Channels assembling a reliable ordered message.
+    fn ordered_partials(&self) -> usize {
+        self.channels.iter().flatten().filter(|channel| channel.ordered.is_some()).count()
+    }
+
+    /// Whether a fragment of an unordered mode may be taken: always when its message is being
+    /// assembled, and for a new message while fewer than [`MAX_PARTIALS`] are and it fits the bound.
+    /// Over the bound a reliable unsequenced message may still start when no other of its mode is
+    /// incomplete, so that two large ones cannot hold the memory between them for good.
+    fn admits_fragment(&self, header: &Header, fragment: Fragment, body: &[u8]) -> bool {
+        let known = self
+            .partials
+            .iter()
+            .any(|p| p.channel == header.channel && p.delivery == header.delivery && p.group == fragment.group);
+        if known {
+            return true;
+        }
+        let cost = overhead(fragment.count as usize) + body.len();
+        let reliable = header.delivery == Delivery::ReliableUnsequenced;
+        let alone = reliable && !self.partials.iter().any(|p| p.delivery == Delivery::ReliableUnsequenced);
+        self.partials.len() < MAX_PARTIALS && (self.held + cost <= self.max_held || alone)
     }
 
     /// Incomplete unreliable sequenced messages older than a delivered one can never be delivered.
@@ -366,7 +431,7 @@ impl Receiver {
                 && p.delivery == Delivery::Unreliable
                 && p.sequence.is_some_and(|s| !seq_newer(s, delivered));
             if stale {
-                freed += p.bytes;
+                freed += p.cost();
             }
             !stale
         });
@@ -390,12 +455,13 @@ impl Receiver {
         let index = match index {
             Some(index) => index,
             None => {
-                let full = self.partials.len() >= MAX_PARTIALS || self.held + body.len() > self.max_held;
-                if full && !reliable {
+                if !self.admits_fragment(header, fragment, body) {
+                    // Unreliable: gone (and acknowledged). Reliable ones were refused before this.
                     self.counts.refused += 1;
                     return Ok(Verdict::Taken);
                 }
                 self.partials.push(Partial::new(header, fragment, now));
+                self.held += overhead(fragment.count as usize);
                 self.partials.len() - 1
             }
         };
@@ -411,7 +477,7 @@ impl Receiver {
         self.held += self.partials[index].bytes - before;
         if complete {
             let partial = self.partials.swap_remove(index);
-            self.held -= partial.bytes;
+            self.held -= partial.cost();
             if let (Delivery::Unreliable, Some(sequence)) = (partial.delivery, partial.sequence) {
                 let channel = self.channel(partial.channel);
                 if channel.unreliable_last.is_some_and(|last| !seq_newer(sequence, last)) {
@@ -447,7 +513,7 @@ impl Receiver {
         self.partials.retain(|p| {
             let old = p.delivery != Delivery::ReliableUnsequenced && p.started + timeout <= now;
             if old {
-                freed += p.bytes;
+                freed += p.cost();
                 expired += 1;
             }
             !old
@@ -468,6 +534,53 @@ mod tests {
         header.sequence = Some(sequence);
         header.counter = Some(0);
         header
+    }
+
+    fn fragment(delivery: Delivery, sequence: Option<u32>, group: u32, index: u16, count: u16) -> Header {
+        let mut header = Header::new(MessageType::Event, 0);
+        header.delivery = delivery;
+        header.sequence = sequence;
+        header.counter = Some(0);
+        header.fragment = Some(Fragment { group, index, count });
+        header
+    }
+
+    #[test]
+    fn fragment_bookkeeping_cannot_be_inflated() {
+        let now = Instant::now();
+        let mut receiver = Receiver::new(1 << 20, 1 << 19, Duration::from_secs(5));
+        let piece = [7u8; MIN_FRAGMENT_PAYLOAD];
+        // A count no message within the body limit needs, and fragments too small to be honest.
+        let huge = fragment(Delivery::UnreliableUnsequenced, None, 1, 0, u16::MAX);
+        assert!(receiver.on_unit(&huge, &piece, now).is_err());
+        let tiny = fragment(Delivery::UnreliableUnsequenced, None, 2, 0, 4);
+        assert!(receiver.on_unit(&tiny, &[1], now).is_err());
+        let empty_last = fragment(Delivery::UnreliableUnsequenced, None, 3, 3, 4);
+        assert!(receiver.on_unit(&empty_last, &[], now).is_err());
+        // Incomplete messages of the unordered modes are capped; a reliable one past the cap is not
+        // acknowledged (it comes again), and nothing is held for it.
+        let mut receiver = Receiver::new(1 << 20, 1 << 19, Duration::from_secs(5));
+        for group in 0..MAX_PARTIALS as u32 {
+            let start = fragment(Delivery::ReliableUnsequenced, Some(group), group, 0, 2000);
+            assert_eq!(receiver.on_unit(&start, &piece, now), Ok(Verdict::Taken));
+        }
+        let held = receiver.held;
+        assert!(held >= MAX_PARTIALS * (2000 * PIECE_OVERHEAD + MIN_FRAGMENT_PAYLOAD), "bookkeeping is counted");
+        let one_more = fragment(Delivery::ReliableUnsequenced, Some(99), 99, 0, 2000);
+        assert_eq!(receiver.on_unit(&one_more, &piece, now), Ok(Verdict::Refused));
+        assert_eq!(receiver.held, held);
+        // Expiry and completion give back exactly what was counted.
+        let mut receiver = Receiver::new(1 << 20, 1 << 19, Duration::from_secs(5));
+        for index in 0..3 {
+            let part = fragment(Delivery::UnreliableUnsequenced, None, 5, index, 3);
+            let body: &[u8] = if index == 2 { &[1, 2, 3] } else { &piece };
+            receiver.on_unit(&part, body, now).unwrap();
+        }
+        assert_eq!(receiver.pop_ready().map(|m| m.body.len()), Some(2 * MIN_FRAGMENT_PAYLOAD + 3));
+        let part = fragment(Delivery::UnreliableUnsequenced, None, 6, 0, 3);
+        receiver.on_unit(&part, &piece, now).unwrap();
+        receiver.expire(now + Duration::from_secs(6));
+        assert_eq!(receiver.held, 0);
     }
 
     #[test]

@@ -105,7 +105,9 @@ impl Recovery {
         self.bytes_in_flight + size <= self.window
     }
 
-    pub fn on_sent(&mut self, counter: u64, frame: SentFrame) {
+    /// Records a sent frame. Returns a reliable unit given up to keep the log bounded (to be sent again).
+    #[must_use]
+    pub fn on_sent(&mut self, counter: u64, frame: SentFrame) -> Option<Unit> {
         if self.sent.is_empty() {
             self.base = counter;
         }
@@ -119,13 +121,17 @@ impl Recovery {
             self.last_eliciting_sent = Some(frame.sent_at);
         }
         self.sent.push_back(Some(frame));
+        let mut given_up = None;
         if self.sent.len() > MAX_TRACKED {
             if let Some(Some(oldest)) = self.sent.pop_front() {
                 self.forget(&oldest);
                 self.lost_frames += 1;
+                given_up = oldest.unit;
             }
             self.base += 1;
+            self.trim();
         }
+        given_up
     }
 
     fn forget(&mut self, frame: &SentFrame) {
@@ -138,8 +144,9 @@ impl Recovery {
     /// shows lost go to `lost` (reliable ones as units to send again). Returns the count of newly
     /// acknowledged frames.
     pub fn on_ack(&mut self, ack: &AckFrame, now: Instant, acked: &mut Vec<Unit>, lost: &mut Vec<Unit>) -> usize {
-        let Some(largest) = ack.largest() else { return 0 };
         let end = self.base + self.sent.len() as u64;
+        // Counters never sent are ignored: an Ack cannot claim more than was sent.
+        let Some(largest) = ack.largest().map(|largest| largest.min(end.saturating_sub(1))) else { return 0 };
         let mut newly = 0;
         let mut largest_newly_acked: Option<(Instant, bool)> = None;
         for &(low, high) in &ack.ranges {
@@ -234,6 +241,11 @@ impl Recovery {
 
     fn on_frame_acked(&mut self, size: usize, sent_at: Instant) {
         if self.recovery_start.is_some_and(|start| sent_at <= start) {
+            return;
+        }
+        // A sender that does not fill its window learns nothing about the path: the window grows
+        // only while at least half of it is in use.
+        if (self.bytes_in_flight + size) * 2 < self.window {
             return;
         }
         if self.window < self.slow_start_threshold {
@@ -337,7 +349,7 @@ mod tests {
         let now = Instant::now();
         let mut recovery = Recovery::new(1200, Duration::from_millis(100), Duration::from_millis(20), 10);
         for counter in 0..5 {
-            recovery.on_sent(counter, frame(now));
+            let _ = recovery.on_sent(counter, frame(now));
         }
         let window = recovery.window();
         let (mut acked, mut lost) = (Vec::new(), Vec::new());
@@ -354,7 +366,7 @@ mod tests {
     fn huge_hostile_ranges_cost_only_the_log() {
         let now = Instant::now();
         let mut recovery = Recovery::new(1200, Duration::from_millis(100), Duration::from_millis(20), 10);
-        recovery.on_sent(0, frame(now));
+        let _ = recovery.on_sent(0, frame(now));
         let (mut acked, mut lost) = (Vec::new(), Vec::new());
         assert_eq!(recovery.on_ack(&ack(vec![(0, u64::MAX - 1)]), now, &mut acked, &mut lost), 1);
         assert_eq!(recovery.bytes_in_flight(), 0);
@@ -364,7 +376,7 @@ mod tests {
     fn probe_timeouts_back_off_and_end_in_a_lost_connection() {
         let start = Instant::now();
         let mut recovery = Recovery::new(1200, Duration::from_millis(100), Duration::from_millis(20), 3);
-        recovery.on_sent(0, frame(start));
+        let _ = recovery.on_sent(0, frame(start));
         let mut lost = Vec::new();
         let mut now = start;
         let mut gaps = Vec::new();
@@ -373,7 +385,9 @@ mod tests {
             gaps.push(due - now);
             now = due;
             match recovery.on_timeout(now, &mut lost) {
-                Timeout::Probe => recovery.on_sent(recovery.base + recovery.sent.len() as u64, frame(now)),
+                Timeout::Probe => {
+                    let _ = recovery.on_sent(recovery.base + recovery.sent.len() as u64, frame(now));
+                }
                 Timeout::ConnectionLost => break,
                 Timeout::Nothing => {}
             }

@@ -244,6 +244,17 @@ impl SendQueues {
         self.queued_bytes = self.queued_bytes.saturating_sub(unit.payload.bytes().len());
     }
 
+    /// Drops everything waiting (a goodbye supersedes it).
+    pub fn clear(&mut self) {
+        self.reliable.clear();
+        self.retransmit.clear();
+        self.unreliable.clear();
+        for channel in self.channels.iter_mut().flatten() {
+            channel.waiting.clear();
+        }
+        self.queued_bytes = 0;
+    }
+
     /// Lost reliable units go back to the front, in sequence order, ahead of new ones.
     pub fn requeue(&mut self, lost: &mut Vec<Unit>) {
         lost.sort_by(|a, b| match (a.sequence, b.sequence) {

@@ -16,6 +16,7 @@ use crate::protocol::datagram::{
     KIND_INITIAL, KIND_RETRY,
 };
 use crate::protocol::frame::{Header, MessageType, TAG_LEN};
+use crate::protocol::message::{Ping, Pong};
 use crate::protocol::noise::Keypair;
 use crate::protocol::sealing::{open_frame, OpenError, SealError, Sealer, SendOptions};
 use crate::protocol::status::DisconnectReason;
@@ -115,7 +116,9 @@ impl Session {
             return false;
         }
         let Some(link) = self.link.as_mut() else { return false };
-        match link.poll_datagram(now, self.sealer.as_mut(), self.version, out) {
+        // The peer said goodbye (or this server refused it): nothing more but a queued refusal.
+        let quiet = matches!(self.phase, Phase::Closing) && !link.is_closing();
+        match link.poll_datagram(now, self.sealer.as_mut(), self.version, out, quiet) {
             Ok(sent) => {
                 if sent {
                     self.stats.sent(out.len());
@@ -130,8 +133,15 @@ impl Session {
         }
     }
 
-    /// Datagram mode: takes one received datagram (decrypted in place) that came from `from`.
-    pub fn receive_datagram(&mut self, datagram: &mut [u8], from: SocketAddr, now: Instant) {
+    /// Datagram mode: takes one received datagram (decrypted in place) that came from `from`. Returns
+    /// the bytes of the frames it accepted (verified, or clear frames of the key exchange): what a
+    /// server charges to the client's budget, since anyone can send the rest.
+    pub fn receive_datagram(&mut self, datagram: &mut [u8], from: SocketAddr, now: Instant) -> usize {
+        self.receive_datagram_frames(datagram, from, now);
+        self.link.as_mut().map_or(0, |link| link.take_accepted())
+    }
+
+    fn receive_datagram_frames(&mut self, datagram: &mut [u8], from: SocketAddr, now: Instant) {
         if matches!(self.phase, Phase::Closing | Phase::Closed) {
             return;
         }
@@ -212,7 +222,9 @@ impl Session {
             at += frame_len;
             // A header that fails its checks leaves nothing after it to trust (section 14.7).
             let bad_version = header.version != self.expected_version(&header);
-            if bad_version || (header.message_type.is_pre_key() && header.counter.is_some()) {
+            let clear_with_extensions =
+                header.counter.is_none() && (header.sequence.is_some() || header.fragment.is_some());
+            if bad_version || clear_with_extensions || (header.message_type.is_pre_key() && header.counter.is_some()) {
                 return self.count_drop(DropKind::Malformed);
             }
             self.first_frame = false;
@@ -255,6 +267,7 @@ impl Session {
             link.count_drop(DropKind::Unexpected);
             return;
         }
+        link.accept(frame.len());
         if let Err(violation) = self.process_frame(frame, header, header_len, now) {
             // A failed key exchange ends the attempt as on a stream; anything else in clear could be
             // forged by anyone and is dropped.
@@ -289,8 +302,8 @@ impl Session {
         self.last_receive = now;
         self.stats.received_frame();
         let newest = opener.newest() == Some(counter);
-        let next_counter = self.sealer.as_ref().map_or(0, Sealer::next_counter);
         let link = self.link.as_mut().expect("datagram mode");
+        link.accept(header_len + header.body_len as usize);
         if first {
             link.keys_confirmed();
         }
@@ -298,17 +311,30 @@ impl Session {
         // datagram from elsewhere never opens).
         let mut from_path = on_path;
         if self.role == Role::Server && !on_path && newest {
-            link.migrate(from, len, next_counter);
+            link.migrate(from, len);
             from_path = true;
+            if let Some(challenge) = link.take_challenge() {
+                // The new address must answer this one before it gets more than 3x what it sent.
+                let options = self.control_options();
+                let _ =
+                    self.send_message(MessageType::Ping, options, |out| Ping { timestamp_ms: challenge }.encode(out));
+            }
         }
+        let link = self.link.as_mut().expect("datagram mode");
         if header.message_type == MessageType::Ack {
             link.record(counter, false, now);
             match AckFrame::decode(body) {
-                Ok(ack) => link.on_ack(&ack, from_path, now),
+                Ok(ack) => link.on_ack(&ack, now),
                 Err(error) => self.fail(Violation::protocol(error.to_string())),
             }
             return;
         }
+        if header.message_type == MessageType::Pong && self.role == Role::Server {
+            if let Ok(pong) = Pong::decode(body, &self.limits()) {
+                self.link.as_mut().expect("datagram mode").on_pong(pong.echo_ms, from_path);
+            }
+        }
+        let link = self.link.as_mut().expect("datagram mode");
         let verdict = match link.on_unit(header, body, now) {
             Ok(verdict) => verdict,
             Err(broken) => return self.fail(Violation::protocol(broken.0)),

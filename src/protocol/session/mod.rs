@@ -36,6 +36,9 @@ use super::status::{DisconnectReason, PeerState, StatusCode};
 /// key exchange fails if either was altered in transit.
 pub const PROLOGUE_LABEL: &[u8] = b"sealnet/1 NX prologue";
 
+/// The largest frame body a datagram session sends or takes: its fragments are counted in 16 bits.
+const MAX_DATAGRAM_BODY: u32 = 16 * 1024 * 1024;
+
 /// Which end of the connection a session is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
@@ -153,6 +156,8 @@ impl Session {
             // The datagram transport is version 3 only, and never carries an operation in clear.
             config.versions = Versions { min: DATAGRAM_VERSION, max: DATAGRAM_VERSION };
             config.auto_key_exchange = true;
+            // A message's fragments are counted in 16 bits.
+            config.max_frame_body = config.max_frame_body.min(MAX_DATAGRAM_BODY);
         }
         Session {
             role,
