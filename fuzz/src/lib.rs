@@ -8,7 +8,11 @@
 //! their ephemeral keys from the operating system.
 
 pub mod alloc;
+pub mod datagram_endpoint;
+pub mod datagram_server;
+pub mod datagram_wire;
 pub mod encrypted;
+pub mod encrypted_datagram;
 pub mod frame_header;
 pub mod input;
 pub mod messages;
@@ -38,6 +42,9 @@ pub const TARGETS: &[Target] = &[
     Target { name: "client_session", run: session::client_session },
     Target { name: "encrypted_server_session", run: encrypted::encrypted_server_session },
     Target { name: "encrypted_client_session", run: encrypted::encrypted_client_session },
+    Target { name: "datagram_endpoint", run: datagram_endpoint::run },
+    Target { name: "datagram_server_session", run: datagram_server::datagram_server_session },
+    Target { name: "encrypted_datagram_session", run: encrypted_datagram::encrypted_datagram_session },
 ];
 
 /// The target called `name`.

@@ -104,7 +104,8 @@ macro_rules! smoke_tests {
 
 smoke_tests! {
     frame_header params messages noise_responder noise_initiator server_session client_session
-    encrypted_server_session encrypted_client_session
+    encrypted_server_session encrypted_client_session datagram_endpoint datagram_server_session
+    encrypted_datagram_session
 }
 
 #[test]
@@ -117,5 +118,5 @@ fn every_target_has_a_smoke_test_and_a_binary() {
             target.name
         );
     }
-    assert_eq!(sealnet_fuzz::TARGETS.len(), 9);
+    assert_eq!(sealnet_fuzz::TARGETS.len(), 12);
 }

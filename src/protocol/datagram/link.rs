@@ -231,7 +231,15 @@ impl Link {
     /// Server: a repeated Initial from the client's address: send the ConnectAck again.
     pub fn on_repeated_connect(&mut self) {
         if let Some(ack) = self.answers.connect_ack.clone() {
-            self.clear_out.push_back(ack);
+            self.queue_answer(ack);
+        }
+    }
+
+    /// A clear answer to a repeated request, unless the same one already waits (one answer per
+    /// request, however many copies of it a datagram held).
+    fn queue_answer(&mut self, answer: Vec<u8>) {
+        if !self.clear_out.contains(&answer) {
+            self.clear_out.push_back(answer);
         }
     }
 
@@ -246,7 +254,7 @@ impl Link {
             return false;
         }
         if let Some(reply) = self.answers.handshake_reply.clone() {
-            self.clear_out.push_back(reply);
+            self.queue_answer(reply);
         }
         true
     }
@@ -272,21 +280,11 @@ impl Link {
         }
         start_datagram(out, KIND_DATA, self.connection_id);
         let limit = self.send_limit();
-        while let Some(frame) = self.clear_out.front() {
-            if out.len() + frame.len() > limit && out.len() > DATAGRAM_HEADER_LEN {
-                break;
-            }
-            let frame = self.clear_out.pop_front().expect("checked");
+        // A clear frame travels alone (section 14.6): one datagram for each request it answers.
+        if let Some(frame) = self.clear_out.pop_front() {
             out.extend_from_slice(&frame);
-            if self.closing {
-                // Each copy of a goodbye in its own datagram.
-                break;
-            }
-        }
-        if let Some(sealer) = sealer.filter(|_| !quiet) {
-            if out.len() == DATAGRAM_HEADER_LEN || !self.closing {
-                self.fill_sealed(now, sealer, version, out, limit)?;
-            }
+        } else if let Some(sealer) = sealer.filter(|_| !quiet) {
+            self.fill_sealed(now, sealer, version, out, limit)?;
         }
         if out.len() == DATAGRAM_HEADER_LEN {
             return Ok(false);
@@ -348,7 +346,8 @@ impl Link {
         out: &mut Vec<u8>,
         limit: usize,
     ) -> Result<(), SealError> {
-        let sendable = self.probes > 0 || self.next_unit().is_some_and(|unit| self.may_send(unit));
+        // Only a unit makes an Ack worth sending now: an Ack must never draw an Ack.
+        let sendable = self.next_unit().is_some_and(|unit| self.probes > 0 || self.may_send(unit));
         let ack_due = self.acks.due().is_some_and(|due| due <= now);
         // A goodbye goes alone: nothing is acknowledged after it.
         let wanted = !self.closing && self.acks.wanted() && (ack_due || sendable);
@@ -407,6 +406,10 @@ impl Link {
                 // Each copy of the goodbye in a datagram of its own.
                 break;
             }
+        }
+        // Probes with nothing to carry them are not kept owing (the session probes with a Ping).
+        if self.next_unit().is_none() {
+            self.probes = 0;
         }
         Ok(())
     }

@@ -14,6 +14,14 @@ const PACKET_THRESHOLD: u64 = 3;
 const MIN_PTO: Duration = Duration::from_millis(50);
 /// The congestion window never grows past this (an application-limited sender would inflate it).
 const MAX_WINDOW: usize = 16 * 1024 * 1024;
+/// Datagrams in flight at the start. Game traffic is small and steady; a larger first window than
+/// TCP's lets a burst (a join, a level load) out in one round trip.
+const INITIAL_WINDOW: usize = 32;
+/// The window never shrinks below this many datagrams. Wireless paths lose packets that no queue
+/// dropped; halving down to two datagrams on each such loss (NewReno's floor) starves a game's
+/// steady stream for nothing, while 16 datagrams per round trip cannot congest a path that carries
+/// a game at all.
+const MIN_WINDOW: usize = 16;
 /// Probes sent at each probe timeout.
 pub(crate) const PROBES: u8 = 2;
 /// Oldest entries are given up (as lost) beyond this many frames awaiting an acknowledgement.
@@ -79,7 +87,7 @@ impl Recovery {
             max_probe_timeouts,
             last_eliciting_sent: None,
             bytes_in_flight: 0,
-            window: 10 * mtu,
+            window: INITIAL_WINDOW * mtu,
             slow_start_threshold: usize::MAX,
             recovery_start: None,
             mtu,
@@ -262,7 +270,7 @@ impl Recovery {
             return;
         }
         self.recovery_start = Some(now);
-        self.window = (self.window / 2).max(2 * self.mtu);
+        self.window = (self.window / 2).max(MIN_WINDOW * self.mtu);
         self.slow_start_threshold = self.window;
     }
 

@@ -255,15 +255,14 @@ impl SendQueues {
         self.queued_bytes = 0;
     }
 
-    /// Lost reliable units go back to the front, in sequence order, ahead of new ones.
+    /// Lost reliable units are sent again, in sequence order, ahead of new ones.
     pub fn requeue(&mut self, lost: &mut Vec<Unit>) {
         lost.sort_by(|a, b| match (a.sequence, b.sequence) {
             (Some(x), Some(y)) if seq_newer(x, y) => std::cmp::Ordering::Greater,
             (Some(x), Some(y)) if seq_newer(y, x) => std::cmp::Ordering::Less,
             _ => std::cmp::Ordering::Equal,
         });
-        for unit in lost.drain(..).rev() {
-            self.retransmit.push_front(unit);
-        }
+        // Behind those lost before: the oldest loss (often the unit the receiver waits for) goes first.
+        self.retransmit.extend(lost.drain(..));
     }
 }

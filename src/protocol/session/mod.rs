@@ -469,11 +469,10 @@ impl Session {
     ) -> Self {
         use super::noise::SplitKeys;
         use zeroize::Zeroizing;
-        let version = config.versions.max;
         let mut session = Self::new(role, config, None, now);
         session.phase = Phase::Connected;
-        // The connection speaks the highest version the configuration allows.
-        session.version = version;
+        // The connection speaks the highest version the configuration allows (3 in datagram mode).
+        session.version = session.config.versions.max;
         session.accepted = true;
         let keys = SplitKeys { send: Zeroizing::new(send), receive: Zeroizing::new(receive) };
         let remote_static = (role == Role::Client).then_some([9; 32]);
