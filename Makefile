@@ -148,8 +148,10 @@ bench-backend:
 	scripts/postgres.sh sh -c '$(SEALNET_TARGET_DIR)/release/sealnet-backend-load --database-url "$$DATABASE_URL"'
 	$(CARGO) bench -p sealnet-backend --bench through_server
 
-# The relay engine beside an ENet relay (Debian's libenet-dev, installed when missing), alternating
-# runs in one invocation; one table with both and their ratios (server/README.md, "Relay engine").
+# The relay engine over TCP and UDP (encrypted and plain) beside an ENet relay (Debian's libenet-dev,
+# installed when missing), alternating runs in one invocation; one table with all and their ratios
+# (server/README.md, "Relay engine"); then UDP beside ENet across a lossy link between two network
+# namespaces (5% loss, 20 ms each way; needs root, otherwise skipped with the reason printed).
 ENET_REFERENCE := $(SEALNET_TARGET_DIR)/bench/enet_reference
 bench-relay:
 	scripts/ensure-tool.sh /usr/include/enet/enet.h libenet-dev

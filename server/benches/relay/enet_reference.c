@@ -4,17 +4,21 @@
  *
  *   enet_reference relay PORT
  *       Rooms given by the connect data; every packet received goes, reliably and as one shared
- *       packet, to every member of the sender's room (the sender too). Runs until SIGTERM.
- *   enet_reference load PORT CLIENTS ROOM_SIZE RATE WINDOW SECONDS
+ *       packet, to every member of the sender's room (the sender too). A new member is told it is in
+ *       its room with a one-byte packet (the join response of sealnet's driver: over a lossy link the
+ *       relay may learn of a connection later than the client does). Runs until SIGTERM.
+ *   enet_reference load [HOST:]PORT CLIENTS ROOM_SIZE RATE WINDOW SECONDS
  *       CLIENTS clients (one ENet host each, all on this thread) in rooms of ROOM_SIZE. RATE > 0:
  *       each sends RATE events per second; RATE = 0: each keeps WINDOW events in flight (sent and
  *       not yet back). 128-byte events carry the sender, a sequence number and the send time.
- *   enet_reference handshakes PORT CONCURRENCY SECONDS
+ *   enet_reference handshakes [HOST:]PORT CONCURRENCY SECONDS
  *       Connects and disconnects, CONCURRENCY at a time.
+ *
+ * The drivers connect to 127.0.0.1 unless a HOST is given (a lossy link's relay, for instance).
  *
  * The driver prints "start" when its measured window begins, then "end ..." with the window's
  * figures as soon as it ends (the caller reads the server's CPU time on both lines), then "check ..."
- * with loss, duplicates and reordering once everything sent has arrived.
+ * with loss, duplicates and reordering once everything sent has arrived (or 10 s have passed).
  */
 #define _GNU_SOURCE
 #include <enet/enet.h>
@@ -31,9 +35,16 @@
 #define MAX_ROOM_SIZE 64
 #define MAX_CLIENTS 1024
 #define RELAY_PEERS 256
-/* Latency histogram: 100 ns buckets up to 100 ms (the last bucket takes everything above). */
-#define BUCKET_NS 100
-#define BUCKETS 1000000
+/* Connect data of a handshake: no room, as sealnet's handshake driver joins none. */
+#define NO_ROOM 0xFFFFFFFFu
+/* Latency histogram: 100 ns buckets up to 100 ms, then 100 us buckets up to 10 s (the last bucket
+ * takes everything above), so that a lossy link's retransmissions are measured too. */
+#define FINE_NS 100ull
+#define FINE_BUCKETS 1000000ull
+#define COARSE_NS 100000ull
+#define BUCKETS (FINE_BUCKETS + 99000ull)
+/* How long the driver waits, after its window, for everything sent to reach every room member. */
+#define DRAIN_NS 10000000000ull
 
 static volatile sig_atomic_t running = 1;
 
@@ -72,12 +83,16 @@ static int relay(int port) {
     while (running) {
         int got = enet_host_service(host, &event, 10);
         while (got > 0) {
-            if (event.type == ENET_EVENT_TYPE_CONNECT) {
+            if (event.type == ENET_EVENT_TYPE_CONNECT && event.data == NO_ROOM) {
+                event.peer->data = NULL;
+            } else if (event.type == ENET_EVENT_TYPE_CONNECT) {
                 uint32_t index = event.data % MAX_ROOMS;
                 struct room *room = &rooms[index];
                 if (room->count < MAX_ROOM_SIZE) {
                     room->members[room->count++] = event.peer;
                     event.peer->data = room;
+                    ENetPacket *joined = enet_packet_create("J", 1, ENET_PACKET_FLAG_RELIABLE);
+                    if (enet_peer_send(event.peer, 0, joined) < 0) enet_packet_destroy(joined);
                 } else {
                     enet_peer_disconnect_now(event.peer, 0);
                 }
@@ -112,6 +127,7 @@ struct client {
     ENetHost *host;
     ENetPeer *peer;
     int connected;
+    int joined; /* the relay put it in its room */
     int room;
     int slot; /* index within the room */
     uint64_t sent;
@@ -129,6 +145,18 @@ struct totals {
     uint32_t *histogram;
     int measuring;
 };
+
+static uint64_t bucket_of(uint64_t latency_ns) {
+    uint64_t fine_end = FINE_BUCKETS * FINE_NS;
+    if (latency_ns < fine_end) return latency_ns / FINE_NS;
+    uint64_t bucket = FINE_BUCKETS + (latency_ns - fine_end) / COARSE_NS;
+    return bucket < BUCKETS ? bucket : BUCKETS - 1;
+}
+
+static uint64_t bucket_middle_ns(uint64_t bucket) {
+    if (bucket < FINE_BUCKETS) return bucket * FINE_NS + FINE_NS / 2;
+    return FINE_BUCKETS * FINE_NS + (bucket - FINE_BUCKETS) * COARSE_NS + COARSE_NS / 2;
+}
 
 static void put_u64(uint8_t *at, uint64_t value) { memcpy(at, &value, 8); }
 static uint64_t get_u64(const uint8_t *at) {
@@ -156,8 +184,8 @@ static void on_event(struct client *clients, struct client *c, const uint8_t *da
     if (&clients[sender] == c) c->echoed++;
     if (totals->measuring) {
         totals->deliveries++;
-        uint64_t bucket = (now_ns() - sent_ns) / BUCKET_NS;
-        totals->histogram[bucket < BUCKETS ? bucket : BUCKETS - 1]++;
+        uint64_t now = now_ns();
+        totals->histogram[bucket_of(now > sent_ns ? now - sent_ns : 0)]++;
     }
 }
 
@@ -183,9 +211,14 @@ static int service_host(struct client *clients, struct client *c, struct totals 
         if (event.type == ENET_EVENT_TYPE_CONNECT) {
             c->connected = 1;
         } else if (event.type == ENET_EVENT_TYPE_DISCONNECT) {
+            if (c->connected) fprintf(stderr, "enet load: client %d was disconnected\n", (int)(c - clients));
             c->connected = 0;
         } else if (event.type == ENET_EVENT_TYPE_RECEIVE) {
-            on_event(clients, c, event.packet->data, event.packet->dataLength, totals);
+            if (event.packet->dataLength == 1) {
+                c->joined = 1;
+            } else {
+                on_event(clients, c, event.packet->data, event.packet->dataLength, totals);
+            }
             enet_packet_destroy(event.packet);
         }
     }
@@ -219,9 +252,21 @@ static double percentile_us(const uint32_t *histogram, uint64_t total, double p)
     uint64_t rank = (uint64_t)((double)(total ? total - 1 : 0) * p / 100.0), seen = 0;
     for (uint64_t i = 0; i < BUCKETS; i++) {
         seen += histogram[i];
-        if (seen > rank) return (double)(i * BUCKET_NS + BUCKET_NS / 2) / 1000.0;
+        if (seen > rank) return (double)bucket_middle_ns(i) / 1000.0;
     }
     return 0;
+}
+
+/* Events sent and not (yet) delivered to a member of the sender's room, summed over members. */
+static uint64_t missing(const struct client *clients, int count, int room_size) {
+    uint64_t missing = 0;
+    for (int i = 0; i < count; i++) {
+        for (int j = clients[i].room * room_size; j < count && clients[j].room == clients[i].room; j++) {
+            uint64_t got = clients[i].received[clients[j].slot];
+            missing += clients[j].sent > got ? clients[j].sent - got : 0;
+        }
+    }
+    return missing;
 }
 
 static int load(ENetAddress address, int count, int room_size, double rate, int window, double seconds) {
@@ -245,14 +290,14 @@ static int load(ENetAddress address, int count, int room_size, double rate, int 
         }
     }
     uint64_t deadline = now_ns() + 10000000000ull;
-    for (int connected = 0; connected < count;) {
+    for (int joined = 0; joined < count;) {
         if (now_ns() > deadline) {
-            fprintf(stderr, "enet load: %d of %d clients connected\n", connected, count);
+            fprintf(stderr, "enet load: %d of %d clients connected and in their rooms\n", joined, count);
             return 1;
         }
         service(clients, count, 1000000, &totals);
-        connected = 0;
-        for (int i = 0; i < count; i++) connected += clients[i].connected;
+        joined = 0;
+        for (int i = 0; i < count; i++) joined += clients[i].connected && clients[i].joined;
     }
     uint64_t period = rate > 0 ? (uint64_t)(1e9 / rate) : 0;
     uint64_t started = now_ns();
@@ -297,21 +342,11 @@ static int load(ENetAddress address, int count, int room_size, double rate, int 
            percentile_us(totals.histogram, total, 90), percentile_us(totals.histogram, total, 99));
     fflush(stdout);
     /* Everything sent must arrive at every member of the sender's room. */
-    deadline = now_ns() + 5000000000ull;
-    for (int pending = 1; pending && now_ns() < deadline;) {
+    deadline = now_ns() + DRAIN_NS;
+    uint64_t lost = missing(clients, count, room_size);
+    while (lost > 0 && now_ns() < deadline) {
         service(clients, count, 1000000, &totals);
-        pending = 0;
-        for (int i = 0; i < count; i++) pending |= clients[i].echoed < clients[i].sent;
-    }
-    /* The last events to others may still be on their way after the sender's own came back. */
-    for (uint64_t until = now_ns() + 200000000ull; now_ns() < until;) {
-        service(clients, count, 1000000, &totals);
-    }
-    uint64_t lost = 0;
-    for (int i = 0; i < count; i++) {
-        for (int j = clients[i].room * room_size; j < count && clients[j].room == clients[i].room; j++) {
-            lost += clients[j].sent - clients[i].received[clients[j].slot];
-        }
+        lost = missing(clients, count, room_size);
     }
     printf("check lost=%llu duplicates=%llu reordered=%llu\n", (unsigned long long)lost,
            (unsigned long long)totals.duplicates, (unsigned long long)totals.reordered);
@@ -333,7 +368,7 @@ static int handshakes(ENetAddress address, int concurrency, double seconds) {
     if (!hosts) return 1;
     for (int i = 0; i < concurrency; i++) {
         hosts[i] = enet_host_create(NULL, 1, 1, 0, 0);
-        if (!hosts[i] || !enet_host_connect(hosts[i], &address, 1, 0)) {
+        if (!hosts[i] || !enet_host_connect(hosts[i], &address, 1, NO_ROOM)) {
             fprintf(stderr, "enet handshakes: cannot create client %d\n", i);
             return 1;
         }
@@ -356,7 +391,7 @@ static int handshakes(ENetAddress address, int concurrency, double seconds) {
                 if (event.type == ENET_EVENT_TYPE_CONNECT) {
                     done++;
                     enet_peer_disconnect_now(event.peer, 0);
-                    enet_host_connect(hosts[i], &address, 1, 0);
+                    enet_host_connect(hosts[i], &address, 1, NO_ROOM);
                 }
             }
             fds[i].fd = hosts[i]->socket;
@@ -379,15 +414,33 @@ int main(int argc, char **argv) {
     }
     atexit(enet_deinitialize);
     if (argc == 3 && strcmp(argv[1], "relay") == 0) return relay(atoi(argv[2]));
-    ENetAddress address = {.port = argc > 2 ? (enet_uint16)atoi(argv[2]) : 0};
-    enet_address_set_host(&address, "127.0.0.1");
+    /* [HOST:]PORT */
+    ENetAddress address = {.port = 0};
+    char host[256] = "127.0.0.1";
+    const char *port = argc > 2 ? argv[2] : "0";
+    const char *colon = strrchr(port, ':');
+    if (colon) {
+        size_t length = (size_t)(colon - port);
+        if (length == 0 || length >= sizeof host) {
+            fprintf(stderr, "enet: bad address %s\n", port);
+            return 2;
+        }
+        memcpy(host, port, length);
+        host[length] = 0;
+        port = colon + 1;
+    }
+    address.port = (enet_uint16)atoi(port);
+    if (enet_address_set_host(&address, host) != 0) {
+        fprintf(stderr, "enet: cannot resolve %s\n", host);
+        return 2;
+    }
     if (argc == 8 && strcmp(argv[1], "load") == 0)
         return load(address, atoi(argv[3]), atoi(argv[4]), atof(argv[5]), atoi(argv[6]), atof(argv[7]));
     if (argc == 5 && strcmp(argv[1], "handshakes") == 0)
         return handshakes(address, atoi(argv[3]), atof(argv[4]));
     fprintf(stderr,
             "usage: enet_reference relay PORT\n"
-            "       enet_reference load PORT CLIENTS ROOM_SIZE RATE WINDOW SECONDS\n"
-            "       enet_reference handshakes PORT CONCURRENCY SECONDS\n");
+            "       enet_reference load [HOST:]PORT CLIENTS ROOM_SIZE RATE WINDOW SECONDS\n"
+            "       enet_reference handshakes [HOST:]PORT CONCURRENCY SECONDS\n");
     return 2;
 }
