@@ -19,6 +19,7 @@ mod server;
 mod shards;
 mod ticket;
 mod udp;
+mod udp_batch;
 
 pub use config::Config;
 pub use plugin::{AuthenticatedContext, EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};

@@ -1,5 +1,5 @@
-//! The UDP listener: one socket, read on the runtime that called `serve`, whose datagrams go to their
-//! connection's task by connection id. A datagram for no known connection meets the stateless
+//! The UDP listener: one socket, read on the runtime that called `serve` in batches (`recvmmsg`), whose
+//! datagrams go to their connection's task by connection id. A datagram for no known connection meets the stateless
 //! endpoint: an Initial without a valid cookie gets a Retry (nothing is kept or allocated for it), one
 //! with a valid cookie is admitted like a TCP accept and starts a connection on a shard.
 
@@ -11,12 +11,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sealnet::protocol::datagram::{parse_header, Endpoint, Incoming, KIND_DATA, MAX_UDP_PAYLOAD, RETRY_LEN};
+use std::os::fd::AsRawFd;
+
+use tokio::io::Interest;
 use tokio::sync::{mpsc, watch};
 
 use crate::connection;
 use crate::limits::Source;
 use crate::metrics::udp as outcome;
 use crate::server::Shared;
+use crate::udp_batch::RecvBatch;
 
 /// Datagrams waiting for one connection's task; more are dropped (and counted), as a full socket
 /// buffer would drop them.
@@ -90,67 +94,100 @@ pub(crate) async fn serve(socket: UdpSocket, shared: Arc<Shared>, disconnect: wa
         Err(error) => return tracing::error!(%error, "no randomness for the UDP retry cookies"),
     };
     let (departures, mut departed) = mpsc::unbounded_channel();
-    let mut table: HashMap<u64, Route> = HashMap::new();
-    let mut generations = 0u64;
-    let mut buffer = vec![0u8; MAX_UDP_PAYLOAD + 1];
-    let counters = shared.shards.counters();
+    let mut router = Router {
+        shared: shared.clone(),
+        sender,
+        endpoint,
+        table: HashMap::new(),
+        generations: 0,
+        departures,
+        disconnect,
+    };
+    // One more byte than the largest datagram, so that a longer one shows as truncated.
+    let mut batch = RecvBatch::new(MAX_UDP_PAYLOAD + 1);
+    let fd = socket.as_raw_fd();
     tracing::debug!(address = %socket.local_addr().map_or_else(|_| "?".into(), |a| a.to_string()), "UDP listening");
     loop {
         tokio::select! {
-            received = socket.recv_from(&mut buffer) => {
-                let (len, from) = match received {
-                    Ok(received) => received,
-                    // An ICMP error for an earlier send, or a transient failure: nothing to do with it.
-                    Err(_) => continue,
-                };
-                let datagram = &buffer[..len];
-                let Some((_, connection_id)) = parse_header(datagram) else {
-                    counters.udp[outcome::DROPPED_MALFORMED].add(1);
+            ready = socket.readable() => {
+                if ready.is_err() {
                     continue;
-                };
-                if let Some(route) = table.get(&connection_id) {
-                    match route.inbox.try_send(Datagram { from, bytes: datagram.to_vec() }) {
-                        Ok(()) => continue,
-                        Err(mpsc::error::TrySendError::Full(_)) => {
-                            counters.udp[outcome::DROPPED_INBOX_FULL].add(1);
-                            continue;
-                        }
-                        // Ended; its departure is on its way. A new Initial with this id may follow.
-                        Err(mpsc::error::TrySendError::Closed(_)) => {
-                            table.remove(&connection_id);
-                        }
-                    }
                 }
-                let mut retry = [0u8; RETRY_LEN];
-                match endpoint.on_unknown(datagram, from, Instant::now(), &mut retry) {
-                    Incoming::Retry { len, stale_cookie } => {
-                        counters.udp[outcome::RETRY_SENT].add(1);
-                        if stale_cookie {
-                            counters.udp[outcome::STALE_COOKIE].add(1);
-                        }
-                        let _ = sender.send_to(&retry[..len], from);
-                    }
-                    Incoming::Accept { connection_id } => {
-                        generations += 1;
-                        let departure = Departure { connection_id, generation: generations, notify: departures.clone() };
-                        if let Some(inbox) = admit(&shared, &sender, connection_id, from, departure, &disconnect) {
-                            let _ = inbox.try_send(Datagram { from, bytes: datagram.to_vec() });
-                            table.insert(connection_id, Route { generation: generations, inbox });
+                // Everything waiting, up to a batch per system call.
+                // An error is nothing waiting after all, an ICMP error for an earlier send, or a
+                // transient failure: nothing to do with it.
+                if let Ok(count) = socket.try_io(Interest::READABLE, || batch.receive(fd)) {
+                    for index in 0..count {
+                        match batch.get(index) {
+                            (datagram, Some(from), false) => router.route(datagram, from),
+                            _ => shared.shards.counters().udp[outcome::DROPPED_MALFORMED].add(1),
                         }
                     }
-                    // Data for a connection that ended (or never was).
-                    Incoming::Drop(_) if datagram[0] == KIND_DATA => {
-                        counters.udp[outcome::DROPPED_UNKNOWN_CONNECTION].add(1)
-                    }
-                    Incoming::Drop(_) => counters.udp[outcome::DROPPED_MALFORMED].add(1),
                 }
             }
             Some((connection_id, generation)) = departed.recv() => {
                 // A newer connection may have taken the id since: its entry stays.
-                if table.get(&connection_id).is_some_and(|route| route.generation == generation) {
-                    table.remove(&connection_id);
+                if router.table.get(&connection_id).is_some_and(|route| route.generation == generation) {
+                    router.table.remove(&connection_id);
                 }
             }
+        }
+    }
+}
+
+/// Where each datagram goes: its connection, or the stateless endpoint.
+struct Router {
+    shared: Arc<Shared>,
+    sender: Arc<UdpSocket>,
+    endpoint: Endpoint,
+    table: HashMap<u64, Route>,
+    generations: u64,
+    departures: mpsc::UnboundedSender<(u64, u64)>,
+    disconnect: watch::Receiver<bool>,
+}
+
+impl Router {
+    fn route(&mut self, datagram: &[u8], from: SocketAddr) {
+        let counters = self.shared.shards.counters();
+        let Some((_, connection_id)) = parse_header(datagram) else {
+            counters.udp[outcome::DROPPED_MALFORMED].add(1);
+            return;
+        };
+        if let Some(route) = self.table.get(&connection_id) {
+            match route.inbox.try_send(Datagram { from, bytes: datagram.to_vec() }) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(_)) => {
+                    counters.udp[outcome::DROPPED_INBOX_FULL].add(1);
+                    return;
+                }
+                // Ended; its departure is on its way. A new Initial with this id may follow.
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    self.table.remove(&connection_id);
+                }
+            }
+        }
+        let mut retry = [0u8; RETRY_LEN];
+        match self.endpoint.on_unknown(datagram, from, Instant::now(), &mut retry) {
+            Incoming::Retry { len, stale_cookie } => {
+                counters.udp[outcome::RETRY_SENT].add(1);
+                if stale_cookie {
+                    counters.udp[outcome::STALE_COOKIE].add(1);
+                }
+                let _ = self.sender.send_to(&retry[..len], from);
+            }
+            Incoming::Accept { connection_id } => {
+                self.generations += 1;
+                let generation = self.generations;
+                let departure = Departure { connection_id, generation, notify: self.departures.clone() };
+                if let Some(inbox) = admit(&self.shared, &self.sender, connection_id, from, departure, &self.disconnect)
+                {
+                    let _ = inbox.try_send(Datagram { from, bytes: datagram.to_vec() });
+                    self.table.insert(connection_id, Route { generation, inbox });
+                }
+            }
+            // Data for a connection that ended (or never was).
+            Incoming::Drop(_) if datagram[0] == KIND_DATA => counters.udp[outcome::DROPPED_UNKNOWN_CONNECTION].add(1),
+            Incoming::Drop(_) => counters.udp[outcome::DROPPED_MALFORMED].add(1),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use std::future::Future;
 use std::net::{SocketAddr, UdpSocket};
+use std::os::fd::AsRawFd;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -21,6 +22,7 @@ use crate::ops;
 use crate::rooms::{Outbound, Peer};
 use crate::server::stop_requested;
 use crate::udp::{Datagram, Departure};
+use crate::udp_batch::SendBatch;
 
 /// Datagrams taken from the inbox in one turn before the rest of the loop gets its turn.
 const DATAGRAMS_PER_TURN: usize = 64;
@@ -35,7 +37,7 @@ struct Running {
     shutting_down: bool,
     /// Tells the listener to forget the connection id when the connection ends, wherever it runs.
     _departure: Departure,
-    scratch: Vec<u8>,
+    batch: SendBatch,
 }
 
 /// Starts a connection whose Initial carried a valid cookie; the Initial is the inbox's first datagram.
@@ -69,7 +71,7 @@ pub(crate) async fn serve(
         shutdown,
         shutting_down: false,
         _departure: departure,
-        scratch: Vec::with_capacity(2048),
+        batch: SendBatch::new(),
     });
     run_here(state, None).await
 }
@@ -84,19 +86,27 @@ fn run_here(mut state: Box<Running>, join: Option<Move>) -> Pin<Box<dyn Future<O
     })
 }
 
-/// Sends every datagram the session has ready.
-fn flush(conn: &mut Connection, socket: &UdpSocket, scratch: &mut Vec<u8>) {
+/// Sends every datagram the session has ready, a batch per system call.
+fn flush(conn: &mut Connection, socket: &UdpSocket, batch: &mut SendBatch) {
     let now = Instant::now();
     let counters = conn.shared.shards.counters();
-    while conn.session.poll_datagram(now, scratch) {
-        let Some(to) = conn.session.remote_address() else { break };
-        match socket.send_to(scratch, to) {
-            Ok(sent) => counters.bytes_out.add(sent as u64),
-            // The kernel's buffer is full, or the path is gone for now: dropped, and recovered by the
-            // link if it carried anything reliable.
-            Err(_) => counters.udp[crate::metrics::udp::SEND_FAILED].add(1),
+    let Some(to) = conn.session.remote_address() else { return };
+    let fd = socket.as_raw_fd();
+    let send = |batch: &mut SendBatch, expected: usize| {
+        let (bytes, datagrams) = batch.send(fd, to);
+        counters.bytes_out.add(bytes as u64);
+        // What the kernel did not take (its buffer full) is dropped: the link sends again what mattered.
+        counters.udp[crate::metrics::udp::SEND_FAILED].add((expected - datagrams) as u64);
+    };
+    let mut filled = 0;
+    while conn.session.poll_datagram(now, batch.next_buffer()) {
+        filled += 1;
+        if batch.commit() {
+            send(batch, filled);
+            filled = 0;
         }
     }
+    send(batch, filled);
 }
 
 async fn run(mut state: Box<Running>) {
@@ -107,9 +117,9 @@ async fn run(mut state: Box<Running>) {
     tokio::pin!(sleep);
 
     loop {
-        let Running { conn, socket, inbox, outbound, shutdown, shutting_down, scratch, .. } = &mut *state;
+        let Running { conn, socket, inbox, outbound, shutdown, shutting_down, batch, .. } = &mut *state;
         conn.handle_session_events();
-        flush(conn, socket, scratch);
+        flush(conn, socket, batch);
         if conn.session.wants_close() || conn.session.is_closed() {
             break;
         }
@@ -166,7 +176,7 @@ async fn run(mut state: Box<Running>) {
         }
     }
 
-    let Running { conn, socket, outbound, scratch, .. } = &mut *state;
+    let Running { conn, socket, outbound, batch, .. } = &mut *state;
     conn.leave_room();
     outbound.close();
     let mut unclaimed = 0;
@@ -177,7 +187,7 @@ async fn run(mut state: Box<Running>) {
     shared.output_budget.release(unclaimed);
     if conn.session.wants_close() {
         // The goodbye goes out, several copies, each in a datagram of its own.
-        flush(conn, socket, scratch);
+        flush(conn, socket, batch);
         conn.session.transport_closed(None);
     }
     count_drops(conn);
