@@ -6,11 +6,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/ensure-tool.sh" tcpdump tcpdump
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-tcpdump -i lo --immediate-mode -U -w "$work/demo.pcap" tcp >/dev/null 2>"$work/tcpdump.log" &
+tcpdump -i lo --immediate-mode -U -w "$work/demo.pcap" "tcp or udp" >/dev/null 2>"$work/tcpdump.log" &
 capture=$!
 # tcpdump reports on stderr once it listens; wait for that instead of guessing a delay.
 for _ in $(seq 1 100); do grep -q "listening on" "$work/tcpdump.log" && break; sleep 0.05; done
-"$root/scripts/with-server.sh" -- "$root/examples/demo/run.sh" > "$work/demo.out"
+"$root/scripts/with-server.sh" --backend -- "$root/examples/demo/run.sh" > "$work/demo.out"
 sleep 1
 kill -INT "$capture"
 wait "$capture" || true
