@@ -497,6 +497,19 @@ pub(crate) async fn serve(
 }
 
 impl Connection {
+    /// The connection ends, whatever its transport: it leaves its room, and nothing more can be
+    /// queued for it, so what is still in its queue goes back to the output budget.
+    fn depart(&mut self, outbound: &mut mpsc::Receiver<Outbound>) {
+        self.leave_room();
+        outbound.close();
+        let mut unclaimed = 0;
+        while let Ok(item) = outbound.try_recv() {
+            self.peer.taken(&item);
+            unclaimed += item.size();
+        }
+        self.shared.output_budget.release(unclaimed);
+    }
+
     /// The room or the server asked this connection to go.
     fn on_kicked(&mut self, reason: DisconnectReason, message: &str) {
         if reason == DisconnectReason::SlowConsumer {
@@ -696,15 +709,7 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
     }
 
     let Running { conn, output, outbound, .. } = &mut *state;
-    conn.leave_room();
-    // Nothing more can be queued for this connection: give back what is still in its queue.
-    outbound.close();
-    let mut unclaimed = 0;
-    while let Ok(item) = outbound.try_recv() {
-        conn.peer.taken(&item);
-        unclaimed += item.size();
-    }
-    shared.output_budget.release(unclaimed);
+    conn.depart(outbound);
     if conn.session.wants_close() {
         output.take_from(&mut conn.session);
         let _ = tokio::time::timeout(FLUSH_LIMIT, close_gracefully(&mut stream, output, &shared.shards)).await;

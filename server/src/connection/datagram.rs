@@ -177,14 +177,7 @@ async fn run(mut state: Box<Running>) {
     }
 
     let Running { conn, socket, outbound, batch, .. } = &mut *state;
-    conn.leave_room();
-    outbound.close();
-    let mut unclaimed = 0;
-    while let Ok(item) = outbound.try_recv() {
-        conn.peer.taken(&item);
-        unclaimed += item.size();
-    }
-    shared.output_budget.release(unclaimed);
+    conn.depart(outbound);
     if conn.session.wants_close() {
         // The goodbye goes out, several copies, each in a datagram of its own.
         flush(conn, socket, batch);

@@ -116,6 +116,8 @@ pub(crate) struct SendQueues {
     pub retransmit: VecDeque<Unit>,
     /// Unreliable units, oldest first.
     pub unreliable: VecDeque<Unit>,
+    /// Unreliable messages waiting (their first units in `unreliable`).
+    unreliable_messages: usize,
     /// Per-direction counter of fragmented messages.
     next_group: u32,
     /// Payload bytes queued (all three queues and the channels' waiting lists).
@@ -150,9 +152,24 @@ impl SendQueues {
         self.queued_bytes += body.len();
         let template =
             |payload, fragment| Unit { message_type, encrypt, delivery, channel, sequence: None, fragment, payload };
-        let mut units: Vec<Unit> = Vec::new();
+        let reliable = matches!(delivery, Delivery::Reliable | Delivery::ReliableUnsequenced);
+        // Every fragment of an unreliable sequenced message carries the message's one number.
+        let unreliable_sequence = (delivery == Delivery::Unreliable).then(|| {
+            let out = self.channel(channel);
+            let sequence = out.unreliable_next;
+            out.unreliable_next = sequence.wrapping_add(1);
+            sequence
+        });
+        let enqueue = |queues: &mut Self, mut unit: Unit| {
+            if reliable {
+                queues.channel(channel).waiting.push_back(unit);
+            } else {
+                unit.sequence = unreliable_sequence;
+                queues.unreliable.push_back(unit);
+            }
+        };
         if body.len() <= whole_room {
-            units.push(template(Payload::Whole(body), None));
+            enqueue(self, template(Payload::Whole(body), None));
         } else {
             let room = max_frame - frame_overhead(sequenced, true);
             let count = body.len().div_ceil(room);
@@ -163,39 +180,24 @@ impl SendQueues {
                 let start = index * room;
                 let end = (start + room).min(shared.len());
                 let fragment = Fragment { group, index: index as u16, count: count as u16 };
-                units.push(template(Payload::Part(shared.clone(), start as u32, end as u32), Some(fragment)));
+                enqueue(self, template(Payload::Part(shared.clone(), start as u32, end as u32), Some(fragment)));
             }
         }
-        match delivery {
-            Delivery::Reliable | Delivery::ReliableUnsequenced => {
-                let out = self.channel(channel);
-                out.waiting.extend(units);
-                self.release(channel);
-            }
-            Delivery::Unreliable => {
-                let out = self.channel(channel);
-                let sequence = out.unreliable_next;
-                out.unreliable_next = sequence.wrapping_add(1);
-                for mut unit in units {
-                    unit.sequence = Some(sequence);
-                    self.unreliable.push_back(unit);
-                }
-                self.bound_unreliable(max_waiting_unreliable);
-            }
-            Delivery::UnreliableUnsequenced => {
-                self.unreliable.extend(units);
-                self.bound_unreliable(max_waiting_unreliable);
-            }
+        if reliable {
+            self.release(channel);
+        } else {
+            self.unreliable_messages += 1;
+            self.bound_unreliable(max_waiting_unreliable);
         }
     }
 
     /// Unreliable messages beyond the bound go, oldest first: newer state matters more to a game.
     fn bound_unreliable(&mut self, max_messages: usize) {
         // Counted in units; a fragmented message counts once per fragment, which only drops sooner.
-        while self.unreliable.len() > max_messages.max(1).saturating_mul(4) || self.unreliable_messages() > max_messages
-        {
+        while self.unreliable.len() > max_messages.max(1).saturating_mul(4) || self.unreliable_messages > max_messages {
             let Some(first) = self.unreliable.pop_front() else { break };
             self.queued_bytes -= first.payload.bytes().len();
+            self.count_gone(&first);
             // The rest of a fragmented message is useless without this part.
             if let Some(fragment) = first.fragment {
                 while self.unreliable.front().is_some_and(|u| u.fragment.is_some_and(|f| f.group == fragment.group)) {
@@ -207,14 +209,16 @@ impl SendQueues {
         }
     }
 
-    fn unreliable_messages(&self) -> usize {
-        self.unreliable.iter().filter(|u| u.fragment.is_none_or(|f| f.index == 0)).count()
+    /// A waiting unreliable unit left the queue: the message it starts no longer waits.
+    fn count_gone(&mut self, unit: &Unit) {
+        if unit.fragment.is_none_or(|f| f.index == 0) {
+            self.unreliable_messages = self.unreliable_messages.saturating_sub(1);
+        }
     }
 
     /// Numbers the channel's waiting reliable units as far as its windows allow.
     fn release(&mut self, channel: u8) {
-        let out = self.channel(channel);
-        let mut ready = Vec::new();
+        let Some(out) = self.channels.get_mut(channel as usize).and_then(Option::as_mut) else { return };
         while let Some(unit) = out.waiting.front() {
             let window = &mut out.reliable[space(unit.delivery).expect("reliable")];
             if !window.has_room() {
@@ -223,9 +227,8 @@ impl SendQueues {
             let mut unit = out.waiting.pop_front().expect("checked");
             unit.sequence = Some(window.next());
             window.acked.push_back(false);
-            ready.push(unit);
+            self.reliable.push_back(unit);
         }
-        self.reliable.extend(ready);
     }
 
     /// A reliable unit was acknowledged: its window may let waiting units go.
@@ -242,6 +245,7 @@ impl SendQueues {
     /// Payload bytes of a unit that left the queues for good (sent unreliable, or dropped).
     pub fn sent_unreliable(&mut self, unit: &Unit) {
         self.queued_bytes = self.queued_bytes.saturating_sub(unit.payload.bytes().len());
+        self.count_gone(unit);
     }
 
     /// Drops everything waiting (a goodbye supersedes it).
@@ -249,6 +253,7 @@ impl SendQueues {
         self.reliable.clear();
         self.retransmit.clear();
         self.unreliable.clear();
+        self.unreliable_messages = 0;
         for channel in self.channels.iter_mut().flatten() {
             channel.waiting.clear();
         }
