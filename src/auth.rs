@@ -37,6 +37,13 @@ pub const PARAM_TOKEN_EXPIRES: u8 = 198;
 pub const PARAM_NICKNAME: u8 = 202;
 /// Parameter: the backend's data for the player (Table of String → scalar).
 pub const PARAM_DATA: u8 = 245;
+/// Parameter: the transport an AuthOnce client switches to after authenticating over WSS (Byte:
+/// Photon's ConnectionProtocol, 0 UDP or 1 TCP). With it, the answer carries an AuthOnce secret.
+pub const PARAM_EXPECTED_PROTOCOL: u8 = 195;
+/// Parameter: the AuthOnce secret (ByteArray of 32), in an Authenticate answer over WSS only.
+pub const PARAM_AUTH_ONCE_SECRET: u8 = 192;
+/// Length of an AuthOnce secret.
+pub const AUTH_ONCE_SECRET_LEN: usize = 32;
 /// Event: a fresh server token (221, 198).
 pub const EVENT_AUTH: u8 = 223;
 
@@ -133,6 +140,7 @@ pub struct AuthValues {
     params: Vec<(String, String)>,
     auth_data: Option<Vec<u8>>,
     token: Vec<u8>,
+    expected_protocol: Option<u8>,
 }
 
 impl std::fmt::Debug for AuthValues {
@@ -145,6 +153,7 @@ impl std::fmt::Debug for AuthValues {
             .field("params", &self.params.len())
             .field("auth_data_len", &self.auth_data.as_ref().map(Vec::len))
             .field("token_len", &self.token.len())
+            .field("expected_protocol", &self.expected_protocol)
             .finish()
     }
 }
@@ -158,7 +167,23 @@ impl AuthValues {
             params: Vec::new(),
             auth_data: None,
             token: Vec::new(),
+            expected_protocol: None,
         }
+    }
+
+    /// Asks for an AuthOnce secret for later connections over `protocol` (0 UDP, 1 TCP): the
+    /// authentication must then run over WSS (docs/auth.md §5.6).
+    pub fn set_expected_protocol(&mut self, protocol: u8) -> Result<(), AuthValuesError> {
+        if protocol > 1 {
+            return Err(AuthValuesError::Malformed { param: PARAM_EXPECTED_PROTOCOL, expected: "0 (UDP) or 1 (TCP)" });
+        }
+        self.expected_protocol = Some(protocol);
+        Ok(())
+    }
+
+    /// The transport an AuthOnce secret was asked for, if one was.
+    pub fn expected_protocol(&self) -> Option<u8> {
+        self.expected_protocol
     }
 
     pub fn set_connection_token(&mut self, token: &[u8]) -> Result<(), AuthValuesError> {
@@ -240,7 +265,13 @@ impl AuthValues {
                 return Err(AuthValuesError::MissingToken);
             }
             params.insert(PARAM_TOKEN, self.token.clone());
+            if let Some(protocol) = self.expected_protocol {
+                params.insert(PARAM_EXPECTED_PROTOCOL, protocol);
+            }
             return Ok(OperationRequest { op_code: op_code::AUTHENTICATE_ONCE, params });
+        }
+        if let Some(protocol) = self.expected_protocol {
+            params.insert(PARAM_EXPECTED_PROTOCOL, protocol);
         }
         params.insert(PARAM_AUTH_TYPE, self.auth_type.wire());
         if !self.connection_token.is_empty() {
@@ -262,6 +293,19 @@ impl AuthValues {
 
     /// The values a request carries, checked against the same limits (server side).
     pub fn from_request(request: &OperationRequest) -> Result<AuthValues, AuthValuesError> {
+        let mut values = Self::values_from_request(request)?;
+        match request.params.get(PARAM_EXPECTED_PROTOCOL) {
+            None => {}
+            Some(Value::Byte(protocol)) => values.set_expected_protocol(*protocol)?,
+            Some(_) => {
+                let expected = "a Byte: 0 (UDP) or 1 (TCP)";
+                return Err(AuthValuesError::Malformed { param: PARAM_EXPECTED_PROTOCOL, expected });
+            }
+        }
+        Ok(values)
+    }
+
+    fn values_from_request(request: &OperationRequest) -> Result<AuthValues, AuthValuesError> {
         let params = &request.params;
         // A server token admits the player whichever of the two operations carries it.
         if request.op_code == op_code::AUTHENTICATE_ONCE || params.get(PARAM_TOKEN).is_some() {
@@ -352,6 +396,18 @@ impl ServerToken {
             }
             _ => None,
         }
+    }
+}
+
+/// Takes the AuthOnce secret out of an Authenticate answer, so that only the SDK keeps it.
+pub fn take_auth_once_secret(params: &mut Params) -> Option<zeroize::Zeroizing<[u8; AUTH_ONCE_SECRET_LEN]>> {
+    match params.remove(PARAM_AUTH_ONCE_SECRET) {
+        Some(Value::Bytes(mut bytes)) => {
+            let secret = <[u8; AUTH_ONCE_SECRET_LEN]>::try_from(bytes.as_slice()).ok().map(zeroize::Zeroizing::new);
+            zeroize::Zeroize::zeroize(&mut bytes);
+            secret
+        }
+        _ => None,
     }
 }
 

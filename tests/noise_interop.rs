@@ -214,3 +214,86 @@ fn our_client_session_talks_to_snow_server() {
         other => panic!("expected an encrypted event, got {other:?}"),
     }
 }
+
+const PSK_PATTERN: &str = "Noise_NXpsk2_25519_AESGCM_SHA256";
+
+fn snow_psk_builder<'a>() -> snow::Builder<'a> {
+    snow::Builder::new(PSK_PATTERN.parse().unwrap())
+}
+
+#[test]
+fn our_psk_initiator_completes_with_snow_responder() {
+    let server_secret = [0x3c; 32];
+    let server_public = *Keypair::from_secret_bytes(server_secret).public();
+    let psk = [0x77; 32];
+    let prologue = b"psk prologue";
+    let mut responder = snow_psk_builder()
+        .local_private_key(&server_secret)
+        .unwrap()
+        .psk(2, &psk)
+        .unwrap()
+        .prologue(prologue)
+        .unwrap()
+        .build_responder()
+        .unwrap();
+
+    // A token-sized payload: the first message carries the server token.
+    let token = vec![0xab; 600];
+    let mut first = Vec::new();
+    let initiator = Initiator::start_psk(prologue, &token, &psk, &mut first).unwrap();
+    let mut payload = vec![0u8; 2048];
+    let n = responder.read_message(&first, &mut payload).unwrap();
+    assert_eq!(&payload[..n], &token[..]);
+    let mut second = [0u8; 512];
+    let len = responder.write_message(b"psk reply", &mut second).unwrap();
+    let completed = initiator.finish(&second[..len], Some(&server_public)).unwrap();
+    assert_eq!(completed.remote_payload, b"psk reply");
+    assert_eq!(responder.get_handshake_hash(), &completed.handshake_hash[..]);
+    let (snow_i2r, snow_r2i) = responder.dangerously_get_raw_split();
+    assert_eq!(*completed.keys.send, snow_i2r);
+    assert_eq!(*completed.keys.receive, snow_r2i);
+}
+
+#[test]
+fn snow_psk_initiator_completes_with_our_responder() {
+    let server = Keypair::generate().unwrap();
+    let psk = [0x21; 32];
+    let prologue = b"another psk prologue";
+    let mut initiator = snow_psk_builder().psk(2, &psk).unwrap().prologue(prologue).unwrap().build_initiator().unwrap();
+    let mut first = [0u8; 256];
+    let len = initiator.write_message(b"token bytes", &mut first).unwrap();
+    let responder = noise::Responder::read_psk(prologue, &first[..len]).unwrap();
+    assert_eq!(responder.remote_payload(), b"token bytes");
+    let mut reply = Vec::new();
+    let completed = responder.finish_psk(&server, &psk, b"welcome", &mut reply).unwrap();
+    let mut payload = [0u8; 128];
+    let n = initiator.read_message(&reply, &mut payload).unwrap();
+    assert_eq!(&payload[..n], b"welcome");
+    assert_eq!(initiator.get_handshake_hash(), &completed.handshake_hash[..]);
+    let (snow_i2r, snow_r2i) = initiator.dangerously_get_raw_split();
+    assert_eq!(*completed.keys.receive, snow_i2r);
+    assert_eq!(*completed.keys.send, snow_r2i);
+}
+
+#[test]
+fn a_psk_that_differs_fails_the_reply_on_both_implementations() {
+    let server = Keypair::generate().unwrap();
+    let prologue = b"p";
+    // snow's initiator holds one secret, our responder another: snow refuses our reply.
+    let mut initiator =
+        snow_psk_builder().psk(2, &[1; 32]).unwrap().prologue(prologue).unwrap().build_initiator().unwrap();
+    let mut first = [0u8; 256];
+    let len = initiator.write_message(b"t", &mut first).unwrap();
+    let mut reply = Vec::new();
+    noise::Responder::read_psk(prologue, &first[..len])
+        .unwrap()
+        .finish_psk(&server, &[2; 32], b"", &mut reply)
+        .unwrap();
+    assert!(initiator.read_message(&reply, &mut [0u8; 128]).is_err());
+    // And our initiator refuses a reply made with another secret.
+    let mut first = Vec::new();
+    let ours = Initiator::start_psk(prologue, b"t", &[3; 32], &mut first).unwrap();
+    let mut reply = Vec::new();
+    noise::Responder::read_psk(prologue, &first).unwrap().finish_psk(&server, &[4; 32], b"", &mut reply).unwrap();
+    assert_eq!(ours.finish(&reply, None).unwrap_err(), noise::NoiseError::Decrypt);
+}

@@ -7,7 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use sealnet::auth::{AuthType, AuthValues, ServerToken, EVENT_AUTH, PARAM_DATA, PARAM_NICKNAME, PARAM_USER_ID};
+use sealnet::auth::{
+    AuthType, AuthValues, ServerToken, EVENT_AUTH, PARAM_AUTH_ONCE_SECRET, PARAM_DATA, PARAM_NICKNAME, PARAM_USER_ID,
+};
 use sealnet::protocol::codec::{Params, Table};
 use sealnet::protocol::message::{EventData, OperationRequest, OperationResponse};
 use sealnet::protocol::sealing::SendOptions;
@@ -16,12 +18,13 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::task::JoinHandle;
 
 use crate::admin::AuthCounters;
-use crate::auth::token::{data_to_table, InvalidToken, TokenClaims};
+use crate::auth::token::{data_to_table, AuthOnceSecret, InvalidToken, TokenClaims};
 use crate::auth::{AuthContext, AuthRequest, WebhookOutcome};
 use crate::config::Role;
 use crate::connection::Connection;
 use crate::ops::{error, respond};
 use crate::plugin::{AuthenticatedContext, Verdict};
+use sealnet::protocol::status::DisconnectReason;
 
 /// Time a provider call may take beyond the webhook's budget before the server gives up on it.
 const PROVIDER_GRACE: Duration = Duration::from_millis(100);
@@ -43,6 +46,8 @@ pub(crate) enum AuthState {
 pub(crate) struct PendingCall {
     pub(crate) call: JoinHandle<WebhookOutcome>,
     options: SendOptions,
+    /// The client asked for an AuthOnce secret.
+    auth_once: bool,
     /// Held while the call runs: the server-wide bound on outstanding calls.
     _permit: OwnedSemaphorePermit,
 }
@@ -63,6 +68,8 @@ pub(crate) struct Authenticated {
     pub(crate) token_expires_ms: i64,
     /// How the player proved who it is; carried into every token it is given.
     pub(crate) origin: Origin,
+    /// The player's AuthOnce secret, carried into every token it is given.
+    pub(crate) auth_once: Option<AuthOnceSecret>,
 }
 
 /// How and when a player last authenticated with the backend or anonymously (a token does not reset
@@ -121,6 +128,12 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
         Ok(values) => values,
         Err(problem) => return respond(conn, error(op, return_code::INVALID_OPERATION, problem.to_string()), options),
     };
+    // The secret would be readable by anyone on the path of a connection in clear.
+    let auth_once = values.expected_protocol().is_some();
+    if auth_once && !conn.session.is_encrypted() {
+        let message = "an AuthOnce secret (parameter 195) is given only over WSS or an encrypted connection".to_owned();
+        return respond(conn, error(op, return_code::INVALID_OPERATION, message), options);
+    }
     if conn.shared.config.role == Role::Game && values.auth_type != AuthType::Token {
         let message = "this game server admits players with a server token from a master (operation 231)".to_owned();
         return respond(conn, error(op, return_code::INVALID_AUTHENTICATION, message), options);
@@ -148,7 +161,8 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
                         authenticated_ms: claims.authenticated_ms,
                         via_token: true,
                     };
-                    admit(conn, claims.context, claims.injected, origin, op, options)
+                    let player = Player { context: claims.context, injected: claims.injected, origin };
+                    admit(conn, player, secret_for(auth_once, claims.auth_once), op, options)
                 }
                 Err(invalid) => {
                     AuthCounters::count(&conn.shared.auth_counters.token_refused);
@@ -161,7 +175,8 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
             Some(user_id) => {
                 let context = AuthContext { user_id, ..AuthContext::default() };
                 let origin = Origin { anonymous: true, authenticated_ms: (conn.shared.clock)(), via_token: false };
-                admit(conn, context, Table::new(), origin, op, options)
+                let player = Player { context, injected: Table::new(), origin };
+                admit(conn, player, secret_for(auth_once, None), op, options)
             }
             None => {
                 let message = "the server could not create a user id; try again".to_owned();
@@ -172,7 +187,7 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
             let message = "anonymous players are not allowed on this server".to_owned();
             respond(conn, error(op, return_code::INVALID_AUTHENTICATION, message), options)
         }
-        AuthType::Custom => start_call(conn, values, options),
+        AuthType::Custom => start_call(conn, values, options, auth_once),
     }
 }
 
@@ -199,7 +214,7 @@ fn refusal(conn: &mut Connection, request: &OperationRequest) -> Option<Operatio
     None
 }
 
-fn start_call(conn: &mut Connection, values: AuthValues, options: SendOptions) {
+fn start_call(conn: &mut Connection, values: AuthValues, options: SendOptions, auth_once: bool) {
     const OP: u8 = op_code::AUTHENTICATE;
     let Some(provider) = conn.shared.auth_provider.clone() else {
         let message = "no authentication backend is configured on this server".to_owned();
@@ -231,7 +246,7 @@ fn start_call(conn: &mut Connection, values: AuthValues, options: SendOptions) {
             transient: true,
         })
     });
-    conn.auth = AuthState::Pending(PendingCall { call, options, _permit: permit });
+    conn.auth = AuthState::Pending(PendingCall { call, options, auth_once, _permit: permit });
 }
 
 /// Applies the provider's answer to the call [`start_call`] started.
@@ -246,7 +261,8 @@ pub(crate) fn complete(conn: &mut Connection, outcome: Result<WebhookOutcome, to
     match outcome {
         WebhookOutcome::Accepted(context) => {
             let origin = Origin { anonymous: false, authenticated_ms: (conn.shared.clock)(), via_token: false };
-            admit(conn, context, Table::new(), origin, OP, options)
+            let player = Player { context, injected: Table::new(), origin };
+            admit(conn, player, secret_for(pending.auth_once, None), OP, options)
         }
         WebhookOutcome::Rejected { message } => {
             AuthCounters::count(&conn.shared.auth_counters.rejected);
@@ -282,31 +298,74 @@ pub(crate) fn complete(conn: &mut Connection, outcome: Result<WebhookOutcome, to
     }
 }
 
-/// Lets the player in: plugins see (and may refuse) it, and the client gets its token.
-fn admit(
-    conn: &mut Connection,
+/// The AuthOnce secret a player leaves with.
+enum SecretPlan {
+    /// A fresh one, given to the client in the answer: it asked for one.
+    Give,
+    /// The one its token carried, if any, kept secret: a token refreshed anywhere keeps working for
+    /// the next AuthOnce connection.
+    Carry(Option<AuthOnceSecret>),
+}
+
+fn secret_for(asked: bool, carried: Option<AuthOnceSecret>) -> SecretPlan {
+    if asked {
+        SecretPlan::Give
+    } else {
+        SecretPlan::Carry(carried)
+    }
+}
+
+/// Who a player is, as an authentication found it.
+struct Player {
     context: AuthContext,
-    mut injected: Table,
+    injected: Table,
     origin: Origin,
-    op: u8,
-    options: SendOptions,
-) {
-    let via_token = origin.via_token;
-    let ctx = AuthenticatedContext { connection: conn.id, app_id: &conn.client.app_id, auth: &context, via_token };
-    let shared = conn.shared.clone();
-    for plugin in &shared.plugins {
-        if let Verdict::Reject { return_code, message } = plugin.on_authenticated(&ctx, &mut injected) {
+}
+
+/// Plugins see (and may refuse) a player about to be let in: the refusal's return code and message.
+fn ask_plugins(conn: &Connection, player: &mut Player) -> Option<(i16, String)> {
+    let via_token = player.origin.via_token;
+    let ctx =
+        AuthenticatedContext { connection: conn.id, app_id: &conn.client.app_id, auth: &player.context, via_token };
+    for plugin in &conn.shared.plugins {
+        if let Verdict::Reject { return_code, message } = plugin.on_authenticated(&ctx, &mut player.injected) {
             tracing::info!(connection = conn.id, plugin = plugin.name(), "authentication refused by a plugin");
-            return respond(conn, crate::ops::rejection(op, return_code, message), options);
+            return Some((return_code, message));
         }
     }
-    let mut authenticated = Box::new(Authenticated { context, injected, token_expires_ms: 0, origin });
+    None
+}
+
+/// Lets the player in: plugins see (and may refuse) it, and the client gets its token (and, when it
+/// asked over WSS, its AuthOnce secret).
+fn admit(conn: &mut Connection, mut player: Player, plan: SecretPlan, op: u8, options: SendOptions) {
+    if let Some((return_code, message)) = ask_plugins(conn, &mut player) {
+        return respond(conn, crate::ops::rejection(op, return_code, message), options);
+    }
+    let (auth_once, given) = match plan {
+        SecretPlan::Carry(carried) => (carried, false),
+        SecretPlan::Give => match AuthOnceSecret::generate() {
+            Some(fresh) => (Some(fresh), true),
+            None => {
+                tracing::error!(connection = conn.id, "the system random source failed: no AuthOnce secret");
+                let message = "the server could not make an AuthOnce secret; try again".to_owned();
+                return respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, message), options);
+            }
+        },
+    };
+    let given_secret = auth_once.as_ref().filter(|_| given).map(|secret| secret.bytes().to_vec());
+    let Player { context, injected, origin } = player;
+    let via_token = origin.via_token;
+    let mut authenticated = Box::new(Authenticated { context, injected, token_expires_ms: 0, origin, auth_once });
     let Some(token) = issue(conn, &mut authenticated) else {
         let message = "the server could not issue a token; see the server log".to_owned();
         return respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, message), options);
     };
     let mut params = Params::new();
     token.insert_into(&mut params);
+    if let Some(secret) = given_secret {
+        params.insert(PARAM_AUTH_ONCE_SECRET, secret);
+    }
     params.insert(PARAM_USER_ID, authenticated.context.user_id.clone());
     params.insert(PARAM_NICKNAME, authenticated.context.nickname.clone());
     params.insert(PARAM_DATA, sealnet::protocol::codec::Value::Table(data_to_table(&authenticated.context.data)));
@@ -331,6 +390,7 @@ fn issue(conn: &Connection, authenticated: &mut Authenticated) -> Option<ServerT
         injected: authenticated.injected.clone(),
         anonymous: authenticated.origin.anonymous,
         authenticated_ms: authenticated.origin.authenticated_ms,
+        auth_once: authenticated.auth_once.clone(),
     };
     match conn.shared.token_keys.seal(&claims) {
         Ok(bytes) => {
@@ -411,4 +471,55 @@ fn anonymous_user_id() -> Option<String> {
 fn unavailable() -> OperationResponse {
     let message = "authentication service unavailable, try again".to_owned();
     error(op_code::AUTHENTICATE, return_code::EXTERNAL_HTTP_CALL_FAILED, message)
+}
+
+/// The AuthOnce key exchange (docs/auth.md §5.6): the token in the client's first handshake message
+/// names the secret to mix in. Admitted like a token authentication (operation 231), with the secret
+/// the token carries; the client is authenticated once the exchange completes, and a client that does
+/// not hold the secret gets no further than this, since none of its frames will open.
+pub(crate) fn auth_once(conn: &mut Connection, token: &[u8]) {
+    let now = (conn.shared.clock)();
+    let auth = &conn.shared.config.auth;
+    let max_age_ms = auth.reauthenticate_after_s as i64 * 1000;
+    let allow_anonymous = auth.allow_anonymous;
+    let opened = conn.shared.token_keys.open(token, &conn.client.app_id, now).and_then(|claims| {
+        let fresh = now.saturating_sub(claims.authenticated_ms) < max_age_ms;
+        if fresh && (allow_anonymous || !claims.anonymous) && claims.auth_once.is_some() {
+            Ok(claims)
+        } else {
+            Err(InvalidToken)
+        }
+    });
+    let claims = match opened {
+        Ok(claims) => claims,
+        Err(invalid) => {
+            AuthCounters::count(&conn.shared.auth_counters.token_refused);
+            tracing::info!(connection = conn.id, "AuthOnce token refused");
+            let message = format!("{invalid} (AuthenticationTicketExpired, 32753)");
+            return refuse_key_exchange(conn, DisconnectReason::TokenRefused, &message);
+        }
+    };
+    let origin = Origin { anonymous: claims.anonymous, authenticated_ms: claims.authenticated_ms, via_token: true };
+    let mut player = Player { context: claims.context, injected: claims.injected, origin };
+    if let Some((_, message)) = ask_plugins(conn, &mut player) {
+        return refuse_key_exchange(conn, DisconnectReason::ServerLogic, &message);
+    }
+    let secret = claims.auth_once.expect("checked when opened");
+    if let Err(problem) = conn.session.admit_auth_once(secret.bytes()) {
+        tracing::warn!(connection = conn.id, %problem, "could not run the AuthOnce key exchange");
+        return;
+    }
+    let Player { context, injected, origin } = player;
+    AuthCounters::count(&conn.shared.auth_counters.authenticated);
+    tracing::info!(connection = conn.id, user_id = %context.user_id, "authenticated by AuthOnce key exchange");
+    let authenticated =
+        Authenticated { context, injected, token_expires_ms: claims.expires_ms, origin, auth_once: Some(secret) };
+    conn.auth = AuthState::Authenticated(Box::new(authenticated));
+    conn.auth_deadline = None;
+}
+
+fn refuse_key_exchange(conn: &mut Connection, reason: DisconnectReason, message: &str) {
+    if let Err(problem) = conn.session.refuse_key_exchange(reason, message) {
+        tracing::warn!(connection = conn.id, %problem, "could not refuse the AuthOnce key exchange");
+    }
 }

@@ -157,6 +157,8 @@ pub(crate) struct Connection {
     /// when it had none): why the connection ended.
     last_status: Option<StatusInfo>,
     key_exchange_requested: bool,
+    /// The server token of an AuthOnce key exchange waiting for its turn.
+    auth_once_token: Option<Vec<u8>>,
 }
 
 /// Who the client said it was in its Connect.
@@ -198,6 +200,10 @@ impl Connection {
                     self.on_connect_request(&app_id, &client_version, protocol_version)
                 }
                 SessionEvent::KeyExchangeRequest => self.on_key_exchange_request(),
+                SessionEvent::AuthOnceRequest { token } => {
+                    self.auth_once_token = Some(token);
+                    self.on_key_exchange_request();
+                }
                 SessionEvent::OperationRequest { mut request, encrypted, delivery, channel } => {
                     self.limits.ops.spend(1.0, Instant::now());
                     match self.shard_for_join(&mut request) {
@@ -315,6 +321,9 @@ impl Connection {
 
     fn admit_key_exchange(&mut self) {
         self.key_exchange_at = None;
+        if let Some(token) = self.auth_once_token.take() {
+            return authenticate::auth_once(self, &token);
+        }
         if let Err(problem) = self.session.admit_key_exchange() {
             tracing::warn!(connection = self.id, %problem, "could not run the key exchange");
         }
@@ -562,6 +571,7 @@ impl Connection {
             started: now,
             last_status: None,
             key_exchange_requested: false,
+            auth_once_token: None,
         }
     }
 }

@@ -414,7 +414,7 @@ fn session_transport(transport: TransportKind, configured: &SessionTransport) ->
     match (transport, configured) {
         (TransportKind::Tcp, _) => SessionTransport::Stream,
         (TransportKind::Udp, SessionTransport::Datagram(settings)) => SessionTransport::Datagram(settings.clone()),
-        (TransportKind::Udp, SessionTransport::Stream) => SessionTransport::Datagram(DatagramConfig::default()),
+        (TransportKind::Udp, _) => SessionTransport::Datagram(DatagramConfig::default()),
     }
 }
 

@@ -1,4 +1,4 @@
-//! The clear frame header shared by every transport (TCP now; UDP and WSS later).
+//! The clear frame header shared by every transport (TCP, UDP and WSS).
 //!
 //! ```text
 //!  0        1        2        3        4                 8
@@ -25,6 +25,12 @@ pub use crate::protocol::codec::LATEST_VERSION;
 /// The protocol version of the datagram transport (UDP): version 2 plus the datagram layout, the
 /// sequence and fragment extensions, and the Ack message. Stream transports never speak it.
 pub const DATAGRAM_VERSION: u8 = 3;
+/// The protocol version of the secure message transport (WSS): version 2 carried one frame per
+/// WebSocket message under TLS, which protects every frame, so no frame is authenticated and no key
+/// exchange runs. The ENCRYPTED flag only says that the sender asked for Encrypt.
+pub const SECURE_VERSION: u8 = 4;
+/// The newest version a frame may carry.
+const HIGHEST_FRAME_VERSION: u8 = SECURE_VERSION;
 /// Bytes every header has.
 pub const FIXED_HEADER_LEN: usize = 8;
 /// Bytes of the explicit send counter.
@@ -42,7 +48,8 @@ pub const DEFAULT_MAX_BODY: u32 = 512 * 1024;
 
 /// Bits of the flags byte.
 pub mod flags {
-    /// The body is AES-256-GCM ciphertext followed by its tag. Requires [`AUTHENTICATED`].
+    /// The body is AES-256-GCM ciphertext followed by its tag. Requires [`AUTHENTICATED`], except in
+    /// version 4 (WSS), where it only records that the sender asked for Encrypt (TLS protects it).
     pub const ENCRYPTED: u8 = 0x01;
     /// A counter is in the header and a tag ends the body.
     pub const AUTHENTICATED: u8 = 0x02;
@@ -73,6 +80,9 @@ pub enum MessageType {
     Disconnect = 0x0A,
     /// Acknowledges received frame counters (datagram transport, version 3, only).
     Ack = 0x0B,
+    /// The key exchange bound to a secret from an earlier authentication (AuthOnce): the first
+    /// message of `Noise_NXpsk2_25519_AESGCM_SHA256`, whose payload carries the server token.
+    HandshakeInitPsk = 0x0C,
 }
 
 impl MessageType {
@@ -89,6 +99,7 @@ impl MessageType {
             0x09 => MessageType::Pong,
             0x0A => MessageType::Disconnect,
             0x0B => MessageType::Ack,
+            0x0C => MessageType::HandshakeInitPsk,
             _ => return None,
         })
     }
@@ -97,8 +108,17 @@ impl MessageType {
     pub fn is_pre_key(self) -> bool {
         matches!(
             self,
-            MessageType::Connect | MessageType::ConnectAck | MessageType::HandshakeInit | MessageType::HandshakeReply
+            MessageType::Connect
+                | MessageType::ConnectAck
+                | MessageType::HandshakeInit
+                | MessageType::HandshakeInitPsk
+                | MessageType::HandshakeReply
         )
+    }
+
+    /// The client's first key-exchange message, with or without a secret.
+    pub fn is_handshake_init(self) -> bool {
+        matches!(self, MessageType::HandshakeInit | MessageType::HandshakeInitPsk)
     }
 }
 
@@ -162,6 +182,9 @@ pub enum FrameError {
     UnknownMessageType(u8),
     ReservedFlags(u8),
     EncryptedWithoutAuthentication,
+    /// A version-4 (WSS) frame with a counter: TLS protects that transport, and its frames never
+    /// carry one.
+    AuthenticatedOnSecureTransport,
     BodyTooLarge {
         len: u32,
         max: u32,
@@ -180,6 +203,9 @@ impl fmt::Display for FrameError {
             FrameError::UnknownMessageType(t) => write!(f, "unknown message type 0x{t:02x}"),
             FrameError::ReservedFlags(b) => write!(f, "reserved flag bits set (flags 0x{b:02x})"),
             FrameError::EncryptedWithoutAuthentication => f.write_str("encrypted flag without authenticated flag"),
+            FrameError::AuthenticatedOnSecureTransport => {
+                f.write_str("authenticated frame on the secure transport (version 4 frames never are)")
+            }
             FrameError::BodyTooLarge { len, max } => write!(f, "frame body of {len} bytes exceeds the limit of {max}"),
             FrameError::BodyShorterThanTag(len) => write!(f, "authenticated body of {len} bytes is shorter than a tag"),
             FrameError::ExtensionNotAllowed => f.write_str("sequence/fragment extension not allowed on this transport"),
@@ -278,7 +304,7 @@ impl Header {
             return Err(FrameError::Incomplete { needed: FIXED_HEADER_LEN - input.len() });
         }
         let version = input[0];
-        if !(PROTOCOL_VERSION..=DATAGRAM_VERSION).contains(&version) {
+        if !(PROTOCOL_VERSION..=HIGHEST_FRAME_VERSION).contains(&version) {
             return Err(FrameError::UnsupportedVersion(version));
         }
         let message_type = MessageType::from_u8(input[1]).ok_or(FrameError::UnknownMessageType(input[1]))?;
@@ -288,7 +314,10 @@ impl Header {
         }
         let encrypted = bits & flags::ENCRYPTED != 0;
         let authenticated = bits & flags::AUTHENTICATED != 0;
-        if encrypted && !authenticated {
+        if version == SECURE_VERSION && authenticated {
+            return Err(FrameError::AuthenticatedOnSecureTransport);
+        }
+        if encrypted && !authenticated && version != SECURE_VERSION {
             return Err(FrameError::EncryptedWithoutAuthentication);
         }
         let body_len = u32::from_be_bytes([input[4], input[5], input[6], input[7]]);
@@ -332,6 +361,34 @@ impl Header {
             fragment,
         };
         Ok((header, header_len))
+    }
+}
+
+/// Cuts bytes holding whole frames back to back (a session's output) into one slice per frame, for a
+/// transport that sends each frame as a message of its own (WSS). Stops at the first incomplete or
+/// malformed frame, which a session's own output never has.
+pub fn frames(bytes: &[u8]) -> Frames<'_> {
+    Frames { rest: bytes }
+}
+
+/// The iterator of [`frames`].
+#[derive(Debug, Clone)]
+pub struct Frames<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Iterator for Frames<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let (header, header_len) = Header::parse(self.rest, u32::MAX).ok()?;
+        let len = header_len.checked_add(header.body_len as usize)?;
+        if self.rest.len() < len {
+            return None;
+        }
+        let (frame, rest) = self.rest.split_at(len);
+        self.rest = rest;
+        Some(frame)
     }
 }
 
@@ -404,8 +461,10 @@ mod tests {
     fn every_error_is_reachable() {
         let good = sample();
         let mut bad = good;
-        bad[0] = 4;
-        assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(4)));
+        bad[0] = 5;
+        assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(5)));
+        bad[0] = SECURE_VERSION;
+        assert_eq!(Header::parse(&bad, 1000), Err(FrameError::AuthenticatedOnSecureTransport));
         bad[0] = 0;
         assert_eq!(Header::parse(&bad, 1000), Err(FrameError::UnsupportedVersion(0)));
         let mut bad = good;
@@ -423,6 +482,33 @@ mod tests {
         assert_eq!(Header::parse(&bad, 1000), Err(FrameError::BodyShorterThanTag(15)));
         assert_eq!(Header::parse(&good[..10], 1000), Err(FrameError::Incomplete { needed: 6 }));
         assert_eq!(Header::parse(&good[..3], 1000), Err(FrameError::Incomplete { needed: 5 }));
+    }
+
+    #[test]
+    fn the_secure_version_takes_the_encrypted_flag_without_a_counter() {
+        let mut header = Header::new(MessageType::Event, 3);
+        header.version = SECURE_VERSION;
+        header.encrypted = true;
+        let mut buf = vec![0u8; header.len()];
+        header.write(&mut buf);
+        assert_eq!(Header::parse(&buf, 1000), Ok((header, FIXED_HEADER_LEN)));
+        buf[0] = 2;
+        assert_eq!(Header::parse(&buf, 1000), Err(FrameError::EncryptedWithoutAuthentication));
+    }
+
+    #[test]
+    fn frames_cuts_output_into_whole_frames() {
+        let mut bytes = Vec::new();
+        for (message_type, len) in [(MessageType::Ping, 8u32), (MessageType::Event, 0), (MessageType::Pong, 300)] {
+            let header = Header::new(message_type, len);
+            let start = bytes.len();
+            bytes.resize(start + header.len(), 0);
+            header.write(&mut bytes[start..]);
+            bytes.resize(bytes.len() + len as usize, 7);
+        }
+        let lens: Vec<usize> = frames(&bytes).map(<[u8]>::len).collect();
+        assert_eq!(lens, [16, 8, 308]);
+        assert_eq!(frames(&bytes[..bytes.len() - 1]).count(), 2, "an incomplete frame is not cut");
     }
 
     #[test]

@@ -1,13 +1,16 @@
-//! The `Noise_NX_25519_AESGCM_SHA256` handshake (Noise revision 34), sans-IO.
+//! The `Noise_NX_25519_AESGCM_SHA256` handshake (Noise revision 34), sans-IO, and its pre-shared-key
+//! variant `Noise_NXpsk2_25519_AESGCM_SHA256` for AuthOnce (docs/protocol.md section 16).
 //!
 //! ```text
-//! NX:
-//!   -> e
-//!   <- e, ee, s, es
+//! NX:                    NXpsk2:
+//!   -> e                   -> e
+//!   <- e, ee, s, es        <- e, ee, s, es, psk
 //! ```
 //! The initiator (client) learns and authenticates the responder's static key; the responder (server)
-//! learns nothing static about the client. DH is X25519 from x25519-dalek; every DH output is checked
-//! for the all-zero value a low-order point produces, and such a handshake is refused.
+//! learns nothing static about the client. In NXpsk2 both also mix in a 32-byte secret at the end of the
+//! second message, so the transport keys need the secret as well as both ephemeral keys: forward
+//! secret, and bound to the secret. DH is X25519 from x25519-dalek; every DH output is checked for the
+//! all-zero value a low-order point produces, and such a handshake is refused.
 
 use hkdf::Hkdf;
 use sha2::{Digest, Sha256};
@@ -19,12 +22,20 @@ use super::frame::TAG_LEN;
 
 /// The exact protocol name; it is hashed into the initial state, so both sides must agree byte for byte.
 pub const PROTOCOL_NAME: &[u8] = b"Noise_NX_25519_AESGCM_SHA256";
+/// The protocol name of the variant bound to a pre-shared secret (exactly 32 bytes, the hash length).
+pub const PSK_PROTOCOL_NAME: &[u8] = b"Noise_NXpsk2_25519_AESGCM_SHA256";
+/// Length of the pre-shared secret.
+pub const PSK_LEN: usize = 32;
 /// X25519 public key length.
 pub const DH_LEN: usize = 32;
 /// Largest handshake payload either side accepts.
 pub const MAX_PAYLOAD: usize = 256;
 /// Largest first message: `e` plus a clear payload.
 pub const MAX_INIT_LEN: usize = DH_LEN + MAX_PAYLOAD;
+/// Largest payload of an NXpsk2 first message: the version byte and a server token.
+pub const MAX_PSK_INIT_PAYLOAD: usize = 1 + crate::auth::MAX_SERVER_TOKEN;
+/// Largest NXpsk2 first message: `e` plus the payload, encrypted under a key derived from `e`.
+pub const MAX_PSK_INIT_LEN: usize = DH_LEN + MAX_PSK_INIT_PAYLOAD + TAG_LEN;
 /// Largest second message: `e`, encrypted `s`, encrypted payload.
 pub const MAX_REPLY_LEN: usize = DH_LEN + DH_LEN + TAG_LEN + MAX_PAYLOAD + TAG_LEN;
 
@@ -135,6 +146,25 @@ pub struct Completed {
     pub remote_payload: Vec<u8>,
 }
 
+/// Which handshake pattern runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Pattern {
+    Nx,
+    NxPsk2,
+}
+
+impl Pattern {
+    fn name(self) -> &'static [u8] {
+        match self {
+            Pattern::Nx => PROTOCOL_NAME,
+            Pattern::NxPsk2 => PSK_PROTOCOL_NAME,
+        }
+    }
+}
+
+/// A pre-shared secret; wiped on drop and never printed.
+pub type Psk = Zeroizing<[u8; PSK_LEN]>;
+
 /// Noise's SymmetricState with its embedded CipherState.
 struct SymmetricState {
     chaining_key: Zeroizing<[u8; 32]>,
@@ -144,10 +174,11 @@ struct SymmetricState {
 }
 
 impl SymmetricState {
-    fn initialize(prologue: &[u8]) -> Self {
-        // The name is 28 bytes, shorter than the hash, so it is zero-padded rather than hashed.
+    fn initialize(pattern: Pattern, prologue: &[u8]) -> Self {
+        // Both names are at most 32 bytes, the hash length, so they are zero-padded rather than hashed.
+        let name = pattern.name();
         let mut hash = [0u8; 32];
-        hash[..PROTOCOL_NAME.len()].copy_from_slice(PROTOCOL_NAME);
+        hash[..name.len()].copy_from_slice(name);
         let mut state = SymmetricState { chaining_key: Zeroizing::new(hash), hash, cipher: None, nonce: 0 };
         state.mix_hash(prologue);
         state
@@ -171,6 +202,21 @@ impl SymmetricState {
         first.copy_from_slice(&output[..32]);
         second.copy_from_slice(&output[32..]);
         (first, second)
+    }
+
+    /// MixKeyAndHash (the `psk` token): HKDF(ck, ikm, 3) is HKDF-SHA256 with 96 bytes out.
+    fn mix_key_and_hash(&mut self, input_key_material: &[u8]) {
+        let mut output = Zeroizing::new([0u8; 96]);
+        Hkdf::<Sha256>::new(Some(self.chaining_key.as_ref()), input_key_material)
+            .expand(&[], output.as_mut())
+            .expect("96 bytes is within HKDF-SHA256's output limit");
+        self.chaining_key.copy_from_slice(&output[..32]);
+        let hash_input: [u8; 32] = output[32..64].try_into().expect("32 bytes");
+        self.mix_hash(&hash_input);
+        let key: [u8; 32] = output[64..].try_into().expect("32 bytes");
+        let key = Zeroizing::new(key);
+        self.cipher = Some(Cipher::new(&key));
+        self.nonce = 0;
     }
 
     fn mix_key(&mut self, input_key_material: &[u8]) {
@@ -217,6 +263,8 @@ impl SymmetricState {
 pub struct Initiator {
     state: SymmetricState,
     ephemeral: Keypair,
+    /// NXpsk2: the secret mixed in at the end of the reply.
+    psk: Option<Psk>,
 }
 
 impl std::fmt::Debug for Initiator {
@@ -241,11 +289,48 @@ impl Initiator {
         if payload.len() > MAX_PAYLOAD {
             return Err(NoiseError::BadLength);
         }
-        let mut state = SymmetricState::initialize(prologue);
+        let mut state = SymmetricState::initialize(Pattern::Nx, prologue);
         out.extend_from_slice(ephemeral.public());
         state.mix_hash(ephemeral.public());
         state.encrypt_and_hash(payload, out);
-        Ok(Initiator { state, ephemeral })
+        Ok(Initiator { state, ephemeral, psk: None })
+    }
+
+    /// Writes the first NXpsk2 message (`e` and a payload, encrypted under a key derived from `e`
+    /// alone, so anyone may read it) to `out`; the reply is accepted only from a server that mixed
+    /// in the same `psk`.
+    pub fn start_psk(
+        prologue: &[u8],
+        payload: &[u8],
+        psk: &[u8; PSK_LEN],
+        out: &mut Vec<u8>,
+    ) -> Result<Self, NoiseError> {
+        Self::start_psk_with_ephemeral(Keypair::generate()?, prologue, payload, psk, out)
+    }
+
+    /// As [`start_psk`](Self::start_psk) with a caller-chosen ephemeral key (tests and test vectors).
+    pub fn start_psk_with_ephemeral(
+        ephemeral: Keypair,
+        prologue: &[u8],
+        payload: &[u8],
+        psk: &[u8; PSK_LEN],
+        out: &mut Vec<u8>,
+    ) -> Result<Self, NoiseError> {
+        if payload.len() > MAX_PSK_INIT_PAYLOAD {
+            return Err(NoiseError::BadLength);
+        }
+        let mut state = SymmetricState::initialize(Pattern::NxPsk2, prologue);
+        out.extend_from_slice(ephemeral.public());
+        state.mix_hash(ephemeral.public());
+        // In a psk handshake every `e` is also mixed into the key.
+        state.mix_key(ephemeral.public());
+        state.encrypt_and_hash(payload, out);
+        Ok(Initiator { state, ephemeral, psk: Some(Zeroizing::new(*psk)) })
+    }
+
+    /// The handshake is NXpsk2, bound to a secret.
+    pub fn is_psk(&self) -> bool {
+        self.psk.is_some()
     }
 
     /// Reads `<- e, ee, s, es` and completes the handshake. With `pin`, the server's static key must
@@ -256,11 +341,17 @@ impl Initiator {
         }
         let remote_ephemeral: [u8; 32] = message[..DH_LEN].try_into().expect("32 bytes");
         self.state.mix_hash(&remote_ephemeral);
+        if self.psk.is_some() {
+            self.state.mix_key(&remote_ephemeral);
+        }
         self.state.mix_key(self.ephemeral.dh(&remote_ephemeral)?.as_ref());
         let static_end = DH_LEN + DH_LEN + TAG_LEN;
         let remote_static: [u8; 32] =
             self.state.decrypt_and_hash(&message[DH_LEN..static_end])?.try_into().map_err(|_| NoiseError::BadLength)?;
         self.state.mix_key(self.ephemeral.dh(&remote_static)?.as_ref());
+        if let Some(psk) = &self.psk {
+            self.state.mix_key_and_hash(psk.as_ref());
+        }
         let remote_payload = self.state.decrypt_and_hash(&message[static_end..])?;
         if let Some(pinned) = pin {
             if !constant_time_eq(pinned, &remote_static) {
@@ -297,30 +388,110 @@ pub fn respond_with_ephemeral(
     payload: &[u8],
     out: &mut Vec<u8>,
 ) -> Result<Completed, NoiseError> {
-    if message.len() < DH_LEN || message.len() > MAX_INIT_LEN || payload.len() > MAX_PAYLOAD {
+    if message.len() < DH_LEN || message.len() > MAX_INIT_LEN {
         return Err(NoiseError::BadLength);
     }
-    let mut state = SymmetricState::initialize(prologue);
+    let mut state = SymmetricState::initialize(Pattern::Nx, prologue);
     let remote_ephemeral: [u8; 32] = message[..DH_LEN].try_into().expect("32 bytes");
     state.mix_hash(&remote_ephemeral);
     let remote_payload = state.decrypt_and_hash(&message[DH_LEN..])?;
+    let read = Responder { state, remote_ephemeral, remote_payload, psk: false };
+    read.reply(static_key, ephemeral, None, payload, out)
+}
 
-    let start = out.len();
-    out.extend_from_slice(ephemeral.public());
-    state.mix_hash(ephemeral.public());
-    let result = (|| {
-        state.mix_key(ephemeral.dh(&remote_ephemeral)?.as_ref());
-        state.encrypt_and_hash(static_key.public(), out);
-        state.mix_key(static_key.dh(&remote_ephemeral)?.as_ref());
-        state.encrypt_and_hash(payload, out);
-        Ok(())
-    })();
-    if let Err(error) = result {
-        out.truncate(start);
-        return Err(error);
+/// The server side of NXpsk2 after reading `-> e`: the client's payload (which names the secret, as a
+/// server token) is known, and the reply waits for the secret.
+pub struct Responder {
+    state: SymmetricState,
+    remote_ephemeral: [u8; 32],
+    remote_payload: Vec<u8>,
+    psk: bool,
+}
+
+impl std::fmt::Debug for Responder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Responder(awaiting the secret)")
     }
-    let (receive, send, handshake_hash) = state.split();
-    Ok(Completed { keys: SplitKeys { send, receive }, handshake_hash, remote_static: None, remote_payload })
+}
+
+impl Responder {
+    /// Reads the first NXpsk2 message. Its payload is encrypted under a key derived from `e` alone:
+    /// reading it proves nothing about the sender.
+    pub fn read_psk(prologue: &[u8], message: &[u8]) -> Result<Self, NoiseError> {
+        if message.len() < DH_LEN + TAG_LEN || message.len() > MAX_PSK_INIT_LEN {
+            return Err(NoiseError::BadLength);
+        }
+        let mut state = SymmetricState::initialize(Pattern::NxPsk2, prologue);
+        let remote_ephemeral: [u8; 32] = message[..DH_LEN].try_into().expect("32 bytes");
+        state.mix_hash(&remote_ephemeral);
+        state.mix_key(&remote_ephemeral);
+        let remote_payload = state.decrypt_and_hash(&message[DH_LEN..])?;
+        Ok(Responder { state, remote_ephemeral, remote_payload, psk: true })
+    }
+
+    /// The client's payload.
+    pub fn remote_payload(&self) -> &[u8] {
+        &self.remote_payload
+    }
+
+    /// Writes `<- e, ee, s, es, psk` with the secret and completes the handshake.
+    pub fn finish_psk(
+        self,
+        static_key: &Keypair,
+        psk: &[u8; PSK_LEN],
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Completed, NoiseError> {
+        self.reply(static_key, Keypair::generate()?, Some(psk), payload, out)
+    }
+
+    /// As [`finish_psk`](Self::finish_psk) with a caller-chosen ephemeral key (tests and vectors).
+    pub fn finish_psk_with_ephemeral(
+        self,
+        static_key: &Keypair,
+        ephemeral: Keypair,
+        psk: &[u8; PSK_LEN],
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Completed, NoiseError> {
+        self.reply(static_key, ephemeral, Some(psk), payload, out)
+    }
+
+    fn reply(
+        self,
+        static_key: &Keypair,
+        ephemeral: Keypair,
+        psk: Option<&[u8; PSK_LEN]>,
+        payload: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<Completed, NoiseError> {
+        if payload.len() > MAX_PAYLOAD || psk.is_some() != self.psk {
+            return Err(NoiseError::BadLength);
+        }
+        let Responder { mut state, remote_ephemeral, remote_payload, .. } = self;
+        let start = out.len();
+        out.extend_from_slice(ephemeral.public());
+        state.mix_hash(ephemeral.public());
+        if psk.is_some() {
+            state.mix_key(ephemeral.public());
+        }
+        let result = (|| {
+            state.mix_key(ephemeral.dh(&remote_ephemeral)?.as_ref());
+            state.encrypt_and_hash(static_key.public(), out);
+            state.mix_key(static_key.dh(&remote_ephemeral)?.as_ref());
+            if let Some(psk) = psk {
+                state.mix_key_and_hash(psk);
+            }
+            state.encrypt_and_hash(payload, out);
+            Ok(())
+        })();
+        if let Err(error) = result {
+            out.truncate(start);
+            return Err(error);
+        }
+        let (receive, send, handshake_hash) = state.split();
+        Ok(Completed { keys: SplitKeys { send, receive }, handshake_hash, remote_static: None, remote_payload })
+    }
 }
 
 fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {

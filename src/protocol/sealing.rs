@@ -8,7 +8,7 @@
 //! Both directions work in place on the caller's buffer, so sealing and opening allocate nothing.
 
 use super::aead::{AuthenticationFailed, Cipher};
-use super::frame::{Delivery, Header, MessageType, PROTOCOL_VERSION, TAG_LEN};
+use super::frame::{Delivery, Header, MessageType, PROTOCOL_VERSION, SECURE_VERSION, TAG_LEN};
 use super::replay::{ReplayError, ReplayWindow};
 
 /// How one frame is sent.
@@ -215,7 +215,9 @@ pub fn append_header_frame(
     max_body: u32,
     write_body: impl FnOnce(&mut Vec<u8>),
 ) -> Result<(), SealError> {
-    if header.encrypted && sealer.is_none() {
+    // Over the secure transport (version 4) TLS carries out the Encrypt option; the flag stays to
+    // tell the relay that the sender asked for it.
+    if header.encrypted && sealer.is_none() && header.version != SECURE_VERSION {
         return Err(SealError::NoKeys);
     }
     // A placeholder counter so the header length is right; the real one is taken once the size is known.

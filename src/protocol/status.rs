@@ -96,6 +96,9 @@ pub enum DisconnectReason {
     ServerFull = 13,
     /// The peer sent more than it is allowed to (operations, bytes or key exchanges per second).
     RateLimited = 14,
+    /// The server token of an AuthOnce key exchange is not valid here, or has expired
+    /// (AuthenticationTicketExpired): authenticate again.
+    TokenRefused = 15,
 }
 
 impl DisconnectReason {
@@ -117,6 +120,7 @@ impl DisconnectReason {
             12 => ServerLogic,
             13 => ServerFull,
             14 => RateLimited,
+            15 => TokenRefused,
             _ => return Option::None,
         })
     }
@@ -139,6 +143,9 @@ impl DisconnectReason {
             ServerLogic => "disconnected by server logic",
             ServerFull => "the server is full",
             RateLimited => "sent more than the server allows",
+            TokenRefused => {
+                "the server token is not valid here or has expired (AuthenticationTicketExpired); authenticate again"
+            }
         }
     }
 

@@ -30,6 +30,31 @@ const EXPIRES: u8 = 7;
 const INJECTED: u8 = 8;
 const ANONYMOUS: u8 = 9;
 const AUTHENTICATED: u8 = 10;
+const AUTH_ONCE_SECRET: u8 = 11;
+
+/// The per-client secret an AuthOnce authentication gave (docs/auth.md §5.6): the key exchange of the
+/// client's later connections mixes it in. Wiped on drop; never printed.
+#[derive(Clone, PartialEq)]
+pub struct AuthOnceSecret(Zeroizing<[u8; 32]>);
+
+impl AuthOnceSecret {
+    /// A fresh secret from the system random source (`None` when it fails).
+    pub fn generate() -> Option<Self> {
+        let mut secret = Zeroizing::new([0u8; 32]);
+        getrandom::fill(&mut secret[..]).ok()?;
+        Some(AuthOnceSecret(secret))
+    }
+
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for AuthOnceSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("AuthOnceSecret(hidden)")
+    }
+}
 
 /// What a token says about its player.
 #[derive(Debug, Clone, PartialEq)]
@@ -47,6 +72,8 @@ pub struct TokenClaims {
     /// When the player last authenticated with the backend (or anonymously), ms since the Unix epoch:
     /// refreshed tokens keep it, so a chain of refreshes cannot outlive a re-authentication.
     pub authenticated_ms: i64,
+    /// The player's AuthOnce secret, when it asked for one: carried into every refreshed token.
+    pub auth_once: Option<AuthOnceSecret>,
 }
 
 /// The one answer to any token that is not valid here.
@@ -205,6 +232,9 @@ fn claims_to_params(claims: &TokenClaims) -> Params {
     params.insert(INJECTED, Value::Table(claims.injected.clone()));
     params.insert(ANONYMOUS, claims.anonymous);
     params.insert(AUTHENTICATED, claims.authenticated_ms);
+    if let Some(secret) = &claims.auth_once {
+        params.insert(AUTH_ONCE_SECRET, secret.bytes().to_vec());
+    }
     params
 }
 
@@ -237,6 +267,11 @@ fn params_to_claims(params: &Params) -> Option<TokenClaims> {
             _ => return None,
         },
         authenticated_ms: long(AUTHENTICATED)?,
+        auth_once: match params.get(AUTH_ONCE_SECRET) {
+            None => None,
+            Some(Value::Bytes(bytes)) => Some(AuthOnceSecret(Zeroizing::new(bytes.as_slice().try_into().ok()?))),
+            Some(_) => return None,
+        },
     })
 }
 
@@ -302,6 +337,7 @@ mod tests {
             injected,
             anonymous: false,
             authenticated_ms: NOW - 60_000,
+            auth_once: None,
         }
     }
 
@@ -362,6 +398,17 @@ mod tests {
         claims.injected.insert("blob", vec![0u8; MAX_SERVER_TOKEN]);
         let error = keys(&[(1, 7)]).seal(&claims).unwrap_err();
         assert!(matches!(error, TokenNotIssued::TooLarge { size } if size > MAX_SERVER_TOKEN), "{error}");
+    }
+
+    #[test]
+    fn an_auth_once_secret_is_sealed_inside_and_never_shown() {
+        let keys = keys(&[(1, 7)]);
+        let secret = AuthOnceSecret(Zeroizing::new([0x5e; 32]));
+        let claims = TokenClaims { auth_once: Some(secret.clone()), ..claims() };
+        let token = keys.seal(&claims).unwrap();
+        assert!(!token.windows(4).any(|w| w == [0x5e; 4]), "the secret is encrypted");
+        assert_eq!(keys.open(&token, "demo", NOW).unwrap().auth_once, Some(secret));
+        assert!(!format!("{claims:?}").contains("94"), "Debug hides the secret (0x5e is 94)");
     }
 
     #[test]

@@ -154,6 +154,11 @@ impl Link {
         self.config.max_datagram - DATAGRAM_HEADER_LEN
     }
 
+    /// The largest clear frame that can go: a clear frame travels alone, unfragmented.
+    pub fn max_clear_frame(&self) -> usize {
+        self.max_frame()
+    }
+
     // ---- sending ----
 
     /// A clear key-exchange frame (or a clear Disconnect) to send.
@@ -162,7 +167,7 @@ impl Link {
             (Role::Client, MessageType::Connect) => {
                 self.resend = Some(Resend { frame, initial: true, next: None, interval: self.config.pre_key_resend })
             }
-            (Role::Client, MessageType::HandshakeInit) => {
+            (Role::Client, MessageType::HandshakeInit | MessageType::HandshakeInitPsk) => {
                 self.resend = Some(Resend { frame, initial: false, next: None, interval: self.config.pre_key_resend })
             }
             (Role::Server, MessageType::ConnectAck) => {

@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use std::time::Instant;
 
+use zeroize::Zeroizing;
+
 use crate::protocol::codec::Limits;
 use crate::protocol::datagram::DatagramConfig;
 use crate::protocol::frame::{DEFAULT_MAX_BODY, LATEST_VERSION, PROTOCOL_VERSION};
@@ -62,6 +64,39 @@ pub enum Transport {
     /// Datagrams (UDP, protocol version 3): the session's link acknowledges, orders and retransmits
     /// by delivery mode, and the driver uses `receive_datagram` and `poll_datagram`.
     Datagram(DatagramConfig),
+    /// Messages on a channel that TLS already protects (WSS, protocol version 4): one frame per
+    /// message, no key exchange and no per-frame AEAD. The driver hands each message to
+    /// `receive_message` and sends each frame of the output (cut by `frame::frames`) as a message.
+    Secure,
+}
+
+/// What a client keeps from an authentication that gave it a secret (AuthOnce): the server token,
+/// which names the secret to the server, and the secret itself, which the key exchange mixes in.
+#[derive(Clone)]
+pub struct AuthOnceCredentials {
+    token: Vec<u8>,
+    secret: Zeroizing<[u8; 32]>,
+}
+
+impl AuthOnceCredentials {
+    /// Copies `secret`; the caller wipes its own copy.
+    pub fn new(token: Vec<u8>, secret: &[u8; 32]) -> Self {
+        AuthOnceCredentials { token, secret: Zeroizing::new(*secret) }
+    }
+
+    pub fn token(&self) -> &[u8] {
+        &self.token
+    }
+
+    pub(crate) fn secret(&self) -> &[u8; 32] {
+        &self.secret
+    }
+}
+
+impl std::fmt::Debug for AuthOnceCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthOnceCredentials").field("token_len", &self.token.len()).finish_non_exhaustive()
+    }
 }
 
 /// Settings of one session. The defaults follow Photon's (10 s disconnect timeout, 1 s ping).
@@ -107,8 +142,12 @@ pub struct SessionConfig {
     pub max_pending_output: usize,
     /// Client: frames queued while the key exchange runs.
     pub max_queued_during_key_exchange: usize,
-    /// Stream (TCP) or datagram (UDP) framing.
+    /// Stream (TCP), datagram (UDP) or secure message (WSS) framing.
     pub transport: Transport,
+    /// Client: run the key exchange bound to these credentials (`Noise_NXpsk2`), which authenticates
+    /// the client as the token says once it completes. Not for the secure transport, which has no
+    /// key exchange.
+    pub auth_once: Option<AuthOnceCredentials>,
 }
 
 impl Default for SessionConfig {
@@ -131,6 +170,7 @@ impl Default for SessionConfig {
             max_pending_output: 8 * 1024 * 1024,
             max_queued_during_key_exchange: 1024,
             transport: Transport::Stream,
+            auth_once: None,
         }
     }
 }
@@ -167,6 +207,7 @@ impl std::fmt::Debug for SessionConfig {
             .field("max_clear_body", &self.max_clear_body)
             .field("versions", &self.versions)
             .field("transport", &self.transport)
+            .field("auth_once", &self.auth_once)
             .finish_non_exhaustive()
     }
 }

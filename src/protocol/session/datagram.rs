@@ -247,7 +247,7 @@ impl Session {
             (Role::Server, MessageType::Connect) => matches!(self.phase, Phase::Idle),
             (Role::Client, MessageType::ConnectAck) => matches!(self.phase, Phase::AwaitingAck),
             (Role::Client, MessageType::HandshakeReply) => matches!(self.phase, Phase::KeyExchange(_)),
-            (Role::Server, MessageType::HandshakeInit) => {
+            (Role::Server, MessageType::HandshakeInit | MessageType::HandshakeInitPsk) => {
                 if !matches!(self.phase, Phase::Connected) {
                     // A repeat of the one answered gets the same reply; anything else is dropped.
                     if !link.on_repeated_handshake_init(frame) {

@@ -27,6 +27,12 @@ pub enum SessionEvent {
     /// Server role, with `gate_key_exchange` set: the client started the key exchange; answer with
     /// `admit_key_exchange` or `refuse_key_exchange`.
     KeyExchangeRequest,
+    /// Server role: the client started the AuthOnce key exchange with this server token; open it
+    /// and answer with `admit_auth_once` (its secret) or `refuse_key_exchange`. The token proves
+    /// nothing yet: only a client holding the secret completes the exchange.
+    AuthOnceRequest {
+        token: Vec<u8>,
+    },
     /// Server role.
     OperationRequest {
         request: OperationRequest,

@@ -9,7 +9,7 @@ use crate::protocol::message::Versions;
 use crate::protocol::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Pong,
 };
-use crate::protocol::noise::respond;
+use crate::protocol::noise::{respond, NoiseError, Responder};
 use crate::protocol::sealing::{open_frame, OpenError, SendOptions};
 use crate::protocol::status::{return_code, DisconnectReason, StatusCode};
 
@@ -83,7 +83,7 @@ impl Session {
             let available = &input[consumed..];
             // Until keys exist in this direction, a frame may be only a few kilobytes: a peer that
             // has proven nothing cannot make us buffer more.
-            let max_body = self.config.max_body(self.opener.is_some());
+            let max_body = self.config.max_body(self.protected(self.opener.is_some()));
             let (header, header_len) = match Header::parse(available, max_body) {
                 Ok(parsed) => parsed,
                 Err(FrameError::Incomplete { .. }) => break,
@@ -118,6 +118,29 @@ impl Session {
         self.input = input;
     }
 
+    /// Feeds one message of a message transport (WSS), which must hold exactly one whole frame: a
+    /// message that holds part of one, or more, ends the connection.
+    pub fn receive_message(&mut self, message: &[u8], now: Instant) {
+        if matches!(self.phase, Phase::Closing | Phase::Closed) {
+            return;
+        }
+        let max_body = self.config.max_body(self.protected(self.opener.is_some()));
+        let whole = match Header::parse(message, max_body) {
+            Ok((header, header_len)) => header_len + header.body_len as usize == message.len(),
+            Err(FrameError::Incomplete { .. }) => false,
+            // `receive` names a malformed or foreign header in its own words.
+            Err(_) => true,
+        };
+        if !whole || !self.input.is_empty() {
+            self.stats.received_bytes(message.len());
+            let text =
+                format!("a message must hold exactly one whole frame; a message of {} bytes did not", message.len());
+            self.fail(Violation::protocol(text));
+            return;
+        }
+        self.receive(message, now);
+    }
+
     /// Why a header was refused, in the words a host needs: a first frame that is not sealnet at
     /// all (an HTTP or TLS server, say) is named as such rather than as a bad version number.
     fn header_violation(&self, input: &[u8], error: FrameError) -> Violation {
@@ -129,7 +152,9 @@ impl Session {
             return Violation::protocol(format!("{peer} does not speak the sealnet protocol ({})", foreign(input)));
         }
         match error {
-            FrameError::BodyTooLarge { len, max } if self.opener.is_none() && max < self.config.max_frame_body => {
+            FrameError::BodyTooLarge { len, max }
+                if !self.protected(self.opener.is_some()) && max < self.config.max_frame_body =>
+            {
                 Violation::protocol(format!(
                     "frame body of {len} bytes exceeds the limit of {max} for frames before the key exchange"
                 ))
@@ -251,11 +276,18 @@ impl Session {
             }
             (Role::Server, MessageType::Connect) => self.on_connect(body, raw_frame)?,
             (Role::Client, MessageType::ConnectAck) => self.on_connect_ack(body, raw_frame, now)?,
+            (_, MessageType::HandshakeInit | MessageType::HandshakeInitPsk | MessageType::HandshakeReply)
+                if self.is_secure_transport() =>
+            {
+                return Err(Violation::protocol("no key exchange runs over WSS: TLS protects the connection"))
+            }
             (Role::Server, MessageType::HandshakeInit) => self.on_handshake_init(body)?,
+            (Role::Server, MessageType::HandshakeInitPsk) => self.on_handshake_init_psk(body)?,
             (Role::Client, MessageType::HandshakeReply) => self.on_handshake_reply(body)?,
             (Role::Server, MessageType::OperationRequest) if self.is_live() => {
                 let request = OperationRequest::decode(body, &self.limits())?;
-                if self.config.must_encrypt.contains(request.op_code) && !encrypted {
+                // Over WSS the transport satisfies the rule whatever the flag says.
+                if self.config.must_encrypt.contains(request.op_code) && !encrypted && !self.is_secure_transport() {
                     self.refuse_unencrypted(&request);
                 } else {
                     self.events.push_back(SessionEvent::OperationRequest { request, encrypted, delivery, channel });
@@ -294,7 +326,11 @@ impl Session {
     fn is_live(&self) -> bool {
         matches!(
             self.phase,
-            Phase::Connected | Phase::KeyExchangeRequested(_) | Phase::KeyExchange(_) | Phase::Encrypted
+            Phase::Connected
+                | Phase::KeyExchangeRequested(_)
+                | Phase::AuthOnceRequested(_)
+                | Phase::KeyExchange(_)
+                | Phase::Encrypted
         )
     }
 
@@ -389,6 +425,7 @@ impl Session {
         // whole ping interval.
         self.next_ping = now;
         self.status(StatusCode::Connect, 0, "connected");
+        self.establish_by_tls();
         if self.config.auto_key_exchange {
             self.establish_encryption(now).map_err(|error| Violation::protocol(error.to_string()))?;
         }
@@ -405,6 +442,30 @@ impl Session {
             return Ok(());
         }
         self.respond_to_handshake(body)
+    }
+
+    /// Server: reads the AuthOnce key exchange's first message and asks the driver for the secret its
+    /// token names. Nothing about the client is proven yet: anyone can copy this message.
+    fn on_handshake_init_psk(&mut self, body: &[u8]) -> Result<(), Violation> {
+        if !matches!(self.phase, Phase::Connected) {
+            return Err(Violation::protocol("HandshakeInitPsk outside the Connected state"));
+        }
+        let failed =
+            |error: NoiseError| Violation { reason: DisconnectReason::KeyExchangeFailed, message: error.to_string() };
+        let responder = Responder::read_psk(&self.prologue, body).map_err(failed)?;
+        let token = match responder.remote_payload().split_first() {
+            Some((&version, token)) if version == self.version && !token.is_empty() => token.to_vec(),
+            Some((&version, _)) if version != self.version => {
+                return Err(Violation {
+                    reason: DisconnectReason::VersionMismatch,
+                    message: "unsupported handshake version".into(),
+                })
+            }
+            _ => return Err(Violation::protocol("an AuthOnce key exchange without a server token")),
+        };
+        self.phase = Phase::AuthOnceRequested(Box::new(responder));
+        self.events.push_back(SessionEvent::AuthOnceRequest { token });
+        Ok(())
     }
 
     /// Server: the responder side of the handshake, then the keys.
@@ -439,7 +500,17 @@ impl Session {
             unreachable!("checked above");
         };
         let pin = self.config.server_key_pin;
-        let outcome = initiator.finish(body, pin.as_ref()).map_err(|e| e.to_string()).and_then(|completed| {
+        let bound_to_secret = initiator.is_psk();
+        let outcome = initiator.finish(body, pin.as_ref()).map_err(|error| match error {
+            // With the right static key and no tampering, only the secret can differ.
+            NoiseError::Decrypt if bound_to_secret => {
+                "the AuthOnce key exchange failed: the server does not hold this \
+                 client's secret (the secret is wrong, or the token is not this client's), or the reply was altered"
+                    .to_owned()
+            }
+            error => error.to_string(),
+        });
+        let outcome = outcome.and_then(|completed| {
             if completed.remote_payload.first() == Some(&self.version) {
                 Ok(completed)
             } else {

@@ -17,24 +17,29 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use config::{OpCodeSet, SessionConfig, Transport, DEFAULT_MAX_CLEAR_BODY, DEFAULT_MUST_ENCRYPT, MAX_TIMER};
+pub use config::{
+    AuthOnceCredentials, OpCodeSet, SessionConfig, Transport, DEFAULT_MAX_CLEAR_BODY, DEFAULT_MUST_ENCRYPT, MAX_TIMER,
+};
 pub use events::{SessionError, SessionEvent, StatusInfo};
 pub use stats::SessionStats;
 
 use super::codec::{check_params, Limits, Params};
 use super::datagram::{Link, LinkEvent};
-use super::frame::{Delivery, MessageType, DATAGRAM_VERSION, PROTOCOL_VERSION, TAG_LEN};
+use super::frame::{Delivery, MessageType, DATAGRAM_VERSION, PROTOCOL_VERSION, SECURE_VERSION, TAG_LEN};
 use super::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Versions, MAX_APP_ID,
     MAX_CLIENT_VERSION, MAX_REASON_TEXT,
 };
-use super::noise::{Completed, Initiator, Keypair};
+use super::noise::{Completed, Initiator, Keypair, Responder};
 use super::sealing::{append_versioned_frame, Opener, SealError, Sealer, SendOptions};
 use super::status::{DisconnectReason, PeerState, StatusCode};
 
 /// Domain label that starts the Noise prologue; the Connect and ConnectAck frames follow it, so the
 /// key exchange fails if either was altered in transit.
 pub const PROLOGUE_LABEL: &[u8] = b"sealnet/1 NX prologue";
+
+/// What a session over the secure transport reports instead of a key exchange.
+const TLS_ESTABLISHED: &str = "TLS protects the connection (WSS); no key exchange runs";
 
 /// The largest frame body a datagram session sends or takes: its fragments are counted in 16 bits.
 const MAX_DATAGRAM_BODY: u32 = 16 * 1024 * 1024;
@@ -57,6 +62,9 @@ enum Phase {
     /// Server with `gate_key_exchange`: HandshakeInit received (its body kept), waiting for the
     /// driver to admit it.
     KeyExchangeRequested(Vec<u8>),
+    /// Server: HandshakeInitPsk read, waiting for the driver to name the secret its token carries
+    /// ([`Session::admit_auth_once`]).
+    AuthOnceRequested(Box<Responder>),
     /// Client: HandshakeInit sent.
     KeyExchange(Box<Initiator>),
     Encrypted,
@@ -146,12 +154,17 @@ impl Session {
         prologue.extend_from_slice(PROLOGUE_LABEL);
         let mut config = config.clamped();
         let link = match &config.transport {
-            Transport::Stream => None,
+            Transport::Stream | Transport::Secure => None,
             Transport::Datagram(datagram) => {
                 let link = Link::new(datagram.clone(), role, 0, None, config.max_frame_body, now);
                 Some(Box::new(link))
             }
         };
+        if matches!(config.transport, Transport::Secure) {
+            // The secure transport is version 4 only, and TLS stands in for the key exchange.
+            config.versions = Versions { min: SECURE_VERSION, max: SECURE_VERSION };
+            config.auto_key_exchange = false;
+        }
         if link.is_some() {
             // The datagram transport is version 3 only, and never carries an operation in clear.
             config.versions = Versions { min: DATAGRAM_VERSION, max: DATAGRAM_VERSION };
@@ -239,16 +252,28 @@ impl Session {
         match self.phase {
             Phase::Idle | Phase::Closed => PeerState::Disconnected,
             Phase::AwaitingAck | Phase::AwaitingAccept => PeerState::Connecting,
-            Phase::Connected | Phase::KeyExchangeRequested(_) => PeerState::Connected,
+            Phase::Connected | Phase::KeyExchangeRequested(_) | Phase::AuthOnceRequested(_) => PeerState::Connected,
             Phase::KeyExchange(_) => PeerState::EstablishingEncryption,
             Phase::Encrypted => PeerState::Encrypted,
             Phase::Closing => PeerState::Disconnecting,
         }
     }
 
-    /// Transport keys exist: every frame is authenticated and operations may be encrypted.
+    /// Operations may be sent encrypted: transport keys exist (every frame is authenticated), or
+    /// the connection is accepted on the secure transport, where TLS protects every frame.
     pub fn is_encrypted(&self) -> bool {
         matches!(self.phase, Phase::Encrypted)
+    }
+
+    /// The connection runs over the secure transport (WSS): TLS protects it, no key exchange runs.
+    pub fn is_secure_transport(&self) -> bool {
+        matches!(self.config.transport, Transport::Secure)
+    }
+
+    /// Frames in this direction may be as large as the frame limit: keys exist, or TLS protects the
+    /// accepted connection. Before that only small frames are taken, since nothing is proven.
+    fn protected(&self, keys: bool) -> bool {
+        keys || (self.is_secure_transport() && self.accepted)
     }
 
     /// The driver should flush [`pending_output`](Self::pending_output), close the transport and call
@@ -397,6 +422,15 @@ impl Session {
         if let Some(problem) = problem {
             return Err(SessionError::InvalidConnectRequest(problem));
         }
+        if self.is_secure_transport() && self.config.server_key_pin.is_some() {
+            let problem = "a server key pin cannot be checked over WSS, where no key exchange runs; pin the \
+                           server's certificate instead";
+            return Err(SessionError::InvalidConnectRequest(problem.to_owned()));
+        }
+        if self.is_secure_transport() && self.config.auth_once.is_some() {
+            let problem = "AuthOnce credentials are for a UDP or TCP connection after authenticating over WSS";
+            return Err(SessionError::InvalidConnectRequest(problem.to_owned()));
+        }
         // A client that speaks only version 1 sends exactly a version-1 Connect.
         let versions = self.config.versions;
         self.sent_versions = (versions.max > PROTOCOL_VERSION).then_some(versions);
@@ -434,7 +468,16 @@ impl Session {
         self.deadline = None;
         self.last_receive = now;
         self.status(StatusCode::Connect, 0, "client accepted");
+        self.establish_by_tls();
         Ok(())
+    }
+
+    /// On the secure transport, an accepted connection is as good as an encrypted one at once.
+    fn establish_by_tls(&mut self) {
+        if self.is_secure_transport() {
+            self.phase = Phase::Encrypted;
+            self.status(StatusCode::EncryptionEstablished, 0, TLS_ESTABLISHED);
+        }
     }
 
     /// Server: refuses the pending Connect with a reason the client will see.
@@ -501,7 +544,7 @@ impl Session {
     /// connection with `reason`.
     pub fn refuse_key_exchange(&mut self, reason: DisconnectReason, message: &str) -> Result<(), SessionError> {
         self.require_role(Role::Server)?;
-        if !matches!(self.phase, Phase::KeyExchangeRequested(_)) {
+        if !matches!(self.phase, Phase::KeyExchangeRequested(_) | Phase::AuthOnceRequested(_)) {
             return Err(SessionError::InvalidState("no key exchange is waiting"));
         }
         self.phase = Phase::Connected;
@@ -510,16 +553,65 @@ impl Session {
         Ok(())
     }
 
-    /// Client: starts the key exchange (`-> e`).
+    /// Server: completes the AuthOnce key exchange ([`SessionEvent::AuthOnceRequest`]) with the
+    /// secret the client's token carries. A client that does not hold it cannot read the reply, and
+    /// none of its frames will open: only the key exchange's completion authenticates the client.
+    pub fn admit_auth_once(&mut self, secret: &[u8; 32]) -> Result<(), SessionError> {
+        self.require_role(Role::Server)?;
+        let Phase::AuthOnceRequested(_) = self.phase else {
+            return Err(SessionError::InvalidState("no AuthOnce key exchange is waiting"));
+        };
+        let Phase::AuthOnceRequested(responder) = std::mem::replace(&mut self.phase, Phase::Connected) else {
+            unreachable!("checked above");
+        };
+        let static_key = self.static_key.clone().ok_or(SessionError::InvalidState("server has no static key"))?;
+        let mut reply = Vec::with_capacity(128);
+        match responder.finish_psk(&static_key, secret, &[self.version], &mut reply) {
+            Ok(completed) => {
+                self.send_pre_key_frame(MessageType::HandshakeReply, |out| out.extend_from_slice(&reply))?;
+                self.install_keys(completed);
+            }
+            Err(error) => {
+                let message = error.to_string();
+                self.status(
+                    StatusCode::EncryptionFailedToEstablish,
+                    DisconnectReason::KeyExchangeFailed as u16,
+                    &message,
+                );
+                self.close(DisconnectReason::KeyExchangeFailed, &message, None);
+            }
+        }
+        Ok(())
+    }
+
+    /// Client: starts the key exchange (`-> e`). Over the secure transport TLS already protects the
+    /// connection: nothing runs, and an accepted connection answers Ok.
     pub fn establish_encryption(&mut self, now: Instant) -> Result<(), SessionError> {
         self.require_role(Role::Client)?;
+        if self.is_secure_transport() {
+            return match self.phase {
+                Phase::Encrypted => Ok(()),
+                _ => Err(SessionError::NotConnected),
+            };
+        }
         match self.phase {
             Phase::Connected => {}
             Phase::KeyExchange(_) | Phase::Encrypted => return Err(SessionError::KeyExchangeAlreadyStarted),
             _ => return Err(SessionError::NotConnected),
         }
         let mut body = Vec::with_capacity(64);
-        let initiator = match Initiator::start(&self.prologue, &[self.version], &mut body) {
+        let (message_type, started) = match &self.config.auth_once {
+            // The payload names the secret to the server: the version, then the server token.
+            Some(credentials) => {
+                let mut payload = Vec::with_capacity(1 + credentials.token().len());
+                payload.push(self.version);
+                payload.extend_from_slice(credentials.token());
+                let started = Initiator::start_psk(&self.prologue, &payload, credentials.secret(), &mut body);
+                (MessageType::HandshakeInitPsk, started)
+            }
+            None => (MessageType::HandshakeInit, Initiator::start(&self.prologue, &[self.version], &mut body)),
+        };
+        let initiator = match started {
             Ok(initiator) => initiator,
             Err(error) => {
                 // Without keys the connection must not carry on in clear as if nothing happened.
@@ -533,7 +625,25 @@ impl Session {
                 return Ok(());
             }
         };
-        self.send_pre_key_frame(MessageType::HandshakeInit, |out| out.extend_from_slice(&body))?;
+        if let Some(max) = self.link.as_ref().map(|link| link.max_clear_frame()) {
+            // A clear frame travels alone in its datagram; a token too large for one cannot go.
+            if body.len() + crate::protocol::frame::FIXED_HEADER_LEN > max {
+                let message = format!(
+                    "the server token ({} bytes) is too large for a key exchange over UDP (at most {} bytes in \
+                     all); connect over TCP",
+                    self.config.auth_once.as_ref().map_or(0, |c| c.token().len()),
+                    max
+                );
+                self.status(
+                    StatusCode::EncryptionFailedToEstablish,
+                    DisconnectReason::KeyExchangeFailed as u16,
+                    &message,
+                );
+                self.close(DisconnectReason::KeyExchangeFailed, &message, None);
+                return Ok(());
+            }
+        }
+        self.send_pre_key_frame(message_type, |out| out.extend_from_slice(&body))?;
         self.phase = Phase::KeyExchange(Box::new(initiator));
         self.deadline = Some(now + self.config.disconnect_timeout);
         Ok(())
@@ -639,7 +749,10 @@ impl Session {
         options: SendOptions,
         write_body: impl FnOnce(&mut Vec<u8>),
     ) -> Result<(), SessionError> {
-        if !matches!(self.phase, Phase::Connected | Phase::KeyExchangeRequested(_) | Phase::Encrypted) {
+        if !matches!(
+            self.phase,
+            Phase::Connected | Phase::KeyExchangeRequested(_) | Phase::AuthOnceRequested(_) | Phase::Encrypted
+        ) {
             return Err(SessionError::NotConnected);
         }
         if options.encrypt && !self.is_encrypted() {
@@ -713,7 +826,7 @@ impl Session {
             self.queued.push_back(Queued { message_type, options, body });
             return Ok(());
         }
-        let max_body = self.config.max_body(self.sealer.is_some());
+        let max_body = self.config.max_body(self.protected(self.sealer.is_some()));
         self.append(message_type, options, max_body, write_body).map_err(|error| self.seal_error(error))
     }
 
