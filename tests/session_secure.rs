@@ -232,7 +232,9 @@ fn a_noise_pin_or_auth_once_credentials_cannot_be_used_over_wss() {
     let now = Instant::now();
     let pinned = SessionConfig { server_key_pin: Some([1; 32]), ..secure() };
     let error = Session::client(pinned, now).connect("app", "1", now).unwrap_err();
-    assert!(matches!(&error, SessionError::InvalidConnectRequest(text) if text.contains("pin the server's certificate")));
+    assert!(
+        matches!(&error, SessionError::InvalidConnectRequest(text) if text.contains("pin the server's certificate"))
+    );
     let once = SessionConfig { auth_once: Some(AuthOnceCredentials::new(vec![1; 40], &[2; 32])), ..secure() };
     assert!(Session::client(once, now).connect("app", "1", now).is_err());
 }
@@ -274,7 +276,9 @@ fn the_auth_once_exchange_carries_the_token_and_completes_with_the_same_secret()
         })
         .collect();
     assert_eq!(tokens, [TOKEN.to_vec()]);
-    pair.client.send_operation(&OperationRequest { op_code: 253, params: Params::new() }, SendOptions::RELIABLE).unwrap();
+    pair.client
+        .send_operation(&OperationRequest { op_code: 253, params: Params::new() }, SendOptions::RELIABLE)
+        .unwrap();
     pair.pump();
     assert!(pair.server_events.iter().any(|e| matches!(e, SessionEvent::OperationRequest { .. })));
 }
@@ -301,8 +305,10 @@ fn a_refused_token_tells_the_client_why() {
     pair.pump();
     let failed = statuses(&pair.client_events);
     assert!(
-        failed.iter().any(|s| s.code == StatusCode::EncryptionFailedToEstablish
-            && s.reason == DisconnectReason::TokenRefused as u16),
+        failed
+            .iter()
+            .any(|s| s.code == StatusCode::EncryptionFailedToEstablish
+                && s.reason == DisconnectReason::TokenRefused as u16),
         "{failed:?}"
     );
 }
