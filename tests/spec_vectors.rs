@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use sealnet::protocol::codec::{Limits, Params, DEFAULT_LIMITS};
-use sealnet::protocol::frame::{Header, MessageType, DEFAULT_MAX_BODY};
+use sealnet::protocol::frame::{Header, MessageType, DEFAULT_MAX_BODY, SECURE_VERSION};
 use sealnet::protocol::message::{EventData, OperationRequest, Ping, Pong, Versions};
 use sealnet::protocol::noise::{self, hex, Initiator, Keypair};
 use sealnet::protocol::sealing::{append_versioned_frame, open_frame, Opener, Sealer, SendOptions};
-use sealnet::protocol::session::{Session, SessionConfig, SessionEvent, PROLOGUE_LABEL};
+use sealnet::protocol::session::{Session, SessionConfig, SessionEvent, Transport, PROLOGUE_LABEL};
 
 // ---------------------------------------------------------------------------------------------
 // Reading section 12
@@ -415,7 +415,11 @@ fn section_12_has_the_subsections_these_tests_check() {
         .filter_map(|line| line.strip_prefix("### "))
         .map(|heading| heading.split(' ').next().unwrap_or_default().to_owned())
         .collect();
-    assert_eq!(headings, ["12.1", "12.2", "12.3", "12.4", "12.5", "12.6"], "a new subsection needs a test");
+    assert_eq!(
+        headings,
+        ["12.1", "12.2", "12.3", "12.4", "12.5", "12.6", "12.7", "12.8"],
+        "a new subsection needs a test"
+    );
 }
 
 #[test]
@@ -714,4 +718,143 @@ fn assert_snow_agrees(c: &Connection) {
 fn assert_ring_opens(key: &[u8; 32], frame: &[u8], plaintext: &[u8]) {
     let opened = support::open_sealed_frame(&support::key(key), frame).map(|(_, _, _, body)| body);
     assert_eq!(opened.as_deref(), Some(plaintext), "ring does not open {}", hex(frame));
+}
+
+// ---------------------------------------------------------------------------------------------
+// AuthOnce (section 16) and the secure message transport (section 15)
+// ---------------------------------------------------------------------------------------------
+
+/// The AuthOnce secret of section 12.7, and the token that names it (opaque bytes to the client).
+const AUTH_ONCE_SECRET: [u8; 32] = counting_from(0x60);
+const AUTH_ONCE_TOKEN: [u8; 16] =
+    [0x80, 0x81, 0x82, 0x83, 0x84, 0x85, 0x86, 0x87, 0x88, 0x89, 0x8a, 0x8b, 0x8c, 0x8d, 0x8e, 0x8f];
+
+#[test]
+fn auth_once_handshake_12_7() {
+    let c = Connection::version_2();
+    let mut payload = vec![c.version];
+    payload.extend_from_slice(&AUTH_ONCE_TOKEN);
+    let mut message1 = Vec::new();
+    let initiator = Initiator::start_psk_with_ephemeral(
+        Keypair::from_secret_bytes(CLIENT_EPHEMERAL_SECRET),
+        &c.prologue,
+        &payload,
+        &AUTH_ONCE_SECRET,
+        &mut message1,
+    )
+    .expect("message 1");
+    let responder = noise::Responder::read_psk(&c.prologue, &message1).expect("the server reads message 1");
+    assert_eq!(responder.remote_payload(), payload.as_slice());
+    let mut message2 = Vec::new();
+    let server_static = Keypair::from_secret_bytes(SERVER_STATIC_SECRET);
+    let server = responder
+        .finish_psk_with_ephemeral(
+            &server_static,
+            Keypair::from_secret_bytes(SERVER_EPHEMERAL_SECRET),
+            &AUTH_ONCE_SECRET,
+            &[c.version],
+            &mut message2,
+        )
+        .expect("message 2");
+    let client = initiator.finish(&message2, Some(server_static.public())).expect("the client accepts message 2");
+    assert_eq!((*client.keys.send, client.handshake_hash), (*server.keys.receive, server.handshake_hash));
+
+    let init = pre_key_frame(c.version, MessageType::HandshakeInitPsk, &message1);
+    let reply = pre_key_frame(c.version, MessageType::HandshakeReply, &message2);
+    let mut section = Subsection::open("12.7");
+    section.frame(
+        "HandshakeInitPsk",
+        &[
+            "02 0c 04 00 00000041",
+            "8f40c5adb68f25624ae5b214ea767a6ec94d829d3d7b5e1ad1ba6f3e2138285f",
+            "e9",
+            "e42b5edd64b0e63c4cda2be48752e308",
+            "4d891050640da61000223686caa4ecea",
+        ],
+        &init,
+    );
+    section.frame(
+        "HandshakeReply",
+        &[
+            "02 04 04 00 00000061",
+            "79a631eede1bf9c98f12032cdeadd0e7a079398fc786b88cc846ec89af85a51a",
+            "522e33430986f9685a133764838a2c6ec6d4818f9926110db763526d219b200b",
+            "a0b5433d6d33cd7ae7fe1511eb252d31",
+            "75",
+            "575f8d75b13673dcb7a2e66b9c6590d6",
+        ],
+        &reply,
+    );
+    section.values(
+        "the results",
+        &[
+            (
+                "handshake hash h",
+                "b1ef2126b4ace519654fba93db206cecc42b2be5d811c3622bb4c96322ba3e86",
+                &client.handshake_hash,
+            ),
+            (
+                "k1 (client->server)",
+                "8265f2914fdff6c9e66836b90ce93bde6c1a5fe8bee92afe36975f99c37446c8",
+                &client.keys.send[..],
+            ),
+            (
+                "k2 (server->client)",
+                "8bc96422a09ff5b22c581c814b96406188bbe34e2f3367b50054fcb8504b0a70",
+                &client.keys.receive[..],
+            ),
+        ],
+    );
+    section.finish();
+
+    // snow, with the same keys and secret, writes and reads the same messages.
+    let params: snow::params::NoiseParams = "Noise_NXpsk2_25519_AESGCM_SHA256".parse().expect("snow knows it");
+    let mut snow_client = snow::Builder::new(params.clone())
+        .prologue(&c.prologue)
+        .and_then(|builder| builder.psk(2, &AUTH_ONCE_SECRET))
+        .and_then(|builder| builder.fixed_ephemeral_key_for_testing_only(&CLIENT_EPHEMERAL_SECRET).build_initiator())
+        .expect("snow initiator");
+    let mut snow_server = snow::Builder::new(params)
+        .local_private_key(&SERVER_STATIC_SECRET)
+        .and_then(|builder| builder.prologue(&c.prologue))
+        .and_then(|builder| builder.psk(2, &AUTH_ONCE_SECRET))
+        .and_then(|builder| builder.fixed_ephemeral_key_for_testing_only(&SERVER_EPHEMERAL_SECRET).build_responder())
+        .expect("snow responder");
+    let (mut first, mut second, mut read) = ([0u8; 128], [0u8; 128], [0u8; 64]);
+    let len = snow_client.write_message(&payload, &mut first).expect("snow message 1");
+    assert_eq!(&first[..len], message1.as_slice());
+    snow_server.read_message(&first[..len], &mut read).expect("snow reads message 1");
+    let len = snow_server.write_message(&[c.version], &mut second).expect("snow message 2");
+    assert_eq!(&second[..len], message2.as_slice());
+    snow_client.read_message(&second[..len], &mut read).expect("snow reads message 2");
+    assert_eq!(snow_client.dangerously_get_raw_split(), (*client.keys.send, *client.keys.receive));
+}
+
+#[test]
+fn secure_transport_frames_12_8() {
+    let mut section = Subsection::open("12.8");
+    let now = Instant::now();
+    let mut client = Session::client(SessionConfig { transport: Transport::Secure, ..SessionConfig::default() }, now);
+    client.connect("demo", "1.0", now).expect("connect");
+    let mut connect = Vec::new();
+    client.take_output(&mut connect);
+    section.frame("Connect", &["01 01 04 00 0000000b", "04 64656d6f 03 312e30", "04 04"], &connect);
+
+    // An event raised with Encrypt, relayed over WSS: the ENCRYPTED flag without a counter, no tag.
+    let mut params = Params::new();
+    params.insert(245, "hi");
+    let event = EventData { code: 1, sender: 2, params };
+    let mut frame = Vec::new();
+    append_versioned_frame(
+        &mut frame,
+        SECURE_VERSION,
+        MessageType::Event,
+        SendOptions::ENCRYPTED,
+        None,
+        DEFAULT_MAX_BODY,
+        |out| event.encode(out),
+    )
+    .expect("a version-4 frame");
+    section.frame("the Event", &["04 07 05 00 0000000b", "01 00000002 01 f5 07 02 6869"], &frame);
+    section.finish();
 }
