@@ -11,7 +11,7 @@ LINK := -L$(DEBUG_DIR) -lsealnet -Wl,-rpath,$(DEBUG_DIR) -pthread
 # Teardown stress cycles: a quick run in `make test`, the full run in `make stress`.
 STRESS_CYCLES ?= 10000
 
-.PHONY: all build header examples demo demo-cluster cluster-test bench-directory install install-test unity-package godot-addon test lint rust-test abi-check c-test bindings-test cross-test bench bench-relay stress capture-check fuzz fuzz-smoke backend-test bench-backend
+.PHONY: all build header examples demo demo-cluster cluster-test bench-directory install install-test unity-package godot-addon test lint rust-test abi-check c-test bindings-test cross-test bench bench-relay stress capture-check fuzz fuzz-smoke backend-test bench-backend web-test
 
 all: build
 
@@ -45,7 +45,7 @@ demo-cluster: build
 	$(CARGO) build --example realtime
 	@scripts/redis.sh examples/demo/cluster.sh
 
-test: lint rust-test abi-check c-test bindings-test cross-test fuzz-smoke backend-test cluster-test install-test
+test: lint rust-test abi-check c-test bindings-test cross-test web-test fuzz-smoke backend-test cluster-test install-test
 	@echo "make test: all checks passed"
 
 lint:
@@ -87,6 +87,11 @@ bindings-test: build
 # Every value type from each binding to every other (tests/cross/README.md).
 cross-test: examples bindings-test
 	tests/cross/run.sh
+
+# The browser client (bindings/web/README.md): its unit tests under Node, then Debian's Chromium
+# (installed when missing) against a real server over WSS, in a room with a native C player.
+web-test: build
+	scripts/with-server.sh --backend --allow-anonymous -- scripts/web-test.sh
 
 # The long teardown runs: 100,000 C cycles under AddressSanitizer and 20,000 C# Dispose cycles.
 stress: examples

@@ -3,7 +3,10 @@
 #
 #   scripts/with-server.sh [--app-id ID]... [--backend [--allow-anonymous]] -- COMMAND [ARGS...]
 #
-# The command sees SEALNET_SERVER_ADDR (host:port) and SEALNET_SERVER_KEY (hex public key, for pinning).
+# The command sees SEALNET_SERVER_ADDR (host:port), SEALNET_SERVER_KEY (hex public key, for pinning),
+# SEALNET_SERVER_UDP_ADDR (host:port of UDP), SEALNET_SERVER_WSS_URL (wss://host:port/, what browsers and
+# WSS peers connect to) and SEALNET_SERVER_WSS_FINGERPRINT (64 hex digits: the SHA-256 of the server's
+# self-signed development certificate, for pinning it).
 # With --backend, a sealnet-backend (SQLite, in the same temporary directory) is started first and the
 # server authenticates players through its webhook, admitting no anonymous players unless
 # --allow-anonymous is given too (so that tests of anonymous players run against the same server; the
@@ -95,16 +98,31 @@ fi
 coproc SERVER { exec "$server" "${config_args[@]}" --listen 127.0.0.1:0 --key-file "$work/server.key" "${app_args[@]}" 2>"$log"; }
 server_pid=$SERVER_PID
 
-# The server prints its address, key and UDP address as its first three lines; reading them waits for
-# start-up.
+# The server prints its address, key, UDP address and WSS URL as its first four lines; reading them
+# waits for start-up.
 read -r -t 30 listening <&"${SERVER[0]}" || { echo "with-server: server did not start; log:" >&2; cat "$log" >&2; exit 1; }
 read -r -t 30 key_line <&"${SERVER[0]}" || { echo "with-server: no key line" >&2; exit 1; }
 read -r -t 30 udp_line <&"${SERVER[0]}" || { echo "with-server: no UDP line" >&2; exit 1; }
+read -r -t 30 wss_line <&"${SERVER[0]}" || { echo "with-server: no WSS line" >&2; exit 1; }
 export SEALNET_SERVER_ADDR=${listening#sealnet-server listening on }
 # Empty when the server's UDP is off.
 export SEALNET_SERVER_UDP_ADDR=${udp_line#sealnet-server listening on UDP }
 [ "$udp_line" = "sealnet-server UDP off" ] && SEALNET_SERVER_UDP_ADDR=
 export SEALNET_SERVER_KEY=${key_line#sealnet-server public key: }
+# "sealnet-server listening on WSS wss://127.0.0.1:PORT/ (certificate sha256 HEX, self-signed for
+# development)"; both empty when the server's WSS is off, the fingerprint empty for plain ws://.
+SEALNET_SERVER_WSS_URL=
+SEALNET_SERVER_WSS_FINGERPRINT=
+if [[ $wss_line =~ ^sealnet-server\ listening\ on\ WSS\ ([^ ]+)\ \(certificate\ sha256\ ([0-9a-f]{64}) ]]; then
+  SEALNET_SERVER_WSS_URL=${BASH_REMATCH[1]}
+  SEALNET_SERVER_WSS_FINGERPRINT=${BASH_REMATCH[2]}
+elif [[ $wss_line =~ ^sealnet-server\ listening\ on\ WS\ (ws://[^ ]+) ]]; then
+  # Plain WebSocket (wss.tls = false): no certificate to pin.
+  SEALNET_SERVER_WSS_URL=${BASH_REMATCH[1]}
+elif [ "$wss_line" != "sealnet-server WSS off" ]; then
+  echo "with-server: unexpected WSS line: $wss_line" >&2; exit 1
+fi
+export SEALNET_SERVER_WSS_URL SEALNET_SERVER_WSS_FINGERPRINT
 
 set +e
 "$@"

@@ -37,8 +37,8 @@ start() {
     kill -0 "${pids[-1]}" 2>/dev/null || { echo "demo-cluster: $1 did not start:" >&2; cat "$work/$1.log" >&2; exit 1; }
     sleep 0.05
   done
-  # The TCP address (the third line names the UDP one).
-  ADDR=$(sed -n '/^sealnet-server listening on UDP /!s/^sealnet-server listening on //p' "$out")
+  # The TCP address (the later lines name the UDP and WSS ones).
+  ADDR=$(sed -n '/^sealnet-server listening on [A-Z]* /!s/^sealnet-server listening on //p' "$out")
   KEY=$(sed -n 's/^sealnet-server public key: //p' "$out")
   [ -n "$ADDR" ] && [ -n "$KEY" ] || { echo "demo-cluster: $1 printed no address" >&2; exit 1; }
 }

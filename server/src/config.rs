@@ -171,6 +171,30 @@ socket_buffer_bytes = 4194304
 # Largest datagram the server sends (bytes of UDP payload); 1200 fits every path.
 max_datagram = 1200
 
+[wss]
+# Secure WebSockets (docs/protocol.md, version 4): how browsers connect (Unity WebGL, HTML5 games), and
+# native clients too. TLS protects everything, headers included, so no key exchange runs; WSS players
+# play in the same rooms as UDP and TCP players.
+enabled = true
+# Address and port for WSS. Empty: the address of `listen` and its port + 14560, the WSS port Photon's
+# servers pair with their TCP port (4530 -> 19090, 4531 -> 19091); port 0 stays 0 (any free port).
+listen = ""
+# The certificate chain (PEM, the server's certificate first) and its private key (PEM: PKCS#8, PKCS#1
+# or SEC1; others must have no access to it). Without them a self-signed certificate for localhost,
+# 127.0.0.1 and ::1 is made at every start and its SHA-256 fingerprint printed: for development only
+# (browsers do not trust it; native clients can pin its fingerprint).
+# cert_file = "/etc/sealnet/wss-cert.pem"
+# key_file = "/etc/sealnet/wss-key.pem"
+# The request path clients connect to, such as "/sealnet" (others are answered 404). Empty: any path.
+path = ""
+# false: plain ws:// without TLS, for a proxy in front that terminates TLS, or local tests. Plain
+# WebSocket carries everything in clear: it is refused at start-up on an address other than loopback
+# unless allow_plain_ws is set too.
+tls = true
+allow_plain_ws = false
+# The TLS and WebSocket handshakes must be over within this time of the TCP connection's accept.
+handshake_timeout_ms = 5000
+
 [admin]
 # The operator's HTTP listener: /healthz (alive), /readyz (accepting players; 503 while draining) and
 # /metrics (Prometheus text). Empty: off. Keep it on loopback or a private network.
@@ -223,6 +247,91 @@ pub struct Config {
     pub plugins: PluginConfig,
     pub cluster: ClusterConfig,
     pub udp: UdpConfig,
+    pub wss: WssConfig,
+}
+
+/// The WSS (or plain WebSocket) listener.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WssConfig {
+    pub enabled: bool,
+    /// Empty: the TCP listen address, its port + [`WSS_PORT_OFFSET`].
+    pub listen: String,
+    /// `None`: a self-signed development certificate made at start.
+    #[serde(default)]
+    pub cert_file: Option<PathBuf>,
+    #[serde(default)]
+    pub key_file: Option<PathBuf>,
+    /// Empty: any path.
+    pub path: String,
+    pub tls: bool,
+    pub allow_plain_ws: bool,
+    pub handshake_timeout_ms: u64,
+}
+
+/// What the default WSS port adds to the TCP port: Photon's servers listen for WSS at 19090 beside
+/// TCP at 4530 (masters) and at 19091 beside 4531 (game servers), so a master and a game server on
+/// neighbouring TCP ports never collide on their WSS ports either.
+pub const WSS_PORT_OFFSET: u16 = 14560;
+
+impl WssConfig {
+    /// Where to listen, when WSS is on: `listen`, else the TCP address given with its port moved by
+    /// [`WSS_PORT_OFFSET`] (port 0, any free port, stays 0).
+    pub fn address(&self, tcp: SocketAddr) -> Result<Option<SocketAddr>, ConfigError> {
+        if !self.enabled {
+            return Ok(None);
+        }
+        if self.listen.is_empty() {
+            let port = match tcp.port() {
+                0 => Some(0),
+                port => port.checked_add(WSS_PORT_OFFSET),
+            };
+            return match port {
+                Some(port) => Ok(Some(SocketAddr::new(tcp.ip(), port))),
+                None => Err(ConfigError::Invalid(format!(
+                    "the TCP port {} leaves no default WSS port (it would be above 65535): set wss.listen",
+                    tcp.port()
+                ))),
+            };
+        }
+        self.listen.parse().map(Some).map_err(|_| {
+            ConfigError::Invalid(format!(
+                "wss.listen must be an address such as 0.0.0.0:19090; it is {:?}",
+                self.listen
+            ))
+        })
+    }
+
+    /// The settings agree with each other, and plain WebSocket is only where it is allowed.
+    fn validate(&self, tcp: SocketAddr) -> Result<(), ConfigError> {
+        let invalid = |message: String| Err(ConfigError::Invalid(message));
+        let Some(address) = self.address(tcp)? else { return Ok(()) };
+        if self.cert_file.is_some() != self.key_file.is_some() {
+            return invalid("wss.cert_file and wss.key_file go together: set both, or neither".into());
+        }
+        if !self.tls && self.cert_file.is_some() {
+            return invalid("wss.cert_file is set but wss.tls is false: plain WebSocket uses no certificate".into());
+        }
+        if !self.tls && !self.allow_plain_ws && !address.ip().is_loopback() {
+            return invalid(format!(
+                "wss.tls = false serves plain ws:// on {address}, which is not a loopback address: everything \
+                 would travel in clear. Serve WSS (wss.tls = true), listen on loopback, or set \
+                 wss.allow_plain_ws = true when a proxy in front terminates TLS"
+            ));
+        }
+        let path_ok = self.path.starts_with('/')
+            && !self
+                .path
+                .bytes()
+                .any(|byte| byte.is_ascii_whitespace() || byte.is_ascii_control() || b"?#".contains(&byte));
+        if !self.path.is_empty() && !path_ok {
+            return invalid(format!(
+                "wss.path must be empty (any path) or start with / and hold no spaces, ? or #; it is {:?}",
+                self.path
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// The UDP listener.
@@ -483,6 +592,7 @@ impl fmt::Debug for Config {
             .field("role", &self.role)
             .field("cluster", &self.cluster)
             .field("udp", &self.udp)
+            .field("wss", &self.wss)
             .finish()
     }
 }
@@ -646,6 +756,7 @@ impl Config {
             ("limits.flood_window_ms", self.limits.flood_window_ms),
             ("auth.deadline_ms", self.auth.deadline_ms),
             ("auth.webhook.timeout_ms", self.auth.webhook.timeout_ms),
+            ("wss.handshake_timeout_ms", self.wss.handshake_timeout_ms),
         ];
         for (name, value) in timeouts {
             if value == 0 || value > MAX_TIMEOUT_MS {
@@ -707,6 +818,7 @@ impl Config {
         if !(576..=65_507).contains(&self.udp.max_datagram) {
             return invalid(format!("udp.max_datagram must be 576 to 65507; it is {}", self.udp.max_datagram));
         }
+        self.wss.validate(self.listen)?;
         self.validate_cluster()?;
         let lifetime = self.auth.token_lifetime_s;
         if !(1..=7 * 24 * 3600).contains(&lifetime) {
@@ -935,6 +1047,51 @@ mod tests {
             config.advertised_address("0.0.0.0:4531".parse().unwrap()),
             Ok("game-1.example.com:4531".to_owned())
         );
+    }
+
+    #[test]
+    fn wss_listens_beside_tcp_at_photons_offset_unless_told_where() {
+        let config = Config::default();
+        assert!(config.wss.enabled && config.wss.tls && !config.wss.allow_plain_ws);
+        let at = |tcp: &str| config.wss.address(tcp.parse().unwrap());
+        assert_eq!(at("127.0.0.1:4530"), Ok(Some("127.0.0.1:19090".parse().unwrap())));
+        assert_eq!(at("[::1]:4531"), Ok(Some("[::1]:19091".parse().unwrap())));
+        assert_eq!(at("127.0.0.1:0"), Ok(Some("127.0.0.1:0".parse().unwrap())), "any free port stays any");
+        assert!(matches!(at("127.0.0.1:60000"), Err(ConfigError::Invalid(m)) if m.contains("set wss.listen")));
+        let config = Config::from_toml("[wss]\nlisten = \"0.0.0.0:9443\"", "t").unwrap();
+        assert_eq!(config.wss.address(config.listen), Ok(Some("0.0.0.0:9443".parse().unwrap())));
+        let off = Config::from_toml("listen = \"127.0.0.1:60000\"\n[wss]\nenabled = false", "t").unwrap();
+        assert_eq!(off.wss.address(off.listen), Ok(None), "off: the overflowing default does not matter");
+    }
+
+    #[test]
+    fn wss_settings_that_disagree_are_refused_by_name() {
+        let invalid = |text: &str, part: &str| match Config::from_toml(text, "t") {
+            Err(ConfigError::Invalid(message)) => assert!(message.contains(part), "{message}"),
+            other => panic!("{text}: {other:?}"),
+        };
+        invalid("[wss]\ncert_file = \"/etc/c.pem\"", "go together");
+        invalid("[wss]\nkey_file = \"/etc/k.pem\"", "go together");
+        invalid("[wss]\ntls = false\ncert_file = \"/c\"\nkey_file = \"/k\"", "plain WebSocket uses no certificate");
+        invalid("[wss]\npath = \"sealnet\"", "wss.path");
+        invalid("[wss]\npath = \"/a b\"", "wss.path");
+        invalid("[wss]\npath = \"/a?b\"", "wss.path");
+        invalid("[wss]\nlisten = \"nowhere\"", "wss.listen");
+        invalid("[wss]\nhandshake_timeout_ms = 0", "wss.handshake_timeout_ms");
+        invalid("listen = \"0.0.0.0:4530\"\n[wss]\ntls = false", "allow_plain_ws");
+        invalid("[wss]\ntls = false\nlisten = \"10.0.0.5:9090\"", "not a loopback address");
+        for fine in [
+            "[wss]\ntls = false",
+            "[wss]\ntls = false\nlisten = \"[::1]:9090\"",
+            "listen = \"0.0.0.0:4530\"\n[wss]\ntls = false\nallow_plain_ws = true",
+            "[wss]\npath = \"/sealnet/v1\"",
+            "[wss]\ncert_file = \"/c\"\nkey_file = \"/k\"",
+        ] {
+            assert!(Config::from_toml(fine, "t").is_ok(), "{fine}");
+        }
+        let environment = [("SEALNET_CONFIG_WSS__TLS".to_owned(), "false".to_owned())];
+        let refused = parse_args_with_environment(["--listen", "0.0.0.0:0"], environment);
+        assert!(matches!(refused, Err(ConfigError::Invalid(m)) if m.contains("plain ws://")));
     }
 
     #[test]

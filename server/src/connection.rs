@@ -42,6 +42,7 @@ use crate::server::{stop_requested, Shared};
 use crate::shards::Shards;
 
 pub(crate) mod datagram;
+pub(crate) mod message;
 
 /// Unsent bytes above which queued events wait in the queue instead of being sealed.
 const OUTBOUND_HIGH_WATER: usize = 256 * 1024;
@@ -334,7 +335,10 @@ impl Connection {
         match status.code {
             StatusCode::EncryptionEstablished => {
                 self.peer.set_encrypted();
-                self.shared.shards.counters().key_exchanges[1].add(1);
+                // Over WSS TLS stands in for the key exchange: none ran, none is counted.
+                if !self.session.is_secure_transport() {
+                    self.shared.shards.counters().key_exchanges[1].add(1);
+                }
             }
             StatusCode::Connect => {}
             // The session ends every close with a Disconnect status; an earlier problem (a read

@@ -20,7 +20,9 @@ mod shards;
 mod ticket;
 mod udp;
 mod udp_batch;
+mod wss;
 
 pub use config::Config;
 pub use plugin::{AuthenticatedContext, EventContext, OpContext, Plugin, ProfanityMask, ReceiverGroup, Verdict};
 pub use server::{Listener, RunningServer, Server, Stopper};
+pub use wss::WssInfo;

@@ -55,8 +55,9 @@ fn main() -> ExitCode {
     // Bind first: a server that cannot listen exits before it creates a key file anywhere.
     let listener = match runtime.block_on(async { Listener::bind(&config) }) {
         Ok(listener) => listener,
+        // Each error names the listener or the file it is about.
         Err(error) => {
-            eprintln!("sealnet-server: cannot listen on {}: {error}", config.listen);
+            eprintln!("sealnet-server: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -148,12 +149,22 @@ async fn run(server: Server, listener: Listener, drain_ms: u64) -> ExitCode {
             Some(address) => writeln!(stdout, "sealnet-server listening on UDP {address}"),
             None => writeln!(stdout, "sealnet-server UDP off"),
         })
+        .and_then(|()| match server.wss() {
+            Some(wss) => writeln!(stdout, "sealnet-server listening on {}", wss.startup_line()),
+            None => writeln!(stdout, "sealnet-server WSS off"),
+        })
         .and_then(|()| stdout.flush());
     drop(stdout);
     if let Err(error) = printed {
         tracing::warn!(%error, "could not print the startup lines");
     }
-    tracing::info!(address = %server.local_addr(), udp = ?server.udp_addr(), role = role.name(), "listening");
+    let wss = server.wss().map(|wss| wss.url.as_str());
+    tracing::info!(address = %server.local_addr(), udp = ?server.udp_addr(), wss, role = role.name(), "listening");
+    if server.wss().is_some_and(|wss| wss.self_signed && !wss.address.ip().is_loopback()) {
+        tracing::warn!(
+            "WSS serves the self-signed development certificate beyond loopback: set wss.cert_file and wss.key_file"
+        );
+    }
 
     let signal_name = tokio::select! {
         _ = interrupt.recv() => "SIGINT",

@@ -70,6 +70,51 @@ pub(crate) struct ShardCounters {
     pub(crate) queue_wait: Histogram,
     /// UDP datagrams by what became of them, as [`UDP_OUTCOMES`] names them.
     pub(crate) udp: [Counter; UDP_OUTCOMES.len()],
+    /// WSS connections by how their handshake ended, as [`WSS_OUTCOMES`] names them.
+    pub(crate) wss: [Counter; WSS_OUTCOMES.len()],
+    /// WebSocket messages that ended their connection, as [`WSS_REFUSALS`] names them.
+    pub(crate) wss_refused: [Counter; WSS_REFUSALS.len()],
+}
+
+/// What became of the TCP connections the WSS listener accepted (the labels of
+/// `sealnet_wss_connections_total`): every accepted one ends in exactly one of the others.
+pub(crate) const WSS_OUTCOMES: [&str; 8] = [
+    "accepted",
+    "established",
+    "refused_admission",
+    "refused_rate_limited",
+    "handshake_timeout",
+    "tls_failed",
+    "upgrade_failed",
+    "closed_before_upgrade",
+];
+
+/// Indexes into [`ShardCounters::wss`].
+pub(crate) mod wss {
+    pub(crate) const ACCEPTED: usize = 0;
+    /// TLS and the WebSocket upgrade done: a session starts.
+    pub(crate) const ESTABLISHED: usize = 1;
+    /// Too many connections waiting for their Connect (from the address, or evicted from the pool).
+    pub(crate) const REFUSED_ADMISSION: usize = 2;
+    /// Over the key-exchange budget, which TLS handshakes share with the Noise ones.
+    pub(crate) const REFUSED_RATE_LIMITED: usize = 3;
+    pub(crate) const HANDSHAKE_TIMEOUT: usize = 4;
+    pub(crate) const TLS_FAILED: usize = 5;
+    /// Not a WebSocket upgrade request (answered 400), or the wrong path (answered 404).
+    pub(crate) const UPGRADE_FAILED: usize = 6;
+    /// The client went away, or the server stopped, before the upgrade was done.
+    pub(crate) const CLOSED_BEFORE_UPGRADE: usize = 7;
+}
+
+/// WebSocket messages that end a connection (the labels of `sealnet_wss_messages_refused_total`).
+/// What is not one whole sealnet frame is the session's to refuse, and counts as its disconnect reason.
+pub(crate) const WSS_REFUSALS: [&str; 3] = ["text", "too_large", "websocket_protocol"];
+
+/// Indexes into [`ShardCounters::wss_refused`].
+pub(crate) mod wss_refused {
+    pub(crate) const TEXT: usize = 0;
+    pub(crate) const TOO_LARGE: usize = 1;
+    pub(crate) const WEBSOCKET_PROTOCOL: usize = 2;
 }
 
 /// What the UDP listener and its connections count (the labels of `sealnet_udp_datagrams_total`).
@@ -156,6 +201,14 @@ pub(crate) fn render(out: &mut String, shards: &[ShardCounters]) {
     let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
     let help = "UDP datagrams the listener and the UDP connections handled, by outcome.";
     family("sealnet_udp_datagrams_total", help, &rows(&labels, &|s| &s.udp));
+    let labels: Vec<String> = WSS_OUTCOMES.iter().map(|outcome| format!("outcome=\"{outcome}\"")).collect();
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let help = "TCP connections the WSS listener accepted, and how their TLS and WebSocket handshakes ended.";
+    family("sealnet_wss_connections_total", help, &rows(&labels, &|s| &s.wss));
+    let labels: Vec<String> = WSS_REFUSALS.iter().map(|reason| format!("reason=\"{reason}\"")).collect();
+    let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+    let help = "WebSocket messages that ended their connection, by reason.";
+    family("sealnet_wss_messages_refused_total", help, &rows(&labels, &|s| &s.wss_refused));
     // Reasons that never happened are left out.
     let by_reason = |pick: &dyn Fn(&ShardCounters) -> &[Counter; REASONS]| {
         (0..REASONS)

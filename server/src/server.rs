@@ -35,6 +35,8 @@ pub(crate) struct Shared {
     pub(crate) session_config: SessionConfig,
     /// The same for UDP connections (datagram mode).
     pub(crate) datagram_session_config: SessionConfig,
+    /// The same for WebSocket connections (secure message transport: TLS protects them).
+    pub(crate) secure_session_config: SessionConfig,
     pub(crate) keypair: Arc<Keypair>,
     pub(crate) plugins: Vec<Arc<dyn Plugin>>,
     pub(crate) rooms: Rooms,
@@ -67,29 +69,39 @@ pub(crate) struct Shared {
 pub struct Listener {
     tcp: TcpListener,
     udp: Option<std::net::UdpSocket>,
+    wss: Option<crate::wss::WssListener>,
 }
 
 impl Listener {
     /// Binds `config.listen` with the configured backlog (the kernel's default of 128 stalls bursts of
-    /// connects for a whole SYN retransmission), and the UDP socket when UDP is on: at `udp.listen`, or
-    /// at the TCP address and the port TCP got.
+    /// connects for a whole SYN retransmission), the UDP socket when UDP is on (at `udp.listen`, or at
+    /// the TCP address and the port TCP got), and the WSS socket with its certificate when WSS is on.
+    /// Each error names what could not be set up.
     pub fn bind(config: &Config) -> io::Result<Listener> {
-        let socket = if config.listen.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
-        socket.set_reuseaddr(true)?;
-        socket.bind(config.listen)?;
-        let tcp = socket.listen(config.admission.listen_backlog)?;
+        let context = |what: String| move |error: io::Error| io::Error::new(error.kind(), format!("{what}: {error}"));
+        let tcp = (|| {
+            let socket = if config.listen.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+            socket.set_reuseaddr(true)?;
+            socket.bind(config.listen)?;
+            socket.listen(config.admission.listen_backlog)
+        })()
+        .map_err(context(format!("cannot listen on {}", config.listen)))?;
         let invalid = |e: crate::config::ConfigError| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
         let buffers = config.udp.socket_buffer_bytes;
         let udp = match config.udp.address(tcp.local_addr()?).map_err(invalid)? {
             // Any free port was asked for: the same number as TCP's when it is free for UDP too.
             Some(address) if config.udp.listen.is_empty() && config.listen.port() == 0 => {
                 let any = SocketAddr::new(address.ip(), 0);
-                Some(crate::udp::bind(address, buffers).or_else(|_| crate::udp::bind(any, buffers))?)
+                let udp = crate::udp::bind(address, buffers).or_else(|_| crate::udp::bind(any, buffers));
+                Some(udp.map_err(context(format!("cannot listen on UDP {address}")))?)
             }
-            Some(address) => Some(crate::udp::bind(address, buffers)?),
+            Some(address) => {
+                Some(crate::udp::bind(address, buffers).map_err(context(format!("cannot listen on UDP {address}")))?)
+            }
             None => None,
         };
-        Ok(Listener { tcp, udp })
+        let wss = crate::wss::bind(config)?;
+        Ok(Listener { tcp, udp, wss })
     }
 
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
@@ -99,6 +111,11 @@ impl Listener {
     /// The UDP address, when UDP is on.
     pub fn udp_addr(&self) -> Option<SocketAddr> {
         self.udp.as_ref().and_then(|udp| udp.local_addr().ok())
+    }
+
+    /// The WSS listener's address, URL and certificate, when WSS is on.
+    pub fn wss(&self) -> Option<&crate::wss::WssInfo> {
+        self.wss.as_ref().map(|wss| &wss.endpoint.info)
     }
 }
 
@@ -193,7 +210,8 @@ impl Server {
     /// Starts accepting connections on a listener bound earlier.
     pub fn serve(self, listener: Listener) -> io::Result<RunningServer> {
         let udp_addr = listener.udp_addr();
-        let Listener { tcp: listener, udp } = listener;
+        let wss_info = listener.wss().cloned();
+        let Listener { tcp: listener, udp, wss } = listener;
         let local_addr = listener.local_addr()?;
         let invalid = |message: String| io::Error::new(io::ErrorKind::InvalidInput, message);
         if self.config.role != Role::All && self.directory.is_none() {
@@ -242,6 +260,7 @@ impl Server {
         let datagram = DatagramConfig { max_datagram: config.udp.max_datagram, ..DatagramConfig::default() };
         let datagram_session_config =
             SessionConfig { transport: Transport::Datagram(datagram), ..session_config.clone() };
+        let secure_session_config = SessionConfig { transport: Transport::Secure, ..session_config.clone() };
         let (shards, shard_threads) = Shards::start(config.workers)?;
         let output_budget = Arc::new(OutputBudget::new(config.limits.output_budget_bytes));
         let admission = &config.admission;
@@ -262,6 +281,7 @@ impl Server {
             output_budget,
             session_config,
             datagram_session_config,
+            secure_session_config,
             token_keys: self.token_keys.unwrap_or_else(TokenKeys::ephemeral),
             auth_provider: self.auth_provider,
             auth_calls: Arc::new(tokio::sync::Semaphore::new(config.auth.webhook.max_outstanding)),
@@ -304,14 +324,14 @@ impl Server {
             None => None,
         };
         let task = tokio::spawn(async move {
-            accept_loop(listener, udp, shared_for_loop, shard_threads, phase).await;
+            accept_loop(listener, udp, wss, shared_for_loop, shard_threads, phase).await;
             let _ = heartbeat_stop.send(true);
             if let Some(heartbeat) = heartbeat {
                 let _ = heartbeat.await;
             }
             let _ = admin_stop.send(true);
         });
-        Ok(RunningServer { local_addr, udp_addr, admin_addr, public_key, shared, stop, task })
+        Ok(RunningServer { local_addr, udp_addr, wss: wss_info, admin_addr, public_key, shared, stop, task })
     }
 }
 
@@ -337,6 +357,7 @@ impl Stopper {
 pub struct RunningServer {
     local_addr: SocketAddr,
     udp_addr: Option<SocketAddr>,
+    wss: Option<crate::wss::WssInfo>,
     admin_addr: Option<SocketAddr>,
     public_key: [u8; 32],
     shared: Arc<Shared>,
@@ -353,6 +374,11 @@ impl RunningServer {
     /// The UDP address bound, when UDP is on.
     pub fn udp_addr(&self) -> Option<SocketAddr> {
         self.udp_addr
+    }
+
+    /// The WSS listener's address, URL and certificate fingerprint, when WSS is on.
+    pub fn wss(&self) -> Option<&crate::wss::WssInfo> {
+        self.wss.as_ref()
     }
 
     /// The admin listener's address (health, readiness, metrics), when it is on.
@@ -434,6 +460,7 @@ enum Phase {
 async fn accept_loop(
     listener: TcpListener,
     udp: Option<std::net::UdpSocket>,
+    wss: Option<crate::wss::WssListener>,
     shared: Arc<Shared>,
     shard_threads: ShardThreads,
     mut phase: watch::Receiver<Phase>,
@@ -445,6 +472,11 @@ async fn accept_loop(
     let udp = udp.map(|socket| tokio::spawn(crate::udp::serve(socket, shared.clone(), for_connections.clone())));
     tracing::debug!(address = %listener.local_addr().map_or_else(|_| "?".into(), |a| a.to_string()), "accepting");
     let mut listener = Some(listener);
+    // WSS stops accepting with TCP; its endpoint stays for the connections.
+    let (mut wss_listener, wss_endpoint) = match wss {
+        Some(wss) => (Some(wss.tcp), Some(wss.endpoint)),
+        None => (None, None),
+    };
     let mut drain_until: Option<Instant> = None;
     loop {
         tokio::select! {
@@ -486,6 +518,16 @@ async fn accept_loop(
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
             },
+            accepted = accept(wss_listener.as_ref()) => match (accepted, &wss_endpoint) {
+                (Ok((stream, address)), Some(endpoint)) => {
+                    crate::wss::accept(&shared, endpoint, stream, address, &for_connections)
+                }
+                (Ok(_), None) => {}
+                (Err(error), _) => {
+                    tracing::warn!(%error, "WSS accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
             () = shards.all_closed(), if drain_until.is_some() => {
                 tracing::info!("drained: every player has left");
                 break;
@@ -495,6 +537,7 @@ async fn accept_loop(
                 match next {
                     Phase::Running => {}
                     Phase::Draining { until } => {
+                        wss_listener = None;
                         if listener.take().is_some() {
                             shared.ready.store(false, Ordering::Relaxed);
                             tracing::info!(connections = shards.live(), "draining: accepting nobody new");
@@ -512,6 +555,7 @@ async fn accept_loop(
     }
     shared.ready.store(false, Ordering::Relaxed);
     drop(listener);
+    drop(wss_listener);
     tracing::info!(connections = shards.live(), "shutting down: disconnecting clients");
     let _ = disconnect.send(true);
     if tokio::time::timeout(SHUTDOWN_GRACE, shards.all_closed()).await.is_err() {
