@@ -368,3 +368,44 @@ fn a_replayed_first_message_gets_an_answer_nobody_can_use() {
         "no operation of the attacker is ever taken"
     );
 }
+
+#[test]
+fn a_stream_session_never_speaks_the_versions_of_other_transports() {
+    let now = Instant::now();
+    let wide =
+        SessionConfig { versions: sealnet::protocol::message::Versions { min: 1, max: 4 }, ..SessionConfig::default() };
+    let mut pair = Pair::new(wide.clone(), wide);
+    pair.client.connect("app", "1", now).unwrap();
+    pair.pump();
+    assert_eq!(pair.client.negotiated_version(), Some(2), "TCP stops at version 2");
+}
+
+#[test]
+fn frames_behind_a_first_key_exchange_message_end_the_connection() {
+    let mut pair = Pair::new(auth_once([5; 32]), SessionConfig::default());
+    pair.client.connect("app", "1", pair.now).unwrap();
+    let mut bytes = Vec::new();
+    pair.client.take_output(&mut bytes);
+    pair.server.receive(&bytes, pair.now);
+    while let Some(SessionEvent::ConnectRequest { .. }) = pair.server.poll_event() {
+        pair.server.accept(pair.now).unwrap();
+    }
+    let mut ack = Vec::new();
+    pair.server.take_output(&mut ack);
+    pair.client.receive(&ack, pair.now);
+    let mut burst = Vec::new();
+    pair.client.take_output(&mut burst);
+    // A Ping in clear right behind the HandshakeInitPsk, before the server answered it.
+    let mut ping = Header::new(MessageType::Ping, 8);
+    ping.version = 2;
+    let start = burst.len();
+    burst.resize(start + ping.len(), 0);
+    ping.write(&mut burst[start..]);
+    burst.extend_from_slice(&[0; 8]);
+    pair.server.receive(&burst, pair.now);
+    assert!(pair.server.wants_close(), "the connection ends; nothing waits for the driver's answer");
+    assert_eq!(
+        pair.server.admit_auth_once(&[5; 32]),
+        Err(SessionError::InvalidState("no AuthOnce key exchange is waiting"))
+    );
+}

@@ -44,8 +44,12 @@ pub fn datagram_server_session(data: &[u8]) {
         max_clear_body: if flags & 0x20 != 0 { 256 } else { SessionConfig::default().max_clear_body },
         ..datagram_session_config(datagram)
     };
-    let host =
-        ServerHost { refuse_connect: flags & 0x18 == 0x18, refuse_key_exchange: flags & 0x18 == 0x10, echo: false };
+    let host = ServerHost {
+        refuse_connect: flags & 0x18 == 0x18,
+        refuse_key_exchange: flags & 0x18 == 0x10,
+        echo: false,
+        ..ServerHost::default()
+    };
     let mut now = base_time();
     let mut session = Session::datagram_server(config, server_key(), CONNECTION_ID, client_address(), now);
     assert_eq!(session.connection_id(), Some(CONNECTION_ID));

@@ -40,7 +40,7 @@ pub fn datagram_session_config(datagram: DatagramConfig) -> SessionConfig {
 pub fn datagram_settings(session: &Session) -> &DatagramConfig {
     match &session.config().transport {
         Transport::Datagram(config) => config,
-        Transport::Stream => panic!("a datagram target built a stream session"),
+        Transport::Stream | Transport::Secure => panic!("a datagram target built a stream or secure session"),
     }
 }
 

@@ -8,6 +8,7 @@
 //! their ephemeral keys from the operating system.
 
 pub mod alloc;
+pub mod auth_once;
 pub mod datagram_endpoint;
 pub mod datagram_server;
 pub mod datagram_wire;
@@ -18,6 +19,7 @@ pub mod input;
 pub mod messages;
 pub mod noise;
 pub mod params;
+pub mod secure;
 pub mod seeds;
 pub mod session;
 pub mod wire;
@@ -45,6 +47,10 @@ pub const TARGETS: &[Target] = &[
     Target { name: "datagram_endpoint", run: datagram_endpoint::run },
     Target { name: "datagram_server_session", run: datagram_server::datagram_server_session },
     Target { name: "encrypted_datagram_session", run: encrypted_datagram::encrypted_datagram_session },
+    Target { name: "secure_server_session", run: secure::secure_server_session },
+    Target { name: "secure_client_session", run: secure::secure_client_session },
+    Target { name: "noise_psk_responder", run: noise::psk_responder },
+    Target { name: "auth_once_server_session", run: auth_once::auth_once_server_session },
 ];
 
 /// The target called `name`.

@@ -10,20 +10,25 @@ use std::time::Duration;
 
 use sealnet::protocol::codec::{encode_params, Key, Params, Table, Value};
 use sealnet::protocol::datagram::{DatagramConfig, Endpoint, Incoming, DATAGRAM_HEADER_LEN, KIND_DATA, RETRY_LEN};
-use sealnet::protocol::frame::{Delivery, Fragment, Header, MessageType, DEFAULT_MAX_BODY};
+use sealnet::protocol::frame::{Delivery, Fragment, Header, MessageType, DEFAULT_MAX_BODY, SECURE_VERSION};
 use sealnet::protocol::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Pong, Versions,
 };
 use sealnet::protocol::noise::{respond_with_ephemeral, Initiator, Keypair};
 use sealnet::protocol::sealing::{append_frame, append_versioned_frame, SendOptions};
 use sealnet::protocol::session::{Session, SessionEvent};
+use sealnet::protocol::session::{SessionConfig, PROLOGUE_LABEL};
+use sealnet::protocol::status::op_code;
 
 use crate::datagram_endpoint::{with_cookie, SECRET};
 use crate::datagram_server::CONNECTION_ID;
 use crate::datagram_wire::{client_address, datagram_session_config, server_address};
 use crate::input::base_time;
-use crate::noise::{static_key, INITIATOR_EPHEMERAL, PAYLOAD, PROLOGUE, RESPONDER_EPHEMERAL};
-use crate::wire::server_key;
+use crate::noise::{
+    reference_psk_first_message, static_key, INITIATOR_EPHEMERAL, LOW_ORDER_POINTS, PAYLOAD, PROLOGUE,
+    RESPONDER_EPHEMERAL,
+};
+use crate::wire::{server_key, token_secret};
 
 /// With this variable set to a directory, a target binary writes its seeds there and exits.
 pub const WRITE_SEEDS_VAR: &str = "SEALNET_FUZZ_WRITE_SEEDS";
@@ -61,6 +66,10 @@ pub fn seeds(name: &str) -> Vec<Vec<u8>> {
         "datagram_endpoint" => datagram_endpoint(),
         "datagram_server_session" => datagram_server_session(),
         "encrypted_datagram_session" => encrypted_datagram_session(),
+        "secure_server_session" => secure_server_session(),
+        "secure_client_session" => secure_client_session(),
+        "noise_psk_responder" => noise_psk_responder(),
+        "auth_once_server_session" => auth_once_server_session(),
         _ => Vec::new(),
     }
 }
@@ -602,5 +611,352 @@ fn encrypted_datagram_session() -> Vec<Vec<u8>> {
     unflipped.extend(client(0, 0x0a));
     unflipped.extend_from_slice(&[tamper(false, 0), 0, 0, tamper(false, 0), 0, 0, deliver]);
     seeds.push(unflipped);
+    seeds
+}
+
+/// A frame of protocol version `version` as a session writes it, never authenticated.
+fn versioned_frame(version: u8, message_type: MessageType, options: SendOptions, body: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    append_versioned_frame(&mut out, version, message_type, options, None, DEFAULT_MAX_BODY, |out| {
+        out.extend_from_slice(body)
+    })
+    .expect("small frames fit");
+    out
+}
+
+/// A version-4 frame (WSS): no counter, the ENCRYPTED flag as `encrypt` says.
+fn secure_frame(message_type: MessageType, encrypt: bool, body: &[u8]) -> Vec<u8> {
+    versioned_frame(SECURE_VERSION, message_type, SendOptions { encrypt, ..SendOptions::RELIABLE }, body)
+}
+
+fn connect_frame(versions: Option<Versions>) -> Vec<u8> {
+    let connect = Connect { app_id: "fuzz-app".into(), client_version: "1.0".into(), versions };
+    clear_frame(MessageType::Connect, &encode(|out| connect.encode(out)))
+}
+
+/// Delivers `message` whole (command 0 of `secure::Rig`).
+fn message(bytes: &[u8]) -> Vec<u8> {
+    sized_command(0, bytes)
+}
+
+fn secure_server_session() -> Vec<Vec<u8>> {
+    let secure = Versions { min: SECURE_VERSION, max: SECURE_VERSION };
+    let connect = connect_frame(Some(secure));
+    let operation = |op_code: u8, encrypt: bool| {
+        let body: Vec<u8> = [op_code].into_iter().chain(small_params()).collect();
+        secure_frame(MessageType::OperationRequest, encrypt, &body)
+    };
+    let ping = secure_frame(MessageType::Ping, false, &encode(|out| Ping { timestamp_ms: 5 }.encode(out)));
+    let pong =
+        secure_frame(MessageType::Pong, false, &encode(|out| Pong { echo_ms: 1, server_time_ms: None }.encode(out)));
+    let disconnect = secure_frame(
+        MessageType::Disconnect,
+        false,
+        &encode(|out| Disconnect { reason: 1, message: "bye".into() }.encode(out)),
+    );
+    let params = small_params();
+    let host_send =
+        |arg: u8, options: u8, code: u8| [&[5 | arg << 3, options, code, params.len() as u8][..], &params].concat();
+    // Connect offering 4 to 4, operations with and without the ENCRYPTED flag (a must-encrypt one
+    // without it: TLS satisfies the rule), a ping and a pong, time, a goodbye.
+    let mut seeds = vec![[
+        vec![0u8],
+        message(&connect),
+        message(&operation(3, false)),
+        message(&operation(3, true)),
+        message(&operation(op_code::AUTHENTICATE, false)),
+        message(&operation(op_code::AUTHENTICATE_ONCE, true)),
+        message(&ping),
+        message(&pong),
+        vec![4 | 5 << 3],
+        message(&disconnect),
+    ]
+    .concat()];
+    // An echoing host behind a stalled transport: its own events and responses, encrypted and not,
+    // then the transport drains and the host says goodbye.
+    seeds.push(
+        [
+            vec![0x44u8],
+            message(&connect),
+            message(&operation(3, true)),
+            host_send(0, 1, 9),
+            host_send(1, 0x0a, 9),
+            host_send(2, 1, 3),
+            vec![6 | 1 << 3],
+            message(&operation(4, false)),
+            vec![4 | 6 << 3],
+            sized_command(6, b"done"),
+        ]
+        .concat(),
+    );
+    // A version-1 Connect, and a range without 4: refused with VersionMismatch.
+    seeds.push([vec![0u8], message(&connect_frame(None))].concat());
+    seeds.push([vec![0u8], message(&connect_frame(Some(Versions { min: 1, max: 2 })))].concat());
+    // No key exchange over WSS; an authenticated frame; two frames in one message; a frame cut in two.
+    let init =
+        versioned_frame(SECURE_VERSION, MessageType::HandshakeInit, SendOptions::RELIABLE, &first_message([0x44; 32]));
+    seeds.push([vec![0u8], message(&connect), message(&init)].concat());
+    let mut authenticated = operation(3, false);
+    authenticated[2] |= 0x02;
+    authenticated.splice(8..8, [0u8; 8]);
+    seeds.push([vec![0u8], message(&connect), message(&authenticated)].concat());
+    let glued = [&[3u8][..], &message(&operation(3, false))[1..], &message(&ping)[1..]].concat();
+    seeds.push([vec![0u8], message(&connect), glued].concat());
+    let cut = operation(5, true);
+    seeds.push([vec![0u8], message(&connect), sized_command(6 | 3 << 3, &cut), vec![9]].concat());
+    // Frames the target builds: an encrypted operation, an unreliable event on channel 2 (refused from a
+    // client), a version-1 ping, an Ack.
+    let body: Vec<u8> = [7u8].into_iter().chain(params.clone()).collect();
+    let build = |kind: u8, flag_bits: u8, channel: u8, body: &[u8]| {
+        [&[7u8, kind, flag_bits, channel][..], &message(body)[1..]].concat()
+    };
+    seeds.push(
+        [
+            vec![0u8],
+            message(&connect),
+            build(4, 0x05, 0, &body),
+            build(4, 0x09, 3, &body),
+            build(0xa7, 0x04, 0, &[0, 0, 0, 0, 0, 0, 0, 1]),
+            build(7, 0x00, 2, &[1, 0, 0, 0, 0]),
+        ]
+        .concat(),
+    );
+    seeds.push([vec![0u8], message(&connect), build(10, 0x04, 0, &[])].concat());
+    // Small limits: a 64-byte clear limit, 512-byte frames, 300 bytes of pending output.
+    let large: Vec<u8> = [3u8, 0, 1, 1, 6].into_iter().chain([0, 0, 2, 0]).chain([0x5a; 512]).collect();
+    seeds.push(
+        [
+            vec![0x1cu8],
+            message(&connect),
+            message(&operation(3, false)),
+            host_send(1, 0, 4),
+            host_send(1, 0, 5),
+            message(&secure_frame(MessageType::OperationRequest, false, &large)),
+        ]
+        .concat(),
+    );
+    // The host refuses; a configuration offering versions 1 to 2 is overridden.
+    seeds.push([vec![2u8], message(&connect), message(&operation(3, false))].concat());
+    seeds.push([vec![0x21u8], message(&connect), message(&operation(3, false)), vec![4 | 7 << 3, 4 | 4 << 3]].concat());
+    seeds
+}
+
+fn secure_client_session() -> Vec<Vec<u8>> {
+    let secure = Versions { min: SECURE_VERSION, max: SECURE_VERSION };
+    let ack = |reason: u16, versions: Option<(Versions, u8)>| {
+        let ack = ConnectAck { reason, message: String::new(), versions };
+        clear_frame(MessageType::ConnectAck, &encode(|out| ack.encode(out)))
+    };
+    let accept = ack(0, Some((secure, SECURE_VERSION)));
+    let event = |encrypt: bool| {
+        secure_frame(
+            MessageType::Event,
+            encrypt,
+            &encode(|out| EventData { code: 4, sender: 2, params: sample_params() }.encode(out)),
+        )
+    };
+    let response = secure_frame(
+        MessageType::OperationResponse,
+        true,
+        &encode(|out| {
+            OperationResponse { op_code: 1, return_code: 0, debug_message: Some("ok".into()), params: Params::new() }
+                .encode(out)
+        }),
+    );
+    let ping = secure_frame(MessageType::Ping, false, &encode(|out| Ping { timestamp_ms: 5 }.encode(out)));
+    let pong = secure_frame(
+        MessageType::Pong,
+        false,
+        &encode(|out| Pong { echo_ms: 0, server_time_ms: Some(5000) }.encode(out)),
+    );
+    let disconnect = secure_frame(
+        MessageType::Disconnect,
+        false,
+        &encode(|out| Disconnect { reason: 2, message: String::new() }.encode(out)),
+    );
+    let params = small_params();
+    let host_send =
+        |arg: u8, options: u8, code: u8| [&[5 | arg << 3, options, code, params.len() as u8][..], &params].concat();
+    // Accepted with 4: events with and without the ENCRYPTED flag, a response, the server's ping and
+    // pong, time for the client's pings, a goodbye.
+    let mut seeds = vec![[
+        vec![0u8],
+        message(&accept),
+        message(&event(false)),
+        message(&event(true)),
+        message(&response),
+        message(&ping),
+        vec![4 | 4 << 3],
+        message(&pong),
+        vec![4 | 5 << 3],
+        message(&disconnect),
+    ]
+    .concat()];
+    // The host: establish_encryption before and after acceptance, operations (a must-encrypt one),
+    // encrypted and not, a stalled transport, a goodbye.
+    seeds.push(
+        [
+            vec![0x10u8],
+            vec![6 | 2 << 3],
+            host_send(0, 1, 3),
+            message(&accept),
+            vec![6 | 2 << 3],
+            host_send(0, 1, 3),
+            host_send(1, 0x08, 3),
+            host_send(4, 0, 3),
+            vec![6 | 1 << 3],
+            host_send(5, 1, 3),
+            sized_command(6, b"bye"),
+        ]
+        .concat(),
+    );
+    // Refused; accepted with version 2 (not this transport's); accepted without a version.
+    seeds.push([vec![0u8], message(&ack(13, Some((secure, 0))))].concat());
+    seeds.push([vec![0u8], message(&ack(0, Some((Versions { min: 1, max: 2 }, 2))))].concat());
+    seeds.push([vec![0u8], message(&ack(0, None))].concat());
+    seeds.push(
+        [vec![0u8], message(&ack(0, Some((Versions { min: 1, max: 4 }, SECURE_VERSION)))), message(&event(true))]
+            .concat(),
+    );
+    // A pin, or AuthOnce credentials: the client refuses to connect over WSS.
+    seeds.push([vec![0x80u8], message(&accept)].concat());
+    seeds.push([vec![0x40u8], message(&accept), host_send(0, 0, 1)].concat());
+    // No key exchange: a HandshakeReply after acceptance; the ConnectAck cut in two; glued frames.
+    let reply = versioned_frame(SECURE_VERSION, MessageType::HandshakeReply, SendOptions::RELIABLE, &[0x5a; 97]);
+    seeds.push([vec![0u8], message(&accept), message(&reply)].concat());
+    seeds.push([vec![0u8], sized_command(6 | 3 << 3, &accept), vec![6]].concat());
+    let glued = [&[3u8][..], &message(&accept)[1..], &message(&event(false))[1..]].concat();
+    seeds.push([vec![0u8], glued].concat());
+    // Small limits and silence: the pings go out, then the disconnect timeout.
+    seeds.push([vec![0x0cu8], message(&accept), vec![4 | 5 << 3, 4 | 5 << 3, 4 | 6 << 3, 4 | 7 << 3]].concat());
+    seeds
+}
+
+fn noise_psk_responder() -> Vec<Vec<u8>> {
+    let psk = [0x77u8; 32];
+    let payload: Vec<u8> = [2u8].into_iter().chain(*b"fuzz-token").collect();
+    let mut first = Vec::new();
+    Initiator::start_psk_with_ephemeral(
+        Keypair::from_secret_bytes(INITIATOR_EPHEMERAL),
+        PROLOGUE,
+        &payload,
+        &psk,
+        &mut first,
+    )
+    .expect("a short payload is accepted");
+    let sized = |bytes: &[u8]| [&[bytes.len() as u8][..], bytes].concat();
+    let mut seeds = vec![
+        // Read, then answered with the secret of the input.
+        [&[0u8][..], &psk, &first].concat(),
+        // Read although its e is a low-order point (anyone can make its tag), then refused at the reply.
+        [&[0u8][..], &psk, &reference_psk_first_message(PROLOGUE, &LOW_ORDER_POINTS[2], &payload)].concat(),
+        [&[1u8][..], &psk, &[0u8; 48]].concat(),
+    ];
+    // Round trips: the same secret, another one, a flipped first message, a flipped reply; no pin, the
+    // right pin, a wrong one.
+    for mode in [2u8, 2 | 2 << 2, 2 | 3 << 2] {
+        for tamper in 0..4u8 {
+            seeds.push([&[mode, tamper, 0x01, 0x23][..], &[0x53; 32], &psk, &sized(&payload), b"welcome"].concat());
+        }
+    }
+    // Built from the spec: a real key, then each low-order point.
+    seeds.push([&[3u8, 0][..], &[0x44; 32], &psk, &sized(&payload), b"hi"].concat());
+    for index in 0..LOW_ORDER_POINTS.len() as u8 {
+        seeds.push([&[3u8, 1 | index << 1][..], &[0x44; 32], &psk, &sized(&payload), b""].concat());
+    }
+    seeds
+}
+
+fn auth_once_server_session() -> Vec<Vec<u8>> {
+    // The server's ConnectAck to this Connect is always the same, so a first message can be made for
+    // the prologue it will have.
+    let connect = connect_frame(Some(Versions { min: 1, max: 2 }));
+    let now = base_time();
+    let mut server = Session::server(SessionConfig::default(), server_key(), now);
+    server.receive(&connect, now);
+    while let Some(event) = server.poll_event() {
+        if let SessionEvent::ConnectRequest { .. } = event {
+            server.accept(now).expect("the server accepts");
+        }
+    }
+    let ack = server.pending_output().to_vec();
+    let version = server.protocol_version();
+    let mut prologue = PROLOGUE_LABEL.to_vec();
+    for frame in [&connect, &ack] {
+        prologue.extend_from_slice(&(frame.len() as u32).to_be_bytes());
+        prologue.extend_from_slice(frame);
+    }
+    let token = b"fuzz-token-0001";
+    let salt = 0x33u8;
+    let secret = token_secret(token, salt);
+    let psk_init = |payload: &[u8]| {
+        let mut first = Vec::new();
+        Initiator::start_psk_with_ephemeral(
+            Keypair::from_secret_bytes([0x44; 32]),
+            &prologue,
+            payload,
+            &secret,
+            &mut first,
+        )
+        .expect("a short payload is accepted");
+        versioned_frame(version, MessageType::HandshakeInitPsk, SendOptions::RELIABLE, &first)
+    };
+    let payload: Vec<u8> = [version].into_iter().chain(*token).collect();
+    let init = psk_init(&payload);
+    let low_order = versioned_frame(
+        version,
+        MessageType::HandshakeInitPsk,
+        SendOptions::RELIABLE,
+        &reference_psk_first_message(&prologue, &LOW_ORDER_POINTS[0], &payload),
+    );
+    let goodbye = versioned_frame(
+        version,
+        MessageType::Disconnect,
+        SendOptions::RELIABLE,
+        &encode(|out| Disconnect { reason: 1, message: "bye".into() }.encode(out)),
+    );
+    let operation: Vec<u8> = [3u8].into_iter().chain(small_params()).collect();
+    let clear_operation = versioned_frame(version, MessageType::OperationRequest, SendOptions::RELIABLE, &operation);
+    let nx_init =
+        versioned_frame(version, MessageType::HandshakeInit, SendOptions::RELIABLE, &first_message([0x45; 32]));
+    // Reads that end exactly after the Connect, so the host accepts it before the next frame is read
+    // (one read of everything would bring the key exchange while the Connect still waits).
+    assert!((17..=46).contains(&connect.len()));
+    let connect_steps = [16u8, connect.len() as u8 - 16, 0x1f];
+    let raw = |flags: u8, salt: u8, steps: &[u8], frames: &[&Vec<u8>]| {
+        let steps = if steps.is_empty() { &connect_steps[..] } else { steps };
+        let mut seed = vec![flags, salt, steps.len() as u8];
+        seed.extend_from_slice(steps);
+        for frame in frames {
+            seed.extend_from_slice(frame);
+        }
+        seed
+    };
+    let mut seeds = vec![
+        // Admitted with the client's secret; with another one, then a clear goodbye; refused.
+        raw(0, salt, &[], &[&connect, &init]),
+        raw(0, salt ^ 1, &[], &[&connect, &init, &goodbye]),
+        raw(0x10, salt, &[], &[&connect, &init]),
+        // A low-order e: read (its tag needs no secret), admitted, and no reply can be made.
+        raw(0, salt, &[], &[&connect, &low_order]),
+        // Another version byte in the payload; no token at all.
+        raw(0x08, salt, &[], &[&connect, &psk_init(&[1, b't'])]),
+        raw(0, salt, &[], &[&connect, &psk_init(&[version])]),
+        // Read by read, a drip-fed transport; a clear operation after the keys (refused).
+        raw(0x84, salt, &[16, connect.len() as u8 - 16, 0x05, 0x3f, 0x00], &[&connect, &init, &clear_operation]),
+        // Operations in clear before it (taken), echoed; then a second key exchange after an NX one.
+        raw(0x08, salt, &[], &[&connect, &clear_operation, &init]),
+        raw(0x04, salt, &[], &[&connect, &nx_init, &init]),
+    ];
+    // An honest AuthOnce client: the same secret, another one, a refused token; started by hand; with
+    // a pin; echoed; then the hosts' commands (see `session::Relay::run`).
+    let params = small_params();
+    let mut commands = vec![1u8, 5, params.len() as u8];
+    commands.extend_from_slice(&params);
+    commands.extend_from_slice(&[0x11, op_code::AUTHENTICATE, 0, 0x3b, 6, 1, 2, 0, 0x0f, 2, 9, 0, 0x4b, 5]);
+    let sized_token = [&[token.len() as u8][..], token].concat();
+    for flags in [0x03u8, 0x0b, 0x0f, 0x13, 0x23, 0x83, 0x43] {
+        seeds.push([&[flags, salt][..], &sized_token, &commands].concat());
+    }
     seeds
 }

@@ -9,18 +9,20 @@ use std::time::{Duration, Instant};
 use sealnet::protocol::codec::{decode_params, encode_params, CodecError, Params, Value, DEFAULT_LIMITS};
 use sealnet::protocol::message::{EventData, OperationRequest};
 use sealnet::protocol::sealing::SendOptions;
-use sealnet::protocol::session::{Session, SessionConfig, SessionError, SessionEvent, DEFAULT_MUST_ENCRYPT};
+use sealnet::protocol::session::{
+    Session, SessionConfig, SessionError, SessionEvent, StatusInfo, DEFAULT_MUST_ENCRYPT,
+};
 use sealnet::protocol::status::{DisconnectReason, PeerState};
 
 use crate::input::{base_time, time_step, Input};
-use crate::wire::{close, drain_client, receive_failures, server_key, Outbound, ServerHost};
+use crate::wire::{close, drain_client, receive_failures, server_key, statuses, Outbound, ServerHost};
 
 /// Longer than every timer of the default configuration: after this much silence a session must have
 /// given up on its peer.
 const SILENCE: Duration = Duration::from_secs(11);
 
 /// How the stream is cut into reads, and how far the clock moves between them.
-struct Schedule<'a> {
+pub(crate) struct Schedule<'a> {
     steps: &'a [u8],
     at: usize,
 }
@@ -33,7 +35,7 @@ struct Step {
 
 impl<'a> Schedule<'a> {
     /// A count byte, then that many step bytes (at most 15); with none, the stream is one read.
-    fn read(input: &mut Input<'a>) -> Self {
+    pub(crate) fn read(input: &mut Input<'a>) -> Self {
         let count = usize::from(input.u8() % 16);
         Schedule { steps: input.bytes(count), at: 0 }
     }
@@ -53,7 +55,7 @@ impl<'a> Schedule<'a> {
 }
 
 /// Runs the timers as a driver does, and checks a driver is never asked to come back at once.
-fn run_timers(session: &mut Session, now: Instant, force: bool) {
+pub(crate) fn run_timers(session: &mut Session, now: Instant, force: bool) {
     if force || session.poll_timeout().is_some_and(|due| due <= now) {
         session.handle_timeout(now);
         if let Some(due) = session.poll_timeout() {
@@ -64,7 +66,7 @@ fn run_timers(session: &mut Session, now: Instant, force: bool) {
 
 /// Feeds `stream` to `session` read by read, calling `host` after each, until the stream is used up or
 /// the session closes; then lets the clock run past every timeout.
-fn feed(
+pub(crate) fn feed(
     session: &mut Session,
     schedule: &mut Schedule<'_>,
     mut stream: &[u8],
@@ -109,6 +111,7 @@ pub fn server_session(data: &[u8]) {
         refuse_connect: flags & 6 == 6,
         refuse_key_exchange: flags & 0x18 == 0x18,
         echo: flags & 0x40 != 0,
+        ..ServerHost::default()
     };
     // A transport that takes only a few bytes per read, so output backs up.
     let drain = (flags & 0x80 != 0).then_some(7);
@@ -192,20 +195,23 @@ struct SentOperation {
 }
 
 /// An honest client and server joined by an instant network.
-struct Relay {
-    client: Session,
-    server: Session,
+pub(crate) struct Relay {
+    pub(crate) client: Session,
+    pub(crate) server: Session,
     host: ServerHost,
     to_server: Outbound,
     to_client: Outbound,
     /// Sent by the client, not yet reported by the server.
     in_flight: VecDeque<SentOperation>,
+    /// Every status either side reported, in order.
+    pub(crate) client_statuses: Vec<StatusInfo>,
+    pub(crate) server_statuses: Vec<StatusInfo>,
 }
 
 impl Relay {
     /// Moves output both ways until both sides are quiet (with `limit`, once and only that many bytes
     /// each way), checking that neither refuses anything and that operations arrive as sent.
-    fn pump(&mut self, now: Instant, limit: Option<usize>) {
+    pub(crate) fn pump(&mut self, now: Instant, limit: Option<usize>) {
         let rounds = if limit.is_some() { 1 } else { 64 };
         for _ in 0..rounds {
             let mut moved = false;
@@ -217,6 +223,7 @@ impl Relay {
             // A client that closes during its key exchange says goodbye in clear, which the server
             // takes until the client's first authenticated frame: nothing honest is ever refused.
             assert!(receive_failures(&events).next().is_none(), "the server refused an honest client: {events:?}");
+            self.server_statuses.extend(statuses(&events).cloned());
             for event in &events {
                 if let SessionEvent::OperationRequest { request, encrypted, .. } = event {
                     let expected = self.in_flight.pop_front().expect("the server reported an operation nobody sent");
@@ -236,6 +243,7 @@ impl Relay {
             }
             let events = drain_client(&mut self.client);
             assert!(receive_failures(&events).next().is_none(), "the client refused an honest server: {events:?}");
+            self.client_statuses.extend(statuses(&events).cloned());
             moved |= !events.is_empty();
             if !moved {
                 return;
@@ -244,7 +252,7 @@ impl Relay {
         assert!(limit.is_some(), "the sessions never went quiet");
     }
 
-    fn closing(&self) -> bool {
+    pub(crate) fn closing(&self) -> bool {
         self.client.wants_close() || self.server.wants_close()
     }
 }
@@ -265,96 +273,116 @@ fn relay(flags: u8, mut input: Input<'_>) {
         ..SessionConfig::default()
     };
     let server_config = SessionConfig { gate_key_exchange: flags & 0x20 != 0, ..SessionConfig::default() };
-    let mut relay = Relay {
-        client: Session::client(client_config, now),
-        server: Session::server(server_config, server_key(), now),
-        host: ServerHost { echo: flags & 0x40 != 0, ..ServerHost::default() },
-        to_server: Outbound::default(),
-        to_client: Outbound::default(),
-        in_flight: VecDeque::new(),
-    };
+    let host = ServerHost { echo: flags & 0x40 != 0, ..ServerHost::default() };
+    let mut relay = Relay::new(client_config, server_config, host, now);
     relay.client.connect("fuzz-app", "1.0", now).expect("a valid connect request is sent");
+    relay.run(&mut input, &mut now);
+    relay.finish(now);
+}
 
-    let mut commands = 0;
-    while !input.is_empty() && commands < 256 {
-        commands += 1;
-        let command = input.u8();
-        let mut limit = None;
-        match command % 8 {
-            0 => {}
-            1 | 2 => {
-                let op_code = input.u8();
-                let params = decode_params(input.sized(), &DEFAULT_LIMITS).unwrap_or_default();
-                let options = SendOptions { encrypt: command & 0x10 != 0, ..SendOptions::RELIABLE };
-                let result = if command % 8 == 1 {
-                    relay.client.send_operation_parts(op_code, &params, options)
-                } else {
-                    let mut body = Vec::new();
-                    OperationRequest::encode_parts(op_code, &params, &mut body);
-                    relay.client.send_encoded_operation(&body, options)
-                };
-                match result {
-                    Ok(()) => {
-                        let mut encoded = Vec::new();
-                        encode_params(&params, &mut encoded);
-                        let encrypted = options.encrypt || DEFAULT_MUST_ENCRYPT.contains(op_code);
-                        relay.in_flight.push_back(SentOperation { op_code, params: encoded, encrypted });
-                    }
-                    Err(
-                        SessionError::NotConnected
-                        | SessionError::MustEncrypt(_)
-                        | SessionError::EncryptionNotEstablished
-                        | SessionError::ClearMessageTooLarge { .. }
-                        | SessionError::MessageTooLarge { .. }
-                        | SessionError::OutputFull,
-                    ) => {}
-                    Err(error) => panic!("sending an operation failed: {error:?} in {:?}", relay.client.state()),
-                }
-            }
-            3 => {
-                now += time_step(command >> 3);
-                run_timers(&mut relay.client, now, false);
-                run_timers(&mut relay.server, now, false);
-            }
-            4 => match relay.client.establish_encryption(now) {
-                Ok(()) | Err(SessionError::KeyExchangeAlreadyStarted | SessionError::NotConnected) => {}
-                Err(error) => panic!("establish_encryption failed: {error:?}"),
-            },
-            5 => relay.client.disconnect(DisconnectReason::ClientRequest, "bye"),
-            6 => {
-                let event = EventData {
-                    code: input.u8(),
-                    sender: i32::from(input.u8()),
-                    params: decode_params(input.sized(), &DEFAULT_LIMITS).unwrap_or_default(),
-                };
-                let options = SendOptions { encrypt: command & 0x10 != 0, ..SendOptions::RELIABLE };
-                match relay.server.send_event(&event, options) {
-                    Ok(())
-                    | Err(
-                        SessionError::NotConnected
-                        | SessionError::EncryptionNotEstablished
-                        | SessionError::ClearMessageTooLarge { .. }
-                        | SessionError::MessageTooLarge { .. },
-                    ) => {}
-                    // Values of a version the connection does not speak are refused by the sender.
-                    Err(SessionError::Params(CodecError::TypeNeedsVersion { .. }))
-                        if event.params.required_version() > relay.server.protocol_version() => {}
-                    Err(error) => panic!("sending an event failed: {error:?}"),
-                }
-            }
-            _ => limit = Some(usize::from(command >> 3) + 1),
-        }
-        relay.pump(now, limit);
-        if limit.is_none() && !relay.closing() {
-            let (client, server) = (relay.client.state(), relay.server.state());
-            assert!(
-                !matches!(client, PeerState::Connecting | PeerState::EstablishingEncryption),
-                "an idle honest network left the client waiting: {client:?} / {server:?}"
-            );
-            assert!(relay.in_flight.is_empty(), "operations the client sent were not delivered");
+impl Relay {
+    pub(crate) fn new(client: SessionConfig, server: SessionConfig, host: ServerHost, now: Instant) -> Self {
+        Relay {
+            client: Session::client(client, now),
+            server: Session::server(server, server_key(), now),
+            host,
+            to_server: Outbound::default(),
+            to_client: Outbound::default(),
+            in_flight: VecDeque::new(),
+            client_statuses: Vec::new(),
+            server_statuses: Vec::new(),
         }
     }
-    relay.pump(now, None);
-    close(&mut relay.client);
-    close(&mut relay.server);
+
+    /// Runs the hosts' commands of `input` (at most 256), checking after each that an idle network
+    /// left nobody waiting and nothing undelivered.
+    pub(crate) fn run(&mut self, input: &mut Input<'_>, now: &mut Instant) {
+        let relay = self;
+        let mut commands = 0;
+        while !input.is_empty() && commands < 256 {
+            commands += 1;
+            let command = input.u8();
+            let mut limit = None;
+            match command % 8 {
+                0 => {}
+                1 | 2 => {
+                    let op_code = input.u8();
+                    let params = decode_params(input.sized(), &DEFAULT_LIMITS).unwrap_or_default();
+                    let options = SendOptions { encrypt: command & 0x10 != 0, ..SendOptions::RELIABLE };
+                    let result = if command % 8 == 1 {
+                        relay.client.send_operation_parts(op_code, &params, options)
+                    } else {
+                        let mut body = Vec::new();
+                        OperationRequest::encode_parts(op_code, &params, &mut body);
+                        relay.client.send_encoded_operation(&body, options)
+                    };
+                    match result {
+                        Ok(()) => {
+                            let mut encoded = Vec::new();
+                            encode_params(&params, &mut encoded);
+                            let encrypted = options.encrypt || DEFAULT_MUST_ENCRYPT.contains(op_code);
+                            relay.in_flight.push_back(SentOperation { op_code, params: encoded, encrypted });
+                        }
+                        Err(
+                            SessionError::NotConnected
+                            | SessionError::MustEncrypt(_)
+                            | SessionError::EncryptionNotEstablished
+                            | SessionError::ClearMessageTooLarge { .. }
+                            | SessionError::MessageTooLarge { .. }
+                            | SessionError::OutputFull,
+                        ) => {}
+                        Err(error) => panic!("sending an operation failed: {error:?} in {:?}", relay.client.state()),
+                    }
+                }
+                3 => {
+                    *now += time_step(command >> 3);
+                    run_timers(&mut relay.client, *now, false);
+                    run_timers(&mut relay.server, *now, false);
+                }
+                4 => match relay.client.establish_encryption(*now) {
+                    Ok(()) | Err(SessionError::KeyExchangeAlreadyStarted | SessionError::NotConnected) => {}
+                    Err(error) => panic!("establish_encryption failed: {error:?}"),
+                },
+                5 => relay.client.disconnect(DisconnectReason::ClientRequest, "bye"),
+                6 => {
+                    let event = EventData {
+                        code: input.u8(),
+                        sender: i32::from(input.u8()),
+                        params: decode_params(input.sized(), &DEFAULT_LIMITS).unwrap_or_default(),
+                    };
+                    let options = SendOptions { encrypt: command & 0x10 != 0, ..SendOptions::RELIABLE };
+                    match relay.server.send_event(&event, options) {
+                        Ok(())
+                        | Err(
+                            SessionError::NotConnected
+                            | SessionError::EncryptionNotEstablished
+                            | SessionError::ClearMessageTooLarge { .. }
+                            | SessionError::MessageTooLarge { .. },
+                        ) => {}
+                        // Values of a version the connection does not speak are refused by the sender.
+                        Err(SessionError::Params(CodecError::TypeNeedsVersion { .. }))
+                            if event.params.required_version() > relay.server.protocol_version() => {}
+                        Err(error) => panic!("sending an event failed: {error:?}"),
+                    }
+                }
+                _ => limit = Some(usize::from(command >> 3) + 1),
+            }
+            relay.pump(*now, limit);
+            if limit.is_none() && !relay.closing() {
+                let (client, server) = (relay.client.state(), relay.server.state());
+                assert!(
+                    !matches!(client, PeerState::Connecting | PeerState::EstablishingEncryption),
+                    "an idle honest network left the client waiting: {client:?} / {server:?}"
+                );
+                assert!(relay.in_flight.is_empty(), "operations the client sent were not delivered");
+            }
+        }
+    }
+
+    /// Moves everything that is left and closes both sessions, checking they end cleanly.
+    pub(crate) fn finish(mut self, now: Instant) {
+        self.pump(now, None);
+        close(&mut self.client);
+        close(&mut self.server);
+    }
 }

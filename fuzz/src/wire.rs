@@ -93,6 +93,28 @@ pub fn receive_failures(events: &[SessionEvent]) -> impl Iterator<Item = &Status
     statuses(events).filter(|info| info.code == StatusCode::ExceptionOnReceive)
 }
 
+/// How a fuzzed server host answers an AuthOnce key exchange ([`SessionEvent::AuthOnceRequest`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum AuthOnceAnswer {
+    /// Refuses the token (TokenRefused), as a server does with an expired or forged one.
+    #[default]
+    Refuse,
+    /// Admits it with the secret the token carries, as [`token_secret`] with this salt makes it (a
+    /// salt other than the client's stands for a wrong secret).
+    Admit { salt: u8 },
+}
+
+/// The secret a server token "carries" in the fuzz targets: a fixed function of the token and a salt,
+/// standing in for opening a sealed token (docs/auth.md section 5).
+pub fn token_secret(token: &[u8], salt: u8) -> [u8; 32] {
+    let mut secret = [0u8; 32];
+    for (index, byte) in secret.iter_mut().enumerate() {
+        let from_token = token.get(index % token.len().max(1)).copied().unwrap_or(0);
+        *byte = from_token.rotate_left(index as u32 % 8) ^ salt.wrapping_mul(0x9d) ^ (index as u8).wrapping_mul(0x3b);
+    }
+    secret
+}
+
 /// How a fuzzed server host answers its session's events.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ServerHost {
@@ -100,6 +122,7 @@ pub struct ServerHost {
     pub refuse_key_exchange: bool,
     /// Answer each operation with a response echoing its parameters, encrypted as it came.
     pub echo: bool,
+    pub auth_once: AuthOnceAnswer,
 }
 
 impl ServerHost {
@@ -122,6 +145,16 @@ impl ServerHost {
                         session.refuse_key_exchange(DisconnectReason::RateLimited, "too many key exchanges")
                     } else {
                         session.admit_key_exchange()
+                    };
+                    expect_answered(session, answer);
+                }
+                SessionEvent::AuthOnceRequest { token } => {
+                    assert!(!token.is_empty(), "an AuthOnce request without a token was reported");
+                    let answer = match self.auth_once {
+                        AuthOnceAnswer::Refuse => {
+                            session.refuse_key_exchange(DisconnectReason::TokenRefused, "the token has expired")
+                        }
+                        AuthOnceAnswer::Admit { salt } => session.admit_auth_once(&token_secret(token, salt)),
                     };
                     expect_answered(session, answer);
                 }
@@ -157,7 +190,7 @@ impl ServerHost {
     }
 }
 
-/// Answering a ConnectRequest or KeyExchangeRequest right after it was reported fails only if a later
+/// Answering a ConnectRequest, KeyExchangeRequest or AuthOnceRequest right after it was reported fails only if a later
 /// frame of the same read has closed the session since.
 fn expect_answered(session: &Session, answer: Result<(), SessionError>) {
     if let Err(error) = answer {
@@ -178,6 +211,7 @@ pub fn drain_client(session: &mut Session) -> Vec<SessionEvent> {
                 event,
                 SessionEvent::ConnectRequest { .. }
                     | SessionEvent::KeyExchangeRequest
+                    | SessionEvent::AuthOnceRequest { .. }
                     | SessionEvent::OperationRequest { .. }
             ),
             "a client session reported a server event: {event:?}"

@@ -105,7 +105,8 @@ macro_rules! smoke_tests {
 smoke_tests! {
     frame_header params messages noise_responder noise_initiator server_session client_session
     encrypted_server_session encrypted_client_session datagram_endpoint datagram_server_session
-    encrypted_datagram_session
+    encrypted_datagram_session secure_server_session secure_client_session noise_psk_responder
+    auth_once_server_session
 }
 
 #[test]
@@ -118,5 +119,5 @@ fn every_target_has_a_smoke_test_and_a_binary() {
             target.name
         );
     }
-    assert_eq!(sealnet_fuzz::TARGETS.len(), 12);
+    assert_eq!(sealnet_fuzz::TARGETS.len(), 16);
 }

@@ -40,6 +40,10 @@ pub(crate) enum AuthState {
     /// Let in without an identity: the backend was unavailable and the server is configured to
     /// admit players then.
     Unverified,
+    /// Admitted by an AuthOnce key exchange whose client has not yet sent an authenticated frame:
+    /// the first message can be replayed by anyone, so nothing counts until the client shows it
+    /// holds the keys ([`confirm_auth_once`]).
+    AwaitingProof(Box<Authenticated>),
     Authenticated(Box<Authenticated>),
 }
 
@@ -140,19 +144,11 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
     }
     match values.auth_type {
         AuthType::Token => {
-            let now = (conn.shared.clock)();
-            let auth = &conn.shared.config.auth;
-            let max_age_ms = auth.reauthenticate_after_s as i64 * 1000;
-            let allow_anonymous = auth.allow_anonymous;
-            // Admissible here: not anonymous where anonymous players are refused, and not a refresh
-            // chain older than re-authentication allows. Either is refused like any bad token.
-            let opened = conn.shared.token_keys.open(values.token(), &conn.client.app_id, now).and_then(|claims| {
-                let fresh = now.saturating_sub(claims.authenticated_ms) < max_age_ms;
-                if fresh && (allow_anonymous || !claims.anonymous) {
-                    Ok(claims)
-                } else {
-                    Err(InvalidToken)
-                }
+            // A token bound to an AuthOnce secret travels readable in the first message of the AuthOnce
+            // key exchange, so it admits only through that exchange, never alone.
+            let opened = open_admissible(conn, values.token()).and_then(|claims| match claims.auth_once {
+                None => Ok(claims),
+                Some(_) => Err(InvalidToken),
             });
             match opened {
                 Ok(claims) => {
@@ -162,7 +158,7 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
                         via_token: true,
                     };
                     let player = Player { context: claims.context, injected: claims.injected, origin };
-                    admit(conn, player, secret_for(auth_once, claims.auth_once), op, options)
+                    admit(conn, player, auth_once, op, options)
                 }
                 Err(invalid) => {
                     AuthCounters::count(&conn.shared.auth_counters.token_refused);
@@ -176,7 +172,7 @@ pub(crate) fn handle(conn: &mut Connection, request: &OperationRequest, options:
                 let context = AuthContext { user_id, ..AuthContext::default() };
                 let origin = Origin { anonymous: true, authenticated_ms: (conn.shared.clock)(), via_token: false };
                 let player = Player { context, injected: Table::new(), origin };
-                admit(conn, player, secret_for(auth_once, None), op, options)
+                admit(conn, player, auth_once, op, options)
             }
             None => {
                 let message = "the server could not create a user id; try again".to_owned();
@@ -199,7 +195,7 @@ fn refusal(conn: &mut Connection, request: &OperationRequest) -> Option<Operatio
         return not_now("authentication needs protocol version 2");
     }
     match conn.auth {
-        AuthState::Authenticated(_) => return not_now("already authenticated"),
+        AuthState::Authenticated(_) | AuthState::AwaitingProof(_) => return not_now("already authenticated"),
         AuthState::Pending(_) => return not_now("an authentication is already in progress"),
         AuthState::None | AuthState::Unverified => {}
     }
@@ -262,7 +258,7 @@ pub(crate) fn complete(conn: &mut Connection, outcome: Result<WebhookOutcome, to
         WebhookOutcome::Accepted(context) => {
             let origin = Origin { anonymous: false, authenticated_ms: (conn.shared.clock)(), via_token: false };
             let player = Player { context, injected: Table::new(), origin };
-            admit(conn, player, secret_for(pending.auth_once, None), OP, options)
+            admit(conn, player, pending.auth_once, OP, options)
         }
         WebhookOutcome::Rejected { message } => {
             AuthCounters::count(&conn.shared.auth_counters.rejected);
@@ -298,20 +294,19 @@ pub(crate) fn complete(conn: &mut Connection, outcome: Result<WebhookOutcome, to
     }
 }
 
-/// The AuthOnce secret a player leaves with.
-enum SecretPlan {
-    /// A fresh one, given to the client in the answer: it asked for one.
-    Give,
-    /// The one its token carried, if any, kept secret: a token refreshed anywhere keeps working for
-    /// the next AuthOnce connection.
-    Carry(Option<AuthOnceSecret>),
-}
-
-fn secret_for(asked: bool, carried: Option<AuthOnceSecret>) -> SecretPlan {
-    if asked {
-        SecretPlan::Give
+/// The claims of a token this server admits: valid here, not anonymous where anonymous players are
+/// refused, and not a refresh chain older than re-authentication allows. Any failure is the one
+/// [`InvalidToken`].
+fn open_admissible(conn: &Connection, token: &[u8]) -> Result<TokenClaims, InvalidToken> {
+    let now = (conn.shared.clock)();
+    let auth = &conn.shared.config.auth;
+    let max_age_ms = auth.reauthenticate_after_s as i64 * 1000;
+    let claims = conn.shared.token_keys.open(token, &conn.client.app_id, now)?;
+    let fresh = now.saturating_sub(claims.authenticated_ms) < max_age_ms;
+    if fresh && (auth.allow_anonymous || !claims.anonymous) {
+        Ok(claims)
     } else {
-        SecretPlan::Carry(carried)
+        Err(InvalidToken)
     }
 }
 
@@ -323,12 +318,15 @@ struct Player {
 }
 
 /// Plugins see (and may refuse) a player about to be let in: the refusal's return code and message.
-fn ask_plugins(conn: &Connection, player: &mut Player) -> Option<(i16, String)> {
-    let via_token = player.origin.via_token;
-    let ctx =
-        AuthenticatedContext { connection: conn.id, app_id: &conn.client.app_id, auth: &player.context, via_token };
+fn ask_plugins(
+    conn: &Connection,
+    context: &AuthContext,
+    injected: &mut Table,
+    via_token: bool,
+) -> Option<(i16, String)> {
+    let ctx = AuthenticatedContext { connection: conn.id, app_id: &conn.client.app_id, auth: context, via_token };
     for plugin in &conn.shared.plugins {
-        if let Verdict::Reject { return_code, message } = plugin.on_authenticated(&ctx, &mut player.injected) {
+        if let Verdict::Reject { return_code, message } = plugin.on_authenticated(&ctx, injected) {
             tracing::info!(connection = conn.id, plugin = plugin.name(), "authentication refused by a plugin");
             return Some((return_code, message));
         }
@@ -338,24 +336,22 @@ fn ask_plugins(conn: &Connection, player: &mut Player) -> Option<(i16, String)> 
 
 /// Lets the player in: plugins see (and may refuse) it, and the client gets its token (and, when it
 /// asked over WSS, its AuthOnce secret).
-fn admit(conn: &mut Connection, mut player: Player, plan: SecretPlan, op: u8, options: SendOptions) {
-    if let Some((return_code, message)) = ask_plugins(conn, &mut player) {
+fn admit(conn: &mut Connection, mut player: Player, give_secret: bool, op: u8, options: SendOptions) {
+    let via_token = player.origin.via_token;
+    if let Some((return_code, message)) = ask_plugins(conn, &player.context, &mut player.injected, via_token) {
         return respond(conn, crate::ops::rejection(op, return_code, message), options);
     }
-    let (auth_once, given) = match plan {
-        SecretPlan::Carry(carried) => (carried, false),
-        SecretPlan::Give => match AuthOnceSecret::generate() {
-            Some(fresh) => (Some(fresh), true),
-            None => {
-                tracing::error!(connection = conn.id, "the system random source failed: no AuthOnce secret");
-                let message = "the server could not make an AuthOnce secret; try again".to_owned();
-                return respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, message), options);
-            }
-        },
+    let auth_once = match give_secret.then(AuthOnceSecret::generate) {
+        None => None,
+        Some(Some(fresh)) => Some(fresh),
+        Some(None) => {
+            tracing::error!(connection = conn.id, "the system random source failed: no AuthOnce secret");
+            let message = "the server could not make an AuthOnce secret; try again".to_owned();
+            return respond(conn, error(op, return_code::INTERNAL_SERVER_ERROR, message), options);
+        }
     };
-    let given_secret = auth_once.as_ref().filter(|_| given).map(|secret| secret.bytes().to_vec());
+    let given_secret = auth_once.as_ref().map(|secret| secret.bytes().to_vec());
     let Player { context, injected, origin } = player;
-    let via_token = origin.via_token;
     let mut authenticated = Box::new(Authenticated { context, injected, token_expires_ms: 0, origin, auth_once });
     let Some(token) = issue(conn, &mut authenticated) else {
         let message = "the server could not issue a token; see the server log".to_owned();
@@ -474,21 +470,19 @@ fn unavailable() -> OperationResponse {
 }
 
 /// The AuthOnce key exchange (docs/auth.md §5.6): the token in the client's first handshake message
-/// names the secret to mix in. Admitted like a token authentication (operation 231), with the secret
-/// the token carries; the client is authenticated once the exchange completes, and a client that does
-/// not hold the secret gets no further than this, since none of its frames will open.
+/// names the secret to mix in. Admitted as a token authentication would be, with the secret the token
+/// carries; but anyone may have copied that message, so the player counts as authenticated only from
+/// the client's first authenticated frame ([`confirm_auth_once`]), which only the secret's holder can
+/// send.
 pub(crate) fn auth_once(conn: &mut Connection, token: &[u8]) {
-    let now = (conn.shared.clock)();
-    let auth = &conn.shared.config.auth;
-    let max_age_ms = auth.reauthenticate_after_s as i64 * 1000;
-    let allow_anonymous = auth.allow_anonymous;
-    let opened = conn.shared.token_keys.open(token, &conn.client.app_id, now).and_then(|claims| {
-        let fresh = now.saturating_sub(claims.authenticated_ms) < max_age_ms;
-        if fresh && (allow_anonymous || !claims.anonymous) && claims.auth_once.is_some() {
-            Ok(claims)
-        } else {
-            Err(InvalidToken)
-        }
+    // The first thing a connection does: not on top of another authentication or a room joined without.
+    if conn.session.protocol_version() < 2 || !matches!(conn.auth, AuthState::None) || conn.membership.is_some() {
+        let message = "an AuthOnce key exchange must come first on a connection of protocol version 2 or later";
+        return refuse_key_exchange(conn, DisconnectReason::ProtocolViolation, message);
+    }
+    let opened = open_admissible(conn, token).and_then(|claims| match claims.auth_once {
+        Some(_) => Ok(claims),
+        None => Err(InvalidToken),
     });
     let claims = match opened {
         Ok(claims) => claims,
@@ -499,23 +493,40 @@ pub(crate) fn auth_once(conn: &mut Connection, token: &[u8]) {
             return refuse_key_exchange(conn, DisconnectReason::TokenRefused, &message);
         }
     };
-    let origin = Origin { anonymous: claims.anonymous, authenticated_ms: claims.authenticated_ms, via_token: true };
-    let mut player = Player { context: claims.context, injected: claims.injected, origin };
-    if let Some((_, message)) = ask_plugins(conn, &mut player) {
-        return refuse_key_exchange(conn, DisconnectReason::ServerLogic, &message);
-    }
     let secret = claims.auth_once.expect("checked when opened");
     if let Err(problem) = conn.session.admit_auth_once(secret.bytes()) {
         tracing::warn!(connection = conn.id, %problem, "could not run the AuthOnce key exchange");
         return;
     }
-    let Player { context, injected, origin } = player;
+    if conn.session.is_encrypted() {
+        let origin = Origin { anonymous: claims.anonymous, authenticated_ms: claims.authenticated_ms, via_token: true };
+        let (context, injected) = (claims.context, claims.injected);
+        let pending =
+            Authenticated { context, injected, token_expires_ms: claims.expires_ms, origin, auth_once: Some(secret) };
+        conn.auth = AuthState::AwaitingProof(Box::new(pending));
+    }
+}
+
+/// The client of an AuthOnce key exchange sent its first authenticated frame: it holds the secret, and
+/// the player the token names is let in (plugins may still refuse it). Called before each operation is
+/// handled; false when a plugin refused the player, so the operation must not run.
+pub(crate) fn confirm_auth_once(conn: &mut Connection) -> bool {
+    if !matches!(conn.auth, AuthState::AwaitingProof(_)) || !conn.session.peer_holds_keys() {
+        return true;
+    }
+    let AuthState::AwaitingProof(mut authenticated) = std::mem::take(&mut conn.auth) else {
+        unreachable!("checked above");
+    };
+    if let Some((_, message)) = ask_plugins(conn, &authenticated.context, &mut authenticated.injected, true) {
+        conn.session.disconnect(DisconnectReason::ServerLogic, &message);
+        return false;
+    }
     AuthCounters::count(&conn.shared.auth_counters.authenticated);
-    tracing::info!(connection = conn.id, user_id = %context.user_id, "authenticated by AuthOnce key exchange");
-    let authenticated =
-        Authenticated { context, injected, token_expires_ms: claims.expires_ms, origin, auth_once: Some(secret) };
-    conn.auth = AuthState::Authenticated(Box::new(authenticated));
+    let user_id = &authenticated.context.user_id;
+    tracing::info!(connection = conn.id, user_id = %user_id, "authenticated by AuthOnce key exchange");
+    conn.auth = AuthState::Authenticated(authenticated);
     conn.auth_deadline = None;
+    true
 }
 
 fn refuse_key_exchange(conn: &mut Connection, reason: DisconnectReason, message: &str) {

@@ -206,6 +206,10 @@ impl Connection {
                     self.on_key_exchange_request();
                 }
                 SessionEvent::OperationRequest { mut request, encrypted, delivery, channel } => {
+                    // An operation arrived in an authenticated frame: an AuthOnce client proved its secret.
+                    if !authenticate::confirm_auth_once(self) {
+                        continue;
+                    }
                     self.limits.ops.spend(1.0, Instant::now());
                     match self.shard_for_join(&mut request) {
                         Some(shard) => self.moving = Some(Move { shard, request, encrypted, delivery, channel }),

@@ -241,3 +241,97 @@ async fn a_replayed_first_handshake_message_and_the_frames_after_it_get_an_attac
     cy.status(StatusCode::EncryptionEstablished).await;
     assert_eq!(cy.join("replayed").await, (2, vec![1, 2]), "only Ada and Cy are in the room");
 }
+
+#[tokio::test]
+async fn a_token_bound_to_a_secret_admits_nobody_alone() {
+    let deployment = deployment().await;
+    let addr = deployment.server.local_addr();
+    // The AuthOnce exchange shows the token to anyone on the path: alone, it must be worthless.
+    let (token, _) = log_in(addr, "Ada", true).await;
+    for ask_for_a_secret in [false, true] {
+        let mut thief = Client::encrypted(addr).await;
+        let mut values = AuthValues::new(AuthType::Token);
+        values.set_token(&token.bytes).unwrap();
+        if ask_for_a_secret {
+            values.set_expected_protocol(0).unwrap();
+        }
+        let request = values.to_request().unwrap();
+        thief.send(request.op_code, request.params, SendOptions::ENCRYPTED).await;
+        let (response, _) = thief.response(request.op_code).await;
+        assert_eq!(response.return_code, return_code::AUTHENTICATION_TICKET_EXPIRED, "{response:?}");
+        assert!(response.params.get(PARAM_AUTH_ONCE_SECRET).is_none());
+    }
+    // A token without a secret still works alone, as before.
+    let (plain, _) = log_in(addr, "Bob", false).await;
+    let mut bob = Client::encrypted(addr).await;
+    let mut values = AuthValues::new(AuthType::Token);
+    values.set_token(&plain.bytes).unwrap();
+    let request = values.to_request().unwrap();
+    bob.send(request.op_code, request.params, SendOptions::ENCRYPTED).await;
+    assert_eq!(bob.response(request.op_code).await.0.return_code, return_code::OK);
+}
+
+#[tokio::test]
+async fn clear_operations_sent_behind_the_first_message_run_as_nobody() {
+    let deployment = deployment().await;
+    let addr = deployment.server.local_addr();
+    let (token, _) = log_in(addr, "Ada", true).await;
+    let (cy_token, cy_secret) = log_in(addr, "Cy", true).await;
+    let cy_config = SessionConfig {
+        auth_once: Some(AuthOnceCredentials::new(cy_token.bytes.clone(), &cy_secret.unwrap())),
+        ..SessionConfig::default()
+    };
+    let mut cy = Client::start(addr, "demo", cy_config.clone()).await;
+    cy.status(StatusCode::EncryptionEstablished).await;
+    assert_eq!(cy.join("behind").await, (1, vec![1]));
+
+    // Ada's token (seen on the path) with a guessed secret, and a clear JoinRoom right behind the
+    // first message, before the server answered it.
+    let config = SessionConfig {
+        auth_once: Some(AuthOnceCredentials::new(token.bytes.clone(), &[0; 32])),
+        ..SessionConfig::default()
+    };
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut attacker = Session::client(config, Instant::now());
+    attacker.connect("demo", "test", Instant::now()).unwrap();
+    let mut connect = Vec::new();
+    attacker.take_output(&mut connect);
+    stream.write_all(&connect).await.unwrap();
+    let mut ack = vec![0; 4096];
+    let read = tokio::time::timeout(WAIT, stream.read(&mut ack)).await.expect("a ConnectAck").unwrap();
+    attacker.receive(&ack[..read], Instant::now());
+    let mut burst = Vec::new();
+    attacker.take_output(&mut burst);
+    assert_eq!(burst[1], MessageType::HandshakeInitPsk as u8);
+    let mut params = Params::new();
+    params.insert(ROOM_NAME, "behind");
+    let mut join = Vec::new();
+    OperationRequest { op_code: op_code::JOIN_ROOM, params }.encode(&mut join);
+    burst.extend_from_slice(&[2, MessageType::OperationRequest as u8, 0x04, 0]);
+    burst.extend_from_slice(&(join.len() as u32).to_be_bytes());
+    burst.extend_from_slice(&join);
+    // One write: the server reads both frames at once, before it has answered the first.
+    stream.write_all(&burst).await.unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(WAIT, stream.read_to_end(&mut rest)).await.expect("the server ends the connection");
+    // Refused at once, before any reply: a goodbye in clear naming the violation.
+    let frames: Vec<&[u8]> = sealnet::protocol::frame::frames(&rest).collect();
+    assert_eq!(frames.len(), 1, "only a Disconnect: {:?}", frames.iter().map(|f| f[1]).collect::<Vec<_>>());
+    let (header, header_len) =
+        sealnet::protocol::frame::Header::parse(frames[0], sealnet::protocol::frame::DEFAULT_MAX_BODY).unwrap();
+    assert_eq!((header.message_type, header.counter), (MessageType::Disconnect, None));
+    let notice = sealnet::protocol::message::Disconnect::decode(&frames[0][header_len..], &Default::default()).unwrap();
+    assert_eq!(notice.reason, DisconnectReason::ProtocolViolation as u16, "{}", notice.message);
+
+    // Nobody joined as Ada: the next player is actor 2.
+    let mut dee = Client::start(addr, "demo", {
+        let (token, secret) = log_in(addr, "Dee", true).await;
+        SessionConfig {
+            auth_once: Some(AuthOnceCredentials::new(token.bytes, &secret.unwrap())),
+            ..SessionConfig::default()
+        }
+    })
+    .await;
+    dee.status(StatusCode::EncryptionEstablished).await;
+    assert_eq!(dee.join("behind").await, (2, vec![1, 2]));
+}

@@ -213,8 +213,8 @@ impl SymmetricState {
         self.chaining_key.copy_from_slice(&output[..32]);
         let hash_input: [u8; 32] = output[32..64].try_into().expect("32 bytes");
         self.mix_hash(&hash_input);
-        let key: [u8; 32] = output[64..].try_into().expect("32 bytes");
-        let key = Zeroizing::new(key);
+        let mut key = Zeroizing::new([0u8; 32]);
+        key.copy_from_slice(&output[64..]);
         self.cipher = Some(Cipher::new(&key));
         self.nonce = 0;
     }

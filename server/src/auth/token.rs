@@ -34,8 +34,15 @@ const AUTH_ONCE_SECRET: u8 = 11;
 
 /// The per-client secret an AuthOnce authentication gave (docs/auth.md §5.6): the key exchange of the
 /// client's later connections mixes it in. Wiped on drop; never printed.
-#[derive(Clone, PartialEq)]
+#[derive(Clone)]
 pub struct AuthOnceSecret(Zeroizing<[u8; 32]>);
+
+impl PartialEq for AuthOnceSecret {
+    /// In constant time, though only tests compare secrets.
+    fn eq(&self, other: &Self) -> bool {
+        self.0.iter().zip(other.0.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    }
+}
 
 impl AuthOnceSecret {
     /// A fresh secret from the system random source (`None` when it fails).

@@ -2,9 +2,9 @@
 
 use std::time::Instant;
 
-use super::{Phase, Role, Session, SessionEvent};
+use super::{Phase, Role, Session, SessionEvent, Transport};
 use crate::protocol::codec::CodecError;
-use crate::protocol::frame::{Delivery, FrameError, Header, MessageType, PROTOCOL_VERSION};
+use crate::protocol::frame::{Delivery, FrameError, Header, MessageType, LATEST_VERSION, PROTOCOL_VERSION};
 use crate::protocol::message::Versions;
 use crate::protocol::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Pong,
@@ -210,6 +210,17 @@ impl Session {
         raw_frame: Option<Vec<u8>>,
         now: Instant,
     ) -> Result<(), Violation> {
+        // A client sends nothing between its first key-exchange message and the reply (it queues), so
+        // a frame there is not an honest client's; and while the driver decides, nothing may run as
+        // the player a token names before the key exchange proves the client holds its secret.
+        if matches!(self.phase, Phase::KeyExchangeRequested(_) | Phase::AuthOnceRequested(_))
+            && message_type != MessageType::Disconnect
+        {
+            return Err(Violation::protocol(format!(
+                "{message_type:?} frame while the key exchange is being answered; a client sends nothing until \
+                 the reply"
+            )));
+        }
         match (self.role, message_type) {
             (_, MessageType::Ping) if self.is_live() => {
                 let ping = Ping::decode(body, &self.limits())?;
@@ -415,6 +426,11 @@ impl Session {
                 chosen
             }
         };
+        if matches!(self.config.transport, Transport::Stream) && chosen > LATEST_VERSION {
+            return Err(Violation::protocol(format!(
+                "the server chose protocol version {chosen}, which is not a version of a stream (TCP) connection"
+            )));
+        }
         self.add_to_prologue(&raw_frame.unwrap_or_default());
         self.version = chosen;
         self.accepted = true;

@@ -25,7 +25,9 @@ pub use stats::SessionStats;
 
 use super::codec::{check_params, Limits, Params};
 use super::datagram::{Link, LinkEvent};
-use super::frame::{Delivery, MessageType, DATAGRAM_VERSION, PROTOCOL_VERSION, SECURE_VERSION, TAG_LEN};
+use super::frame::{
+    Delivery, MessageType, DATAGRAM_VERSION, LATEST_VERSION, PROTOCOL_VERSION, SECURE_VERSION, TAG_LEN,
+};
 use super::message::{
     Connect, ConnectAck, Disconnect, EventData, OperationRequest, OperationResponse, Ping, Versions, MAX_APP_ID,
     MAX_CLIENT_VERSION, MAX_REASON_TEXT,
@@ -160,6 +162,12 @@ impl Session {
                 Some(Box::new(link))
             }
         };
+        if matches!(config.transport, Transport::Stream) && role == Role::Server {
+            // A stream server chooses versions 1 and 2 only: the later ones belong to other transports
+            // (a client may offer them; it is refused if it offers nothing else).
+            config.versions.max = config.versions.max.min(LATEST_VERSION);
+            config.versions.min = config.versions.min.min(config.versions.max);
+        }
         if matches!(config.transport, Transport::Secure) {
             // The secure transport is version 4 only, and TLS stands in for the key exchange.
             config.versions = Versions { min: SECURE_VERSION, max: SECURE_VERSION };
@@ -284,6 +292,12 @@ impl Session {
 
     pub fn is_closed(&self) -> bool {
         matches!(self.phase, Phase::Closed)
+    }
+
+    /// A frame sealed under this session's keys has arrived: the peer holds the keys (for an AuthOnce
+    /// client, the secret), which a copied first message does not give anyone.
+    pub fn peer_holds_keys(&self) -> bool {
+        self.opener.as_ref().is_some_and(Opener::has_opened)
     }
 
     /// Client: the server's static public key, known once the key exchange succeeded.
@@ -489,8 +503,11 @@ impl Session {
         // Reason 0 would read as acceptance on the wire.
         let reason = if reason == DisconnectReason::None { DisconnectReason::ServerLogic } else { reason };
         let versions = self.offered.filter(|(_, range)| *range).map(|_| (self.config.versions, 0));
-        let ack =
-            ConnectAck { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned(), versions };
+        let ack = ConnectAck {
+            reason: reason as u16,
+            message: truncate(message, self.reason_text_room()).to_owned(),
+            versions,
+        };
         self.send_pre_key_frame(MessageType::ConnectAck, |out| ack.encode(out))?;
         self.phase = Phase::Closing;
         self.close_reason = Some((reason as u16, message.to_owned()));
@@ -564,24 +581,30 @@ impl Session {
         let Phase::AuthOnceRequested(responder) = std::mem::replace(&mut self.phase, Phase::Connected) else {
             unreachable!("checked above");
         };
-        let static_key = self.static_key.clone().ok_or(SessionError::InvalidState("server has no static key"))?;
+        let Some(static_key) = self.static_key.clone() else {
+            self.fail_key_exchange("the server has no static key");
+            return Ok(());
+        };
         let mut reply = Vec::with_capacity(128);
-        match responder.finish_psk(&static_key, secret, &[self.version], &mut reply) {
-            Ok(completed) => {
-                self.send_pre_key_frame(MessageType::HandshakeReply, |out| out.extend_from_slice(&reply))?;
-                self.install_keys(completed);
-            }
+        let completed = match responder.finish_psk(&static_key, secret, &[self.version], &mut reply) {
+            Ok(completed) => completed,
             Err(error) => {
-                let message = error.to_string();
-                self.status(
-                    StatusCode::EncryptionFailedToEstablish,
-                    DisconnectReason::KeyExchangeFailed as u16,
-                    &message,
-                );
-                self.close(DisconnectReason::KeyExchangeFailed, &message, None);
+                self.fail_key_exchange(&error.to_string());
+                return Ok(());
             }
+        };
+        match self.send_pre_key_frame(MessageType::HandshakeReply, |out| out.extend_from_slice(&reply)) {
+            Ok(()) => self.install_keys(completed),
+            Err(error) => self.fail_key_exchange(&error.to_string()),
         }
         Ok(())
+    }
+
+    /// The key exchange failed here: the host hears why, and the connection ends rather than carry on
+    /// in clear.
+    fn fail_key_exchange(&mut self, message: &str) {
+        self.status(StatusCode::EncryptionFailedToEstablish, DisconnectReason::KeyExchangeFailed as u16, message);
+        self.close(DisconnectReason::KeyExchangeFailed, message, None);
     }
 
     /// Client: starts the key exchange (`-> e`). Over the secure transport TLS already protects the
@@ -600,6 +623,10 @@ impl Session {
             _ => return Err(SessionError::NotConnected),
         }
         let mut body = Vec::with_capacity(64);
+        if self.config.auth_once.as_ref().is_some_and(|credentials| credentials.token().is_empty()) {
+            self.fail_key_exchange("the AuthOnce credentials hold no server token");
+            return Ok(());
+        }
         let (message_type, started) = match &self.config.auth_once {
             // The payload names the secret to the server: the version, then the server token.
             Some(credentials) => {
@@ -615,13 +642,7 @@ impl Session {
             Ok(initiator) => initiator,
             Err(error) => {
                 // Without keys the connection must not carry on in clear as if nothing happened.
-                let message = error.to_string();
-                self.status(
-                    StatusCode::EncryptionFailedToEstablish,
-                    DisconnectReason::KeyExchangeFailed as u16,
-                    &message,
-                );
-                self.close(DisconnectReason::KeyExchangeFailed, &message, None);
+                self.fail_key_exchange(&error.to_string());
                 return Ok(());
             }
         };
@@ -634,12 +655,7 @@ impl Session {
                     self.config.auth_once.as_ref().map_or(0, |c| c.token().len()),
                     max
                 );
-                self.status(
-                    StatusCode::EncryptionFailedToEstablish,
-                    DisconnectReason::KeyExchangeFailed as u16,
-                    &message,
-                );
-                self.close(DisconnectReason::KeyExchangeFailed, &message, None);
+                self.fail_key_exchange(&message);
                 return Ok(());
             }
         }
@@ -928,11 +944,20 @@ impl Session {
             sealer.allow_final_frame();
         }
         if was_live {
-            let notice = Disconnect { reason: reason as u16, message: truncate(message, MAX_REASON_TEXT).to_owned() };
-            let max_body = self.config.max_frame_body;
+            let text = truncate(message, self.reason_text_room()).to_owned();
+            let notice = Disconnect { reason: reason as u16, message: text };
+            let max_body = self.config.max_body(self.protected(self.sealer.is_some()));
             let options = self.control_options();
             let _ = self.append(MessageType::Disconnect, options, max_body, |out| notice.encode(out));
         }
+    }
+
+    /// The longest reason text a ConnectAck or Disconnect may carry now: a clear frame must stay
+    /// within the clear-frame limit, with room for its other fields (and a tag).
+    fn reason_text_room(&self) -> usize {
+        const OTHER_FIELDS: usize = 32;
+        let limit = self.config.max_body(self.protected(self.sealer.is_some())) as usize;
+        MAX_REASON_TEXT.min(limit.saturating_sub(OTHER_FIELDS))
     }
 
     fn status(&mut self, code: StatusCode, reason: u16, message: &str) {
