@@ -1,14 +1,17 @@
 /*
  * chat: a room chat over sealnet, using only include/sealnet.h.
  *
- *   chat [--server HOST:PORT] [--transport udp|tcp] [--pin KEY] [--app-id ID] [--room ROOM]
- *        [--name NAME] [--connection-token HEX] [--no-encryption] [--script FILE]
+ *   chat [--server HOST:PORT|URL] [--transport udp|tcp|wss] [--pin KEY] [--certificate SHA256]
+ *        [--ca-file FILE] [--app-id ID] [--room ROOM] [--name NAME] [--connection-token HEX]
+ *        [--no-encryption] [--script FILE]
  *
  * The same command line as the C++ and C# chats (bindings/cpp/examples/chat.cpp,
  * bindings/csharp/Examples/Chat.cs); `chat --help` lists the options and their defaults. --server
  * defaults to $SEALNET_SERVER_ADDR when set, else 127.0.0.1:4530 (where sealnet-server listens by
  * default); it connects over UDP unless --transport tcp, as Photon's SDKs do (the server listens for
- * both on the same port number). Without --pin the server is not authenticated. With --connection-token (the bytes the game
+ * both on the same port number). Without --pin the server is not authenticated. --transport wss
+ * connects over WebSocket and TLS to a wss:// URL ($SEALNET_SERVER_WSS_URL by default), checking the
+ * certificate against the system's trust store, --ca-file, or the --certificate fingerprint. With --connection-token (the bytes the game
  * built from its backend session, in hex) the peer authenticates by itself right after the key
  * exchange, and the chat joins its room only once the server said yes (docs/auth.md).
  *
@@ -66,14 +69,20 @@ typedef struct {
     int left;         /* the LeaveRoom response arrived */
     int disconnected;
     int failed;
+    int over_wss;
 } chat_state;
 
 static const char USAGE[] =
     "usage: chat [OPTIONS]\n"
     "A room chat over sealnet. Options:\n"
     "  --server HOST:PORT  server to connect to (default: $SEALNET_SERVER_ADDR if set, else\n"
-    "                      127.0.0.1:4530, where sealnet-server listens by default)\n"
-    "  --transport udp|tcp the transport (default: udp; the server takes both on one port number)\n"
+    "                      127.0.0.1:4530, where sealnet-server listens by default); for wss a\n"
+    "                      wss://host:port/path URL (default: $SEALNET_SERVER_WSS_URL)\n"
+    "  --transport udp|tcp|wss  the transport (default: udp; the server takes udp and tcp on one\n"
+    "                      port number; wss is WebSocket over TLS, where TLS replaces the key exchange)\n"
+    "  --certificate SHA256  wss: accept only the server certificate with this fingerprint (64 hex\n"
+    "                      digits, printed by sealnet-server at start-up)\n"
+    "  --ca-file FILE      wss: trust the CA certificates of this PEM file instead of the system's\n"
     "  --pin KEY           the server's public key (64 hex digits, printed by sealnet-server at\n"
     "                      start-up); a server presenting another key is refused (default: none,\n"
     "                      the server is not authenticated)\n"
@@ -118,7 +127,9 @@ static void on_status(void *user_data, uint32_t status, const peer_status_info_t
         break;
     case PEER_STATUS_ENCRYPTION_ESTABLISHED:
         chat->encrypted = 1;
-        say(chat, "encryption established (status %u): every frame is now authenticated", status);
+        /* Over WSS no key exchange runs: TLS protects the connection, as the library's message says. */
+        say(chat, "encryption established (status %u): %s", status,
+            chat->over_wss ? info->message : "every frame is now authenticated");
         break;
     case PEER_STATUS_DISCONNECT:
         chat->disconnected = 1;
@@ -325,7 +336,8 @@ static int run_command(peer_t *peer, chat_state *chat, char *line) {
 
 int main(int argc, char **argv) {
     const char *server = getenv("SEALNET_SERVER_ADDR"), *app_id = "demo", *room = "lobby", *pin = NULL;
-    const char *script = NULL, *connection_token = NULL, *transport = "udp";
+    const char *script = NULL, *connection_token = NULL, *transport = "udp", *certificate = NULL, *ca_file = NULL;
+    int server_given = 0;
     chat_state chat = {.name = "player"};
     int auto_exchange = 1;
     if (!server || !*server) server = "127.0.0.1:4530";
@@ -335,7 +347,9 @@ int main(int argc, char **argv) {
         if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) { fputs(USAGE, stdout); return 0; }
         if (strcmp(arg, "--no-encryption") == 0) { auto_exchange = 0; continue; }
         const char **target = NULL;
-        if (strcmp(arg, "--server") == 0) target = &server;
+        if (strcmp(arg, "--server") == 0) { target = &server; server_given = 1; }
+        else if (strcmp(arg, "--certificate") == 0) target = &certificate;
+        else if (strcmp(arg, "--ca-file") == 0) target = &ca_file;
         else if (strcmp(arg, "--pin") == 0) target = &pin;
         else if (strcmp(arg, "--app-id") == 0) target = &app_id;
         else if (strcmp(arg, "--room") == 0) target = &room;
@@ -351,7 +365,17 @@ int main(int argc, char **argv) {
     uint32_t transport_number;
     if (strcmp(transport, "udp") == 0) transport_number = PEER_TRANSPORT_UDP;
     else if (strcmp(transport, "tcp") == 0) transport_number = PEER_TRANSPORT_TCP;
-    else { fprintf(stderr, "chat: --transport is udp or tcp, not %s\n", transport); return 2; }
+    else if (strcmp(transport, "wss") == 0) transport_number = PEER_TRANSPORT_WSS;
+    else { fprintf(stderr, "chat: --transport is udp, tcp or wss, not %s\n", transport); return 2; }
+    chat.over_wss = transport_number == PEER_TRANSPORT_WSS;
+    if (chat.over_wss) {
+        const char *url = getenv("SEALNET_SERVER_WSS_URL");
+        if (!server_given) server = url && *url ? url : "wss://127.0.0.1:19090/";
+        if (pin) { fprintf(stderr, "chat: --pin is a Noise key for udp and tcp; over wss use --certificate\n"); return 2; }
+    } else if (certificate || ca_file) {
+        fprintf(stderr, "chat: --certificate and --ca-file are for --transport wss\n");
+        return 2;
+    }
     if (strcmp(peer_version(), SEALNET_VERSION_STRING) != 0) {
         fprintf(stderr, "chat: header %s does not match library %s\n", SEALNET_VERSION_STRING, peer_version());
         return 1;
@@ -387,8 +411,9 @@ int main(int argc, char **argv) {
             return 3;
         }
     }
-    say(&chat, "connecting to %s over %s as app \"%s\"%s%s", server, transport_number == PEER_TRANSPORT_UDP ? "UDP" : "TCP",
-        app_id, pin ? ", pinning the server key" : "",
+    const char *transport_name = transport_number == PEER_TRANSPORT_UDP ? "UDP" : transport_number == PEER_TRANSPORT_TCP ? "TCP" : "WSS";
+    say(&chat, "connecting to %s over %s as app \"%s\"%s%s", server, transport_name,
+        app_id, pin ? ", pinning the server key" : certificate ? ", pinning the certificate" : "",
         auth ? ", authenticating after the key exchange" : "");
     peer_connect_options_t connect_options;
     peer_connect_options_default(&connect_options, sizeof connect_options);
@@ -396,6 +421,16 @@ int main(int argc, char **argv) {
     connect_options.app_id = app_id;
     connect_options.auth = auth;
     connect_options.transport = transport_number;
+    connect_options.ca_file = ca_file;
+    if (certificate) {
+        if (!parse_hex_key(certificate, connect_options.certificate_fingerprint)) {
+            fprintf(stderr, "chat: --certificate needs 64 hex digits\n");
+            peer_auth_values_free(auth);
+            peer_destroy(peer);
+            return 2;
+        }
+        connect_options.pin_certificate = 1;
+    }
     result = peer_connect_with(peer, &connect_options);
     peer_auth_values_free(auth); /* the peer keeps its own copy */
     if (result != PEER_RESULT_OK) { fprintf(stderr, "chat: peer_connect_with: %s\n", peer_last_error()); peer_destroy(peer); return 1; }

@@ -380,6 +380,13 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_DISCONNECT_REASON_RATE_LIMITED 14
 
 /**
+ * Disconnect reason: the server refused the AuthOnceWss token of the key exchange (invalid or
+ * expired; the status message names AuthenticationTicketExpired, 32753). The peer forgets those
+ * credentials: authenticate over WSS again.
+ */
+#define PEER_DISCONNECT_REASON_TOKEN_REFUSED 15
+
+/**
  * Transport (Photon's ConnectionProtocol numbers): UDP, protocol version 3. Delivery modes and
  * channels apply; the key exchange always runs at once.
  */
@@ -389,6 +396,17 @@ typedef struct peer_table_t peer_table_t;
  * Transport (Photon's ConnectionProtocol numbers): TCP, the default. Everything is reliable.
  */
 #define PEER_TRANSPORT_TCP 1
+
+/**
+ * Transport (Photon's ConnectionProtocol numbers): WebSocket over TLS (WebSocketSecure), protocol
+ * version 4; the address is a `wss://host:port/path` URL. TLS protects every frame, so no key
+ * exchange runs: status 1024 Connect is followed at once by 1048 EncryptionEstablished, the state is
+ * PEER_STATE_ENCRYPTED, and sends with `encrypt` succeed. The server's certificate is checked as
+ * peer_connect_options_t says (system trust store, CA file or pinned fingerprint); a certificate
+ * the check refuses gives status 1022 SecurityExceptionOnConnect, then 1025 Disconnect. Plain
+ * WebSocket (4) is not offered.
+ */
+#define PEER_TRANSPORT_WSS 5
 
 /**
  * peer_connect_options_t.pin: use the pin of peer_create's config.
@@ -1047,15 +1065,19 @@ typedef struct {
    */
   uint32_t struct_size;
   /**
-   * PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers: Udp 0, Tcp 1, WebSocket 4 and
-   * WebSocketSecure 5). Default PEER_TRANSPORT_TCP. PEER_TRANSPORT_UDP connects over UDP with
-   * protocol version 3 (whatever max_protocol_version says), where the delivery mode and channel
-   * of each operation apply and the key exchange runs at once (whatever auto_key_exchange says).
-   * WebSocket and WebSocketSecure are reserved: not in this build yet (PEER_RESULT_INVALID_ARGUMENT).
+   * PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers: Udp 0, Tcp 1, WebSocketSecure 5).
+   * Default PEER_TRANSPORT_TCP. PEER_TRANSPORT_UDP connects over UDP with protocol version 3
+   * (whatever max_protocol_version says), where the delivery mode and channel of each operation
+   * apply and the key exchange runs at once (whatever auto_key_exchange says). PEER_TRANSPORT_WSS
+   * connects over WebSocket and TLS with protocol version 4 (see PEER_TRANSPORT_WSS). Plain
+   * WebSocket (4) is not offered (PEER_RESULT_INVALID_ARGUMENT).
    */
   uint32_t transport;
   /**
-   * "host:port" (NUL-terminated UTF-8), resolved on a thread of its own. Borrowed for the call.
+   * "host:port" (NUL-terminated UTF-8), resolved on a thread of its own; for PEER_TRANSPORT_WSS a
+   * `wss://host[:port][/path]` URL (port 443 by default; no user name, password or fragment;
+   * `ws://` refused), else PEER_RESULT_INVALID_ADDRESS with peer_last_error saying why. Borrowed
+   * for the call.
    */
   const char *address;
   /**
@@ -1068,7 +1090,9 @@ typedef struct {
   const char *app_version;
   /**
    * PEER_PIN_*: PEER_PIN_AS_CONFIGURED (default) uses the config of peer_create; PEER_PIN_KEY pins
-   * `server_public_key` for this connection; PEER_PIN_NONE connects without a pin.
+   * `server_public_key` for this connection; PEER_PIN_NONE connects without a pin. Over WSS no key
+   * exchange runs, so a pin cannot be checked: a WSS connect with one (given here or configured)
+   * is refused with PEER_RESULT_INVALID_ARGUMENT; use PEER_PIN_NONE and `pin_certificate`.
    */
   uint8_t pin;
   /**
@@ -1084,6 +1108,38 @@ typedef struct {
    * be automatic; NULL (default): none. Borrowed for the call (the peer keeps a copy). Added in 0.3.
    */
   const peer_auth_values_t *auth;
+  /**
+   * PEER_TRANSPORT_WSS: a PEM file of the CA certificates the server's certificate must chain to
+   * (for the URL's host name), instead of the system's trust store; NULL (default): the system's
+   * trust store. Read during the call (the peer keeps the certificates): a file that cannot be
+   * read or holds no certificate gives PEER_RESULT_INVALID_ARGUMENT. Ignored by other transports.
+   */
+  const char *ca_file;
+  /**
+   * PEER_TRANSPORT_WSS with `pin_certificate` 1: the SHA-256 of the server certificate's DER
+   * encoding (sealnet-server prints it at start-up). Ignored otherwise.
+   */
+  uint8_t certificate_fingerprint[32];
+  /**
+   * 1: accept exactly the certificate of `certificate_fingerprint` (its issuer, names and validity
+   * are not checked; the server must still prove it holds the certificate's key). A mismatch gives
+   * status 1022 SecurityExceptionOnConnect naming the fingerprint presented, then 1025. 0 (default):
+   * check the chain. Setting it together with `ca_file` gives PEER_RESULT_INVALID_ARGUMENT.
+   */
+  uint8_t pin_certificate;
+  /**
+   * 1: UDP or TCP only: present the AuthOnceWss credentials (the secret and token the peer took
+   * from an earlier PEER_TRANSPORT_WSS authentication that set an expected protocol, see
+   * peer_auth_values_set_expected_protocol) in the key exchange, which then authenticates the
+   * connection: no Authenticate is sent, and `auth` must be NULL. PEER_RESULT_INVALID_ARGUMENT
+   * when the peer holds no credentials (peer_has_auth_once says), over WSS, or with `auth`.
+   * 0 (default): no.
+   */
+  uint8_t auth_once;
+  /**
+   * Must be zero.
+   */
+  uint8_t reserved_2[6];
 } peer_connect_options_t;
 
 /**
@@ -1201,6 +1257,28 @@ uint32_t peer_auth_values_set_data(peer_auth_values_t *values, const uint8_t *da
  * before the game restarted (at most 2,048 bytes). Read during the call only.
  */
 uint32_t peer_auth_values_set_token(peer_auth_values_t *values, const uint8_t *token, size_t len);
+
+/**
+ * AuthOnceWss: the protocol (PEER_TRANSPORT_UDP or PEER_TRANSPORT_TCP) the player will switch to
+ * after authenticating over PEER_TRANSPORT_WSS. The server then answers with a per-client secret
+ * beside the token, which the peer keeps to itself (it never reaches the host: the response's
+ * parameters do not hold it) for a later connect with `peer_connect_options_t.auth_once` 1.
+ * PEER_RESULT_INVALID_ARGUMENT for any other number. Over a connection that is neither WSS nor
+ * encrypted the server refuses such an authentication.
+ *
+ * Thread: any thread; one set of values must not be used from two threads at once.
+ */
+uint32_t peer_auth_values_set_expected_protocol(peer_auth_values_t *values, uint32_t protocol);
+
+/**
+ * Writes 1 to `*out_ready` when the peer holds AuthOnceWss credentials (from an authentication over
+ * WSS with an expected protocol), so a UDP or TCP connect with `auth_once` 1 can use them; 0
+ * otherwise. They stay, across connections of this peer, until a newer authentication replaces
+ * them or a server refuses their token. The secret itself is never handed out.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_has_auth_once(const peer_t *peer, uint8_t *out_ready);
 
 /**
  * Where the connection's authentication stands: `*out_state` is a PEER_AUTH_STATE_*; for
@@ -1596,7 +1674,8 @@ uint32_t peer_send_options_default(peer_send_options_t *out_options, uint32_t st
 
 /**
  * Fills `*out_options` with the defaults: no address or app id yet (set both), the library's version
- * string, TCP, the pin as configured at peer_create. `struct_size` as for peer_config_default.
+ * string, TCP, the pin as configured at peer_create, no authentication values, the system's trust
+ * store for WSS, no auth_once. `struct_size` as for peer_config_default.
  *
  * Thread: any thread.
  */
@@ -1638,6 +1717,22 @@ uint32_t peer_connect(peer_t *peer, const char *address, const char *app_id);
  * `transport` 0 is PEER_TRANSPORT_UDP: options filled by peer_connect_options_default are TCP
  * unless changed, but a zero-initialised struct asks for UDP.
  *
+ * With PEER_TRANSPORT_WSS, `address` is a `wss://` URL and the connection runs over WebSocket and
+ * TLS (protocol version 4): status 1024 Connect, then at once 1048 EncryptionEstablished ("TLS
+ * protects the connection (WSS); no key exchange runs"); the state is PEER_STATE_ENCRYPTED, sends
+ * with `encrypt` succeed, peer_establish_encryption does nothing and returns PEER_RESULT_OK, and
+ * peer_server_public_key has no key (PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED). The certificate
+ * check is `ca_file` or `pin_certificate`, else the system's trust store; a certificate it refuses
+ * gives status 1022 SecurityExceptionOnConnect (the message says why, e.g. "the server's
+ * certificate does not match the pinned fingerprint: got HEX"), then 1025. A server-key pin is
+ * refused over WSS (PEER_RESULT_INVALID_ARGUMENT).
+ *
+ * With `auth_once` 1 (UDP or TCP), the key exchange presents the AuthOnceWss credentials the peer
+ * holds and authenticates the connection; the state of peer_get_auth_state is
+ * PEER_AUTH_STATE_AUTHENTICATED when 1048 arrives. A token the server refuses ends the connection
+ * with reason PEER_DISCONNECT_REASON_TOKEN_REFUSED, the auth state PEER_AUTH_STATE_FAILED with
+ * return code 32753, and the peer forgets the credentials.
+ *
  * Thread: any thread. Reconnecting is allowed once the peer is disconnected.
  */
 uint32_t peer_connect_with(peer_t *peer, const peer_connect_options_t *options);
@@ -1653,7 +1748,8 @@ uint32_t peer_get_stats(const peer_t *peer, peer_stats_t *out_stats, uint32_t st
 
 /**
  * Starts the key exchange (Noise NX). The outcome arrives as status 1048 EncryptionEstablished or 1049
- * EncryptionFailedToEstablish. Only needed when `auto_key_exchange` is 0.
+ * EncryptionFailedToEstablish. Only needed when `auto_key_exchange` is 0. Over WSS (no key exchange:
+ * TLS protects the connection) it does nothing and returns PEER_RESULT_OK once connected.
  *
  * Thread: any thread.
  */

@@ -239,8 +239,8 @@ inline const char* type_name(ValueType type) noexcept {
   return index < sizeof kNames / sizeof kNames[0] ? kNames[index] : "unknown";
 }
 
-/// Transports (PEER_TRANSPORT_*, Photon's ConnectionProtocol numbers; WebSocket 4 and
-/// WebSocketSecure 5 are reserved, not in this build yet).
+/// Transports (PEER_TRANSPORT_*, Photon's ConnectionProtocol numbers; plain WebSocket, 4, is not
+/// offered).
 enum class Transport : uint32_t {
   /// UDP, protocol version 3: each operation's delivery mode and channel apply, and the key exchange
   /// always runs at once. A server that does not answer is found out by the connect timeout
@@ -248,6 +248,13 @@ enum class Transport : uint32_t {
   Udp = 0,
   /// TCP, the default: everything is reliable and ordered.
   Tcp = 1,
+  /// WebSocket over TLS (WebSocketSecure), protocol version 4; the address is a
+  /// `wss://host:port/path` URL. TLS protects every frame, so no key exchange runs: the status
+  /// handler hears status::Connect, then at once status::EncryptionEstablished; the state is
+  /// PeerState::Encrypted, sends with `encrypt` succeed (TLS satisfies them), and
+  /// establish_encryption() does nothing. The certificate is checked as ConnectOptions says; one the
+  /// check refuses gives status::SecurityExceptionOnConnect, then status::Disconnect.
+  WebSocketSecure = 5,
 };
 
 /// Which server key a connection pins (PEER_PIN_*), for ConnectOptions.
@@ -403,6 +410,9 @@ inline constexpr uint16_t SlowConsumer = 11;
 inline constexpr uint16_t ServerLogic = PEER_DISCONNECT_REASON_SERVER_LOGIC;
 inline constexpr uint16_t ServerFull = PEER_DISCONNECT_REASON_SERVER_FULL;
 inline constexpr uint16_t RateLimited = PEER_DISCONNECT_REASON_RATE_LIMITED;
+/// The server refused the AuthOnceWss token of the key exchange (invalid or expired): the peer
+/// forgets those credentials; authenticate over WSS again.
+inline constexpr uint16_t TokenRefused = PEER_DISCONNECT_REASON_TOKEN_REFUSED;
 }  // namespace disconnect_reason
 
 /// Operation return codes (PEER_RETURN_CODE_*): 0 is success, negative values are errors.
@@ -499,6 +509,7 @@ static_assert(static_cast<uint32_t>(ValueType::Custom) == PEER_VALUE_TYPE_CUSTOM
 
 static_assert(static_cast<uint32_t>(Transport::Udp) == PEER_TRANSPORT_UDP);
 static_assert(static_cast<uint32_t>(Transport::Tcp) == PEER_TRANSPORT_TCP);
+static_assert(static_cast<uint32_t>(Transport::WebSocketSecure) == PEER_TRANSPORT_WSS);
 static_assert(static_cast<uint8_t>(Pin::AsConfigured) == PEER_PIN_AS_CONFIGURED);
 static_assert(static_cast<uint8_t>(Pin::Key) == PEER_PIN_KEY);
 static_assert(static_cast<uint8_t>(Pin::None) == PEER_PIN_NONE);
@@ -2341,6 +2352,14 @@ class AuthValues {
     return Result(peer_auth_values_set_token(handle_.get(), token.data(), token.size()));
   }
 
+  /// AuthOnceWss: the transport (Transport::Udp or Transport::Tcp) the player switches to after
+  /// authenticating over Transport::WebSocketSecure. The server then answers with a per-client
+  /// secret, which the peer keeps to itself (the response's parameters do not hold it) for a later
+  /// connect with ConnectOptions::auth_once. ErrorCode::InvalidArgument for another transport.
+  Result set_expected_protocol(Transport transport) noexcept {
+    return Result(peer_auth_values_set_expected_protocol(handle_.get(), static_cast<uint32_t>(transport)));
+  }
+
   /// True when this object holds values.
   bool valid() const noexcept { return handle_ != nullptr; }
   /// The C handle, for ConnectOptions and calls this wrapper does not cover. Owned by this object.
@@ -2368,9 +2387,19 @@ struct ServerToken {
   int64_t expires_at_ms = 0;
 };
 
+/// The SHA-256 of a certificate's DER encoding, as sealnet-server prints it for its WSS certificate.
+using CertificateFingerprint = std::array<uint8_t, 32>;
+
+/// Parses a certificate fingerprint written as 64 hexadecimal digits (either case); empty when
+/// malformed.
+inline std::optional<CertificateFingerprint> parse_certificate_fingerprint(std::string_view hex) noexcept {
+  return parse_public_key(hex);
+}
+
 /// Per-connection settings for Peer::connect(const ConnectOptions&) (peer_connect_with).
 struct ConnectOptions {
-  /// "host:port".
+  /// "host:port"; for Transport::WebSocketSecure a `wss://host[:port][/path]` URL (ErrorCode::
+  /// InvalidAddress otherwise, last_error() saying why).
   std::string address;
   /// 1 to 64 bytes of UTF-8.
   std::string app_id;
@@ -2384,6 +2413,20 @@ struct ConnectOptions {
   /// Authenticate this connection with these values (needs Config::auto_key_exchange); null
   /// (default): no authentication. Read during connect() only: the peer keeps its own copy.
   const AuthValues* auth = nullptr;
+  /// Transport::WebSocketSecure: accept exactly the certificate with this fingerprint (its issuer,
+  /// names and validity are not checked; the server must still prove it holds its key). Unset
+  /// (default): check the chain. A Noise pin (`pin`, or Config::pinned_server_key with
+  /// Pin::AsConfigured) cannot be checked over WSS and is refused there: use Pin::None with this.
+  std::optional<CertificateFingerprint> certificate_fingerprint;
+  /// Transport::WebSocketSecure: the PEM file of the CA certificates to trust instead of the
+  /// system's; read during connect(). Not together with `certificate_fingerprint`. Other transports
+  /// ignore both.
+  std::optional<std::string> ca_file;
+  /// Transport::Udp or Transport::Tcp: present the AuthOnceWss credentials the peer holds (see
+  /// AuthValues::set_expected_protocol and Peer::has_auth_once()) in the key exchange, which then
+  /// authenticates the connection: no Authenticate is sent, `auth` must be null.
+  /// ErrorCode::InvalidArgument when the peer holds none, over WSS, or with `auth`.
+  bool auth_once = false;
 };
 
 /// Traffic counters, round-trip time and the server's clock (peer_get_stats), of the current or
@@ -2595,9 +2638,10 @@ class Peer {
   }
 
   /// Starts connecting with per-connection options (peer_connect_with): address, app id, app
-  /// version, transport, pin and authentication values. Otherwise as connect(address, app_id); an app
-  /// version over 32 bytes, an unknown transport or pin, or AuthType::Token without any token gives
-  /// ErrorCode::InvalidArgument with last_error() saying which.
+  /// version, transport, pin, authentication values, the WSS certificate check and AuthOnceWss.
+  /// Otherwise as connect(address, app_id); an app version over 32 bytes, an unknown transport or
+  /// pin, AuthType::Token without any token, an unreadable CA file, a Noise pin over WSS, or
+  /// auth_once without credentials gives ErrorCode::InvalidArgument with last_error() saying which.
   Result connect(const ConnectOptions& options) {
     if (!handle_) return ErrorCode::InvalidPeer;
     const auto address_c = detail::c_string(options.address);
@@ -2617,6 +2661,17 @@ class Peer {
     c.transport = static_cast<uint32_t>(options.transport);
     c.pin = static_cast<uint8_t>(options.pin);
     std::memcpy(c.server_public_key, options.server_key.data(), sizeof c.server_public_key);
+    std::optional<std::string> ca_file_c;
+    if (options.ca_file) {
+      ca_file_c = detail::c_string(*options.ca_file);
+      if (!ca_file_c) return detail::fail(ErrorCode::InvalidArgument, "connect: the CA file path holds a NUL byte");
+      c.ca_file = ca_file_c->c_str();
+    }
+    if (options.certificate_fingerprint) {
+      c.pin_certificate = 1;
+      std::memcpy(c.certificate_fingerprint, options.certificate_fingerprint->data(), sizeof c.certificate_fingerprint);
+    }
+    c.auth_once = options.auth_once ? 1 : 0;
     if (options.auth != nullptr) {
       if (!options.auth->valid()) {
         return detail::fail(ErrorCode::NullParameter, "connect: ConnectOptions::auth holds no values");
@@ -2624,6 +2679,18 @@ class Peer {
       c.auth = options.auth->native_handle();
     }
     return Result(peer_connect_with(handle_.get(), &c));
+  }
+
+  /// Whether the peer holds AuthOnceWss credentials (from an authentication over WSS with
+  /// AuthValues::set_expected_protocol), so a UDP or TCP connect with ConnectOptions::auth_once can
+  /// use them. They stay until a newer authentication replaces them or a server refuses their
+  /// token. Any thread.
+  Expected<bool> has_auth_once() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    uint8_t ready = 0;
+    const uint32_t rc = peer_has_auth_once(handle_.get(), &ready);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return ready != 0;
   }
 
   /// Where this connection's authentication stands (AuthState::None without authentication values).
@@ -2680,7 +2747,7 @@ class Peer {
   }
 
   /// Starts the key exchange when auto_key_exchange is off; the outcome arrives as status 1048
-  /// or 1049.
+  /// or 1049. Over Transport::WebSocketSecure (no key exchange) it does nothing and succeeds.
   Result establish_encryption() noexcept {
     if (!handle_) return ErrorCode::InvalidPeer;
     return Result(peer_establish_encryption(handle_.get()));

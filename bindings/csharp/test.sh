@@ -139,6 +139,11 @@ int main(int argc, char **argv) {
     OFF(peer_connect_options_t, server_public_key);
     OFF(peer_connect_options_t, reserved);
     OFF(peer_connect_options_t, auth);
+    OFF(peer_connect_options_t, ca_file);
+    OFF(peer_connect_options_t, certificate_fingerprint);
+    OFF(peer_connect_options_t, pin_certificate);
+    OFF(peer_connect_options_t, auth_once);
+    OFF(peer_connect_options_t, reserved_2);
     SIZE(peer_stats_t);
     OFF(peer_stats_t, struct_size);
     OFF(peer_stats_t, protocol_version);

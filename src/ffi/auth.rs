@@ -8,7 +8,7 @@ use super::handles;
 use super::result::PeerResult;
 use super::types::peer_t;
 use crate::auth::{AuthType, AuthValues, AuthValuesError};
-use crate::peer::AuthState;
+use crate::peer::{AuthState, TransportKind};
 
 /// Authentication values for peer_connect_with (`peer_connect_options_t.auth`). Opaque.
 pub struct peer_auth_values_t {
@@ -141,6 +141,49 @@ pub extern "C" fn peer_auth_values_set_token(values: *mut peer_auth_values_t, to
         // SAFETY: NULL-checked; `len` readable bytes per the contract.
         let (values, token) = unsafe { (borrow_mut(values)?, byte_slice(token, len)?) };
         values.values.set_token(token).map_err(invalid)
+    })
+}
+
+/// AuthOnceWss: the protocol (PEER_TRANSPORT_UDP or PEER_TRANSPORT_TCP) the player will switch to
+/// after authenticating over PEER_TRANSPORT_WSS. The server then answers with a per-client secret
+/// beside the token, which the peer keeps to itself (it never reaches the host: the response's
+/// parameters do not hold it) for a later connect with `peer_connect_options_t.auth_once` 1.
+/// PEER_RESULT_INVALID_ARGUMENT for any other number. Over a connection that is neither WSS nor
+/// encrypted the server refuses such an authentication.
+///
+/// Thread: any thread; one set of values must not be used from two threads at once.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_auth_values_set_expected_protocol(values: *mut peer_auth_values_t, protocol: u32) -> u32 {
+    guard_detailed(|| {
+        // SAFETY: NULL-checked; live values per the contract.
+        let values = unsafe { borrow_mut(values)? };
+        let protocol = match TransportKind::from_number(protocol) {
+            Some(kind @ (TransportKind::Udp | TransportKind::Tcp)) => kind,
+            _ => {
+                let detail = format!(
+                    "expected protocol {protocol}: AuthOnceWss switches to PEER_TRANSPORT_UDP (0) or PEER_TRANSPORT_TCP (1)"
+                );
+                return Err(Failure::new(PeerResult::InvalidArgument, detail));
+            }
+        };
+        values.values.set_expected_protocol(protocol as u8).map_err(invalid)
+    })
+}
+
+/// Writes 1 to `*out_ready` when the peer holds AuthOnceWss credentials (from an authentication over
+/// WSS with an expected protocol), so a UDP or TCP connect with `auth_once` 1 can use them; 0
+/// otherwise. They stay, across connections of this peer, until a newer authentication replaces
+/// them or a server refuses their token. The secret itself is never handed out.
+///
+/// Thread: any thread.
+#[unsafe(no_mangle)]
+pub extern "C" fn peer_has_auth_once(peer: *const peer_t, out_ready: *mut u8) -> u32 {
+    guard_detailed(|| {
+        let handle = handles::lookup(peer)?;
+        // SAFETY: NULL-checked; writable per the contract.
+        let slot = unsafe { borrow_mut(out_ready)? };
+        *slot = handle.peer.has_auth_once_credentials() as u8;
+        Ok(())
     })
 }
 

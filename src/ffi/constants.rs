@@ -91,12 +91,24 @@ pub const PEER_DISCONNECT_REASON_SERVER_LOGIC: u16 = 12;
 pub const PEER_DISCONNECT_REASON_SERVER_FULL: u16 = 13;
 /// Disconnect reason: sent more than the server allows (operations, bytes or key exchanges per second).
 pub const PEER_DISCONNECT_REASON_RATE_LIMITED: u16 = 14;
+/// Disconnect reason: the server refused the AuthOnceWss token of the key exchange (invalid or
+/// expired; the status message names AuthenticationTicketExpired, 32753). The peer forgets those
+/// credentials: authenticate over WSS again.
+pub const PEER_DISCONNECT_REASON_TOKEN_REFUSED: u16 = 15;
 
 /// Transport (Photon's ConnectionProtocol numbers): UDP, protocol version 3. Delivery modes and
 /// channels apply; the key exchange always runs at once.
 pub const PEER_TRANSPORT_UDP: u32 = 0;
 /// Transport (Photon's ConnectionProtocol numbers): TCP, the default. Everything is reliable.
 pub const PEER_TRANSPORT_TCP: u32 = 1;
+/// Transport (Photon's ConnectionProtocol numbers): WebSocket over TLS (WebSocketSecure), protocol
+/// version 4; the address is a `wss://host:port/path` URL. TLS protects every frame, so no key
+/// exchange runs: status 1024 Connect is followed at once by 1048 EncryptionEstablished, the state is
+/// PEER_STATE_ENCRYPTED, and sends with `encrypt` succeed. The server's certificate is checked as
+/// peer_connect_options_t says (system trust store, CA file or pinned fingerprint); a certificate
+/// the check refuses gives status 1022 SecurityExceptionOnConnect, then 1025 Disconnect. Plain
+/// WebSocket (4) is not offered.
+pub const PEER_TRANSPORT_WSS: u32 = 5;
 
 /// peer_connect_options_t.pin: use the pin of peer_create's config.
 pub const PEER_PIN_AS_CONFIGURED: u8 = 0;
@@ -229,6 +241,7 @@ mod tests {
             (PEER_DISCONNECT_REASON_KEY_EXCHANGE_FAILED, DisconnectReason::KeyExchangeFailed),
             (PEER_DISCONNECT_REASON_SLOW_CONSUMER, DisconnectReason::SlowConsumer),
             (PEER_DISCONNECT_REASON_RATE_LIMITED, DisconnectReason::RateLimited),
+            (PEER_DISCONNECT_REASON_TOKEN_REFUSED, DisconnectReason::TokenRefused),
         ];
         for (constant, reason) in reasons {
             assert_eq!(constant, reason as u16);
@@ -239,6 +252,7 @@ mod tests {
         assert_eq!(PEER_DELIVERY_MODE_RELIABLE_UNSEQUENCED, Delivery::ReliableUnsequenced as u8);
         assert_eq!(PEER_TRANSPORT_UDP, crate::peer::TransportKind::Udp as u32);
         assert_eq!(PEER_TRANSPORT_TCP, crate::peer::TransportKind::Tcp as u32);
+        assert_eq!(PEER_TRANSPORT_WSS, crate::peer::TransportKind::WebSocketSecure as u32);
         assert_eq!(PEER_PROTOCOL_VERSION_LATEST, crate::protocol::frame::LATEST_VERSION);
         assert_eq!(PEER_PROTOCOL_VERSION_MIN, crate::protocol::frame::PROTOCOL_VERSION);
         assert_eq!(PEER_RETURN_CODE_OK, return_code::OK);

@@ -17,7 +17,9 @@ use super::sized::{self, Sized32};
 use super::types::{
     peer_config_t, peer_connect_options_t, peer_polled_event_t, peer_send_options_t, peer_stats_t, peer_t,
 };
-use crate::peer::{ConnectOptions, Peer, PeerConfig, PinChoice, TransportKind, WaitOutcome};
+use crate::peer::{
+    CertificateCheck, ConnectOptions, ConnectSecurity, Peer, PeerConfig, PinChoice, TransportKind, WaitOutcome,
+};
 use crate::protocol::codec::Params;
 use crate::protocol::frame::Delivery;
 use crate::protocol::message::Versions;
@@ -52,6 +54,9 @@ impl Sized32 for peer_connect_options_t {
     }
     fn reserved(&self) -> &[u8] {
         &self.reserved
+    }
+    fn reserved_later(&self) -> &[u8] {
+        &self.reserved_2
     }
 }
 
@@ -115,7 +120,8 @@ pub extern "C" fn peer_send_options_default(out_options: *mut peer_send_options_
 }
 
 /// Fills `*out_options` with the defaults: no address or app id yet (set both), the library's version
-/// string, TCP, the pin as configured at peer_create. `struct_size` as for peer_config_default.
+/// string, TCP, the pin as configured at peer_create, no authentication values, the system's trust
+/// store for WSS, no auth_once. `struct_size` as for peer_config_default.
 ///
 /// Thread: any thread.
 #[unsafe(no_mangle)]
@@ -136,6 +142,11 @@ fn default_connect_options() -> peer_connect_options_t {
         server_public_key: [0; 32],
         reserved: [0; 7],
         auth: std::ptr::null(),
+        ca_file: std::ptr::null(),
+        certificate_fingerprint: [0; 32],
+        pin_certificate: 0,
+        auth_once: 0,
+        reserved_2: [0; 6],
     }
 }
 
@@ -246,6 +257,22 @@ pub extern "C" fn peer_connect(peer: *mut peer_t, address: *const c_char, app_id
 /// `transport` 0 is PEER_TRANSPORT_UDP: options filled by peer_connect_options_default are TCP
 /// unless changed, but a zero-initialised struct asks for UDP.
 ///
+/// With PEER_TRANSPORT_WSS, `address` is a `wss://` URL and the connection runs over WebSocket and
+/// TLS (protocol version 4): status 1024 Connect, then at once 1048 EncryptionEstablished ("TLS
+/// protects the connection (WSS); no key exchange runs"); the state is PEER_STATE_ENCRYPTED, sends
+/// with `encrypt` succeed, peer_establish_encryption does nothing and returns PEER_RESULT_OK, and
+/// peer_server_public_key has no key (PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED). The certificate
+/// check is `ca_file` or `pin_certificate`, else the system's trust store; a certificate it refuses
+/// gives status 1022 SecurityExceptionOnConnect (the message says why, e.g. "the server's
+/// certificate does not match the pinned fingerprint: got HEX"), then 1025. A server-key pin is
+/// refused over WSS (PEER_RESULT_INVALID_ARGUMENT).
+///
+/// With `auth_once` 1 (UDP or TCP), the key exchange presents the AuthOnceWss credentials the peer
+/// holds and authenticates the connection; the state of peer_get_auth_state is
+/// PEER_AUTH_STATE_AUTHENTICATED when 1048 arrives. A token the server refuses ends the connection
+/// with reason PEER_DISCONNECT_REASON_TOKEN_REFUSED, the auth state PEER_AUTH_STATE_FAILED with
+/// return code 32753, and the peer forgets the credentials.
+///
 /// Thread: any thread. Reconnecting is allowed once the peer is disconnected.
 #[unsafe(no_mangle)]
 pub extern "C" fn peer_connect_with(peer: *mut peer_t, options: *const peer_connect_options_t) -> u32 {
@@ -263,12 +290,14 @@ pub extern "C" fn peer_connect_with(peer: *mut peer_t, options: *const peer_conn
         };
         let transport = TransportKind::from_number(options.transport).ok_or_else(|| {
             let detail = format!(
-                "transport {} is not available in this build (PEER_TRANSPORT_UDP 0 or PEER_TRANSPORT_TCP 1; \
-                 WebSocket 4 and WebSocketSecure 5 are not yet)",
+                "transport {} is not available (PEER_TRANSPORT_UDP 0, PEER_TRANSPORT_TCP 1 or PEER_TRANSPORT_WSS 5; \
+                 plain WebSocket 4 is not offered)",
                 options.transport
             );
             Failure::new(PeerResult::InvalidArgument, detail)
         })?;
+        // SAFETY: NULL or a NUL-terminated string per the contract.
+        let security = unsafe { connect_security(&options)? };
         let pin = match options.pin {
             PEER_PIN_AS_CONFIGURED => PinChoice::AsConfigured,
             PEER_PIN_KEY => PinChoice::Key(options.server_public_key),
@@ -278,8 +307,39 @@ pub extern "C" fn peer_connect_with(peer: *mut peer_t, options: *const peer_conn
         // SAFETY: NULL or live values per the contract.
         let auth = unsafe { super::auth::values_of(options.auth) };
         let connect = ConnectOptions { address, app_id, app_version, pin, auth };
-        Ok(handle.peer.connect_over(transport, &connect)?)
+        Ok(handle.peer.connect_secured(transport, &connect, &security)?)
     })
+}
+
+/// The certificate check and AuthOnceWss choice of a host's options.
+///
+/// # Safety
+/// `options.ca_file` must be NULL or a NUL-terminated string.
+unsafe fn connect_security(options: &peer_connect_options_t) -> Result<ConnectSecurity, Failure> {
+    let flag = |name: &str, value: u8| match value {
+        0 => Ok(false),
+        1 => Ok(true),
+        other => Err(Failure::new(PeerResult::InvalidArgument, format!("{name} is {other}; it must be 0 or 1"))),
+    };
+    let pinned = flag("pin_certificate", options.pin_certificate)?;
+    let auth_once = flag("auth_once", options.auth_once)?;
+    let certificate = match (options.ca_file.is_null(), pinned) {
+        (true, false) => CertificateCheck::SystemRoots,
+        (true, true) => CertificateCheck::Fingerprint(options.certificate_fingerprint),
+        (false, false) => {
+            // SAFETY: non-NULL and NUL-terminated per the caller's contract.
+            let path = unsafe { c_str(options.ca_file)? };
+            if path.is_empty() {
+                return Err(Failure::new(PeerResult::InvalidArgument, "ca_file is empty; give a path or NULL"));
+            }
+            CertificateCheck::CaFile(path.into())
+        }
+        (false, true) => {
+            let detail = "ca_file and pin_certificate are both set; a connection checks one or the other";
+            return Err(Failure::new(PeerResult::InvalidArgument, detail));
+        }
+    };
+    Ok(ConnectSecurity { certificate, auth_once })
 }
 
 /// Writes the connection's traffic counters, round-trip time and the server's clock to `*out_stats`;
@@ -313,7 +373,8 @@ pub extern "C" fn peer_get_stats(peer: *const peer_t, out_stats: *mut peer_stats
 }
 
 /// Starts the key exchange (Noise NX). The outcome arrives as status 1048 EncryptionEstablished or 1049
-/// EncryptionFailedToEstablish. Only needed when `auto_key_exchange` is 0.
+/// EncryptionFailedToEstablish. Only needed when `auto_key_exchange` is 0. Over WSS (no key exchange:
+/// TLS protects the connection) it does nothing and returns PEER_RESULT_OK once connected.
 ///
 /// Thread: any thread.
 #[unsafe(no_mangle)]

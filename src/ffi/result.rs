@@ -123,6 +123,8 @@ impl From<PeerError> for PeerResult {
             PeerError::ShutDown => PeerResult::InvalidPeer,
             PeerError::Session(error) => error.into(),
             PeerError::Auth(_) => PeerResult::InvalidArgument,
+            PeerError::InvalidUrl(_) => PeerResult::InvalidAddress,
+            PeerError::Options(_) => PeerResult::InvalidArgument,
         }
     }
 }

@@ -20,6 +20,11 @@ pub(crate) trait Sized32: Copy {
     fn reserved(&self) -> &[u8] {
         &[]
     }
+    /// More bytes that must be zero, for a structure whose later layout added reserved bytes of its
+    /// own (they cannot join the first ones without moving fields).
+    fn reserved_later(&self) -> &[u8] {
+        &[]
+    }
 }
 
 /// Reads a host's structure over `defaults`.
@@ -53,7 +58,7 @@ pub(crate) unsafe fn read<T: Sized32>(pointer: *const T, defaults: T, name: &str
     // SAFETY: copies at most `known` bytes into a `T`; every field of these structures accepts any
     // bit pattern a C host can write (integers, pointers, nullable function pointers).
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), (&mut value as *mut T).cast::<u8>(), size.min(known)) };
-    if value.reserved().iter().any(|byte| *byte != 0) {
+    if value.reserved().iter().chain(value.reserved_later()).any(|byte| *byte != 0) {
         let detail = format!("{name}.reserved must be zero: it needs a newer sealnet library, or was not filled");
         return Err(Failure::new(PeerResult::InvalidArgument, detail));
     }

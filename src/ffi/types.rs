@@ -135,20 +135,26 @@ pub struct peer_send_options_t {
 pub struct peer_connect_options_t {
     /// sizeof(peer_connect_options_t) as the host compiled it.
     pub struct_size: u32,
-    /// PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers: Udp 0, Tcp 1, WebSocket 4 and
-    /// WebSocketSecure 5). Default PEER_TRANSPORT_TCP. PEER_TRANSPORT_UDP connects over UDP with
-    /// protocol version 3 (whatever max_protocol_version says), where the delivery mode and channel
-    /// of each operation apply and the key exchange runs at once (whatever auto_key_exchange says).
-    /// WebSocket and WebSocketSecure are reserved: not in this build yet (PEER_RESULT_INVALID_ARGUMENT).
+    /// PEER_TRANSPORT_* (Photon's ConnectionProtocol numbers: Udp 0, Tcp 1, WebSocketSecure 5).
+    /// Default PEER_TRANSPORT_TCP. PEER_TRANSPORT_UDP connects over UDP with protocol version 3
+    /// (whatever max_protocol_version says), where the delivery mode and channel of each operation
+    /// apply and the key exchange runs at once (whatever auto_key_exchange says). PEER_TRANSPORT_WSS
+    /// connects over WebSocket and TLS with protocol version 4 (see PEER_TRANSPORT_WSS). Plain
+    /// WebSocket (4) is not offered (PEER_RESULT_INVALID_ARGUMENT).
     pub transport: u32,
-    /// "host:port" (NUL-terminated UTF-8), resolved on a thread of its own. Borrowed for the call.
+    /// "host:port" (NUL-terminated UTF-8), resolved on a thread of its own; for PEER_TRANSPORT_WSS a
+    /// `wss://host[:port][/path]` URL (port 443 by default; no user name, password or fragment;
+    /// `ws://` refused), else PEER_RESULT_INVALID_ADDRESS with peer_last_error saying why. Borrowed
+    /// for the call.
     pub address: *const c_char,
     /// The application id, 1 to 64 bytes of NUL-terminated UTF-8. Borrowed for the call.
     pub app_id: *const c_char,
     /// The game's version, at most 32 bytes, sent in Connect; NULL (default) sends the library's.
     pub app_version: *const c_char,
     /// PEER_PIN_*: PEER_PIN_AS_CONFIGURED (default) uses the config of peer_create; PEER_PIN_KEY pins
-    /// `server_public_key` for this connection; PEER_PIN_NONE connects without a pin.
+    /// `server_public_key` for this connection; PEER_PIN_NONE connects without a pin. Over WSS no key
+    /// exchange runs, so a pin cannot be checked: a WSS connect with one (given here or configured)
+    /// is refused with PEER_RESULT_INVALID_ARGUMENT; use PEER_PIN_NONE and `pin_certificate`.
     pub pin: u8,
     /// The key for PEER_PIN_KEY.
     pub server_public_key: [u8; 32],
@@ -158,6 +164,30 @@ pub struct peer_connect_options_t {
     /// Authentication values (peer_auth_values_new), sent right after the key exchange, which must
     /// be automatic; NULL (default): none. Borrowed for the call (the peer keeps a copy). Added in 0.3.
     pub auth: *const super::auth::peer_auth_values_t,
+    // The 0.3 layout ends here: 80 bytes on 64-bit platforms, 64 on 32-bit. The fields below came
+    // with WSS; a host without them gets the system trust store and no auth_once.
+    /// PEER_TRANSPORT_WSS: a PEM file of the CA certificates the server's certificate must chain to
+    /// (for the URL's host name), instead of the system's trust store; NULL (default): the system's
+    /// trust store. Read during the call (the peer keeps the certificates): a file that cannot be
+    /// read or holds no certificate gives PEER_RESULT_INVALID_ARGUMENT. Ignored by other transports.
+    pub ca_file: *const c_char,
+    /// PEER_TRANSPORT_WSS with `pin_certificate` 1: the SHA-256 of the server certificate's DER
+    /// encoding (sealnet-server prints it at start-up). Ignored otherwise.
+    pub certificate_fingerprint: [u8; 32],
+    /// 1: accept exactly the certificate of `certificate_fingerprint` (its issuer, names and validity
+    /// are not checked; the server must still prove it holds the certificate's key). A mismatch gives
+    /// status 1022 SecurityExceptionOnConnect naming the fingerprint presented, then 1025. 0 (default):
+    /// check the chain. Setting it together with `ca_file` gives PEER_RESULT_INVALID_ARGUMENT.
+    pub pin_certificate: u8,
+    /// 1: UDP or TCP only: present the AuthOnceWss credentials (the secret and token the peer took
+    /// from an earlier PEER_TRANSPORT_WSS authentication that set an expected protocol, see
+    /// peer_auth_values_set_expected_protocol) in the key exchange, which then authenticates the
+    /// connection: no Authenticate is sent, and `auth` must be NULL. PEER_RESULT_INVALID_ARGUMENT
+    /// when the peer holds no credentials (peer_has_auth_once says), over WSS, or with `auth`.
+    /// 0 (default): no.
+    pub auth_once: u8,
+    /// Must be zero.
+    pub reserved_2: [u8; 6],
 }
 
 /// What peer_get_stats reports. Grows like peer_config_t: the library writes the fields the host's
@@ -214,5 +244,7 @@ pub enum PeerEventKind {
 const POINTER: usize = std::mem::size_of::<usize>();
 const _: () = assert!(std::mem::size_of::<peer_config_t>() == 4 + 4 + 4 * POINTER + 4 + 4 + 1 + 1 + 32 + 1 + 5 + 8);
 const _: () = assert!(std::mem::size_of::<peer_send_options_t>() == 4 + 1 + 1 + 1 + 1);
-const _: () = assert!(std::mem::size_of::<peer_connect_options_t>() == 4 + 4 + 4 * POINTER + 1 + 32 + 7);
+const _: () = assert!(
+    std::mem::size_of::<peer_connect_options_t>() == 4 + 4 + 4 * POINTER + 1 + 32 + 7 + POINTER + 32 + 1 + 1 + 6
+);
 const _: () = assert!(std::mem::size_of::<peer_stats_t>() == 4 * 4 + 1 + 1 + 6 + 5 * 8);

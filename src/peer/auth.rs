@@ -2,13 +2,21 @@
 //! exchange, follows the answer, and keeps the latest server token (from the answer, the responses to
 //! JoinRoom, CreateRoom and JoinRandomRoom, and AuthEvents), so the host never has to handle tokens,
 //! though it may read one.
+//!
+//! AuthOnceWss (docs/protocol.md): an authentication over WSS that named the protocol the client
+//! will switch to is answered with a per-client secret beside the token. The peer takes the secret
+//! out of the response before the host sees it, keeps it (wiped when replaced or dropped) with the
+//! token it came with, and a later UDP or TCP connect with `auth_once` hands both to the session,
+//! whose key exchange then authenticates the connection.
 
 use parking_lot::Mutex;
 
-use crate::auth::{is_auth_response, AuthType, AuthValues, AuthValuesError, ServerToken, EVENT_AUTH};
+use crate::auth::{
+    is_auth_response, take_auth_once_secret, AuthType, AuthValues, AuthValuesError, ServerToken, EVENT_AUTH,
+};
 use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
-use crate::protocol::session::{Session, SessionError};
+use crate::protocol::session::{AuthOnceCredentials, Session, SessionError};
 use crate::protocol::status::return_code;
 use crate::rooms::{OP_CREATE_ROOM, OP_JOIN_RANDOM_ROOM, OP_JOIN_ROOM};
 
@@ -33,6 +41,9 @@ pub(crate) struct AuthBoard {
     state: Mutex<AuthState>,
     /// Kept across connections: a token admits the player on the deployment's other servers.
     token: Mutex<Option<ServerToken>>,
+    /// The AuthOnceWss secret and the token sealed with it (from one Authenticate answer), kept
+    /// across connections until replaced; the secret is wiped when dropped.
+    auth_once: Mutex<Option<AuthOnceCredentials>>,
 }
 
 impl AuthBoard {
@@ -56,42 +67,100 @@ impl AuthBoard {
     fn keep(&self, token: ServerToken) {
         *self.token.lock() = Some(token);
     }
+
+    /// Whether the peer holds AuthOnceWss credentials for a UDP or TCP connect.
+    pub fn has_auth_once(&self) -> bool {
+        self.auth_once.lock().is_some()
+    }
+
+    /// The credentials for a connect's key exchange, if the peer holds some.
+    pub fn auth_once_credentials(&self) -> Option<AuthOnceCredentials> {
+        self.auth_once.lock().clone()
+    }
+
+    /// Replaces the credentials (a host moving them from another peer).
+    pub fn set_auth_once(&self, credentials: Option<AuthOnceCredentials>) {
+        *self.auth_once.lock() = credentials;
+    }
+
+    /// Forgets the credentials (the server refused their token: they cannot work again).
+    fn forget_auth_once(&self) {
+        self.set_auth_once(None);
+    }
 }
 
 /// The authentication of one connection, on the I/O thread.
 pub(crate) struct Authenticator {
     request: Option<OperationRequest>,
+    /// The key exchange carries AuthOnceWss credentials: its completion authenticates.
+    auth_once: bool,
+    /// Whether TLS protects the connection (WSS): an AuthOnceWss secret is only taken from a
+    /// response that travelled under TLS or encrypted.
+    secure_transport: bool,
 }
 
 impl Authenticator {
     /// Prepares the request at connect time, so values that cannot be sent are refused then. A Token
     /// authentication without a token of its own uses the one the peer kept.
     pub fn new(values: Option<&AuthValues>, board: &AuthBoard) -> Result<Self, AuthValuesError> {
-        let Some(values) = values else { return Ok(Authenticator { request: None }) };
+        let mut authenticator = Authenticator::none();
+        let Some(values) = values else { return Ok(authenticator) };
         let mut values = values.clone();
         if values.auth_type == AuthType::Token && values.token().is_empty() {
             if let Some(kept) = board.token() {
                 values.set_token(&kept.bytes)?;
             }
         }
-        Ok(Authenticator { request: Some(values.to_request()?) })
+        authenticator.request = Some(values.to_request()?);
+        Ok(authenticator)
     }
 
     /// No authentication.
     pub fn none() -> Self {
-        Authenticator { request: None }
+        Authenticator { request: None, auth_once: false, secure_transport: false }
     }
 
-    /// Sends the request, once, as soon as the session is encrypted.
+    /// The connection's key exchange presents AuthOnceWss credentials.
+    pub fn with_auth_once(mut self) -> Self {
+        self.auth_once = true;
+        self
+    }
+
+    /// The connection runs over TLS (WSS).
+    pub fn over_secure_transport(mut self) -> Self {
+        self.secure_transport = true;
+        self
+    }
+
+    /// Sends the request, once, as soon as the session is encrypted. With AuthOnceWss the completed
+    /// key exchange itself authenticated the connection (the server accepted the token and the
+    /// secret), so there is nothing to send.
     pub fn on_encrypted(&mut self, session: &mut Session, board: &AuthBoard) -> Result<(), SessionError> {
+        if std::mem::take(&mut self.auth_once) {
+            board.set_state(AuthState::Authenticated);
+        }
         let Some(request) = self.request.take() else { return Ok(()) };
         session.send_operation(&request, SendOptions::ENCRYPTED)?;
         board.set_state(AuthState::Pending);
         Ok(())
     }
 
-    /// Follows responses: the answer to the authentication, and fresh tokens.
-    pub fn on_response(&self, response: &OperationResponse, board: &AuthBoard) {
+    /// The server refused the AuthOnceWss token of this connection's key exchange (invalid or
+    /// expired): the authentication failed as an expired ticket does, and the credentials are
+    /// forgotten, since the same token cannot succeed later.
+    pub fn on_token_refused(&mut self, board: &AuthBoard) {
+        if std::mem::take(&mut self.auth_once) {
+            board.set_state(AuthState::Failed { return_code: return_code::AUTHENTICATION_TICKET_EXPIRED });
+            board.forget_auth_once();
+        }
+    }
+
+    /// Follows responses: the answer to the authentication, fresh tokens, and the AuthOnceWss
+    /// secret, which it removes from the response (the host never sees it).
+    pub fn on_response(&self, response: &mut OperationResponse, encrypted: bool, board: &AuthBoard) {
+        if is_auth_response(response) {
+            self.take_auth_once_secret(response, encrypted, board);
+        }
         // Only the answer to the peer's own request moves the state: a host that sends another
         // Authenticate later gets its answer, but the connection stays authenticated.
         if is_auth_response(response) && board.state() == AuthState::Pending {
@@ -105,6 +174,20 @@ impl Authenticator {
             if let Some(token) = ServerToken::from_params(&response.params) {
                 board.keep(token);
             }
+        }
+    }
+
+    /// Takes parameter 192 out of an answer to Authenticate. Kept only from a successful answer that
+    /// TLS or the session's encryption protected, with the token of the same answer: a secret that
+    /// travelled in clear (a server at fault) is dropped, never used.
+    fn take_auth_once_secret(&self, response: &mut OperationResponse, encrypted: bool, board: &AuthBoard) {
+        // Removed (and its bytes wiped) whatever happens next: the host never sees a secret.
+        let Some(secret) = take_auth_once_secret(&mut response.params) else { return };
+        if !(self.secure_transport || encrypted) || response.return_code != return_code::OK {
+            return;
+        }
+        if let Some(token) = ServerToken::from_params(&response.params) {
+            *board.auth_once.lock() = Some(AuthOnceCredentials::new(token.bytes, &secret));
         }
     }
 

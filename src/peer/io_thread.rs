@@ -4,15 +4,16 @@
 //! held only for the swap), seals the operations the host encoded, and publishes the session state
 //! for the host to read; decoding and socket work never hold a lock the host needs.
 //!
-//! One loop serves both transports: [`Driver::establish`] resolves the name and opens the transport
+//! One loop serves every transport: [`Driver::establish`] resolves the name and opens the transport
 //! while the session's deadline and the host's requests keep running, then [`Driver::pump`] reads,
 //! takes requests, runs timers, delivers results and writes, turn after turn. What differs between
-//! TCP and UDP is behind [`Opening`] (from addresses to a connected socket) and [`Wire`] (reading,
-//! writing and closing that socket), in [`stream`] and [`datagram`].
+//! TCP, UDP and WSS is behind [`Opening`] (from addresses to a connected socket) and [`Wire`]
+//! (reading, writing and closing that socket), in [`stream`], [`datagram`] and [`websocket`].
 
 mod datagram;
 mod requests;
 mod stream;
+mod websocket;
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
@@ -25,7 +26,8 @@ use mio::{Events, Poll, Registry, Token, Waker};
 use super::auth::Authenticator;
 use super::connect::Lookup;
 use super::control::Outbox;
-use super::transport::{Target, TransportKind};
+use super::tls::Trust;
+use super::transport::{Target, WebSocketTarget};
 use super::{PeerEvent, Shared};
 use crate::protocol::session::{Session, SessionEvent, StatusInfo};
 use crate::protocol::status::{DisconnectReason, PeerState, StatusCode};
@@ -44,6 +46,23 @@ const CLOSE_LINGER: Duration = Duration::from_millis(500);
 
 /// A status code and message that end the connection.
 type Failure = (StatusCode, String);
+
+/// Where a connection goes, and over what.
+pub(crate) enum Route {
+    Tcp(Target),
+    Udp(Target),
+    WebSocketSecure { server: WebSocketTarget, trust: Trust },
+}
+
+impl Route {
+    /// The host and port to resolve.
+    fn target(&self) -> &Target {
+        match self {
+            Route::Tcp(target) | Route::Udp(target) => target,
+            Route::WebSocketSecure { server, .. } => &server.target,
+        }
+    }
+}
 
 /// How a transport gets from the resolved addresses to a connected socket.
 trait Opening {
@@ -84,15 +103,9 @@ struct ReadTurn {
     more: bool,
 }
 
-pub(crate) fn run(
-    shared: Arc<Shared>,
-    mut session: Session,
-    transport: TransportKind,
-    target: Target,
-    authenticator: Authenticator,
-) {
+pub(crate) fn run(shared: Arc<Shared>, mut session: Session, route: Route, authenticator: Authenticator) {
     let mut driver = Driver::new(&shared, &mut session, authenticator);
-    let outcome = catch_unwind(AssertUnwindSafe(|| driver.drive(transport, target))).unwrap_or_else(|_| {
+    let outcome = catch_unwind(AssertUnwindSafe(|| driver.drive(route))).unwrap_or_else(|_| {
         // Whatever went wrong, the host still gets its final statuses and the thread ends cleanly.
         Err((StatusCode::Exception, "internal error on the I/O thread; the connection was closed".to_owned()))
     });
@@ -141,17 +154,23 @@ impl<'a> Driver<'a> {
         }
     }
 
-    fn drive(&mut self, transport: TransportKind, target: Target) -> Result<(), Failure> {
+    fn drive(&mut self, route: Route) -> Result<(), Failure> {
         let started = Instant::now();
         let mut poll = Poll::new().map_err(|error| (StatusCode::Exception, error.to_string()))?;
         let waker = Waker::new(poll.registry(), WAKE).map_err(|error| (StatusCode::Exception, error.to_string()))?;
         let waker = Arc::new(waker);
         self.shared.control.lock().waker = Some(waker.clone());
+        let target = route.target().clone();
         let lookup = Lookup::start(&self.shared.config.resolver, &target, waker);
-        match transport {
-            TransportKind::Tcp => self.connect(&mut poll, &target, lookup, stream::Opening::new(FIRST_SOCKET), started),
-            TransportKind::Udp => {
+        match route {
+            Route::Tcp(_) => self.connect(&mut poll, &target, lookup, stream::Opening::new(FIRST_SOCKET), started),
+            Route::Udp(_) => {
                 self.connect(&mut poll, &target, lookup, datagram::Opening::new(Token(FIRST_SOCKET)), started)
+            }
+            Route::WebSocketSecure { server, trust } => {
+                let max_body = self.session.config().max_frame_body;
+                let opening = websocket::Opening::new(FIRST_SOCKET, server, trust, max_body);
+                self.connect(&mut poll, &target, lookup, opening, started)
             }
         }
     }
@@ -271,6 +290,13 @@ impl<'a> Driver<'a> {
         !self.session.wants_close()
     }
 
+    /// One whole WebSocket message from the socket, for the session. Returns whether to keep reading.
+    fn take_message(&mut self, message: &[u8], now: Instant) -> bool {
+        self.session.receive_message(message, now);
+        self.deliver();
+        !self.session.wants_close()
+    }
+
     /// One datagram from the socket, for the session (opened in place). Returns whether to keep
     /// reading.
     fn take_datagram(&mut self, datagram: &mut [u8], from: SocketAddr, now: Instant) -> bool {
@@ -289,11 +315,14 @@ impl<'a> Driver<'a> {
             .filter_map(|event| match event {
                 SessionEvent::Status(mut info) => {
                     encrypted_now |= info.code == StatusCode::EncryptionEstablished;
+                    if info.reason == DisconnectReason::TokenRefused as u16 {
+                        self.authenticator.on_token_refused(board);
+                    }
                     explain_timeout(&mut info, refused);
                     Some(PeerEvent::Status(info))
                 }
-                SessionEvent::OperationResponse { response, encrypted } => {
-                    self.authenticator.on_response(&response, board);
+                SessionEvent::OperationResponse { mut response, encrypted } => {
+                    self.authenticator.on_response(&mut response, encrypted, board);
                     Some(PeerEvent::OperationResponse { response, encrypted })
                 }
                 SessionEvent::Event { event, encrypted } => {

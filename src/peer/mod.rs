@@ -1,18 +1,21 @@
 //! The client peer: a [`Session`] driven by a background I/O thread, with results queued for the host.
 //!
-//! The I/O thread owns the socket, runs the key exchange, pings and timeouts, so a host that stops
-//! servicing (a loading screen) keeps its connection. Everything it learns is queued; the host drains
-//! the queue with [`Peer::poll_event`] on its own thread, which is where callbacks run in the C ABI, and
-//! may block in [`Peer::wait`] until something arrives.
+//! The I/O thread owns the socket (TCP, UDP, or TLS and WebSocket for WSS), runs the key exchange,
+//! pings and timeouts, so a host that stops servicing (a loading screen) keeps its connection.
+//! Everything it learns is queued; the host drains the queue with [`Peer::poll_event`] on its own
+//! thread, which is where callbacks run in the C ABI, and may block in [`Peer::wait`] until something
+//! arrives.
 
 mod auth;
 mod connect;
 mod control;
 mod io_thread;
 mod results;
+mod tls;
 mod transport;
 
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -25,19 +28,37 @@ use crate::protocol::datagram::DatagramConfig;
 use crate::protocol::message::{EventData, OperationRequest, OperationResponse};
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::{
-    check_encoded_operation, check_operation, Session, SessionConfig, SessionError, SessionStats, StatusInfo,
-    Transport as SessionTransport,
+    check_encoded_operation, check_operation, AuthOnceCredentials, Session, SessionConfig, SessionError, SessionStats,
+    StatusInfo, Transport as SessionTransport,
 };
 use crate::protocol::status::PeerState;
 
 pub use auth::AuthState;
 pub use connect::Resolver;
 pub use results::WaitOutcome;
+pub use tls::{certificate_fingerprint, CertificateCheck};
 pub use transport::{Transport, TransportKind};
 
 /// Whether `address` is one `connect` takes: "host:port" or "[v6]:port" (the host is resolved later).
 pub fn is_address(address: &str) -> bool {
     transport::Target::parse(address).is_some()
+}
+
+/// Where a connect goes: "host:port" (or "[v6]:port") for TCP and UDP, a `wss://` URL for WSS.
+enum RouteTarget {
+    Address(transport::Target),
+    WebSocket(transport::WebSocketTarget),
+}
+
+fn route_target(transport: TransportKind, address: &str) -> Result<RouteTarget, PeerError> {
+    match transport {
+        TransportKind::WebSocketSecure => {
+            transport::WebSocketTarget::parse(address).map(RouteTarget::WebSocket).map_err(PeerError::InvalidUrl)
+        }
+        TransportKind::Tcp | TransportKind::Udp => {
+            transport::Target::parse(address).map(RouteTarget::Address).ok_or(PeerError::InvalidAddress)
+        }
+    }
 }
 
 /// Settings of a client peer.
@@ -82,7 +103,7 @@ pub enum PinChoice {
 /// What one connection uses.
 #[derive(Debug, Clone, Copy)]
 pub struct ConnectOptions<'a> {
-    /// "host:port" or "[v6]:port".
+    /// "host:port" or "[v6]:port"; for WSS a `wss://host[:port][/path]` URL.
     pub address: &'a str,
     pub app_id: &'a str,
     /// The game's version, sent in Connect (at most 32 bytes); `None` sends the library's.
@@ -90,6 +111,20 @@ pub struct ConnectOptions<'a> {
     pub pin: PinChoice,
     /// Authenticate with these right after the key exchange (which must be automatic).
     pub auth: Option<&'a AuthValues>,
+}
+
+/// What a connection adds to [`ConnectOptions`] for its security ([`Peer::connect_secured`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectSecurity {
+    /// How a WSS connection checks the server's certificate (the system's trust store by default).
+    /// Other transports ignore it, so one set of options serves a game that authenticates over WSS
+    /// and then plays over UDP.
+    pub certificate: CertificateCheck,
+    /// UDP and TCP: present the AuthOnceWss credentials the peer took from an earlier authentication
+    /// over WSS in the key exchange (`Noise_NXpsk2`), which then authenticates the connection: no
+    /// Authenticate is sent. Refused at connect when the peer holds none, over WSS, and together with
+    /// authentication values.
+    pub auth_once: bool,
 }
 
 /// What the host receives, in order.
@@ -114,6 +149,11 @@ pub enum PeerError {
     Session(SessionError),
     /// The authentication values cannot be sent (a token authentication without a token).
     Auth(AuthValuesError),
+    /// The address of a WSS connect is not a URL this peer takes; the text says why.
+    InvalidUrl(String),
+    /// Connect options that cannot be used (together): a CA file that cannot be read, a Noise pin
+    /// over WSS, AuthOnceWss without credentials. The text says which.
+    Options(String),
 }
 
 impl std::fmt::Display for PeerError {
@@ -125,6 +165,8 @@ impl std::fmt::Display for PeerError {
             PeerError::ShutDown => f.write_str("the peer was shut down (destroyed); create a new one"),
             PeerError::Session(error) => error.fmt(f),
             PeerError::Auth(error) => error.fmt(f),
+            PeerError::InvalidUrl(message) => write!(f, "invalid WSS address: {message}"),
+            PeerError::Options(message) => f.write_str(message),
         }
     }
 }
@@ -147,6 +189,8 @@ pub(crate) struct Shared {
     pub(crate) board: control::Board,
     pub(crate) wake: control::WakeFlag,
     pub(crate) config: PeerConfig,
+    /// The current (or last) connection runs over TLS (WSS), where no key exchange runs.
+    pub(crate) over_tls: AtomicBool,
 }
 
 /// A client connection to a sealnet server.
@@ -170,6 +214,7 @@ impl Peer {
                 board: control::Board::new(),
                 wake: control::WakeFlag::default(),
                 config,
+                over_tls: AtomicBool::new(false),
             }),
             io_thread: Mutex::new(None),
         }
@@ -196,7 +241,27 @@ impl Peer {
     /// As [`connect_with`](Self::connect_with), over the transport given. Over UDP the connection
     /// speaks protocol version 3 (whatever the configured versions), runs the key exchange at once
     /// (whatever `auto_key_exchange` says), and honours each operation's delivery mode and channel.
+    /// Over WSS (a `wss://` URL as address) it speaks protocol version 4 and checks the server's
+    /// certificate against the system's trust store; [`connect_secured`](Self::connect_secured)
+    /// chooses another check.
     pub fn connect_over(&self, transport: TransportKind, options: &ConnectOptions<'_>) -> Result<(), PeerError> {
+        self.connect_secured(transport, options, &ConnectSecurity::default())
+    }
+
+    /// As [`connect_over`](Self::connect_over), with the certificate check of a WSS connection and
+    /// AuthOnceWss for a UDP or TCP one.
+    ///
+    /// Over WSS, TLS protects every frame: no key exchange runs, and the host sees Connect (1024),
+    /// then at once EncryptionEstablished (1048); the state is Encrypted and sends with Encrypt
+    /// succeed. A certificate the check refuses gives SecurityExceptionOnConnect (1022), then
+    /// Disconnect. A Noise server-key pin cannot be checked there (no key exchange runs), so a WSS
+    /// connect with one (configured or given) is refused: pin the certificate instead.
+    pub fn connect_secured(
+        &self,
+        transport: TransportKind,
+        options: &ConnectOptions<'_>,
+        security: &ConnectSecurity,
+    ) -> Result<(), PeerError> {
         let ConnectOptions { address, app_id, app_version, pin, auth } = *options;
         let mut thread_slot = self.io_thread.lock();
         if let Some(handle) = thread_slot.as_ref() {
@@ -209,13 +274,14 @@ impl Peer {
         if let Some(handle) = thread_slot.take() {
             let _ = handle.join();
         }
-        let target = transport::Target::parse(address).ok_or(PeerError::InvalidAddress)?;
-        // A datagram session always runs the key exchange at once (no operation goes unauthenticated).
-        let automatic = self.shared.config.session.auto_key_exchange || transport == TransportKind::Udp;
+        let target = route_target(transport, address)?;
+        // A datagram session always runs the key exchange at once (no operation goes unauthenticated),
+        // and over TLS there is none: the session is encrypted as soon as it is accepted.
+        let automatic = self.shared.config.session.auto_key_exchange || transport != TransportKind::Tcp;
         if auth.is_some() && !automatic {
             return Err(PeerError::Auth(AuthValuesError::NeedsAutomaticKeyExchange));
         }
-        let authenticator = auth::Authenticator::new(auth, &self.shared.board.auth).map_err(PeerError::Auth)?;
+        let mut authenticator = auth::Authenticator::new(auth, &self.shared.board.auth).map_err(PeerError::Auth)?;
         let now = Instant::now();
         let mut config = self.shared.config.session.clone();
         config.transport = session_transport(transport, &config.transport);
@@ -224,6 +290,44 @@ impl Peer {
             PinChoice::Key(key) => config.server_key_pin = Some(key),
             PinChoice::None => config.server_key_pin = None,
         }
+        if security.auth_once {
+            if transport == TransportKind::WebSocketSecure {
+                let message = "auth_once is for UDP and TCP connects: over WSS no key exchange runs to carry it \
+                               (authenticate over WSS to get the credentials)";
+                return Err(PeerError::Options(message.to_owned()));
+            }
+            if auth.is_some() {
+                let message = "auth_once authenticates the connection by itself: give no authentication values with it";
+                return Err(PeerError::Options(message.to_owned()));
+            }
+            let credentials = self.shared.board.auth.auth_once_credentials().ok_or_else(|| {
+                PeerError::Options(
+                    "auth_once needs the credentials of an earlier authentication over WSS that named the \
+                     protocol to switch to (its expected protocol); this peer holds none"
+                        .to_owned(),
+                )
+            })?;
+            config.auth_once = Some(credentials);
+            if !automatic {
+                // The credentials are the authentication: the key exchange that carries them runs at once.
+                config.auto_key_exchange = true;
+            }
+            authenticator = authenticator.with_auth_once();
+        }
+        let route = match target {
+            RouteTarget::WebSocket(server) => {
+                if config.server_key_pin.is_some() {
+                    let message = "a server-key pin cannot be checked over WSS (no key exchange runs): connect \
+                                   without one and pin the server's certificate instead";
+                    return Err(PeerError::Options(message.to_owned()));
+                }
+                let trust = tls::Trust::prepare(&security.certificate).map_err(PeerError::Options)?;
+                authenticator = authenticator.over_secure_transport();
+                io_thread::Route::WebSocketSecure { server, trust }
+            }
+            RouteTarget::Address(target) if transport == TransportKind::Udp => io_thread::Route::Udp(target),
+            RouteTarget::Address(target) => io_thread::Route::Tcp(target),
+        };
         let mut session = Session::client(config, now);
         session.connect(app_id, app_version.unwrap_or(concat!("sealnet-", env!("CARGO_PKG_VERSION"))), now)?;
         {
@@ -239,12 +343,13 @@ impl Peer {
         self.shared.board.set_protocol_version(0);
         self.shared.board.set_server_key(None);
         self.shared.board.auth.reset();
+        self.shared.over_tls.store(matches!(route, io_thread::Route::WebSocketSecure { .. }), Ordering::Release);
         self.shared.board.set_state(session.state());
         self.shared.results.set_live(true);
         let shared = self.shared.clone();
         let handle = std::thread::Builder::new()
             .name("sealnet-io".into())
-            .spawn(move || io_thread::run(shared, session, transport, target, authenticator))
+            .spawn(move || io_thread::run(shared, session, route, authenticator))
             .map_err(|error| {
                 self.shared.board.set_state(PeerState::Disconnected);
                 self.shared.results.set_live(false);
@@ -254,8 +359,14 @@ impl Peer {
         Ok(())
     }
 
-    /// Starts the key exchange (when automatic exchange is off).
+    /// Starts the key exchange (when automatic exchange is off). Over WSS there is none (TLS protects
+    /// the connection): once connected this does nothing and returns Ok.
     pub fn establish_encryption(&self) -> Result<(), PeerError> {
+        if self.shared.over_tls.load(Ordering::Acquire)
+            && matches!(self.state(), PeerState::Connected | PeerState::Encrypted)
+        {
+            return Ok(());
+        }
         match self.state() {
             PeerState::Connected => {}
             PeerState::EstablishingEncryption | PeerState::Encrypted => {
@@ -343,6 +454,27 @@ impl Peer {
         self.shared.board.auth.token()
     }
 
+    /// Whether the peer holds AuthOnceWss credentials (from an authentication over WSS that named
+    /// the protocol to switch to), so a UDP or TCP connect with `auth_once` can use them. They stay
+    /// until a newer authentication replaces them or a server refuses their token.
+    pub fn has_auth_once_credentials(&self) -> bool {
+        self.shared.board.auth.has_auth_once()
+    }
+
+    /// The AuthOnceWss credentials the peer holds, as an opaque value (the secret cannot be read from
+    /// it), for a host that moves them to another peer ([`set_auth_once_credentials`]
+    /// (Self::set_auth_once_credentials)): a binding that makes a new peer per connection keeps them
+    /// this way, as it keeps the server token.
+    pub fn auth_once_credentials(&self) -> Option<AuthOnceCredentials> {
+        self.shared.board.auth.auth_once_credentials()
+    }
+
+    /// Hands the peer AuthOnceWss credentials taken from another peer (`None` forgets them); the next
+    /// UDP or TCP connect with `auth_once` uses them.
+    pub fn set_auth_once_credentials(&self, credentials: Option<AuthOnceCredentials>) {
+        self.shared.board.auth.set_auth_once(credentials);
+    }
+
     /// Traffic counters, round-trip time and the protocol version, as the I/O thread last published
     /// them.
     pub fn stats(&self) -> SessionStats {
@@ -413,6 +545,7 @@ impl Peer {
 fn session_transport(transport: TransportKind, configured: &SessionTransport) -> SessionTransport {
     match (transport, configured) {
         (TransportKind::Tcp, _) => SessionTransport::Stream,
+        (TransportKind::WebSocketSecure, _) => SessionTransport::Secure,
         (TransportKind::Udp, SessionTransport::Datagram(settings)) => SessionTransport::Datagram(settings.clone()),
         (TransportKind::Udp, _) => SessionTransport::Datagram(DatagramConfig::default()),
     }

@@ -1,8 +1,10 @@
 /*
  * The growable C ABI over loopback: hosts compiled against an older (smaller) or newer (larger)
- * structure layout (peer_config_t; peer_connect_options_t before `auth`), per-connection options
- * (a UDP connect among them), connection stats, every value type through the server, limits refused
- * when a value is built, a version-1 peer, and peer_destroy from inside a callback.
+ * structure layout (peer_config_t; peer_connect_options_t before `auth` and before the WSS fields),
+ * per-connection options (UDP and WSS connects among them), WSS certificate checks and AuthOnceWss
+ * (authenticate over WSS, then UDP authenticated by the key exchange), connection stats, every value
+ * type through the server, limits refused when a value is built, a version-1 peer, and peer_destroy
+ * from inside a callback.
  * Run under AddressSanitizer and UndefinedBehaviorSanitizer through scripts/with-server.sh.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -48,6 +50,12 @@ typedef struct {
     uint8_t server_public_key[32];
     uint8_t reserved[7];
 } connect_options_layout_1;
+
+/* peer_connect_options_t as 0.3 laid it out, before the WSS fields (ca_file and after). */
+typedef struct {
+    connect_options_layout_1 first;
+    const peer_auth_values_t *auth;
+} connect_options_layout_2;
 
 static const char *address;
 static uint8_t key[32];
@@ -192,6 +200,207 @@ static void older_and_newer_connect_options(void) {
     CHECK(peer_connect_with(peer, &newer.known) == PEER_RESULT_OK, "unknown connect options zero");
     CHECK(service_until_status(peer, &h, PEER_STATUS_ENCRYPTION_ESTABLISHED), "connected");
     peer_destroy(peer);
+
+    /* A 0.3 host (auth, no WSS fields) gets the defaults for them: it connects as before. */
+    CHECK(sizeof(connect_options_layout_2) == offsetof(peer_connect_options_t, ca_file),
+          "the 0.3 layout ends where ca_file begins");
+    connect_options_layout_2 layout_2 = {
+        {sizeof layout_2, PEER_TRANSPORT_TCP, address, "demo", NULL, PEER_PIN_KEY, {0}, {0}}, NULL};
+    memcpy(layout_2.first.server_public_key, key, 32);
+    h = (host){0};
+    peer = make_peer(&h, 1, NULL);
+    CHECK(peer_connect_with(peer, (const peer_connect_options_t *)&layout_2) == PEER_RESULT_OK,
+          "a host with the 0.3 connect options connects");
+    CHECK(service_until_status(peer, &h, PEER_STATUS_ENCRYPTION_ESTABLISHED), "over TCP, pinned");
+    peer_destroy(peer);
+}
+
+/* ---- WSS and AuthOnceWss ---- */
+
+/* 64 hex digits as 32 bytes; 0 when `hex` is not that. */
+static int parse_hex32(const char *hex, uint8_t out[32]) {
+    if (!hex || strlen(hex) != 64) return 0;
+    for (int i = 0; i < 32; i++) {
+        unsigned byte;
+        if (sscanf(hex + 2 * i, "%2x", &byte) != 1) return 0;
+        out[i] = (uint8_t)byte;
+    }
+    return 1;
+}
+
+/* Connect options for the server's WSS URL with its certificate pinned. */
+static peer_connect_options_t wss_options(const char *url, const uint8_t fingerprint[32]) {
+    peer_connect_options_t options;
+    peer_connect_options_default(&options, sizeof options);
+    options.transport = PEER_TRANSPORT_WSS;
+    options.address = url;
+    options.app_id = "demo";
+    options.pin = PEER_PIN_NONE;
+    options.pin_certificate = 1;
+    memcpy(options.certificate_fingerprint, fingerprint, 32);
+    return options;
+}
+
+static void wss_arguments_refused(const char *url, const uint8_t fingerprint[32]) {
+    host h = {0};
+    peer_t *peer = make_peer(&h, 1, NULL);
+    peer_connect_options_t options = wss_options(url, fingerprint);
+
+    options.address = address; /* host:port, not a URL */
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ADDRESS, "WSS wants a URL");
+    CHECK(contains(peer_last_error(), "wss://"), "the error shows the form");
+    options.address = "ws://127.0.0.1:9/";
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ADDRESS, "plain ws:// refused");
+    CHECK(contains(peer_last_error(), "plain WebSocket"), "the error says why");
+    options.address = "wss://user:pw@127.0.0.1:9/";
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ADDRESS, "credentials in the URL refused");
+    options.address = url;
+
+    options.pin_certificate = 2;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "pin_certificate 2");
+    CHECK(contains(peer_last_error(), "pin_certificate is 2"), "named");
+    options.pin_certificate = 1;
+    options.ca_file = "/nonexistent/ca.pem";
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "a CA file and a pin at once");
+    CHECK(contains(peer_last_error(), "both set"), "the error says so");
+    options.pin_certificate = 0;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "an unreadable CA file");
+    CHECK(contains(peer_last_error(), "cannot read the CA file /nonexistent/ca.pem"), "named with its path");
+    options.ca_file = "";
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "an empty CA path");
+    options.ca_file = NULL;
+    options.pin_certificate = 1;
+
+    options.pin = PEER_PIN_KEY;
+    memcpy(options.server_public_key, key, 32);
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "a Noise pin over WSS");
+    CHECK(contains(peer_last_error(), "cannot be checked over WSS"), "the error says why");
+    options.pin = PEER_PIN_AS_CONFIGURED; /* this peer's config has no pin: allowed */
+
+    options.reserved_2[3] = 1;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "reserved_2 must be zero");
+    options.reserved_2[3] = 0;
+    options.auth_once = 2;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "auth_once 2");
+    options.auth_once = 1;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "auth_once over WSS");
+    CHECK(contains(peer_last_error(), "auth_once is for UDP and TCP"), "the error says why");
+    options.transport = PEER_TRANSPORT_TCP;
+    options.address = address;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "auth_once without credentials");
+    CHECK(contains(peer_last_error(), "holds none"), "the error says why");
+
+    uint8_t ready = 7;
+    CHECK(peer_has_auth_once(peer, NULL) == PEER_RESULT_NULL_PARAMETER, "peer_has_auth_once: NULL out");
+    CHECK(peer_has_auth_once(NULL, &ready) != PEER_RESULT_OK && ready == 7, "peer_has_auth_once: NULL peer");
+    CHECK(peer_has_auth_once(peer, &ready) == PEER_RESULT_OK && ready == 0, "no credentials yet");
+    peer_auth_values_t *values = NULL;
+    CHECK(peer_auth_values_new(PEER_AUTH_NONE, &values) == PEER_RESULT_OK, "values");
+    CHECK(peer_auth_values_set_expected_protocol(NULL, PEER_TRANSPORT_UDP) == PEER_RESULT_NULL_PARAMETER,
+          "expected protocol: NULL values");
+    CHECK(peer_auth_values_set_expected_protocol(values, PEER_TRANSPORT_WSS) == PEER_RESULT_INVALID_ARGUMENT,
+          "expected protocol: only UDP or TCP");
+    CHECK(contains(peer_last_error(), "PEER_TRANSPORT_UDP (0) or PEER_TRANSPORT_TCP (1)"), "the error says which");
+    peer_auth_values_free(values);
+    CHECK(h.status_count == 0, "nothing refused at the call started a connection");
+    peer_destroy(peer);
+}
+
+/* Over WSS with the pinned certificate, a room and an encrypted event; a wrong pin gives 1022; then
+ * AuthOnceWss: anonymous authentication over WSS naming UDP, and a UDP connection that the key
+ * exchange authenticates. */
+static void over_wss(void) {
+    const char *url = getenv("SEALNET_SERVER_WSS_URL");
+    uint8_t fingerprint[32];
+    if (!url || !url[0] || !parse_hex32(getenv("SEALNET_SERVER_WSS_FINGERPRINT"), fingerprint)) {
+        fprintf(stderr, "FAIL: SEALNET_SERVER_WSS_URL and SEALNET_SERVER_WSS_FINGERPRINT are not set\n");
+        failed++;
+        return;
+    }
+    wss_arguments_refused(url, fingerprint);
+
+    host h = {0};
+    peer_t *peer = make_peer(&h, 1, NULL);
+    peer_connect_options_t options = wss_options(url, fingerprint);
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_OK, "a WSS connect starts");
+    CHECK(service_until_status(peer, &h, PEER_STATUS_ENCRYPTION_ESTABLISHED), "1048 over WSS");
+    CHECK(h.status_count == 2 && h.statuses[0] == PEER_STATUS_CONNECT, "Connect, then EncryptionEstablished");
+    uint32_t state = 0;
+    CHECK(peer_state(peer, &state) == PEER_RESULT_OK && state == PEER_STATE_ENCRYPTED, "the state is Encrypted");
+    peer_stats_t stats;
+    CHECK(peer_get_stats(peer, &stats, sizeof stats) == PEER_RESULT_OK && stats.protocol_version == 4,
+          "version 4 over WSS");
+    CHECK(peer_establish_encryption(peer) == PEER_RESULT_OK, "establishing encryption is a no-op");
+    uint8_t server_key_out[32];
+    CHECK(peer_server_public_key(peer, server_key_out) == PEER_RESULT_ENCRYPTION_NOT_ESTABLISHED,
+          "no Noise key over WSS");
+    join(peer, &h, "c-wss-room");
+    peer_params_t *params = NULL;
+    peer_params_new(&params);
+    peer_params_put_i32(params, 244, 5);
+    peer_params_put_string(params, 245, "to myself over WSS", strlen("to myself over WSS"));
+    peer_params_put_i32(params, 246, 1); /* ReceiverGroup.All: the sender gets it back */
+    peer_send_options_t encrypted = {sizeof(peer_send_options_t), PEER_DELIVERY_MODE_RELIABLE, 1, 0, 0};
+    CHECK(peer_send_operation(peer, 253, params, &encrypted) == PEER_RESULT_OK, "an encrypted send over WSS");
+    peer_params_free(params);
+    CHECK(service_until_count(peer, &h.events, 1), "the event comes back");
+    CHECK(h.encrypted_events == 1 && strcmp(h.last_text, "to myself over WSS") == 0, "encrypted, intact");
+    peer_disconnect(peer);
+    CHECK(service_until_status(peer, &h, PEER_STATUS_DISCONNECT), "a clean disconnect");
+
+    /* A wrong fingerprint: SecurityExceptionOnConnect, then Disconnect. */
+    h.status_count = 0;
+    options.certificate_fingerprint[31] ^= 0x80;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_OK, "connect with a wrong fingerprint");
+    CHECK(service_until_status(peer, &h, PEER_STATUS_DISCONNECT), "it ends");
+    CHECK(h.statuses[0] == PEER_STATUS_SECURITY_EXCEPTION_ON_CONNECT, "with 1022 first");
+    /* The system's trust store does not know the development certificate either. */
+    h.status_count = 0;
+    options.pin_certificate = 0;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_OK, "connect checking the system's trust store");
+    CHECK(service_until_status(peer, &h, PEER_STATUS_DISCONNECT), "it ends");
+    CHECK(h.statuses[0] == PEER_STATUS_SECURITY_EXCEPTION_ON_CONNECT, "with 1022 first");
+
+    /* AuthOnceWss: authenticate over WSS asking for a secret for UDP. */
+    const char *udp_address = getenv("SEALNET_SERVER_UDP_ADDR");
+    peer_auth_values_t *values = NULL;
+    CHECK(peer_auth_values_new(PEER_AUTH_NONE, &values) == PEER_RESULT_OK, "anonymous values");
+    CHECK(peer_auth_values_set_expected_protocol(values, PEER_TRANSPORT_UDP) == PEER_RESULT_OK, "for UDP");
+    options = wss_options(url, fingerprint);
+    options.auth = values;
+    h.status_count = 0;
+    CHECK(peer_connect_with(peer, &options) == PEER_RESULT_OK, "WSS with authentication");
+    peer_auth_values_free(values); /* copied by the connect */
+    int16_t code = -1;
+    state = PEER_AUTH_STATE_NONE;
+    for (int i = 0; i < 300 && state != PEER_AUTH_STATE_AUTHENTICATED; i++) {
+        peer_service(peer, NULL);
+        peer_get_auth_state(peer, &state, &code);
+        if (state == PEER_AUTH_STATE_FAILED) break;
+        peer_wait(peer, 20);
+    }
+    CHECK(state == PEER_AUTH_STATE_AUTHENTICATED, "authenticated over WSS");
+    uint8_t ready = 0;
+    CHECK(peer_has_auth_once(peer, &ready) == PEER_RESULT_OK && ready == 1, "the peer holds the credentials");
+    peer_disconnect(peer);
+    CHECK(service_until_status(peer, &h, PEER_STATUS_DISCONNECT), "WSS ends");
+
+    peer_connect_options_t udp;
+    peer_connect_options_default(&udp, sizeof udp);
+    udp.transport = PEER_TRANSPORT_UDP;
+    udp.address = udp_address;
+    udp.app_id = "demo";
+    udp.pin = PEER_PIN_KEY;
+    memcpy(udp.server_public_key, key, 32);
+    udp.auth_once = 1;
+    h.status_count = 0;
+    CHECK(udp_address && udp_address[0] && peer_connect_with(peer, &udp) == PEER_RESULT_OK, "UDP with auth_once");
+    CHECK(service_until_status(peer, &h, PEER_STATUS_ENCRYPTION_ESTABLISHED), "the psk key exchange completes");
+    CHECK(peer_get_auth_state(peer, &state, &code) == PEER_RESULT_OK && state == PEER_AUTH_STATE_AUTHENTICATED,
+          "authenticated by the key exchange alone");
+    peer_disconnect(peer);
+    CHECK(service_until_status(peer, &h, PEER_STATUS_DISCONNECT), "UDP ends");
+    peer_destroy(peer);
 }
 
 /* A UDP connection to the server's UDP address (version 3), when it has one; else only the attempt,
@@ -238,7 +447,7 @@ static void connection_options_and_stats(void) {
     CHECK(peer_connect_with(peer, &options) == PEER_RESULT_NULL_PARAMETER, "address and app id are required");
     options.address = address;
     options.app_id = "demo";
-    options.transport = 4; /* WebSocket in Photon's numbering: reserved, not in this build */
+    options.transport = 4; /* plain WebSocket in Photon's numbering: not offered */
     CHECK(peer_connect_with(peer, &options) == PEER_RESULT_INVALID_ARGUMENT, "unavailable transport refused");
     CHECK(contains(peer_last_error(), "transport 4 is not available"), "the error names the transport");
     over_udp(peer, &h, &options);
@@ -569,6 +778,7 @@ int main(void) {
     older_and_newer_layouts();
     older_and_newer_connect_options();
     connection_options_and_stats();
+    over_wss();
     every_type_through_the_server();
     limits_refused_when_built();
     destroy_from_inside_a_callback();

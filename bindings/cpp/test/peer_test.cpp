@@ -125,6 +125,7 @@ struct ReceivedResponse {
   std::optional<sn::Table> data_table;         // param 245 as a table (copied)
   std::optional<std::vector<uint8_t>> token;   // param 221, a ByteArray
   std::optional<int64_t> token_expires;        // param 198, a Long (read exactly, not widened)
+  bool auth_once_secret = false;                // param 192 present: it never should be
 };
 
 struct Recorder {
@@ -196,6 +197,7 @@ sn::Config recording_config(const std::shared_ptr<Recorder>& recorder) {
     }
     copy.token = response.params.get<std::vector<uint8_t>>(kParamToken);
     copy.token_expires = response.params.get<int64_t>(kParamTokenExpires);
+    copy.auth_once_secret = response.params.get<std::vector<uint8_t>>(192).has_value();
     recorder->responses.push_back(std::move(copy));
   };
   return config;
@@ -1594,6 +1596,95 @@ void test_anonymous_authentication_and_the_kept_token(World& w) {
   CHECK(peer.auth_state().ok() && peer.auth_state()->state == sn::AuthState::Authenticated);
 }
 
+// Over WSS with the server's certificate pinned (scripts/with-server.sh exports its URL and
+// fingerprint): the statuses a WSS client sees, a room, a wrong fingerprint refused with 1022, a
+// Noise pin refused at the call; then AuthOnceWss: an anonymous authentication over WSS that names
+// UDP, and a UDP connection authenticated by its key exchange alone.
+void test_wss_and_auth_once(World& w) {
+  const char* url = std::getenv("SEALNET_SERVER_WSS_URL");
+  const char* fingerprint_hex = std::getenv("SEALNET_SERVER_WSS_FINGERPRINT");
+  const char* udp_address = std::getenv("SEALNET_SERVER_UDP_ADDR");
+  const auto fingerprint =
+      fingerprint_hex != nullptr ? sn::parse_certificate_fingerprint(fingerprint_hex) : std::nullopt;
+  if (!CHECK(url != nullptr && *url != '\0' && fingerprint && udp_address != nullptr && *udp_address != '\0')) {
+    std::fprintf(stderr, "    SEALNET_SERVER_WSS_URL, SEALNET_SERVER_WSS_FINGERPRINT and SEALNET_SERVER_UDP_ADDR "
+                         "must be set (scripts/with-server.sh)\n");
+    return;
+  }
+  auto rec = std::make_shared<Recorder>();
+  auto created = sn::Peer::create(recording_config(rec));
+  CHECK_OK(created);
+  if (!created.ok()) return;
+  sn::Peer peer = std::move(created).value();
+  CHECK(peer.has_auth_once().value_or(true) == false);
+
+  sn::AuthValues anonymous = auth_values(sn::AuthType::None);
+  CHECK_ERROR(anonymous.set_expected_protocol(sn::Transport::WebSocketSecure), sn::ErrorCode::InvalidArgument,
+              "PEER_TRANSPORT_UDP (0) or PEER_TRANSPORT_TCP (1)");
+  CHECK_OK(anonymous.set_expected_protocol(sn::Transport::Udp));
+  sn::ConnectOptions options;
+  options.address = url;
+  options.app_id = kAppId;
+  options.transport = sn::Transport::WebSocketSecure;
+  options.pin = sn::Pin::None;
+  options.certificate_fingerprint = *fingerprint;
+  options.auth = &anonymous;
+  CHECK_OK(peer.connect(options));
+  CHECK(pump({&peer}, [&] {
+    return rec->has_status(sn::status::Disconnect) || rec->find_response(kOpAuthenticate) != nullptr;
+  }));
+  CHECK((rec->statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+  CHECK(rec->status_messages.size() == 2 && contains_text(rec->status_messages[1].c_str(), "TLS protects the connection"));
+  CHECK(peer.state().value_or(sn::PeerState::Disconnected) == sn::PeerState::Encrypted);
+  const auto stats = peer.stats();
+  CHECK(stats.ok() && stats->protocol_version == 4);
+  CHECK_OK(peer.establish_encryption());
+  CHECK(!peer.server_public_key().ok());
+  const ReceivedResponse* answer = rec->find_response(kOpAuthenticate);
+  if (!CHECK(answer != nullptr)) return;
+  CHECK(answer->return_code == sn::return_code::Ok && answer->token.has_value());
+  CHECK(!answer->auth_once_secret);
+  CHECK(peer.has_auth_once().value_or(false));
+  CHECK(join_room(peer, *rec, w.room + "-wss") > 0);
+  disconnect_and_wait(peer, *rec);
+
+  // Refusals: a Noise pin over WSS at the call, a wrong fingerprint by the handshake.
+  options.auth = nullptr;
+  options.pin = sn::Pin::Key;
+  options.server_key = w.server_key;
+  CHECK_ERROR(peer.connect(options), sn::ErrorCode::InvalidArgument, "cannot be checked over WSS");
+  options.pin = sn::Pin::None;
+  sn::CertificateFingerprint wrong = *fingerprint;
+  wrong[7] ^= 0x10;
+  options.certificate_fingerprint = wrong;
+  rec->statuses.clear();
+  rec->status_messages.clear();
+  CHECK_OK(peer.connect(options));
+  CHECK(pump({&peer}, [&] { return rec->has_status(sn::status::Disconnect); }));
+  CHECK((rec->statuses == std::vector<uint32_t>{sn::status::SecurityExceptionOnConnect, sn::status::Disconnect}));
+  CHECK(!rec->status_messages.empty() &&
+        contains_text(rec->status_messages[0].c_str(),
+                      ("does not match the pinned fingerprint: got " + std::string(fingerprint_hex)).c_str()));
+
+  // AuthOnceWss: UDP, authenticated by the key exchange.
+  sn::ConnectOptions udp;
+  udp.address = udp_address;
+  udp.app_id = kAppId;
+  udp.transport = sn::Transport::Udp;
+  udp.pin = sn::Pin::Key;
+  udp.server_key = w.server_key;
+  udp.auth_once = true;
+  rec->statuses.clear();
+  CHECK_OK(peer.connect(udp));
+  CHECK(pump({&peer}, [&] {
+    return rec->has_status(sn::status::EncryptionEstablished) || rec->has_status(sn::status::Disconnect);
+  }));
+  CHECK((rec->statuses == std::vector<uint32_t>{sn::status::Connect, sn::status::EncryptionEstablished}));
+  CHECK(peer.auth_state().ok() && peer.auth_state()->state == sn::AuthState::Authenticated);
+  CHECK(join_room(peer, *rec, w.room + "-auth-once") > 0);
+  disconnect_and_wait(peer, *rec);
+}
+
 void test_saved_altered_and_custom_authentication(World& w) {
   if (!CHECK(!w.saved_token.empty())) return;
   // A token saved from an earlier peer admits a new one as the same player.
@@ -1786,6 +1877,8 @@ int main() {
     run_case("max_queued_bytes", [&] { test_max_queued_bytes(w); });
     run_case("anonymous authentication, token kept and refreshed, token reconnect",
              [&] { test_anonymous_authentication_and_the_kept_token(w); });
+    run_case("WSS: pinned certificate, statuses, refusals; AuthOnceWss to UDP",
+             [&] { test_wss_and_auth_once(w); });
     run_case("saved and altered tokens, custom with an unknown session",
              [&] { test_saved_altered_and_custom_authentication(w); });
     if (const char* token = std::getenv("SEALNET_TEST_CONNECTION_TOKEN")) {

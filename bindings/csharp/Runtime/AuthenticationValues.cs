@@ -24,6 +24,7 @@ namespace Sealnet
         private List<KeyValuePair<string, string>> parameters = new List<KeyValuePair<string, string>>();
         private byte[] authPostData;
         private byte[] token;
+        private ConnectionProtocol? expectedProtocol;
 
         /// <summary>Anonymous values (<see cref="CustomAuthenticationType.None"/>).</summary>
         public AuthenticationValues()
@@ -39,6 +40,25 @@ namespace Sealnet
 
         /// <summary>How to authenticate; default <see cref="CustomAuthenticationType.None"/>.</summary>
         public CustomAuthenticationType AuthType { get; set; }
+
+        /// <summary>AuthOnceWss: the transport (<see cref="ConnectionProtocol.Udp"/> or <see cref="ConnectionProtocol.Tcp"/>)
+        /// the player switches to after authenticating over <see cref="ConnectionProtocol.WebSocketSecure"/>. The
+        /// server then answers with a per-client secret, which the peer keeps to itself (the response's parameters
+        /// do not hold it) for a later connect with <see cref="ConnectOptions.AuthOnce"/>. Null (default): none.
+        /// Another transport throws <see cref="SealnetException"/> (<see cref="PeerResult.InvalidArgument"/>).</summary>
+        public ConnectionProtocol? ExpectedProtocol
+        {
+            get { return expectedProtocol; }
+            set
+            {
+                ConnectionProtocol? candidate = value;
+                if (candidate.HasValue)
+                {
+                    Probe(values => SetExpectedProtocol(values, candidate.Value));
+                }
+                expectedProtocol = candidate;
+            }
+        }
 
         /// <summary>The connection token the game built from its backend session (copied in and out): at most
         /// 128 bytes, a longer one throws <see cref="SealnetException"/>. Null (default) sends none.</summary>
@@ -144,6 +164,10 @@ namespace Sealnet
                     SetData(values, authPostData);
                 }
                 SetToken(values, token);
+                if (expectedProtocol.HasValue)
+                {
+                    SetExpectedProtocol(values, expectedProtocol.Value);
+                }
                 return values;
             }
             catch
@@ -158,7 +182,8 @@ namespace Sealnet
         {
             return "AuthenticationValues(" + AuthType + ", connection token " + Size(connectionToken) + " B, user id "
                 + (userId ?? "none") + ", " + parameters.Count + " parameters, data " + Size(authPostData)
-                + " B, token " + Size(token) + " B)";
+                + " B, token " + Size(token) + " B"
+                + (expectedProtocol.HasValue ? ", expected protocol " + expectedProtocol.Value : "") + ")";
         }
 
         // The native library checks each value on throwaway values, so a refused one never replaces the
@@ -200,6 +225,12 @@ namespace Sealnet
         {
             byte[] given = bytes ?? new byte[0];
             Throw(NativeMethods.peer_auth_values_set_token(values, given, (UIntPtr)given.Length), "peer_auth_values_set_token");
+        }
+
+        private static void SetExpectedProtocol(IntPtr values, ConnectionProtocol protocol)
+        {
+            Throw(NativeMethods.peer_auth_values_set_expected_protocol(values, (uint)protocol),
+                "peer_auth_values_set_expected_protocol");
         }
 
         private static void SetUserId(IntPtr values, string id)

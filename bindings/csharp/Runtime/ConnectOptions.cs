@@ -12,10 +12,17 @@ namespace Sealnet
         Udp = 0,
         /// <summary>TCP, the default: everything is reliable and ordered.</summary>
         Tcp = 1,
-        /// <summary>WebSocket. Reserved, not in this native build yet: Connect returns
-        /// <see cref="PeerResult.InvalidArgument"/>.</summary>
+        /// <summary>Plain WebSocket. Not offered (a WebSocket connection runs no key exchange, so only TLS
+        /// protects it): Connect returns <see cref="PeerResult.InvalidArgument"/>.</summary>
         WebSocket = 4,
-        /// <summary>Secure WebSocket. Reserved, not in this native build yet.</summary>
+        /// <summary>WebSocket over TLS (protocol version 4); <see cref="ConnectOptions.Address"/> is a
+        /// <c>wss://host:port/path</c> URL. TLS protects every frame, so no key exchange runs: the listener
+        /// hears <see cref="StatusCode.Connect"/>, then at once <see cref="StatusCode.EncryptionEstablished"/>;
+        /// the state is <see cref="PeerState.Encrypted"/>, sends with Encrypt succeed (TLS satisfies them) and
+        /// EstablishEncryption does nothing. The certificate is checked as <see cref="ConnectOptions.CaFile"/>
+        /// and <see cref="ConnectOptions.CertificateFingerprint"/> say (the system's trust store by default);
+        /// one the check refuses gives <see cref="StatusCode.SecurityExceptionOnConnect"/>, then
+        /// <see cref="StatusCode.Disconnect"/>.</summary>
         WebSocketSecure = 5,
     }
 
@@ -39,8 +46,11 @@ namespace Sealnet
     public sealed class ConnectOptions
     {
         private byte[] serverPublicKey;
+        private byte[] certificateFingerprint;
 
-        /// <summary>"host:port", resolved on a native thread. Required.</summary>
+        /// <summary>"host:port", resolved on a native thread; for <see cref="ConnectionProtocol.WebSocketSecure"/>
+        /// a <c>wss://host[:port][/path]</c> URL (Connect returns <see cref="PeerResult.InvalidAddress"/> otherwise,
+        /// the native message saying why). Required.</summary>
         public string Address { get; set; }
 
         /// <summary>The application id, 1 to 64 bytes of UTF-8. Required.</summary>
@@ -50,12 +60,14 @@ namespace Sealnet
         /// when connecting; null (default) sends the native library's version string.</summary>
         public string AppVersion { get; set; }
 
-        /// <summary>The transport; default <see cref="ConnectionProtocol.Tcp"/>, or <see cref="ConnectionProtocol.Udp"/>.</summary>
+        /// <summary>The transport; default <see cref="ConnectionProtocol.Tcp"/>, or <see cref="ConnectionProtocol.Udp"/>,
+        /// or <see cref="ConnectionProtocol.WebSocketSecure"/>.</summary>
         public ConnectionProtocol Transport { get; set; }
 
         /// <summary>Which key to pin; default <see cref="ServerKeyPin.AsConfigured"/>. With a pin the key
         /// exchange fails (<see cref="StatusCode.EncryptionFailedToEstablish"/>) unless the server proves it
-        /// holds the pinned key.</summary>
+        /// holds the pinned key. Over WSS no key exchange runs, so a pin (given or configured) is refused
+        /// there: use <see cref="ServerKeyPin.None"/> and <see cref="CertificateFingerprint"/>.</summary>
         public ServerKeyPin Pin { get; set; }
 
         /// <summary>The server's 32-byte static public key, for <see cref="ServerKeyPin.Key"/> (copied in
@@ -77,6 +89,35 @@ namespace Sealnet
         /// itself right after the key exchange, which must be automatic (<see cref="SealnetPeerConfig.AutoKeyExchange"/>).
         /// Null (default): no authentication.</summary>
         public AuthenticationValues AuthValues { get; set; }
+
+        /// <summary>WSS: the SHA-256 of the server certificate's DER encoding (32 bytes; sealnet-server prints it
+        /// at start-up): exactly that certificate is accepted (its issuer, names and validity are not checked;
+        /// the server must still prove it holds its key). Null (default): check the chain. Copied in and out;
+        /// other transports ignore it.</summary>
+        public byte[] CertificateFingerprint
+        {
+            get { return certificateFingerprint == null ? null : (byte[])certificateFingerprint.Clone(); }
+            set
+            {
+                if (value != null && value.Length != NativeMethods.KeyLength)
+                {
+                    throw new ArgumentException("a certificate fingerprint has " + NativeMethods.KeyLength + " bytes", "value");
+                }
+                certificateFingerprint = value == null ? null : (byte[])value.Clone();
+            }
+        }
+
+        /// <summary>WSS: a PEM file of the CA certificates to trust instead of the system's trust store, read
+        /// during Connect (an unreadable file gives <see cref="PeerResult.InvalidArgument"/>). Not together with
+        /// <see cref="CertificateFingerprint"/>. Null (default): the system's trust store.</summary>
+        public string CaFile { get; set; }
+
+        /// <summary>UDP or TCP: present the AuthOnceWss credentials the peer holds (from an authentication over
+        /// WSS with <see cref="AuthenticationValues.ExpectedProtocol"/> set; see <see cref="SealnetPeer.HasAuthOnce"/>)
+        /// in the key exchange, which then authenticates the connection: no Authenticate is sent and
+        /// <see cref="AuthValues"/> must be null. Connect returns <see cref="PeerResult.InvalidArgument"/> when
+        /// the peer holds none, over WSS, or with AuthValues.</summary>
+        public bool AuthOnce { get; set; }
 
         /// <summary>Options with the defaults: TCP, the library's version string, the pin as configured.</summary>
         public ConnectOptions()
@@ -110,6 +151,14 @@ namespace Sealnet
             return this;
         }
 
+        /// <summary>Pins the WSS certificate given as 64 hexadecimal digits (as sealnet-server prints its
+        /// fingerprint); null or empty pins none.</summary>
+        public ConnectOptions PinCertificateHex(string hex)
+        {
+            CertificateFingerprint = string.IsNullOrEmpty(hex) ? null : SealnetPeerConfig.ParseHex(hex.Trim());
+            return this;
+        }
+
         /// <summary>Checks what the native side cannot check for us (managed nulls, NUL characters, a missing key).</summary>
         internal void Validate()
         {
@@ -121,14 +170,25 @@ namespace Sealnet
             {
                 throw new ArgumentException("ConnectOptions.AppId is required", "options");
             }
-            if (Address.IndexOf('\0') >= 0 || AppId.IndexOf('\0') >= 0 || (AppVersion != null && AppVersion.IndexOf('\0') >= 0))
+            if (Address.IndexOf('\0') >= 0 || AppId.IndexOf('\0') >= 0 || (AppVersion != null && AppVersion.IndexOf('\0') >= 0)
+                || (CaFile != null && CaFile.IndexOf('\0') >= 0))
             {
-                throw new ArgumentException("ConnectOptions.Address, AppId and AppVersion must not contain NUL characters", "options");
+                throw new ArgumentException("ConnectOptions.Address, AppId, AppVersion and CaFile must not contain NUL characters", "options");
             }
             if (Pin == ServerKeyPin.Key && serverPublicKey == null)
             {
                 throw new ArgumentException("ConnectOptions.Pin is Key but ServerPublicKey is not set", "options");
             }
+        }
+
+        internal byte[] FingerprintBytes()
+        {
+            var fingerprint = new byte[NativeMethods.KeyLength];
+            if (certificateFingerprint != null)
+            {
+                Buffer.BlockCopy(certificateFingerprint, 0, fingerprint, 0, fingerprint.Length);
+            }
+            return fingerprint;
         }
 
         internal byte[] KeyBytes()

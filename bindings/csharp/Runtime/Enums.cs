@@ -165,6 +165,9 @@ namespace Sealnet
         ServerFull = 13,
         /// <summary>Sent more than the server allows (operations, bytes or key exchanges per second).</summary>
         RateLimited = 14,
+        /// <summary>The server refused the AuthOnceWss token of the key exchange (invalid or expired); the peer
+        /// forgets those credentials: authenticate over WSS again.</summary>
+        TokenRefused = 15,
     }
 
     /// <summary>Operation return codes with a fixed meaning (PEER_RETURN_CODE_*).</summary>

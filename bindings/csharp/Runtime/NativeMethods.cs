@@ -91,6 +91,13 @@ namespace Sealnet
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.ConnectOptionsReservedLength)]
         public byte[] reserved;                 // uint8_t[7], zero
         public IntPtr auth;                     // const peer_auth_values_t *, NULL for none (0.3)
+        public IntPtr ca_file;                  // const char *, NULL for the system's trust store (WSS)
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.KeyLength)]
+        public byte[] certificate_fingerprint;  // uint8_t[32]
+        public byte pin_certificate;            // 1: pin certificate_fingerprint
+        public byte auth_once;                  // 1: AuthOnceWss credentials in the key exchange
+        [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.ConnectOptionsReserved2Length)]
+        public byte[] reserved_2;               // uint8_t[6], zero
     }
 
     /// <summary>peer_stats_t, written by peer_get_stats.</summary>
@@ -222,6 +229,7 @@ namespace Sealnet
         // Lengths of the reserved (zero) arrays that stand where padding would be.
         internal const int ConfigReservedLength = 5;
         internal const int ConnectOptionsReservedLength = 7;
+        internal const int ConnectOptionsReserved2Length = 6;
         internal const int StatsReservedLength = 6;
         internal const int RoomOptionsReservedLength = 6;
         internal const int ClientConfigReservedLength = 3;
@@ -251,6 +259,7 @@ namespace Sealnet
         // PEER_TRANSPORT_* (ConnectionProtocol holds the same numbers).
         internal const uint TransportUdp = 0;
         internal const uint TransportTcp = 1;
+        internal const uint TransportWss = 5;
 
         // PEER_AUTH_STATE_*.
         internal const uint AuthStateNone = 0;
@@ -455,6 +464,12 @@ namespace Sealnet
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_auth_values_set_token(IntPtr values, [In] byte[] token, UIntPtr len);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_auth_values_set_expected_protocol(IntPtr values, uint protocol);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_has_auth_once(IntPtr peer, out byte outReady);
 
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_get_auth_state(IntPtr peer, out uint outState, out short outReturnCode);

@@ -362,6 +362,9 @@ namespace Sealnet
             var appVersion = options.AppVersion == null
                 ? default(GCHandle)
                 : GCHandle.Alloc(NativeMethods.NulTerminatedUtf8(options.AppVersion), GCHandleType.Pinned);
+            var caFile = options.CaFile == null
+                ? default(GCHandle)
+                : GCHandle.Alloc(NativeMethods.NulTerminatedUtf8(options.CaFile), GCHandleType.Pinned);
             IntPtr auth = IntPtr.Zero;
             try
             {
@@ -375,6 +378,11 @@ namespace Sealnet
                 native.pin = (byte)options.Pin;
                 native.server_public_key = options.KeyBytes();
                 native.reserved = new byte[NativeMethods.ConnectOptionsReservedLength]; // must be zero
+                native.ca_file = caFile.IsAllocated ? caFile.AddrOfPinnedObject() : IntPtr.Zero;
+                native.pin_certificate = options.CertificateFingerprint != null ? (byte)1 : (byte)0;
+                native.certificate_fingerprint = options.FingerprintBytes();
+                native.auth_once = options.AuthOnce ? (byte)1 : (byte)0;
+                native.reserved_2 = new byte[NativeMethods.ConnectOptionsReserved2Length]; // must be zero
                 return Record(NativeMethods.peer_connect_with(peer, ref native));
             }
             finally
@@ -386,6 +394,28 @@ namespace Sealnet
                 {
                     appVersion.Free();
                 }
+                if (caFile.IsAllocated)
+                {
+                    caFile.Free();
+                }
+            }
+        }
+
+        /// <summary>Whether the peer holds AuthOnceWss credentials (from an authentication over WSS with
+        /// <see cref="AuthenticationValues.ExpectedProtocol"/> set), so a UDP or TCP connect with
+        /// <see cref="ConnectOptions.AuthOnce"/> can use them. They stay until a newer authentication replaces
+        /// them or a server refuses their token; the secret itself never leaves the native library. Any thread.</summary>
+        public bool HasAuthOnce
+        {
+            get
+            {
+                byte ready;
+                uint result = NativeMethods.peer_has_auth_once(Handle, out ready);
+                if (result != (uint)PeerResult.Ok)
+                {
+                    throw new SealnetException((PeerResult)result, "peer_has_auth_once", NativeMethods.LastError());
+                }
+                return ready != 0;
             }
         }
 

@@ -252,6 +252,7 @@ internal static class SealnetTests
         Run("Connect(ConnectOptions): app version, per-connection pin, refusals", ConnectWithOptions);
         Run("AuthenticationValues: the native library checks each limit when it is set", AuthValuesLimits);
         Run("anonymous authentication: token kept, refreshed by JoinRoom, presented on reconnect", AnonymousAuthentication);
+        Run("WSS: pinned certificate, statuses, refusals; AuthOnceWss from WSS to UDP", WssAndAuthOnce);
         Run("a saved token on a new peer, an altered token (32753), custom with an unknown session", SavedAlteredAndCustom);
         if (Environment.GetEnvironmentVariable("SEALNET_TEST_CONNECTION_TOKEN") != null)
         {
@@ -1020,6 +1021,11 @@ internal static class SealnetTests
             { "peer_connect_options_t.server_public_key", Offset<NativeConnectOptions>("server_public_key") },
             { "peer_connect_options_t.reserved", Offset<NativeConnectOptions>("reserved") },
             { "peer_connect_options_t.auth", Offset<NativeConnectOptions>("auth") },
+            { "peer_connect_options_t.ca_file", Offset<NativeConnectOptions>("ca_file") },
+            { "peer_connect_options_t.certificate_fingerprint", Offset<NativeConnectOptions>("certificate_fingerprint") },
+            { "peer_connect_options_t.pin_certificate", Offset<NativeConnectOptions>("pin_certificate") },
+            { "peer_connect_options_t.auth_once", Offset<NativeConnectOptions>("auth_once") },
+            { "peer_connect_options_t.reserved_2", Offset<NativeConnectOptions>("reserved_2") },
             { "peer_stats_t", Marshal.SizeOf(typeof(NativeStats)) },
             { "peer_stats_t.struct_size", Offset<NativeStats>("struct_size") },
             { "peer_stats_t.protocol_version", Offset<NativeStats>("protocol_version") },
@@ -1106,11 +1112,14 @@ internal static class SealnetTests
             { "peer_send_options_t", 8 }, { "peer_send_options_t.struct_size", 0 },
             { "peer_send_options_t.delivery_mode", 4 }, { "peer_send_options_t.encrypt", 5 },
             { "peer_send_options_t.channel", 6 }, { "peer_send_options_t.reserved", 7 },
-            { "peer_connect_options_t", 80 }, { "peer_connect_options_t.struct_size", 0 },
+            { "peer_connect_options_t", 128 }, { "peer_connect_options_t.struct_size", 0 },
             { "peer_connect_options_t.transport", 4 }, { "peer_connect_options_t.address", 8 },
             { "peer_connect_options_t.app_id", 16 }, { "peer_connect_options_t.app_version", 24 },
             { "peer_connect_options_t.pin", 32 }, { "peer_connect_options_t.server_public_key", 33 },
             { "peer_connect_options_t.reserved", 65 }, { "peer_connect_options_t.auth", 72 },
+            { "peer_connect_options_t.ca_file", 80 }, { "peer_connect_options_t.certificate_fingerprint", 88 },
+            { "peer_connect_options_t.pin_certificate", 120 }, { "peer_connect_options_t.auth_once", 121 },
+            { "peer_connect_options_t.reserved_2", 122 },
             { "peer_stats_t", 64 }, { "peer_stats_t.struct_size", 0 }, { "peer_stats_t.protocol_version", 4 },
             { "peer_stats_t.rtt_ms", 8 }, { "peer_stats_t.rtt_variance_ms", 12 }, { "peer_stats_t.rtt_known", 16 },
             { "peer_stats_t.server_time_known", 17 }, { "peer_stats_t.reserved", 18 },
@@ -1190,8 +1199,10 @@ internal static class SealnetTests
         CheckNoPadding(actual, "peer_send_options_t", new[] { "struct_size", "delivery_mode", "encrypt", "channel",
             "reserved" }, new long[] { 4, 1, 1, 1, 1 });
         CheckNoPadding(actual, "peer_connect_options_t", new[] { "struct_size", "transport", "address", "app_id",
-            "app_version", "pin", "server_public_key", "reserved", "auth" }, new long[] { 4, 4, IntPtr.Size, IntPtr.Size,
-            IntPtr.Size, 1, NativeMethods.KeyLength, NativeMethods.ConnectOptionsReservedLength, IntPtr.Size });
+            "app_version", "pin", "server_public_key", "reserved", "auth", "ca_file", "certificate_fingerprint",
+            "pin_certificate", "auth_once", "reserved_2" }, new long[] { 4, 4, IntPtr.Size, IntPtr.Size, IntPtr.Size, 1,
+            NativeMethods.KeyLength, NativeMethods.ConnectOptionsReservedLength, IntPtr.Size, IntPtr.Size,
+            NativeMethods.KeyLength, 1, 1, NativeMethods.ConnectOptionsReserved2Length });
         CheckNoPadding(actual, "peer_stats_t", new[] { "struct_size", "protocol_version", "rtt_ms", "rtt_variance_ms",
             "rtt_known", "server_time_known", "reserved", "bytes_sent", "bytes_received", "frames_sent",
             "frames_received", "server_time_ms" }, new long[] { 4, 4, 4, 4, 1, 1, NativeMethods.StatsReservedLength,
@@ -1964,6 +1975,105 @@ internal static class SealnetTests
         Check(answer != null, "no answer; statuses " + recorder.StatusList());
         Equal("[Connect(1024), EncryptionEstablished(1048)]", recorder.StatusList(), "statuses");
         return answer;
+    }
+
+    // Over WSS with the server's certificate pinned (scripts/with-server.sh exports its URL and
+    // fingerprint): the statuses a WSS client sees, refusals, a wrong fingerprint (1022); then AuthOnceWss:
+    // an anonymous authentication over WSS naming UDP, and a UDP connection authenticated by its key
+    // exchange alone.
+    private static void WssAndAuthOnce()
+    {
+        string url = Environment.GetEnvironmentVariable("SEALNET_SERVER_WSS_URL");
+        string fingerprint = Environment.GetEnvironmentVariable("SEALNET_SERVER_WSS_FINGERPRINT");
+        string udpAddress = Environment.GetEnvironmentVariable("SEALNET_SERVER_UDP_ADDR");
+        Check(!string.IsNullOrEmpty(url) && !string.IsNullOrEmpty(fingerprint) && !string.IsNullOrEmpty(udpAddress),
+            "SEALNET_SERVER_WSS_URL, SEALNET_SERVER_WSS_FINGERPRINT and SEALNET_SERVER_UDP_ADDR are set");
+        Equal(5u, NativeMethods.TransportWss, "PEER_TRANSPORT_WSS");
+        Equal((uint)ConnectionProtocol.WebSocketSecure, NativeMethods.TransportWss, "ConnectionProtocol.WebSocketSecure");
+        var recorder = new Recorder("wss");
+        var peer = NewPeer(recorder, null);
+        Check(!peer.HasAuthOnce, "no AuthOnce credentials yet");
+
+        var values = new AuthenticationValues();
+        try
+        {
+            values.ExpectedProtocol = ConnectionProtocol.WebSocketSecure;
+            Check(false, "an expected protocol other than UDP or TCP is refused");
+        }
+        catch (SealnetException e)
+        {
+            Equal(PeerResult.InvalidArgument, e.Result, "the refusal");
+        }
+        values.ExpectedProtocol = ConnectionProtocol.Udp;
+        var options = new ConnectOptions(url, AppId)
+        {
+            Transport = ConnectionProtocol.WebSocketSecure,
+            Pin = ServerKeyPin.None,
+            AuthValues = values,
+        }.PinCertificateHex(fingerprint);
+        Equal(PeerResult.Ok, peer.Connect(options), "Connect over WSS: " + peer.LastResultMessage);
+        OperationResponse answer = null;
+        WaitFor("the answer to the authentication over WSS", () =>
+        {
+            answer = recorder.FindResponse(OperationCode.Authenticate);
+            return answer != null || recorder.Statuses.Contains(StatusCode.Disconnect);
+        }, peer);
+        Equal("[Connect(1024), EncryptionEstablished(1048)]", recorder.StatusList(), "WSS statuses");
+        Check(recorder.Messages[1] != null && recorder.Messages[1].Contains("TLS protects the connection"),
+            "the 1048 message: " + recorder.Messages[1]);
+        Equal(PeerState.Encrypted, peer.State, "the state over WSS");
+        Equal(4, peer.GetStats().ProtocolVersion, "version 4 over WSS");
+        Check(answer != null && answer.ReturnCode == ReturnCode.Ok, "authenticated over WSS");
+        Check(answer[ParameterCode.Token] is byte[], "the token reaches the application");
+        Check(!answer.Parameters.ContainsKey(192), "the AuthOnce secret does not");
+        Check(peer.HasAuthOnce, "the peer holds the AuthOnce credentials");
+        var join = new ParameterDictionary { { KeyRoom, Room + "-wss" } };
+        Equal(PeerResult.Ok, peer.SendOperation(OpJoinRoom, join, SendOptions.SendReliableEncrypted), "an encrypted JoinRoom over WSS");
+        WaitFor("the JoinRoom response over WSS", () => recorder.FindResponse(OpJoinRoom) != null, peer);
+        Equal((short)0, recorder.FindResponse(OpJoinRoom).ReturnCode, "joined over WSS");
+        recorder.Statuses.Clear();
+        Equal(PeerResult.Ok, peer.Disconnect(), "Disconnect");
+        WaitFor("Disconnect", () => recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+
+        // Refusals: a Noise pin over WSS at the call, a wrong certificate by the handshake.
+        options.AuthValues = null;
+        options.PinServerKeyHex(serverKeyHex);
+        Equal(PeerResult.InvalidArgument, peer.Connect(options), "a Noise pin over WSS");
+        Check(peer.LastResultMessage.Contains("cannot be checked over WSS"), "LastResultMessage: " + peer.LastResultMessage);
+        options.Pin = ServerKeyPin.None;
+        Equal(PeerResult.InvalidAddress, peer.Connect(new ConnectOptions(serverAddress, AppId) { Transport = ConnectionProtocol.WebSocketSecure }),
+            "WSS wants a wss:// URL");
+        var wrong = options.CertificateFingerprint;
+        wrong[3] ^= 0x20;
+        options.CertificateFingerprint = wrong;
+        recorder.Statuses.Clear();
+        recorder.Messages.Clear();
+        Equal(PeerResult.Ok, peer.Connect(options), "Connect with a wrong fingerprint");
+        WaitFor("the refusal", () => recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        Equal("[SecurityExceptionOnConnect(1022), Disconnect(1025)]", recorder.StatusList(), "a wrong certificate");
+        Check(recorder.Messages[0].Contains("does not match the pinned fingerprint: got " + fingerprint),
+            "the 1022 message: " + recorder.Messages[0]);
+
+        // AuthOnceWss: UDP, authenticated by the key exchange.
+        var udp = new ConnectOptions(udpAddress, AppId) { Transport = ConnectionProtocol.Udp, AuthOnce = true }.PinServerKeyHex(serverKeyHex);
+        recorder.Statuses.Clear();
+        Equal(PeerResult.Ok, peer.Connect(udp), "UDP with AuthOnce: " + peer.LastResultMessage);
+        WaitFor("UDP EncryptionEstablished", () => recorder.Statuses.Contains(StatusCode.EncryptionEstablished)
+            || recorder.Statuses.Contains(StatusCode.Disconnect), peer);
+        Equal("[Connect(1024), EncryptionEstablished(1048)]", recorder.StatusList(), "UDP statuses");
+        Equal(AuthState.Authenticated, peer.AuthState, "authenticated by the key exchange alone");
+        recorder.Responses.Clear();
+        join = new ParameterDictionary { { KeyRoom, Room + "-auth-once" } };
+        Equal(PeerResult.Ok, peer.SendOperation(OpJoinRoom, join, SendOptions.SendReliableEncrypted), "JoinRoom over UDP");
+        WaitFor("the JoinRoom response over UDP", () => recorder.FindResponse(OpJoinRoom) != null, peer);
+        Equal((short)0, recorder.FindResponse(OpJoinRoom).ReturnCode, "joined without Authenticate");
+        peer.Dispose();
+
+        // Without credentials, AuthOnce is refused at the call.
+        var fresh = NewPeer(new Recorder("no-auth-once"), null);
+        Equal(PeerResult.InvalidArgument, fresh.Connect(udp), "AuthOnce without credentials");
+        Check(fresh.LastResultMessage.Contains("holds none"), "LastResultMessage: " + fresh.LastResultMessage);
+        fresh.Dispose();
     }
 
     private static void AnonymousAuthentication()

@@ -6,17 +6,18 @@ use std::time::Duration;
 
 use sealnet::auth::{AuthType, AuthValues, ServerToken};
 use sealnet::peer::{
-    AuthState, ConnectOptions, Peer, PeerConfig, PeerError, PeerEvent, PinChoice, TransportKind, WaitOutcome,
+    AuthState, ConnectOptions, ConnectSecurity, Peer, PeerConfig, PeerError, PeerEvent, PinChoice, TransportKind,
+    WaitOutcome,
 };
 use sealnet::protocol::codec::{CodecError, Limits, Params, Value};
 use sealnet::protocol::message::{OperationRequest, Versions};
 use sealnet::protocol::sealing::SendOptions;
-use sealnet::protocol::session::{SessionError, SessionStats};
+use sealnet::protocol::session::{AuthOnceCredentials, SessionError, SessionStats};
 use sealnet::protocol::status::PeerState;
 
 use crate::codes::{
-    auth, byte_arg, delivery_arg, event_code_arg, millis_arg, parse_key_pin, protocol_version_arg, receivers_arg, room,
-    room_name_arg, timeout_arg, transport_arg, ErrorCode, Failure,
+    auth, byte_arg, certificate_arg, delivery_arg, event_code_arg, millis_arg, parse_key_pin, protocol_version_arg,
+    receivers_arg, room, room_name_arg, timeout_arg, transport_arg, ErrorCode, Failure,
 };
 use crate::value::{
     describe_codec_error, format_path, locate, params_from_gd_value, value_from_gd, GdValue, LATEST_VERSION,
@@ -37,8 +38,16 @@ pub struct Settings {
     /// How often the peer pings the server; round-trip time and server time come from the pongs.
     pub ping_interval_ms: i64,
     /// Photon's `ConnectionProtocol` number: 0 UDP (protocol version 3, delivery modes and channels
-    /// apply, the key exchange always automatic) or 1 TCP.
+    /// apply, the key exchange always automatic), 1 TCP, or 5 WSS (protocol version 4 over TLS, the
+    /// address a `wss://` URL, no key exchange).
     pub transport: i64,
+    /// WSS: "" (check the chain), or the server certificate's SHA-256 as 64 hex digits.
+    pub certificate_fingerprint: String,
+    /// WSS: "" (the system's trust store), or a PEM file of the CA certificates to trust.
+    pub ca_file: String,
+    /// UDP or TCP: present the AuthOnceWss credentials held (from an authentication over WSS with an
+    /// `expected_protocol`) in the key exchange, which then authenticates the connection.
+    pub auth_once: bool,
 }
 
 impl Default for Settings {
@@ -51,6 +60,9 @@ impl Default for Settings {
             max_protocol_version: i64::from(session.versions.max),
             ping_interval_ms: session.ping_interval.as_millis() as i64,
             transport: TransportKind::Tcp as i64,
+            certificate_fingerprint: String::new(),
+            ca_file: String::new(),
+            auth_once: false,
         }
     }
 }
@@ -151,9 +163,22 @@ pub fn auth_values(entries: &[(GdValue, GdValue)]) -> Result<Option<AuthValues>,
                 }
             }
             ("params", _) => return Err(wrong("a Dictionary of String to String")),
+            ("expected_protocol", GdValue::Int(protocol)) => {
+                let protocol = u8::try_from(*protocol)
+                    .ok()
+                    .filter(|p| [TransportKind::Udp as u8, TransportKind::Tcp as u8].contains(p))
+                    .ok_or_else(|| {
+                        Failure::argument(format!(
+                            "auth values: expected_protocol must be TRANSPORT_UDP (0) or TRANSPORT_TCP (1), not {protocol}"
+                        ))
+                    })?;
+                values.set_expected_protocol(protocol).map_err(refused)?
+            }
+            ("expected_protocol", _) => return Err(wrong("an int (TRANSPORT_UDP or TRANSPORT_TCP)")),
             _ => {
                 return Err(Failure::argument(format!(
-                    "auth values: unknown key \"{name}\" (auth_type, connection_token, user_id, params, data, token)"
+                    "auth values: unknown key \"{name}\" (auth_type, connection_token, user_id, params, data, token, \
+                     expected_protocol)"
                 )))
             }
         }
@@ -306,6 +331,9 @@ pub struct Client {
     /// The latest server token of a previous peer: each connection gets a new peer, which starts
     /// without one, so the client keeps it across connections as one peer would.
     kept_token: Option<ServerToken>,
+    /// The AuthOnceWss credentials of the previous peer, kept the same way (opaque: the secret cannot
+    /// be read from them, and it is wiped when they are dropped).
+    kept_auth_once: Option<AuthOnceCredentials>,
 }
 
 impl std::fmt::Debug for Client {
@@ -328,12 +356,15 @@ impl Client {
         }
         let config = settings.peer_config()?;
         let transport = transport_arg(settings.transport)?;
+        let certificate = certificate_arg(&settings.certificate_fingerprint, &settings.ca_file)?;
         let pin = match parse_key_pin(target.server_key_pin)? {
             Some(key) => PinChoice::Key(key),
             None => PinChoice::AsConfigured,
         };
         if let Some(old) = self.peer.take() {
             self.keep_token_of(&old);
+            // What the old peer holds is current: it took new credentials, or forgot refused ones.
+            self.kept_auth_once = old.auth_once_credentials();
             old.shutdown();
             old.drain_events(&mut self.carried_over);
         }
@@ -350,9 +381,19 @@ impl Client {
         let app_version = Some(target.app_version).filter(|version| !version.is_empty());
         let auth = auth.as_ref();
         let options = ConnectOptions { address: target.address, app_id: target.app_id, app_version, pin, auth };
-        peer.connect_over(transport, &options)?;
+        peer.set_auth_once_credentials(self.kept_auth_once.clone());
+        let security = ConnectSecurity { certificate, auth_once: settings.auth_once };
+        peer.connect_secured(transport, &options, &security)?;
         self.peer = Some(peer);
         Ok(())
+    }
+
+    /// Whether AuthOnceWss credentials are held (by the current peer, else kept from the last one).
+    pub fn has_auth_once(&self) -> bool {
+        match &self.peer {
+            Some(peer) => peer.has_auth_once_credentials(),
+            None => self.kept_auth_once.is_some(),
+        }
     }
 
     fn keep_token_of(&mut self, peer: &Peer) {
@@ -476,6 +517,7 @@ mod tests {
             max_protocol_version: 1,
             ping_interval_ms: 20,
             transport: 0,
+            ..Settings::default()
         };
         let config = settings.peer_config().unwrap();
         assert_eq!(config.session.disconnect_timeout, Duration::from_millis(2500));
@@ -501,11 +543,15 @@ mod tests {
 
     #[test]
     fn a_transport_this_build_lacks_is_refused_at_connect() {
-        for transport in [-1, 2, 4, 5] {
+        for transport in [-1, 2, 4, 6] {
             let settings = Settings { transport, ..Settings::default() };
             let error = Client::new().connect(&settings, &Target::new("127.0.0.1:9", "demo")).unwrap_err();
             assert_eq!(error.code, ErrorCode::InvalidArgument, "{transport}");
-            assert!(error.message.contains("TRANSPORT_UDP (0) or TRANSPORT_TCP (1)"), "{}", error.message);
+            assert!(
+                error.message.contains("TRANSPORT_UDP (0), TRANSPORT_TCP (1) or TRANSPORT_WSS (5)"),
+                "{}",
+                error.message
+            );
         }
     }
 
@@ -1109,6 +1155,87 @@ mod server_tests {
         assert_eq!(data_of(&echoed), Some(&seen));
         alice.client.shutdown();
         bob.client.shutdown();
+    }
+
+    #[test]
+    fn certificate_settings_are_checked_at_connect() {
+        let mut client = Client::new();
+        let wss = |fingerprint: &str, ca_file: &str| Settings {
+            transport: TransportKind::WebSocketSecure as i64,
+            certificate_fingerprint: fingerprint.into(),
+            ca_file: ca_file.into(),
+            ..Settings::default()
+        };
+        let target = Target::new("wss://127.0.0.1:9/", "demo");
+        let error = client.connect(&wss("12", ""), &target).unwrap_err();
+        assert!(error.message.contains("certificate_fingerprint must be empty or 64 hex digits"), "{}", error.message);
+        let error = client.connect(&wss(&"ab".repeat(32), "ca.pem"), &target).unwrap_err();
+        assert!(error.message.contains("both set"), "{}", error.message);
+        let error = client.connect(&wss("", "/nonexistent/ca.pem"), &target).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidArgument);
+        assert!(error.message.contains("cannot read the CA file /nonexistent/ca.pem"), "{}", error.message);
+        let error = client.connect(&wss("", ""), &Target::new("127.0.0.1:9", "demo")).unwrap_err();
+        assert_eq!(error.code, ErrorCode::InvalidAddress, "{}", error.message);
+        let udp = Settings { transport: TransportKind::Udp as i64, auth_once: true, ..Settings::default() };
+        let error = client.connect(&udp, &Target::new("127.0.0.1:9", "demo")).unwrap_err();
+        assert!(error.message.contains("holds none"), "{}", error.message);
+        assert!(!client.has_auth_once());
+        let bad = [(GdValue::String("expected_protocol".into()), GdValue::Int(5))];
+        let error = auth_values(&bad).unwrap_err();
+        assert!(
+            error.message.contains("expected_protocol must be TRANSPORT_UDP (0) or TRANSPORT_TCP (1)"),
+            "{}",
+            error.message
+        );
+    }
+
+    #[test]
+    fn a_wss_player_sees_tls_statuses_and_its_auth_once_credentials_serve_a_udp_connection() {
+        let server = TestServer::start();
+        let wss = server.server().wss().expect("the server listens for WSS").clone();
+        let fingerprint = crate::codes::format_key(wss.certificate_sha256);
+        let settings = Settings {
+            transport: TransportKind::WebSocketSecure as i64,
+            certificate_fingerprint: fingerprint.clone(),
+            ..Settings::default()
+        };
+        let values = auth_values(&[
+            (GdValue::String("auth_type".into()), GdValue::Int(auth::TYPE_NONE)),
+            (GdValue::String("expected_protocol".into()), GdValue::Int(TransportKind::Udp as i64)),
+        ])
+        .unwrap();
+        let target = Target { auth: values.as_ref(), ..Target::new(&wss.url, "demo") };
+        let mut player = Player::connect_to(&target, &settings);
+        let connected = player.status(StatusCode::EncryptionEstablished);
+        assert!(connected.message.contains("TLS protects the connection"), "{}", connected.message);
+        assert_eq!(player.client.state(), PeerState::Encrypted);
+        assert_eq!(player.client.stats().protocol_version, 4);
+        let answer = player.response(auth::OP_AUTHENTICATE);
+        assert_eq!(answer.return_code, 0, "{:?}", answer.debug_message);
+        assert!(param(&answer.data, auth::PARAM_TOKEN).is_some(), "the token reaches the script");
+        assert!(param(&answer.data, sealnet::auth::PARAM_AUTH_ONCE_SECRET).is_none(), "the secret does not");
+        assert!(player.client.has_auth_once());
+        player.join("godot-wss");
+        player.client.disconnect();
+        player.status(StatusCode::Disconnect);
+
+        // A wrong fingerprint: 1022, then 1025.
+        let mut wrong = fingerprint.into_bytes();
+        wrong[0] = if wrong[0] == b'0' { b'1' } else { b'0' };
+        let wrong = Settings { certificate_fingerprint: String::from_utf8(wrong).unwrap(), ..settings.clone() };
+        player.client.connect(&wrong, &Target::new(&wss.url, "demo")).unwrap();
+        let refused = player.status(StatusCode::SecurityExceptionOnConnect);
+        assert!(refused.message.contains("does not match the pinned fingerprint"), "{}", refused.message);
+        player.status(StatusCode::Disconnect);
+
+        // The credentials outlive the peers of this client: UDP, authenticated by the key exchange.
+        assert!(player.client.has_auth_once());
+        let udp = Settings { transport: TransportKind::Udp as i64, auth_once: true, ..Settings::default() };
+        player.client.connect(&udp, &Target::new(&server.udp_address, "demo")).unwrap();
+        player.status(StatusCode::EncryptionEstablished);
+        assert_eq!(player.client.auth_state(), AuthState::Authenticated);
+        player.join("godot-auth-once");
+        player.client.shutdown();
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-use sealnet::peer::{PeerError, PeerEvent, TransportKind};
+use sealnet::peer::{CertificateCheck, PeerError, PeerEvent, TransportKind};
 use sealnet::protocol::codec::{CodecError, Params};
 use sealnet::protocol::frame::{Delivery, LATEST_VERSION, PROTOCOL_VERSION};
 use sealnet::protocol::message::{EventData, OperationResponse};
@@ -144,6 +144,10 @@ impl From<PeerError> for ErrorCode {
             PeerError::Session(error) => error.into(),
             // Authentication values that cannot be sent (a token authentication without any token).
             PeerError::Auth(_) => ErrorCode::InvalidArgument,
+            // A WSS address that is not a wss:// URL the peer takes.
+            PeerError::InvalidUrl(_) => ErrorCode::InvalidAddress,
+            // A CA file that cannot be read, a Noise pin over WSS, auth_once without credentials.
+            PeerError::Options(_) => ErrorCode::InvalidArgument,
         }
     }
 }
@@ -529,10 +533,26 @@ pub fn millis_arg(what: &str, value: i64) -> Result<std::time::Duration, Failure
 pub fn transport_arg(value: i64) -> Result<TransportKind, Failure> {
     u32::try_from(value).ok().and_then(TransportKind::from_number).ok_or_else(|| {
         Failure::argument(format!(
-            "transport must be TRANSPORT_UDP (0) or TRANSPORT_TCP (1), not {value} (WebSocket, 4 and 5, is not \
-             in this build yet)"
+            "transport must be TRANSPORT_UDP (0), TRANSPORT_TCP (1) or TRANSPORT_WSS (5), not {value} (plain \
+             WebSocket, 4, is not offered)"
         ))
     })
+}
+
+/// Checks the `certificate_fingerprint` and `ca_file` properties: at most one of them, the
+/// fingerprint as 64 hex digits (separators allowed, as for a key).
+pub fn certificate_arg(fingerprint: &str, ca_file: &str) -> Result<CertificateCheck, Failure> {
+    let pinned = parse_hex32(fingerprint).ok_or_else(|| {
+        Failure::argument("certificate_fingerprint must be empty or 64 hex digits (the sha256 the server prints)")
+    })?;
+    match (pinned, ca_file.is_empty()) {
+        (None, true) => Ok(CertificateCheck::SystemRoots),
+        (Some(fingerprint), true) => Ok(CertificateCheck::Fingerprint(fingerprint)),
+        (None, false) => Ok(CertificateCheck::CaFile(ca_file.into())),
+        (Some(_), false) => Err(Failure::argument(
+            "certificate_fingerprint and ca_file are both set; a connection checks one or the other",
+        )),
+    }
 }
 
 /// Checks the `max_protocol_version` property: a version this build speaks.
@@ -547,21 +567,25 @@ pub fn protocol_version_arg(value: i64) -> Result<u8, Failure> {
 /// Parses the `server_key_pin` property: empty for no pin, else 64 hex digits (either case; spaces,
 /// colons and a trailing newline around or between the digits are ignored, so a pasted key works).
 pub fn parse_key_pin(text: &str) -> Result<Option<[u8; 32]>, Failure> {
+    parse_hex32(text)
+        .ok_or_else(|| Failure::argument("server_key_pin must be empty or 64 hex digits (the server's public key)"))
+}
+
+/// 32 bytes written as 64 hex digits (spaces, tabs, line ends and colons ignored); `Some(None)` for
+/// none at all, `None` for anything else.
+fn parse_hex32(text: &str) -> Option<Option<[u8; 32]>> {
     let digits: Vec<u8> = text.bytes().filter(|byte| !matches!(byte, b' ' | b'\t' | b'\r' | b'\n' | b':')).collect();
     if digits.is_empty() {
-        return Ok(None);
+        return Some(None);
     }
-    let invalid = || Failure::argument("server_key_pin must be empty or 64 hex digits (the server's public key)");
     if digits.len() != 64 {
-        return Err(invalid());
+        return None;
     }
     let mut key = [0u8; 32];
     for (byte, pair) in key.iter_mut().zip(digits.chunks_exact(2)) {
-        let high = hex_digit(pair[0]).ok_or_else(invalid)?;
-        let low = hex_digit(pair[1]).ok_or_else(invalid)?;
-        *byte = high << 4 | low;
+        *byte = hex_digit(pair[0])? << 4 | hex_digit(pair[1])?;
     }
-    Ok(Some(key))
+    Some(Some(key))
 }
 
 fn hex_digit(byte: u8) -> Option<u8> {

@@ -7,10 +7,10 @@
 use std::collections::VecDeque;
 
 use godot::builtin::{AnyDictionary, Callable, GString, PackedByteArray, VarDictionary, Variant};
-use godot::classes::{INode, Node};
+use godot::classes::{INode, Node, ProjectSettings};
 use godot::global::godot_error;
 use godot::meta::ToGodot;
-use godot::obj::{Base, WithUserSignals};
+use godot::obj::{Base, Singleton, WithUserSignals};
 use godot::register::{godot_api, GodotClass};
 
 use sealnet::auth::AuthValues;
@@ -47,11 +47,29 @@ pub struct SealnetPeer {
     /// (`get_protocol_version()`). TCP only: UDP connections speak version 3.
     #[export(range = (1.0, 2.0))]
     max_protocol_version: i64,
-    /// How the next connections travel (Photon's `ConnectionProtocol`): `TRANSPORT_TCP` (the default)
-    /// or `TRANSPORT_UDP`, where each operation's delivery mode and channel apply and the key exchange
-    /// always runs at once. A UDP server that does not answer is found out by the timeout (status 1040).
-    #[export(enum = (Udp = 0, Tcp = 1))]
+    /// How the next connections travel (Photon's `ConnectionProtocol`): `TRANSPORT_TCP` (the default),
+    /// `TRANSPORT_UDP`, where each operation's delivery mode and channel apply and the key exchange
+    /// always runs at once (a UDP server that does not answer is found out by the timeout, status
+    /// 1040), or `TRANSPORT_WSS`: WebSocket over TLS to a `wss://host:port/path` address, where TLS
+    /// protects every frame and no key exchange runs (status 1024, then at once 1048; the state is
+    /// `STATE_ENCRYPTED`; sends with `encrypt` succeed; `server_key_pin` must be empty).
+    #[export(enum = (Udp = 0, Tcp = 1, WebSocketSecure = 5))]
     transport: i64,
+    /// `TRANSPORT_WSS`: the server certificate's SHA-256 as 64 hex digits (sealnet-server prints it):
+    /// exactly that certificate is accepted. Empty checks the chain (`ca_file`, else the system's trust
+    /// store). A certificate the check refuses gives status 1022, then 1025.
+    #[export]
+    certificate_fingerprint: GString,
+    /// `TRANSPORT_WSS`: a PEM file of the CA certificates to trust instead of the system's (a path, or
+    /// `res://` / `user://`); empty uses the system's trust store. Not together with
+    /// `certificate_fingerprint`.
+    #[export(file = "*.pem,*.crt")]
+    ca_file: GString,
+    /// `TRANSPORT_UDP` / `TRANSPORT_TCP`: present the AuthOnceWss credentials held (`has_auth_once()`,
+    /// from a WSS authentication with `expected_protocol`) in the key exchange, which then
+    /// authenticates the connection: no Authenticate is sent, and `set_auth_values({})` must be in force.
+    #[export]
+    auth_once: bool,
     /// How often the peer pings the server; round-trip time and server time come from the pongs.
     #[export(range = (1.0, 60000.0, or_greater, suffix = "ms"))]
     ping_interval_ms: i64,
@@ -76,6 +94,9 @@ impl INode for SealnetPeer {
             max_protocol_version: defaults.max_protocol_version,
             ping_interval_ms: defaults.ping_interval_ms,
             transport: defaults.transport,
+            certificate_fingerprint: GString::new(),
+            ca_file: GString::new(),
+            auth_once: false,
             client: Client::new(),
             auth: None,
             types: Types::default(),
@@ -244,6 +265,9 @@ impl SealnetPeer {
     /// `transport`: TCP, the default, Photon's `ConnectionProtocol.Tcp`.
     #[constant]
     const TRANSPORT_TCP: i64 = TransportKind::Tcp as i64;
+    /// `transport`: WebSocket over TLS (protocol version 4), Photon's `ConnectionProtocol.WebSocketSecure`.
+    #[constant]
+    const TRANSPORT_WSS: i64 = TransportKind::WebSocketSecure as i64;
 
     /// `auth_type` of `set_auth_values`: the server asks the studio's backend about `connection_token`.
     #[constant]
@@ -319,6 +343,9 @@ impl SealnetPeer {
             max_protocol_version: self.max_protocol_version,
             ping_interval_ms: self.ping_interval_ms,
             transport: self.transport,
+            certificate_fingerprint: self.certificate_fingerprint.to_string(),
+            ca_file: globalize(&self.ca_file),
+            auth_once: self.auth_once,
         };
         let (address, app_id) = (address.to_string(), app_id.to_string());
         let (app_version, server_key_pin) = (app_version.to_string(), server_key_pin.to_string());
@@ -337,7 +364,9 @@ impl SealnetPeer {
     /// with `auth_type` (`AUTH_NONE`, the default, `AUTH_CUSTOM` or `AUTH_TOKEN`), `connection_token`
     /// (PackedByteArray, at most `MAX_CONNECTION_TOKEN` bytes, never truncated), `user_id` (String),
     /// `params` (Dictionary of String to String), `data` (PackedByteArray) and `token`
-    /// (PackedByteArray, for `AUTH_TOKEN`; without it the latest token held is presented). `{}` stops
+    /// (PackedByteArray, for `AUTH_TOKEN`; without it the latest token held is presented) and
+    /// `expected_protocol` (`TRANSPORT_UDP` or `TRANSPORT_TCP`: over `TRANSPORT_WSS`, ask for the
+    /// AuthOnceWss secret a later connection with `auth_once` uses; the answer's data never holds it). `{}` stops
     /// authenticating. The peer then authenticates by itself right after the key exchange (which must be
     /// automatic); the answer is an `operation_response` with `OP_AUTHENTICATE` or
     /// `OP_AUTHENTICATE_ONCE`. Returns 0, or `ERR_INVALID_ARGUMENT` (printing the size and the limit, or
@@ -347,6 +376,14 @@ impl SealnetPeer {
         let entries = variant::entries_from_dictionary(&values, &self.types);
         let result = client::auth_values(&entries).map(|values| self.auth = values);
         report("set_auth_values", result)
+    }
+
+    /// Whether AuthOnceWss credentials are held (from an authentication over `TRANSPORT_WSS` with
+    /// `expected_protocol` in `set_auth_values`), for a UDP or TCP connection with `auth_once`. The
+    /// secret itself never reaches scripts.
+    #[func]
+    fn has_auth_once(&self) -> bool {
+        self.client.has_auth_once()
     }
 
     /// Where this connection's authentication stands: one of the `AUTH_STATE_*` constants.
@@ -604,4 +641,13 @@ impl SealnetPeer {
             }
         }
     }
+}
+
+/// A `ca_file` as the operating system names it: `res://` and `user://` paths become absolute ones.
+fn globalize(path: &GString) -> String {
+    let text = path.to_string();
+    if text.starts_with("res://") || text.starts_with("user://") {
+        return ProjectSettings::singleton().globalize_path(path).to_string();
+    }
+    text
 }

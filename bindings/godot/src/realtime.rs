@@ -67,8 +67,8 @@ impl RealtimeSettings {
             max_protocol_version: self.max_protocol_version,
             ping_interval_ms: self.ping_interval_ms,
             // Only the peer configuration is taken from these settings; the realtime client connects
-            // over TCP.
-            transport: Settings::default().transport,
+            // over TCP (the transport and WSS settings stay their defaults).
+            ..Settings::default()
         }
         .peer_config()?;
         if self.master_addresses.is_empty() {
