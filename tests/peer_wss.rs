@@ -295,7 +295,9 @@ fn a_certificate_the_check_refuses_is_a_security_exception() {
     over_wss(&peer, &server.wss_url, CertificateCheck::SystemRoots);
     let statuses = statuses_until(&peer, StatusCode::Disconnect);
     assert_eq!(codes(&statuses), [StatusCode::SecurityExceptionOnConnect, StatusCode::Disconnect], "{statuses:?}");
-    assert!(statuses[0].message.contains("is not trusted"), "{}", statuses[0].message);
+    // (Or, on a machine without a trust store, refused for that, with its own message.)
+    let message = &statuses[0].message;
+    assert!(message.contains("is not trusted") || message.contains("holds no root certificate"), "{message}");
     peer.shutdown();
 }
 
@@ -712,7 +714,8 @@ mod in_process {
         config.session.connect_timeout = Duration::from_millis(600);
         let peer = Peer::new(config);
         let started = std::time::Instant::now();
-        connect(&peer, &format!("wss://localhost:{port}/"), CertificateCheck::SystemRoots);
+        // A pin rather than the system roots: the outcome must not depend on this machine's trust store.
+        connect(&peer, &format!("wss://localhost:{port}/"), CertificateCheck::Fingerprint([0; 32]));
         let statuses = statuses_until(&peer, StatusCode::Disconnect);
         let took = started.elapsed();
         assert_eq!(codes(&statuses), [StatusCode::TimeoutDisconnect, StatusCode::Disconnect], "{statuses:?}");
@@ -730,7 +733,7 @@ mod in_process {
             let _ = std::io::Write::write_all(&mut tcp, b"HTTP/1.1 400 Bad Request\r\n\r\n");
         });
         let peer = new_peer();
-        connect(&peer, &format!("wss://localhost:{port}/"), CertificateCheck::SystemRoots);
+        connect(&peer, &format!("wss://localhost:{port}/"), CertificateCheck::Fingerprint([0; 32]));
         let statuses = statuses_until(&peer, StatusCode::Disconnect);
         assert_eq!(codes(&statuses), [StatusCode::ExceptionOnConnect, StatusCode::Disconnect], "{statuses:?}");
         assert!(statuses[0].message.contains("TLS handshake with localhost failed"), "{}", statuses[0].message);

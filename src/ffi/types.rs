@@ -169,7 +169,8 @@ pub struct peer_connect_options_t {
     /// PEER_TRANSPORT_WSS: a PEM file of the CA certificates the server's certificate must chain to
     /// (for the URL's host name), instead of the system's trust store; NULL (default): the system's
     /// trust store. Read during the call (the peer keeps the certificates): a file that cannot be
-    /// read or holds no certificate gives PEER_RESULT_INVALID_ARGUMENT. Ignored by other transports.
+    /// read or holds no certificate gives PEER_RESULT_INVALID_ARGUMENT. Other transports do not use
+    /// it, but an empty path, or one set together with `pin_certificate`, is refused on any transport.
     pub ca_file: *const c_char,
     /// PEER_TRANSPORT_WSS with `pin_certificate` 1: the SHA-256 of the server certificate's DER
     /// encoding (sealnet-server prints it at start-up). Ignored otherwise.

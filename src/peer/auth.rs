@@ -68,6 +68,16 @@ impl AuthBoard {
         *self.token.lock() = Some(token);
     }
 
+    /// A fresh token for the player whose AuthOnceWss credentials these are: the server seals the
+    /// same secret into every token it refreshes, so the credentials take the fresh token and keep
+    /// working past the first token's lifetime.
+    fn refresh_auth_once(&self, token: &ServerToken) {
+        let mut credentials = self.auth_once.lock();
+        if let Some(current) = credentials.as_ref() {
+            *credentials = Some(current.with_token(token.bytes.clone()));
+        }
+    }
+
     /// Whether the peer holds AuthOnceWss credentials for a UDP or TCP connect.
     pub fn has_auth_once(&self) -> bool {
         self.auth_once.lock().is_some()
@@ -97,6 +107,9 @@ pub(crate) struct Authenticator {
     /// Whether TLS protects the connection (WSS): an AuthOnceWss secret is only taken from a
     /// response that travelled under TLS or encrypted.
     secure_transport: bool,
+    /// This connection's player is the one the AuthOnceWss credentials belong to (they were given
+    /// here, or its key exchange used them): its fresh tokens refresh the credentials.
+    credentials_player: std::cell::Cell<bool>,
 }
 
 impl Authenticator {
@@ -117,12 +130,13 @@ impl Authenticator {
 
     /// No authentication.
     pub fn none() -> Self {
-        Authenticator { request: None, auth_once: false, secure_transport: false }
+        Authenticator { request: None, auth_once: false, secure_transport: false, credentials_player: false.into() }
     }
 
     /// The connection's key exchange presents AuthOnceWss credentials.
     pub fn with_auth_once(mut self) -> Self {
         self.auth_once = true;
+        self.credentials_player.set(true);
         self
     }
 
@@ -172,9 +186,16 @@ impl Authenticator {
         let room_request = matches!(response.op_code, OP_JOIN_ROOM | OP_CREATE_ROOM | OP_JOIN_RANDOM_ROOM);
         if response.return_code == return_code::OK && (is_auth_response(response) || room_request) {
             if let Some(token) = ServerToken::from_params(&response.params) {
-                board.keep(token);
+                self.keep(token, board);
             }
         }
+    }
+
+    fn keep(&self, token: ServerToken, board: &AuthBoard) {
+        if self.credentials_player.get() {
+            board.refresh_auth_once(&token);
+        }
+        board.keep(token);
     }
 
     /// Takes parameter 192 out of an answer to Authenticate. Kept only from a successful answer that
@@ -182,12 +203,23 @@ impl Authenticator {
     /// travelled in clear (a server at fault) is dropped, never used.
     fn take_auth_once_secret(&self, response: &mut OperationResponse, encrypted: bool, board: &AuthBoard) {
         // Removed (and its bytes wiped) whatever happens next: the host never sees a secret.
-        let Some(secret) = take_auth_once_secret(&mut response.params) else { return };
-        if !(self.secure_transport || encrypted) || response.return_code != return_code::OK {
+        let secret = take_auth_once_secret(&mut response.params);
+        if response.return_code != return_code::OK {
+            return;
+        }
+        let Some(secret) = secret else {
+            // A new authentication without a secret (another player, say): the old credentials
+            // would connect as someone this peer no longer is.
+            board.forget_auth_once();
+            self.credentials_player.set(false);
+            return;
+        };
+        if !(self.secure_transport || encrypted) {
             return;
         }
         if let Some(token) = ServerToken::from_params(&response.params) {
             *board.auth_once.lock() = Some(AuthOnceCredentials::new(token.bytes, &secret));
+            self.credentials_player.set(true);
         }
     }
 
@@ -195,8 +227,57 @@ impl Authenticator {
     pub fn on_event(&self, event: &EventData, board: &AuthBoard) {
         if event.code == EVENT_AUTH {
             if let Some(token) = ServerToken::from_params(&event.params) {
-                board.keep(token);
+                self.keep(token, board);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::PARAM_AUTH_ONCE_SECRET;
+    use crate::protocol::codec::Params;
+    use crate::protocol::status::op_code;
+
+    fn answer(token: &[u8], secret: Option<[u8; 32]>) -> OperationResponse {
+        let mut params = Params::new();
+        ServerToken { bytes: token.to_vec(), expires_at_ms: 1 }.insert_into(&mut params);
+        if let Some(secret) = secret {
+            params.insert(PARAM_AUTH_ONCE_SECRET, secret.to_vec());
+        }
+        OperationResponse { op_code: op_code::AUTHENTICATE, return_code: return_code::OK, debug_message: None, params }
+    }
+
+    #[test]
+    fn the_secret_is_taken_out_and_fresh_tokens_of_its_player_refresh_the_credentials() {
+        let board = AuthBoard::default();
+        let wss = Authenticator::none().over_secure_transport();
+        let mut first = answer(b"first", Some([7; 32]));
+        wss.on_response(&mut first, false, &board);
+        assert!(first.params.get(PARAM_AUTH_ONCE_SECRET).is_none(), "the host never sees the secret");
+        assert_eq!(board.auth_once_credentials().unwrap().token(), b"first");
+
+        // On the AuthOnce connection, an AuthEvent's fresh token replaces the one in the credentials.
+        let udp = Authenticator::none().with_auth_once();
+        let mut params = Params::new();
+        ServerToken { bytes: b"fresh".to_vec(), expires_at_ms: 2 }.insert_into(&mut params);
+        udp.on_event(&EventData { code: EVENT_AUTH, sender: 0, params }, &board);
+        let credentials = board.auth_once_credentials().unwrap();
+        assert_eq!((credentials.token(), credentials.secret()), (&b"fresh"[..], &[7; 32]));
+    }
+
+    #[test]
+    fn a_later_authentication_without_a_secret_forgets_the_credentials() {
+        let board = AuthBoard::default();
+        let wss = Authenticator::none().over_secure_transport();
+        wss.on_response(&mut answer(b"ada", Some([7; 32])), false, &board);
+        assert!(board.has_auth_once());
+        // Someone else logs in on this peer: the old credentials would connect as Ada.
+        wss.on_response(&mut answer(b"bob", None), true, &board);
+        assert!(!board.has_auth_once());
+        // And a secret that came in clear is never kept.
+        Authenticator::none().on_response(&mut answer(b"eve", Some([9; 32])), false, &board);
+        assert!(!board.has_auth_once());
     }
 }

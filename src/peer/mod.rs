@@ -290,6 +290,8 @@ impl Peer {
             PinChoice::Key(key) => config.server_key_pin = Some(key),
             PinChoice::None => config.server_key_pin = None,
         }
+        // Credentials in the configuration are not a standing order: only a connect that asks uses them.
+        config.auth_once = None;
         if security.auth_once {
             if transport == TransportKind::WebSocketSecure {
                 let message = "auth_once is for UDP and TCP connects: over WSS no key exchange runs to carry it \

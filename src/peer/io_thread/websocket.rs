@@ -24,11 +24,9 @@ use super::{Driver, Failure, ReadTurn, READ_TURN};
 use crate::peer::connect::Attempts;
 use crate::peer::tls::{self, Trust};
 use crate::peer::transport::WebSocketTarget;
-use crate::protocol::frame::frames;
+use crate::protocol::frame::{frames, MAX_HEADER_LEN};
 use crate::protocol::status::StatusCode;
 
-/// Room, beyond the largest frame body, for the frame header in a WebSocket message.
-const HEADER_ROOM: usize = 64;
 /// WebSocket bytes gathered before tungstenite writes them to TLS; every write turn flushes anyway,
 /// so this only groups a turn's frames into fewer TLS records.
 const WRITE_BUFFER: usize = 64 * 1024;
@@ -68,7 +66,8 @@ enum Upgrade {
 impl Opening {
     /// Attempts use tokens from `first_token` upwards, one per address.
     pub fn new(first_token: usize, server: WebSocketTarget, trust: Trust, max_frame_body: u32) -> Self {
-        let max_message = max_frame_body as usize + HEADER_ROOM;
+        // A message holds one frame: its body and the largest header.
+        let max_message = max_frame_body as usize + MAX_HEADER_LEN;
         Opening { first_token, server, trust, max_message, stage: Stage::Resolving }
     }
 

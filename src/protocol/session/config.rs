@@ -88,6 +88,11 @@ impl AuthOnceCredentials {
         &self.token
     }
 
+    /// The same secret with a fresh token (servers seal the secret into every token they refresh).
+    pub fn with_token(&self, token: Vec<u8>) -> Self {
+        AuthOnceCredentials { token, secret: self.secret.clone() }
+    }
+
     pub(crate) fn secret(&self) -> &[u8; 32] {
         &self.secret
     }
