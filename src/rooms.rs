@@ -21,7 +21,8 @@ pub const EVENT_LEAVE: u8 = 254;
 pub const ROOM_NAME: u8 = 255;
 /// Parameter: an actor number (Int).
 pub const ACTOR_NR: u8 = 254;
-/// Parameter: the actor numbers in the room (Array of Int).
+/// Parameter: the actor numbers in the room (Array of Int); in a RaiseEvent, the actors the event goes
+/// to instead of its receiver group.
 pub const ACTOR_LIST: u8 = 252;
 /// Parameter: event code of a RaiseEvent (Int, 0..=[`MAX_CLIENT_EVENT_CODE`]).
 pub const CODE: u8 = 244;
@@ -33,6 +34,16 @@ pub const RECEIVER_GROUP: u8 = 246;
 pub const SKIPPED: u8 = 241;
 /// Response parameter: recipients the event was queued for (Int).
 pub const DELIVERED: u8 = 240;
+
+/// Parameter of a RaiseEvent: the interest group the event goes to (Byte, 1 to 255; 0 or absent: no
+/// interest group). Only members subscribed to it (ChangeGroups) within the receiver group get it.
+pub const INTEREST_GROUP: u8 = 240;
+/// Operation: change the connection's interest-group subscriptions in its room.
+pub const OP_CHANGE_GROUPS: u8 = 248;
+/// Parameter of ChangeGroups: the groups to leave (ByteArray; empty: every group), applied first.
+pub const GROUPS_REMOVE: u8 = 239;
+/// Parameter of ChangeGroups: the groups to join (ByteArray; empty: every group).
+pub const GROUPS_ADD: u8 = 238;
 
 /// Receiver group: every member except the sender (the default).
 pub const RECEIVERS_OTHERS: i32 = 0;

@@ -2,6 +2,7 @@
 
 mod admin;
 mod admission;
+pub mod audience;
 pub mod auth;
 mod authenticate;
 pub mod config;

@@ -15,6 +15,7 @@ use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::session::SessionError;
 use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
 
+use crate::audience::Audience;
 use crate::authenticate;
 use crate::config::Role;
 use crate::connection::Connection;
@@ -59,6 +60,7 @@ pub(crate) fn handle(
         op if matchmaking::is_room_request(op) => room_request(conn, &request, options),
         op_code::LEAVE_ROOM => leave(conn),
         op_code::RAISE_EVENT => raise(conn, request, options),
+        op_code::CHANGE_GROUPS => change_groups(conn, &request),
         // The request arrived encrypted (the core refuses it otherwise).
         op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE => {
             authenticate::handle(conn, &request, options);
@@ -201,6 +203,10 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
         return Some(error(OP, return_code::INVALID_OPERATION, message));
     };
 
+    let (targets, interest) = match audience_of(&request.params) {
+        Ok(audience) => audience,
+        Err(message) => return Some(error(OP, return_code::INVALID_OPERATION, message)),
+    };
     let sender = membership.actor;
     if let Some(data) = request.params.get(codes::DATA) {
         // The limit is on the data, not on the relayed event around it, so any request within it
@@ -257,7 +263,12 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     let size = body.len();
     let needs_version = event.params.required_version();
     let relayed = RelayedEvent { body, needs_version, relayed_at: Instant::now() };
-    let outcome = membership.room.relay(sender, group, relayed, options);
+    let audience = match (&targets, interest) {
+        (Some(actors), _) => Audience::Actors(actors),
+        (None, Some(interest)) => Audience::Interest(group, interest),
+        (None, None) => Audience::Group(group),
+    };
+    let outcome = membership.room.relay(sender, audience, relayed, options);
     let counters = conn.shared.shards.counters();
     let encrypted = options.encrypt as usize;
     if outcome.busy {
@@ -353,4 +364,55 @@ pub(crate) fn rejection(op: u8, code: i16, message: String) -> OperationResponse
     let code = if code == return_code::OK { return_code::PLUGIN_REJECTED } else { code };
     let message = if message.is_empty() { "rejected by a server plugin".to_owned() } else { message };
     error(op, code, truncated(message))
+}
+
+/// The target actors (ascending, without repeats) and the interest group of a RaiseEvent, when it
+/// names them. Nothing is allocated for a RaiseEvent that names neither.
+fn audience_of(params: &Params) -> Result<(Option<Vec<i32>>, Option<u8>), String> {
+    let targets = match params.get(codes::ACTOR_LIST) {
+        None => None,
+        Some(Value::IntArray(actors)) => Some(actors.clone()),
+        Some(Value::Array(items)) => Some(
+            items
+                .iter()
+                .map(|item| match item {
+                    Value::Int(actor) => Ok(*actor),
+                    _ => Err(()),
+                })
+                .collect::<Result<Vec<i32>, ()>>()
+                .map_err(|()| format!("parameter {} (target actors) must be an array of Int", codes::ACTOR_LIST))?,
+        ),
+        Some(_) => return Err(format!("parameter {} (target actors) must be an array of Int", codes::ACTOR_LIST)),
+    };
+    let targets = targets.map(|mut actors| {
+        actors.sort_unstable();
+        actors.dedup();
+        actors
+    });
+    let interest = match params.get(codes::INTEREST_GROUP) {
+        None | Some(Value::Byte(0)) => None,
+        Some(Value::Byte(group)) => Some(*group),
+        Some(_) => return Err(format!("parameter {} (interest group) must be a Byte", codes::INTEREST_GROUP)),
+    };
+    Ok((targets, interest))
+}
+
+/// ChangeGroups (248): leaves the groups of 239, then joins those of 238 (an empty list: every group).
+fn change_groups(conn: &mut Connection, request: &OperationRequest) -> Option<OperationResponse> {
+    const OP: u8 = op_code::CHANGE_GROUPS;
+    let Some(membership) = conn.membership.as_ref() else {
+        let message = "join a room before changing interest groups";
+        return Some(error(OP, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.into()));
+    };
+    let list = |key: u8| match request.params.get(key) {
+        None => Ok(None),
+        Some(Value::Bytes(groups)) => Ok(Some(groups.as_slice())),
+        Some(_) => Err(format!("parameter {key} (interest groups) must be a ByteArray")),
+    };
+    let (remove, add) = match (list(codes::GROUPS_REMOVE), list(codes::GROUPS_ADD)) {
+        (Ok(remove), Ok(add)) => (remove, add),
+        (Err(message), _) | (_, Err(message)) => return Some(error(OP, return_code::INVALID_OPERATION, message)),
+    };
+    membership.room.change_groups(membership.actor, remove, add);
+    Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params: Params::new() })
 }

@@ -21,14 +21,15 @@ use sealnet::protocol::sealing::SendOptions;
 use sealnet::protocol::status::DisconnectReason;
 use tokio::sync::{mpsc, Notify};
 
+use crate::audience::{Audience, GroupSet};
 use crate::plugin::ReceiverGroup;
 pub use sealnet::rooms::{JoinMode, RoomOptions};
 
 /// Photon's parameter and event codes used by the room operations (defined once, in the core crate).
 pub mod codes {
     pub use sealnet::rooms::{
-        ACTOR_LIST, ACTOR_NR, CODE, DATA, DELIVERED, EVENT_JOIN, EVENT_LEAVE, MAX_CLIENT_EVENT_CODE, RECEIVER_GROUP,
-        ROOM_NAME, SKIPPED,
+        ACTOR_LIST, ACTOR_NR, CODE, DATA, DELIVERED, EVENT_JOIN, EVENT_LEAVE, GROUPS_ADD, GROUPS_REMOVE,
+        INTEREST_GROUP, MAX_CLIENT_EVENT_CODE, RECEIVER_GROUP, ROOM_NAME, SKIPPED,
     };
 }
 
@@ -252,6 +253,8 @@ struct RoomState {
     /// The next actor number to hand out; numbers are never reused within a room.
     next_actor: i32,
     members: BTreeMap<i32, Arc<Peer>>,
+    /// Interest-group subscriptions, only of members that have any.
+    groups: BTreeMap<i32, GroupSet>,
 }
 
 /// A connection's place in a room. Dropping it does not leave the room: call [`Rooms::leave`].
@@ -338,7 +341,7 @@ impl Rooms {
                 let room = Arc::new(Room {
                     name: name.to_owned(),
                     options,
-                    state: Mutex::new(RoomState { next_actor: 1, members: BTreeMap::new() }),
+                    state: Mutex::new(RoomState { next_actor: 1, members: BTreeMap::new(), groups: BTreeMap::new() }),
                     budget: self.budget.clone(),
                     max_clear_body: self.max_clear_body,
                 });
@@ -371,6 +374,7 @@ impl Rooms {
         if state.members.remove(&membership.actor).is_none() {
             return state.members.keys().copied().collect();
         }
+        state.groups.remove(&membership.actor);
         self.members.fetch_sub(1, Ordering::Relaxed);
         let remaining: Vec<i32> = state.members.keys().copied().collect();
         if remaining.is_empty() {
@@ -453,12 +457,33 @@ impl Room {
         &self.name
     }
 
-    /// Queues an encoded event for the receiver group. An encrypted event is never queued for a member
+    /// ChangeGroups (248) for `actor`: its interest-group subscriptions after the change.
+    pub fn change_groups(&self, actor: i32, remove: Option<&[u8]>, add: Option<&[u8]>) -> GroupSet {
+        let mut state = lock(&self.state);
+        if !state.members.contains_key(&actor) {
+            return GroupSet::default();
+        }
+        let groups = state.groups.entry(actor).or_default();
+        groups.change(remove, add);
+        let now = *groups;
+        if now.is_empty() {
+            state.groups.remove(&actor);
+        }
+        now
+    }
+
+    /// Queues an encoded event for its audience. An encrypted event is never queued for a member
     /// without keys, nor one too large for a connection without keys, nor one holding value types
     /// newer than the member's protocol version (`needs_version`), which it could not decode: that
     /// member is counted in `skipped` or `outdated` instead. Nothing is queued while the server-wide
     /// output budget is used up.
-    pub fn relay(&self, sender: i32, group: ReceiverGroup, event: RelayedEvent, options: SendOptions) -> RelayOutcome {
+    pub fn relay(
+        &self,
+        sender: i32,
+        audience: Audience<'_>,
+        event: RelayedEvent,
+        options: SendOptions,
+    ) -> RelayOutcome {
         let RelayedEvent { body, needs_version, relayed_at } = event;
         let state = lock(&self.state);
         let mut outcome = RelayOutcome::default();
@@ -482,14 +507,34 @@ impl Room {
                 Offer::Closed => {}
             }
         };
-        match group {
-            ReceiverGroup::Others => {
-                state.members.iter().filter(|(actor, _)| **actor != sender).for_each(|(_, peer)| send(peer))
+        let (group, interest) = match audience {
+            Audience::Group(group) => (group, None),
+            Audience::Interest(group, interest) => (group, Some(interest)),
+            Audience::Actors(actors) => {
+                actors.iter().filter_map(|actor| state.members.get(actor)).for_each(&mut send);
+                self.budget.charge(body.len() * outcome.delivered as usize);
+                return outcome;
             }
-            ReceiverGroup::All => state.members.values().for_each(&mut send),
+        };
+        // An interest group narrows the receiver group to its subscribers; without one (the plain
+        // RaiseEvent) nothing is looked up.
+        let subscribed = |actor: &i32| {
+            interest.is_none_or(|interest| state.groups.get(actor).is_some_and(|groups| groups.contains(interest)))
+        };
+        match group {
+            ReceiverGroup::Others => state
+                .members
+                .iter()
+                .filter(|(actor, _)| **actor != sender && subscribed(actor))
+                .for_each(|(_, peer)| send(peer)),
+            ReceiverGroup::All => {
+                state.members.iter().filter(|(actor, _)| subscribed(actor)).for_each(|(_, peer)| send(peer))
+            }
             ReceiverGroup::MasterClient => {
-                if let Some(master) = state.members.values().next() {
-                    send(master)
+                if let Some((actor, master)) = state.members.iter().next() {
+                    if subscribed(actor) {
+                        send(master)
+                    }
                 }
             }
         }
@@ -626,12 +671,13 @@ mod tests {
         while next_event(&mut c_rx).is_some() {}
 
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
-        let outcome = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::ENCRYPTED);
+        let outcome =
+            a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), body.clone().into(), SendOptions::ENCRYPTED);
         assert_eq!(outcome, RelayOutcome { delivered: 1, skipped: 1, ..Default::default() });
         assert!(next_event(&mut b_rx).unwrap().1);
         assert!(next_event(&mut c_rx).is_none());
 
-        let outcome = a_in.room.relay(1, ReceiverGroup::Others, body.into(), SendOptions::RELIABLE);
+        let outcome = a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), body.into(), SendOptions::RELIABLE);
         assert_eq!(outcome, RelayOutcome { delivered: 2, ..Default::default() });
         assert!(!next_event(&mut c_rx).unwrap().1);
     }
@@ -644,10 +690,41 @@ mod tests {
             peers.iter().map(|(peer, _)| rooms.join("r", peer, &Identity::default()).unwrap().0).collect();
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 2, 0][..]);
         let room = &memberships[1].room;
-        let relay = |group| room.relay(2, group, body.clone().into(), SendOptions::RELIABLE).delivered;
+        let relay = |group| room.relay(2, Audience::Group(group), body.clone().into(), SendOptions::RELIABLE).delivered;
         assert_eq!(relay(ReceiverGroup::Others), 2);
         assert_eq!(relay(ReceiverGroup::All), 3);
         assert_eq!(relay(ReceiverGroup::MasterClient), 1);
+    }
+
+    #[test]
+    fn interest_groups_narrow_the_receiver_group_and_target_actors_replace_it() {
+        let rooms = rooms();
+        let mut peers: Vec<_> = (0..4).map(|id| Peer::new(id, 16, MAX_QUEUED_BYTES)).collect();
+        let memberships: Vec<_> =
+            peers.iter().map(|(peer, _)| rooms.join("g", peer, &Identity::default()).unwrap().0).collect();
+        for (_, receiver) in &mut peers {
+            while next_event(receiver).is_some() {}
+        }
+        let room = &memberships[0].room;
+        room.change_groups(2, None, Some(&[5]));
+        room.change_groups(3, None, Some(&[]));
+        room.change_groups(4, None, Some(&[5, 6]));
+        room.change_groups(4, Some(&[5]), None);
+        let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 2, 0][..]);
+        let mut reached = |audience| {
+            room.relay(2, audience, body.clone().into(), SendOptions::RELIABLE);
+            let got: Vec<usize> =
+                (0..4).filter(|&index| next_event(&mut peers[index].1).is_some()).map(|index| index + 1).collect();
+            got
+        };
+        assert_eq!(reached(Audience::Interest(ReceiverGroup::Others, 5)), [3], "actor 2 sent it; 4 left group 5");
+        assert_eq!(reached(Audience::Interest(ReceiverGroup::All, 5)), [2, 3]);
+        assert_eq!(reached(Audience::Interest(ReceiverGroup::All, 6)), [3, 4]);
+        assert_eq!(reached(Audience::Interest(ReceiverGroup::MasterClient, 5)), Vec::<usize>::new(), "1 is not in 5");
+        assert_eq!(reached(Audience::Actors(&[1, 2, 9])), [1, 2], "named actors only, the sender too; 9 is not here");
+        // Leaving drops the subscriptions.
+        rooms.leave(&memberships[2]);
+        assert!(room.change_groups(3, None, None).is_empty());
     }
 
     #[test]
@@ -658,9 +735,10 @@ mod tests {
         let (a_in, _) = rooms.join("r", &a, &Identity::default()).unwrap();
         rooms.join("r", &slow, &Identity::default()).unwrap(); // its own join event takes one slot
         let body: Arc<[u8]> = Arc::from(&[1u8, 0, 0, 0, 1, 0][..]);
-        let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE);
+        let first =
+            a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), body.clone().into(), SendOptions::RELIABLE);
         assert_eq!(first.delivered, 1);
-        let second = a_in.room.relay(1, ReceiverGroup::Others, body.into(), SendOptions::RELIABLE);
+        let second = a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), body.into(), SendOptions::RELIABLE);
         assert_eq!(second, RelayOutcome { overflowed: 1, ..Default::default() });
         let kicked = block_on(slow.kicked());
         assert_eq!(kicked.0, DisconnectReason::SlowConsumer);
@@ -677,11 +755,21 @@ mod tests {
             b.taken(&item);
         }
         let body: Arc<[u8]> = Arc::from(vec![0u8; 40]);
-        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE).delivered, 1);
+        assert_eq!(
+            a_in.room
+                .relay(1, Audience::Group(ReceiverGroup::Others), body.clone().into(), SendOptions::RELIABLE)
+                .delivered,
+            1
+        );
         let item = b_rx.try_recv().unwrap();
         b.taken(&item);
-        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE).delivered, 1);
-        let over = a_in.room.relay(1, ReceiverGroup::Others, body.into(), SendOptions::RELIABLE);
+        assert_eq!(
+            a_in.room
+                .relay(1, Audience::Group(ReceiverGroup::Others), body.clone().into(), SendOptions::RELIABLE)
+                .delivered,
+            1
+        );
+        let over = a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), body.into(), SendOptions::RELIABLE);
         assert_eq!(over.overflowed, 1, "40 + 40 bytes exceed the 64-byte budget");
         assert_eq!(block_on(b.kicked()).0, DisconnectReason::SlowConsumer);
     }
@@ -713,13 +801,18 @@ mod tests {
         release_all(&mut b_rx);
         assert_eq!(budget.used(), 0, "the Join events were charged and released");
         let body: Arc<[u8]> = Arc::from(vec![0u8; 40]);
-        let first = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE);
+        let first =
+            a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), body.clone().into(), SendOptions::RELIABLE);
         assert_eq!(first.delivered, 1);
         assert_eq!(budget.used(), 40);
-        let refused = a_in.room.relay(1, ReceiverGroup::Others, body.clone().into(), SendOptions::RELIABLE);
+        let refused =
+            a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), body.clone().into(), SendOptions::RELIABLE);
         assert_eq!(refused, RelayOutcome { busy: true, ..Default::default() }, "40 + 2 x 40 bytes exceed 100");
         release_all(&mut b_rx);
-        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, body.into(), SendOptions::RELIABLE).delivered, 1);
+        assert_eq!(
+            a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), body.into(), SendOptions::RELIABLE).delivered,
+            1
+        );
     }
 
     #[test]
@@ -734,8 +827,11 @@ mod tests {
         rooms.join("r", &keyed, &Identity::default()).unwrap();
         let small: Arc<[u8]> = Arc::from(vec![0u8; 50]);
         let large: Arc<[u8]> = Arc::from(vec![0u8; 200]);
-        assert_eq!(a_in.room.relay(1, ReceiverGroup::Others, small.into(), SendOptions::RELIABLE).delivered, 2);
-        let outcome = a_in.room.relay(1, ReceiverGroup::Others, large.into(), SendOptions::RELIABLE);
+        assert_eq!(
+            a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), small.into(), SendOptions::RELIABLE).delivered,
+            2
+        );
+        let outcome = a_in.room.relay(1, Audience::Group(ReceiverGroup::Others), large.into(), SendOptions::RELIABLE);
         assert_eq!(outcome, RelayOutcome { delivered: 1, skipped: 1, ..Default::default() });
     }
 

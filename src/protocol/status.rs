@@ -231,4 +231,5 @@ pub mod op_code {
     pub const JOIN_RANDOM_ROOM: u8 = crate::rooms::OP_JOIN_RANDOM_ROOM;
     pub const LEAVE_ROOM: u8 = crate::rooms::OP_LEAVE_ROOM;
     pub const RAISE_EVENT: u8 = crate::rooms::OP_RAISE_EVENT;
+    pub const CHANGE_GROUPS: u8 = crate::rooms::OP_CHANGE_GROUPS;
 }
