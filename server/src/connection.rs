@@ -168,7 +168,38 @@ pub(crate) struct ClientInfo {
     pub(crate) app_version: String,
 }
 
+/// What a stream connection's loop may wait for in one turn.
+pub(crate) struct Turn {
+    /// Read the client: its output has not piled up, it is not throttled, no call is in flight.
+    pub(crate) readable: bool,
+    /// The next of the session's, the key exchange's, the throttle's and the authentication's timers.
+    pub(crate) timer: Option<Instant>,
+    pub(crate) authenticating: bool,
+    pub(crate) matchmaking: bool,
+}
+
 impl Connection {
+    /// The next turn of a stream loop (TCP or WSS) with `unsent` bytes of output waiting; `None` when
+    /// the client flooded and is being disconnected.
+    pub(crate) fn turn(&mut self, unsent: usize) -> Option<Turn> {
+        let throttled_until = match self.limits.read_allowed(Instant::now()) {
+            Ok(until) => until,
+            Err(Flooding) => {
+                tracing::warn!(connection = self.id, "client floods: disconnecting");
+                self.session.disconnect(DisconnectReason::RateLimited, "sending faster than the server allows");
+                return None;
+            }
+        };
+        let authenticating = self.auth.is_pending();
+        let matchmaking = self.matchmaking.is_some();
+        let readable = unsent < READ_PAUSE && throttled_until.is_none() && !authenticating && !matchmaking;
+        let timer = [self.session.poll_timeout(), self.key_exchange_at, throttled_until, self.auth_deadline]
+            .into_iter()
+            .flatten()
+            .min();
+        Some(Turn { readable, timer, authenticating, matchmaking })
+    }
+
     /// Leaves the current room, telling the remaining members. Returns whether it was in one.
     pub(crate) fn leave_room(&mut self) -> bool {
         let Some(membership) = self.membership.take() else { return false };
@@ -658,23 +689,8 @@ async fn run(mut stream: TcpStream, mut state: Box<Running>) {
             }
             return;
         }
-        let now = Instant::now();
-        let throttled_until = match conn.limits.read_allowed(now) {
-            Ok(until) => until,
-            Err(Flooding) => {
-                tracing::warn!(connection = id, "client floods: disconnecting");
-                conn.session.disconnect(DisconnectReason::RateLimited, "sending faster than the server allows");
-                continue;
-            }
-        };
         let unsent = output.len();
-        let authenticating = conn.auth.is_pending();
-        let matchmaking = conn.matchmaking.is_some();
-        let readable = unsent < READ_PAUSE && throttled_until.is_none() && !authenticating && !matchmaking;
-        let timer = [conn.session.poll_timeout(), conn.key_exchange_at, throttled_until, conn.auth_deadline]
-            .into_iter()
-            .flatten()
-            .min();
+        let Some(Turn { readable, timer, authenticating, matchmaking }) = conn.turn(unsent) else { continue };
         if std::mem::take(&mut yield_after_read) {
             tokio::task::yield_now().await;
         } else {

@@ -29,9 +29,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Bytes, Message};
 use tokio_tungstenite::WebSocketStream;
 
-use super::{
-    pending_call, Connection, Flooding, Move, Slot, WriteBuffer, FLUSH_LIMIT, OUTBOUND_HIGH_WATER, READ_PAUSE,
-};
+use super::{pending_call, Connection, Move, Slot, Turn, WriteBuffer, FLUSH_LIMIT, OUTBOUND_HIGH_WATER};
 use crate::metrics::wss_refused;
 use crate::ops;
 use crate::rooms::{Outbound, Peer};
@@ -304,23 +302,8 @@ async fn run(mut state: Box<Running>) {
             }
             return;
         }
-        let now = Instant::now();
-        let throttled_until = match conn.limits.read_allowed(now) {
-            Ok(until) => until,
-            Err(Flooding) => {
-                tracing::warn!(connection = id, "client floods: disconnecting");
-                conn.session.disconnect(DisconnectReason::RateLimited, "sending faster than the server allows");
-                continue;
-            }
-        };
         let unsent = output.len();
-        let authenticating = conn.auth.is_pending();
-        let matchmaking = conn.matchmaking.is_some();
-        let readable = unsent < READ_PAUSE && throttled_until.is_none() && !authenticating && !matchmaking;
-        let timer = [conn.session.poll_timeout(), conn.key_exchange_at, throttled_until, conn.auth_deadline]
-            .into_iter()
-            .flatten()
-            .min();
+        let Some(Turn { readable, timer, authenticating, matchmaking }) = conn.turn(unsent) else { continue };
         // Every message counts against the task's turn, so a client that always has more to read does
         // not keep the others of its shard waiting.
         tokio::task::consume_budget().await;
