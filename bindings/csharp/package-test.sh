@@ -267,11 +267,11 @@ PY
 
 # The library: a stripped x86-64 shared object exporting the C API.
 plugin=$pkg/Plugins/x86_64/libsealnet.so
-readelf -h "$plugin" | grep -q 'Type: *DYN' || fail "Plugins/x86_64/libsealnet.so is not a shared object"
-readelf -h "$plugin" | grep -q 'Machine: *Advanced Micro Devices X86-64' || fail "Plugins/x86_64/libsealnet.so is not x86-64"
-! readelf -S "$plugin" | grep -q -e '\.symtab' -e '\.debug_' || fail "Plugins/x86_64/libsealnet.so is not stripped"
+readelf -h "$plugin" | grep 'Type: *DYN' >/dev/null || fail "Plugins/x86_64/libsealnet.so is not a shared object"
+readelf -h "$plugin" | grep 'Machine: *Advanced Micro Devices X86-64' >/dev/null || fail "Plugins/x86_64/libsealnet.so is not x86-64"
+! readelf -S "$plugin" | grep -e '\.symtab' -e '\.debug_' >/dev/null || fail "Plugins/x86_64/libsealnet.so is not stripped"
 for symbol in peer_create peer_destroy peer_service peer_client_create; do
-  nm -D --defined-only "$plugin" | grep -q " T $symbol\$" || fail "Plugins/x86_64/libsealnet.so does not export $symbol"
+  nm -D --defined-only "$plugin" | grep " T $symbol\$" >/dev/null || fail "Plugins/x86_64/libsealnet.so does not export $symbol"
 done
 ok "Plugins/x86_64/libsealnet.so: stripped x86-64 shared object, $(wc -c <"$plugin") bytes"
 

@@ -84,10 +84,10 @@ done
 ((failed)) && exit 1
 
 # The release library: stripped, and not too large.
-if readelf -S -W "$release" | grep -qw '\.symtab'; then
+if readelf -S -W "$release" | grep -w '\.symtab' >/dev/null; then
   fail "the release library still has a symbol table (.symtab)"
 fi
-if readelf -S -W "$release" | grep -q '\.debug_'; then
+if readelf -S -W "$release" | grep '\.debug_' >/dev/null; then
   fail "the release library still has debug information"
 fi
 description="$(file -b "$release")"
@@ -98,7 +98,7 @@ echo "release library: $size bytes ($(awk -v s="$size" 'BEGIN { printf "%.1f", s
 ((size <= max_mb * 1048576)) || fail "the release library is larger than $max_mb MB"
 
 # The debug library (the editor's): no debug information, function names kept for backtraces.
-if readelf -S -W "$debug" | grep -q '\.debug_info'; then
+if readelf -S -W "$debug" | grep '\.debug_info' >/dev/null; then
   fail "the debug library still has debug information"
 fi
 echo "debug library: $(wc -c <"$debug") bytes"

@@ -46,7 +46,7 @@ for library in "$@"; do
 
   # The library must export the entry point that sealnet.gdextension names.
   if command -v nm >/dev/null; then
-    if ! nm -D --defined-only "$library" | grep -qw "$entry"; then
+    if ! nm -D --defined-only "$library" | grep -w "$entry" >/dev/null; then
       echo "$library does not export $entry" >&2
       exit 1
     fi

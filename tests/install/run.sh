@@ -26,7 +26,7 @@ fail() { echo "install-test: $*" >&2; exit 1; }
 
 # The shared library: a SONAME, under which the development link finds the versioned file.
 soname=$("$root/scripts/soname.sh")
-readelf -d "$installed/lib/libsealnet.so" | grep -q "Library soname: \[$soname\]" || fail "no SONAME $soname"
+readelf -d "$installed/lib/libsealnet.so" | grep "Library soname: \[$soname\]" >/dev/null || fail "no SONAME $soname"
 # The static library: peer_* are its only global definitions.
 others=$(nm -g --defined-only "$installed/lib/libsealnet.a" | awk 'NF == 3 {print $3}' | grep -v '^peer_' || true)
 [ -z "$others" ] || fail "global symbols besides peer_* in libsealnet.a: $(echo "$others" | head -5 | tr '\n' ' ')"
@@ -47,8 +47,10 @@ run_chat() {
     --script "$src/script.txt" >"$work/$name.log" 2>&1 || { cat "$work/$name.log" >&2; fail "$name failed"; }
 }
 # The shared build must load the installed library, the static one none at all.
-expect_shared() { ldd "$1" | grep -q "$installed/lib/$soname" || fail "$1 does not load the installed library"; }
-expect_static() { ! readelf -d "$1" | grep -q 'libsealnet' || fail "$1 still needs libsealnet.so"; }
+# grep reads all its input (no -q): an early exit would kill the writer with SIGPIPE, which pipefail
+# reports as a failure of the check.
+expect_shared() { ldd "$1" | grep "$installed/lib/$soname" >/dev/null || fail "$1 does not load the installed library"; }
+expect_static() { ! readelf -d "$1" | grep 'libsealnet' >/dev/null || fail "$1 still needs libsealnet.so"; }
 
 # pkg-config, shared and static.
 export PKG_CONFIG_PATH=$installed/lib/pkgconfig
