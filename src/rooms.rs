@@ -45,6 +45,51 @@ pub const GROUPS_REMOVE: u8 = 239;
 /// Parameter of ChangeGroups: the groups to join (ByteArray; empty: every group).
 pub const GROUPS_ADD: u8 = 238;
 
+/// Operation: set properties of the room or of one of its players ([`PROPERTIES`], optionally
+/// [`TARGET_ACTOR`] and [`EXPECTED_VALUES`]).
+pub const OP_SET_PROPERTIES: u8 = 252;
+/// Event: properties changed ([`TARGET_ACTOR`] 0 for the room's, [`PROPERTIES`] the changed keys, a
+/// Null value for a removed one, [`ACTOR_NR`] who changed them). Sent to every member.
+pub const EVENT_PROPERTIES_CHANGED: u8 = 253;
+/// Parameter: the player whose properties a SetProperties changes (Int; absent or 0: the room's).
+pub const TARGET_ACTOR: u8 = 253;
+/// Parameter: properties (a Table; a Null value removes its key).
+pub const PROPERTIES: u8 = 251;
+/// Parameter: the room's properties in a join answer (a Table, built-in byte keys beside custom ones).
+pub const ROOM_PROPERTIES: u8 = GAME_PROPERTIES;
+/// Parameter: the players' properties in a join answer (a Table: actor number (Int) to its Table), or
+/// the joiner's properties in a Join event (a Table).
+pub const PLAYER_PROPERTIES: u8 = 249;
+/// Parameter of SetProperties: values the properties must have for the change to apply (a Table; a
+/// Null value: the key must be absent). Compare-and-set: a mismatch changes nothing and answers
+/// [`crate::protocol::status::return_code::PROPERTIES_CONFLICT`].
+pub const EXPECTED_VALUES: u8 = 231;
+/// Parameter: the room's master client (Int): in a join answer, and in the Leave event that hands the
+/// role over.
+pub const MASTER_CLIENT_ID: u8 = 203;
+/// Room property key: the master client's actor number (Int). Setting it hands the role over.
+pub const PROP_MASTER_CLIENT_ID: u8 = 248;
+/// Player property key: the nickname (String, from authentication; read-only).
+pub const PLAYER_PROP_NICKNAME: u8 = 255;
+/// Player property key: the user id (String, from authentication when the server publishes it;
+/// read-only).
+pub const PLAYER_PROP_USER_ID: u8 = 253;
+
+/// Parameter of RaiseEvent: what the room's event cache does with it (Byte, a `CACHE_*` value).
+pub const CACHE: u8 = 247;
+/// Cache option: relay only (the default).
+pub const CACHE_NONE: u8 = 0;
+/// Cache option: relay, and add to the room's cache: players who join later get it.
+pub const CACHE_ADD: u8 = 4;
+/// Cache option: relay nothing; remove the cached events of this code (0: every code), of the
+/// senders in [`ACTOR_LIST`] if given, else of any sender.
+pub const CACHE_REMOVE: u8 = 6;
+/// Cache option: relay nothing; remove the cached events of senders no longer in the room.
+pub const CACHE_REMOVE_OF_ACTORS_LEFT: u8 = 7;
+/// Room option key (in [`GAME_PROPERTIES`] of a create): whether a leaving player's cached events
+/// are removed (Bool, default true).
+pub const PROP_CLEANUP_CACHE_ON_LEAVE: u8 = 249;
+
 /// Receiver group: every member except the sender (the default).
 pub const RECEIVERS_OTHERS: i32 = 0;
 /// Receiver group: every member, the sender included.

@@ -97,6 +97,14 @@ key_exchange_max_wait_ms = 2000
 max_room_size = 100
 # Encoded size of a RaiseEvent's data (parameter 245); larger events are refused with -2.
 max_event_data_bytes = 32768
+# Encoded size of a room's custom properties, and of one player's; a SetProperties (252) beyond it
+# is refused with -2 and changes nothing.
+max_room_properties_bytes = 16384
+max_player_properties_bytes = 4096
+# A room's event cache (RaiseEvent with cache option 4): events and bytes. A RaiseEvent that would
+# exceed it is refused with -2 and not relayed.
+max_cached_events = 1000
+max_cache_bytes = 1048576
 # Bytes of events queued for one client before it counts as too slow (SlowConsumer).
 max_queued_bytes_per_client = 4194304
 # Bytes of events queued for all clients together; while it is used up, RaiseEvent is refused with
@@ -214,6 +222,8 @@ pub enum LogFormat {
     Json,
 }
 
+/// The largest join answer the limits may lead to: the frame limit, less room for the rest.
+const MAX_JOIN_ANSWER: usize = sealnet::protocol::frame::DEFAULT_MAX_BODY as usize - 16 * 1024;
 /// Most event loops a server may be told to run.
 pub const MAX_WORKERS: usize = 256;
 
@@ -504,6 +514,10 @@ pub struct AdmissionConfig {
 pub struct LimitsConfig {
     pub max_room_size: usize,
     pub max_event_data_bytes: usize,
+    pub max_room_properties_bytes: usize,
+    pub max_player_properties_bytes: usize,
+    pub max_cached_events: usize,
+    pub max_cache_bytes: usize,
     pub max_queued_bytes_per_client: usize,
     pub output_budget_bytes: usize,
     pub ops_per_second: f64,
@@ -775,6 +789,10 @@ impl Config {
             ("admission.listen_backlog", self.admission.listen_backlog as usize),
             ("limits.max_room_size", self.limits.max_room_size),
             ("limits.max_event_data_bytes", self.limits.max_event_data_bytes),
+            ("limits.max_room_properties_bytes", self.limits.max_room_properties_bytes),
+            ("limits.max_player_properties_bytes", self.limits.max_player_properties_bytes),
+            ("limits.max_cached_events", self.limits.max_cached_events),
+            ("limits.max_cache_bytes", self.limits.max_cache_bytes),
             ("limits.max_queued_bytes_per_client", self.limits.max_queued_bytes_per_client),
             ("limits.output_budget_bytes", self.limits.output_budget_bytes),
             ("auth.webhook.max_attempts", self.auth.webhook.max_attempts as usize),
@@ -783,6 +801,26 @@ impl Config {
         ];
         if let Some((name, _)) = counts.iter().find(|(_, value)| *value == 0) {
             return invalid(format!("{name} must be above 0"));
+        }
+        let limits = &self.limits;
+        // A join answer lists the room's properties and every player's in one message.
+        let join_answer = limits.max_room_properties_bytes
+            + limits.max_room_size.saturating_mul(limits.max_player_properties_bytes.saturating_add(64));
+        if join_answer > MAX_JOIN_ANSWER {
+            return invalid(format!(
+                "limits.max_room_properties_bytes + limits.max_room_size x (limits.max_player_properties_bytes + 64) \
+                 must be at most {MAX_JOIN_ANSWER} (a join answer lists them all); it is {join_answer}"
+            ));
+        }
+        // A joiner is sent the whole cache at once.
+        if limits.max_cached_events >= self.outbound_queue
+            || limits.max_cache_bytes > limits.max_queued_bytes_per_client / 2
+        {
+            return invalid(
+                "limits.max_cached_events must be below outbound_queue, and limits.max_cache_bytes at most \
+                 half of limits.max_queued_bytes_per_client (a joiner is sent the whole cache at once)"
+                    .to_owned(),
+            );
         }
         let rates = [
             ("admission.key_exchanges_per_second", self.admission.key_exchanges_per_second),
@@ -1113,6 +1151,8 @@ mod tests {
             key_file = "/var/lib/sealnet/key"
             disconnect_timeout_ms = 5000
             outbound_queue = 16
+            [limits]
+            max_cached_events = 15
             [plugins]
             profanity_mask = true
             masked_words = ["darn", "heck"]

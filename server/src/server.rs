@@ -23,7 +23,7 @@ use crate::directory::{Directory, RedisDirectory};
 use crate::heartbeat;
 use crate::limits::{KeyExchangeLimiter, Source};
 use crate::plugin::{self, Plugin};
-use crate::rooms::{OutputBudget, Rooms};
+use crate::rooms::{OutputBudget, RoomLimits, Rooms};
 use crate::shards::{ShardThreads, Shards};
 
 /// How long shutdown waits for connections to say goodbye before they are cut.
@@ -266,9 +266,15 @@ impl Server {
         let admission = &config.admission;
         let shared = Arc::new(Shared {
             rooms: Rooms::new(
-                config.limits.max_room_size,
+                RoomLimits {
+                    max_room_size: config.limits.max_room_size,
+                    max_clear_body: session_config.max_clear_body as usize,
+                    max_room_properties_bytes: config.limits.max_room_properties_bytes,
+                    max_player_properties_bytes: config.limits.max_player_properties_bytes,
+                    max_cached_events: config.limits.max_cached_events,
+                    max_cache_bytes: config.limits.max_cache_bytes,
+                },
                 output_budget.clone(),
-                session_config.max_clear_body as usize,
             ),
             admission: Admission::new(&config),
             key_exchanges: KeyExchangeLimiter::new(

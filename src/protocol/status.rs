@@ -200,6 +200,8 @@ pub mod return_code {
     pub const SERVER_BUSY: i16 = -12;
     /// The room directory is unreachable: matchmaking cannot answer now; try again.
     pub const DIRECTORY_UNAVAILABLE: i16 = -13;
+    /// SetProperties with expected values that do not match the current ones: nothing was changed.
+    pub const PROPERTIES_CONFLICT: i16 = -14;
     /// CreateRoom of a room that exists (Photon's GameIdAlreadyExists).
     pub const GAME_ID_ALREADY_EXISTS: i16 = 32766;
     /// The room is full (Photon's GameFull).
@@ -232,4 +234,5 @@ pub mod op_code {
     pub const LEAVE_ROOM: u8 = crate::rooms::OP_LEAVE_ROOM;
     pub const RAISE_EVENT: u8 = crate::rooms::OP_RAISE_EVENT;
     pub const CHANGE_GROUPS: u8 = crate::rooms::OP_CHANGE_GROUPS;
+    pub const SET_PROPERTIES: u8 = crate::rooms::OP_SET_PROPERTIES;
 }

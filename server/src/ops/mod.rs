@@ -1,5 +1,6 @@
 //! Operation handling: JoinRoom, CreateRoom and JoinRandomRoom (matchmaking at a master, see
-//! `matchmaking`), LeaveRoom, RaiseEvent, and errors for everything else.
+//! `matchmaking`), LeaveRoom, RaiseEvent with its cache options, ChangeGroups, SetProperties
+//! ([`properties`]), and errors for everything else.
 //!
 //! Numbering follows Photon (see the crate documentation for the full table). Every response goes back
 //! with the request's delivery and channel, encrypted exactly when the request was (a master's
@@ -8,7 +9,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use sealnet::protocol::codec::{encoded_value_len, Params, Value};
+use sealnet::protocol::codec::{encoded_value_len, Key, Params, Value};
 use sealnet::protocol::frame::{Delivery, TAG_LEN};
 use sealnet::protocol::message::{EventData, OperationRequest, OperationResponse, MAX_DEBUG_MESSAGE};
 use sealnet::protocol::sealing::SendOptions;
@@ -21,8 +22,10 @@ use crate::config::Role;
 use crate::connection::Connection;
 use crate::matchmaking;
 use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
-use crate::rooms::{actor_list, codes, Identity, JoinError, RelayedEvent};
+use crate::rooms::{actor_list, codes, Identity, JoinError, NewRoom, RelayedEvent};
 use sealnet::rooms::{JoinMode, RoomRequest};
+
+mod properties;
 
 /// Handles one decoded operation request from `conn`'s client.
 pub(crate) fn handle(
@@ -61,6 +64,7 @@ pub(crate) fn handle(
         op_code::LEAVE_ROOM => leave(conn),
         op_code::RAISE_EVENT => raise(conn, request, options),
         op_code::CHANGE_GROUPS => change_groups(conn, &request),
+        op_code::SET_PROPERTIES => Some(properties::set_properties(conn, request)),
         // The request arrived encrypted (the core refuses it otherwise).
         op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE => {
             authenticate::handle(conn, &request, options);
@@ -97,13 +101,19 @@ fn room_request(conn: &mut Connection, request: &OperationRequest, options: Send
             let message = "JoinRandomRoom is served by the master, not by a game server";
             Some(error(op, return_code::INVALID_OPERATION, message.into()))
         }
-        Role::Game | Role::All => join(conn, op, room_request, options),
+        Role::Game | Role::All => join(conn, op, room_request, &request.params, options),
     }
 }
 
 /// Joins (or creates) a room of this server. The connection runs on the room's shard already, and a
 /// JoinRandomRoom or a CreateRoom without a name were given one (see `Connection::shard_for_join`).
-fn join(conn: &mut Connection, op: u8, request: RoomRequest, options: SendOptions) -> Option<OperationResponse> {
+fn join(
+    conn: &mut Connection,
+    op: u8,
+    request: RoomRequest,
+    params: &Params,
+    options: SendOptions,
+) -> Option<OperationResponse> {
     let Some(name) = request.name.as_deref() else {
         let code = if request.mode.is_none() {
             return_code::NO_RANDOM_MATCH_FOUND
@@ -125,6 +135,11 @@ fn join(conn: &mut Connection, op: u8, request: RoomRequest, options: SendOption
         None => Identity::default(),
     };
     let mode = request.mode.unwrap_or(JoinMode::JoinOnly);
+    let max_bytes = conn.shared.config.limits.max_room_properties_bytes;
+    let mut new_room = match new_room(params, max_bytes) {
+        Ok(new_room) => new_room,
+        Err(message) => return Some(error(op, return_code::INVALID_OPERATION, message)),
+    };
     let mut room_options = request.options;
     if conn.shared.config.role == Role::Game {
         // Only the room the master placed here, with the options its creator asked for.
@@ -137,7 +152,8 @@ fn join(conn: &mut Connection, op: u8, request: RoomRequest, options: SendOption
             }
         }
     }
-    let (membership, joined) = match conn.shared.rooms.join_with(name, mode, room_options, &conn.peer, &identity) {
+    new_room.options = room_options;
+    let (membership, joined) = match conn.shared.rooms.join_with(name, mode, new_room, &conn.peer, &identity) {
         Ok(joined) => joined,
         Err(JoinError::Missing) if request.mode.is_none() => {
             return Some(error(op, return_code::NO_RANDOM_MATCH_FOUND, "no open room with space to join".into()));
@@ -153,8 +169,42 @@ fn join(conn: &mut Connection, op: u8, request: RoomRequest, options: SendOption
     params.insert(codes::ROOM_NAME, name.to_owned());
     params.insert(codes::ACTOR_NR, joined.actor);
     params.insert(codes::ACTOR_LIST, actor_list(&joined.actors, conn.session.protocol_version()));
+    params.insert(codes::MASTER_CLIENT_ID, joined.master);
+    // Tables are a version-2 type: a version-1 connection joins without the properties.
+    if conn.session.protocol_version() >= 2 {
+        params.insert(codes::ROOM_PROPERTIES, Value::Table(joined.room_properties));
+        params.insert(codes::PLAYER_PROPERTIES, Value::Table(joined.player_properties));
+    }
     authenticate::refresh_for_join(conn, &mut params, options);
     Some(OperationResponse { op_code: op, return_code: return_code::OK, debug_message: None, params })
+}
+
+/// What a join that creates the room starts it with, beside its options: the custom properties and
+/// CleanupCacheOnLeave (249) of its GameProperties (248).
+fn new_room(params: &Params, max_bytes: usize) -> Result<NewRoom, String> {
+    let mut new_room = NewRoom::default();
+    let Some(Value::Table(game_properties)) = params.get(codes::GAME_PROPERTIES) else { return Ok(new_room) };
+    for (key, value) in game_properties.iter() {
+        match (key, value) {
+            (Key::Byte(codes::PROP_CLEANUP_CACHE_ON_LEAVE), Value::Bool(cleanup)) => {
+                new_room.cleanup_cache_on_leave = *cleanup
+            }
+            (Key::Byte(codes::PROP_CLEANUP_CACHE_ON_LEAVE), _) => {
+                let key = codes::PROP_CLEANUP_CACHE_ON_LEAVE;
+                return Err(format!("room option {key} (cleanup cache on leave) must be a Bool"));
+            }
+            // The options are read by `RoomRequest`; other byte keys are the server's.
+            (Key::Byte(_), _) | (_, Value::Null) => {}
+            (key, value) => {
+                new_room.properties.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    let size = crate::rooms::encoded_size(&new_room.properties);
+    if size > max_bytes {
+        return Err(format!("the room's properties take {size} bytes, over the limit of {max_bytes} bytes"));
+    }
+    Ok(new_room)
 }
 
 fn leave(conn: &mut Connection) -> Option<OperationResponse> {
@@ -208,6 +258,30 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
         Err(message) => return Some(error(OP, return_code::INVALID_OPERATION, message)),
     };
     let sender = membership.actor;
+    let cache = match request.params.get(codes::CACHE) {
+        None => codes::CACHE_NONE,
+        Some(Value::Byte(
+            option @ (codes::CACHE_NONE | codes::CACHE_ADD | codes::CACHE_REMOVE | codes::CACHE_REMOVE_OF_ACTORS_LEFT),
+        )) => *option,
+        Some(_) => {
+            let message = format!(
+                "parameter {} (cache) must be a Byte: 0 none, 4 add to the room's cache, 6 remove from it, \
+                 7 remove the events of players who left",
+                codes::CACHE
+            );
+            return Some(error(OP, return_code::INVALID_OPERATION, message));
+        }
+    };
+    // The removals relay nothing (Photon's RemoveFromRoomCache and RemoveFromRoomCacheForActorsLeft).
+    if cache == codes::CACHE_REMOVE || cache == codes::CACHE_REMOVE_OF_ACTORS_LEFT {
+        let removed = if cache == codes::CACHE_REMOVE {
+            membership.room.remove_cached(code, targets.as_deref())
+        } else {
+            membership.room.remove_cached_of_actors_left()
+        };
+        tracing::debug!(connection = conn.id, actor = sender, code, removed, "cached events removed");
+        return None;
+    }
     if let Some(data) = request.params.get(codes::DATA) {
         // The limit is on the data, not on the relayed event around it, so any request within it
         // relays whatever the sender's other parameters were.
@@ -268,7 +342,14 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
         (None, Some(interest)) => Audience::Interest(group, interest),
         (None, None) => Audience::Group(group),
     };
-    let outcome = membership.room.relay(sender, audience, relayed, options);
+    let outcome = if cache == codes::CACHE_ADD {
+        match membership.room.relay_and_cache(sender, code, audience, relayed, options) {
+            Ok(outcome) => outcome,
+            Err(full) => return Some(error(OP, return_code::INVALID_OPERATION, full.message())),
+        }
+    } else {
+        membership.room.relay(sender, audience, relayed, options)
+    };
     let counters = conn.shared.shards.counters();
     let encrypted = options.encrypt as usize;
     if outcome.busy {

@@ -8,13 +8,20 @@
 //!
 //! A queue that is full is never waited on and nothing is dropped silently: the member behind it is
 //! disconnected with `SlowConsumer`, so memory stays bounded by the queue sizes.
+//!
+//! Besides its members, a room holds its properties and its players' ([`properties`]), its master
+//! client, and its event cache ([`cache`]), all under the same lock, so a joiner sees them in the same
+//! order as every live event.
+
+mod cache;
+mod properties;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 
-use sealnet::protocol::codec::{Params, Value};
+use sealnet::protocol::codec::{Params, Table, Value};
 use sealnet::protocol::frame::Delivery;
 use sealnet::protocol::message::EventData;
 use sealnet::protocol::sealing::SendOptions;
@@ -23,13 +30,17 @@ use tokio::sync::{mpsc, Notify};
 
 use crate::audience::{Audience, GroupSet};
 use crate::plugin::ReceiverGroup;
+pub use cache::{CacheFull, CachedEvent};
+pub use properties::{encoded_size, PropertyError, Target};
 pub use sealnet::rooms::{JoinMode, RoomOptions};
 
 /// Photon's parameter and event codes used by the room operations (defined once, in the core crate).
 pub mod codes {
     pub use sealnet::rooms::{
-        ACTOR_LIST, ACTOR_NR, CODE, DATA, DELIVERED, EVENT_JOIN, EVENT_LEAVE, GROUPS_ADD, GROUPS_REMOVE,
-        INTEREST_GROUP, MAX_CLIENT_EVENT_CODE, RECEIVER_GROUP, ROOM_NAME, SKIPPED,
+        ACTOR_LIST, ACTOR_NR, CACHE, CACHE_ADD, CACHE_NONE, CACHE_REMOVE, CACHE_REMOVE_OF_ACTORS_LEFT, CODE, DATA,
+        DELIVERED, EVENT_JOIN, EVENT_LEAVE, EVENT_PROPERTIES_CHANGED, EXPECTED_VALUES, GAME_PROPERTIES, GROUPS_ADD,
+        GROUPS_REMOVE, INTEREST_GROUP, MASTER_CLIENT_ID, MAX_CLIENT_EVENT_CODE, PLAYER_PROPERTIES, PROPERTIES,
+        PROP_CLEANUP_CACHE_ON_LEAVE, RECEIVER_GROUP, ROOM_NAME, ROOM_PROPERTIES, SKIPPED, TARGET_ACTOR,
     };
 }
 
@@ -198,16 +209,65 @@ impl Peer {
     }
 }
 
+/// The bounds every room keeps.
+#[derive(Debug, Clone, Copy)]
+pub struct RoomLimits {
+    pub max_room_size: usize,
+    /// Largest frame body a member without keys can be sent (see `SessionConfig::max_clear_body`).
+    pub max_clear_body: usize,
+    /// Encoded size of a room's custom properties.
+    pub max_room_properties_bytes: usize,
+    /// Encoded size of one player's properties.
+    pub max_player_properties_bytes: usize,
+    pub max_cached_events: usize,
+    /// Encoded size of a room's cached events together.
+    pub max_cache_bytes: usize,
+}
+
+impl RoomLimits {
+    /// The limits of a server configured with defaults, but for the room size and clear-body size.
+    pub fn new(max_room_size: usize, max_clear_body: usize) -> Self {
+        RoomLimits {
+            max_room_size,
+            max_clear_body,
+            max_room_properties_bytes: 16 * 1024,
+            max_player_properties_bytes: 4 * 1024,
+            max_cached_events: 1000,
+            max_cache_bytes: 1024 * 1024,
+        }
+    }
+}
+
 /// All rooms by name. Rooms are created by the first join and removed when the last member leaves.
 #[derive(Debug)]
 pub struct Rooms {
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     /// Members of all rooms (changed under the `rooms` lock, read without it).
     members: AtomicUsize,
-    max_room_size: usize,
+    limits: RoomLimits,
     budget: Arc<OutputBudget>,
-    /// Largest frame body a member without keys can be sent (see `SessionConfig::max_clear_body`).
-    max_clear_body: usize,
+}
+
+/// What a room starts with when a join creates it.
+#[derive(Debug, Clone)]
+pub struct NewRoom {
+    pub options: RoomOptions,
+    /// Its first custom properties.
+    pub properties: Table,
+    /// Whether a leaving player's cached events are removed (Photon's CleanupCacheOnLeave).
+    pub cleanup_cache_on_leave: bool,
+}
+
+impl Default for NewRoom {
+    fn default() -> Self {
+        NewRoom { options: RoomOptions::default(), properties: Table::new(), cleanup_cache_on_leave: true }
+    }
+}
+
+impl From<RoomOptions> for NewRoom {
+    fn from(options: RoomOptions) -> Self {
+        NewRoom { options, ..NewRoom::default() }
+    }
 }
 
 /// Why a join failed.
@@ -242,10 +302,9 @@ impl JoinError {
 #[derive(Debug)]
 pub struct Room {
     name: String,
-    options: RoomOptions,
     state: Mutex<RoomState>,
     budget: Arc<OutputBudget>,
-    max_clear_body: usize,
+    limits: RoomLimits,
 }
 
 #[derive(Debug)]
@@ -255,6 +314,16 @@ struct RoomState {
     members: BTreeMap<i32, Arc<Peer>>,
     /// Interest-group subscriptions, only of members that have any.
     groups: BTreeMap<i32, GroupSet>,
+    /// Its options; SetProperties may change them.
+    options: RoomOptions,
+    /// The master client's actor number: the creator, then whom it is handed to (0 once empty).
+    master: i32,
+    /// Custom room properties (built-in ones are `options` and `master`).
+    properties: Table,
+    /// Each member's properties, built-in and custom.
+    players: BTreeMap<i32, Table>,
+    cache: cache::EventCache,
+    cleanup_cache_on_leave: bool,
 }
 
 /// A connection's place in a room. Dropping it does not leave the room: call [`Rooms::leave`].
@@ -264,11 +333,17 @@ pub struct Membership {
     pub actor: i32,
 }
 
-/// What a join produced: the joiner's actor number and everyone in the room, in ascending order.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a join produced: the joiner's actor number, everyone in the room in ascending order, and what
+/// the join answer lists of the room.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Joined {
     pub actor: i32,
     pub actors: Vec<i32>,
+    pub master: i32,
+    /// The room's properties, built-in and custom.
+    pub room_properties: Table,
+    /// Every member's properties, by actor number (Int).
+    pub player_properties: Table,
 }
 
 /// An encoded event body and the protocol version a recipient needs to decode it.
@@ -308,62 +383,88 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Rooms {
-    /// Rooms of at most `max_room_size` members, relaying within `budget`; members without keys are
-    /// sent nothing above `max_clear_body`.
-    pub fn new(max_room_size: usize, budget: Arc<OutputBudget>, max_clear_body: usize) -> Self {
-        Rooms { rooms: Mutex::default(), members: AtomicUsize::new(0), max_room_size, budget, max_clear_body }
+    /// Rooms within `limits`, relaying within `budget`.
+    pub fn new(limits: RoomLimits, budget: Arc<OutputBudget>) -> Self {
+        Rooms { rooms: Mutex::default(), members: AtomicUsize::new(0), limits, budget }
     }
 
     /// Adds `peer` to the room called `name`, creating it if needed, and queues the Join event for every
     /// member (the joiner included), carrying what `identity` publishes. A full room is refused.
     pub fn join(&self, name: &str, peer: &Arc<Peer>, identity: &Identity) -> Result<(Membership, Joined), JoinError> {
-        self.join_with(name, JoinMode::CreateIfNotExists, RoomOptions::default(), peer, identity)
+        self.join_with(name, JoinMode::CreateIfNotExists, NewRoom::default(), peer, identity)
     }
 
-    /// [`Rooms::join`] as `mode` says, creating a room with `options`. A room that is full, closed, or
-    /// (by the mode) missing or already there is refused.
+    /// [`Rooms::join`] as `mode` says, creating a room as `new_room` says. A room that is full, closed,
+    /// or (by the mode) missing or already there is refused. The joiner's queue gets the Join event,
+    /// then the room's cached events, before anything else.
     pub fn join_with(
         &self,
         name: &str,
         mode: JoinMode,
-        options: RoomOptions,
+        new_room: NewRoom,
         peer: &Arc<Peer>,
         identity: &Identity,
     ) -> Result<(Membership, Joined), JoinError> {
         let mut rooms = lock(&self.rooms);
-        let room = match (rooms.get(name), mode) {
+        let (room, created) = match (rooms.get(name), mode) {
             (Some(_), JoinMode::CreateOnly) => return Err(JoinError::Exists),
-            // A closed room takes nobody new; its creator is in already.
-            (Some(room), _) if !room.options.is_open => return Err(JoinError::Closed),
-            (Some(room), _) => room.clone(),
+            (Some(room), _) => (room.clone(), false),
             (None, JoinMode::JoinOnly) => return Err(JoinError::Missing),
             (None, _) => {
                 let room = Arc::new(Room {
                     name: name.to_owned(),
-                    options,
-                    state: Mutex::new(RoomState { next_actor: 1, members: BTreeMap::new(), groups: BTreeMap::new() }),
+                    state: Mutex::new(RoomState {
+                        next_actor: 1,
+                        members: BTreeMap::new(),
+                        groups: BTreeMap::new(),
+                        options: new_room.options,
+                        master: 0,
+                        properties: new_room.properties,
+                        players: BTreeMap::new(),
+                        cache: cache::EventCache::default(),
+                        cleanup_cache_on_leave: new_room.cleanup_cache_on_leave,
+                    }),
                     budget: self.budget.clone(),
-                    max_clear_body: self.max_clear_body,
+                    limits: self.limits,
                 });
                 rooms.insert(name.to_owned(), room.clone());
-                room
+                (room, true)
             }
         };
         let mut state = lock(&room.state);
-        let max = room.max_players(self.max_room_size);
+        // A closed room takes nobody new but its creator.
+        if !state.options.is_open && !created {
+            return Err(JoinError::Closed);
+        }
+        let max = state.max_players(self.limits.max_room_size);
         if state.members.len() >= max {
             return Err(JoinError::Full { max });
         }
         let actor = state.next_actor;
         state.next_actor += 1;
         state.members.insert(actor, peer.clone());
+        if state.master == 0 {
+            state.master = actor;
+        }
+        let joiner_properties = properties::player_properties(identity);
+        state.players.insert(actor, joiner_properties.clone());
         self.members.fetch_add(1, Ordering::Relaxed);
         let actors: Vec<i32> = state.members.keys().copied().collect();
-        let bodies = MembershipEvent::new(codes::EVENT_JOIN, actor, &actors, identity);
+        let mut extra = Params::new();
+        extra.insert(codes::PLAYER_PROPERTIES, Value::Table(joiner_properties));
+        let bodies = MembershipEvent::new(codes::EVENT_JOIN, actor, &actors, identity, extra);
         self.budget.charge(bodies.offer_to_all(&state));
+        self.budget.charge(room.send_cache_to(&state, peer));
+        let joined = Joined {
+            actor,
+            actors,
+            master: state.master,
+            room_properties: state.room_properties(),
+            player_properties: state.player_property_table(),
+        };
         drop(state);
         drop(rooms);
-        Ok((Membership { room, actor }, Joined { actor, actors }))
+        Ok((Membership { room, actor }, joined))
     }
 
     /// Removes the member, queues the Leave event for those who remain, and removes the room once it
@@ -375,15 +476,28 @@ impl Rooms {
             return state.members.keys().copied().collect();
         }
         state.groups.remove(&membership.actor);
+        state.players.remove(&membership.actor);
+        if state.cleanup_cache_on_leave {
+            state.cache.remove_where(|event| event.sender == membership.actor);
+        }
         self.members.fetch_sub(1, Ordering::Relaxed);
         let remaining: Vec<i32> = state.members.keys().copied().collect();
+        let mut extra = Params::new();
+        if state.master == membership.actor {
+            // The role goes to the longest-present player, as it would to the creator.
+            state.master = remaining.first().copied().unwrap_or(0);
+            if state.master != 0 {
+                extra.insert(codes::MASTER_CLIENT_ID, state.master);
+            }
+        }
         if remaining.is_empty() {
             let name = &membership.room.name;
             if rooms.get(name).is_some_and(|room| Arc::ptr_eq(room, &membership.room)) {
                 rooms.remove(name);
             }
         } else {
-            let bodies = MembershipEvent::new(codes::EVENT_LEAVE, membership.actor, &remaining, &Identity::default());
+            let bodies =
+                MembershipEvent::new(codes::EVENT_LEAVE, membership.actor, &remaining, &Identity::default(), extra);
             self.budget.charge(bodies.offer_to_all(&state));
         }
         remaining
@@ -403,11 +517,14 @@ impl Rooms {
         let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
         rooms
             .iter()
-            .map(|room| RoomSummary {
-                name: room.name.clone(),
-                players: lock(&room.state).members.len(),
-                max_players: room.max_players(self.max_room_size),
-                options: room.options,
+            .map(|room| {
+                let state = lock(&room.state);
+                RoomSummary {
+                    name: room.name.clone(),
+                    players: state.members.len(),
+                    max_players: state.max_players(self.limits.max_room_size),
+                    options: state.options,
+                }
             })
             .collect()
     }
@@ -419,9 +536,10 @@ impl Rooms {
         rooms
             .values()
             .find(|room| {
-                room.options.is_open
-                    && room.options.is_visible
-                    && lock(&room.state).members.len() < room.max_players(self.max_room_size)
+                let state = lock(&room.state);
+                state.options.is_open
+                    && state.options.is_visible
+                    && state.members.len() < state.max_players(self.limits.max_room_size)
             })
             .map(|room| room.name.clone())
     }
@@ -444,7 +562,7 @@ pub struct RoomSummary {
     pub options: RoomOptions,
 }
 
-impl Room {
+impl RoomState {
     /// Its effective limit: its own, within the server's.
     fn max_players(&self, server_max: usize) -> usize {
         match self.options.max_players as usize {
@@ -452,7 +570,9 @@ impl Room {
             own => own.min(server_max),
         }
     }
+}
 
+impl Room {
     pub fn name(&self) -> &str {
         &self.name
     }
@@ -484,35 +604,141 @@ impl Room {
         event: RelayedEvent,
         options: SendOptions,
     ) -> RelayOutcome {
-        let RelayedEvent { body, needs_version, relayed_at } = event;
         let state = lock(&self.state);
+        self.fan_out(&state, sender, audience, &event, options)
+    }
+
+    /// [`Room::relay`], and adds the event to the room's cache in the same step, so every player
+    /// gets it exactly once: live if in the room now, from the cache if joining later. Neither
+    /// happens while the output budget is used up or when the cache is full.
+    pub fn relay_and_cache(
+        &self,
+        sender: i32,
+        code: u8,
+        audience: Audience<'_>,
+        event: RelayedEvent,
+        options: SendOptions,
+    ) -> Result<RelayOutcome, CacheFull> {
+        let mut state = lock(&self.state);
+        if !self.budget.has_room_for(event.body.len().saturating_mul(state.members.len())) {
+            return Ok(RelayOutcome { busy: true, ..RelayOutcome::default() });
+        }
+        let cached = CachedEvent {
+            sender,
+            code,
+            body: event.body.clone(),
+            needs_version: event.needs_version,
+            options: SendOptions { delivery: Delivery::Reliable, ..options },
+        };
+        state.cache.add(cached, self.limits.max_cached_events, self.limits.max_cache_bytes)?;
+        Ok(self.fan_out(&state, sender, audience, &event, options))
+    }
+
+    /// Removes cached events of `code` (0: every code) from `senders` (`None`: every sender); returns
+    /// how many.
+    pub fn remove_cached(&self, code: u8, senders: Option<&[i32]>) -> usize {
+        lock(&self.state).cache.remove(code, senders)
+    }
+
+    /// Removes the cached events of senders no longer in the room; returns how many.
+    pub fn remove_cached_of_actors_left(&self) -> usize {
+        let state = &mut *lock(&self.state);
+        let members = &state.members;
+        state.cache.remove_where(|event| !members.contains_key(&event.sender))
+    }
+
+    /// Events in the room's cache.
+    pub fn cached_events(&self) -> usize {
+        lock(&self.state).cache.len()
+    }
+
+    /// SetProperties (252) by `sender`: applies the change to `target` if the expected values match
+    /// and the result is valid, then queues PropertiesChanged (253) for every member, `sender` too.
+    /// Returns the master client when the change handed the role over.
+    pub fn set_properties(
+        &self,
+        sender: i32,
+        target: Target,
+        changes: Table,
+        expected: Option<&Table>,
+    ) -> Result<Option<i32>, PropertyError> {
+        let max_bytes = match target {
+            Target::Room => self.limits.max_room_properties_bytes,
+            Target::Player(_) => self.limits.max_player_properties_bytes,
+        };
+        let mut state = lock(&self.state);
+        let handed_over = state.set_properties(target, &changes, expected, max_bytes)?;
+        let event = properties::changed_event(sender, target, changes);
+        let needs_version = event.params.required_version();
+        let mut body = Vec::new();
+        event.encode(&mut body);
+        let event = RelayedEvent { body: body.into(), needs_version, relayed_at: Instant::now() };
+        for peer in state.members.values() {
+            let options = system_event_options(peer);
+            if self.deliver(peer, &event, options) == Delivered::Queued {
+                self.budget.charge(event.body.len());
+            }
+        }
+        Ok(handed_over)
+    }
+
+    /// Offers every cached event to `peer`, oldest first, as [`Room::relay`] would; returns the bytes
+    /// queued.
+    fn send_cache_to(&self, state: &RoomState, peer: &Arc<Peer>) -> usize {
+        let mut queued = 0;
+        let now = Instant::now();
+        for cached in state.cache.iter() {
+            let event =
+                RelayedEvent { body: cached.body.clone(), needs_version: cached.needs_version, relayed_at: now };
+            if self.deliver(peer, &event, cached.options) == Delivered::Queued {
+                queued += cached.body.len();
+            }
+        }
+        queued
+    }
+
+    /// Offers one event to one member, unless it may not or cannot be sent to it.
+    fn deliver(&self, peer: &Peer, event: &RelayedEvent, options: SendOptions) -> Delivered {
+        let clear_too_large = event.body.len() + EVENT_FRAME_OVERHEAD > self.limits.max_clear_body;
+        if !peer.is_encrypted() && (options.encrypt || clear_too_large) {
+            return Delivered::Skipped;
+        }
+        if peer.protocol_version() < event.needs_version {
+            return Delivered::Outdated;
+        }
+        match peer.offer(Outbound::Event { body: event.body.clone(), options, queued_at: event.relayed_at }) {
+            Offer::Queued => Delivered::Queued,
+            Offer::Overflow => Delivered::Overflowed,
+            Offer::Closed => Delivered::Closed,
+        }
+    }
+
+    fn fan_out(
+        &self,
+        state: &RoomState,
+        sender: i32,
+        audience: Audience<'_>,
+        event: &RelayedEvent,
+        options: SendOptions,
+    ) -> RelayOutcome {
         let mut outcome = RelayOutcome::default();
-        if !self.budget.has_room_for(body.len().saturating_mul(state.members.len())) {
+        if !self.budget.has_room_for(event.body.len().saturating_mul(state.members.len())) {
             outcome.busy = true;
             return outcome;
         }
-        let clear_too_large = body.len() + EVENT_FRAME_OVERHEAD > self.max_clear_body;
-        let mut send = |peer: &Arc<Peer>| {
-            if !peer.is_encrypted() && (options.encrypt || clear_too_large) {
-                outcome.skipped += 1;
-                return;
-            }
-            if peer.protocol_version() < needs_version {
-                outcome.outdated += 1;
-                return;
-            }
-            match peer.offer(Outbound::Event { body: body.clone(), options, queued_at: relayed_at }) {
-                Offer::Queued => outcome.delivered += 1,
-                Offer::Overflow => outcome.overflowed += 1,
-                Offer::Closed => {}
-            }
+        let mut send = |peer: &Arc<Peer>| match self.deliver(peer, event, options) {
+            Delivered::Queued => outcome.delivered += 1,
+            Delivered::Skipped => outcome.skipped += 1,
+            Delivered::Outdated => outcome.outdated += 1,
+            Delivered::Overflowed => outcome.overflowed += 1,
+            Delivered::Closed => {}
         };
         let (group, interest) = match audience {
             Audience::Group(group) => (group, None),
             Audience::Interest(group, interest) => (group, Some(interest)),
             Audience::Actors(actors) => {
                 actors.iter().filter_map(|actor| state.members.get(actor)).for_each(&mut send);
-                self.budget.charge(body.len() * outcome.delivered as usize);
+                self.budget.charge(event.body.len() * outcome.delivered as usize);
                 return outcome;
             }
         };
@@ -531,16 +757,29 @@ impl Room {
                 state.members.iter().filter(|(actor, _)| subscribed(actor)).for_each(|(_, peer)| send(peer))
             }
             ReceiverGroup::MasterClient => {
-                if let Some((actor, master)) = state.members.iter().next() {
-                    if subscribed(actor) {
+                if let Some(master) = state.members.get(&state.master) {
+                    if subscribed(&state.master) {
                         send(master)
                     }
                 }
             }
         }
-        self.budget.charge(body.len() * outcome.delivered as usize);
+        self.budget.charge(event.body.len() * outcome.delivered as usize);
         outcome
     }
+}
+
+/// What became of an event offered to one member.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Delivered {
+    Queued,
+    /// Encrypted (or too large to send in clear) for a member without keys.
+    Skipped,
+    /// Holds value types the member's protocol version lacks.
+    Outdated,
+    /// The member's queue was full; it is being disconnected.
+    Overflowed,
+    Closed,
 }
 
 /// What a clear frame adds around an encoded event body: the 8-byte header.
@@ -576,9 +815,12 @@ struct MembershipEvent {
 }
 
 impl MembershipEvent {
-    fn new(code: u8, actor: i32, actors: &[i32], identity: &Identity) -> Self {
+    /// The event of `code` about `actor`, with `extra` parameters beside the actor list.
+    fn new(code: u8, actor: i32, actors: &[i32], identity: &Identity, extra: Params) -> Self {
         let encode = |version| {
-            let mut params = Params::new();
+            let mut params = extra.clone();
+            // What a version-1 connection cannot decode (the properties Tables) is left out for it.
+            params.retain(|_, value| value.required_version() <= version);
             params.insert(codes::ACTOR_NR, actor);
             params.insert(codes::ACTOR_LIST, actor_list(actors, version));
             if let Some(nickname) = &identity.nickname {
@@ -616,7 +858,7 @@ mod tests {
     const MAX_QUEUED_BYTES: usize = 1 << 20;
 
     fn rooms() -> Rooms {
-        Rooms::new(100, Arc::new(OutputBudget::new(usize::MAX / 2)), 4096)
+        Rooms::new(RoomLimits::new(100, 4096), Arc::new(OutputBudget::new(usize::MAX / 2)))
     }
 
     fn next_event(receiver: &mut mpsc::Receiver<Outbound>) -> Option<(EventData, bool)> {
@@ -631,9 +873,9 @@ mod tests {
         let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (c, _c_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
         let (a_in, joined) = rooms.join("one", &a, &Identity::default()).unwrap();
-        assert_eq!(joined, Joined { actor: 1, actors: vec![1] });
+        assert_eq!((joined.actor, joined.actors), (1, vec![1]));
         let (b_in, joined) = rooms.join("one", &b, &Identity::default()).unwrap();
-        assert_eq!(joined, Joined { actor: 2, actors: vec![1, 2] });
+        assert_eq!((joined.actor, joined.actors, joined.master), (2, vec![1, 2], 1));
         let (c_in, joined) = rooms.join("two", &c, &Identity::default()).unwrap();
         assert_eq!(joined.actor, 1, "numbering is per room");
         assert_eq!(rooms.room_count(), 2);
@@ -776,7 +1018,7 @@ mod tests {
 
     #[test]
     fn rooms_have_a_size_limit() {
-        let rooms = Rooms::new(2, Arc::new(OutputBudget::new(usize::MAX / 2)), 4096);
+        let rooms = Rooms::new(RoomLimits::new(2, 4096), Arc::new(OutputBudget::new(usize::MAX / 2)));
         let peers: Vec<_> = (0..3).map(|id| Peer::new(id, 16, MAX_QUEUED_BYTES)).collect();
         assert!(rooms.join("r", &peers[0].0, &Identity::default()).is_ok());
         assert!(rooms.join("r", &peers[1].0, &Identity::default()).is_ok());
@@ -787,7 +1029,7 @@ mod tests {
     #[test]
     fn a_used_up_output_budget_refuses_relays_until_released() {
         let budget = Arc::new(OutputBudget::new(100));
-        let rooms = Rooms::new(10, budget.clone(), 4096);
+        let rooms = Rooms::new(RoomLimits::new(10, 4096), budget.clone());
         let (a, mut a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (a_in, _) = rooms.join("r", &a, &Identity::default()).unwrap();
@@ -817,7 +1059,7 @@ mod tests {
 
     #[test]
     fn members_without_keys_are_skipped_for_events_too_large_to_send_them() {
-        let rooms = Rooms::new(10, Arc::new(OutputBudget::new(usize::MAX / 2)), 100);
+        let rooms = Rooms::new(RoomLimits::new(10, 100), Arc::new(OutputBudget::new(usize::MAX / 2)));
         let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (clear, _clear_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (keyed, _keyed_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
