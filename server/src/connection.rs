@@ -205,6 +205,7 @@ impl Connection {
         let Some(membership) = self.membership.take() else { return false };
         let remaining = self.shared.rooms.leave(&membership);
         tracing::debug!(connection = self.id, actor = membership.actor, remaining = remaining.len(), "left room");
+        crate::ops::hooks::left(&self.shared.plugins, &membership);
         true
     }
 

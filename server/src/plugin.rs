@@ -1,17 +1,22 @@
-//! Server plugins: code that sees every operation and every relayed event, and may change or refuse it.
+//! Server plugins: code that sees every operation, every relayed event and every step of a room's
+//! life (create, join, leave, set properties, close, and its own timers), and may change, cancel or
+//! answer it.
 //!
 //! The server decrypts what clients send before plugins run, so a plugin reads and edits plaintext; the
 //! result is then re-encrypted for each recipient under that recipient's own keys. Plugins run in the
 //! order they were installed, on the sending client's task, so they must be quick and must not block.
+//! A hook that stops an operation ([`Verdict::Reject`], [`Verdict::Cancel`], [`Verdict::Respond`])
+//! stops it for the plugins after it too.
 
 use std::sync::Arc;
 
 use sealnet::protocol::codec::{Params, Table, Value};
-use sealnet::protocol::message::{EventData, OperationRequest};
+use sealnet::protocol::message::{EventData, OperationRequest, OperationResponse};
 use sealnet::protocol::status::return_code;
 
 use crate::auth::AuthContext;
 use crate::config::PluginConfig;
+pub use crate::rooms::{NewRoom, RoomHandle, Target, TimerError, MAX_TIMERS_PER_ROOM};
 
 /// Who receives a RaiseEvent (parameter 246).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,10 +66,37 @@ pub struct AuthenticatedContext<'a> {
     pub via_token: bool,
 }
 
+/// A join that is about to create its room.
+#[derive(Debug, Clone, Copy)]
+pub struct CreateContext<'a> {
+    pub connection: u64,
+    /// The name the room will have.
+    pub room: &'a str,
+    /// Who the creator is, once authenticated.
+    pub auth: Option<&'a AuthContext>,
+}
+
+/// A player about to join a room (created for it just now, or there already).
+#[derive(Debug, Clone, Copy)]
+pub struct JoinContext<'a> {
+    pub connection: u64,
+    pub room: RoomHandle<'a>,
+    pub auth: Option<&'a AuthContext>,
+}
+
+/// A SetProperties about to apply.
+#[derive(Debug, Clone, Copy)]
+pub struct PropertiesContext<'a> {
+    pub room: RoomHandle<'a>,
+    pub sender: i32,
+    pub target: Target,
+    pub sender_auth: Option<&'a AuthContext>,
+}
+
 /// What a plugin knows about an event about to be relayed.
 #[derive(Debug, Clone, Copy)]
 pub struct EventContext<'a> {
-    pub room: &'a str,
+    pub room: RoomHandle<'a>,
     pub sender: i32,
     pub receivers: ReceiverGroup,
     /// The event will be sent encrypted (as its RaiseEvent request was).
@@ -74,13 +106,20 @@ pub struct EventContext<'a> {
 }
 
 /// A plugin's decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Verdict {
-    /// Go on, with the (possibly modified) request or event.
+    /// Go on, with the (possibly modified) request, event or properties.
     Continue,
     /// Stop: the sender gets an operation response with this return code and message. A return code of
     /// 0 would read as success, so it is replaced by [`return_code::PLUGIN_REJECTED`].
     Reject { return_code: i16, message: String },
+    /// Stop quietly: nothing happens and the operation reads as done. A RaiseEvent relays nothing
+    /// (and gets no response), a SetProperties changes nothing and is answered 0. A join cannot be
+    /// done quietly: it is refused as by [`Verdict::reject`].
+    Cancel,
+    /// Stop, and answer with this response instead of the server's (its op code is the request's).
+    /// A join that did not happen cannot succeed: a return code of 0 there becomes PluginRejected.
+    Respond(OperationResponse),
 }
 
 impl Verdict {
@@ -113,6 +152,38 @@ pub trait Plugin: Send + Sync {
     fn on_event(&self, _ctx: &EventContext<'_>, _event: &mut EventData) -> Verdict {
         Verdict::Continue
     }
+
+    /// Called when a join is about to create its room: the plugin may change what the room starts
+    /// with (options, properties, CleanupCacheOnLeave), or refuse (the join fails and no room is
+    /// made).
+    fn on_create(&self, _ctx: &CreateContext<'_>, _room: &mut NewRoom) -> Verdict {
+        Verdict::Continue
+    }
+
+    /// Called before a player joins (after [`Plugin::on_create`] when the join creates the room): the
+    /// plugin may change the joiner's first properties (its nickname and user id are in them), or
+    /// refuse the join. The room is locked meanwhile: [`RoomHandle::send_event`] and the readers
+    /// would wait for it, so this hook must not call them.
+    fn on_join(&self, _ctx: &JoinContext<'_>, _properties: &mut Table) -> Verdict {
+        Verdict::Continue
+    }
+
+    /// Called after a player left the room (by LeaveRoom or by disconnecting), with its actor number;
+    /// the others have been sent the Leave event.
+    fn on_leave(&self, _room: &RoomHandle<'_>, _actor: i32) {}
+
+    /// Called before a SetProperties applies: the plugin may change the properties set (`changes`),
+    /// cancel, refuse or answer the change.
+    fn on_set_properties(&self, _ctx: &PropertiesContext<'_>, _changes: &mut Table) -> Verdict {
+        Verdict::Continue
+    }
+
+    /// Called once a room is gone: its last player left.
+    fn on_close(&self, _room: &str) {}
+
+    /// Called when a timer the plugin set with [`RoomHandle::set_timer`] is due, if its room still
+    /// exists.
+    fn on_timer(&self, _room: &RoomHandle<'_>, _timer: u64) {}
 }
 
 /// The plugins the configuration asks for, in a fixed order.
@@ -183,18 +254,17 @@ impl ProfanityMask {
             }
             Value::Array(items) => items.iter_mut().for_each(|item| self.mask_value(item)),
             Value::Map(params) => self.mask_params(params),
+            Value::Table(table) => self.mask_table(table),
             _ => {}
         }
     }
 
+    fn mask_table(&self, table: &mut Table) {
+        table.values_mut().for_each(|value| self.mask_value(value));
+    }
+
     fn mask_params(&self, params: &mut Params) {
-        let keys: Vec<u8> = params.iter().map(|(key, _)| key).collect();
-        for key in keys {
-            if let Some(mut value) = params.remove(key) {
-                self.mask_value(&mut value);
-                params.insert(key, value);
-            }
-        }
+        params.values_mut().for_each(|value| self.mask_value(value));
     }
 }
 
@@ -210,6 +280,21 @@ impl Plugin for ProfanityMask {
     fn on_event(&self, _ctx: &EventContext<'_>, event: &mut EventData) -> Verdict {
         if !self.words.is_empty() {
             self.mask_params(&mut event.params);
+        }
+        Verdict::Continue
+    }
+
+    /// Property values are shown to every player (a room name, a nickname), so they are masked too.
+    fn on_set_properties(&self, _ctx: &PropertiesContext<'_>, changes: &mut Table) -> Verdict {
+        if !self.words.is_empty() {
+            self.mask_table(changes);
+        }
+        Verdict::Continue
+    }
+
+    fn on_create(&self, _ctx: &CreateContext<'_>, room: &mut NewRoom) -> Verdict {
+        if !self.words.is_empty() {
+            self.mask_table(&mut room.properties);
         }
         Verdict::Continue
     }
@@ -257,9 +342,7 @@ mod tests {
         params.insert(254, 3);
         params.insert(10, Value::Bytes(b"darn".to_vec()));
         let mut event = EventData { code: 1, sender: 3, params };
-        let ctx =
-            EventContext { room: "r", sender: 3, receivers: ReceiverGroup::Others, encrypted: true, sender_auth: None };
-        assert_eq!(filter.on_event(&ctx, &mut event), Verdict::Continue);
+        filter.mask_params(&mut event.params);
 
         let Some(Value::Array(items)) = event.params.get(245) else { panic!("data kept its shape") };
         assert_eq!(items[0], Value::String("****".into()));

@@ -21,11 +21,14 @@ use crate::authenticate;
 use crate::config::Role;
 use crate::connection::Connection;
 use crate::matchmaking;
-use crate::plugin::{EventContext, OpContext, ReceiverGroup, Verdict};
+use crate::plugin::{EventContext, OpContext, ReceiverGroup, RoomHandle};
 use crate::rooms::{actor_list, codes, Identity, JoinError, NewRoom, RelayedEvent};
 use sealnet::rooms::{JoinMode, RoomRequest};
 
+pub(crate) mod hooks;
 mod properties;
+
+use hooks::{ask_plugins, JoinPlugins, Stopped};
 
 /// Handles one decoded operation request from `conn`'s client.
 pub(crate) fn handle(
@@ -52,12 +55,13 @@ pub(crate) fn handle(
         auth: authenticated.map(|a| &a.context),
         injected: authenticated.map(|a| &a.injected),
     };
-    for plugin in &shared.plugins {
-        if let Verdict::Reject { return_code, message } = plugin.on_operation(&ctx, &mut request) {
-            tracing::info!(connection = conn.id, op, plugin = plugin.name(), "operation rejected by plugin");
-            respond(conn, rejection(op, return_code, message), options);
-            return;
+    if let Stopped::With(answer) =
+        ask_plugins(&shared.plugins, op, conn.id, |plugin| plugin.on_operation(&ctx, &mut request))
+    {
+        if let Some(answer) = answer {
+            respond(conn, answer, options);
         }
+        return;
     }
     let reply = match op {
         op if matchmaking::is_room_request(op) => room_request(conn, &request, options),
@@ -153,7 +157,17 @@ fn join(
         }
     }
     new_room.options = room_options;
-    let (membership, joined) = match conn.shared.rooms.join_with(name, mode, new_room, &conn.peer, &identity) {
+    let shared = conn.shared.clone();
+    let mut plugins = JoinPlugins {
+        plugins: &shared.plugins,
+        op,
+        connection: conn.id,
+        auth: conn.auth.context().map(|a| &a.context),
+        refusal: None,
+    };
+    let joining = shared.rooms.join_with(name, mode, new_room, &conn.peer, &identity, &mut plugins);
+    let (membership, joined) = match joining {
+        Err(JoinError::Refused) => return plugins.refusal,
         Ok(joined) => joined,
         Err(JoinError::Missing) if request.mode.is_none() => {
             return Some(error(op, return_code::NO_RANDOM_MATCH_FOUND, "no open room with space to join".into()));
@@ -298,19 +312,15 @@ fn raise(conn: &mut Connection, mut request: OperationRequest, options: SendOpti
     params.retain(|key, _| key == codes::DATA);
     params.insert(codes::ACTOR_NR, sender);
     let mut event = EventData { code, sender, params };
-    let ctx = EventContext {
-        room: membership.room.name(),
-        sender,
-        receivers: group,
-        encrypted: options.encrypt,
-        sender_auth: conn.auth.context().map(|a| &a.context),
-    };
     let shared = conn.shared.clone();
-    for plugin in &shared.plugins {
-        if let Verdict::Reject { return_code, message } = plugin.on_event(&ctx, &mut event) {
-            tracing::info!(connection = conn.id, code, plugin = plugin.name(), "event rejected by plugin");
-            return Some(rejection(OP, return_code, message));
-        }
+    let sender_auth = conn.auth.context().map(|a| &a.context);
+    let stopped = ask_plugins(&shared.plugins, OP, conn.id, |plugin| {
+        let room = RoomHandle::new(&membership.room, plugin);
+        let ctx = EventContext { room, sender, receivers: group, encrypted: options.encrypt, sender_auth };
+        plugin.on_event(&ctx, &mut event)
+    });
+    if let Stopped::With(answer) = stopped {
+        return answer;
     }
 
     // The event holds no more values than the request did, but plugins may have changed it: check

@@ -6,7 +6,9 @@ use sealnet::protocol::message::{OperationRequest, OperationResponse};
 use sealnet::protocol::status::{op_code, return_code};
 
 use super::error;
+use super::hooks::{ask_plugins, Stopped};
 use crate::connection::Connection;
+use crate::plugin::{PropertiesContext, RoomHandle};
 use crate::rooms::{codes, Target};
 
 const OP: u8 = op_code::SET_PROPERTIES;
@@ -40,12 +42,28 @@ pub(super) fn set_properties(conn: &mut Connection, request: OperationRequest) -
             return error(OP, return_code::INVALID_OPERATION, message);
         }
     };
+    let mut changes = changes;
+    let shared = conn.shared.clone();
+    let sender_auth = conn.auth.context().map(|a| &a.context);
+    let stopped = ask_plugins(&shared.plugins, OP, conn.id, |plugin| {
+        let ctx = PropertiesContext {
+            room: RoomHandle::new(&membership.room, plugin),
+            sender: membership.actor,
+            target,
+            sender_auth,
+        };
+        plugin.on_set_properties(&ctx, &mut changes)
+    });
+    if let Stopped::With(answer) = stopped {
+        // A quiet cancel reads as done.
+        return answer.unwrap_or_else(done);
+    }
     match membership.room.set_properties(membership.actor, target, changes, expected) {
         Ok(handed_over) => {
             if let Some(master) = handed_over {
                 tracing::debug!(connection = conn.id, master, "master client handed over");
             }
-            OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params: Params::new() }
+            done()
         }
         Err(problem) => {
             let (code, message) = problem.answer();
@@ -53,4 +71,8 @@ pub(super) fn set_properties(conn: &mut Connection, request: OperationRequest) -
             error(OP, code, message)
         }
     }
+}
+
+fn done() -> OperationResponse {
+    OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params: Params::new() }
 }

@@ -14,6 +14,7 @@
 //! order as every live event.
 
 mod cache;
+mod handle;
 mod properties;
 
 use std::collections::{BTreeMap, HashMap};
@@ -31,6 +32,7 @@ use tokio::sync::{mpsc, Notify};
 use crate::audience::{Audience, GroupSet};
 use crate::plugin::ReceiverGroup;
 pub use cache::{CacheFull, CachedEvent};
+pub use handle::{RoomHandle, TimerError, MAX_TIMERS_PER_ROOM};
 pub use properties::{encoded_size, PropertyError, Target};
 pub use sealnet::rooms::{JoinMode, RoomOptions};
 
@@ -282,6 +284,8 @@ pub enum JoinError {
     Missing,
     /// A CreateOnly of a room that exists.
     Exists,
+    /// A plugin refused it (the hooks hold the answer).
+    Refused,
 }
 
 impl JoinError {
@@ -294,6 +298,7 @@ impl JoinError {
             JoinError::Closed => (return_code::GAME_CLOSED, format!("room {room:?} is closed")),
             JoinError::Missing => (return_code::GAME_DOES_NOT_EXIST, format!("room {room:?} does not exist")),
             JoinError::Exists => (return_code::GAME_ID_ALREADY_EXISTS, format!("room {room:?} exists already")),
+            JoinError::Refused => (return_code::PLUGIN_REJECTED, format!("joining room {room:?} was refused")),
         }
     }
 }
@@ -305,6 +310,36 @@ pub struct Room {
     state: Mutex<RoomState>,
     budget: Arc<OutputBudget>,
     limits: RoomLimits,
+    /// Plugin timers pending for it.
+    timers: AtomicUsize,
+    /// Removed from the server's rooms: its last member left.
+    closed: AtomicBool,
+}
+
+/// A plugin refused a join (its answer is the hooks' to give).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refused;
+
+/// What a join asks of the plugins at the moments only the rooms know: before a room is created, and
+/// before the player is added. A refusal leaves no room behind.
+pub trait JoinHooks {
+    /// May change what the room starts with, or refuse (`Err`).
+    fn before_create(&mut self, room: &str, new_room: &mut NewRoom) -> Result<(), Refused>;
+    /// May change the joiner's first properties, or refuse (`Err`).
+    fn before_join(&mut self, room: &Arc<Room>, properties: &mut Table) -> Result<(), Refused>;
+}
+
+/// Hooks that let every join through unchanged.
+pub struct NoHooks;
+
+impl JoinHooks for NoHooks {
+    fn before_create(&mut self, _room: &str, _new_room: &mut NewRoom) -> Result<(), Refused> {
+        Ok(())
+    }
+
+    fn before_join(&mut self, _room: &Arc<Room>, _properties: &mut Table) -> Result<(), Refused> {
+        Ok(())
+    }
 }
 
 #[derive(Debug)]
@@ -391,7 +426,7 @@ impl Rooms {
     /// Adds `peer` to the room called `name`, creating it if needed, and queues the Join event for every
     /// member (the joiner included), carrying what `identity` publishes. A full room is refused.
     pub fn join(&self, name: &str, peer: &Arc<Peer>, identity: &Identity) -> Result<(Membership, Joined), JoinError> {
-        self.join_with(name, JoinMode::CreateIfNotExists, NewRoom::default(), peer, identity)
+        self.join_with(name, JoinMode::CreateIfNotExists, NewRoom::default(), peer, identity, &mut NoHooks)
     }
 
     /// [`Rooms::join`] as `mode` says, creating a room as `new_room` says. A room that is full, closed,
@@ -404,13 +439,16 @@ impl Rooms {
         new_room: NewRoom,
         peer: &Arc<Peer>,
         identity: &Identity,
+        hooks: &mut dyn JoinHooks,
     ) -> Result<(Membership, Joined), JoinError> {
         let mut rooms = lock(&self.rooms);
+        let mut new_room = new_room;
         let (room, created) = match (rooms.get(name), mode) {
             (Some(_), JoinMode::CreateOnly) => return Err(JoinError::Exists),
             (Some(room), _) => (room.clone(), false),
             (None, JoinMode::JoinOnly) => return Err(JoinError::Missing),
             (None, _) => {
+                hooks.before_create(name, &mut new_room).map_err(|Refused| JoinError::Refused)?;
                 let room = Arc::new(Room {
                     name: name.to_owned(),
                     state: Mutex::new(RoomState {
@@ -426,11 +464,15 @@ impl Rooms {
                     }),
                     budget: self.budget.clone(),
                     limits: self.limits,
+                    timers: AtomicUsize::new(0),
+                    closed: AtomicBool::new(false),
                 });
-                rooms.insert(name.to_owned(), room.clone());
                 (room, true)
             }
         };
+        let mut joiner_properties = properties::player_properties(identity);
+        // A room created for this join is listed only once the join succeeds.
+        hooks.before_join(&room, &mut joiner_properties).map_err(|Refused| JoinError::Refused)?;
         let mut state = lock(&room.state);
         // A closed room takes nobody new but its creator.
         if !state.options.is_open && !created {
@@ -440,13 +482,15 @@ impl Rooms {
         if state.members.len() >= max {
             return Err(JoinError::Full { max });
         }
+        if created {
+            rooms.insert(name.to_owned(), room.clone());
+        }
         let actor = state.next_actor;
         state.next_actor += 1;
         state.members.insert(actor, peer.clone());
         if state.master == 0 {
             state.master = actor;
         }
-        let joiner_properties = properties::player_properties(identity);
         state.players.insert(actor, joiner_properties.clone());
         self.members.fetch_add(1, Ordering::Relaxed);
         let actors: Vec<i32> = state.members.keys().copied().collect();
@@ -495,6 +539,7 @@ impl Rooms {
             if rooms.get(name).is_some_and(|room| Arc::ptr_eq(room, &membership.room)) {
                 rooms.remove(name);
             }
+            membership.room.closed.store(true, Ordering::Release);
         } else {
             let bodies =
                 MembershipEvent::new(codes::EVENT_LEAVE, membership.actor, &remaining, &Identity::default(), extra);
@@ -575,6 +620,11 @@ impl RoomState {
 impl Room {
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The room is gone: its last member left.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// ChangeGroups (248) for `actor`: its interest-group subscriptions after the change.

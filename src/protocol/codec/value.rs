@@ -258,6 +258,11 @@ impl Params {
         self.0 .0.iter().map(|(key, value)| (*key, value))
     }
 
+    /// The values in key order, to edit in place (keys stay as they are, so the order holds).
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> + '_ {
+        self.0 .0.iter_mut().map(|(_, value)| value)
+    }
+
     /// The entry at `index` in key order, in constant time (hosts iterate by index).
     pub fn entry_at(&self, index: usize) -> Option<(u8, &Value)> {
         self.0 .0.get(index).map(|(key, value)| (*key, value))
@@ -399,6 +404,11 @@ impl Table {
     /// Entries in key order, the order they are encoded in.
     pub fn iter(&self) -> impl Iterator<Item = (&Key, &Value)> + '_ {
         self.0 .0.iter().map(|(key, value)| (key, value))
+    }
+
+    /// The values in key order, to edit in place (keys stay as they are, so the order holds).
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> + '_ {
+        self.0 .0.iter_mut().map(|(_, value)| value)
     }
 }
 
