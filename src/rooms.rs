@@ -86,6 +86,18 @@ pub const CACHE_ADD: u8 = 4;
 pub const CACHE_REMOVE: u8 = 6;
 /// Cache option: relay nothing; remove the cached events of senders no longer in the room.
 pub const CACHE_REMOVE_OF_ACTORS_LEFT: u8 = 7;
+/// Room option key (in [`GAME_PROPERTIES`] of a create): how long a player who lost its connection
+/// stays in the room as inactive and may rejoin with its actor number (Int, milliseconds; 0: not at
+/// all, the default).
+pub const PROP_PLAYER_TTL: u8 = 246;
+/// Room option key (in [`GAME_PROPERTIES`] of a create): how long the room outlives its last player
+/// (Int, milliseconds; 0, the default: it closes at once).
+pub const PROP_EMPTY_ROOM_TTL: u8 = 245;
+/// Player property key: the player lost its connection and may rejoin (Bool, read-only).
+pub const PLAYER_PROP_IS_INACTIVE: u8 = 254;
+/// Parameter of a Leave event: the player left inactive and may rejoin (Bool).
+pub const IS_INACTIVE: u8 = 233;
+
 /// Room option key (in [`GAME_PROPERTIES`] of a create): whether a leaving player's cached events
 /// are removed (Bool, default true).
 pub const PROP_CLEANUP_CACHE_ON_LEAVE: u8 = 249;
@@ -132,6 +144,11 @@ pub enum JoinMode {
     JoinOnly = 0,
     /// Created when it does not exist (JoinOrCreateRoom).
     CreateIfNotExists = 1,
+    /// Joins, or rejoins as the inactive player this user left behind (within the room's PlayerTtl).
+    JoinOrRejoin = 2,
+    /// Only rejoins as the inactive player this user left behind (JoinFailedWithRejoinerNotFound
+    /// otherwise).
+    RejoinOnly = 3,
     /// CreateRoom: it must not exist (GameIdAlreadyExists otherwise). Never sent as a JoinMode value.
     CreateOnly = 255,
 }
@@ -204,14 +221,21 @@ impl RoomRequest {
                 None => JoinMode::CreateIfNotExists,
                 Some(Value::Byte(0)) => JoinMode::JoinOnly,
                 Some(Value::Byte(1)) => JoinMode::CreateIfNotExists,
+                Some(Value::Byte(2)) => JoinMode::JoinOrRejoin,
+                Some(Value::Byte(3)) => JoinMode::RejoinOnly,
                 Some(_) => {
                     return Err(format!(
-                        "parameter {JOIN_MODE} (join mode) must be a Byte, 0 (join) or 1 (create if it does not exist)"
+                        "parameter {JOIN_MODE} (join mode) must be a Byte: 0 join, 1 create if it does not exist, \
+                         2 join or rejoin, 3 rejoin only"
                     ))
                 }
             }),
         };
-        if matches!(mode, Some(JoinMode::JoinOnly | JoinMode::CreateIfNotExists)) && name.is_none() {
+        if matches!(
+            mode,
+            Some(JoinMode::JoinOnly | JoinMode::CreateIfNotExists | JoinMode::JoinOrRejoin | JoinMode::RejoinOnly)
+        ) && name.is_none()
+        {
             return Err(format!("parameter {ROOM_NAME} (room name) must be a String of 1 to {MAX_ROOM_NAME} bytes"));
         }
         let options = match params.get(GAME_PROPERTIES) {

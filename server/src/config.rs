@@ -105,6 +105,10 @@ max_player_properties_bytes = 4096
 # exceed it is refused with -2 and not relayed.
 max_cached_events = 1000
 max_cache_bytes = 1048576
+# The longest PlayerTtl (how long a disconnected player may rejoin) and EmptyRoomTtl (how long an
+# empty room stays) a room may be created with, in milliseconds; longer ones are refused with -2.
+max_player_ttl_ms = 600000
+max_empty_room_ttl_ms = 600000
 # Bytes of events queued for one client before it counts as too slow (SlowConsumer).
 max_queued_bytes_per_client = 4194304
 # Bytes of events queued for all clients together; while it is used up, RaiseEvent is refused with
@@ -518,6 +522,8 @@ pub struct LimitsConfig {
     pub max_player_properties_bytes: usize,
     pub max_cached_events: usize,
     pub max_cache_bytes: usize,
+    pub max_player_ttl_ms: u64,
+    pub max_empty_room_ttl_ms: u64,
     pub max_queued_bytes_per_client: usize,
     pub output_budget_bytes: usize,
     pub ops_per_second: f64,

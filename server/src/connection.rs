@@ -37,7 +37,7 @@ use crate::authenticate::{self, AuthState};
 use crate::config::Role;
 use crate::limits::{FloodMeter, Source, TokenBucket};
 use crate::ops;
-use crate::rooms::{Membership, Outbound, Peer};
+use crate::rooms::{Leaving, Membership, Outbound, Peer};
 use crate::server::{stop_requested, Shared};
 use crate::shards::Shards;
 
@@ -201,10 +201,13 @@ impl Connection {
     }
 
     /// Leaves the current room, telling the remaining members. Returns whether it was in one.
-    pub(crate) fn leave_room(&mut self) -> bool {
+    pub(crate) fn leave_room(&mut self, leaving: Leaving) -> bool {
         let Some(membership) = self.membership.take() else { return false };
-        let remaining = self.shared.rooms.leave(&membership);
-        tracing::debug!(connection = self.id, actor = membership.actor, remaining = remaining.len(), "left room");
+        let departure = self.shared.rooms.depart(&membership, leaving);
+        let inactive = departure.expire_after.is_some();
+        let remaining = departure.remaining.len();
+        tracing::debug!(connection = self.id, actor = membership.actor, remaining, inactive, "left room");
+        crate::lifetimes::follow(&self.shared, &membership.room, membership.actor, &departure);
         crate::ops::hooks::left(&self.shared.plugins, &membership);
         true
     }
@@ -456,7 +459,7 @@ impl Connection {
 impl Drop for Connection {
     /// A connection task that ends in any way, a panic included, leaves its room.
     fn drop(&mut self) {
-        self.leave_room();
+        self.leave_room(Leaving::Disconnected);
     }
 }
 
@@ -549,7 +552,7 @@ impl Connection {
     /// The connection ends, whatever its transport: it leaves its room, and nothing more can be
     /// queued for it, so what is still in its queue goes back to the output budget.
     fn depart(&mut self, outbound: &mut mpsc::Receiver<Outbound>) {
-        self.leave_room();
+        self.leave_room(Leaving::Disconnected);
         outbound.close();
         let mut unclaimed = 0;
         while let Ok(item) = outbound.try_recv() {

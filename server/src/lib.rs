@@ -10,6 +10,7 @@ mod connection;
 pub mod directory;
 mod heartbeat;
 pub mod keyfile;
+mod lifetimes;
 pub mod limits;
 mod matchmaking;
 mod metrics;

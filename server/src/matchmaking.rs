@@ -178,6 +178,14 @@ async fn find(
             let entry = directory.room(&name).await?;
             entry.ok_or_else(|| JoinError::Missing.refusal(&name))?
         }
+        // A rejoin may return to a closed or full room: its game server decides.
+        (Some(JoinMode::JoinOrRejoin | JoinMode::RejoinOnly), Some(name)) => {
+            let entry = directory.room(&name).await?.ok_or_else(|| JoinError::Missing.refusal(&name))?;
+            return match directory.game_server(&entry.game_server).await? {
+                Some(server) => place(&server, &entry),
+                None => Err(JoinError::Missing.refusal(&name)),
+            };
+        }
         (Some(mode), name) => {
             let name = match name.or_else(random_room_name) {
                 Some(name) => name,

@@ -202,6 +202,12 @@ pub mod return_code {
     pub const DIRECTORY_UNAVAILABLE: i16 = -13;
     /// SetProperties with expected values that do not match the current ones: nothing was changed.
     pub const PROPERTIES_CONFLICT: i16 = -14;
+    /// A join of a room where this user left an inactive player: rejoin it (Photon's
+    /// JoinFailedFoundInactiveJoiner).
+    pub const JOIN_FAILED_FOUND_INACTIVE_JOINER: i16 = 32749;
+    /// A rejoin of a room where this user has no inactive player (Photon's
+    /// JoinFailedWithRejoinerNotFound).
+    pub const JOIN_FAILED_WITH_REJOINER_NOT_FOUND: i16 = 32748;
     /// CreateRoom of a room that exists (Photon's GameIdAlreadyExists).
     pub const GAME_ID_ALREADY_EXISTS: i16 = 32766;
     /// The room is full (Photon's GameFull).

@@ -92,8 +92,13 @@ pub(crate) fn left(plugins: &[Arc<dyn Plugin>], membership: &Membership) {
         plugin.on_leave(&RoomHandle::new(&membership.room, plugin), membership.actor);
     }
     if membership.room.is_closed() {
-        for plugin in plugins {
-            plugin.on_close(membership.room.name());
-        }
+        closed(plugins, &membership.room);
+    }
+}
+
+/// Tells the plugins that `room` closed.
+pub(crate) fn closed(plugins: &[Arc<dyn Plugin>], room: &Room) {
+    for plugin in plugins {
+        plugin.on_close(room.name());
     }
 }

@@ -7,7 +7,7 @@
 //! matchmaking answer always goes encrypted: it carries a token).
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sealnet::protocol::codec::{encoded_value_len, Key, Params, Value};
 use sealnet::protocol::frame::{Delivery, TAG_LEN};
@@ -18,11 +18,11 @@ use sealnet::protocol::status::{op_code, return_code, DisconnectReason};
 
 use crate::audience::Audience;
 use crate::authenticate;
-use crate::config::Role;
+use crate::config::{LimitsConfig, Role};
 use crate::connection::Connection;
 use crate::matchmaking;
 use crate::plugin::{EventContext, OpContext, ReceiverGroup, RoomHandle};
-use crate::rooms::{actor_list, codes, Identity, JoinError, NewRoom, RelayedEvent};
+use crate::rooms::{actor_list, codes, Identity, JoinError, Leaving, NewRoom, RelayedEvent};
 use sealnet::rooms::{JoinMode, RoomRequest};
 
 pub(crate) mod hooks;
@@ -135,12 +135,12 @@ fn join(
         Some(authenticated) => Identity {
             nickname: Some(authenticated.context.nickname.clone()).filter(|name| !name.is_empty()),
             user_id: conn.shared.config.auth.publish_user_id.then(|| authenticated.context.user_id.clone()),
+            account: Some(authenticated.context.user_id.clone()).filter(|user_id| !user_id.is_empty()),
         },
         None => Identity::default(),
     };
     let mode = request.mode.unwrap_or(JoinMode::JoinOnly);
-    let max_bytes = conn.shared.config.limits.max_room_properties_bytes;
-    let mut new_room = match new_room(params, max_bytes) {
+    let mut new_room = match new_room(params, &conn.shared.config.limits) {
         Ok(new_room) => new_room,
         Err(message) => return Some(error(op, return_code::INVALID_OPERATION, message)),
     };
@@ -193,13 +193,23 @@ fn join(
     Some(OperationResponse { op_code: op, return_code: return_code::OK, debug_message: None, params })
 }
 
-/// What a join that creates the room starts it with, beside its options: the custom properties and
-/// CleanupCacheOnLeave (249) of its GameProperties (248).
-fn new_room(params: &Params, max_bytes: usize) -> Result<NewRoom, String> {
+/// What a join that creates the room starts it with, beside its options: the custom properties,
+/// CleanupCacheOnLeave (249), PlayerTtl (246) and EmptyRoomTtl (245) of its GameProperties (248).
+fn new_room(params: &Params, limits: &LimitsConfig) -> Result<NewRoom, String> {
     let mut new_room = NewRoom::default();
     let Some(Value::Table(game_properties)) = params.get(codes::GAME_PROPERTIES) else { return Ok(new_room) };
+    let ttl = |key: u8, what: &str, value: &Value, max_ms: u64| match value {
+        Value::Int(ms) if *ms >= 0 && *ms as u64 <= max_ms => Ok(Duration::from_millis(*ms as u64)),
+        _ => Err(format!("room option {key} ({what}) must be an Int of 0 to {max_ms} milliseconds")),
+    };
     for (key, value) in game_properties.iter() {
         match (key, value) {
+            (Key::Byte(key @ codes::PROP_PLAYER_TTL), value) => {
+                new_room.player_ttl = ttl(*key, "player TTL", value, limits.max_player_ttl_ms)?
+            }
+            (Key::Byte(key @ codes::PROP_EMPTY_ROOM_TTL), value) => {
+                new_room.empty_room_ttl = ttl(*key, "empty room TTL", value, limits.max_empty_room_ttl_ms)?
+            }
             (Key::Byte(codes::PROP_CLEANUP_CACHE_ON_LEAVE), Value::Bool(cleanup)) => {
                 new_room.cleanup_cache_on_leave = *cleanup
             }
@@ -215,6 +225,7 @@ fn new_room(params: &Params, max_bytes: usize) -> Result<NewRoom, String> {
         }
     }
     let size = crate::rooms::encoded_size(&new_room.properties);
+    let max_bytes = limits.max_room_properties_bytes;
     if size > max_bytes {
         return Err(format!("the room's properties take {size} bytes, over the limit of {max_bytes} bytes"));
     }
@@ -223,7 +234,7 @@ fn new_room(params: &Params, max_bytes: usize) -> Result<NewRoom, String> {
 
 fn leave(conn: &mut Connection) -> Option<OperationResponse> {
     const OP: u8 = op_code::LEAVE_ROOM;
-    if !conn.leave_room() {
+    if !conn.leave_room(Leaving::ForGood) {
         return Some(error(OP, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, "not in a room".into()));
     }
     Some(OperationResponse { op_code: OP, return_code: return_code::OK, debug_message: None, params: Params::new() })

@@ -20,7 +20,7 @@ mod properties;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sealnet::protocol::codec::{Params, Table, Value};
 use sealnet::protocol::frame::Delivery;
@@ -34,6 +34,7 @@ use crate::plugin::ReceiverGroup;
 pub use cache::{CacheFull, CachedEvent};
 pub use handle::{RoomHandle, TimerError, MAX_TIMERS_PER_ROOM};
 pub use properties::{encoded_size, PropertyError, Target};
+use sealnet::rooms::PLAYER_PROP_IS_INACTIVE;
 pub use sealnet::rooms::{JoinMode, RoomOptions};
 
 /// Photon's parameter and event codes used by the room operations (defined once, in the core crate).
@@ -41,8 +42,9 @@ pub mod codes {
     pub use sealnet::rooms::{
         ACTOR_LIST, ACTOR_NR, CACHE, CACHE_ADD, CACHE_NONE, CACHE_REMOVE, CACHE_REMOVE_OF_ACTORS_LEFT, CODE, DATA,
         DELIVERED, EVENT_JOIN, EVENT_LEAVE, EVENT_PROPERTIES_CHANGED, EXPECTED_VALUES, GAME_PROPERTIES, GROUPS_ADD,
-        GROUPS_REMOVE, INTEREST_GROUP, MASTER_CLIENT_ID, MAX_CLIENT_EVENT_CODE, PLAYER_PROPERTIES, PROPERTIES,
-        PROP_CLEANUP_CACHE_ON_LEAVE, RECEIVER_GROUP, ROOM_NAME, ROOM_PROPERTIES, SKIPPED, TARGET_ACTOR,
+        GROUPS_REMOVE, INTEREST_GROUP, IS_INACTIVE, MASTER_CLIENT_ID, MAX_CLIENT_EVENT_CODE, PLAYER_PROPERTIES,
+        PROPERTIES, PROP_CLEANUP_CACHE_ON_LEAVE, PROP_EMPTY_ROOM_TTL, PROP_PLAYER_TTL, RECEIVER_GROUP, ROOM_NAME,
+        ROOM_PROPERTIES, SKIPPED, TARGET_ACTOR,
     };
 }
 
@@ -258,11 +260,21 @@ pub struct NewRoom {
     pub properties: Table,
     /// Whether a leaving player's cached events are removed (Photon's CleanupCacheOnLeave).
     pub cleanup_cache_on_leave: bool,
+    /// How long a disconnected player stays inactive and may rejoin (zero: not at all).
+    pub player_ttl: Duration,
+    /// How long the room outlives its last player (zero: it closes at once).
+    pub empty_room_ttl: Duration,
 }
 
 impl Default for NewRoom {
     fn default() -> Self {
-        NewRoom { options: RoomOptions::default(), properties: Table::new(), cleanup_cache_on_leave: true }
+        NewRoom {
+            options: RoomOptions::default(),
+            properties: Table::new(),
+            cleanup_cache_on_leave: true,
+            player_ttl: Duration::ZERO,
+            empty_room_ttl: Duration::ZERO,
+        }
     }
 }
 
@@ -286,6 +298,10 @@ pub enum JoinError {
     Exists,
     /// A plugin refused it (the hooks hold the answer).
     Refused,
+    /// A plain join by a user who left an inactive player there: it must rejoin.
+    FoundInactive,
+    /// A RejoinOnly by a user without an inactive player there.
+    RejoinerNotFound,
 }
 
 impl JoinError {
@@ -299,6 +315,14 @@ impl JoinError {
             JoinError::Missing => (return_code::GAME_DOES_NOT_EXIST, format!("room {room:?} does not exist")),
             JoinError::Exists => (return_code::GAME_ID_ALREADY_EXISTS, format!("room {room:?} exists already")),
             JoinError::Refused => (return_code::PLUGIN_REJECTED, format!("joining room {room:?} was refused")),
+            JoinError::FoundInactive => (
+                return_code::JOIN_FAILED_FOUND_INACTIVE_JOINER,
+                format!("you left an inactive player in room {room:?}: rejoin it (join mode 2 or 3)"),
+            ),
+            JoinError::RejoinerNotFound => (
+                return_code::JOIN_FAILED_WITH_REJOINER_NOT_FOUND,
+                format!("no inactive player of yours to rejoin in room {room:?}"),
+            ),
         }
     }
 }
@@ -319,6 +343,26 @@ pub struct Room {
 /// A plugin refused a join (its answer is the hooks' to give).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Refused;
+
+/// How a member leaves its room.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaving {
+    /// By LeaveRoom: for good.
+    ForGood,
+    /// Its connection ended: inactive, where the room has a PlayerTtl.
+    Disconnected,
+}
+
+/// What a departure left to do later.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Departure {
+    /// The members left, ascending.
+    pub remaining: Vec<i32>,
+    /// The player stays inactive: call [`Rooms::expire_inactive`] after this, with this generation.
+    pub expire_after: Option<(Duration, u64)>,
+    /// The room is empty: call [`Rooms::close_if_idle`] after this, with this generation.
+    pub close_after: Option<(Duration, u64)>,
+}
 
 /// What a join asks of the plugins at the moments only the rooms know: before a room is created, and
 /// before the player is added. A refusal leaves no room behind.
@@ -359,6 +403,30 @@ struct RoomState {
     players: BTreeMap<i32, Table>,
     cache: cache::EventCache,
     cleanup_cache_on_leave: bool,
+    player_ttl: Duration,
+    empty_room_ttl: Duration,
+    /// The authenticated account of each member that has one: how a rejoin finds its actor.
+    accounts: BTreeMap<i32, String>,
+    /// Players whose connection ended within PlayerTtl, by actor: their account, and the generation
+    /// their expiry must match.
+    inactive: BTreeMap<i32, (String, u64)>,
+    /// Changes with every join and departure, so that a timer set before one does nothing.
+    generation: u64,
+}
+
+impl RoomState {
+    /// Drops everything of a player that leaves for good.
+    fn forget(&mut self, actor: i32) {
+        self.players.remove(&actor);
+        if self.cleanup_cache_on_leave {
+            self.cache.remove_where(|event| event.sender == actor);
+        }
+    }
+
+    /// Nobody is in the room, nor may come back.
+    fn is_idle(&self) -> bool {
+        self.members.is_empty() && self.inactive.is_empty()
+    }
 }
 
 /// A connection's place in a room. Dropping it does not leave the room: call [`Rooms::leave`].
@@ -446,7 +514,7 @@ impl Rooms {
         let (room, created) = match (rooms.get(name), mode) {
             (Some(_), JoinMode::CreateOnly) => return Err(JoinError::Exists),
             (Some(room), _) => (room.clone(), false),
-            (None, JoinMode::JoinOnly) => return Err(JoinError::Missing),
+            (None, JoinMode::JoinOnly | JoinMode::RejoinOnly) => return Err(JoinError::Missing),
             (None, _) => {
                 hooks.before_create(name, &mut new_room).map_err(|Refused| JoinError::Refused)?;
                 let room = Arc::new(Room {
@@ -461,6 +529,11 @@ impl Rooms {
                         players: BTreeMap::new(),
                         cache: cache::EventCache::default(),
                         cleanup_cache_on_leave: new_room.cleanup_cache_on_leave,
+                        player_ttl: new_room.player_ttl,
+                        empty_room_ttl: new_room.empty_room_ttl,
+                        accounts: BTreeMap::new(),
+                        inactive: BTreeMap::new(),
+                        generation: 0,
                     }),
                     budget: self.budget.clone(),
                     limits: self.limits,
@@ -474,24 +547,51 @@ impl Rooms {
         // A room created for this join is listed only once the join succeeds.
         hooks.before_join(&room, &mut joiner_properties).map_err(|Refused| JoinError::Refused)?;
         let mut state = lock(&room.state);
-        // A closed room takes nobody new but its creator.
-        if !state.options.is_open && !created {
-            return Err(JoinError::Closed);
+        let rejoining = identity.account.as_ref().and_then(|account| {
+            state.inactive.iter().find(|(_, (inactive, _))| inactive == account).map(|(actor, _)| *actor)
+        });
+        match (mode, rejoining) {
+            (JoinMode::RejoinOnly, None) => return Err(JoinError::RejoinerNotFound),
+            (JoinMode::JoinOnly | JoinMode::CreateIfNotExists | JoinMode::CreateOnly, Some(_)) => {
+                return Err(JoinError::FoundInactive)
+            }
+            _ => {}
         }
-        let max = state.max_players(self.limits.max_room_size);
-        if state.members.len() >= max {
-            return Err(JoinError::Full { max });
-        }
+        let actor = match rejoining {
+            // A rejoiner takes back its actor number and its properties, closed room or full.
+            Some(actor) => {
+                state.inactive.remove(&actor);
+                let properties = state.players.entry(actor).or_default();
+                properties.remove(&sealnet::protocol::codec::Key::Byte(PLAYER_PROP_IS_INACTIVE));
+                joiner_properties = properties.clone();
+                actor
+            }
+            None => {
+                // A closed room takes nobody new but its creator.
+                if !state.options.is_open && !created {
+                    return Err(JoinError::Closed);
+                }
+                let max = state.max_players(self.limits.max_room_size);
+                if state.members.len() + state.inactive.len() >= max {
+                    return Err(JoinError::Full { max });
+                }
+                let actor = state.next_actor;
+                state.next_actor += 1;
+                state.players.insert(actor, joiner_properties.clone());
+                actor
+            }
+        };
         if created {
             rooms.insert(name.to_owned(), room.clone());
         }
-        let actor = state.next_actor;
-        state.next_actor += 1;
+        state.generation += 1;
         state.members.insert(actor, peer.clone());
+        if let Some(account) = &identity.account {
+            state.accounts.insert(actor, account.clone());
+        }
         if state.master == 0 {
             state.master = actor;
         }
-        state.players.insert(actor, joiner_properties.clone());
         self.members.fetch_add(1, Ordering::Relaxed);
         let actors: Vec<i32> = state.members.keys().copied().collect();
         let mut extra = Params::new();
@@ -511,41 +611,112 @@ impl Rooms {
         Ok((Membership { room, actor }, joined))
     }
 
-    /// Removes the member, queues the Leave event for those who remain, and removes the room once it
-    /// is empty. Returns the remaining actors.
+    /// Removes the member for good (LeaveRoom, or a room without PlayerTtl), queues the Leave event
+    /// for those who remain, and closes the room once it is empty. Returns the remaining actors.
     pub fn leave(&self, membership: &Membership) -> Vec<i32> {
+        self.depart(membership, Leaving::ForGood).remaining
+    }
+
+    /// Removes the member as `leaving` says: a disconnected player of a room with a PlayerTtl, who
+    /// is known by its account, stays as inactive and may rejoin; the others leave for good. Returns
+    /// what is left to do later, which the caller sets timers for.
+    pub fn depart(&self, membership: &Membership, leaving: Leaving) -> Departure {
         let mut rooms = lock(&self.rooms);
-        let mut state = lock(&membership.room.state);
-        if state.members.remove(&membership.actor).is_none() {
-            return state.members.keys().copied().collect();
-        }
-        state.groups.remove(&membership.actor);
-        state.players.remove(&membership.actor);
-        if state.cleanup_cache_on_leave {
-            state.cache.remove_where(|event| event.sender == membership.actor);
+        let state = &mut *lock(&membership.room.state);
+        let actor = membership.actor;
+        if state.members.remove(&actor).is_none() {
+            return Departure { remaining: state.members.keys().copied().collect(), ..Departure::default() };
         }
         self.members.fetch_sub(1, Ordering::Relaxed);
-        let remaining: Vec<i32> = state.members.keys().copied().collect();
+        state.groups.remove(&actor);
+        let account = state.accounts.remove(&actor);
+        let mut departure = Departure::default();
         let mut extra = Params::new();
-        if state.master == membership.actor {
+        match account {
+            Some(account) if leaving == Leaving::Disconnected && !state.player_ttl.is_zero() => {
+                state.generation += 1;
+                state.inactive.insert(actor, (account, state.generation));
+                if let Some(properties) = state.players.get_mut(&actor) {
+                    properties.insert(PLAYER_PROP_IS_INACTIVE, true);
+                }
+                extra.insert(codes::IS_INACTIVE, true);
+                departure.expire_after = Some((state.player_ttl, state.generation));
+            }
+            _ => state.forget(actor),
+        }
+        departure.remaining = state.members.keys().copied().collect();
+        if state.master == actor {
             // The role goes to the longest-present player, as it would to the creator.
-            state.master = remaining.first().copied().unwrap_or(0);
+            state.master = departure.remaining.first().copied().unwrap_or(0);
             if state.master != 0 {
                 extra.insert(codes::MASTER_CLIENT_ID, state.master);
             }
         }
-        if remaining.is_empty() {
-            let name = &membership.room.name;
-            if rooms.get(name).is_some_and(|room| Arc::ptr_eq(room, &membership.room)) {
-                rooms.remove(name);
-            }
-            membership.room.closed.store(true, Ordering::Release);
+        if departure.remaining.is_empty() {
+            departure.close_after = self.close_when_idle(&mut rooms, &membership.room, state);
         } else {
             let bodies =
-                MembershipEvent::new(codes::EVENT_LEAVE, membership.actor, &remaining, &Identity::default(), extra);
-            self.budget.charge(bodies.offer_to_all(&state));
+                MembershipEvent::new(codes::EVENT_LEAVE, actor, &departure.remaining, &Identity::default(), extra);
+            self.budget.charge(bodies.offer_to_all(state));
         }
-        remaining
+        departure
+    }
+
+    /// The PlayerTtl of an inactive player ran out: it leaves for good, unless it rejoined since
+    /// (`generation` tells). Returns when to close the room, if it is empty and has an EmptyRoomTtl.
+    pub fn expire_inactive(&self, room: &Arc<Room>, actor: i32, generation: u64) -> Option<(Duration, u64)> {
+        let mut rooms = lock(&self.rooms);
+        let state = &mut *lock(&room.state);
+        if state.inactive.get(&actor).is_none_or(|(_, since)| *since != generation) {
+            return None;
+        }
+        state.inactive.remove(&actor);
+        state.forget(actor);
+        let remaining: Vec<i32> = state.members.keys().copied().collect();
+        if remaining.is_empty() {
+            return self.close_when_idle(&mut rooms, room, state);
+        }
+        let bodies = MembershipEvent::new(codes::EVENT_LEAVE, actor, &remaining, &Identity::default(), Params::new());
+        self.budget.charge(bodies.offer_to_all(state));
+        None
+    }
+
+    /// The EmptyRoomTtl of a room ran out: it closes, unless someone joined since (`generation`).
+    /// Returns whether it closed.
+    pub fn close_if_idle(&self, room: &Arc<Room>, generation: u64) -> bool {
+        let mut rooms = lock(&self.rooms);
+        let state = lock(&room.state);
+        if state.generation != generation || !state.is_idle() {
+            return false;
+        }
+        self.close(&mut rooms, room);
+        true
+    }
+
+    /// A room without members: closed now, or after its EmptyRoomTtl (returned, with the generation
+    /// that must still hold then); one with inactive players waits for them.
+    fn close_when_idle(
+        &self,
+        rooms: &mut HashMap<String, Arc<Room>>,
+        room: &Arc<Room>,
+        state: &mut RoomState,
+    ) -> Option<(Duration, u64)> {
+        if !state.is_idle() {
+            return None;
+        }
+        if state.empty_room_ttl.is_zero() {
+            self.close(rooms, room);
+            return None;
+        }
+        state.generation += 1;
+        Some((state.empty_room_ttl, state.generation))
+    }
+
+    fn close(&self, rooms: &mut HashMap<String, Arc<Room>>, room: &Arc<Room>) {
+        if rooms.get(&room.name).is_some_and(|listed| Arc::ptr_eq(listed, room)) {
+            rooms.remove(&room.name);
+        }
+        room.closed.store(true, Ordering::Release);
     }
 
     /// Members of all rooms.
@@ -856,6 +1027,8 @@ pub struct Identity {
     pub nickname: Option<String>,
     /// Published only where the server is configured to.
     pub user_id: Option<String>,
+    /// The authenticated user id, never published: it recognises a rejoining player.
+    pub account: Option<String>,
 }
 
 /// A Join or Leave event, encoded once for each protocol version (the actor list differs).
