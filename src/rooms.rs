@@ -102,6 +102,26 @@ pub const IS_INACTIVE: u8 = 233;
 /// are removed (Bool, default true).
 pub const PROP_CLEANUP_CACHE_ON_LEAVE: u8 = 249;
 
+/// Operation (at a master, or a server of role "all"): join the lobby, to receive the room list
+/// ([`EVENT_GAME_LIST`], then [`EVENT_GAME_LIST_UPDATE`]s).
+pub const OP_JOIN_LOBBY: u8 = 229;
+/// Operation: leave the lobby (joining a room leaves it too).
+pub const OP_LEAVE_LOBBY: u8 = 228;
+/// Event: the lobby's whole room list ([`GAME_LIST`]), right after JoinLobby.
+pub const EVENT_GAME_LIST: u8 = 230;
+/// Event: the rooms added, changed or removed ([`PROP_REMOVED`]) since the last list or update.
+pub const EVENT_GAME_LIST_UPDATE: u8 = 229;
+/// Parameter: rooms by name, each a Table: [`PROP_MAX_PLAYERS`], [`PROP_IS_OPEN`],
+/// [`PROP_PLAYER_COUNT`] and the room's properties listed in the lobby, or [`PROP_REMOVED`].
+pub const GAME_LIST: u8 = 222;
+/// Room list key: players in the room (Int).
+pub const PROP_PLAYER_COUNT: u8 = 252;
+/// Room list key: the room is gone from the list (Bool true).
+pub const PROP_REMOVED: u8 = 251;
+/// Room option key (in [`GAME_PROPERTIES`] of a create): the custom properties the lobby lists
+/// (an Array of String, or a StringArray).
+pub const PROP_LISTED_IN_LOBBY: u8 = 250;
+
 /// Receiver group: every member except the sender (the default).
 pub const RECEIVERS_OTHERS: i32 = 0;
 /// Receiver group: every member, the sender included.

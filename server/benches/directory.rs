@@ -150,6 +150,7 @@ fn room_entry(server: &str, name: &str) -> RoomEntry {
         max_players: 8,
         open: true,
         visible: true,
+        listed: Vec::new(),
     }
 }
 

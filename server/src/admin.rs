@@ -78,6 +78,7 @@ async fn metrics(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     );
     gauge("sealnet_rooms", "Rooms with members.", shared.rooms.room_count() as u64);
     gauge("sealnet_members", "Members of all rooms.", shared.rooms.member_count() as u64);
+    gauge("sealnet_lobby_members", "Players in the lobby, receiving room lists.", shared.lobby.member_count() as u64);
     gauge("sealnet_workers", "Event loops running connections.", shared.shards.count() as u64);
     gauge("sealnet_queued_output_bytes", "Bytes of events queued for all clients.", shared.output_budget.used() as u64);
     gauge(

@@ -109,6 +109,10 @@ max_cache_bytes = 1048576
 # empty room stays) a room may be created with, in milliseconds; longer ones are refused with -2.
 max_player_ttl_ms = 600000
 max_empty_room_ttl_ms = 600000
+# A lobby (JoinLobby, 229, at a master or a server of role "all") gets room list updates at most
+# this often, and lists at most this many rooms (the first by name).
+lobby_update_interval_ms = 1000
+max_lobby_rooms = 500
 # Bytes of events queued for one client before it counts as too slow (SlowConsumer).
 max_queued_bytes_per_client = 4194304
 # Bytes of events queued for all clients together; while it is used up, RaiseEvent is refused with
@@ -524,6 +528,8 @@ pub struct LimitsConfig {
     pub max_cache_bytes: usize,
     pub max_player_ttl_ms: u64,
     pub max_empty_room_ttl_ms: u64,
+    pub lobby_update_interval_ms: u64,
+    pub max_lobby_rooms: usize,
     pub max_queued_bytes_per_client: usize,
     pub output_budget_bytes: usize,
     pub ops_per_second: f64,
@@ -799,6 +805,8 @@ impl Config {
             ("limits.max_player_properties_bytes", self.limits.max_player_properties_bytes),
             ("limits.max_cached_events", self.limits.max_cached_events),
             ("limits.max_cache_bytes", self.limits.max_cache_bytes),
+            ("limits.lobby_update_interval_ms", self.limits.lobby_update_interval_ms as usize),
+            ("limits.max_lobby_rooms", self.limits.max_lobby_rooms),
             ("limits.max_queued_bytes_per_client", self.limits.max_queued_bytes_per_client),
             ("limits.output_budget_bytes", self.limits.output_budget_bytes),
             ("auth.webhook.max_attempts", self.auth.webhook.max_attempts as usize),

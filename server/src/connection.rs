@@ -460,6 +460,7 @@ impl Drop for Connection {
     /// A connection task that ends in any way, a panic included, leaves its room.
     fn drop(&mut self) {
         self.leave_room(Leaving::Disconnected);
+        self.shared.lobby.leave(self.id);
     }
 }
 

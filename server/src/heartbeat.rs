@@ -45,6 +45,7 @@ pub(crate) async fn run(shared: Arc<Shared>, directory: Directory, me: Identity,
                 max_players: room.max_players as u32,
                 open: room.options.is_open,
                 visible: room.options.is_visible,
+                listed: RoomEntry::encode_listed(&room.listed),
             })
             .collect();
         let entry = GameServerEntry {

@@ -12,6 +12,7 @@ mod heartbeat;
 pub mod keyfile;
 mod lifetimes;
 pub mod limits;
+mod lobby;
 mod matchmaking;
 mod metrics;
 mod ops;

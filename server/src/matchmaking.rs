@@ -213,6 +213,7 @@ async fn find(
                 max_players: options.max_players,
                 open: options.is_open,
                 visible: options.is_visible,
+                listed: Vec::new(),
             };
             return match directory.reserve(&entry, reservation_ttl).await? {
                 Reservation::Reserved => place(&server, &entry),

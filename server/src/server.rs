@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub(crate) keypair: Arc<Keypair>,
     pub(crate) plugins: Vec<Arc<dyn Plugin>>,
     pub(crate) rooms: Rooms,
+    /// Players waiting for room lists (masters and role "all").
+    pub(crate) lobby: crate::lobby::Lobby,
     pub(crate) admission: Admission,
     pub(crate) key_exchanges: KeyExchangeLimiter,
     pub(crate) output_budget: Arc<OutputBudget>,
@@ -307,6 +309,7 @@ impl Server {
             config,
             directory: self.directory,
             placements: Default::default(),
+            lobby: Default::default(),
             server_id,
             runtime: tokio::runtime::Handle::current(),
         });
@@ -318,6 +321,9 @@ impl Server {
             }
             _ => None,
         };
+        let (lobby_stop, lobby_stopped) = watch::channel(false);
+        let lobby = matches!(shared.config.role, Role::Master | Role::All)
+            .then(|| tokio::spawn(crate::lobby::run(shared.clone(), lobby_stopped)));
         let shared_for_loop = shared.clone();
         let (stop, phase) = watch::channel(Phase::Running);
         let (admin_stop, admin_stopped) = watch::channel(false);
@@ -336,6 +342,10 @@ impl Server {
                 let _ = heartbeat.await;
             }
             let _ = admin_stop.send(true);
+            let _ = lobby_stop.send(true);
+            if let Some(lobby) = lobby {
+                let _ = lobby.await;
+            }
         });
         Ok(RunningServer { local_addr, udp_addr, wss: wss_info, admin_addr, public_key, shared, stop, task })
     }

@@ -66,6 +66,7 @@ conformance!(
     random_matchmaking_finds_a_room_in_any_bucket,
     a_heartbeat_removes_only_its_own_gone_rooms,
     a_withdrawal_removes_the_server_and_its_rooms,
+    lobbies_see_the_visible_rooms_with_their_listed_properties,
 );
 
 fn memory_directory() -> Directory {
@@ -106,6 +107,7 @@ fn room(name: &str, game_server: &str) -> RoomEntry {
         max_players: 4,
         open: true,
         visible: true,
+        listed: Vec::new(),
     }
 }
 
@@ -527,4 +529,27 @@ async fn a_wrong_password_is_unavailable_without_showing_it_until_redis_accepts_
     let fixed = inline_commands(port, &["AUTH otherpw", &format!("CONFIG SET requirepass {PASSWORD}")]);
     assert_eq!(fixed, Some(vec!["+OK".to_owned(), "+OK".to_owned()]));
     assert_eq!(directory.game_server("gs-a").await.expect("the password is right now"), None);
+}
+
+async fn lobbies_see_the_visible_rooms_with_their_listed_properties(directory: Directory) {
+    let listed: sealnet::protocol::codec::Table =
+        [(sealnet::protocol::codec::Key::String("map".into()), sealnet::protocol::codec::Value::Int(3))]
+            .into_iter()
+            .collect();
+    let mut rooms = vec![
+        RoomEntry { listed: RoomEntry::encode_listed(&listed), ..room("shown", "gs-a") },
+        RoomEntry { visible: false, ..room("hidden", "gs-a") },
+        RoomEntry { open: false, players: 4, ..room("closed-but-shown", "gs-a") },
+    ];
+    beat(&directory, Some(&server("gs-a")), &rooms, &[], TTL).await;
+    let mut names: Vec<String> = directory.visible_rooms().await.unwrap().into_iter().map(|room| room.name).collect();
+    names.sort();
+    assert_eq!(names, ["closed-but-shown", "shown"]);
+    let shown = directory.room("shown").await.unwrap().unwrap();
+    assert_eq!(shown.listed_properties(), listed, "the listed properties survive the directory");
+
+    // Hiding a room, or its going, takes it off the list.
+    rooms[0].visible = false;
+    beat(&directory, Some(&server("gs-a")), &rooms[..1], &["closed-but-shown"], TTL).await;
+    assert!(directory.visible_rooms().await.unwrap().is_empty());
 }

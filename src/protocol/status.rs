@@ -241,4 +241,6 @@ pub mod op_code {
     pub const RAISE_EVENT: u8 = crate::rooms::OP_RAISE_EVENT;
     pub const CHANGE_GROUPS: u8 = crate::rooms::OP_CHANGE_GROUPS;
     pub const SET_PROPERTIES: u8 = crate::rooms::OP_SET_PROPERTIES;
+    pub const JOIN_LOBBY: u8 = crate::rooms::OP_JOIN_LOBBY;
+    pub const LEAVE_LOBBY: u8 = crate::rooms::OP_LEAVE_LOBBY;
 }

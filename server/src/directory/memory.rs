@@ -86,6 +86,12 @@ impl MemoryDirectory {
         Reservation::Reserved
     }
 
+    pub fn visible_rooms(&self) -> Vec<RoomEntry> {
+        let mut state = self.state.lock();
+        state.prune(Instant::now());
+        state.rooms.values().map(|(entry, _)| entry).filter(|entry| entry.visible).cloned().collect()
+    }
+
     pub fn random_room(&self) -> Option<RoomEntry> {
         let mut state = self.state.lock();
         state.prune(Instant::now());

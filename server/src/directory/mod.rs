@@ -16,6 +16,8 @@ mod redis;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use sealnet::protocol::codec::{decode_params, encode_params, Limits, Params, Table, Value};
+
 pub use memory::MemoryDirectory;
 pub use redis::RedisDirectory;
 
@@ -47,11 +49,38 @@ pub struct RoomEntry {
     pub max_players: u32,
     /// Others may join (Photon's IsOpen).
     pub open: bool,
-    /// Listed for random matchmaking (Photon's IsVisible).
+    /// Listed for random matchmaking and in lobbies (Photon's IsVisible).
     pub visible: bool,
+    /// The properties lobbies list, encoded as parameter 0 of a parameter list (docs/protocol.md
+    /// section 4), so that every value type survives the JSON; empty without any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub listed: Vec<u8>,
 }
 
 impl RoomEntry {
+    /// Encodes the properties lobbies list for [`RoomEntry::listed`].
+    pub fn encode_listed(properties: &Table) -> Vec<u8> {
+        if properties.is_empty() {
+            return Vec::new();
+        }
+        let mut params = Params::new();
+        params.insert(0, Value::Table(properties.clone()));
+        let mut out = Vec::new();
+        encode_params(&params, &mut out);
+        out
+    }
+
+    /// The properties lobbies list; none when they do not decode (within the codec's bounds).
+    pub fn listed_properties(&self) -> Table {
+        if self.listed.is_empty() {
+            return Table::new();
+        }
+        match decode_params(&self.listed, &Limits::default()).map(|mut params| params.remove(0)) {
+            Ok(Some(Value::Table(table))) => table,
+            _ => Table::new(),
+        }
+    }
+
     /// Whether JoinRandomRoom may pick it.
     pub fn joinable_at_random(&self) -> bool {
         self.open && self.visible && (self.max_players == 0 || self.players < self.max_players)
@@ -149,6 +178,14 @@ impl Directory {
         match self {
             Directory::Memory(directory) => Ok(directory.reserve(entry, ttl)),
             Directory::Redis(directory) => directory.reserve(entry, ttl).await,
+        }
+    }
+
+    /// The visible rooms of live game servers or not (a lobby lists what the directory holds).
+    pub async fn visible_rooms(&self) -> Result<Vec<RoomEntry>, Unavailable> {
+        match self {
+            Directory::Memory(directory) => Ok(directory.visible_rooms()),
+            Directory::Redis(directory) => directory.visible_rooms().await,
         }
     }
 

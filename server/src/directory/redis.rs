@@ -187,6 +187,21 @@ impl RedisDirectory {
         .await
     }
 
+    pub async fn visible_rooms(&self) -> Result<Vec<RoomEntry>, Unavailable> {
+        bounded(async {
+            let names = self.live_members(&self.visible_key(), None).await?;
+            let this = self.clone();
+            let entries = concurrently(names, move |name| {
+                let this = this.clone();
+                async move { this.get_json::<RoomEntry>(&this.room_key(&name)).await }
+            })
+            .await?;
+            // A missing key is a room that expired after the listing was read.
+            Ok(entries.into_iter().flatten().filter(|room| room.visible).collect())
+        })
+        .await
+    }
+
     pub async fn random_room(&self) -> Result<Option<RoomEntry>, Unavailable> {
         bounded(async {
             // The live names of all buckets are read at once: one round trip's wait, not one per
@@ -243,6 +258,11 @@ impl RedisDirectory {
         key
     }
 
+    /// The visible rooms, for lobbies: a sorted set of expiry times.
+    fn visible_key(&self) -> String {
+        format!("{}:visible", self.prefix)
+    }
+
     fn open_key(&self, bucket: u32) -> String {
         format!("{}:open:{bucket}", self.prefix)
     }
@@ -293,15 +313,18 @@ impl RedisDirectory {
         }
     }
 
-    /// Lists the room for random matchmaking until `expiry`, or unlists it when it is not joinable.
+    /// Lists the room for random matchmaking until `expiry`, or unlists it when it is not joinable;
+    /// and for lobbies while it is visible.
     async fn index(&self, room: &RoomEntry, expiry: u64) -> Result<(), Unavailable> {
-        let key = self.open_key_of(&room.name);
-        let cmd = if room.joinable_at_random() {
-            redis::cmd("ZADD").arg(&key).arg(expiry).arg(&room.name).clone()
-        } else {
-            redis::cmd("ZREM").arg(&key).arg(&room.name).clone()
+        let listing = |key: String, listed: bool| {
+            if listed {
+                redis::cmd("ZADD").arg(key).arg(expiry).arg(&room.name).clone()
+            } else {
+                redis::cmd("ZREM").arg(key).arg(&room.name).clone()
+            }
         };
-        self.query(&cmd, Resend::Idempotent).await
+        self.query::<()>(&listing(self.open_key_of(&room.name), room.joinable_at_random()), Resend::Idempotent).await?;
+        self.query(&listing(self.visible_key(), room.visible), Resend::Idempotent).await
     }
 
     /// Removes those of the rooms that still belong to `server_id`.
@@ -333,6 +356,8 @@ impl RedisDirectory {
             None => {}
         }
         let zrem = redis::cmd("ZREM").arg(self.open_key_of(name)).arg(name).clone();
+        self.query::<()>(&zrem, Resend::Idempotent).await?;
+        let zrem = redis::cmd("ZREM").arg(self.visible_key()).arg(name).clone();
         self.query(&zrem, Resend::Idempotent).await
     }
 

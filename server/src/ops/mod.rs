@@ -69,6 +69,7 @@ pub(crate) fn handle(
         op_code::RAISE_EVENT => raise(conn, request, options),
         op_code::CHANGE_GROUPS => change_groups(conn, &request),
         op_code::SET_PROPERTIES => Some(properties::set_properties(conn, request)),
+        op_code::JOIN_LOBBY | op_code::LEAVE_LOBBY => Some(lobby(conn, op)),
         // The request arrived encrypted (the core refuses it otherwise).
         op_code::AUTHENTICATE | op_code::AUTHENTICATE_ONCE => {
             authenticate::handle(conn, &request, options);
@@ -178,6 +179,8 @@ fn join(
         }
     };
     tracing::debug!(connection = conn.id, actor = joined.actor, members = joined.actors.len(), "joined room");
+    // A player in a room is out of the lobby (Photon's rule).
+    conn.shared.lobby.leave(conn.id);
     conn.membership = Some(membership);
     let mut params = Params::new();
     params.insert(codes::ROOM_NAME, name.to_owned());
@@ -207,6 +210,28 @@ fn new_room(params: &Params, limits: &LimitsConfig) -> Result<NewRoom, String> {
             (Key::Byte(key @ codes::PROP_PLAYER_TTL), value) => {
                 new_room.player_ttl = ttl(*key, "player TTL", value, limits.max_player_ttl_ms)?
             }
+            (Key::Byte(codes::PROP_LISTED_IN_LOBBY), Value::StringArray(names)) => {
+                new_room.listed_keys = listed_keys(names.iter())?
+            }
+            (Key::Byte(codes::PROP_LISTED_IN_LOBBY), Value::Array(items)) => {
+                let names: Option<Vec<&String>> = items
+                    .iter()
+                    .map(|item| match item {
+                        Value::String(name) => Some(name),
+                        _ => None,
+                    })
+                    .collect();
+                let names = names.ok_or_else(|| {
+                    format!("room option {} (listed in lobby) must be an array of String", codes::PROP_LISTED_IN_LOBBY)
+                })?;
+                new_room.listed_keys = listed_keys(names.into_iter())?
+            }
+            (Key::Byte(codes::PROP_LISTED_IN_LOBBY), _) => {
+                return Err(format!(
+                    "room option {} (listed in lobby) must be an array of String",
+                    codes::PROP_LISTED_IN_LOBBY
+                ))
+            }
             (Key::Byte(key @ codes::PROP_EMPTY_ROOM_TTL), value) => {
                 new_room.empty_room_ttl = ttl(*key, "empty room TTL", value, limits.max_empty_room_ttl_ms)?
             }
@@ -230,6 +255,55 @@ fn new_room(params: &Params, limits: &LimitsConfig) -> Result<NewRoom, String> {
         return Err(format!("the room's properties take {size} bytes, over the limit of {max_bytes} bytes"));
     }
     Ok(new_room)
+}
+
+/// Most custom properties a lobby lists of one room.
+const MAX_LISTED_KEYS: usize = 32;
+
+fn listed_keys<'a>(names: impl ExactSizeIterator<Item = &'a String>) -> Result<Vec<Key>, String> {
+    if names.len() > MAX_LISTED_KEYS {
+        return Err(format!(
+            "a lobby lists at most {MAX_LISTED_KEYS} properties of a room; {} were named",
+            names.len()
+        ));
+    }
+    Ok(names.map(|name| Key::String(name.clone())).collect())
+}
+
+/// JoinLobby (229) and LeaveLobby (228), at a master or a server of role "all".
+fn lobby(conn: &mut Connection, op: u8) -> OperationResponse {
+    let ok =
+        || OperationResponse { op_code: op, return_code: return_code::OK, debug_message: None, params: Params::new() };
+    if op == op_code::LEAVE_LOBBY {
+        return if conn.shared.lobby.leave(conn.id) {
+            ok()
+        } else {
+            error(op, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, "not in the lobby".into())
+        };
+    }
+    if conn.shared.config.role == Role::Game {
+        return error(
+            op,
+            return_code::INVALID_OPERATION,
+            "the lobby is served by the master, not by a game server".into(),
+        );
+    }
+    if conn.membership.is_some() {
+        return error(
+            op,
+            return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE,
+            "leave the room before joining the lobby".into(),
+        );
+    }
+    // The list goes encrypted: it names every visible room.
+    if !conn.peer.is_encrypted() {
+        let message = "join the lobby over an encrypted connection: the room list is sent encrypted";
+        return error(op, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, message.into());
+    }
+    if !conn.shared.lobby.join(&conn.peer, &conn.shared.output_budget) {
+        return error(op, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE, "in the lobby already".into());
+    }
+    ok()
 }
 
 fn leave(conn: &mut Connection) -> Option<OperationResponse> {

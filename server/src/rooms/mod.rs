@@ -39,13 +39,7 @@ pub use sealnet::rooms::{JoinMode, RoomOptions};
 
 /// Photon's parameter and event codes used by the room operations (defined once, in the core crate).
 pub mod codes {
-    pub use sealnet::rooms::{
-        ACTOR_LIST, ACTOR_NR, CACHE, CACHE_ADD, CACHE_NONE, CACHE_REMOVE, CACHE_REMOVE_OF_ACTORS_LEFT, CODE, DATA,
-        DELIVERED, EVENT_JOIN, EVENT_LEAVE, EVENT_PROPERTIES_CHANGED, EXPECTED_VALUES, GAME_PROPERTIES, GROUPS_ADD,
-        GROUPS_REMOVE, INTEREST_GROUP, IS_INACTIVE, MASTER_CLIENT_ID, MAX_CLIENT_EVENT_CODE, PLAYER_PROPERTIES,
-        PROPERTIES, PROP_CLEANUP_CACHE_ON_LEAVE, PROP_EMPTY_ROOM_TTL, PROP_PLAYER_TTL, RECEIVER_GROUP, ROOM_NAME,
-        ROOM_PROPERTIES, SKIPPED, TARGET_ACTOR,
-    };
+    pub use sealnet::rooms::*;
 }
 
 /// Bytes of encoded events queued for all members of all rooms together: the server-wide bound on
@@ -264,6 +258,8 @@ pub struct NewRoom {
     pub player_ttl: Duration,
     /// How long the room outlives its last player (zero: it closes at once).
     pub empty_room_ttl: Duration,
+    /// The custom properties lobbies list (Photon's PropsListedInLobby).
+    pub listed_keys: Vec<sealnet::protocol::codec::Key>,
 }
 
 impl Default for NewRoom {
@@ -274,6 +270,7 @@ impl Default for NewRoom {
             cleanup_cache_on_leave: true,
             player_ttl: Duration::ZERO,
             empty_room_ttl: Duration::ZERO,
+            listed_keys: Vec::new(),
         }
     }
 }
@@ -412,6 +409,8 @@ struct RoomState {
     inactive: BTreeMap<i32, (String, u64)>,
     /// Changes with every join and departure, so that a timer set before one does nothing.
     generation: u64,
+    /// The custom properties lobbies list.
+    listed_keys: Vec<sealnet::protocol::codec::Key>,
 }
 
 impl RoomState {
@@ -534,6 +533,7 @@ impl Rooms {
                         accounts: BTreeMap::new(),
                         inactive: BTreeMap::new(),
                         generation: 0,
+                        listed_keys: new_room.listed_keys,
                     }),
                     budget: self.budget.clone(),
                     limits: self.limits,
@@ -740,6 +740,11 @@ impl Rooms {
                     players: state.members.len(),
                     max_players: state.max_players(self.limits.max_room_size),
                     options: state.options,
+                    listed: state
+                        .listed_keys
+                        .iter()
+                        .filter_map(|key| Some((key.clone(), state.properties.get(key)?.clone())))
+                        .collect(),
                 }
             })
             .collect()
@@ -769,13 +774,15 @@ impl Rooms {
 }
 
 /// One room as [`Rooms::snapshot`] reports it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoomSummary {
     pub name: String,
     pub players: usize,
     /// Its effective limit: its own, within the server's.
     pub max_players: usize,
     pub options: RoomOptions,
+    /// Its properties that lobbies list.
+    pub listed: Table,
 }
 
 impl RoomState {
@@ -1001,6 +1008,16 @@ enum Delivered {
     /// The member's queue was full; it is being disconnected.
     Overflowed,
     Closed,
+}
+
+/// Queues a server event for one connection, Reliable on channel 0, encrypted when it has keys, and
+/// charges the output budget for it.
+pub(crate) fn offer_system_event(peer: &Peer, body: Arc<[u8]>, budget: &OutputBudget) {
+    let size = body.len();
+    let event = Outbound::Event { body, options: system_event_options(peer), queued_at: Instant::now() };
+    if peer.offer(event) == Offer::Queued {
+        budget.charge(size);
+    }
 }
 
 /// What a clear frame adds around an encoded event body: the 8-byte header.
