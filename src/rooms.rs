@@ -189,16 +189,26 @@ impl Default for RoomOptions {
 }
 
 /// A JoinRoom, CreateRoom or JoinRandomRoom request, as both sides read and write it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RoomRequest {
     /// `None` only for JoinRandomRoom, and for a CreateRoom that lets the server name the room.
     pub name: Option<String>,
     /// `None`: JoinRandomRoom.
     pub mode: Option<JoinMode>,
     pub options: RoomOptions,
+    /// What else a room created by this request starts with: its first custom properties (keys that
+    /// are not Bytes) and further options ([`PROP_PLAYER_TTL`], [`PROP_EMPTY_ROOM_TTL`],
+    /// [`PROP_LISTED_IN_LOBBY`], [`PROP_CLEANUP_CACHE_ON_LEAVE`]), sent beside the options in
+    /// [`GAME_PROPERTIES`].
+    pub extra: Table,
 }
 
 impl RoomRequest {
+    /// A request of `mode` (`None`: JoinRandomRoom) with nothing beyond `options`.
+    pub fn new(name: Option<String>, mode: Option<JoinMode>, options: RoomOptions) -> Self {
+        RoomRequest { name, mode, options, extra: Table::new() }
+    }
+
     /// The request's operation code and parameters.
     pub fn to_operation(&self) -> (u8, Params) {
         let mut params = Params::new();
@@ -213,8 +223,8 @@ impl RoomRequest {
                 OP_JOIN_ROOM
             }
         };
-        if self.options != RoomOptions::default() {
-            let mut table = Table::new();
+        if self.options != RoomOptions::default() || !self.extra.is_empty() {
+            let mut table = self.extra.clone();
             table.insert(Key::Byte(PROP_MAX_PLAYERS), Value::Int(self.options.max_players.min(i32::MAX as u32) as i32));
             table.insert(Key::Byte(PROP_IS_OPEN), Value::Bool(self.options.is_open));
             table.insert(Key::Byte(PROP_IS_VISIBLE), Value::Bool(self.options.is_visible));
@@ -258,12 +268,18 @@ impl RoomRequest {
         {
             return Err(format!("parameter {ROOM_NAME} (room name) must be a String of 1 to {MAX_ROOM_NAME} bytes"));
         }
-        let options = match params.get(GAME_PROPERTIES) {
-            None => RoomOptions::default(),
-            Some(Value::Table(table)) => read_options(table)?,
+        let (options, extra) = match params.get(GAME_PROPERTIES) {
+            None => (RoomOptions::default(), Table::new()),
+            Some(Value::Table(table)) => {
+                let options = read_options(table)?;
+                let built_in = |key: &Key| matches!(key, Key::Byte(PROP_MAX_PLAYERS | PROP_IS_OPEN | PROP_IS_VISIBLE));
+                let extra =
+                    table.iter().filter(|(key, _)| !built_in(key)).map(|(k, v)| (k.clone(), v.clone())).collect();
+                (options, extra)
+            }
             Some(_) => return Err(format!("parameter {GAME_PROPERTIES} (room options) must be a Table")),
         };
-        Ok(RoomRequest { name, mode, options })
+        Ok(RoomRequest { name, mode, options, extra })
     }
 }
 
@@ -323,11 +339,15 @@ mod tests {
     fn room_requests_read_back_as_written() {
         let options = RoomOptions { max_players: 4, is_open: false, is_visible: true };
         let requests = [
-            RoomRequest { name: Some("a".into()), mode: Some(JoinMode::JoinOnly), options: RoomOptions::default() },
-            RoomRequest { name: Some("b".into()), mode: Some(JoinMode::CreateIfNotExists), options },
-            RoomRequest { name: Some("c".into()), mode: Some(JoinMode::CreateOnly), options },
-            RoomRequest { name: None, mode: Some(JoinMode::CreateOnly), options: RoomOptions::default() },
-            RoomRequest { name: None, mode: None, options: RoomOptions::default() },
+            RoomRequest::new(Some("a".into()), Some(JoinMode::JoinOnly), RoomOptions::default()),
+            RoomRequest::new(Some("b".into()), Some(JoinMode::CreateIfNotExists), options),
+            RoomRequest::new(Some("c".into()), Some(JoinMode::CreateOnly), options),
+            RoomRequest::new(None, Some(JoinMode::CreateOnly), RoomOptions::default()),
+            RoomRequest::new(None, None, RoomOptions::default()),
+            RoomRequest {
+                extra: Table::from_iter([(Key::String("map".into()), Value::Int(2))]),
+                ..RoomRequest::new(Some("d".into()), Some(JoinMode::CreateIfNotExists), RoomOptions::default())
+            },
         ];
         for request in requests {
             let (op, params) = request.to_operation();

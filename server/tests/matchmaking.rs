@@ -19,6 +19,7 @@ use sealnet_server::auth::token::TokenKeys;
 use sealnet_server::config::Role;
 use sealnet_server::directory::{Directory, MemoryDirectory};
 use sealnet_server::{RunningServer, Server};
+use support::realtime::drive;
 use support::*;
 
 /// Sends a room request and returns the response's return code and parameters (events that come
@@ -38,7 +39,7 @@ async fn ask(client: &mut Client, request: RoomRequest) -> (i16, Params) {
 }
 
 fn named(name: &str, mode: JoinMode, options: RoomOptions) -> RoomRequest {
-    RoomRequest { name: Some(name.into()), mode: Some(mode), options }
+    RoomRequest::new(Some(name.into()), Some(mode), options)
 }
 
 #[tokio::test]
@@ -50,10 +51,7 @@ async fn room_operations_of_a_single_server_have_photons_modes_options_and_codes
     let open = RoomOptions::default();
 
     assert_eq!(ask(&mut first, named("a", JoinMode::JoinOnly, open)).await.0, return_code::GAME_DOES_NOT_EXIST);
-    assert_eq!(
-        ask(&mut first, RoomRequest { name: None, mode: None, options: open }).await.0,
-        return_code::NO_RANDOM_MATCH_FOUND
-    );
+    assert_eq!(ask(&mut first, RoomRequest::new(None, None, open)).await.0, return_code::NO_RANDOM_MATCH_FOUND);
     let (code, params) =
         ask(&mut first, named("a", JoinMode::CreateOnly, RoomOptions { max_players: 1, ..open })).await;
     assert_eq!(code, return_code::OK);
@@ -61,7 +59,7 @@ async fn room_operations_of_a_single_server_have_photons_modes_options_and_codes
     assert_eq!(ask(&mut second, named("a", JoinMode::CreateOnly, open)).await.0, return_code::GAME_ID_ALREADY_EXISTS);
     assert_eq!(ask(&mut second, named("a", JoinMode::CreateIfNotExists, open)).await.0, return_code::GAME_FULL);
     assert_eq!(
-        ask(&mut second, RoomRequest { name: None, mode: None, options: open }).await.0,
+        ask(&mut second, RoomRequest::new(None, None, open)).await.0,
         return_code::NO_RANDOM_MATCH_FOUND,
         "a full room is not picked at random"
     );
@@ -77,11 +75,10 @@ async fn room_operations_of_a_single_server_have_photons_modes_options_and_codes
 
     // A CreateRoom without a name is given one; JoinRandomRoom finds that open room.
     let mut host = Client::encrypted(addr).await;
-    let (code, params) =
-        ask(&mut host, RoomRequest { name: None, mode: Some(JoinMode::CreateOnly), options: open }).await;
+    let (code, params) = ask(&mut host, RoomRequest::new(None, Some(JoinMode::CreateOnly), open)).await;
     assert_eq!(code, return_code::OK);
     let Some(Value::String(name)) = params.get(ROOM_NAME).cloned() else { panic!("the room's name: {params:?}") };
-    let (code, params) = ask(&mut second, RoomRequest { name: None, mode: None, options: open }).await;
+    let (code, params) = ask(&mut second, RoomRequest::new(None, None, open)).await;
     assert_eq!(code, return_code::OK);
     assert_eq!(params.get(ROOM_NAME), Some(&Value::String(name)));
 
@@ -141,33 +138,6 @@ fn realtime(master: &RunningServer) -> RealtimeClient {
         app_id: "demo".into(),
         app_version: None,
     })
-}
-
-/// Services the client on a blocking thread until `done` holds; returns it with everything it reported.
-async fn drive(
-    mut client: RealtimeClient,
-    done: impl Fn(&RealtimeClient, &[ClientEvent]) -> bool + Send + 'static,
-) -> (RealtimeClient, Vec<ClientEvent>) {
-    tokio::task::spawn_blocking(move || {
-        let mut seen = Vec::new();
-        let deadline = Instant::now() + WAIT;
-        while !done(&client, &seen) {
-            assert!(Instant::now() < deadline, "client stuck in {:?}; saw {seen:?}", client.state());
-            match client.service() {
-                Some(event) => seen.push(event),
-                None => {
-                    client.wait(Duration::from_millis(5));
-                }
-            }
-        }
-        // The state runs ahead of the events reporting it: take those already queued too.
-        while let Some(event) = client.service() {
-            seen.push(event);
-        }
-        (client, seen)
-    })
-    .await
-    .unwrap()
 }
 
 fn states(seen: &[ClientEvent]) -> Vec<ClientState> {
@@ -245,7 +215,7 @@ async fn a_game_server_admits_only_players_with_a_token_and_a_master_matches_onl
     let (response, _) = stranger.response(op_code::AUTHENTICATE).await;
     assert_eq!(response.return_code, return_code::INVALID_AUTHENTICATION);
     assert!(response.debug_message.unwrap().contains("server token"));
-    let random = RoomRequest { name: None, mode: None, options: RoomOptions::default() };
+    let random = RoomRequest::new(None, None, RoomOptions::default());
 
     let mut unknown = Client::encrypted(deployment.master.local_addr()).await;
     assert_eq!(ask(&mut unknown, join).await.0, return_code::OPERATION_NOT_ALLOWED_IN_CURRENT_STATE);

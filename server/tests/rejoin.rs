@@ -17,25 +17,9 @@ use sealnet::rooms::{
     GAME_PROPERTIES, IS_INACTIVE, JOIN_MODE, PLAYER_PROPERTIES, PLAYER_PROP_IS_INACTIVE, PROP_EMPTY_ROOM_TTL,
     PROP_PLAYER_TTL,
 };
-use sealnet_server::auth::{AuthContext, AuthProvider, AuthRequest, ProviderFuture, WebhookOutcome};
 use sealnet_server::{Plugin, RunningServer, Server};
 use support::*;
 use tokio::sync::mpsc;
-
-/// Accepts every connection token as the user of that name.
-struct Everyone;
-
-impl AuthProvider for Everyone {
-    fn name(&self) -> &str {
-        "everyone"
-    }
-
-    fn authenticate(&self, request: AuthRequest) -> ProviderFuture {
-        let name = String::from_utf8_lossy(&request.connection_token).into_owned();
-        let context = AuthContext { user_id: format!("user-{name}"), nickname: name, data: Vec::new() };
-        Box::pin(async move { WebhookOutcome::Accepted(context) })
-    }
-}
 
 /// Tells the test which rooms closed.
 struct CloseWatch(mpsc::UnboundedSender<String>);

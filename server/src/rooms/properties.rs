@@ -11,7 +11,8 @@ use sealnet::protocol::codec::{encoded_value_len, Key, Params, Table, Value};
 use sealnet::protocol::message::EventData;
 use sealnet::protocol::status::return_code;
 use sealnet::rooms::{
-    PLAYER_PROP_NICKNAME, PLAYER_PROP_USER_ID, PROP_IS_OPEN, PROP_IS_VISIBLE, PROP_MASTER_CLIENT_ID, PROP_MAX_PLAYERS,
+    PLAYER_PROP_NICKNAME, PLAYER_PROP_USER_ID, PROP_EMPTY_ROOM_TTL, PROP_IS_OPEN, PROP_IS_VISIBLE,
+    PROP_MASTER_CLIENT_ID, PROP_MAX_PLAYERS, PROP_PLAYER_TTL,
 };
 
 use super::{codes, Identity, RoomState};
@@ -122,12 +123,15 @@ impl RoomState {
         table
     }
 
-    fn built_ins(&self) -> [(u8, Value); 4] {
+    fn built_ins(&self) -> [(u8, Value); 6] {
+        let millis = |ttl: std::time::Duration| Value::Int(ttl.as_millis().min(i32::MAX as u128) as i32);
         [
             (PROP_MAX_PLAYERS, Value::Int(self.options.max_players.min(i32::MAX as u32) as i32)),
             (PROP_IS_VISIBLE, Value::Bool(self.options.is_visible)),
             (PROP_IS_OPEN, Value::Bool(self.options.is_open)),
             (PROP_MASTER_CLIENT_ID, Value::Int(self.master)),
+            (PROP_PLAYER_TTL, millis(self.player_ttl)),
+            (PROP_EMPTY_ROOM_TTL, millis(self.empty_room_ttl)),
         ]
     }
 
@@ -228,6 +232,9 @@ impl RoomState {
                 }
                 (PROP_MASTER_CLIENT_ID, _) => {
                     return Err(wrong("master client) must be the Int actor number of a player in the room"))
+                }
+                (PROP_PLAYER_TTL | PROP_EMPTY_ROOM_TTL, _) => {
+                    return Err(wrong("player TTL, empty room TTL) is set when the room is created"))
                 }
                 (other, _) => {
                     return Err(PropertyError::Invalid(format!(

@@ -17,7 +17,25 @@ use sealnet_server::{Config, Plugin, RunningServer, Server};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 
+pub mod realtime;
 pub mod udp;
+
+/// An authentication provider that accepts every connection token as the player of that name, user
+/// id "user-NAME" (players known by their user id, as a rejoin needs).
+pub struct Everyone;
+
+impl sealnet_server::auth::AuthProvider for Everyone {
+    fn name(&self) -> &str {
+        "everyone"
+    }
+
+    fn authenticate(&self, request: sealnet_server::auth::AuthRequest) -> sealnet_server::auth::ProviderFuture {
+        use sealnet_server::auth::{AuthContext, WebhookOutcome};
+        let name = String::from_utf8_lossy(&request.connection_token).into_owned();
+        let context = AuthContext { user_id: format!("user-{name}"), nickname: name, data: Vec::new() };
+        Box::pin(async move { WebhookOutcome::Accepted(context) })
+    }
+}
 
 /// The longest any single wait in a test may take.
 pub const WAIT: Duration = Duration::from_secs(20);

@@ -6,12 +6,21 @@
 //!
 //! Like the peer, it runs on the host's thread: the host calls [`RealtimeClient::service`] and gets
 //! what happened as [`ClientEvent`]s, the state changes among them.
+//!
+//! In a room it keeps the room's view ([`RoomView`]: players, properties, master client), and in the
+//! lobby the room list ([`RoomList`]). When the connection to its room is lost and the room keeps its
+//! place (a PlayerTtl), it reconnects and rejoins with the same actor number by itself.
+
+mod room;
 
 use std::collections::VecDeque;
+use std::time::Instant;
+
+pub use room::{ListedRoom, Player, RoomList, RoomView};
 
 use crate::auth::{AuthType, AuthValues, ServerToken};
 use crate::peer::{ConnectOptions, Peer, PeerConfig, PeerError, PeerEvent, PinChoice};
-use crate::protocol::codec::{Params, Value};
+use crate::protocol::codec::{Key, Params, Table, Value};
 use crate::protocol::message::{EventData, OperationResponse};
 use crate::protocol::sealing::SendOptions;
 use crate::protocol::session::StatusInfo;
@@ -113,8 +122,8 @@ pub struct ClientConfig {
 enum Next {
     /// Nowhere: stay disconnected.
     Stay,
-    /// To the game server a master named, to join (or create) the room there.
-    Game { answer: GameServerAnswer, options: RoomOptions },
+    /// To the game server a master named, to join (or create) the room there as `request` asked.
+    Game { answer: GameServerAnswer, request: RoomRequest },
     /// Back to the master, with the token.
     Master,
 }
@@ -144,6 +153,42 @@ pub struct RealtimeClient {
     room: Option<String>,
     pending_room: Option<RoomRequest>,
     actor: Option<i32>,
+    /// The room as the server told it, while joined.
+    view: Option<RoomView>,
+    /// The lobby's room list (empty outside the lobby).
+    room_list: RoomList,
+    in_lobby: bool,
+    /// Where the current connection goes, to come back to after a loss.
+    target: Option<(String, PinChoice)>,
+    /// A rejoin under way after the connection to the room was lost.
+    rejoin: Option<Rejoin>,
+}
+
+/// Coming back to a room after a lost connection.
+#[derive(Debug, Clone)]
+struct Rejoin {
+    room: String,
+    /// The room keeps the place until then.
+    until: Instant,
+    attempts: u32,
+}
+
+/// Connections a rejoin tries before it gives up (each as long as the peer's connect timeout).
+const MAX_REJOIN_ATTEMPTS: u32 = 5;
+
+/// Who a raised event reaches and what the room's cache does with it (Photon's RaiseEventOptions).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RaiseEventOptions {
+    /// [`rooms::RECEIVERS_OTHERS`] (the default), [`rooms::RECEIVERS_ALL`] or
+    /// [`rooms::RECEIVERS_MASTER_CLIENT`].
+    pub receivers: i32,
+    /// Exactly these actors instead of the receivers (empty: the receivers).
+    pub target_actors: Vec<i32>,
+    /// Only the subscribers of this interest group, within the receivers (0: none).
+    pub interest_group: u8,
+    /// [`rooms::CACHE_NONE`] (the default), [`rooms::CACHE_ADD`], [`rooms::CACHE_REMOVE`] or
+    /// [`rooms::CACHE_REMOVE_OF_ACTORS_LEFT`].
+    pub cache: u8,
 }
 
 impl RealtimeClient {
@@ -164,7 +209,27 @@ impl RealtimeClient {
             room: None,
             pending_room: None,
             actor: None,
+            view: None,
+            room_list: RoomList::default(),
+            in_lobby: false,
+            target: None,
+            rejoin: None,
         }
+    }
+
+    /// The room the client is in, as the server told it (players, properties, master client).
+    pub fn room_view(&self) -> Option<&RoomView> {
+        self.view.as_ref().filter(|_| self.state == ClientState::Joined)
+    }
+
+    /// The lobby's room list (empty outside the lobby).
+    pub fn room_list(&self) -> &RoomList {
+        &self.room_list
+    }
+
+    /// Whether the client is coming back to its room after losing the connection.
+    pub fn is_rejoining(&self) -> bool {
+        self.rejoin.is_some()
     }
 
     /// Where the client stands now. It may be ahead of the [`ClientEvent::StateChanged`] events still
@@ -211,32 +276,35 @@ impl RealtimeClient {
         self.pending_room = None;
         self.room = None;
         self.actor = None;
+        self.view = None;
+        self.rejoin = None;
         self.master_attempts = 0;
         self.connect_master(0)
     }
 
     /// JoinOrCreateRoom: joins the room, creating it where the master places it if it does not exist.
     pub fn join_or_create_room(&mut self, name: &str, options: RoomOptions) -> Result<(), ClientError> {
-        self.request_room(RoomRequest { name: Some(name.to_owned()), mode: Some(JoinMode::CreateIfNotExists), options })
+        self.request_room(RoomRequest::new(Some(name.to_owned()), Some(JoinMode::CreateIfNotExists), options))
     }
 
     /// CreateRoom: fails with GameIdAlreadyExists (32766) if it exists; `None` lets the master name it.
     pub fn create_room(&mut self, name: Option<&str>, options: RoomOptions) -> Result<(), ClientError> {
-        self.request_room(RoomRequest { name: name.map(str::to_owned), mode: Some(JoinMode::CreateOnly), options })
+        self.request_room(RoomRequest::new(name.map(str::to_owned), Some(JoinMode::CreateOnly), options))
     }
 
     /// JoinRoom: fails with GameDoesNotExist (32758) if it does not exist.
     pub fn join_room(&mut self, name: &str) -> Result<(), ClientError> {
-        let options = RoomOptions::default();
-        self.request_room(RoomRequest { name: Some(name.to_owned()), mode: Some(JoinMode::JoinOnly), options })
+        self.request_room(RoomRequest::new(Some(name.to_owned()), Some(JoinMode::JoinOnly), RoomOptions::default()))
     }
 
     /// JoinRandomRoom: an open, visible room with space; NoRandomMatchFound (32760) if there is none.
     pub fn join_random_room(&mut self) -> Result<(), ClientError> {
-        self.request_room(RoomRequest { name: None, mode: None, options: RoomOptions::default() })
+        self.request_room(RoomRequest::new(None, None, RoomOptions::default()))
     }
 
-    fn request_room(&mut self, request: RoomRequest) -> Result<(), ClientError> {
+    /// Any room request: [`RoomRequest::extra`] gives a room it creates its first custom properties,
+    /// its PlayerTtl, EmptyRoomTtl and the properties its lobby lists.
+    pub fn request_room(&mut self, request: RoomRequest) -> Result<(), ClientError> {
         if self.state != ClientState::ConnectedToMasterServer {
             return Err(ClientError::NotNow(self.state));
         }
@@ -259,13 +327,112 @@ impl RealtimeClient {
 
     /// Raises an event in the room.
     pub fn raise_event(&mut self, code: u8, data: Value, options: SendOptions) -> Result<(), ClientError> {
+        self.raise_event_with(code, data, &RaiseEventOptions::default(), options)
+    }
+
+    /// Raises an event to chosen receivers, actors or an interest group, or edits the room's cache.
+    pub fn raise_event_with(
+        &mut self,
+        code: u8,
+        data: Value,
+        raise: &RaiseEventOptions,
+        options: SendOptions,
+    ) -> Result<(), ClientError> {
+        let mut params = Params::new();
+        params.insert(rooms::CODE, i32::from(code));
+        if data != Value::Null {
+            params.insert(rooms::DATA, data);
+        }
+        if raise.receivers != rooms::RECEIVERS_OTHERS {
+            params.insert(rooms::RECEIVER_GROUP, raise.receivers);
+        }
+        if !raise.target_actors.is_empty() {
+            params.insert(rooms::ACTOR_LIST, Value::IntArray(raise.target_actors.clone()));
+        }
+        if raise.interest_group != 0 {
+            params.insert(rooms::INTEREST_GROUP, Value::Byte(raise.interest_group));
+        }
+        if raise.cache != rooms::CACHE_NONE {
+            params.insert(rooms::CACHE, Value::Byte(raise.cache));
+        }
+        self.room_operation(rooms::OP_RAISE_EVENT, &params, options)
+    }
+
+    /// Sets properties of the room; with `expected`, only if those properties have those values now
+    /// (compare-and-set: PropertiesConflict -14 otherwise, as a [`ClientEvent::Response`]). Every
+    /// player, this one too, then gets the change, which the room view follows.
+    pub fn set_room_properties(&mut self, changes: Table, expected: Option<Table>) -> Result<(), ClientError> {
+        self.set_properties(0, changes, expected)
+    }
+
+    /// Sets properties of a player of the room (this client's own with its actor number).
+    pub fn set_player_properties(
+        &mut self,
+        actor: i32,
+        changes: Table,
+        expected: Option<Table>,
+    ) -> Result<(), ClientError> {
+        self.set_properties(actor, changes, expected)
+    }
+
+    /// Hands the master client role to `actor`, if this client's view of the master is still right.
+    pub fn set_master_client(&mut self, actor: i32) -> Result<(), ClientError> {
+        let master = self.room_view().map_or(0, |view| view.master);
+        let role = |actor: i32| Table::from_iter([(Key::Byte(rooms::PROP_MASTER_CLIENT_ID), Value::Int(actor))]);
+        self.set_properties(0, role(actor), Some(role(master)))
+    }
+
+    fn set_properties(&mut self, target: i32, changes: Table, expected: Option<Table>) -> Result<(), ClientError> {
+        let mut params = Params::new();
+        params.insert(rooms::PROPERTIES, Value::Table(changes));
+        if target != 0 {
+            params.insert(rooms::TARGET_ACTOR, target);
+        }
+        if let Some(expected) = expected {
+            params.insert(rooms::EXPECTED_VALUES, Value::Table(expected));
+        }
+        self.room_operation(rooms::OP_SET_PROPERTIES, &params, SendOptions::ENCRYPTED)
+    }
+
+    /// Leaves the interest groups in `remove`, then joins those in `add` (an empty list: every group).
+    pub fn change_groups(&mut self, remove: Option<&[u8]>, add: Option<&[u8]>) -> Result<(), ClientError> {
+        let mut params = Params::new();
+        if let Some(remove) = remove {
+            params.insert(rooms::GROUPS_REMOVE, remove.to_vec());
+        }
+        if let Some(add) = add {
+            params.insert(rooms::GROUPS_ADD, add.to_vec());
+        }
+        self.room_operation(rooms::OP_CHANGE_GROUPS, &params, SendOptions::ENCRYPTED)
+    }
+
+    fn room_operation(&mut self, op: u8, params: &Params, options: SendOptions) -> Result<(), ClientError> {
         if self.state != ClientState::Joined {
             return Err(ClientError::NotNow(self.state));
         }
-        let mut params = Params::new();
-        params.insert(rooms::CODE, i32::from(code));
-        params.insert(rooms::DATA, data);
-        Ok(self.peer.send_operation_parts(rooms::OP_RAISE_EVENT, &params, options)?)
+        Ok(self.peer.send_operation_parts(op, params, options)?)
+    }
+
+    /// Joins the lobby at the master: the room list ([`Self::room_list`]) fills and follows.
+    pub fn join_lobby(&mut self) -> Result<(), ClientError> {
+        self.lobby_operation(rooms::OP_JOIN_LOBBY)
+    }
+
+    /// Leaves the lobby; the room list empties.
+    pub fn leave_lobby(&mut self) -> Result<(), ClientError> {
+        self.lobby_operation(rooms::OP_LEAVE_LOBBY)
+    }
+
+    fn lobby_operation(&mut self, op: u8) -> Result<(), ClientError> {
+        if self.state != ClientState::ConnectedToMasterServer {
+            return Err(ClientError::NotNow(self.state));
+        }
+        self.peer.send_operation_parts(op, &Params::new(), SendOptions::ENCRYPTED)?;
+        self.in_lobby = op == rooms::OP_JOIN_LOBBY;
+        if !self.in_lobby {
+            self.room_list = RoomList::default();
+        }
+        Ok(())
     }
 
     /// Sends any other operation on the current connection; its response comes as
@@ -278,6 +445,7 @@ impl RealtimeClient {
     pub fn disconnect(&mut self) {
         self.next = Next::Stay;
         self.pending_room = None;
+        self.rejoin = None;
         if !self.connection_live {
             // No connection, so no final status will come to finish the disconnect.
             if self.state != ClientState::PeerCreated {
@@ -334,6 +502,8 @@ impl RealtimeClient {
         let values = self.login.as_ref().unwrap_or(&token_values).clone();
         self.connect_to(&self.config.masters[index].clone(), pin, &values)?;
         self.at_game_server = false;
+        self.room_list = RoomList::default();
+        self.in_lobby = false;
         self.set_state(ClientState::ConnectingToMasterServer);
         Ok(())
     }
@@ -349,6 +519,7 @@ impl RealtimeClient {
         };
         self.peer.connect_with(&options)?;
         self.connection_live = true;
+        self.target = Some((address.to_owned(), pin));
         Ok(())
     }
 
@@ -356,7 +527,15 @@ impl RealtimeClient {
         match event {
             PeerEvent::Status(status) => self.on_status(status),
             PeerEvent::OperationResponse { response, encrypted } => self.on_response(response, encrypted),
-            PeerEvent::Event { event, encrypted } => self.events.push_back(ClientEvent::Event { event, encrypted }),
+            PeerEvent::Event { event, encrypted } => {
+                if let Some(view) = &mut self.view {
+                    view.apply(&event);
+                }
+                if self.in_lobby {
+                    self.room_list.apply(&event);
+                }
+                self.events.push_back(ClientEvent::Event { event, encrypted })
+            }
         }
     }
 
@@ -375,7 +554,9 @@ impl RealtimeClient {
         let asked_to_stop = self.state == ClientState::Disconnecting;
         let masters = self.config.masters.len();
         let result = match next {
-            Next::Game { answer, options } => self.connect_game(answer, options),
+            Next::Game { answer, request } => self.connect_game(answer, request),
+            // Lost in the room, which keeps the place for a while: back to it.
+            Next::Stay if !asked_to_stop && self.may_rejoin() => self.try_rejoin(),
             Next::Master => {
                 self.master_attempts = 0;
                 self.connect_master(self.master)
@@ -413,26 +594,62 @@ impl RealtimeClient {
         }
     }
 
+    /// Whether a lost connection should be followed by a rejoin: it was in a room with a PlayerTtl
+    /// (or is rejoining it), and the place is still kept.
+    fn may_rejoin(&mut self) -> bool {
+        if self.rejoin.is_none() && self.state == ClientState::Joined {
+            if let Some(view) = self.view.as_ref().filter(|view| !view.player_ttl().is_zero()) {
+                let until = Instant::now() + view.player_ttl();
+                self.rejoin = Some(Rejoin { room: view.name.clone(), until, attempts: 0 });
+            }
+        }
+        let Some(rejoin) = &self.rejoin else { return false };
+        if rejoin.attempts < MAX_REJOIN_ATTEMPTS && Instant::now() < rejoin.until && self.target.is_some() {
+            return true;
+        }
+        let message = format!("could not rejoin room {:?} within its player TTL", rejoin.room);
+        self.fail(rooms::OP_JOIN_ROOM, return_code::JOIN_FAILED_WITH_REJOINER_NOT_FOUND, message);
+        self.rejoin = None;
+        false
+    }
+
+    /// Connects again where the lost connection went, to rejoin with the token.
+    fn try_rejoin(&mut self) -> Result<(), ClientError> {
+        let rejoin = self.rejoin.as_mut().expect("checked by may_rejoin");
+        rejoin.attempts += 1;
+        let room = rejoin.room.clone();
+        let (address, pin) = self.target.clone().expect("checked by may_rejoin");
+        self.connect_to(&address, pin, &AuthValues::new(AuthType::Token))?;
+        self.pending_room = Some(RoomRequest::new(Some(room), Some(JoinMode::RejoinOnly), RoomOptions::default()));
+        // A server of role "all" is reached like a game server here: the rejoin follows the token.
+        self.at_game_server = true;
+        self.set_state(ClientState::ConnectingToGameServer);
+        Ok(())
+    }
+
     fn stay_disconnected(&mut self) {
         self.pending_room = None;
         self.room = None;
         self.actor = None;
+        self.view = None;
+        self.rejoin = None;
         self.at_game_server = false;
         self.set_state(ClientState::Disconnected);
     }
 
-    fn connect_game(&mut self, answer: GameServerAnswer, options: RoomOptions) -> Result<(), ClientError> {
+    fn connect_game(&mut self, answer: GameServerAnswer, request: RoomRequest) -> Result<(), ClientError> {
         // An empty token: the peer presents the one it kept, the master's answer's.
         let values = AuthValues::new(AuthType::Token);
         self.connect_to(&answer.address.clone(), PinChoice::Key(answer.server_key), &values)?;
         self.at_game_server = true;
         self.room = Some(answer.room.clone());
-        self.pending_room = Some(RoomRequest {
-            name: Some(answer.room),
+        let mode = match request.mode {
+            // A rejoin through the master stays a rejoin.
+            Some(mode @ (JoinMode::JoinOrRejoin | JoinMode::RejoinOnly)) => mode,
             // The master placed the room here: whoever comes first creates it.
-            mode: Some(JoinMode::CreateIfNotExists),
-            options,
-        });
+            _ => JoinMode::CreateIfNotExists,
+        };
+        self.pending_room = Some(RoomRequest { name: Some(answer.room), mode: Some(mode), ..request });
         self.set_state(ClientState::ConnectingToGameServer);
         Ok(())
     }
@@ -491,6 +708,7 @@ impl RealtimeClient {
         let request = self.pending_room.clone().expect("a room request is pending");
         if response.return_code != return_code::OK {
             self.pending_room = None;
+            self.rejoin = None;
             let message = response.debug_message.unwrap_or_default();
             self.fail(op, response.return_code, message);
             // A refusal at a game server sends the client back to the master; at the master it stays.
@@ -518,7 +736,7 @@ impl RealtimeClient {
                 self.set_state(ClientState::ConnectedToMasterServer);
                 return;
             }
-            self.next = Next::Game { answer, options: request.options };
+            self.next = Next::Game { answer, request };
             self.set_state(ClientState::DisconnectingFromMasterServer);
             self.peer.disconnect();
             return;
@@ -539,8 +757,13 @@ impl RealtimeClient {
             }
             _ => Vec::new(),
         };
+        self.view = Some(RoomView::from_join_answer(room.clone(), actor, &actors, &response.params));
         self.room = Some(room.clone());
         self.actor = Some(actor);
+        self.rejoin = None;
+        // A player in a room is out of the lobby.
+        self.in_lobby = false;
+        self.room_list = RoomList::default();
         self.set_state(ClientState::Joined);
         self.events.push_back(ClientEvent::Joined { room, actor, actors });
     }
@@ -548,6 +771,7 @@ impl RealtimeClient {
     fn on_left(&mut self) {
         self.room = None;
         self.actor = None;
+        self.view = None;
         self.go_back_to_master();
     }
 
