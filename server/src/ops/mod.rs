@@ -9,7 +9,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sealnet::protocol::codec::{encoded_value_len, Key, Params, Value};
+use sealnet::protocol::codec::{encoded_value_len, Key, Params, Table, Value};
 use sealnet::protocol::frame::{Delivery, TAG_LEN};
 use sealnet::protocol::message::{EventData, OperationRequest, OperationResponse, MAX_DEBUG_MESSAGE};
 use sealnet::protocol::sealing::SendOptions;
@@ -106,19 +106,13 @@ fn room_request(conn: &mut Connection, request: &OperationRequest, options: Send
             let message = "JoinRandomRoom is served by the master, not by a game server";
             Some(error(op, return_code::INVALID_OPERATION, message.into()))
         }
-        Role::Game | Role::All => join(conn, op, room_request, &request.params, options),
+        Role::Game | Role::All => join(conn, op, room_request, options),
     }
 }
 
 /// Joins (or creates) a room of this server. The connection runs on the room's shard already, and a
 /// JoinRandomRoom or a CreateRoom without a name were given one (see `Connection::shard_for_join`).
-fn join(
-    conn: &mut Connection,
-    op: u8,
-    request: RoomRequest,
-    params: &Params,
-    options: SendOptions,
-) -> Option<OperationResponse> {
+fn join(conn: &mut Connection, op: u8, request: RoomRequest, options: SendOptions) -> Option<OperationResponse> {
     let Some(name) = request.name.as_deref() else {
         let code = if request.mode.is_none() {
             return_code::NO_RANDOM_MATCH_FOUND
@@ -141,7 +135,7 @@ fn join(
         None => Identity::default(),
     };
     let mode = request.mode.unwrap_or(JoinMode::JoinOnly);
-    let mut new_room = match new_room(params, &conn.shared.config.limits) {
+    let mut new_room = match new_room(&request.extra, &conn.shared.config.limits) {
         Ok(new_room) => new_room,
         Err(message) => return Some(error(op, return_code::INVALID_OPERATION, message)),
     };
@@ -196,11 +190,11 @@ fn join(
     Some(OperationResponse { op_code: op, return_code: return_code::OK, debug_message: None, params })
 }
 
-/// What a join that creates the room starts it with, beside its options: the custom properties,
-/// CleanupCacheOnLeave (249), PlayerTtl (246) and EmptyRoomTtl (245) of its GameProperties (248).
-fn new_room(params: &Params, limits: &LimitsConfig) -> Result<NewRoom, String> {
+/// What a join that creates the room starts it with, beside its options: from the rest of its
+/// GameProperties (248), the custom properties, CleanupCacheOnLeave (249), PlayerTtl (246),
+/// EmptyRoomTtl (245) and PropsListedInLobby (250).
+fn new_room(game_properties: &Table, limits: &LimitsConfig) -> Result<NewRoom, String> {
     let mut new_room = NewRoom::default();
-    let Some(Value::Table(game_properties)) = params.get(codes::GAME_PROPERTIES) else { return Ok(new_room) };
     let ttl = |key: u8, what: &str, value: &Value, max_ms: u64| match value {
         Value::Int(ms) if *ms >= 0 && *ms as u64 <= max_ms => Ok(Duration::from_millis(*ms as u64)),
         _ => Err(format!("room option {key} ({what}) must be an Int of 0 to {max_ms} milliseconds")),
@@ -242,7 +236,7 @@ fn new_room(params: &Params, limits: &LimitsConfig) -> Result<NewRoom, String> {
                 let key = codes::PROP_CLEANUP_CACHE_ON_LEAVE;
                 return Err(format!("room option {key} (cleanup cache on leave) must be a Bool"));
             }
-            // The options are read by `RoomRequest`; other byte keys are the server's.
+            // Other byte keys are the server's.
             (Key::Byte(_), _) | (_, Value::Null) => {}
             (key, value) => {
                 new_room.properties.insert(key.clone(), value.clone());
