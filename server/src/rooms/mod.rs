@@ -222,20 +222,6 @@ pub struct RoomLimits {
     pub max_cache_bytes: usize,
 }
 
-impl RoomLimits {
-    /// The limits of a server configured with defaults, but for the room size and clear-body size.
-    pub fn new(max_room_size: usize, max_clear_body: usize) -> Self {
-        RoomLimits {
-            max_room_size,
-            max_clear_body,
-            max_room_properties_bytes: 16 * 1024,
-            max_player_properties_bytes: 4 * 1024,
-            max_cached_events: 1000,
-            max_cache_bytes: 1024 * 1024,
-        }
-    }
-}
-
 /// All rooms by name. Rooms are created by the first join and removed when the last member leaves.
 #[derive(Debug)]
 pub struct Rooms {
@@ -1097,8 +1083,21 @@ mod tests {
 
     const MAX_QUEUED_BYTES: usize = 1 << 20;
 
+    /// The configured defaults, but for the room size and the clear-body size.
+    fn limits(max_room_size: usize, max_clear_body: usize) -> RoomLimits {
+        let defaults = crate::Config::default().limits;
+        RoomLimits {
+            max_room_size,
+            max_clear_body,
+            max_room_properties_bytes: defaults.max_room_properties_bytes,
+            max_player_properties_bytes: defaults.max_player_properties_bytes,
+            max_cached_events: defaults.max_cached_events,
+            max_cache_bytes: defaults.max_cache_bytes,
+        }
+    }
+
     fn rooms() -> Rooms {
-        Rooms::new(RoomLimits::new(100, 4096), Arc::new(OutputBudget::new(usize::MAX / 2)))
+        Rooms::new(limits(100, 4096), Arc::new(OutputBudget::new(usize::MAX / 2)))
     }
 
     fn next_event(receiver: &mut mpsc::Receiver<Outbound>) -> Option<(EventData, bool)> {
@@ -1258,7 +1257,7 @@ mod tests {
 
     #[test]
     fn rooms_have_a_size_limit() {
-        let rooms = Rooms::new(RoomLimits::new(2, 4096), Arc::new(OutputBudget::new(usize::MAX / 2)));
+        let rooms = Rooms::new(limits(2, 4096), Arc::new(OutputBudget::new(usize::MAX / 2)));
         let peers: Vec<_> = (0..3).map(|id| Peer::new(id, 16, MAX_QUEUED_BYTES)).collect();
         assert!(rooms.join("r", &peers[0].0, &Identity::default()).is_ok());
         assert!(rooms.join("r", &peers[1].0, &Identity::default()).is_ok());
@@ -1269,7 +1268,7 @@ mod tests {
     #[test]
     fn a_used_up_output_budget_refuses_relays_until_released() {
         let budget = Arc::new(OutputBudget::new(100));
-        let rooms = Rooms::new(RoomLimits::new(10, 4096), budget.clone());
+        let rooms = Rooms::new(limits(10, 4096), budget.clone());
         let (a, mut a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (b, mut b_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (a_in, _) = rooms.join("r", &a, &Identity::default()).unwrap();
@@ -1299,7 +1298,7 @@ mod tests {
 
     #[test]
     fn members_without_keys_are_skipped_for_events_too_large_to_send_them() {
-        let rooms = Rooms::new(RoomLimits::new(10, 100), Arc::new(OutputBudget::new(usize::MAX / 2)));
+        let rooms = Rooms::new(limits(10, 100), Arc::new(OutputBudget::new(usize::MAX / 2)));
         let (a, _a_rx) = Peer::new(1, 8, MAX_QUEUED_BYTES);
         let (clear, _clear_rx) = Peer::new(2, 8, MAX_QUEUED_BYTES);
         let (keyed, _keyed_rx) = Peer::new(3, 8, MAX_QUEUED_BYTES);
