@@ -119,7 +119,7 @@ fn run(options: Options) -> Result<(), String> {
                     _ => {}
                 }
             }
-            ClientEvent::Joined { room, actor, actors } => {
+            ClientEvent::Joined { room, actor, actors, .. } => {
                 println!("[{name}] joined {room:?} as actor {actor} with {actors:?}");
                 if actors.len() >= options.players && !said {
                     say(&mut client, &options.say, name)?;

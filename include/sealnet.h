@@ -535,6 +535,163 @@ typedef struct peer_table_t peer_table_t;
 #define PEER_RETURN_CODE_EXTERNAL_HTTP_CALL_FAILED 32744
 
 /**
+ * Operation return code: a compare-and-set of properties found other values than expected; nothing
+ * changed (peer_client_set_room_properties with `expected`).
+ */
+#define PEER_RETURN_CODE_PROPERTIES_CONFLICT -14
+
+/**
+ * Operation return code: a join by a player whose place is kept as inactive; rejoin instead
+ * (Photon's JoinFailedFoundInactiveJoiner).
+ */
+#define PEER_RETURN_CODE_JOIN_FAILED_FOUND_INACTIVE_JOINER 32749
+
+/**
+ * Operation return code: a rejoin with no place kept for the player, or after the room's PlayerTtl
+ * (Photon's JoinFailedWithRejoinerNotFound).
+ */
+#define PEER_RETURN_CODE_JOIN_FAILED_WITH_REJOINER_NOT_FOUND 32748
+
+/**
+ * Who a raised event reaches (Photon's ReceiverGroup): everyone but the sender.
+ */
+#define PEER_RECEIVERS_OTHERS 0
+
+/**
+ * Everyone in the room, the sender too.
+ */
+#define PEER_RECEIVERS_ALL 1
+
+/**
+ * The master client only.
+ */
+#define PEER_RECEIVERS_MASTER_CLIENT 2
+
+/**
+ * What a raised event does to the room's event cache (Photon's EventCaching): nothing.
+ */
+#define PEER_EVENT_CACHE_NONE 0
+
+/**
+ * The event is delivered and kept; a player joining later receives it, in order, before live events.
+ */
+#define PEER_EVENT_CACHE_ADD 4
+
+/**
+ * Nothing is delivered; cached events of this code (0: any code) leave the cache: those sent by the
+ * `target_actors` given, else by anyone.
+ */
+#define PEER_EVENT_CACHE_REMOVE 6
+
+/**
+ * Nothing is delivered; the cached events of players who left leave the cache.
+ */
+#define PEER_EVENT_CACHE_REMOVE_OF_ACTORS_LEFT 7
+
+/**
+ * Operation code of the responses to peer_client_raise_event_with (RaiseEvent).
+ */
+#define PEER_OP_CODE_RAISE_EVENT 253
+
+/**
+ * Operation code of the responses to peer_client_set_room_properties and
+ * peer_client_set_player_properties (SetProperties).
+ */
+#define PEER_OP_CODE_SET_PROPERTIES 252
+
+/**
+ * Operation code of the responses to peer_client_change_groups (ChangeGroups).
+ */
+#define PEER_OP_CODE_CHANGE_GROUPS 248
+
+/**
+ * Operation code of the responses to peer_client_join_lobby (JoinLobby).
+ */
+#define PEER_OP_CODE_JOIN_LOBBY 229
+
+/**
+ * Operation code of the responses to peer_client_leave_lobby (LeaveLobby).
+ */
+#define PEER_OP_CODE_LEAVE_LOBBY 228
+
+/**
+ * Room event code: a player joined (its properties come with it).
+ */
+#define PEER_EVENT_CODE_JOIN 255
+
+/**
+ * Room event code: a player left, or went inactive (its place kept for the room's PlayerTtl).
+ */
+#define PEER_EVENT_CODE_LEAVE 254
+
+/**
+ * Room event code: properties of the room or a player changed (the client's room view follows).
+ */
+#define PEER_EVENT_CODE_PROPERTIES_CHANGED 253
+
+/**
+ * Lobby event code: the whole room list, on joining the lobby (peer_client_room_list follows it).
+ */
+#define PEER_EVENT_CODE_GAME_LIST 230
+
+/**
+ * Lobby event code: rooms added, changed or removed since the last list or update.
+ */
+#define PEER_EVENT_CODE_GAME_LIST_UPDATE 229
+
+/**
+ * A room property the server keeps (Byte key; read-only but for peer_client_set_room_properties on
+ * IS_OPEN, IS_VISIBLE, MAX_PLAYERS and MASTER_CLIENT_ID): most players (Int).
+ */
+#define PEER_ROOM_PROP_MAX_PLAYERS 255
+
+/**
+ * Listed for JoinRandomRoom and the lobby (Bool).
+ */
+#define PEER_ROOM_PROP_IS_VISIBLE 254
+
+/**
+ * Open to new players (Bool).
+ */
+#define PEER_ROOM_PROP_IS_OPEN 253
+
+/**
+ * Players in the room (Int; in the lobby's room list).
+ */
+#define PEER_ROOM_PROP_PLAYER_COUNT 252
+
+/**
+ * The master client's actor number (Int).
+ */
+#define PEER_ROOM_PROP_MASTER_CLIENT_ID 248
+
+/**
+ * The room's PlayerTtl in milliseconds (Int).
+ */
+#define PEER_ROOM_PROP_PLAYER_TTL 246
+
+/**
+ * The room's EmptyRoomTtl in milliseconds (Int).
+ */
+#define PEER_ROOM_PROP_EMPTY_ROOM_TTL 245
+
+/**
+ * A player property the server keeps (Byte key, read-only): the nickname from authentication
+ * (String).
+ */
+#define PEER_PLAYER_PROP_NICKNAME 255
+
+/**
+ * The player lost its connection and its place is kept (Bool true; absent when active).
+ */
+#define PEER_PLAYER_PROP_IS_INACTIVE 254
+
+/**
+ * The user id from authentication, where the room publishes it (String).
+ */
+#define PEER_PLAYER_PROP_USER_ID 253
+
+/**
  * Result of every fallible `peer_*` call. Crosses the ABI as `uint32_t`.
  */
 enum peer_result
@@ -920,7 +1077,8 @@ typedef struct {
 } peer_client_config_t;
 
 /**
- * Options of a room the client creates (Photon's RoomOptions).
+ * Options of a room the client creates (Photon's RoomOptions). They apply only when the request
+ * creates the room; joining an existing room ignores them. Grows like peer_config_t.
  */
 typedef struct {
   /**
@@ -936,55 +1094,40 @@ typedef struct {
    */
   uint8_t is_open;
   /**
-   * 1: JoinRandomRoom may pick it.
+   * 1: JoinRandomRoom may pick it, and the lobby lists it.
    */
   uint8_t is_visible;
   /**
+   * 0 (the default): the events a player cached leave the room's cache when it leaves (Photon's
+   * CleanupCacheOnLeave); 1: they stay.
+   */
+  uint8_t keep_cache_on_leave;
+  /**
    * Must be zero.
    */
-  uint8_t reserved[6];
+  uint8_t reserved[5];
+  /**
+   * Milliseconds a player whose connection is lost keeps its place and actor number (Photon's
+   * PlayerTtl); the client rejoins by itself within it. 0: none. The server caps it
+   * (max_player_ttl_ms), refusing more.
+   */
+  uint32_t player_ttl_ms;
+  /**
+   * Milliseconds the room outlives its last player (Photon's EmptyRoomTtl). 0: none; capped by
+   * the server as above.
+   */
+  uint32_t empty_room_ttl_ms;
+  /**
+   * The room's first custom properties (string or number keys), or NULL. Borrowed for the call.
+   */
+  const peer_table_t *custom_properties;
+  /**
+   * `listed_in_lobby_count` names (NUL-terminated UTF-8) of custom properties the lobby lists
+   * (Photon's CustomRoomPropertiesForLobby), or NULL. Borrowed for the call.
+   */
+  const char *const *listed_in_lobby;
+  size_t listed_in_lobby_count;
 } peer_room_options_t;
-
-/**
- * One value of any type. Which fields mean something depends on `type`:
- *
- * - PEER_VALUE_TYPE_NULL: none.
- * - BOOL (0 or 1), BYTE, SHORT, INT, LONG: `integer`.
- * - FLOAT: `float32`. DOUBLE: `float64`. (Bit patterns are kept exactly, NaN payloads included.)
- * - STRING (UTF-8, not NUL-terminated), BYTES: `data` and `len` (bytes).
- * - CUSTOM: `custom_code` (the application's type code) and `data`/`len` (the serialized bytes).
- * - SHORT_ARRAY, INT_ARRAY, LONG_ARRAY, FLOAT_ARRAY, DOUBLE_ARRAY: `data` points at `len` elements
- *   of int16_t, int32_t, int64_t, float or double. BOOL_ARRAY: `len` bytes of 0 or 1.
- * - ARRAY (values of any type) and STRING_ARRAY: `array`, with `len` elements; read them with
- *   peer_array_get.
- * - MAP: `map` (a byte-keyed dictionary, read with peer_params_*). TABLE: `table`.
- *
- * Read (peer_params_get, peer_array_get, peer_table_get): every pointer borrows from the container
- * read from, valid while it lives and is not modified; never free them. Written (peer_params_put,
- * peer_array_push, peer_table_put): everything is copied, the caller keeps what it passed.
- *
- * Layout: fixed, unlike the structures with a `struct_size`. `type` says which fields hold the
- * value, and a later value type will use these same fields (a number, data and length, or a
- * container), so a host never meets a field it was not compiled with.
- */
-typedef struct {
-  /**
-   * PEER_VALUE_TYPE_*.
-   */
-  uint32_t type;
-  /**
-   * PEER_VALUE_TYPE_CUSTOM: the type code.
-   */
-  uint8_t custom_code;
-  int64_t integer;
-  float float32;
-  double float64;
-  const void *data;
-  size_t len;
-  const peer_params_t *map;
-  const peer_array_t *array;
-  const peer_table_t *table;
-} peer_value_t;
 
 /**
  * How an operation is sent. Fill it with `peer_send_options_default(&options, sizeof options)`, or
@@ -1032,10 +1175,12 @@ typedef struct {
   peer_status_info_t status_info;
   /**
    * PEER_CLIENT_EVENT_JOINED: the room's name (NUL-terminated UTF-8), own actor number, and the
-   * actor numbers in the room, ascending.
+   * actor numbers in the room, ascending. `rejoined` is 1 when the client came back by itself
+   * after losing the connection (the room's PlayerTtl kept its place and actor number).
    */
   const char *room;
   int32_t actor;
+  uint8_t rejoined;
   const int32_t *actors;
   size_t actor_count;
   /**
@@ -1203,6 +1348,82 @@ typedef struct {
   peer_operation_response_t response;
   peer_event_t event;
 } peer_polled_event_t;
+
+/**
+ * Who a raised event reaches and what it does to the room's event cache (Photon's
+ * RaiseEventOptions). Fill it with peer_raise_event_options_default. Grows like peer_config_t.
+ */
+typedef struct {
+  /**
+   * sizeof(peer_raise_event_options_t) as the host compiled it.
+   */
+  uint32_t struct_size;
+  /**
+   * PEER_RECEIVERS_* (default PEER_RECEIVERS_OTHERS); ignored when `target_actors` is set.
+   */
+  uint8_t receivers;
+  /**
+   * Only the players subscribed to this interest group (peer_client_change_groups), within the
+   * receivers; 0 (the default): no group.
+   */
+  uint8_t interest_group;
+  /**
+   * PEER_EVENT_CACHE_* (default PEER_EVENT_CACHE_NONE).
+   */
+  uint8_t cache;
+  /**
+   * Must be zero.
+   */
+  uint8_t reserved;
+  /**
+   * `target_actor_count` actor numbers the event reaches instead of the receivers (or, with
+   * PEER_EVENT_CACHE_REMOVE, whose cached events leave the cache); NULL for none. Borrowed for
+   * the call.
+   */
+  const int32_t *target_actors;
+  size_t target_actor_count;
+} peer_raise_event_options_t;
+
+/**
+ * One value of any type. Which fields mean something depends on `type`:
+ *
+ * - PEER_VALUE_TYPE_NULL: none.
+ * - BOOL (0 or 1), BYTE, SHORT, INT, LONG: `integer`.
+ * - FLOAT: `float32`. DOUBLE: `float64`. (Bit patterns are kept exactly, NaN payloads included.)
+ * - STRING (UTF-8, not NUL-terminated), BYTES: `data` and `len` (bytes).
+ * - CUSTOM: `custom_code` (the application's type code) and `data`/`len` (the serialized bytes).
+ * - SHORT_ARRAY, INT_ARRAY, LONG_ARRAY, FLOAT_ARRAY, DOUBLE_ARRAY: `data` points at `len` elements
+ *   of int16_t, int32_t, int64_t, float or double. BOOL_ARRAY: `len` bytes of 0 or 1.
+ * - ARRAY (values of any type) and STRING_ARRAY: `array`, with `len` elements; read them with
+ *   peer_array_get.
+ * - MAP: `map` (a byte-keyed dictionary, read with peer_params_*). TABLE: `table`.
+ *
+ * Read (peer_params_get, peer_array_get, peer_table_get): every pointer borrows from the container
+ * read from, valid while it lives and is not modified; never free them. Written (peer_params_put,
+ * peer_array_push, peer_table_put): everything is copied, the caller keeps what it passed.
+ *
+ * Layout: fixed, unlike the structures with a `struct_size`. `type` says which fields hold the
+ * value, and a later value type will use these same fields (a number, data and length, or a
+ * container), so a host never meets a field it was not compiled with.
+ */
+typedef struct {
+  /**
+   * PEER_VALUE_TYPE_*.
+   */
+  uint32_t type;
+  /**
+   * PEER_VALUE_TYPE_CUSTOM: the type code.
+   */
+  uint8_t custom_code;
+  int64_t integer;
+  float float32;
+  double float64;
+  const void *data;
+  size_t len;
+  const peer_params_t *map;
+  const peer_array_t *array;
+  const peer_table_t *table;
+} peer_value_t;
 
 #ifdef __cplusplus
 extern "C" {
@@ -1386,17 +1607,6 @@ uint32_t peer_client_join_random_room(peer_client_t *client);
  * Thread: the thread that polls this client.
  */
 uint32_t peer_client_leave_room(peer_client_t *client);
-
-/**
- * Raises event `code` (0 to 199) with `data` (copied; NULL for none) in the room, sent with
- * `options` (NULL: reliable, in clear). PEER_RESULT_WRONG_STATE unless joined.
- *
- * Thread: the thread that polls this client.
- */
-uint32_t peer_client_raise_event(peer_client_t *client,
-                                 uint8_t code,
-                                 const peer_value_t *data,
-                                 const peer_send_options_t *options);
 
 /**
  * Sends any other operation (`params` borrowed for the call; NULL for none) on the current
@@ -1872,6 +2082,168 @@ const char *peer_status_str(uint32_t status);
  * SEALNET_VERSION_STRING to detect a header/library mismatch.
  */
 const char *peer_version(void);
+
+/**
+ * Fills `*out_options` with the defaults (to the others, no group, no cache); `struct_size` as for
+ * peer_config_default.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_raise_event_options_default(peer_raise_event_options_t *out_options,
+                                          uint32_t struct_size);
+
+/**
+ * Raises event `code` (0 to 199) with `data` (copied; NULL for none) to the others in the room, sent
+ * with `options` (NULL: reliable, in clear). PEER_RESULT_WRONG_STATE unless joined.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_raise_event(peer_client_t *client,
+                                 uint8_t code,
+                                 const peer_value_t *data,
+                                 const peer_send_options_t *options);
+
+/**
+ * As peer_client_raise_event, to the receivers, actors or interest group `raise` names (NULL: the
+ * others), or adding it to the room's event cache or removing cached events (see
+ * PEER_EVENT_CACHE_*). PEER_RESULT_INVALID_ARGUMENT for an unknown receivers or cache value.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_raise_event_with(peer_client_t *client,
+                                      uint8_t code,
+                                      const peer_value_t *data,
+                                      const peer_raise_event_options_t *raise,
+                                      const peer_send_options_t *options);
+
+/**
+ * Sets properties of the room: each key of `changes` (borrowed for the call; a NULL value removes
+ * the key) takes its value. With `expected` (NULL: none), only if those keys have those values now
+ * (compare-and-set); otherwise nothing changes and a PEER_CLIENT_EVENT_RESPONSE of op code 252
+ * carries PEER_RETURN_CODE_PROPERTIES_CONFLICT. A change reaches every player, this one too, as a
+ * PEER_EVENT_CODE_PROPERTIES_CHANGED event, which the client's room view follows. Byte keys are
+ * the server's (PEER_ROOM_PROP_*): IS_OPEN, IS_VISIBLE, MAX_PLAYERS and MASTER_CLIENT_ID may be set.
+ * PEER_RESULT_WRONG_STATE unless joined.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_set_room_properties(peer_client_t *client,
+                                         const peer_table_t *changes,
+                                         const peer_table_t *expected);
+
+/**
+ * As peer_client_set_room_properties, for the properties of player `actor` (this client's own, or
+ * another's; at least 1, else PEER_RESULT_INVALID_ARGUMENT). Its Byte keys (PEER_PLAYER_PROP_*)
+ * are read-only.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_set_player_properties(peer_client_t *client,
+                                           int32_t actor,
+                                           const peer_table_t *changes,
+                                           const peer_table_t *expected);
+
+/**
+ * Hands the master client role to `actor`, compared and set against the master this client knows,
+ * so two players handing it over at once cannot both win. Everyone sees the change as a
+ * PEER_EVENT_CODE_PROPERTIES_CHANGED event of PEER_ROOM_PROP_MASTER_CLIENT_ID.
+ * PEER_RESULT_WRONG_STATE unless joined.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_set_master_client(peer_client_t *client, int32_t actor);
+
+/**
+ * Changes this client's interest groups: leaves the `remove_count` groups of `remove`, then joins the
+ * `add_count` groups of `add` (group numbers 1 to 255, borrowed for the call). A NULL list leaves that
+ * step out; a non-NULL list with a count of 0 means every group (leave all, or join all).
+ * PEER_RESULT_WRONG_STATE unless joined.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_change_groups(peer_client_t *client,
+                                   const uint8_t *remove,
+                                   size_t remove_count,
+                                   const uint8_t *add,
+                                   size_t add_count);
+
+/**
+ * Joins the lobby at the master: the room list (peer_client_room_list) fills and follows the
+ * server's updates, at most about once a second. Joining a room leaves it. PEER_RESULT_WRONG_STATE
+ * unless connected to a master.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_join_lobby(peer_client_t *client);
+
+/**
+ * Leaves the lobby; the room list empties. PEER_RESULT_WRONG_STATE unless connected to a master.
+ *
+ * Thread: the thread that polls this client.
+ */
+uint32_t peer_client_leave_lobby(peer_client_t *client);
+
+/**
+ * Writes the actor number of the room's master client to `*out_actor`. PEER_RESULT_WRONG_STATE when
+ * the client is not in a room.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_client_master_client(const peer_client_t *client, int32_t *out_actor);
+
+/**
+ * Copies the room's properties (custom ones, and the server's under PEER_ROOM_PROP_* keys) as the
+ * client last heard them into a new table at `*out_table`. PEER_RESULT_WRONG_STATE when the client
+ * is not in a room.
+ *
+ * Ownership: the caller owns the table and frees it with peer_table_free.
+ * Thread: any thread.
+ */
+uint32_t peer_client_room_properties(const peer_client_t *client, peer_table_t **out_table);
+
+/**
+ * Copies the actor numbers of the room's players (inactive ones too), ascending, into `out_actors` of
+ * `capacity` entries, and their number to `*out_count`. PEER_RESULT_BUFFER_TOO_SMALL (with
+ * `*out_count` set) when they do not fit (`out_actors` may be NULL with `capacity` 0 to ask);
+ * PEER_RESULT_WRONG_STATE when the client is not in a room.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_client_players(const peer_client_t *client,
+                             int32_t *out_actors,
+                             size_t capacity,
+                             size_t *out_count);
+
+/**
+ * Copies the properties of player `actor` (custom ones, and the server's under PEER_PLAYER_PROP_*
+ * keys: nickname, user id, inactive) into a new table at `*out_table`. PEER_RESULT_NOT_FOUND when no
+ * such player is in the room; PEER_RESULT_WRONG_STATE when the client is not in a room.
+ *
+ * Ownership: the caller owns the table and frees it with peer_table_free.
+ * Thread: any thread.
+ */
+uint32_t peer_client_player_properties(const peer_client_t *client,
+                                       int32_t actor,
+                                       peer_table_t **out_table);
+
+/**
+ * Copies the lobby's room list into a new table at `*out_table`: each room's name (String key) to a
+ * table of what the lobby lists of it: PEER_ROOM_PROP_MAX_PLAYERS, PEER_ROOM_PROP_IS_OPEN,
+ * PEER_ROOM_PROP_PLAYER_COUNT and the custom properties it lists. Empty outside the lobby.
+ *
+ * Ownership: the caller owns the table and frees it with peer_table_free.
+ * Thread: any thread.
+ */
+uint32_t peer_client_room_list(const peer_client_t *client, peer_table_t **out_table);
+
+/**
+ * Writes 1 to `*out_rejoining` while the client is coming back to its room by itself after losing
+ * the connection (within the room's PlayerTtl), else 0. PEER_CLIENT_EVENT_JOINED with `rejoined` 1
+ * ends it, or PEER_CLIENT_EVENT_FAILED with PEER_RETURN_CODE_JOIN_FAILED_WITH_REJOINER_NOT_FOUND.
+ *
+ * Thread: any thread.
+ */
+uint32_t peer_client_is_rejoining(const peer_client_t *client, uint8_t *out_rejoining);
 
 /**
  * Sets `key` to `value` (any type; see peer_value_t), copied (a dictionary may be put into itself:

@@ -188,6 +188,56 @@ impl Default for RoomOptions {
     }
 }
 
+/// The rest of Photon's RoomOptions, for a room a request creates: what
+/// [`RoomRequest::extra`] carries, typed, so that every client and binding writes it the same way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RoomSettings {
+    /// The room's first custom properties (keys that are not Bytes; Byte keys are the server's).
+    pub custom_properties: Table,
+    /// The custom properties the lobby lists (Photon's CustomRoomPropertiesForLobby).
+    pub listed_in_lobby: Vec<String>,
+    /// How long a player who lost the connection keeps its place (0: not at all).
+    pub player_ttl_ms: u32,
+    /// How long the room outlives its last player (0: it closes at once).
+    pub empty_room_ttl_ms: u32,
+    /// A leaving player's cached events leave the cache with it (Photon's CleanupCacheOnLeave).
+    pub cleanup_cache_on_leave: bool,
+}
+
+impl Default for RoomSettings {
+    fn default() -> Self {
+        RoomSettings {
+            custom_properties: Table::new(),
+            listed_in_lobby: Vec::new(),
+            player_ttl_ms: 0,
+            empty_room_ttl_ms: 0,
+            cleanup_cache_on_leave: true,
+        }
+    }
+}
+
+impl RoomSettings {
+    /// The settings as [`RoomRequest::extra`] sends them: only what differs from the defaults.
+    pub fn to_extra(&self) -> Table {
+        let mut extra = self.custom_properties.clone();
+        // Beyond i32 the server refuses the value anyway; saturating keeps its error message.
+        let ms = |ms: u32| Value::Int(ms.min(i32::MAX as u32) as i32);
+        if self.player_ttl_ms != 0 {
+            extra.insert(Key::Byte(PROP_PLAYER_TTL), ms(self.player_ttl_ms));
+        }
+        if self.empty_room_ttl_ms != 0 {
+            extra.insert(Key::Byte(PROP_EMPTY_ROOM_TTL), ms(self.empty_room_ttl_ms));
+        }
+        if !self.listed_in_lobby.is_empty() {
+            extra.insert(Key::Byte(PROP_LISTED_IN_LOBBY), Value::StringArray(self.listed_in_lobby.clone()));
+        }
+        if !self.cleanup_cache_on_leave {
+            extra.insert(Key::Byte(PROP_CLEANUP_CACHE_ON_LEAVE), Value::Bool(false));
+        }
+        extra
+    }
+}
+
 /// A JoinRoom, CreateRoom or JoinRandomRoom request, as both sides read and write it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RoomRequest {
@@ -334,6 +384,28 @@ impl GameServerAnswer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn room_settings_send_only_what_differs_from_the_defaults() {
+        assert!(RoomSettings::default().to_extra().is_empty());
+        let settings = RoomSettings {
+            custom_properties: Table::from_iter([(Key::String("map".into()), Value::Int(3))]),
+            listed_in_lobby: vec!["map".into()],
+            player_ttl_ms: 30_000,
+            empty_room_ttl_ms: u32::MAX,
+            cleanup_cache_on_leave: false,
+        };
+        let mut request = RoomRequest::new(Some("r".into()), Some(JoinMode::CreateOnly), RoomOptions::default());
+        request.extra = settings.to_extra();
+        let (op, params) = request.to_operation();
+        let extra = RoomRequest::from_operation(op, &params).unwrap().extra;
+        assert_eq!(extra.get(&Key::String("map".into())), Some(&Value::Int(3)));
+        assert_eq!(extra.get(&Key::Byte(PROP_PLAYER_TTL)), Some(&Value::Int(30_000)));
+        // Saturated, for the server to refuse with its limit in the message.
+        assert_eq!(extra.get(&Key::Byte(PROP_EMPTY_ROOM_TTL)), Some(&Value::Int(i32::MAX)));
+        assert_eq!(extra.get(&Key::Byte(PROP_LISTED_IN_LOBBY)), Some(&Value::StringArray(vec!["map".into()])));
+        assert_eq!(extra.get(&Key::Byte(PROP_CLEANUP_CACHE_ON_LEAVE)), Some(&Value::Bool(false)));
+    }
 
     #[test]
     fn room_requests_read_back_as_written() {

@@ -52,9 +52,12 @@
 //     concurrently is fine only while nobody modifies it.
 //   - `register_type` and the custom-type registry: any thread.
 //   - A `RealtimeClient`: `poll()`, `wait()`, `connect()`, the room requests, `raise_event()`,
-//     `send_operation()` and `disconnect()` on the thread that polls it, one at a time; `state()`,
-//     `server_public_key()`, `actor_number()` and `room_name()` on any thread, also while the polling
-//     thread blocks in `wait()`.
+//     `send_operation()`, the room and lobby operations (`set_room_properties()`,
+//     `set_player_properties()`, `set_master_client()`, `change_groups()`, `join_lobby()`,
+//     `leave_lobby()`) and `disconnect()` on the thread that polls it, one at a time; `state()`,
+//     `server_public_key()`, `actor_number()`, `room_name()` and the room readers (`master_client()`,
+//     `room_properties()`, `players()`, `player_properties()`, `player()`, `room_list()`,
+//     `is_rejoining()`) on any thread, also while the polling thread blocks in `wait()`.
 //
 // TEARDOWN
 //   `~Peer()` and `Peer::reset()` disconnect, stop the I/O thread and free the handle (through
@@ -88,6 +91,14 @@
 //   client's state does not allow it; what the server answers arrives through poll() as a
 //   `ClientEvent` (ClientStateChanged, ClientStatus, ClientJoined, ClientFailed with its
 //   return_code::*, OwnedEvent, OwnedResponse).
+//   In a room the client keeps the room's view (its properties, the players and theirs, the master
+//   client) from the join answer and the Join, Leave and PropertiesChanged events, and in the lobby
+//   the room list: read them with the room readers (copies, never views into the library) after
+//   poll() hands out the event that changed them. Rooms are created with RoomOptions (first custom
+//   properties, the ones the lobby lists, PlayerTtl, EmptyRoomTtl), events raised with
+//   RaiseEventOptions (receivers, target actors, interest group, the room's event cache), and
+//   properties set with compare-and-set (an OwnedResponse of op_code::SetProperties with
+//   return_code::PropertiesConflict when the expected values do not match).
 //
 // VALUES
 //   Every value is built and read through the C library (peer_value_t); this wrapper encodes
@@ -454,7 +465,105 @@ inline constexpr int16_t AuthenticationTicketExpired = 32753;
 inline constexpr int16_t HttpLimitReached = 32745;
 /// The backend is unavailable or answered wrongly; try again.
 inline constexpr int16_t ExternalHttpCallFailed = 32744;
+// Rooms: answers to SetProperties (an OwnedResponse of op_code::SetProperties) and to joins.
+/// A compare-and-set of properties (set_room_properties or set_player_properties with `expected`)
+/// found other values than expected; nothing changed.
+inline constexpr int16_t PropertiesConflict = -14;
+/// A join by a player whose place in the room is kept as inactive (Photon's
+/// JoinFailedFoundInactiveJoiner): the client rejoins by itself instead.
+inline constexpr int16_t JoinFailedFoundInactiveJoiner = 32749;
+/// A rejoin with no place kept for the player, or after the room's PlayerTtl ran out (Photon's
+/// JoinFailedWithRejoinerNotFound): a ClientFailed that ends RealtimeClient::is_rejoining().
+inline constexpr int16_t JoinFailedWithRejoinerNotFound = 32748;
 }  // namespace return_code
+
+/// Who a raised event reaches (PEER_RECEIVERS_*, Photon's ReceiverGroup), for RaiseEventOptions.
+enum class Receivers : uint8_t {
+  /// Everyone in the room but the sender (the default).
+  Others = 0,
+  /// Everyone in the room, the sender too.
+  All = 1,
+  /// The master client only (the sender too, when it is the master client).
+  MasterClient = 2,
+};
+
+/// What a raised event does to the room's event cache (PEER_EVENT_CACHE_*, Photon's EventCaching),
+/// for RaiseEventOptions. The cache is bounded per room: an Add beyond it is refused (an
+/// OwnedResponse of op_code::RaiseEvent with return_code::InvalidOperation) and nothing is relayed.
+enum class EventCache : uint8_t {
+  /// Relayed, not cached (the default).
+  None = 0,
+  /// Relayed and kept: a player joining later receives it, in order, before live events.
+  Add = 4,
+  /// Nothing is relayed; the cached events of this code (0: of every code) leave the cache: those
+  /// raised by RaiseEventOptions::target_actors, or by anyone when that list is empty.
+  Remove = 6,
+  /// Nothing is relayed; the cached events of players who left leave the cache (for rooms made with
+  /// RoomOptions::cleanup_cache_on_leave false).
+  RemoveOfActorsLeft = 7,
+};
+
+/// Event codes of the room the server raises (PEER_EVENT_CODE_*), as OwnedEvent::code. The
+/// RealtimeClient's room view follows them before poll() hands them out.
+namespace event_code {
+/// A player joined (OwnedEvent::sender); its properties come with it.
+inline constexpr uint8_t Join = PEER_EVENT_CODE_JOIN;
+/// A player left, or went inactive (its place kept for the room's PlayerTtl).
+inline constexpr uint8_t Leave = PEER_EVENT_CODE_LEAVE;
+/// Properties of the room or of a player changed; the room readers show the new values.
+inline constexpr uint8_t PropertiesChanged = PEER_EVENT_CODE_PROPERTIES_CHANGED;
+/// The lobby's whole room list (after join_lobby); RealtimeClient::room_list() shows it.
+inline constexpr uint8_t GameList = PEER_EVENT_CODE_GAME_LIST;
+/// What changed in the lobby's room list, at most about once a second; room_list() follows it.
+inline constexpr uint8_t GameListUpdate = PEER_EVENT_CODE_GAME_LIST_UPDATE;
+}  // namespace event_code
+
+/// Operation codes whose responses a RealtimeClient hands out as OwnedResponse::op_code (Photon's
+/// OperationCode numbers).
+namespace op_code {
+/// RaiseEvent: answered only when recipients were skipped or the event was refused.
+inline constexpr uint8_t RaiseEvent = PEER_OP_CODE_RAISE_EVENT;
+/// SetProperties (set_room_properties, set_player_properties, set_master_client): return_code::Ok,
+/// or return_code::PropertiesConflict for a compare-and-set that did not match.
+inline constexpr uint8_t SetProperties = PEER_OP_CODE_SET_PROPERTIES;
+/// ChangeGroups (change_groups): return_code::Ok once the subscriptions apply.
+inline constexpr uint8_t ChangeGroups = PEER_OP_CODE_CHANGE_GROUPS;
+/// JoinLobby (join_lobby).
+inline constexpr uint8_t JoinLobby = PEER_OP_CODE_JOIN_LOBBY;
+/// LeaveLobby (leave_lobby).
+inline constexpr uint8_t LeaveLobby = PEER_OP_CODE_LEAVE_LOBBY;
+}  // namespace op_code
+
+/// Keys of the room properties the server keeps (PEER_ROOM_PROP_*): Byte keys (uint8_t) of the
+/// table RealtimeClient::room_properties() gives, beside the custom keys. Read-only, but for
+/// IsOpen, IsVisible, MaxPlayers and MasterClientId, which set_room_properties may set.
+namespace room_property {
+/// Most players (Int; 0: as many as the server allows).
+inline constexpr uint8_t MaxPlayers = PEER_ROOM_PROP_MAX_PLAYERS;
+/// Listed for JoinRandomRoom and the lobby (Bool).
+inline constexpr uint8_t IsVisible = PEER_ROOM_PROP_IS_VISIBLE;
+/// Open to new players (Bool).
+inline constexpr uint8_t IsOpen = PEER_ROOM_PROP_IS_OPEN;
+/// Players in the room (Int; in the lobby's room list).
+inline constexpr uint8_t PlayerCount = PEER_ROOM_PROP_PLAYER_COUNT;
+/// The master client's actor number (Int).
+inline constexpr uint8_t MasterClientId = PEER_ROOM_PROP_MASTER_CLIENT_ID;
+/// The room's PlayerTtl in milliseconds (Int).
+inline constexpr uint8_t PlayerTtl = PEER_ROOM_PROP_PLAYER_TTL;
+/// The room's EmptyRoomTtl in milliseconds (Int).
+inline constexpr uint8_t EmptyRoomTtl = PEER_ROOM_PROP_EMPTY_ROOM_TTL;
+}  // namespace room_property
+
+/// Keys of the player properties the server keeps (PEER_PLAYER_PROP_*): read-only Byte keys
+/// (uint8_t) of the table RealtimeClient::player_properties() gives (Player reads them).
+namespace player_property {
+/// The nickname from authentication (String; absent for an anonymous player).
+inline constexpr uint8_t Nickname = PEER_PLAYER_PROP_NICKNAME;
+/// The player lost its connection and its place is kept (Bool true; absent while active).
+inline constexpr uint8_t IsInactive = PEER_PLAYER_PROP_IS_INACTIVE;
+/// The user id from authentication, where the server publishes it (String).
+inline constexpr uint8_t UserId = PEER_PLAYER_PROP_USER_ID;
+}  // namespace player_property
 
 // The mirrors above must keep the C numbers.
 static_assert(static_cast<uint32_t>(ErrorCode::Ok) == PEER_RESULT_OK);
@@ -610,6 +719,17 @@ static_assert(return_code::CustomAuthenticationFailed == PEER_RETURN_CODE_CUSTOM
 static_assert(return_code::AuthenticationTicketExpired == PEER_RETURN_CODE_AUTHENTICATION_TICKET_EXPIRED);
 static_assert(return_code::HttpLimitReached == PEER_RETURN_CODE_HTTP_LIMIT_REACHED);
 static_assert(return_code::ExternalHttpCallFailed == PEER_RETURN_CODE_EXTERNAL_HTTP_CALL_FAILED);
+static_assert(return_code::PropertiesConflict == PEER_RETURN_CODE_PROPERTIES_CONFLICT);
+static_assert(return_code::JoinFailedFoundInactiveJoiner == PEER_RETURN_CODE_JOIN_FAILED_FOUND_INACTIVE_JOINER);
+static_assert(return_code::JoinFailedWithRejoinerNotFound == PEER_RETURN_CODE_JOIN_FAILED_WITH_REJOINER_NOT_FOUND);
+
+static_assert(static_cast<uint8_t>(Receivers::Others) == PEER_RECEIVERS_OTHERS);
+static_assert(static_cast<uint8_t>(Receivers::All) == PEER_RECEIVERS_ALL);
+static_assert(static_cast<uint8_t>(Receivers::MasterClient) == PEER_RECEIVERS_MASTER_CLIENT);
+static_assert(static_cast<uint8_t>(EventCache::None) == PEER_EVENT_CACHE_NONE);
+static_assert(static_cast<uint8_t>(EventCache::Add) == PEER_EVENT_CACHE_ADD);
+static_assert(static_cast<uint8_t>(EventCache::Remove) == PEER_EVENT_CACHE_REMOVE);
+static_assert(static_cast<uint8_t>(EventCache::RemoveOfActorsLeft) == PEER_EVENT_CACHE_REMOVE_OF_ACTORS_LEFT);
 static_assert(disconnect_reason::RateLimited == 14);
 
 /// The static name of a status code ("Connect", "EncryptionEstablished", ...) or "Unknown".
@@ -2851,14 +2971,44 @@ class Peer {
 // RealtimeClient
 // ---------------------------------------------------------------------------------------------
 
-/// Options of a room the client creates (peer_room_options_t, Photon's RoomOptions).
+/// Options of a room the client creates (peer_room_options_t, Photon's RoomOptions). They apply only
+/// when the request creates the room; joining an existing room ignores them. Copyable: everything
+/// but `custom_properties` is owned, and the request call copies what it borrows.
+///
+///     sealnet::Table first;
+///     (void)first.put("map", "dust");
+///     sealnet::RoomOptions options;
+///     options.max_players = 4;
+///     options.custom_properties = first;             // borrowed until the request call returns
+///     options.listed_in_lobby = {"map"};
+///     options.player_ttl = std::chrono::seconds(30);
+///     (void)client.join_or_create_room("arena-1", options);
 struct RoomOptions {
   /// Most players; 0 (default): as many as the server allows.
   uint32_t max_players = 0;
   /// Others may join (default).
   bool is_open = true;
-  /// JoinRandomRoom may pick it (default).
+  /// JoinRandomRoom may pick it, and the lobby lists it (default).
   bool is_visible = true;
+  /// How long a player whose connection is lost keeps its place and actor number (Photon's
+  /// PlayerTtl): the client comes back by itself within it (ClientJoined::rejoined). 0 (default):
+  /// not at all. 0 to 4294967295 ms (else ErrorCode::InvalidArgument at the request); the server
+  /// caps it (its max_player_ttl_ms) and refuses a room asking more with a ClientFailed.
+  std::chrono::milliseconds player_ttl{0};
+  /// How long the room outlives its last player (Photon's EmptyRoomTtl). 0 (default): it closes at
+  /// once. Range and cap as for player_ttl (the server's max_empty_room_ttl_ms).
+  std::chrono::milliseconds empty_room_ttl{0};
+  /// The events a player cached (EventCache::Add) leave the room's cache when it leaves (Photon's
+  /// CleanupCacheOnLeave; default). False: they stay until EventCache::RemoveOfActorsLeft.
+  bool cleanup_cache_on_leave = true;
+  /// The room's first custom properties (keys that are not Bytes; Byte keys are the server's), or an
+  /// empty view (default) for none. Borrowed: the table it views must live, unmodified, until the
+  /// request call (join_or_create_room, create_room) returns, which copies it; a RoomOptions kept
+  /// for later must not outlive that table.
+  TableView custom_properties;
+  /// Names of custom properties the lobby lists with the room (Photon's
+  /// CustomRoomPropertiesForLobby); a name holding a NUL byte gives ErrorCode::InvalidArgument.
+  std::vector<std::string> listed_in_lobby;
 };
 
 /// What a RealtimeClient connects to, and how (peer_client_config_t), for RealtimeClient::create.
@@ -2913,6 +3063,10 @@ struct ClientJoined {
   std::string room;
   int32_t actor = 0;
   std::vector<int32_t> actors;
+  /// True when the client came back by itself after losing the connection, within the room's
+  /// PlayerTtl (RoomOptions::player_ttl): same room, same actor number, and the room readers hold
+  /// what it missed of the properties. RealtimeClient::is_rejoining() was true until now.
+  bool rejoined = false;
 };
 
 /// A request failed (PEER_CLIENT_EVENT_FAILED): the operation (226 JoinRoom, 227 CreateRoom,
@@ -2926,6 +3080,52 @@ struct ClientFailed {
   uint8_t op_code = 0;
   int16_t return_code = 0;
   std::string message;
+};
+
+/// Who a raised event reaches and what it does to the room's event cache
+/// (peer_raise_event_options_t, Photon's RaiseEventOptions), for RealtimeClient::raise_event.
+/// The defaults reach the others and cache nothing, as the raise_event without it.
+struct RaiseEventOptions {
+  /// Who receives it (default: the others); ignored when `target_actors` is not empty.
+  Receivers receivers = Receivers::Others;
+  /// Exactly these actors (the sender too if named; absent ones are passed over) instead of
+  /// `receivers` and `interest_group`; with EventCache::Remove, the senders whose cached events
+  /// leave the cache. Empty (default): none.
+  std::vector<int32_t> target_actors;
+  /// Only the players subscribed to this interest group (change_groups), within `receivers`; 0
+  /// (default): no group, everyone.
+  uint8_t interest_group = 0;
+  /// What it does to the room's event cache (default: nothing).
+  EventCache cache = EventCache::None;
+};
+
+/// A player of the room as RealtimeClient::player() reads it: its actor number, and its properties
+/// with the server's keys (player_property::*) read out. An owned copy (move-only, its Table is):
+/// it does not follow later changes; read it again after a PropertiesChanged event.
+struct Player {
+  int32_t actor = 0;
+  /// The nickname from authentication; empty for an anonymous player.
+  std::optional<std::string> nickname;
+  /// The user id from authentication, where the server publishes it (its publish_user_id).
+  std::optional<std::string> user_id;
+  /// It lost its connection and its place is kept for the room's PlayerTtl.
+  bool inactive = false;
+  /// Every property: the custom ones and the server's (Byte keys, player_property::*).
+  Table properties;
+};
+
+/// One room of the lobby's list (RealtimeClient::room_list()): an owned copy, move-only.
+struct RoomInfo {
+  std::string name;
+  /// Players in it now.
+  int32_t player_count = 0;
+  /// Most players; 0: as many as the server allows.
+  int32_t max_players = 0;
+  /// Others may join.
+  bool is_open = true;
+  /// What the lobby lists of it: the custom properties it names in RoomOptions::listed_in_lobby and
+  /// the server's (room_property::MaxPlayers, IsOpen, PlayerCount, Byte keys).
+  Table properties;
 };
 
 /// What RealtimeClient::poll() hands out: an owned copy of one thing that happened, so it stays valid
@@ -2951,14 +3151,22 @@ struct ClientDeleter {
 /// reset() returns, no thread of it remains. A default-constructed or moved-from RealtimeClient is
 /// empty: its calls return ErrorCode::InvalidPeer and poll() gives nothing.
 ///
-/// Threads: poll(), wait(), connect(), the room requests, raise_event(), send_operation() and
-/// disconnect() on one thread at a time (the game's thread that polls); state(), server_public_key(),
-/// actor_number() and room_name() on any thread, also while the polling thread blocks in wait().
-/// Creating, moving, resetting and destroying are ordinary writes to a C++ object.
+/// Threads: poll(), wait(), connect(), the room requests, raise_event(), send_operation(), the room
+/// and lobby operations (set_room_properties(), set_player_properties(), set_master_client(),
+/// change_groups(), join_lobby(), leave_lobby()) and disconnect() on one thread at a time (the game's
+/// thread that polls); state(), server_public_key(), actor_number(), room_name() and the room readers
+/// (master_client(), room_properties(), players(), player_properties(), player(), room_list(),
+/// is_rejoining()) on any thread, also while the polling thread blocks in wait(). Creating, moving,
+/// resetting and destroying are ordinary writes to a C++ object.
 ///
 /// A request starts the work and returns at once; its outcome arrives through poll(): a request the
 /// state does not allow gives ErrorCode::WrongState (last_error() names the state) and sends
-/// nothing; a request the server refuses gives a ClientFailed with its return code.
+/// nothing; a request the server refuses gives a ClientFailed with its return code (a room
+/// request), or an OwnedResponse with it (the room and lobby operations).
+///
+/// The room readers copy the client's view of its room, which poll() moves on: after poll() has
+/// handed out an event (a PropertiesChanged, a Join, a Leave, a GameList), the readers show its
+/// effect already (and possibly that of events still queued behind it).
 class RealtimeClient {
  public:
   RealtimeClient() noexcept = default;
@@ -3055,20 +3263,23 @@ class RealtimeClient {
 
   /// JoinOrCreateRoom: joins the room `name` (UTF-8), created with `options` where the master places
   /// it if it does not exist. The client switches to the game server by itself; a ClientJoined or a
-  /// ClientFailed follows. ErrorCode::WrongState unless at the master.
-  Result join_or_create_room(std::string_view name, RoomOptions options = RoomOptions()) {
+  /// ClientFailed follows. ErrorCode::WrongState unless at the master; ErrorCode::InvalidArgument
+  /// for a TTL out of range or a listed name holding a NUL byte (last_error() names it). `options`
+  /// and the table it borrows are copied during the call. Throws only std::bad_alloc.
+  Result join_or_create_room(std::string_view name, const RoomOptions& options = RoomOptions()) {
     if (!handle_) return ErrorCode::InvalidPeer;
     const auto name_c = detail::c_string(name);
     if (!name_c) return detail::fail(ErrorCode::InvalidArgument, "join_or_create_room: the room name holds a NUL byte");
     peer_room_options_t c;
-    const Result made = to_native(options, &c);
+    std::vector<const char*> listed;
+    const Result made = to_native(options, &c, &listed);
     if (!made.ok()) return made;
     return Result(peer_client_join_or_create_room(handle_.get(), name_c->c_str(), &c));
   }
 
   /// CreateRoom: as join_or_create_room, but fails with return_code::GameIdAlreadyExists when the room
   /// exists. Without a name (std::nullopt) the master names the room; ClientJoined::room says how.
-  Result create_room(std::optional<std::string_view> name, RoomOptions options = RoomOptions()) {
+  Result create_room(std::optional<std::string_view> name, const RoomOptions& options = RoomOptions()) {
     if (!handle_) return ErrorCode::InvalidPeer;
     std::optional<std::string> name_c;
     if (name) {
@@ -3076,7 +3287,8 @@ class RealtimeClient {
       if (!name_c) return detail::fail(ErrorCode::InvalidArgument, "create_room: the room name holds a NUL byte");
     }
     peer_room_options_t c;
-    const Result made = to_native(options, &c);
+    std::vector<const char*> listed;
+    const Result made = to_native(options, &c, &listed);
     if (!made.ok()) return made;
     return Result(peer_client_create_room(handle_.get(), name_c ? name_c->c_str() : nullptr, &c));
   }
@@ -3122,6 +3334,224 @@ class RealtimeClient {
     return detail::with_native(data, [&](const peer_value_t& native) -> Result {
       return Result(peer_client_raise_event(handle_.get(), code, &native, &c));
     });
+  }
+
+  /// As raise_event above, to the receivers, target actors or interest group `raise` names, or adding
+  /// the event to the room's event cache or removing cached events (see EventCache; `raise` is
+  /// copied during the call). A receivers or cache value that is no Receivers or EventCache
+  /// enumerator gives ErrorCode::InvalidArgument (last_error() names it); the rest fails as
+  /// raise_event above.
+  ///
+  ///     sealnet::RaiseEventOptions to_one;
+  ///     to_one.target_actors = {3};
+  ///     (void)client.raise_event(9, data, to_one, sealnet::SendOptions::encrypted());
+  template <class T>
+  Result raise_event(uint8_t code, const T& data, const RaiseEventOptions& raise, SendOptions options = SendOptions()) {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    peer_send_options_t c;
+    uint32_t made = peer_send_options_default(&c, sizeof c);
+    if (made != PEER_RESULT_OK) return Result(made);
+    c.delivery_mode = static_cast<uint8_t>(options.delivery);
+    c.encrypt = options.encrypt ? 1 : 0;
+    c.channel = options.channel;
+    peer_raise_event_options_t r;
+    made = peer_raise_event_options_default(&r, sizeof r);
+    if (made != PEER_RESULT_OK) return Result(made);
+    r.receivers = static_cast<uint8_t>(raise.receivers);
+    r.interest_group = raise.interest_group;
+    r.cache = static_cast<uint8_t>(raise.cache);
+    r.target_actors = raise.target_actors.empty() ? nullptr : raise.target_actors.data();
+    r.target_actor_count = raise.target_actors.size();
+    return detail::with_native(data, [&](const peer_value_t& native) -> Result {
+      return Result(peer_client_raise_event_with(handle_.get(), code, &native, &r, &c));
+    });
+  }
+
+  /// SetProperties (Photon's OpSetCustomProperties of the room): each key of `changes` takes its
+  /// value, and a key whose value is nullptr (Null) is removed. With `expected` (null, the default,
+  /// or a view of no table: none), the change applies only if each of those keys holds that value
+  /// now, Null meaning "absent" (compare-and-set); otherwise nothing changes. Both tables are
+  /// borrowed for the call (copied). The server answers with an OwnedResponse of
+  /// op_code::SetProperties: return_code::Ok, return_code::PropertiesConflict when an expected value
+  /// did not match, return_code::InvalidOperation for a Byte key it does not let players set. A
+  /// change reaches every player, this one too, as an OwnedEvent of event_code::PropertiesChanged,
+  /// after which room_properties() shows it. Byte keys are the server's (room_property::*):
+  /// IsOpen, IsVisible, MaxPlayers and MasterClientId may be set.
+  ///
+  /// `changes` viewing no table (a default TableView, or a Table nothing was put into) gives
+  /// ErrorCode::NullParameter; ErrorCode::WrongState unless joined.
+  Result set_room_properties(const TableView& changes, const TableView* expected = nullptr) noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    return Result(peer_client_set_room_properties(handle_.get(), changes.native_handle(),
+                                                  expected != nullptr ? expected->native_handle() : nullptr));
+  }
+
+  /// As set_room_properties, for the properties of player `actor` (this client's own, from
+  /// actor_number(), or another's; below 1: ErrorCode::InvalidArgument). Their Byte keys
+  /// (player_property::*) are the server's and read-only. Answered and broadcast as
+  /// set_room_properties; player_properties() and player() then show the change.
+  Result set_player_properties(int32_t actor, const TableView& changes, const TableView* expected = nullptr) noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    return Result(peer_client_set_player_properties(handle_.get(), actor, changes.native_handle(),
+                                                    expected != nullptr ? expected->native_handle() : nullptr));
+  }
+
+  /// Hands the master client role to player `actor` (Photon's SetMasterClient): a compare-and-set of
+  /// room_property::MasterClientId against the master this client knows, so of two players handing it
+  /// over at once only one wins (the other's answer is return_code::PropertiesConflict). Everyone,
+  /// this client too, sees an OwnedEvent of event_code::PropertiesChanged, after which
+  /// master_client() gives `actor`. ErrorCode::WrongState unless joined.
+  Result set_master_client(int32_t actor) noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    return Result(peer_client_set_master_client(handle_.get(), actor));
+  }
+
+  /// ChangeGroups (Photon's OpChangeGroups): leaves the interest groups of `remove`, then joins those
+  /// of `add` (group numbers 1 to 255; both borrowed for the call). An empty optional (std::nullopt)
+  /// leaves that step out; an engaged but EMPTY list means EVERY group (leave all, or join all), as
+  /// Photon's: check a computed list before passing it. Subscriptions last until this client
+  /// leaves the room; the server answers with an OwnedResponse of op_code::ChangeGroups, after which
+  /// events raised to a group (RaiseEventOptions::interest_group) follow the new subscriptions.
+  /// ErrorCode::WrongState unless joined.
+  ///
+  ///     (void)client.change_groups(std::nullopt, std::vector<uint8_t>{1, 2});  // join 1 and 2
+  ///     (void)client.change_groups(sealnet::ByteView(), std::nullopt);        // leave every group
+  Result change_groups(std::optional<ByteView> remove, std::optional<ByteView> add) noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    // An engaged empty list must reach the C library as a non-NULL pointer with a count of 0, which
+    // means "every group" there; NULL means "leave the step out".
+    static const uint8_t kEveryGroup = 0;
+    const auto list = [](const std::optional<ByteView>& groups) -> const uint8_t* {
+      if (!groups) return nullptr;
+      return groups->data() != nullptr ? groups->data() : &kEveryGroup;
+    };
+    return Result(peer_client_change_groups(handle_.get(), list(remove), remove ? remove->size() : 0, list(add),
+                                            add ? add->size() : 0));
+  }
+
+  /// JoinLobby at the master (Photon's OpJoinLobby): room_list() fills with the visible rooms (an
+  /// OwnedEvent of event_code::GameList) and follows the server's updates (event_code::GameListUpdate,
+  /// at most about once a second). Joining a room leaves the lobby. The server answers with an
+  /// OwnedResponse of op_code::JoinLobby. ErrorCode::WrongState unless at the master
+  /// (ClientState::ConnectedToMasterServer).
+  Result join_lobby() noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    return Result(peer_client_join_lobby(handle_.get()));
+  }
+
+  /// Leaves the lobby; room_list() is empty from now on. ErrorCode::WrongState unless at the master.
+  Result leave_lobby() noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    return Result(peer_client_leave_lobby(handle_.get()));
+  }
+
+  /// The actor number of the room's master client, as this client last heard it (Photon's
+  /// MasterClientId); ErrorCode::WrongState outside a room. Any thread.
+  Expected<int32_t> master_client() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    int32_t actor = 0;
+    const uint32_t rc = peer_client_master_client(handle_.get(), &actor);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return actor;
+  }
+
+  /// A copy of the room's properties as this client last heard them: the custom ones, and the
+  /// server's under room_property::* (Byte keys: MaxPlayers, IsVisible, IsOpen, MasterClientId,
+  /// PlayerTtl, EmptyRoomTtl). Owned by the caller; it does not follow later changes (read it again
+  /// after a PropertiesChanged event). ErrorCode::WrongState outside a room. Any thread.
+  Expected<Table> room_properties() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    peer_table_t* raw = nullptr;
+    const uint32_t rc = peer_client_room_properties(handle_.get(), &raw);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return Table::adopt(raw);
+  }
+
+  /// The actor numbers of the room's players, inactive ones too (see player()), ascending.
+  /// ErrorCode::WrongState outside a room. Any thread. Throws only std::bad_alloc.
+  Expected<std::vector<int32_t>> players() const {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    std::vector<int32_t> actors;
+    for (;;) {
+      size_t count = 0;
+      const uint32_t rc =
+          peer_client_players(handle_.get(), actors.empty() ? nullptr : actors.data(), actors.size(), &count);
+      if (rc == PEER_RESULT_OK) {
+        actors.resize(count);
+        return actors;
+      }
+      if (rc != PEER_RESULT_BUFFER_TOO_SMALL) return Result(rc);
+      // A player may join between two calls: ask again with room for the count given.
+      actors.assign(count, 0);
+    }
+  }
+
+  /// A copy of the properties of player `actor`: the custom ones, and the server's under
+  /// player_property::* (Byte keys: Nickname, UserId, IsInactive). Owned by the caller; it does not
+  /// follow later changes. ErrorCode::NotFound when no such player is in the room;
+  /// ErrorCode::WrongState outside a room. Any thread.
+  Expected<Table> player_properties(int32_t actor) const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    peer_table_t* raw = nullptr;
+    const uint32_t rc = peer_client_player_properties(handle_.get(), actor, &raw);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return Table::adopt(raw);
+  }
+
+  /// Player `actor` with its nickname, user id and inactive flag read out of player_properties()
+  /// (which fails as it does). Any thread. Throws only std::bad_alloc.
+  Expected<Player> player(int32_t actor) const {
+    auto properties = player_properties(actor);
+    if (!properties.ok()) return properties.result();
+    Player found;
+    found.actor = actor;
+    found.nickname = properties->get<std::string>(player_property::Nickname);
+    found.user_id = properties->get<std::string>(player_property::UserId);
+    found.inactive = properties->get<bool>(player_property::IsInactive) == std::optional<bool>(true);
+    found.properties = std::move(properties).value();
+    return Expected<Player>(std::move(found));
+  }
+
+  /// A copy of the lobby's room list, by name in ascending order (Photon's RoomInfoList): each room
+  /// with what the lobby lists of it (RoomInfo). Empty outside the lobby (before join_lobby(),
+  /// after leave_lobby() or a room request). Any thread. ErrorCode::TypeMismatch, last_error() saying
+  /// so, should an entry not be a room name and its table. Throws only std::bad_alloc.
+  Expected<std::vector<RoomInfo>> room_list() const {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    peer_table_t* raw = nullptr;
+    const uint32_t rc = peer_client_room_list(handle_.get(), &raw);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    const Table list = Table::adopt(raw);
+    std::vector<RoomInfo> rooms;
+    rooms.reserve(list.size());
+    for (const TableEntry entry : list) {
+      auto name = entry.key.get<std::string>();
+      const auto listed = entry.value.get<TableView>();
+      if (!name || !listed) {
+        return detail::fail(ErrorCode::TypeMismatch, "room_list: an entry is not a room name with a table");
+      }
+      auto copy = listed->clone();
+      if (!copy.ok()) return copy.result();
+      RoomInfo room;
+      room.name = std::move(*name);
+      room.player_count = copy->get<int32_t>(room_property::PlayerCount).value_or(0);
+      room.max_players = copy->get<int32_t>(room_property::MaxPlayers).value_or(0);
+      room.is_open = copy->get<bool>(room_property::IsOpen).value_or(true);
+      room.properties = std::move(copy).value();
+      rooms.push_back(std::move(room));
+    }
+    return Expected<std::vector<RoomInfo>>(std::move(rooms));
+  }
+
+  /// True while the client is coming back to its room by itself after losing the connection, within
+  /// the room's PlayerTtl (the states show the reconnection). A ClientJoined with `rejoined` ends it,
+  /// or a ClientFailed with return_code::JoinFailedWithRejoinerNotFound. Any thread.
+  Expected<bool> is_rejoining() const noexcept {
+    if (!handle_) return ErrorCode::InvalidPeer;
+    uint8_t rejoining = 0;
+    const uint32_t rc = peer_client_is_rejoining(handle_.get(), &rejoining);
+    if (rc != PEER_RESULT_OK) return Result(rc);
+    return rejoining != 0;
   }
 
   /// Sends any other operation (Photon's OpCustom) on the current connection, to the master or the
@@ -3193,6 +3623,7 @@ class RealtimeClient {
           joined.room = std::string(detail::view_of(e.room));
           joined.actor = e.actor;
           if (e.actors != nullptr) joined.actors.assign(e.actors, e.actors + e.actor_count);
+          joined.rejoined = e.rejoined != 0;
           return ClientEvent(std::move(joined));
         }
         case PEER_CLIENT_EVENT_FAILED:
@@ -3244,13 +3675,41 @@ class RealtimeClient {
   }
 
  private:
-  static Result to_native(const RoomOptions& options, peer_room_options_t* c) noexcept {
+  static Result ttl_millis(std::chrono::milliseconds ttl, const char* name, uint32_t* out) noexcept {
+    const auto count = ttl.count();
+    if (count < 0 || static_cast<unsigned long long>(count) > UINT32_MAX) {
+      return detail::fail(ErrorCode::InvalidArgument, std::string("RoomOptions::") + name + " is " +
+                                                          std::to_string(count) + " ms; it must be 0 to 4294967295 ms");
+    }
+    *out = static_cast<uint32_t>(count);
+    return Result();
+  }
+
+  /// `options` as the C library takes them; `listed` holds the pointers to the listed names, and
+  /// `options` the names and the table: both must live until the C call returns.
+  static Result to_native(const RoomOptions& options, peer_room_options_t* c, std::vector<const char*>* listed) {
     const uint32_t made = peer_room_options_default(c, sizeof *c);  // sets struct_size
     if (made != PEER_RESULT_OK) return Result(made);
     c->max_players = options.max_players;
     c->is_open = options.is_open ? 1 : 0;
     c->is_visible = options.is_visible ? 1 : 0;
-    return Result(PEER_RESULT_OK);
+    c->keep_cache_on_leave = options.cleanup_cache_on_leave ? 0 : 1;
+    Result converted = ttl_millis(options.player_ttl, "player_ttl", &c->player_ttl_ms);
+    if (!converted.ok()) return converted;
+    converted = ttl_millis(options.empty_room_ttl, "empty_room_ttl", &c->empty_room_ttl_ms);
+    if (!converted.ok()) return converted;
+    c->custom_properties = options.custom_properties.native_handle();
+    listed->clear();
+    listed->reserve(options.listed_in_lobby.size());
+    for (const std::string& name : options.listed_in_lobby) {
+      if (name.find('\0') != std::string::npos) {
+        return detail::fail(ErrorCode::InvalidArgument, "RoomOptions::listed_in_lobby: a name holds a NUL byte");
+      }
+      listed->push_back(name.c_str());
+    }
+    c->listed_in_lobby = listed->empty() ? nullptr : listed->data();
+    c->listed_in_lobby_count = listed->size();
+    return Result();
   }
 
   std::unique_ptr<peer_client_t, detail::ClientDeleter> handle_;

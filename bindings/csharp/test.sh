@@ -68,19 +68,47 @@ mcs "${mcs_flags[@]}" -r:"$out/Sealnet.Runtime.dll" -out:"$out/AllTypes.exe" "$h
 # Measure the header's structure layouts with the C compiler, when there is one, so the test compares
 # the C# mirrors with the real thing rather than with hand-worked numbers (on 64-bit it also checks the
 # hand-worked numbers, its fallback without a compiler, against the measured ones).
-# The same program gives the header's operation return codes, compared with the ReturnCode constants.
+# The same program gives the header's operation return codes, compared with the ReturnCode constants, and
+# its room constants (receivers, caching, event codes, property keys), compared with the C# enums and keys.
 layout=
 return_codes=
+constants=
 cc=${CC:-cc}
 if command -v "$cc" >/dev/null 2>&1; then
   cat >"$out/layout.c" <<'C'
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include "sealnet.h"
 #define SIZE(t) printf("%s=%zu;", #t, sizeof(t))
 #define OFF(t, f) printf("%s.%s=%zu;", #t, #f, offsetof(t, f))
 #define CODE(name) printf("%s=%d;", #name, (int)PEER_RETURN_CODE_##name)
-/* With an argument: the header's operation return codes instead of the layouts. */
+#define CONSTANT(name) printf("%s=%d;", #name, (int)PEER_##name)
+/* With the argument "constants": the header's room constants instead of the layouts. */
+static int constants(void) {
+    CONSTANT(RECEIVERS_OTHERS);
+    CONSTANT(RECEIVERS_ALL);
+    CONSTANT(RECEIVERS_MASTER_CLIENT);
+    CONSTANT(EVENT_CACHE_NONE);
+    CONSTANT(EVENT_CACHE_ADD);
+    CONSTANT(EVENT_CACHE_REMOVE);
+    CONSTANT(EVENT_CACHE_REMOVE_OF_ACTORS_LEFT);
+    CONSTANT(EVENT_CODE_JOIN);
+    CONSTANT(EVENT_CODE_LEAVE);
+    CONSTANT(EVENT_CODE_PROPERTIES_CHANGED);
+    CONSTANT(ROOM_PROP_MAX_PLAYERS);
+    CONSTANT(ROOM_PROP_IS_VISIBLE);
+    CONSTANT(ROOM_PROP_IS_OPEN);
+    CONSTANT(ROOM_PROP_PLAYER_COUNT);
+    CONSTANT(ROOM_PROP_MASTER_CLIENT_ID);
+    CONSTANT(ROOM_PROP_PLAYER_TTL);
+    CONSTANT(ROOM_PROP_EMPTY_ROOM_TTL);
+    CONSTANT(PLAYER_PROP_NICKNAME);
+    CONSTANT(PLAYER_PROP_IS_INACTIVE);
+    CONSTANT(PLAYER_PROP_USER_ID);
+    return 0;
+}
+/* With another argument: the header's operation return codes instead of the layouts. */
 static int return_codes(void) {
     CODE(OK);
     CODE(INTERNAL_SERVER_ERROR);
@@ -101,12 +129,14 @@ static int return_codes(void) {
     CODE(AUTHENTICATION_TICKET_EXPIRED);
     CODE(HTTP_LIMIT_REACHED);
     CODE(EXTERNAL_HTTP_CALL_FAILED);
+    CODE(PROPERTIES_CONFLICT);
+    CODE(JOIN_FAILED_FOUND_INACTIVE_JOINER);
+    CODE(JOIN_FAILED_WITH_REJOINER_NOT_FOUND);
     return 0;
 }
 int main(int argc, char **argv) {
-    (void)argv;
     if (argc > 1) {
-        return return_codes();
+        return strcmp(argv[1], "constants") == 0 ? constants() : return_codes();
     }
     SIZE(peer_config_t);
     OFF(peer_config_t, struct_size);
@@ -189,7 +219,21 @@ int main(int argc, char **argv) {
     OFF(peer_room_options_t, max_players);
     OFF(peer_room_options_t, is_open);
     OFF(peer_room_options_t, is_visible);
+    OFF(peer_room_options_t, keep_cache_on_leave);
     OFF(peer_room_options_t, reserved);
+    OFF(peer_room_options_t, player_ttl_ms);
+    OFF(peer_room_options_t, empty_room_ttl_ms);
+    OFF(peer_room_options_t, custom_properties);
+    OFF(peer_room_options_t, listed_in_lobby);
+    OFF(peer_room_options_t, listed_in_lobby_count);
+    SIZE(peer_raise_event_options_t);
+    OFF(peer_raise_event_options_t, struct_size);
+    OFF(peer_raise_event_options_t, receivers);
+    OFF(peer_raise_event_options_t, interest_group);
+    OFF(peer_raise_event_options_t, cache);
+    OFF(peer_raise_event_options_t, reserved);
+    OFF(peer_raise_event_options_t, target_actors);
+    OFF(peer_raise_event_options_t, target_actor_count);
     SIZE(peer_client_config_t);
     OFF(peer_client_config_t, struct_size);
     OFF(peer_client_config_t, pin_master_key);
@@ -207,6 +251,7 @@ int main(int argc, char **argv) {
     OFF(peer_client_event_t, status_info);
     OFF(peer_client_event_t, room);
     OFF(peer_client_event_t, actor);
+    OFF(peer_client_event_t, rejoined);
     OFF(peer_client_event_t, actors);
     OFF(peer_client_event_t, actor_count);
     OFF(peer_client_event_t, op_code);
@@ -220,6 +265,7 @@ C
   "$cc" -std=c99 -I"$root/include" -o "$out/layout" "$out/layout.c"
   layout=$("$out/layout")
   return_codes=$("$out/layout" return-codes)
+  constants=$("$out/layout" constants)
 else
   echo "csharp: no C compiler; checking struct layouts against hand-worked values" >&2
 fi
@@ -228,6 +274,7 @@ fi
 read -r -a server_options <<<"${SEALNET_WITH_SERVER_OPTIONS:-}"
 export SEALNET_C_LAYOUT=$layout
 export SEALNET_C_RETURN_CODES=$return_codes
+export SEALNET_C_CONSTANTS=$constants
 export LD_LIBRARY_PATH=$lib_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 status=0
 "$root/scripts/with-server.sh" "${server_options[@]}" -- mono --debug "$out/SealnetTests.exe" || status=1

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the Godot extension and runs its tests. No Godot binary is needed: the tests cover the
-# engine-free code (value mapping, codes, the client against an in-process server); see README.md.
+# engine-free code (value mapping, codes, the client and the realtime client against an in-process
+# server); see README.md.
 # Then one all_types sender and one all_types receiver (examples/all_types.rs, the extension's value
 # mapping without the engine) exchange every value type through a sealnet-server on loopback, and two
 # realtime clients (examples/realtime.rs, the engine-free layer of SealnetRealtimeClient) log in, create,

@@ -2,7 +2,8 @@
 //! list of visible rooms at once (GameList, 230), then what changed (GameListUpdate, 229), at most once
 //! every `limits.lobby_update_interval_ms`. A room's entry gives its MaxPlayers, IsOpen, player count
 //! and the properties it lists; a removed room's entry is `{251: true}`. A master reads the rooms from
-//! the directory, a server of role "all" from its own rooms.
+//! the directory, a server of role "all" from its own rooms, and neither reads them while the lobby is
+//! empty: the first player to join wakes the lobby, which reads them then.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,8 @@ use crate::server::Shared;
 #[derive(Debug, Default)]
 pub(crate) struct Lobby {
     state: Mutex<LobbyState>,
+    /// A player joined a lobby whose list is not current: read the rooms now.
+    wake: tokio::sync::Notify,
 }
 
 #[derive(Debug, Default)]
@@ -27,6 +30,8 @@ struct LobbyState {
     members: BTreeMap<u64, Arc<Peer>>,
     /// Room name to its entry, as last sent.
     listed: BTreeMap<String, Table>,
+    /// `listed` follows the rooms (false after the lobby was empty for a refresh: nothing was read).
+    current: bool,
 }
 
 /// One room as a lobby lists it.
@@ -54,11 +59,16 @@ fn lock(mutex: &Mutex<LobbyState>) -> std::sync::MutexGuard<'_, LobbyState> {
 }
 
 impl Lobby {
-    /// Adds `peer` and queues the whole list for it. Returns false if it was in already.
+    /// Adds `peer` and queues the whole list for it, or, when the list is not current, has the next
+    /// refresh (at once) send it. Returns false if it was in already.
     pub(crate) fn join(&self, peer: &Arc<Peer>, budget: &OutputBudget) -> bool {
         let mut state = lock(&self.state);
         if state.members.insert(peer.id(), peer.clone()).is_some() {
             return false;
+        }
+        if !state.current {
+            self.wake.notify_one();
+            return true;
         }
         let list = state.listed.iter().map(|(name, entry)| (name.clone(), entry.clone()));
         let body = encode(codes::EVENT_GAME_LIST, list);
@@ -75,10 +85,27 @@ impl Lobby {
         lock(&self.state).members.len()
     }
 
-    /// Takes `rooms` as the list now and sends the members what changed, if anything did.
+    /// Stops following the rooms while nobody is in the lobby.
+    fn forget(&self) {
+        let mut state = lock(&self.state);
+        state.listed.clear();
+        state.current = false;
+    }
+
+    /// Takes `rooms` as the list now and sends the members what changed, if anything did; after the
+    /// list was not current, the whole list.
     pub(crate) fn refresh(&self, rooms: Vec<ListedRoom>, budget: &OutputBudget) {
         let now: BTreeMap<String, Table> = rooms.iter().map(|room| (room.name.clone(), room.entry())).collect();
         let mut state = lock(&self.state);
+        if !state.current {
+            let body = encode(codes::EVENT_GAME_LIST, now.iter().map(|(name, entry)| (name.clone(), entry.clone())));
+            for peer in state.members.values() {
+                crate::rooms::offer_system_event(peer, body.clone(), budget);
+            }
+            state.listed = now;
+            state.current = true;
+            return;
+        }
         let mut changes: Vec<(String, Table)> = now
             .iter()
             .filter(|(name, entry)| state.listed.get(*name) != Some(*entry))
@@ -108,7 +135,8 @@ fn encode(code: u8, rooms: impl Iterator<Item = (String, Table)>) -> Arc<[u8]> {
     body.into()
 }
 
-/// Refreshes the lobby every interval until `stop`, while it has members.
+/// Refreshes the lobby every interval until `stop`, while it has members, and at once when a player
+/// joins a lobby whose list is not current.
 pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let interval = Duration::from_millis(shared.config.limits.lobby_update_interval_ms);
     let mut ticks = tokio::time::interval(interval);
@@ -116,7 +144,12 @@ pub(crate) async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = ticks.tick() => {}
+            _ = shared.lobby.wake.notified() => {}
             _ = stop.wait_for(|stop| *stop) => return,
+        }
+        if shared.lobby.member_count() == 0 {
+            shared.lobby.forget();
+            continue;
         }
         let Some(rooms) = visible_rooms(&shared).await else { continue };
         shared.lobby.refresh(rooms, &shared.output_budget);

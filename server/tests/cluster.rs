@@ -635,3 +635,98 @@ fn when_a_master_dies_players_in_rooms_play_on_and_logins_go_to_the_other_master
     late.client.join_room("on").unwrap();
     drive_one(&mut late, "a join of the room", joined);
 }
+
+/// A TCP relay in front of a game server, whose newest connection a test can cut: the game server
+/// advertises the relay's address, so clients reach it (and come back to it) through the relay.
+struct CuttableRelay {
+    listener: TcpListener,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<std::net::TcpStream>>>,
+}
+
+impl CuttableRelay {
+    fn bind() -> CuttableRelay {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        CuttableRelay { listener, connections: Default::default() }
+    }
+
+    fn address(&self) -> String {
+        self.listener.local_addr().unwrap().to_string()
+    }
+
+    /// Relays every connection to `upstream` from now on, on threads of its own.
+    fn relay_to(&self, upstream: &str) {
+        let listener = self.listener.try_clone().unwrap();
+        let (upstream, connections) = (upstream.to_owned(), self.connections.clone());
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let Ok(server) = std::net::TcpStream::connect(&upstream) else { continue };
+                connections.lock().unwrap().push(client.try_clone().unwrap());
+                for (mut from, mut to) in [(client.try_clone().unwrap(), server.try_clone().unwrap()), (server, client)]
+                {
+                    std::thread::spawn(move || {
+                        let _ = std::io::copy(&mut from, &mut to);
+                        let _ = to.shutdown(std::net::Shutdown::Both);
+                    });
+                }
+            }
+        });
+    }
+
+    /// Ends the newest connection, as a lost network would for that player.
+    fn cut_newest(&self) {
+        let newest = self.connections.lock().unwrap().pop().expect("a relayed connection");
+        newest.shutdown(std::net::Shutdown::Both).unwrap();
+    }
+}
+
+#[test]
+#[ignore = "needs redis-server: make cluster-test"]
+fn a_player_cut_off_on_a_game_server_rejoins_by_itself_with_its_actor_number() {
+    use sealnet::rooms::{JoinMode, RoomRequest, RoomSettings, EVENT_JOIN};
+    let mut deployment = Deployment::new();
+    let master = deployment.master();
+    let relay = CuttableRelay::bind();
+    let game = deployment.start("game", &[("SEALNET_CONFIG_CLUSTER__PUBLIC_ADDRESS", relay.address())]);
+    relay.relay_to(&game.address);
+    wait_for_game_servers(&deployment.directory(), 1);
+
+    let mut host = logged_in(&master);
+    let mut request = RoomRequest::new(Some("comeback".into()), Some(JoinMode::CreateIfNotExists), Default::default());
+    request.extra = RoomSettings { player_ttl_ms: 30_000, ..RoomSettings::default() }.to_extra();
+    host.client.request_room(request).unwrap();
+    drive_one(&mut host, "the host in the room", joined);
+    let mut player = logged_in(&master);
+    player.client.join_room("comeback").unwrap();
+    drive_one(&mut player, "the player in the room", joined);
+    let actor = player.client.actor();
+    assert_eq!(actor, Some(2));
+
+    let (player_mark, host_mark) = (player.seen.len(), host.seen.len());
+    relay.cut_newest();
+    let rejoined = |player: &Player| {
+        joined(player)
+            && player.seen[player_mark..]
+                .iter()
+                .any(|event| matches!(event, ClientEvent::Joined { rejoined: true, .. }))
+    };
+    drive_one(&mut player, "the player back in the room by itself", rejoined);
+    assert_eq!(player.client.actor(), actor, "the same actor number");
+    // Straight back to the game server, as its token allows, not through the master.
+    let states: Vec<ClientState> = player.seen[player_mark..]
+        .iter()
+        .filter_map(|event| match event {
+            ClientEvent::StateChanged(state) => Some(*state),
+            _ => None,
+        })
+        .collect();
+    assert!(states.contains(&ClientState::ConnectingToGameServer), "{states:?}");
+    assert!(!states.contains(&ClientState::ConnectingToMasterServer), "{states:?}");
+    drive_one(&mut host, "the host sees the player come back", |host| {
+        host.seen[host_mark..].iter().any(
+            |event| matches!(event, ClientEvent::Event { event, .. } if event.code == EVENT_JOIN && event.sender == 2),
+        )
+    });
+    let view = host.client.room_view().expect("the host is in the room");
+    assert!(!view.players[&2].is_inactive(), "active again in the host's view");
+}

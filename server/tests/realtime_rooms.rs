@@ -158,7 +158,8 @@ async fn a_player_cut_off_mid_game_rejoins_by_itself_with_its_actor_number() {
 
     cut.send_modify(|generation| *generation += 1);
     let (player, seen) = drive(player, |client, seen| {
-        client.state() == ClientState::Joined && seen.iter().any(|event| matches!(event, ClientEvent::Joined { .. }))
+        client.state() == ClientState::Joined
+            && seen.iter().any(|event| matches!(event, ClientEvent::Joined { rejoined: true, .. }))
     })
     .await;
     assert_eq!(player.actor(), Some(2), "the same actor number");

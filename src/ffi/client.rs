@@ -21,12 +21,11 @@ use super::peer::{default_peer_config, peer_config, send_options};
 use super::result::PeerResult;
 use super::sized::{self, Sized32};
 use super::types::{peer_config_t, peer_event_t, peer_operation_response_t, peer_send_options_t, peer_status_info_t};
-use super::values::{checked, owned, peer_value_t};
+use super::values::peer_table_t;
 use crate::auth::{AuthType, AuthValues};
 use crate::peer::{PeerEvent, WaitOutcome};
-use crate::protocol::codec::Value;
 use crate::realtime::{ClientConfig, ClientError, ClientEvent, RealtimeClient};
-use crate::rooms::RoomOptions;
+use crate::rooms::{JoinMode, RoomOptions, RoomRequest, RoomSettings};
 
 /// A realtime client. Opaque: the pointer is a handle, checked on every call, so a destroyed client
 /// gives PEER_RESULT_INVALID_PEER instead of undefined behaviour.
@@ -76,7 +75,8 @@ pub const PEER_CLIENT_EVENT_EVENT: u32 = 5;
 /// A response to an operation other than the client's own: `response`.
 pub const PEER_CLIENT_EVENT_RESPONSE: u32 = 6;
 
-/// Options of a room the client creates (Photon's RoomOptions).
+/// Options of a room the client creates (Photon's RoomOptions). They apply only when the request
+/// creates the room; joining an existing room ignores them. Grows like peer_config_t.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct peer_room_options_t {
@@ -86,14 +86,31 @@ pub struct peer_room_options_t {
     pub max_players: u32,
     /// 1: others may join.
     pub is_open: u8,
-    /// 1: JoinRandomRoom may pick it.
+    /// 1: JoinRandomRoom may pick it, and the lobby lists it.
     pub is_visible: u8,
+    /// 0 (the default): the events a player cached leave the room's cache when it leaves (Photon's
+    /// CleanupCacheOnLeave); 1: they stay.
+    pub keep_cache_on_leave: u8,
     /// Must be zero.
-    pub reserved: [u8; 6],
+    pub reserved: [u8; 5],
+    /// Milliseconds a player whose connection is lost keeps its place and actor number (Photon's
+    /// PlayerTtl); the client rejoins by itself within it. 0: none. The server caps it
+    /// (max_player_ttl_ms), refusing more.
+    pub player_ttl_ms: u32,
+    /// Milliseconds the room outlives its last player (Photon's EmptyRoomTtl). 0: none; capped by
+    /// the server as above.
+    pub empty_room_ttl_ms: u32,
+    /// The room's first custom properties (string or number keys), or NULL. Borrowed for the call.
+    pub custom_properties: *const peer_table_t,
+    /// `listed_in_lobby_count` names (NUL-terminated UTF-8) of custom properties the lobby lists
+    /// (Photon's CustomRoomPropertiesForLobby), or NULL. Borrowed for the call.
+    pub listed_in_lobby: *const *const c_char,
+    pub listed_in_lobby_count: usize,
 }
 
 impl Sized32 for peer_room_options_t {
-    const MIN_SIZE: usize = std::mem::size_of::<peer_room_options_t>();
+    /// The first layout ended with `reserved`.
+    const MIN_SIZE: usize = 16;
     fn set_size(&mut self, size: u32) {
         self.struct_size = size;
     }
@@ -108,7 +125,13 @@ fn default_room_options() -> peer_room_options_t {
         max_players: 0,
         is_open: 1,
         is_visible: 1,
-        reserved: [0; 6],
+        keep_cache_on_leave: 0,
+        reserved: [0; 5],
+        player_ttl_ms: 0,
+        empty_room_ttl_ms: 0,
+        custom_properties: ptr::null(),
+        listed_in_lobby: ptr::null(),
+        listed_in_lobby_count: 0,
     }
 }
 
@@ -160,9 +183,11 @@ pub struct peer_client_event_t {
     pub status: u32,
     pub status_info: peer_status_info_t,
     /// PEER_CLIENT_EVENT_JOINED: the room's name (NUL-terminated UTF-8), own actor number, and the
-    /// actor numbers in the room, ascending.
+    /// actor numbers in the room, ascending. `rejoined` is 1 when the client came back by itself
+    /// after losing the connection (the room's PlayerTtl kept its place and actor number).
     pub room: *const c_char,
     pub actor: i32,
+    pub rejoined: u8,
     pub actors: *const i32,
     pub actor_count: usize,
     /// PEER_CLIENT_EVENT_FAILED.
@@ -183,6 +208,7 @@ struct PolledEvent {
     peer: Option<Prepared>,
     room: Option<CString>,
     actor: i32,
+    rejoined: bool,
     actors: Vec<i32>,
     op_code: u8,
     return_code: i16,
@@ -197,6 +223,7 @@ impl PolledEvent {
             peer: None,
             room: None,
             actor: 0,
+            rejoined: false,
             actors: Vec::new(),
             op_code: 0,
             return_code: 0,
@@ -211,10 +238,11 @@ impl PolledEvent {
                 polled.kind = PEER_CLIENT_EVENT_STATUS;
                 polled.peer = Some(Prepared::new(PeerEvent::Status(status)));
             }
-            ClientEvent::Joined { room, actor, actors } => {
+            ClientEvent::Joined { room, actor, actors, rejoined } => {
                 polled.kind = PEER_CLIENT_EVENT_JOINED;
                 polled.room = Some(super::dispatch::c_string(room));
                 polled.actor = actor;
+                polled.rejoined = rejoined;
                 polled.actors = actors;
             }
             ClientEvent::Failed { op, return_code, message } => {
@@ -247,6 +275,7 @@ impl PolledEvent {
             }),
             room: text(&self.room),
             actor: self.actor,
+            rejoined: u8::from(self.rejoined),
             actors: if self.actors.is_empty() { ptr::null() } else { self.actors.as_ptr() },
             actor_count: self.actors.len(),
             op_code: self.op_code,
@@ -272,8 +301,8 @@ fn empty_response() -> peer_operation_response_t {
     }
 }
 
-struct ClientHandle {
-    client: Mutex<RealtimeClient>,
+pub(super) struct ClientHandle {
+    pub(super) client: Mutex<RealtimeClient>,
     /// Set by peer_client_destroy under the `client` lock: a call that looked the handle up just
     /// before it was unregistered finds it set and does nothing.
     destroyed: std::sync::atomic::AtomicBool,
@@ -285,7 +314,7 @@ static CLIENTS: Lazy<Mutex<HashMap<usize, Arc<ClientHandle>>>> = Lazy::new(|| Mu
 // Apart from peer handles' range, so that a peer handle passed as a client is refused.
 static NEXT_CLIENT: AtomicUsize = AtomicUsize::new(1);
 
-fn lookup(client: *const peer_client_t) -> Result<Arc<ClientHandle>, PeerResult> {
+pub(super) fn lookup(client: *const peer_client_t) -> Result<Arc<ClientHandle>, PeerResult> {
     if client.is_null() {
         return Err(PeerResult::NullParameter);
     }
@@ -413,24 +442,56 @@ pub extern "C" fn peer_client_connect(client: *mut peer_client_t, values: *const
     })
 }
 
-/// The room options a host passed (the defaults for NULL).
+/// A request for room `name` of `mode` with the options a host passed (the defaults for NULL).
 ///
 /// # Safety
-/// `options` is NULL or points at `struct_size` readable bytes.
-unsafe fn room_options(options: *const peer_room_options_t) -> Result<RoomOptions, Failure> {
+/// `options` is NULL or points at `struct_size` readable bytes, whose pointers are NULL or valid
+/// per peer_room_options_t.
+unsafe fn room_request(
+    name: Option<&str>,
+    mode: JoinMode,
+    options: *const peer_room_options_t,
+) -> Result<RoomRequest, Failure> {
+    let mut request = RoomRequest::new(name.map(str::to_owned), Some(mode), RoomOptions::default());
     if options.is_null() {
-        return Ok(RoomOptions::default());
+        return Ok(request);
     }
     // SAFETY: per this function's contract (`struct_size` readable bytes).
     let options = unsafe { sized::read(options, default_room_options(), "peer_room_options_t")? };
-    if options.is_open > 1 || options.is_visible > 1 {
-        return Err(Failure::new(PeerResult::InvalidArgument, "is_open and is_visible are 0 or 1"));
+    if options.is_open > 1 || options.is_visible > 1 || options.keep_cache_on_leave > 1 {
+        return Err(Failure::new(
+            PeerResult::InvalidArgument,
+            "is_open, is_visible and keep_cache_on_leave are 0 or 1",
+        ));
     }
-    Ok(RoomOptions {
+    request.options = RoomOptions {
         max_players: options.max_players,
         is_open: options.is_open == 1,
         is_visible: options.is_visible == 1,
-    })
+    };
+    let mut settings = RoomSettings {
+        player_ttl_ms: options.player_ttl_ms,
+        empty_room_ttl_ms: options.empty_room_ttl_ms,
+        cleanup_cache_on_leave: options.keep_cache_on_leave == 0,
+        ..RoomSettings::default()
+    };
+    // SAFETY: NULL or a live table per the contract.
+    if let Some(properties) = unsafe { peer_table_t::borrowed(options.custom_properties) } {
+        settings.custom_properties = properties.clone();
+    }
+    if options.listed_in_lobby_count > 0 {
+        if options.listed_in_lobby.is_null() {
+            return Err(PeerResult::NullParameter.into());
+        }
+        // SAFETY: non-NULL, with `listed_in_lobby_count` entries per the contract.
+        let names = unsafe { std::slice::from_raw_parts(options.listed_in_lobby, options.listed_in_lobby_count) };
+        for &name in names {
+            // SAFETY: each a NUL-terminated string per the contract.
+            settings.listed_in_lobby.push(unsafe { c_str(name)? }.to_owned());
+        }
+    }
+    request.extra = settings.to_extra();
+    Ok(request)
 }
 
 /// JoinOrCreateRoom: joins `name` (NUL-terminated UTF-8), created with `options` (NULL: the
@@ -448,8 +509,8 @@ pub extern "C" fn peer_client_join_or_create_room(
     guard_detailed(|| {
         let handle = lookup(client)?;
         // SAFETY: a NUL-terminated string and NULL-or-readable options per the contract.
-        let (name, options) = unsafe { (c_str(name)?, room_options(options)?) };
-        let result = handle.client.lock().join_or_create_room(name, options);
+        let request = unsafe { room_request(Some(c_str(name)?), JoinMode::CreateIfNotExists, options)? };
+        let result = handle.client.lock().request_room(request);
         Ok(result?)
     })
 }
@@ -470,8 +531,8 @@ pub extern "C" fn peer_client_create_room(
         // SAFETY: NULL or a NUL-terminated string, and NULL-or-readable options, per the contract.
         let name = if name.is_null() { None } else { Some(unsafe { c_str(name)? }) };
         // SAFETY: as above.
-        let options = unsafe { room_options(options)? };
-        let result = handle.client.lock().create_room(name, options);
+        let request = unsafe { room_request(name, JoinMode::CreateOnly, options)? };
+        let result = handle.client.lock().request_room(request);
         Ok(result?)
     })
 }
@@ -509,35 +570,6 @@ pub extern "C" fn peer_client_join_random_room(client: *mut peer_client_t) -> u3
 pub extern "C" fn peer_client_leave_room(client: *mut peer_client_t) -> u32 {
     guard_detailed(|| {
         let result = lookup(client)?.client.lock().leave_room();
-        Ok(result?)
-    })
-}
-
-/// Raises event `code` (0 to 199) with `data` (copied; NULL for none) in the room, sent with
-/// `options` (NULL: reliable, in clear). PEER_RESULT_WRONG_STATE unless joined.
-///
-/// Thread: the thread that polls this client.
-#[unsafe(no_mangle)]
-pub extern "C" fn peer_client_raise_event(
-    client: *mut peer_client_t,
-    code: u8,
-    data: *const peer_value_t,
-    options: *const peer_send_options_t,
-) -> u32 {
-    guard_detailed(|| {
-        let handle = lookup(client)?;
-        if code > 199 {
-            return Err(Failure::new(PeerResult::InvalidArgument, "event codes are 0 to 199"));
-        }
-        // SAFETY: NULL or a valid value, and NULL-or-sized options, per the contract.
-        let data = match unsafe { data.as_ref() } {
-            None => Value::Null,
-            // SAFETY: as above.
-            Some(view) => checked(unsafe { owned(view)? })?,
-        };
-        // SAFETY: as above.
-        let options = unsafe { send_options(options)? };
-        let result = handle.client.lock().raise_event(code, data, options);
         Ok(result?)
     })
 }

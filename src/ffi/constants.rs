@@ -5,6 +5,7 @@
 use std::ffi::CStr;
 
 use crate::protocol::status::StatusCode;
+use crate::rooms;
 
 /// Status 1022: security exception while connecting.
 pub const PEER_STATUS_SECURITY_EXCEPTION_ON_CONNECT: u32 = 1022;
@@ -166,6 +167,112 @@ pub const PEER_RETURN_CODE_AUTHENTICATION_TICKET_EXPIRED: i16 = 32753;
 pub const PEER_RETURN_CODE_HTTP_LIMIT_REACHED: i16 = 32745;
 /// Operation return code: the authentication service is unavailable; try again.
 pub const PEER_RETURN_CODE_EXTERNAL_HTTP_CALL_FAILED: i16 = 32744;
+/// Operation return code: a compare-and-set of properties found other values than expected; nothing
+/// changed (peer_client_set_room_properties with `expected`).
+pub const PEER_RETURN_CODE_PROPERTIES_CONFLICT: i16 = -14;
+/// Operation return code: a join by a player whose place is kept as inactive; rejoin instead
+/// (Photon's JoinFailedFoundInactiveJoiner).
+pub const PEER_RETURN_CODE_JOIN_FAILED_FOUND_INACTIVE_JOINER: i16 = 32749;
+/// Operation return code: a rejoin with no place kept for the player, or after the room's PlayerTtl
+/// (Photon's JoinFailedWithRejoinerNotFound).
+pub const PEER_RETURN_CODE_JOIN_FAILED_WITH_REJOINER_NOT_FOUND: i16 = 32748;
+
+/// Who a raised event reaches (Photon's ReceiverGroup): everyone but the sender.
+pub const PEER_RECEIVERS_OTHERS: u8 = 0;
+/// Everyone in the room, the sender too.
+pub const PEER_RECEIVERS_ALL: u8 = 1;
+/// The master client only.
+pub const PEER_RECEIVERS_MASTER_CLIENT: u8 = 2;
+
+/// What a raised event does to the room's event cache (Photon's EventCaching): nothing.
+pub const PEER_EVENT_CACHE_NONE: u8 = 0;
+/// The event is delivered and kept; a player joining later receives it, in order, before live events.
+pub const PEER_EVENT_CACHE_ADD: u8 = 4;
+/// Nothing is delivered; cached events of this code (0: any code) leave the cache: those sent by the
+/// `target_actors` given, else by anyone.
+pub const PEER_EVENT_CACHE_REMOVE: u8 = 6;
+/// Nothing is delivered; the cached events of players who left leave the cache.
+pub const PEER_EVENT_CACHE_REMOVE_OF_ACTORS_LEFT: u8 = 7;
+
+/// Operation code of the responses to peer_client_raise_event_with (RaiseEvent).
+pub const PEER_OP_CODE_RAISE_EVENT: u8 = 253;
+/// Operation code of the responses to peer_client_set_room_properties and
+/// peer_client_set_player_properties (SetProperties).
+pub const PEER_OP_CODE_SET_PROPERTIES: u8 = 252;
+/// Operation code of the responses to peer_client_change_groups (ChangeGroups).
+pub const PEER_OP_CODE_CHANGE_GROUPS: u8 = 248;
+/// Operation code of the responses to peer_client_join_lobby (JoinLobby).
+pub const PEER_OP_CODE_JOIN_LOBBY: u8 = 229;
+/// Operation code of the responses to peer_client_leave_lobby (LeaveLobby).
+pub const PEER_OP_CODE_LEAVE_LOBBY: u8 = 228;
+
+/// Room event code: a player joined (its properties come with it).
+pub const PEER_EVENT_CODE_JOIN: u8 = 255;
+/// Room event code: a player left, or went inactive (its place kept for the room's PlayerTtl).
+pub const PEER_EVENT_CODE_LEAVE: u8 = 254;
+/// Room event code: properties of the room or a player changed (the client's room view follows).
+pub const PEER_EVENT_CODE_PROPERTIES_CHANGED: u8 = 253;
+/// Lobby event code: the whole room list, on joining the lobby (peer_client_room_list follows it).
+pub const PEER_EVENT_CODE_GAME_LIST: u8 = 230;
+/// Lobby event code: rooms added, changed or removed since the last list or update.
+pub const PEER_EVENT_CODE_GAME_LIST_UPDATE: u8 = 229;
+
+/// A room property the server keeps (Byte key; read-only but for peer_client_set_room_properties on
+/// IS_OPEN, IS_VISIBLE, MAX_PLAYERS and MASTER_CLIENT_ID): most players (Int).
+pub const PEER_ROOM_PROP_MAX_PLAYERS: u8 = 255;
+/// Listed for JoinRandomRoom and the lobby (Bool).
+pub const PEER_ROOM_PROP_IS_VISIBLE: u8 = 254;
+/// Open to new players (Bool).
+pub const PEER_ROOM_PROP_IS_OPEN: u8 = 253;
+/// Players in the room (Int; in the lobby's room list).
+pub const PEER_ROOM_PROP_PLAYER_COUNT: u8 = 252;
+/// The master client's actor number (Int).
+pub const PEER_ROOM_PROP_MASTER_CLIENT_ID: u8 = 248;
+/// The room's PlayerTtl in milliseconds (Int).
+pub const PEER_ROOM_PROP_PLAYER_TTL: u8 = 246;
+/// The room's EmptyRoomTtl in milliseconds (Int).
+pub const PEER_ROOM_PROP_EMPTY_ROOM_TTL: u8 = 245;
+/// A player property the server keeps (Byte key, read-only): the nickname from authentication
+/// (String).
+pub const PEER_PLAYER_PROP_NICKNAME: u8 = 255;
+/// The player lost its connection and its place is kept (Bool true; absent when active).
+pub const PEER_PLAYER_PROP_IS_INACTIVE: u8 = 254;
+/// The user id from authentication, where the room publishes it (String).
+pub const PEER_PLAYER_PROP_USER_ID: u8 = 253;
+
+const _: () = {
+    use crate::protocol::status::return_code as core;
+    assert!(PEER_RETURN_CODE_PROPERTIES_CONFLICT == core::PROPERTIES_CONFLICT);
+    assert!(PEER_RETURN_CODE_JOIN_FAILED_FOUND_INACTIVE_JOINER == core::JOIN_FAILED_FOUND_INACTIVE_JOINER);
+    assert!(PEER_RETURN_CODE_JOIN_FAILED_WITH_REJOINER_NOT_FOUND == core::JOIN_FAILED_WITH_REJOINER_NOT_FOUND);
+    assert!(PEER_RECEIVERS_OTHERS as i32 == rooms::RECEIVERS_OTHERS);
+    assert!(PEER_RECEIVERS_ALL as i32 == rooms::RECEIVERS_ALL);
+    assert!(PEER_RECEIVERS_MASTER_CLIENT as i32 == rooms::RECEIVERS_MASTER_CLIENT);
+    assert!(PEER_EVENT_CACHE_NONE == rooms::CACHE_NONE);
+    assert!(PEER_EVENT_CACHE_ADD == rooms::CACHE_ADD);
+    assert!(PEER_EVENT_CACHE_REMOVE == rooms::CACHE_REMOVE);
+    assert!(PEER_EVENT_CACHE_REMOVE_OF_ACTORS_LEFT == rooms::CACHE_REMOVE_OF_ACTORS_LEFT);
+    assert!(PEER_OP_CODE_RAISE_EVENT == rooms::OP_RAISE_EVENT);
+    assert!(PEER_OP_CODE_SET_PROPERTIES == rooms::OP_SET_PROPERTIES);
+    assert!(PEER_OP_CODE_CHANGE_GROUPS == rooms::OP_CHANGE_GROUPS);
+    assert!(PEER_OP_CODE_JOIN_LOBBY == rooms::OP_JOIN_LOBBY);
+    assert!(PEER_OP_CODE_LEAVE_LOBBY == rooms::OP_LEAVE_LOBBY);
+    assert!(PEER_EVENT_CODE_GAME_LIST == rooms::EVENT_GAME_LIST);
+    assert!(PEER_EVENT_CODE_GAME_LIST_UPDATE == rooms::EVENT_GAME_LIST_UPDATE);
+    assert!(PEER_EVENT_CODE_JOIN == rooms::EVENT_JOIN);
+    assert!(PEER_EVENT_CODE_LEAVE == rooms::EVENT_LEAVE);
+    assert!(PEER_EVENT_CODE_PROPERTIES_CHANGED == rooms::EVENT_PROPERTIES_CHANGED);
+    assert!(PEER_ROOM_PROP_MAX_PLAYERS == rooms::PROP_MAX_PLAYERS);
+    assert!(PEER_ROOM_PROP_IS_VISIBLE == rooms::PROP_IS_VISIBLE);
+    assert!(PEER_ROOM_PROP_IS_OPEN == rooms::PROP_IS_OPEN);
+    assert!(PEER_ROOM_PROP_PLAYER_COUNT == rooms::PROP_PLAYER_COUNT);
+    assert!(PEER_ROOM_PROP_MASTER_CLIENT_ID == rooms::PROP_MASTER_CLIENT_ID);
+    assert!(PEER_ROOM_PROP_PLAYER_TTL == rooms::PROP_PLAYER_TTL);
+    assert!(PEER_ROOM_PROP_EMPTY_ROOM_TTL == rooms::PROP_EMPTY_ROOM_TTL);
+    assert!(PEER_PLAYER_PROP_NICKNAME == rooms::PLAYER_PROP_NICKNAME);
+    assert!(PEER_PLAYER_PROP_IS_INACTIVE == rooms::PLAYER_PROP_IS_INACTIVE);
+    assert!(PEER_PLAYER_PROP_USER_ID == rooms::PLAYER_PROP_USER_ID);
+};
 
 const _: () = {
     use crate::protocol::status::return_code as core;

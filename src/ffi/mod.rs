@@ -14,6 +14,7 @@ mod handles;
 pub mod params;
 pub mod peer;
 pub mod result;
+pub mod room;
 mod sized;
 pub mod types;
 pub mod values;
@@ -24,6 +25,7 @@ pub use constants::*;
 pub use params::*;
 pub use peer::*;
 pub use result::PeerResult;
+pub use room::*;
 pub use types::*;
 pub use values::*;
 

@@ -87,6 +87,20 @@ impl peer_table_t {
         // SAFETY: peer_table_t is repr(transparent) over Table.
         unsafe { &*(table as *const Table).cast::<peer_table_t>() }
     }
+
+    /// The table behind a host's pointer; `None` for NULL.
+    ///
+    /// # Safety
+    /// `table` is NULL or a live table, not modified while the borrow lasts.
+    pub(crate) unsafe fn borrowed<'a>(table: *const peer_table_t) -> Option<&'a Table> {
+        // SAFETY: per this function's contract.
+        unsafe { table.as_ref() }.map(|table| &table.0)
+    }
+
+    /// A copy of `table` the host owns, to free with peer_table_free.
+    pub(crate) fn handed_out(table: Table) -> *mut peer_table_t {
+        Box::into_raw(Box::new(peer_table_t(table)))
+    }
 }
 
 impl peer_params_t {
@@ -439,7 +453,7 @@ pub extern "C" fn peer_array_get(array: *const peer_array_t, index: usize, out_v
 pub extern "C" fn peer_table_new(out_table: *mut *mut peer_table_t) -> u32 {
     guard(|| {
         // SAFETY: NULL-checked; a writable slot per the contract.
-        *unsafe { borrow_mut(out_table)? } = Box::into_raw(Box::new(peer_table_t(Table::new())));
+        *unsafe { borrow_mut(out_table)? } = peer_table_t::handed_out(Table::new());
         Ok(())
     })
 }

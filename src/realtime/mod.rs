@@ -52,11 +52,13 @@ pub enum ClientEvent {
     StateChanged(ClientState),
     /// A status of the connection underneath (to the master or to a game server).
     Status(StatusInfo),
-    /// The client is in a room.
+    /// The client is in a room. `rejoined`: it came back by itself after losing the connection,
+    /// with the same actor number (the room view holds what it missed of the properties).
     Joined {
         room: String,
         actor: i32,
         actors: Vec<i32>,
+        rejoined: bool,
     },
     /// A request of the host failed: matchmaking, joining, or authentication. After a failed
     /// matchmaking request the client is still at the master; after AuthenticationTicketExpired
@@ -760,12 +762,12 @@ impl RealtimeClient {
         self.view = Some(RoomView::from_join_answer(room.clone(), actor, &actors, &response.params));
         self.room = Some(room.clone());
         self.actor = Some(actor);
-        self.rejoin = None;
+        let rejoined = self.rejoin.take().is_some();
         // A player in a room is out of the lobby.
         self.in_lobby = false;
         self.room_list = RoomList::default();
         self.set_state(ClientState::Joined);
-        self.events.push_back(ClientEvent::Joined { room, actor, actors });
+        self.events.push_back(ClientEvent::Joined { room, actor, actors, rejoined });
     }
 
     fn on_left(&mut self) {

@@ -1,8 +1,9 @@
 /*
  * The realtime client through the C ABI (peer_client_*), against a live server of role "all"
  * (scripts/with-server.sh): a login, room requests and their error codes, two players in one room
- * exchanging an event, leaving back to the master, the calls refused in the wrong state, bad
- * arguments, and a destroyed handle. The switch between a master and game servers is the same code
+ * exchanging an event, the room's properties (compare-and-set), players, master client and targeted
+ * events, leaving back to the master, the lobby's room list, the calls refused in the wrong state,
+ * bad arguments, and a destroyed handle. The switch between a master and game servers is the same code
  * (server/tests/cluster.rs runs it over separate processes). Needs SEALNET_SERVER_ADDR and
  * SEALNET_SERVER_KEY; run under AddressSanitizer and UndefinedBehaviorSanitizer; prints
  * "N passed, N failed" last and exits non-zero on any failure.
@@ -24,10 +25,23 @@ typedef struct {
     int events;
     int64_t last_data;
     int encrypted;
+    int rejoined;
+    int targeted; /* events of code 10 */
+    int set_answers; /* responses to SetProperties */
+    int16_t last_set_code;
 } player;
 
 static const char *address;
 static uint8_t key[32];
+
+/* peer_room_options_t as a host compiled against 0.3 has it: 16 bytes, before PlayerTtl and the rest. */
+typedef struct {
+    uint32_t struct_size;
+    uint32_t max_players;
+    uint8_t is_open;
+    uint8_t is_visible;
+    uint8_t reserved[6];
+} room_options_layout_1;
 
 static int hex_key(const char *hex, uint8_t out[32]) {
     if (hex == NULL || strlen(hex) != 64) return 0;
@@ -50,6 +64,7 @@ static void drain(player *p) {
             snprintf(p->room, sizeof p->room, "%s", event.room);
             p->actor = event.actor;
             p->actors = event.actor_count;
+            p->rejoined = event.rejoined;
             break;
         case PEER_CLIENT_EVENT_FAILED:
             p->failures++;
@@ -61,6 +76,13 @@ static void drain(player *p) {
                 p->encrypted = event.event.encrypted;
                 peer_value_t value;
                 if (peer_params_get(event.event.params, 245, &value) == PEER_RESULT_OK) p->last_data = value.integer;
+            }
+            if (event.event.code == 10) p->targeted++;
+            break;
+        case PEER_CLIENT_EVENT_RESPONSE:
+            if (event.response.op_code == PEER_OP_CODE_SET_PROPERTIES) {
+                p->set_answers++;
+                p->last_set_code = event.response.return_code;
             }
             break;
         default: break;
@@ -82,6 +104,186 @@ static int at_master(const player *p) { return p->state == PEER_CLIENT_STATE_CON
 static int in_room(const player *p) { return p->state == PEER_CLIENT_STATE_JOINED; }
 static int failed_once_more(const player *p) { return p->failures > 0 && at_master(p); }
 static int got_event(const player *p) { return p->events > 0; }
+
+static int set_answered(const player *p) { return p->set_answers > 0; }
+static int got_targeted(const player *p) { return p->targeted > 0; }
+
+/* The Int under string key `name` in a table, or -1. */
+static int64_t int_of(const peer_table_t *table, const char *name) {
+    peer_value_t key = {0}, value;
+    key.type = PEER_VALUE_TYPE_STRING;
+    key.data = name;
+    key.len = strlen(name);
+    if (peer_table_get(table, &key, &value) != PEER_RESULT_OK || value.type != PEER_VALUE_TYPE_INT) return -1;
+    return value.integer;
+}
+
+/* The room property `name` as `p` sees it, or -1. */
+static int64_t room_property(const player *p, const char *name) {
+    peer_table_t *properties = NULL;
+    if (peer_client_room_properties(p->client, &properties) != PEER_RESULT_OK) return -1;
+    int64_t found = int_of(properties, name);
+    peer_table_free(properties);
+    return found;
+}
+
+/* A table of one Int under string key `name`. */
+static peer_table_t *one_int(const char *name, int32_t number) {
+    peer_table_t *table = NULL;
+    peer_value_t key = {0}, value = {0};
+    key.type = PEER_VALUE_TYPE_STRING;
+    key.data = name;
+    key.len = strlen(name);
+    value.type = PEER_VALUE_TYPE_INT;
+    value.integer = number;
+    CHECK(peer_table_new(&table) == PEER_RESULT_OK && peer_table_put(table, &key, &value) == PEER_RESULT_OK,
+          "a table of one entry");
+    return table;
+}
+
+/* Polls `p` until its view of the room property `name` is `want`, for at most 6 s. */
+static int until_property(player *p, const char *name, int64_t want) {
+    for (int i = 0; i < 300; i++) {
+        drain(p);
+        if (room_property(p, name) == want) return 1;
+        peer_client_wait(p->client, 20);
+    }
+    return 0;
+}
+
+static int32_t master_of(const player *p) {
+    int32_t master = 0;
+    return peer_client_master_client(p->client, &master) == PEER_RESULT_OK ? master : 0;
+}
+
+/*
+ * Room features through the C calls, alice and bob in c-room (alice created it with "map" 1, listed
+ * in the lobby): properties with compare-and-set, the players and their properties, the master
+ * client handed over, an event to one target actor, and the refusals of bad arguments.
+ */
+static void room_features(player *alice, player *bob) {
+    CHECK(room_property(bob, "map") == 1, "bob sees the room's first properties");
+    peer_table_t *changes = one_int("map", 3);
+    CHECK(peer_client_set_room_properties(alice->client, changes, NULL) == PEER_RESULT_OK, "alice sets map 3");
+    CHECK(until_property(bob, "map", 3), "bob's view follows");
+    peer_table_free(changes);
+
+    changes = one_int("map", 4);
+    peer_table_t *expected = one_int("map", 1);
+    CHECK(peer_client_set_room_properties(bob->client, changes, expected) == PEER_RESULT_OK, "bob sets if map is 1");
+    CHECK(until(bob, set_answered), "bob's compare-and-set is answered");
+    CHECK(bob->last_set_code == PEER_RETURN_CODE_PROPERTIES_CONFLICT, "as a conflict (-14)");
+    CHECK(room_property(bob, "map") == 3, "and nothing changed");
+    peer_table_free(expected);
+    expected = one_int("map", 3);
+    bob->set_answers = 0;
+    CHECK(peer_client_set_room_properties(bob->client, changes, expected) == PEER_RESULT_OK, "bob sets if map is 3");
+    CHECK(until(bob, set_answered) && bob->last_set_code == PEER_RETURN_CODE_OK, "which succeeds");
+    CHECK(until_property(alice, "map", 4), "alice's view follows");
+    peer_table_free(expected);
+    peer_table_free(changes);
+
+    int32_t actors[2] = {0, 0};
+    size_t count = 0;
+    CHECK(peer_client_players(bob->client, actors, 1, &count) == PEER_RESULT_BUFFER_TOO_SMALL && count == 2,
+          "one slot is too small for two players, and the count is given");
+    CHECK(peer_client_players(bob->client, actors, 2, &count) == PEER_RESULT_OK, "the players");
+    CHECK(actors[0] == alice->actor && actors[1] == bob->actor, "alice and bob, ascending");
+    changes = one_int("score", 7);
+    CHECK(peer_client_set_player_properties(bob->client, bob->actor, changes, NULL) == PEER_RESULT_OK, "bob's score");
+    peer_table_free(changes);
+    int score = 0;
+    for (int i = 0; i < 300 && score != 7; i++) {
+        drain(alice);
+        peer_table_t *properties = NULL;
+        if (peer_client_player_properties(alice->client, bob->actor, &properties) == PEER_RESULT_OK) {
+            score = (int)int_of(properties, "score");
+            peer_table_free(properties);
+        }
+        if (score != 7) peer_client_wait(alice->client, 20);
+    }
+    CHECK(score == 7, "alice sees bob's score");
+    peer_table_t *none = NULL;
+    CHECK(peer_client_player_properties(alice->client, 99, &none) == PEER_RESULT_NOT_FOUND && none == NULL,
+          "no player 99, and nothing written");
+
+    CHECK(master_of(alice) == alice->actor && master_of(bob) == alice->actor, "alice, who created it, is master");
+    CHECK(peer_client_set_master_client(alice->client, bob->actor) == PEER_RESULT_OK, "alice hands it to bob");
+    for (int i = 0; i < 300 && master_of(bob) != bob->actor; i++) {
+        drain(bob);
+        peer_client_wait(bob->client, 20);
+    }
+    CHECK(master_of(bob) == bob->actor, "bob is master");
+
+    peer_raise_event_options_t raise;
+    CHECK(peer_raise_event_options_default(&raise, sizeof raise) == PEER_RESULT_OK, "raise options");
+    CHECK(raise.receivers == PEER_RECEIVERS_OTHERS && raise.cache == PEER_EVENT_CACHE_NONE, "to the others, uncached");
+    const int32_t target = alice->actor;
+    raise.receivers = PEER_RECEIVERS_ALL;
+    raise.target_actors = &target;
+    raise.target_actor_count = 1;
+    CHECK(peer_client_raise_event_with(bob->client, 10, NULL, &raise, NULL) == PEER_RESULT_OK, "bob raises to alice");
+    /* Then one to everyone: when bob has it, the targeted one, sent before, would have come too. */
+    raise.target_actors = NULL;
+    raise.target_actor_count = 0;
+    peer_value_t data = {0};
+    data.type = PEER_VALUE_TYPE_INT;
+    data.integer = 5;
+    bob->events = 0;
+    CHECK(peer_client_raise_event_with(bob->client, 9, &data, &raise, NULL) == PEER_RESULT_OK, "bob raises to all");
+    CHECK(until(alice, got_targeted), "alice gets the targeted event");
+    CHECK(until(bob, got_event) && bob->last_data == 5, "bob gets his own event to all");
+    CHECK(bob->targeted == 0, "but not the one to alice");
+
+    raise.receivers = 9;
+    CHECK(peer_client_raise_event_with(bob->client, 10, NULL, &raise, NULL) == PEER_RESULT_INVALID_ARGUMENT,
+          "an unknown receivers value is refused");
+    raise.receivers = PEER_RECEIVERS_OTHERS;
+    raise.target_actor_count = 1;
+    CHECK(peer_client_raise_event_with(bob->client, 10, NULL, &raise, NULL) == PEER_RESULT_NULL_PARAMETER,
+          "target actors counted but NULL");
+    CHECK(peer_client_set_room_properties(bob->client, NULL, NULL) == PEER_RESULT_NULL_PARAMETER, "NULL changes");
+    changes = one_int("score", 1);
+    CHECK(peer_client_set_player_properties(bob->client, 0, changes, NULL) == PEER_RESULT_INVALID_ARGUMENT,
+          "actor 0 is no player");
+    peer_table_free(changes);
+    const uint8_t groups[] = {1, 2};
+    CHECK(peer_client_change_groups(bob->client, NULL, 2, groups, 2) == PEER_RESULT_NULL_PARAMETER,
+          "groups counted but NULL");
+    CHECK(peer_client_change_groups(bob->client, NULL, 0, groups, 2) == PEER_RESULT_OK, "bob joins groups 1 and 2");
+    uint8_t rejoining = 9;
+    CHECK(peer_client_is_rejoining(bob->client, &rejoining) == PEER_RESULT_OK && rejoining == 0, "not rejoining");
+    CHECK(bob->rejoined == 0 && alice->rejoined == 0, "both joined, neither rejoined");
+    CHECK(peer_client_join_lobby(bob->client) == PEER_RESULT_WRONG_STATE, "no lobby inside a room");
+}
+
+/* At the master, alice in the lobby finds c-room listed with its listed property. */
+static void lobby(player *alice) {
+    CHECK(peer_client_join_lobby(alice->client) == PEER_RESULT_OK, "alice joins the lobby");
+    int64_t map = -1;
+    for (int i = 0; i < 300 && map != 4; i++) {
+        drain(alice);
+        peer_table_t *list = NULL;
+        if (peer_client_room_list(alice->client, &list) == PEER_RESULT_OK) {
+            peer_value_t name = {0}, entry;
+            name.type = PEER_VALUE_TYPE_STRING;
+            name.data = "c-room";
+            name.len = 6;
+            if (peer_table_get(list, &name, &entry) == PEER_RESULT_OK && entry.type == PEER_VALUE_TYPE_TABLE) {
+                map = int_of(entry.table, "map");
+            }
+            peer_table_free(list);
+        }
+        if (map != 4) peer_client_wait(alice->client, 20);
+    }
+    CHECK(map == 4, "the lobby lists c-room with its map");
+    CHECK(peer_client_leave_lobby(alice->client) == PEER_RESULT_OK, "alice leaves the lobby");
+    peer_table_t *list = NULL;
+    size_t rooms = 1;
+    CHECK(peer_client_room_list(alice->client, &list) == PEER_RESULT_OK, "the list is still readable");
+    CHECK(peer_table_count(list, &rooms) == PEER_RESULT_OK && rooms == 0, "and empty");
+    peer_table_free(list);
+}
 
 static void create(player *p) {
     memset(p, 0, sizeof *p);
@@ -135,7 +337,15 @@ int main(void) {
     CHECK(peer_room_options_default(&options, sizeof options) == PEER_RESULT_OK, "room options defaults");
     CHECK(options.is_open == 1 && options.is_visible == 1 && options.max_players == 0, "open, visible, no limit");
     options.max_players = 2;
+    options.custom_properties = one_int("map", 1);
+    const char *listed[] = {"map"};
+    options.listed_in_lobby = listed;
+    options.listed_in_lobby_count = 1;
     CHECK(peer_client_create_room(alice.client, "c-room", &options) == PEER_RESULT_OK, "alice creates");
+    peer_table_free((peer_table_t *)options.custom_properties);
+    options.custom_properties = NULL;
+    options.listed_in_lobby = NULL;
+    options.listed_in_lobby_count = 0;
     CHECK(until(&alice, in_room), "alice is in");
     CHECK(strcmp(alice.room, "c-room") == 0 && alice.actors == 1, "alone in c-room");
     CHECK(peer_client_create_room(bob.client, "c-room", NULL) == PEER_RESULT_OK, "bob creates the same room");
@@ -175,11 +385,19 @@ int main(void) {
     CHECK(until(&bob, got_event), "bob gets it");
     CHECK(bob.last_data == 42 && bob.encrypted == 1, "with its data, encrypted");
     CHECK(peer_client_raise_event(alice.client, 200, NULL, NULL) == PEER_RESULT_INVALID_ARGUMENT, "codes above 199 are the server's");
+    room_features(&alice, &bob);
 
     CHECK(peer_client_leave_room(alice.client) == PEER_RESULT_OK, "alice leaves");
     CHECK(until(&alice, at_master), "back at the master");
     CHECK(peer_client_leave_room(alice.client) == PEER_RESULT_WRONG_STATE, "no leave outside a room");
     CHECK(peer_client_actor_number(alice.client, &actor) == PEER_RESULT_WRONG_STATE, "no actor outside a room");
+    CHECK(peer_client_master_client(alice.client, &actor) == PEER_RESULT_WRONG_STATE, "no master outside a room");
+    lobby(&alice);
+    room_options_layout_1 old = {sizeof old, 3, 1, 1, {0}};
+    CHECK(peer_client_create_room(alice.client, "c-old", (const peer_room_options_t *)&old) == PEER_RESULT_OK,
+          "a host with the 0.3 room options creates a room");
+    CHECK(until(&alice, in_room), "and is in it");
+    CHECK(peer_client_leave_room(alice.client) == PEER_RESULT_OK && until(&alice, at_master), "and leaves");
 
     options.reserved[0] = 1;
     CHECK(peer_client_create_room(alice.client, "x", &options) == PEER_RESULT_INVALID_ARGUMENT, "reserved must be zero");

@@ -4,7 +4,17 @@
 // its own (send_operation) and its response, two players in one room exchanging an encrypted event
 // with data, the room getters (actor_number, room_name; also when ClientStateChanged reports Joined),
 // leaving back to the master, the calls refused in the wrong state, bad arguments, and empty,
-// moved-from and moved-over clients.
+// moved-from and moved-over clients. Then a room session of three players with the room features:
+// a room created with custom properties, a listed property, a PlayerTtl and an EmptyRoomTtl; the
+// lobby's room list and its update; compare-and-set of room properties (success, conflict) seen by
+// the other player; player properties and nicknames; the master client handed over and passed on
+// when it leaves; events to target actors, to an interest group (joined, then every group left), to
+// the master client; cached events reaching a late joiner before live ones, and their removal; and
+// the argument errors of the new calls (also through the raw C calls).
+//
+// With scripts/with-server.sh --backend the session's second player authenticates with the guest's
+// connection token (SEALNET_TEST_CONNECTION_TOKEN) and the others see its nickname
+// (SEALNET_TEST_NICKNAME); without, it plays anonymously and has no nickname.
 //
 // The server address comes from SEALNET_SERVER_ADDR ("host:port") and its public key (hex) from
 // SEALNET_SERVER_KEY; the app id is "demo". Every wait blocks in RealtimeClient::wait() with a
@@ -13,6 +23,7 @@
 
 #include "sealnet.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -22,6 +33,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <variant>
 #include <vector>
@@ -43,6 +55,17 @@ constexpr uint8_t kOpCreateRoom = 227;
 constexpr uint8_t kOpJoinRandomRoom = 225;
 constexpr uint8_t kOpUnknown = 1;  // an operation code the server does not know
 constexpr auto kDeadline = 10s;
+
+// The room session's event codes. An event that must not reach a player is followed by a marker
+// from the same sender to that player: the server relays one sender's events in order, so once the
+// marker is in, the other event would have been too.
+constexpr uint8_t kCachedCode = 20;
+constexpr uint8_t kLiveCode = 21;
+constexpr uint8_t kTargetedCode = 30;
+constexpr uint8_t kGroupCode = 40;
+constexpr uint8_t kToMasterCode = 50;
+constexpr uint8_t kMarkerCode = 60;
+constexpr uint8_t kGroup = 5;
 
 // ---------------------------------------------------------------------------------------------
 // A tiny test runner, as in peer_test.cpp: a case fails when any CHECK in it fails or it throws.
@@ -158,6 +181,24 @@ struct Player {
     }
     return found;
   }
+  // Events of `code` from index `from` on (and, with `data`, holding that Int under key 245).
+  size_t count_events(uint8_t code, size_t from = 0, std::optional<int32_t> data = std::nullopt) const {
+    size_t count = 0;
+    for (size_t i = from; i < events.size(); ++i) {
+      if (events[i].code != code) continue;
+      if (data && events[i].params.get<int32_t>(kParamData) != data) continue;
+      ++count;
+    }
+    return count;
+  }
+  bool has_event(uint8_t code, int32_t data, size_t from = 0) const { return count_events(code, from, data) > 0; }
+  // The index of the first event of `code` holding `data`, or events.size().
+  size_t index_of(uint8_t code, int32_t data) const {
+    for (size_t i = 0; i < events.size(); ++i) {
+      if (events[i].code == code && events[i].params.get<int32_t>(kParamData) == std::optional<int32_t>(data)) return i;
+    }
+    return events.size();
+  }
 
   // Takes every queued client event.
   void drain() {
@@ -249,6 +290,22 @@ void expect_empty(sn::RealtimeClient& client) {
   CHECK_CODE(client.actor_number(), sn::ErrorCode::InvalidPeer);
   CHECK_CODE(client.room_name(), sn::ErrorCode::InvalidPeer);
   CHECK_CODE(client.disconnect(), sn::ErrorCode::InvalidPeer);
+  sn::Table changes;
+  CHECK_OK(changes.put("k", 1));
+  CHECK_CODE(client.raise_event(kEventCode, 1, sn::RaiseEventOptions()), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.set_room_properties(changes), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.set_player_properties(1, changes), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.set_master_client(1), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.change_groups(std::nullopt, std::nullopt), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.join_lobby(), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.leave_lobby(), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.master_client(), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.room_properties(), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.players(), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.player_properties(1), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.player(1), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.room_list(), sn::ErrorCode::InvalidPeer);
+  CHECK_CODE(client.is_rejoining(), sn::ErrorCode::InvalidPeer);
   CHECK(!client.poll().has_value());
   client.reset();  // safe on an empty client
   CHECK(!client.valid());
@@ -329,6 +386,23 @@ void test_wrong_state_before_login(const World& w) {
   CHECK_CODE(c.wait(10ms), sn::ErrorCode::NotConnected);  // at once: nothing can arrive
   CHECK(!c.poll().has_value());
   CHECK_CODE(c.join_room(std::string("a\0b", 3)), sn::ErrorCode::InvalidArgument);
+  // The room and lobby operations and readers.
+  sn::Table changes;
+  CHECK_OK(changes.put("k", 1));
+  CHECK_CODE(c.join_lobby(), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.leave_lobby(), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.set_room_properties(changes), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.set_master_client(1), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.change_groups(std::nullopt, std::vector<uint8_t>{1}), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.raise_event(kEventCode, 1, sn::RaiseEventOptions()), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.master_client(), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.room_properties(), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.players(), sn::ErrorCode::WrongState);
+  CHECK_CODE(c.player(1), sn::ErrorCode::WrongState);
+  const auto rejoining = c.is_rejoining();
+  CHECK(rejoining.ok() && !*rejoining);
+  const auto rooms = c.room_list();
+  CHECK(rooms.ok() && rooms->empty());
 }
 
 // The main session: two players, room requests and their return codes, an event, leaving.
@@ -537,6 +611,420 @@ void test_wrong_master_key(const World& w) {
   for (sn::ClientState s : player.states) CHECK(s != sn::ClientState::ConnectedToMasterServer);
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// The room session
+// ---------------------------------------------------------------------------------------------
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Hex digits into bytes; empty for an odd length or a character that is not a hex digit.
+std::optional<std::vector<uint8_t>> from_hex(std::string_view hex) {
+  if (hex.size() % 2 != 0) return std::nullopt;
+  std::vector<uint8_t> bytes;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    const int high = hex_digit(hex[i]);
+    const int low = hex_digit(hex[i + 1]);
+    if (high < 0 || low < 0) return std::nullopt;
+    bytes.push_back(static_cast<uint8_t>(high * 16 + low));
+  }
+  return bytes;
+}
+
+// A room property of `client`'s room as T, read through room_properties(); empty when absent.
+template <class T, class K>
+std::optional<T> room_property(const sn::RealtimeClient& client, const K& key) {
+  const auto properties = client.room_properties();
+  if (!properties.ok()) return std::nullopt;
+  return properties->get<T>(key);
+}
+
+// A custom property of player `actor` as T, read through player(); empty when absent.
+template <class T>
+std::optional<T> player_property(const sn::RealtimeClient& client, int32_t actor, const std::string& key) {
+  const auto player = client.player(actor);
+  if (!player.ok()) return std::nullopt;
+  return player->properties.get<T>(key);
+}
+
+// The lobby's entry for `room` in `client`'s room list, copied out; empty when not listed.
+struct Listed {
+  int32_t player_count = 0;
+  int32_t max_players = 0;
+  bool is_open = false;
+  std::optional<std::string> map;
+  bool lists_secret = false;
+};
+std::optional<Listed> listed_room(const sn::RealtimeClient& client, const std::string& room) {
+  const auto rooms = client.room_list();
+  if (!rooms.ok()) return std::nullopt;
+  for (const sn::RoomInfo& info : *rooms) {
+    if (info.name != room) continue;
+    return Listed{info.player_count, info.max_players, info.is_open, info.properties.get<std::string>("map"),
+                  info.properties.contains("secret")};
+  }
+  return std::nullopt;
+}
+
+bool log_in(Player& player, const sn::AuthValues* auth = nullptr) {
+  CHECK_OK(player.client.connect(auth));
+  return CHECK(player.until_state(sn::ClientState::ConnectedToMasterServer));
+}
+
+// Raises `code` holding the Int `data` with `raise`, checking that the call succeeds.
+void send_event(Player& from, uint8_t code, int32_t data, const sn::RaiseEventOptions& raise = sn::RaiseEventOptions()) {
+  CHECK_OK(from.client.raise_event(code, data, raise, sn::SendOptions::encrypted()));
+}
+
+sn::RaiseEventOptions to(sn::Receivers receivers) {
+  sn::RaiseEventOptions options;
+  options.receivers = receivers;
+  return options;
+}
+
+// Waits for the next response to SetProperties after the `before` seen so far; empty on timeout.
+std::optional<int16_t> next_set_properties_answer(Player& player, size_t before) {
+  if (!player.until([before](const Player& p) { return p.count_responses(sn::op_code::SetProperties) > before; })) {
+    return std::nullopt;
+  }
+  for (const auto& response : player.responses) {
+    if (response.op_code == sn::op_code::SetProperties && before-- == 0) return response.return_code;
+  }
+  return std::nullopt;
+}
+
+void test_room_session(const World& w) {
+  auto alice_made = make_player(w);
+  auto bob_made = make_player(w);
+  auto carol_made = make_player(w);
+  if (!alice_made || !bob_made || !carol_made) return;
+  Player& alice = *alice_made;
+  Player& bob = *bob_made;
+  Player& carol = *carol_made;
+
+  // bob authenticates through the backend where there is one: the others then see its nickname.
+  const char* token_hex = std::getenv("SEALNET_TEST_CONNECTION_TOKEN");
+  const char* nickname_env = std::getenv("SEALNET_TEST_NICKNAME");
+  std::optional<std::string> bob_nickname;
+  std::optional<sn::AuthValues> bob_auth;
+  if (token_hex != nullptr && nickname_env != nullptr) {
+    const auto token = from_hex(token_hex);
+    auto values = sn::AuthValues::create(sn::AuthType::Custom);
+    CHECK_OK(values);
+    if (!CHECK(token.has_value()) || !values.ok()) return;
+    CHECK_OK(values->set_connection_token(*token));
+    bob_auth = std::move(values).value();
+    bob_nickname = nickname_env;
+  } else {
+    std::printf("     (no backend: bob plays anonymously, without a nickname)\n");
+  }
+  if (!log_in(alice) || !log_in(bob, bob_auth ? &*bob_auth : nullptr) || !log_in(carol)) return;
+
+  // At the master: no room to read, nor to change.
+  sn::Table one;
+  CHECK_OK(one.put("round", 1));
+  CHECK_CODE(alice.client.master_client(), sn::ErrorCode::WrongState);
+  CHECK_CODE(alice.client.room_properties(), sn::ErrorCode::WrongState);
+  CHECK_CODE(alice.client.players(), sn::ErrorCode::WrongState);
+  CHECK_CODE(alice.client.player_properties(1), sn::ErrorCode::WrongState);
+  CHECK_CODE(alice.client.set_room_properties(one), sn::ErrorCode::WrongState);
+  CHECK_CODE(alice.client.set_player_properties(1, one), sn::ErrorCode::WrongState);
+  CHECK_CODE(alice.client.change_groups(sn::ByteView(), std::nullopt), sn::ErrorCode::WrongState);
+  const auto no_list = alice.client.room_list();
+  CHECK(no_list.ok() && no_list->empty());  // not in the lobby
+
+  // RoomOptions the wrapper refuses, naming the field; nothing is sent and the client stays.
+  const std::string room = w.prefix + "-session";
+  sn::RoomOptions bad;
+  bad.player_ttl = -1ms;
+  CHECK_CODE(alice.client.create_room(room, bad), sn::ErrorCode::InvalidArgument);
+  CHECK(std::strstr(sn::last_error(), "player_ttl") != nullptr);
+  bad = sn::RoomOptions();
+  bad.empty_room_ttl = std::chrono::milliseconds(int64_t{1} << 33);
+  CHECK_CODE(alice.client.join_or_create_room(room, bad), sn::ErrorCode::InvalidArgument);
+  CHECK(std::strstr(sn::last_error(), "empty_room_ttl") != nullptr);
+  bad = sn::RoomOptions();
+  bad.listed_in_lobby = {"map", std::string("se\0cret", 7)};
+  CHECK_CODE(alice.client.create_room(room, bad), sn::ErrorCode::InvalidArgument);
+  CHECK(std::strstr(sn::last_error(), "listed_in_lobby") != nullptr);
+  const auto still = alice.client.state();
+  CHECK(still.ok() && *still == sn::ClientState::ConnectedToMasterServer);
+
+  // alice creates the room with first custom properties, "map" listed in the lobby, a PlayerTtl and
+  // an EmptyRoomTtl. The table is gone right after the call: the call copied it.
+  sn::Table first;
+  CHECK_OK(first.put("map", "dust"));
+  CHECK_OK(first.put("secret", 7));
+  CHECK_OK(first.put("round", 0));
+  sn::RoomOptions options;
+  options.max_players = 3;
+  options.player_ttl = 30s;
+  options.empty_room_ttl = 2s;
+  options.custom_properties = first;
+  options.listed_in_lobby = {"map"};
+  CHECK_OK(alice.client.create_room(room, options));
+  first = sn::Table();
+  CHECK(alice.until_state(sn::ClientState::Joined));
+  if (!CHECK(alice.joins.size() == 1)) return;
+  const int32_t alice_actor = alice.joins.back().actor;
+  CHECK(!alice.joins.back().rejoined);
+  const auto rejoining = alice.client.is_rejoining();
+  CHECK(rejoining.ok() && !*rejoining);
+  CHECK(room_property<std::string>(alice.client, "map") == std::optional<std::string>("dust"));
+  CHECK(room_property<int32_t>(alice.client, "secret") == std::optional<int32_t>(7));
+  CHECK(room_property<int32_t>(alice.client, sn::room_property::PlayerTtl) == std::optional<int32_t>(30000));
+  CHECK(room_property<int32_t>(alice.client, sn::room_property::EmptyRoomTtl) == std::optional<int32_t>(2000));
+  CHECK(room_property<int32_t>(alice.client, sn::room_property::MaxPlayers) == std::optional<int32_t>(3));
+  CHECK(room_property<bool>(alice.client, sn::room_property::IsOpen) == std::optional<bool>(true));
+  const auto master = alice.client.master_client();
+  CHECK(master.ok() && *master == alice_actor);
+  const auto alone = alice.client.players();
+  CHECK(alone.ok() && *alone == std::vector<int32_t>{alice_actor});
+  const auto alice_self = alice.client.player(alice_actor);
+  CHECK_OK(alice_self);
+  if (alice_self.ok()) {
+    CHECK(alice_self->actor == alice_actor);
+    CHECK(!alice_self->nickname.has_value());  // anonymous
+    CHECK(!alice_self->inactive);
+  }
+  CHECK_CODE(alice.client.join_lobby(), sn::ErrorCode::WrongState);  // in a room
+
+  // carol, at the master, joins the lobby: the room is listed with its listed property only.
+  CHECK_OK(carol.client.join_lobby());
+  CHECK(carol.until([&room](const Player& p) { return listed_room(p.client, room).has_value(); }));
+  CHECK(carol.find_event(sn::event_code::GameList) != nullptr);
+  if (const auto listed = listed_room(carol.client, room)) {
+    CHECK(listed->player_count == 1);
+    CHECK(listed->max_players == 3);
+    CHECK(listed->is_open);
+    CHECK(listed->map == std::optional<std::string>("dust"));
+    CHECK(!listed->lists_secret);  // not named in listed_in_lobby
+  }
+
+  // bob joins; both see each other, alice sees bob's nickname (the server publishes no user ids).
+  CHECK_OK(bob.client.join_room(room));
+  CHECK(bob.until_state(sn::ClientState::Joined));
+  if (!CHECK(bob.joins.size() == 1)) return;
+  const int32_t bob_actor = bob.joins.back().actor;
+  CHECK(!bob.joins.back().rejoined);
+  CHECK(bob.joins.back().actors.size() == 2);
+  CHECK(room_property<std::string>(bob.client, "map") == std::optional<std::string>("dust"));  // from the join answer
+  const auto bob_sees_master = bob.client.master_client();
+  CHECK(bob_sees_master.ok() && *bob_sees_master == alice_actor);
+  const std::vector<int32_t> both = alice_actor < bob_actor ? std::vector<int32_t>{alice_actor, bob_actor}
+                                                            : std::vector<int32_t>{bob_actor, alice_actor};
+  CHECK(alice.until([&both](const Player& p) {
+    const auto actors = p.client.players();
+    return actors.ok() && *actors == both;
+  }));
+  CHECK(alice.find_event(sn::event_code::Join) != nullptr);
+  const auto bob_seen = alice.client.player(bob_actor);
+  CHECK_OK(bob_seen);
+  if (bob_seen.ok()) {
+    CHECK(bob_seen->nickname == bob_nickname);
+    CHECK(!bob_seen->user_id.has_value());
+    CHECK(!bob_seen->inactive);
+  }
+  const auto alice_seen = bob.client.player(alice_actor);
+  CHECK(alice_seen.ok() && !alice_seen->nickname.has_value());
+  CHECK_CODE(alice.client.player_properties(9999), sn::ErrorCode::NotFound);
+
+  // The lobby's update (at most about a second later) counts bob; leaving the lobby empties it.
+  CHECK(carol.until([&room](const Player& p) {
+    const auto listed = listed_room(p.client, room);
+    return listed && listed->player_count == 2;
+  }));
+  CHECK(carol.find_event(sn::event_code::GameListUpdate) != nullptr);
+  CHECK_OK(carol.client.leave_lobby());
+  const auto left_list = carol.client.room_list();
+  CHECK(left_list.ok() && left_list->empty());
+
+  // Compare-and-set: alice's expected value matches, so the change applies and both see it.
+  sn::Table zero;
+  CHECK_OK(zero.put("round", 0));
+  CHECK_OK(alice.client.set_room_properties(one, &zero));
+  CHECK(next_set_properties_answer(alice, 0) == std::optional<int16_t>(sn::return_code::Ok));
+  CHECK(alice.until([](const Player& p) {
+    return room_property<int32_t>(p.client, "round") == std::optional<int32_t>(1);
+  }));
+  CHECK(bob.until([](const Player& p) {
+    return p.find_event(sn::event_code::PropertiesChanged) != nullptr &&
+           room_property<int32_t>(p.client, "round") == std::optional<int32_t>(1);
+  }));
+  // bob's expected value is stale: PropertiesConflict, and nothing changes.
+  sn::Table two;
+  CHECK_OK(two.put("round", 2));
+  CHECK_OK(bob.client.set_room_properties(two, &zero));
+  CHECK(next_set_properties_answer(bob, 0) == std::optional<int16_t>(sn::return_code::PropertiesConflict));
+  if (const sn::OwnedResponse* conflict = bob.last_response(sn::op_code::SetProperties)) {
+    CHECK(!conflict->debug_message.empty());
+  }
+  CHECK(room_property<int32_t>(bob.client, "round") == std::optional<int32_t>(1));
+  // With the right expected value bob's change applies, and a Null removes a key.
+  CHECK_OK(two.put("secret", nullptr));
+  CHECK_OK(bob.client.set_room_properties(two, &one));
+  CHECK(next_set_properties_answer(bob, 1) == std::optional<int16_t>(sn::return_code::Ok));
+  CHECK(alice.until([](const Player& p) {
+    const auto properties = p.client.room_properties();
+    return properties.ok() && properties->get<int32_t>("round") == std::optional<int32_t>(2) &&
+           !properties->contains("secret");
+  }));
+  // Bad arguments: no table to set (also through the C call); an unknown key type is the server's.
+  CHECK_CODE(bob.client.set_room_properties(sn::TableView()), sn::ErrorCode::NullParameter);
+  CHECK_CODE(bob.client.set_room_properties(sn::Table(), &one), sn::ErrorCode::NullParameter);
+  CHECK(peer_client_set_room_properties(bob.client.native_handle(), nullptr, nullptr) == PEER_RESULT_NULL_PARAMETER);
+  CHECK(peer_client_set_player_properties(bob.client.native_handle(), bob_actor, nullptr, one.native_handle()) ==
+        PEER_RESULT_NULL_PARAMETER);
+
+  // Player properties: bob sets his own team; alice sees it. The server's keys are read-only.
+  sn::Table team;
+  CHECK_OK(team.put("team", "red"));
+  CHECK_OK(bob.client.set_player_properties(bob_actor, team));
+  CHECK(next_set_properties_answer(bob, 2) == std::optional<int16_t>(sn::return_code::Ok));
+  CHECK(alice.until([bob_actor](const Player& p) {
+    return player_property<std::string>(p.client, bob_actor, "team") == std::optional<std::string>("red");
+  }));
+  CHECK(bob.until([bob_actor](const Player& p) {  // the setter's own view follows the event too
+    return player_property<std::string>(p.client, bob_actor, "team") == std::optional<std::string>("red");
+  }));
+  sn::Table rename;
+  CHECK_OK(rename.put(sn::player_property::Nickname, "mallory"));
+  CHECK_OK(bob.client.set_player_properties(bob_actor, rename));
+  CHECK(next_set_properties_answer(bob, 3) == std::optional<int16_t>(sn::return_code::InvalidOperation));
+  const auto unchanged = bob.client.player(bob_actor);
+  CHECK(unchanged.ok() && unchanged->nickname == bob_nickname);
+
+  // The master client handed over to bob, seen by both.
+  CHECK_OK(alice.client.set_master_client(bob_actor));
+  CHECK(alice.until([bob_actor](const Player& p) {
+    const auto now = p.client.master_client();
+    return now.ok() && *now == bob_actor;
+  }));
+  CHECK(bob.until([bob_actor](const Player& p) {
+    const auto now = p.client.master_client();
+    return now.ok() && *now == bob_actor;
+  }));
+  CHECK(room_property<int32_t>(bob.client, sn::room_property::MasterClientId) == std::optional<int32_t>(bob_actor));
+
+  // Cached events: alice caches two, which bob gets live; carol, joining later, gets them in order
+  // before a live one.
+  sn::RaiseEventOptions cached;
+  cached.cache = sn::EventCache::Add;
+  send_event(alice, kCachedCode, 1, cached);
+  send_event(alice, kCachedCode, 2, cached);
+  CHECK(bob.until([](const Player& p) { return p.count_events(kCachedCode) == 2; }));
+  CHECK_OK(carol.client.join_room(room));
+  CHECK(carol.until_state(sn::ClientState::Joined));
+  if (!CHECK(carol.joins.size() == 1)) return;
+  const int32_t carol_actor = carol.joins.back().actor;
+  CHECK(!carol.joins.back().rejoined);
+  CHECK(carol.joins.back().actors.size() == 3);
+  send_event(alice, kLiveCode, 3);
+  CHECK(carol.until([](const Player& p) { return p.count_events(kLiveCode) == 1; }));
+  CHECK(carol.count_events(kCachedCode) == 2);
+  CHECK(carol.index_of(kCachedCode, 1) < carol.index_of(kCachedCode, 2));
+  CHECK(carol.index_of(kCachedCode, 2) < carol.index_of(kLiveCode, 3));
+  if (const sn::OwnedEvent* got = carol.find_event(kCachedCode)) CHECK(got->sender == alice_actor);
+  CHECK(alice.until([](const Player& p) {
+    const auto actors = p.client.players();
+    return actors.ok() && actors->size() == 3;
+  }));
+
+  // An event to one target actor reaches carol only (alice's marker, to everyone, reaches bob after).
+  sn::RaiseEventOptions to_carol;
+  to_carol.target_actors = {carol_actor};
+  send_event(alice, kTargetedCode, 4, to_carol);
+  send_event(alice, kMarkerCode, 4, to(sn::Receivers::All));
+  CHECK(carol.until([](const Player& p) { return p.has_event(kTargetedCode, 4) && p.has_event(kMarkerCode, 4); }));
+  CHECK(bob.until([](const Player& p) { return p.has_event(kMarkerCode, 4); }));
+  CHECK(bob.count_events(kTargetedCode) == 0);
+  CHECK(alice.until([](const Player& p) { return p.has_event(kMarkerCode, 4); }));  // All: the sender too
+  CHECK(alice.count_events(kTargetedCode) == 0);
+
+  // An interest group: bob subscribes to it; alice's group event reaches him, not carol.
+  CHECK_OK(bob.client.change_groups(std::nullopt, std::vector<uint8_t>{kGroup}));
+  CHECK(bob.until([](const Player& p) { return p.count_responses(sn::op_code::ChangeGroups) == 1; }));
+  if (const sn::OwnedResponse* changed = bob.last_response(sn::op_code::ChangeGroups)) {
+    CHECK(changed->return_code == sn::return_code::Ok);
+  }
+  sn::RaiseEventOptions to_group;
+  to_group.interest_group = kGroup;
+  send_event(alice, kGroupCode, 5, to_group);
+  send_event(alice, kMarkerCode, 5);
+  CHECK(bob.until([](const Player& p) { return p.has_event(kGroupCode, 5); }));
+  CHECK(carol.until([](const Player& p) { return p.has_event(kMarkerCode, 5); }));
+  CHECK(carol.count_events(kGroupCode) == 0);
+  // An engaged empty list leaves every group: the next group event reaches nobody.
+  CHECK_OK(bob.client.change_groups(sn::ByteView(), std::nullopt));
+  CHECK(bob.until([](const Player& p) { return p.count_responses(sn::op_code::ChangeGroups) == 2; }));
+  send_event(alice, kGroupCode, 6, to_group);
+  send_event(alice, kMarkerCode, 6);
+  CHECK(bob.until([](const Player& p) { return p.has_event(kMarkerCode, 6); }));
+  CHECK(bob.count_events(kGroupCode) == 1);
+
+  // To the master client (bob now): carol's event reaches bob, not alice.
+  send_event(carol, kToMasterCode, 7, to(sn::Receivers::MasterClient));
+  send_event(carol, kMarkerCode, 7);
+  CHECK(bob.until([](const Player& p) { return p.has_event(kToMasterCode, 7); }));
+  CHECK(alice.until([](const Player& p) { return p.has_event(kMarkerCode, 7); }));
+  CHECK(alice.count_events(kToMasterCode) == 0);
+
+  // Bad raise options: refused before anything is sent, through the C++ call and the raw C call.
+  CHECK_CODE(alice.client.raise_event(kEventCode, 1, to(static_cast<sn::Receivers>(9))), sn::ErrorCode::InvalidArgument);
+  CHECK(std::strstr(sn::last_error(), "receivers") != nullptr);
+  sn::RaiseEventOptions bad_cache;
+  bad_cache.cache = static_cast<sn::EventCache>(3);
+  CHECK_CODE(alice.client.raise_event(kEventCode, 1, bad_cache), sn::ErrorCode::InvalidArgument);
+  CHECK(std::strstr(sn::last_error(), "cache") != nullptr);
+  CHECK_CODE(alice.client.raise_event(200, nullptr, cached), sn::ErrorCode::InvalidArgument);
+  peer_raise_event_options_t raw;
+  CHECK(peer_raise_event_options_default(&raw, sizeof raw) == PEER_RESULT_OK);
+  raw.receivers = 9;
+  CHECK(peer_client_raise_event_with(alice.client.native_handle(), kEventCode, nullptr, &raw, nullptr) ==
+        PEER_RESULT_INVALID_ARGUMENT);
+  CHECK(peer_raise_event_options_default(&raw, sizeof raw) == PEER_RESULT_OK);
+  raw.target_actor_count = 2;  // and no actors
+  CHECK(peer_client_raise_event_with(alice.client.native_handle(), kEventCode, nullptr, &raw, nullptr) ==
+        PEER_RESULT_NULL_PARAMETER);
+  CHECK(peer_client_change_groups(alice.client.native_handle(), nullptr, 1, nullptr, 0) == PEER_RESULT_NULL_PARAMETER);
+
+  // Removing alice's cached events: carol, leaving and joining again, gets none of them.
+  sn::RaiseEventOptions uncache;
+  uncache.cache = sn::EventCache::Remove;
+  CHECK_OK(alice.client.raise_event(kCachedCode, nullptr, uncache));
+  send_event(alice, kMarkerCode, 9);  // once bob has it, the server has done the removal before it
+  CHECK(bob.until([](const Player& p) { return p.has_event(kMarkerCode, 9); }));
+  CHECK_OK(carol.client.leave_room());
+  CHECK(carol.until_state(sn::ClientState::ConnectedToMasterServer));
+  const size_t carol_before = carol.events.size();
+  CHECK_OK(carol.client.join_room(room));
+  CHECK(carol.until_state(sn::ClientState::Joined));
+  send_event(alice, kMarkerCode, 8);
+  CHECK(carol.until([](const Player& p) { return p.has_event(kMarkerCode, 8); }));
+  CHECK(carol.count_events(kCachedCode, carol_before) == 0);
+
+  // The master client leaves: the others see it gone and the role passed on.
+  CHECK_OK(bob.client.leave_room());
+  CHECK(bob.until_state(sn::ClientState::ConnectedToMasterServer));
+  CHECK_CODE(bob.client.master_client(), sn::ErrorCode::WrongState);
+  CHECK(alice.until([bob_actor](const Player& p) {
+    const auto actors = p.client.players();
+    const auto now = p.client.master_client();
+    return actors.ok() && actors->size() == 2 && now.ok() && *now != bob_actor;
+  }));
+  CHECK(alice.find_event(sn::event_code::Leave) != nullptr);
+  const auto new_master = alice.client.master_client();
+  const auto remaining = alice.client.players();
+  if (new_master.ok() && remaining.ok()) {
+    CHECK(std::find(remaining->begin(), remaining->end(), *new_master) != remaining->end());
+  }
+}
+
 }  // namespace
 
 int main() {
@@ -561,6 +1049,8 @@ int main() {
   run_case("client: two players, room requests, encrypted event, leave, disconnect", [&] { test_two_players(w); });
   run_case("client: log in again after disconnect", [&] { test_reconnect_after_disconnect(w); });
   run_case("client: a wrong master key fails the login", [&] { test_wrong_master_key(w); });
+  run_case("client: a room session with properties, CAS, groups, targets, cache, master client, lobby",
+           [&] { test_room_session(w); });
 
   std::printf("%d passed, %d failed\n", g_passed, g_failed);
   return g_failed == 0 ? 0 : 1;

@@ -127,7 +127,7 @@ namespace Sealnet
         /// <see cref="SealnetPeerConfig.MaxProtocolVersion"/>, is older); the message names the type and both versions.</summary>
         NeedsProtocolVersion = 22,
         /// <summary>The <see cref="RealtimeClient"/> is not in a state that allows the call (for example
-        /// <see cref="RealtimeClient.OpRaiseEvent"/> outside a room); <see cref="RealtimeClient.LastResultMessage"/>
+        /// <see cref="RealtimeClient.OpRaiseEvent(byte, object, SendOptions)"/> outside a room); <see cref="RealtimeClient.LastResultMessage"/>
         /// names the state.</summary>
         WrongState = 23,
     }
@@ -224,10 +224,29 @@ namespace Sealnet
         public const short HttpLimitReached = 32745;
         /// <summary>The backend is unavailable or answered wrongly; try again.</summary>
         public const short ExternalHttpCallFailed = 32744;
+
+        // Answers about a room's state: the response to SetProperties (OperationCode.SetProperties, through
+        // RealtimeClient.ResponseReceived) and the joins of a player whose place the room keeps.
+
+        /// <summary>A compare-and-set of properties (<see cref="RealtimeClient.OpSetCustomPropertiesOfRoom"/> or
+        /// <see cref="RealtimeClient.OpSetCustomPropertiesOfActor"/> with expected values) found other values
+        /// than expected; nothing changed. Arrives as the <see cref="OperationResponse.ReturnCode"/> of a
+        /// <see cref="RealtimeClient.ResponseReceived"/> with <see cref="OperationCode.SetProperties"/>.</summary>
+        public const short PropertiesConflict = -14;
+        /// <summary>A join by a player whose place in the room is kept as inactive (its connection was lost
+        /// within the room's PlayerTtl); it must rejoin instead, which the <see cref="RealtimeClient"/> does by
+        /// itself (Photon's JoinFailedFoundInactiveJoiner).</summary>
+        public const short JoinFailedFoundInactiveJoiner = 32749;
+        /// <summary>A rejoin found no place kept for the player, or came after the room's PlayerTtl: the
+        /// <see cref="RealtimeClient"/>'s own rejoin after a lost connection ends with
+        /// <see cref="RealtimeClient.Failed"/> and this code (Photon's JoinFailedWithRejoinerNotFound).</summary>
+        public const short JoinFailedWithRejoinerNotFound = 32748;
     }
 
-    /// <summary>Operation codes of authentication (docs/auth.md): the peer sends them by itself when
-    /// <see cref="ConnectOptions.AuthValues"/> are set, and its listener gets their responses.</summary>
+    /// <summary>Operation codes (Photon's numbers) whose responses reach the game: those of authentication
+    /// (docs/auth.md), which the peer sends by itself when <see cref="ConnectOptions.AuthValues"/> are set and
+    /// whose responses its listener gets, and those of the room calls of a <see cref="RealtimeClient"/>,
+    /// whose responses arrive as <see cref="RealtimeClient.ResponseReceived"/>.</summary>
     public static class OperationCode
     {
         /// <summary>Authenticate, sent for <see cref="CustomAuthenticationType.Custom"/> and
@@ -235,6 +254,100 @@ namespace Sealnet
         public const byte Authenticate = 230;
         /// <summary>AuthenticateOnce, sent for <see cref="CustomAuthenticationType.Token"/>.</summary>
         public const byte AuthenticateOnce = 231;
+        /// <summary>SetProperties, sent by <see cref="RealtimeClient.OpSetCustomPropertiesOfRoom"/>,
+        /// <see cref="RealtimeClient.OpSetCustomPropertiesOfActor"/> and <see cref="RealtimeClient.SetMasterClient"/>:
+        /// answered with <see cref="ReturnCode.Ok"/> or <see cref="ReturnCode.PropertiesConflict"/> (or
+        /// <see cref="ReturnCode.InvalidOperation"/> for a value the server refuses).</summary>
+        public const byte SetProperties = 252;
+        /// <summary>ChangeGroups, sent by <see cref="RealtimeClient.OpChangeGroups"/>.</summary>
+        public const byte ChangeGroups = 248;
+        /// <summary>JoinLobby, sent by <see cref="RealtimeClient.OpJoinLobby"/>.</summary>
+        public const byte JoinLobby = 229;
+        /// <summary>LeaveLobby, sent by <see cref="RealtimeClient.OpLeaveLobby"/>.</summary>
+        public const byte LeaveLobby = 228;
+    }
+
+    /// <summary>Codes of the events the server sends in a room and in the lobby (Photon's EventCode numbers;
+    /// the first three are PEER_EVENT_CODE_* of the C header). A <see cref="RealtimeClient"/> reads them itself
+    /// into <see cref="RealtimeClient.CurrentRoom"/> and <see cref="RealtimeClient.RoomList"/>, and passes
+    /// them on as <see cref="RealtimeClient.EventReceived"/> too.</summary>
+    public static class EventCode
+    {
+        /// <summary>A player joined; <see cref="EventData.Sender"/> is its actor number.</summary>
+        public const byte Join = 255;
+        /// <summary>A player left, or went inactive (its place kept for the room's PlayerTtl).</summary>
+        public const byte Leave = 254;
+        /// <summary>Properties of the room or of a player changed; every player, the setter too, gets it, and
+        /// <see cref="RealtimeClient.CurrentRoom"/> shows the change from then on.</summary>
+        public const byte PropertiesChanged = 253;
+        /// <summary>The lobby's whole room list, right after <see cref="RealtimeClient.OpJoinLobby"/>.</summary>
+        public const byte GameList = 230;
+        /// <summary>Rooms of the lobby's list that changed, at most about once a second.</summary>
+        public const byte GameListUpdate = 229;
+    }
+
+    /// <summary>Who an event raised with <see cref="RaiseEventOptions"/> reaches (Photon's ReceiverGroup;
+    /// PEER_RECEIVERS_*).</summary>
+    public enum ReceiverGroup : byte
+    {
+        /// <summary>Everyone in the room but the sender (the default).</summary>
+        Others = 0,
+        /// <summary>Everyone in the room, the sender too.</summary>
+        All = 1,
+        /// <summary>The master client only.</summary>
+        MasterClient = 2,
+    }
+
+    /// <summary>What an event raised with <see cref="RaiseEventOptions"/> does to the room's event cache
+    /// (Photon's EventCaching numbers; PEER_EVENT_CACHE_*).</summary>
+    public enum EventCaching : byte
+    {
+        /// <summary>Nothing (the default).</summary>
+        DoNotCache = 0,
+        /// <summary>The event is delivered and kept: a player who joins later receives the cached events, in
+        /// order, before any live one. The server bounds the cache per room (a full cache refuses the event:
+        /// <see cref="ReturnCode.InvalidOperation"/> in a <see cref="RealtimeClient.ResponseReceived"/>).</summary>
+        AddToRoomCache = 4,
+        /// <summary>Nothing is delivered; the cached events of this event code (0: every code) leave the cache:
+        /// those sent by the <see cref="RaiseEventOptions.TargetActors"/>, or by anyone without them.</summary>
+        RemoveFromRoomCache = 6,
+        /// <summary>Nothing is delivered; the cached events of players who left leave the cache.</summary>
+        RemoveFromRoomCacheForActorsLeft = 7,
+    }
+
+    /// <summary>Keys of the room properties the server keeps (Photon's GamePropertyKey; PEER_ROOM_PROP_*). They
+    /// are byte keys, apart from the custom properties (which have string or number keys), and
+    /// <see cref="Room"/> shows them as typed members. <see cref="IsOpen"/>, <see cref="IsVisible"/>,
+    /// <see cref="MaxPlayers"/> and <see cref="MasterClientId"/> may be set with
+    /// <see cref="RealtimeClient.OpSetCustomPropertiesOfRoom"/>; the others are read-only.</summary>
+    public static class GamePropertyKey
+    {
+        /// <summary>The most players (int; 0: as many as the server allows).</summary>
+        public const byte MaxPlayers = 255;
+        /// <summary>Listed for JoinRandomRoom and the lobby (bool).</summary>
+        public const byte IsVisible = 254;
+        /// <summary>Open to new players (bool).</summary>
+        public const byte IsOpen = 253;
+        /// <summary>The number of players (int; in the lobby's room list).</summary>
+        public const byte PlayerCount = 252;
+        /// <summary>The master client's actor number (int); setting it hands the role over.</summary>
+        public const byte MasterClientId = 248;
+        /// <summary>The room's PlayerTtl in milliseconds (int).</summary>
+        public const byte PlayerTtl = 246;
+        /// <summary>The room's EmptyRoomTtl in milliseconds (int).</summary>
+        public const byte EmptyRoomTtl = 245;
+    }
+
+    /// <summary>Keys of the player properties the server keeps (Photon's ActorProperties; PEER_PLAYER_PROP_*),
+    /// all read-only; <see cref="Player"/> shows them as typed members.</summary>
+    public static class ActorProperties
+    {
+        /// <summary>The nickname from authentication (string).</summary>
+        public const byte PlayerName = 255;
+        /// <summary>The player lost its connection and its place is kept (bool true; absent while active).</summary>
+        public const byte IsInactive = 254;
+        /// <summary>The user id from authentication, where the server publishes it (string).</summary>
+        public const byte UserId = 253;
     }
 
     /// <summary>Parameters of a successful response to <see cref="OperationCode.Authenticate"/> or

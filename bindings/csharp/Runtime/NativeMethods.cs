@@ -151,7 +151,9 @@ namespace Sealnet
         public NativeEvent @event;
     }
 
-    /// <summary>peer_room_options_t (Photon's RoomOptions), passed in by value for the call only.</summary>
+    /// <summary>peer_room_options_t (Photon's RoomOptions), passed in by value for the call only. Its
+    /// pointers (the custom properties' table, the listed names and the array of them) are borrowed by that
+    /// call only: the binding builds and pins them for it and frees them afterwards.</summary>
     [StructLayout(LayoutKind.Sequential)]
     internal struct NativeRoomOptions
     {
@@ -159,8 +161,28 @@ namespace Sealnet
         public uint max_players;                // 0 = as many as the server allows
         public byte is_open;                    // 0 or 1
         public byte is_visible;                 // 0 or 1
+        public byte keep_cache_on_leave;        // 0 (default): a leaver's cached events go with it; 1: they stay
         [MarshalAs(UnmanagedType.ByValArray, SizeConst = NativeMethods.RoomOptionsReservedLength)]
-        public byte[] reserved;                 // uint8_t[6], zero
+        public byte[] reserved;                 // uint8_t[5], zero
+        public uint player_ttl_ms;              // 0 = none
+        public uint empty_room_ttl_ms;          // 0 = none
+        public IntPtr custom_properties;        // const peer_table_t *, NULL for none
+        public IntPtr listed_in_lobby;          // const char *const *, listed_in_lobby_count entries, or NULL
+        public UIntPtr listed_in_lobby_count;   // size_t
+    }
+
+    /// <summary>peer_raise_event_options_t (Photon's RaiseEventOptions), passed in for the call only; the
+    /// target actors are pinned for that call. Blittable.</summary>
+    [StructLayout(LayoutKind.Sequential)]
+    internal struct NativeRaiseEventOptions
+    {
+        public uint struct_size;                // sizeof(peer_raise_event_options_t) as laid out here
+        public byte receivers;                  // PEER_RECEIVERS_*
+        public byte interest_group;             // 0 = none
+        public byte cache;                      // PEER_EVENT_CACHE_*
+        public byte reserved;                   // zero
+        public IntPtr target_actors;            // const int32_t *, target_actor_count of them, or NULL
+        public UIntPtr target_actor_count;      // size_t
     }
 
     /// <summary>peer_client_config_t. Every pointer is borrowed by peer_client_create only (the library
@@ -194,6 +216,7 @@ namespace Sealnet
         public NativeStatusInfo status_info;
         public IntPtr room;                     // const char *
         public int actor;
+        public byte rejoined;                   // 1: came back by itself within the room's PlayerTtl
         public IntPtr actors;                   // const int32_t *, actor_count of them
         public UIntPtr actor_count;             // size_t
         public byte op_code;
@@ -231,7 +254,7 @@ namespace Sealnet
         internal const int ConnectOptionsReservedLength = 7;
         internal const int ConnectOptionsReserved2Length = 6;
         internal const int StatsReservedLength = 6;
-        internal const int RoomOptionsReservedLength = 6;
+        internal const int RoomOptionsReservedLength = 5;
         internal const int ClientConfigReservedLength = 3;
 
         internal const uint ValueNull = 0;
@@ -281,6 +304,7 @@ namespace Sealnet
         internal static readonly uint StatsSize = (uint)Marshal.SizeOf(typeof(NativeStats));
         internal static readonly uint ClientConfigSize = (uint)Marshal.SizeOf(typeof(NativeClientConfig));
         internal static readonly uint RoomOptionsSize = (uint)Marshal.SizeOf(typeof(NativeRoomOptions));
+        internal static readonly uint RaiseEventOptionsSize = (uint)Marshal.SizeOf(typeof(NativeRaiseEventOptions));
 
         internal const uint EventKindStatus = 1;
         internal const uint EventKindOperationResponse = 2;
@@ -552,6 +576,59 @@ namespace Sealnet
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
         internal static extern uint peer_client_raise_event(IntPtr client, byte code, [In] ref NativeValue data,
             [In] ref NativeSendOptions options);
+
+        // --- the room the client is in, and the lobby (peer_client_* of src/ffi/room.rs) ---
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_raise_event_options_default(out NativeRaiseEventOptions outOptions, uint structSize);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_raise_event_with(IntPtr client, byte code, [In] ref NativeValue data,
+            [In] ref NativeRaiseEventOptions raise, [In] ref NativeSendOptions options);
+
+        // changes: a peer_table_t (borrowed for the call); expected: one, or NULL for no compare-and-set.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_set_room_properties(IntPtr client, IntPtr changes, IntPtr expected);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_set_player_properties(IntPtr client, int actor, IntPtr changes, IntPtr expected);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_set_master_client(IntPtr client, int actor);
+
+        // A NULL list leaves that step out; a non-NULL one with a count of 0 means every group. The lists
+        // are pinned by the caller (a zero-length array must still be passed as a non-NULL pointer).
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_change_groups(IntPtr client, IntPtr remove, UIntPtr removeCount,
+            IntPtr add, UIntPtr addCount);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_join_lobby(IntPtr client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_leave_lobby(IntPtr client);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_master_client(IntPtr client, out int outActor);
+
+        // The table written is the caller's: freed with peer_table_free.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_room_properties(IntPtr client, out IntPtr outTable);
+
+        // buffer: capacity entries, or NULL with capacity 0 to ask for the count.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_players(IntPtr client, [Out] int[] buffer, UIntPtr capacity, out UIntPtr outCount);
+
+        // The table written is the caller's: freed with peer_table_free.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_player_properties(IntPtr client, int actor, out IntPtr outTable);
+
+        // The table written is the caller's: freed with peer_table_free.
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_room_list(IntPtr client, out IntPtr outTable);
+
+        [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern uint peer_client_is_rejoining(IntPtr client, out byte outRejoining);
 
         // parameters: a peer_params_t (borrowed for the call), or NULL for none.
         [DllImport(Lib, CallingConvention = CallingConvention.Cdecl)]

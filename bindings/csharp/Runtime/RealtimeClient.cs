@@ -1,4 +1,5 @@
 using System;
+using System.Collections;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
 
@@ -6,17 +7,23 @@ namespace Sealnet
 {
     /// <summary>
     /// Options of a room a <see cref="RealtimeClient"/> creates (Photon's RoomOptions;
-    /// peer_room_options_t). Read during the call that is given them only, so one instance may be reused.
+    /// peer_room_options_t). They apply only when the request creates the room: joining an existing room
+    /// ignores them. Read during the call that is given them only (the properties and names are copied), so
+    /// one instance may be reused.
     /// </summary>
     public sealed class RoomOptions
     {
-        /// <summary>Options holding the native defaults: no limit of the room's own, open, visible.</summary>
+        /// <summary>Options holding the native defaults: no limit of the room's own, open, visible, no
+        /// PlayerTtl or EmptyRoomTtl, no custom properties, cached events cleaned up when their sender leaves.</summary>
         public RoomOptions()
         {
             NativeRoomOptions defaults = NativeDefaults();
             MaxPlayers = (int)Math.Min(defaults.max_players, int.MaxValue);
             IsOpen = defaults.is_open != 0;
             IsVisible = defaults.is_visible != 0;
+            CleanupCacheOnLeave = defaults.keep_cache_on_leave == 0;
+            PlayerTtl = (int)Math.Min(defaults.player_ttl_ms, int.MaxValue);
+            EmptyRoomTtl = (int)Math.Min(defaults.empty_room_ttl_ms, int.MaxValue);
         }
 
         /// <summary>The most players the room takes; 0 (default): as many as the server allows.</summary>
@@ -25,23 +32,80 @@ namespace Sealnet
         /// <summary>Whether others may join (default true).</summary>
         public bool IsOpen { get; set; }
 
-        /// <summary>Whether <see cref="RealtimeClient.OpJoinRandomRoom"/> may pick the room (default true).</summary>
+        /// <summary>Whether <see cref="RealtimeClient.OpJoinRandomRoom"/> may pick the room and the lobby lists it
+        /// (default true).</summary>
         public bool IsVisible { get; set; }
 
-        internal NativeRoomOptions ToNative()
+        /// <summary>
+        /// Milliseconds a player whose connection is lost keeps its place and actor number in the room
+        /// (inactive, <see cref="Player.IsInactive"/>); the client comes back by itself within it
+        /// (<see cref="RealtimeClient.IsRejoining"/>, then <see cref="RealtimeClient.Joined"/> with rejoined
+        /// true). 0 (default): none, a lost connection leaves the room. The server caps it (its
+        /// <c>max_player_ttl_ms</c>, 10 minutes by default) and refuses more; Photon's -1 (forever) is not
+        /// offered.
+        /// </summary>
+        public int PlayerTtl { get; set; }
+
+        /// <summary>Milliseconds the room outlives its last player; 0 (default): it closes at once. Capped by the
+        /// server as <see cref="PlayerTtl"/> is (<c>max_empty_room_ttl_ms</c>).</summary>
+        public int EmptyRoomTtl { get; set; }
+
+        /// <summary>
+        /// The room's first custom properties, or null (default) for none: any <see cref="IDictionary"/> (a
+        /// <see cref="Hashtable"/>, Photon's Hashtable, a <c>Dictionary&lt;string, object&gt;</c>) with string
+        /// or number keys (byte keys are the server's: <see cref="GamePropertyKey"/>) and values of the types
+        /// a <see cref="ParameterDictionary"/> takes. Copied by the call.
+        /// </summary>
+        public IDictionary CustomRoomProperties { get; set; }
+
+        /// <summary>The names of the custom properties the lobby lists with the room (Photon's
+        /// CustomRoomPropertiesForLobby; <see cref="RoomInfo.CustomProperties"/>), or null (default) for none.</summary>
+        public string[] CustomRoomPropertiesForLobby { get; set; }
+
+        /// <summary>Whether the events a player added to the room's cache
+        /// (<see cref="EventCaching.AddToRoomCache"/>) leave it when the player leaves (default true), as in
+        /// Photon.</summary>
+        public bool CleanupCacheOnLeave { get; set; }
+
+        /// <summary>The native form. The custom properties' table and the listed names are built and pinned in
+        /// <paramref name="arguments"/>, which the caller disposes after the native call.</summary>
+        /// <exception cref="ArgumentOutOfRangeException">A negative MaxPlayers, PlayerTtl or EmptyRoomTtl.</exception>
+        /// <exception cref="ArgumentException">A listed name that is null or holds NUL, or a custom property of an
+        /// unsupported type or key (the message names it).</exception>
+        internal NativeRoomOptions ToNative(NativeArguments arguments)
         {
             if (MaxPlayers < 0)
             {
                 throw new ArgumentOutOfRangeException("options", "MaxPlayers must be 0 (no limit) or more");
             }
-            return new NativeRoomOptions
+            if (PlayerTtl < 0 || EmptyRoomTtl < 0)
+            {
+                throw new ArgumentOutOfRangeException("options", "PlayerTtl and EmptyRoomTtl must be 0 (none) or more milliseconds");
+            }
+            var native = new NativeRoomOptions
             {
                 struct_size = NativeMethods.RoomOptionsSize,
                 max_players = (uint)MaxPlayers,
                 is_open = IsOpen ? (byte)1 : (byte)0,
                 is_visible = IsVisible ? (byte)1 : (byte)0,
+                keep_cache_on_leave = CleanupCacheOnLeave ? (byte)0 : (byte)1,
                 reserved = new byte[NativeMethods.RoomOptionsReservedLength], // must be zero
+                player_ttl_ms = (uint)PlayerTtl,
+                empty_room_ttl_ms = (uint)EmptyRoomTtl,
+                custom_properties = arguments.Table(CustomRoomProperties, "CustomRoomProperties"),
             };
+            string[] listed = CustomRoomPropertiesForLobby;
+            if (listed != null && listed.Length > 0)
+            {
+                var names = new IntPtr[listed.Length];
+                for (int i = 0; i < listed.Length; i++)
+                {
+                    names[i] = arguments.Utf8(listed[i], "CustomRoomPropertiesForLobby[" + i + "]");
+                }
+                native.listed_in_lobby = arguments.Pin(names);
+                native.listed_in_lobby_count = (UIntPtr)(uint)names.Length;
+            }
+            return native;
         }
 
         internal static NativeRoomOptions NativeDefaults()
@@ -181,6 +245,14 @@ namespace Sealnet
     /// (the events not yet taken stay queued for the next Service).
     /// </para>
     /// <para>
+    /// In a room the client keeps the room's view: <see cref="CurrentRoom"/> (properties, players, master
+    /// client), changed with <see cref="OpSetCustomPropertiesOfRoom"/>, <see cref="OpSetCustomPropertiesOfActor"/>
+    /// (compare-and-set with expected values) and <see cref="SetMasterClient"/>; events go to chosen receivers,
+    /// actors or interest groups, or into the room's cache, with
+    /// <see cref="OpRaiseEvent(byte, object, RaiseEventOptions, SendOptions)"/> and <see cref="OpChangeGroups"/>.
+    /// At a master, <see cref="OpJoinLobby"/> fills <see cref="RoomList"/>.
+    /// </para>
+    /// <para>
     /// Results: the calls that start something return a <see cref="PeerResult"/>; anything but
     /// <see cref="PeerResult.Ok"/> means nothing was done, for example <see cref="PeerResult.WrongState"/>
     /// for a room request before the login completed; <see cref="LastResultMessage"/> gives the native
@@ -246,11 +318,14 @@ namespace Sealnet
 
         /// <summary>
         /// The client is in a room: its name (the master's name for a room created without one), this
-        /// player's actor number, and the actor numbers in the room, ascending. <see cref="Room"/> and
-        /// <see cref="ActorNumber"/> give them already in the <see cref="StateChanged"/> handler for
+        /// player's actor number, the actor numbers in the room, ascending, and whether this was a rejoin:
+        /// true when the client came back by itself after losing the connection, with the same actor number,
+        /// within the room's PlayerTtl (<see cref="IsRejoining"/> was true until now; <see cref="CurrentRoom"/>
+        /// holds what it missed of the properties). <see cref="Room"/>, <see cref="ActorNumber"/> and
+        /// <see cref="CurrentRoom"/> give them already in the <see cref="StateChanged"/> handler for
         /// <see cref="ClientState.Joined"/>, which comes first.
         /// </summary>
-        public event Action<string, int, int[]> Joined;
+        public event Action<string, int, int[], bool> Joined;
 
         /// <summary>
         /// A request failed: the operation code, the server's return code (<see cref="ReturnCode"/>, for
@@ -263,7 +338,10 @@ namespace Sealnet
         /// </summary>
         public event Action<byte, short, string> Failed;
 
-        /// <summary>An event raised in the room (by another player, or by the server, such as a join).</summary>
+        /// <summary>An event raised in the room (by another player, or by the server, such as a join:
+        /// <see cref="EventCode"/>), or the lobby's room list (<see cref="EventCode.GameList"/> and
+        /// <see cref="EventCode.GameListUpdate"/>, already in <see cref="RoomList"/>). The events of a room's
+        /// cache come first after a join, in the order they were cached.</summary>
         public event Action<EventData> EventReceived;
 
         /// <summary>A status of the connection underneath, to the master or a game server (a switch between
@@ -271,8 +349,12 @@ namespace Sealnet
         /// and <see cref="LastStatusMessage"/> are set just before.</summary>
         public event Action<StatusCode> StatusChanged;
 
-        /// <summary>A response to an operation the client did not send as one of its own requests, such as one
-        /// sent with <see cref="SendOperation(byte, ParameterDictionary, SendOptions)"/>.</summary>
+        /// <summary>A response to an operation the client did not send as one of its own requests: one sent
+        /// with <see cref="SendOperation(byte, ParameterDictionary, SendOptions)"/>, or one of the room calls
+        /// (<see cref="OperationCode.SetProperties"/>, with <see cref="ReturnCode.PropertiesConflict"/> for a
+        /// compare-and-set that did not match; <see cref="OperationCode.ChangeGroups"/>,
+        /// <see cref="OperationCode.JoinLobby"/>, <see cref="OperationCode.LeaveLobby"/>; and a refused
+        /// raise).</summary>
         public event Action<OperationResponse> ResponseReceived;
 
         /// <summary>Where the client stands now (peer_client_state). Room requests change it at once, the
@@ -349,6 +431,128 @@ namespace Sealnet
             }
         }
 
+        /// <summary>
+        /// The room the client is in, as its native client knows it (Photon's CurrentRoom), or null outside a
+        /// room: the name, the server's properties as typed members, the custom properties, the master client
+        /// and the players with theirs. The client keeps that view from the join's answer and the room's
+        /// events (<see cref="EventCode.Join"/>, <see cref="EventCode.Leave"/>,
+        /// <see cref="EventCode.PropertiesChanged"/>), so it shows a change once the event that brings it has
+        /// been raised by <see cref="Service"/>; already in the <see cref="StateChanged"/> handler for
+        /// <see cref="ClientState.Joined"/>.
+        /// <para>
+        /// Each read builds a new copy the caller owns (several native calls, copied into managed objects, the
+        /// native copies freed at once): read it once where you need it, not once per member. Any thread; read
+        /// on the thread that calls <see cref="Service"/> it is consistent, since the view changes only inside
+        /// Service, while from another thread its parts may straddle a change.
+        /// </para>
+        /// </summary>
+        /// <exception cref="SealnetException">A native call failed other than for being outside a room (a binding
+        /// or library bug).</exception>
+        public Room CurrentRoom
+        {
+            get
+            {
+                IntPtr client = Handle;
+                string name = Room;
+                if (name == null)
+                {
+                    return null;
+                }
+                int master;
+                var result = Check(NativeMethods.peer_client_master_client(client, out master));
+                if (result == PeerResult.WrongState)
+                {
+                    return null;
+                }
+                ThrowUnlessOk(result, "peer_client_master_client");
+                IntPtr table;
+                result = Check(NativeMethods.peer_client_room_properties(client, out table));
+                Hashtable properties = TakeTable(result, table, "peer_client_room_properties");
+                int[] actors = properties != null ? PlayerActors(client) : null;
+                if (actors == null)
+                {
+                    return null;
+                }
+                int own = ActorNumber;
+                var players = new Dictionary<int, Player>(actors.Length);
+                foreach (int actor in actors)
+                {
+                    result = Check(NativeMethods.peer_client_player_properties(client, actor, out table));
+                    if (result == PeerResult.NotFound)
+                    {
+                        continue; // left between the two calls (only when read off the Service thread)
+                    }
+                    Hashtable playerProperties = TakeTable(result, table, "peer_client_player_properties");
+                    if (playerProperties == null)
+                    {
+                        return null;
+                    }
+                    players[actor] = new Player(actor, playerProperties, actor == own, actor == master);
+                }
+                GC.KeepAlive(this);
+                return new Room(name, master, properties, players);
+            }
+        }
+
+        /// <summary>
+        /// The lobby's room list after <see cref="OpJoinLobby"/>: each visible room by name, with its player
+        /// count, its most players, whether it is open, and the custom properties it lists
+        /// (<see cref="RoomOptions.CustomRoomPropertiesForLobby"/>). Empty outside the lobby. It fills when the
+        /// lobby's first <see cref="EventCode.GameList"/> has been raised by <see cref="Service"/> and follows
+        /// each update. Each read builds a new copy the caller owns; any thread, as <see cref="CurrentRoom"/>.
+        /// </summary>
+        /// <exception cref="SealnetException">The native call failed (a binding or library bug).</exception>
+        public Dictionary<string, RoomInfo> RoomList
+        {
+            get
+            {
+                IntPtr table;
+                var result = Check(NativeMethods.peer_client_room_list(Handle, out table));
+                ThrowUnlessOk(result, "peer_client_room_list");
+                Hashtable list;
+                try
+                {
+                    list = ValueReader.TableFromNative(table);
+                }
+                finally
+                {
+                    NativeMethods.peer_table_free(table);
+                }
+                var rooms = new Dictionary<string, RoomInfo>(list.Count);
+                foreach (DictionaryEntry entry in list)
+                {
+                    var name = entry.Key as string;
+                    var listed = entry.Value as Hashtable;
+                    if (name == null || listed == null)
+                    {
+                        throw new InvalidOperationException("peer_client_room_list gave an entry of "
+                            + (entry.Key == null ? "null" : entry.Key.GetType().Name) + " to "
+                            + (entry.Value == null ? "null" : entry.Value.GetType().Name)
+                            + ", not a room name to a table: the binding does not match the native library");
+                    }
+                    rooms[name] = new RoomInfo(name, listed);
+                }
+                GC.KeepAlive(this);
+                return rooms;
+            }
+        }
+
+        /// <summary>True while the client is coming back to its room by itself after losing the connection
+        /// within the room's PlayerTtl (peer_client_is_rejoining): <see cref="Joined"/> with rejoined true ends
+        /// it, or <see cref="Failed"/> with <see cref="ReturnCode.JoinFailedWithRejoinerNotFound"/> when the place
+        /// is gone. Any thread.</summary>
+        public bool IsRejoining
+        {
+            get
+            {
+                byte rejoining;
+                var result = Check(NativeMethods.peer_client_is_rejoining(Handle, out rejoining));
+                ThrowUnlessOk(result, "peer_client_is_rejoining");
+                GC.KeepAlive(this);
+                return rejoining != 0;
+            }
+        }
+
         /// <summary>The 32-byte static public key of the server the client is connected to (the master, or
         /// the game server it switched to), or null before a key exchange.</summary>
         public byte[] ServerPublicKey
@@ -377,7 +581,7 @@ namespace Sealnet
         /// <summary>Readable detail of the latest status, or null. Set just before <see cref="StatusChanged"/> is raised.</summary>
         public string LastStatusMessage { get; private set; }
 
-        /// <summary>The result of the latest Connect, Op* or Disconnect call.</summary>
+        /// <summary>The result of the latest Connect, Op*, SetMasterClient or Disconnect call.</summary>
         public PeerResult LastResult { get; private set; }
 
         /// <summary>The native description of <see cref="LastResult"/> when it is not Ok (naming the state for
@@ -420,6 +624,10 @@ namespace Sealnet
         /// <param name="name">The room's name.</param>
         /// <param name="options">Options of the room if it is created; null for the defaults.</param>
         /// <returns>Ok, or <see cref="PeerResult.WrongState"/> unless connected to a master.</returns>
+        /// <exception cref="ArgumentOutOfRangeException">Negative numbers in <paramref name="options"/>.</exception>
+        /// <exception cref="ArgumentException">A custom room property of an unsupported type or key, or a listed
+        /// name that is null or holds NUL (the message names it).</exception>
+        /// <exception cref="SealnetException">Custom room properties beyond the native limits.</exception>
         public PeerResult OpJoinOrCreateRoom(string name, RoomOptions options = null)
         {
             if (name == null)
@@ -427,8 +635,12 @@ namespace Sealnet
                 throw new ArgumentNullException("name");
             }
             byte[] utf8 = RoomName(name);
-            NativeRoomOptions native = options != null ? options.ToNative() : RoomOptions.NativeDefaults();
-            return Record(NativeMethods.peer_client_join_or_create_room(Handle, utf8, ref native));
+            IntPtr client = Handle;
+            using (var arguments = new NativeArguments())
+            {
+                NativeRoomOptions native = options != null ? options.ToNative(arguments) : RoomOptions.NativeDefaults();
+                return Record(NativeMethods.peer_client_join_or_create_room(client, utf8, ref native));
+            }
         }
 
         /// <summary>
@@ -438,11 +650,19 @@ namespace Sealnet
         /// <param name="name">The room's name, or null to have the master name it (<see cref="Joined"/> gives the name).</param>
         /// <param name="options">Options of the room; null for the defaults.</param>
         /// <returns>Ok, or <see cref="PeerResult.WrongState"/> unless connected to a master.</returns>
+        /// <exception cref="ArgumentOutOfRangeException">Negative numbers in <paramref name="options"/>.</exception>
+        /// <exception cref="ArgumentException">A custom room property of an unsupported type or key, or a listed
+        /// name that is null or holds NUL (the message names it).</exception>
+        /// <exception cref="SealnetException">Custom room properties beyond the native limits.</exception>
         public PeerResult OpCreateRoom(string name, RoomOptions options = null)
         {
             byte[] utf8 = name != null ? RoomName(name) : null;
-            NativeRoomOptions native = options != null ? options.ToNative() : RoomOptions.NativeDefaults();
-            return Record(NativeMethods.peer_client_create_room(Handle, utf8, ref native));
+            IntPtr client = Handle;
+            using (var arguments = new NativeArguments())
+            {
+                NativeRoomOptions native = options != null ? options.ToNative(arguments) : RoomOptions.NativeDefaults();
+                return Record(NativeMethods.peer_client_create_room(client, utf8, ref native));
+            }
         }
 
         /// <summary>JoinRoom: joins the room <paramref name="name"/>; fails (<see cref="Failed"/> with
@@ -493,6 +713,147 @@ namespace Sealnet
             uint raw = ValueWriter.WithNativeValue(EventData.CustomDataKey, data,
                 (ref NativeValue value) => NativeMethods.peer_client_raise_event(client, code, ref value, ref send));
             return Record(raw);
+        }
+
+        /// <summary>
+        /// Raises event <paramref name="code"/> as <see cref="OpRaiseEvent(byte, object, SendOptions)"/> does, to
+        /// the receivers, target actors or interest group <paramref name="raiseEventOptions"/> names, or adding it
+        /// to the room's event cache, or removing cached events (Photon's OpRaiseEvent). A raise the server
+        /// refuses (a full cache, say) is answered as <see cref="ResponseReceived"/> with the raise's operation
+        /// code 253 and the reason.
+        /// </summary>
+        /// <param name="code">The event code, 0 to 199 (with <see cref="EventCaching.RemoveFromRoomCache"/>: the
+        /// code of the cached events to remove, 0 for every code).</param>
+        /// <param name="data">The event's data, or null.</param>
+        /// <param name="raiseEventOptions">Receivers, target actors, interest group and caching; null for the
+        /// defaults (to the others, not cached). Read during the call only.</param>
+        /// <param name="sendOptions">Delivery, encryption and channel.</param>
+        /// <returns>As <see cref="OpRaiseEvent(byte, object, SendOptions)"/>; also
+        /// <see cref="PeerResult.InvalidArgument"/> for a <see cref="ReceiverGroup"/> or <see cref="EventCaching"/>
+        /// value that is none of the named ones.</returns>
+        /// <exception cref="ArgumentException">Data of an unsupported type (the message names the type).</exception>
+        /// <exception cref="SealnetException">Data beyond the native limits; <see cref="SealnetException.NativeMessage"/> names the limit.</exception>
+        public PeerResult OpRaiseEvent(byte code, object data, RaiseEventOptions raiseEventOptions, SendOptions sendOptions)
+        {
+            IntPtr client = Handle;
+            NativeSendOptions send = sendOptions.ToNative();
+            using (var arguments = new NativeArguments())
+            {
+                NativeRaiseEventOptions raise = (raiseEventOptions ?? new RaiseEventOptions()).ToNative(arguments);
+                uint raw = ValueWriter.WithNativeValue(EventData.CustomDataKey, data,
+                    (ref NativeValue value) => NativeMethods.peer_client_raise_event_with(client, code, ref value, ref raise, ref send));
+                return Record(raw);
+            }
+        }
+
+        /// <summary>
+        /// Sets custom properties of the room (Photon's OpSetCustomPropertiesOfRoom): each key of
+        /// <paramref name="propertiesToSet"/> takes its value, and a null value removes the key. With
+        /// <paramref name="expectedProperties"/>, only if those keys have those values now (a null value: the
+        /// key must be absent), compared and set at once by the server, so that of two players changing the
+        /// same property from the same value only one wins. The answer comes as <see cref="ResponseReceived"/>
+        /// with <see cref="OperationCode.SetProperties"/>: <see cref="ReturnCode.Ok"/>, or
+        /// <see cref="ReturnCode.PropertiesConflict"/> when an expected value did not match (nothing changed),
+        /// or <see cref="ReturnCode.InvalidOperation"/> with the reason for a change the server refuses (too
+        /// large, a byte key it does not let players set). A change reaches every player, this one too, as
+        /// <see cref="EventCode.PropertiesChanged"/>, and <see cref="CurrentRoom"/> shows it from then on.
+        /// </summary>
+        /// <param name="propertiesToSet">The changes: any <see cref="IDictionary"/> with string or number keys
+        /// and values of the types a <see cref="ParameterDictionary"/> takes; of the byte keys
+        /// (<see cref="GamePropertyKey"/>) IsOpen, IsVisible, MaxPlayers and MasterClientId may be set. Copied.</param>
+        /// <param name="expectedProperties">The values to compare with, or null (default) to set unconditionally. Copied.</param>
+        /// <returns>Ok when sent; <see cref="PeerResult.WrongState"/> unless in a room.</returns>
+        /// <exception cref="ArgumentNullException"><paramref name="propertiesToSet"/> is null.</exception>
+        /// <exception cref="ArgumentException">A key or value of an unsupported type (the message names it).</exception>
+        /// <exception cref="SealnetException">Values beyond the native limits.</exception>
+        public PeerResult OpSetCustomPropertiesOfRoom(IDictionary propertiesToSet, IDictionary expectedProperties = null)
+        {
+            return SetProperties(0, propertiesToSet, expectedProperties);
+        }
+
+        /// <summary>
+        /// Sets custom properties of the player <paramref name="actorNumber"/> (this client's own, or another
+        /// player's; Photon's OpSetCustomPropertiesOfActor), as <see cref="OpSetCustomPropertiesOfRoom"/> does for
+        /// the room: the same compare-and-set, answer and <see cref="EventCode.PropertiesChanged"/>, and
+        /// <see cref="Player.CustomProperties"/> in <see cref="CurrentRoom"/> follows. The server's player
+        /// properties (<see cref="ActorProperties"/>) are read-only.
+        /// </summary>
+        /// <param name="actorNumber">The player's actor number (1 or more).</param>
+        /// <param name="propertiesToSet">The changes, as for <see cref="OpSetCustomPropertiesOfRoom"/>. Copied.</param>
+        /// <param name="expectedProperties">The values to compare with, or null (default). Copied.</param>
+        /// <returns>Ok when sent; <see cref="PeerResult.WrongState"/> unless in a room. A player who is not in
+        /// the room is answered with <see cref="ReturnCode.InvalidOperation"/>.</returns>
+        /// <exception cref="ArgumentOutOfRangeException"><paramref name="actorNumber"/> is 0 or less.</exception>
+        /// <exception cref="ArgumentNullException"><paramref name="propertiesToSet"/> is null.</exception>
+        /// <exception cref="ArgumentException">A key or value of an unsupported type (the message names it).</exception>
+        /// <exception cref="SealnetException">Values beyond the native limits.</exception>
+        public PeerResult OpSetCustomPropertiesOfActor(int actorNumber, IDictionary propertiesToSet,
+            IDictionary expectedProperties = null)
+        {
+            if (actorNumber <= 0)
+            {
+                // 0 would name the room in the C API: refused rather than silently setting the room's.
+                throw new ArgumentOutOfRangeException("actorNumber", "an actor number is 1 or more");
+            }
+            return SetProperties(actorNumber, propertiesToSet, expectedProperties);
+        }
+
+        /// <summary>
+        /// Hands the master client role to the player <paramref name="actorNumber"/> (Photon's
+        /// Room.SetMasterClient), compared and set against the master this client knows, so that two players
+        /// handing it over at once cannot both win (the loser's answer is
+        /// <see cref="ReturnCode.PropertiesConflict"/>, as for <see cref="OpSetCustomPropertiesOfRoom"/>). Every
+        /// player sees the change as <see cref="EventCode.PropertiesChanged"/>, and
+        /// <see cref="Room.MasterClientId"/> of <see cref="CurrentRoom"/> follows.
+        /// </summary>
+        /// <returns>Ok when sent; <see cref="PeerResult.WrongState"/> unless in a room.</returns>
+        public PeerResult SetMasterClient(int actorNumber)
+        {
+            return Record(NativeMethods.peer_client_set_master_client(Handle, actorNumber));
+        }
+
+        /// <summary>
+        /// Changes this client's interest groups (Photon's OpChangeGroups): leaves the groups of
+        /// <paramref name="groupsToRemove"/>, then joins those of <paramref name="groupsToAdd"/> (group numbers 1
+        /// to 255). A null list leaves that step out; an empty one means every group (leave all, or join all).
+        /// Events raised with <see cref="RaiseEventOptions.InterestGroup"/> reach only the subscribers of their
+        /// group. The answer comes as <see cref="ResponseReceived"/> with <see cref="OperationCode.ChangeGroups"/>;
+        /// the subscriptions last until the client leaves the room. Both lists are copied.
+        /// </summary>
+        /// <returns>Ok when sent; <see cref="PeerResult.WrongState"/> unless in a room.</returns>
+        public PeerResult OpChangeGroups(byte[] groupsToRemove, byte[] groupsToAdd)
+        {
+            IntPtr client = Handle;
+            using (var arguments = new NativeArguments())
+            {
+                IntPtr remove = arguments.ByteList(groupsToRemove);
+                IntPtr add = arguments.ByteList(groupsToAdd);
+                return Record(NativeMethods.peer_client_change_groups(client,
+                    remove, (UIntPtr)(uint)(groupsToRemove != null ? groupsToRemove.Length : 0),
+                    add, (UIntPtr)(uint)(groupsToAdd != null ? groupsToAdd.Length : 0)));
+            }
+        }
+
+        /// <summary>
+        /// Joins the lobby at the master (Photon's OpJoinLobby, of the default lobby): <see cref="RoomList"/>
+        /// fills with the visible rooms and follows the server's updates, at most about once a second (each
+        /// comes as <see cref="EventReceived"/> too: <see cref="EventCode.GameList"/>, then
+        /// <see cref="EventCode.GameListUpdate"/>). The answer comes as <see cref="ResponseReceived"/> with
+        /// <see cref="OperationCode.JoinLobby"/>. A room request leaves the lobby.
+        /// </summary>
+        /// <returns>Ok when sent; <see cref="PeerResult.WrongState"/> unless connected to a master
+        /// (<see cref="ClientState.ConnectedToMasterServer"/>).</returns>
+        public PeerResult OpJoinLobby()
+        {
+            return Record(NativeMethods.peer_client_join_lobby(Handle));
+        }
+
+        /// <summary>Leaves the lobby (Photon's OpLeaveLobby); <see cref="RoomList"/> empties at once. The answer
+        /// comes as <see cref="ResponseReceived"/> with <see cref="OperationCode.LeaveLobby"/>.</summary>
+        /// <returns>Ok when sent; <see cref="PeerResult.WrongState"/> unless connected to a master.</returns>
+        public PeerResult OpLeaveLobby()
+        {
+            return Record(NativeMethods.peer_client_leave_lobby(Handle));
         }
 
         /// <summary>Sends an operation reliably and in the clear (still authenticated once keys exist); see
@@ -714,7 +1075,7 @@ namespace Sealnet
                     var joined = Joined;
                     if (joined != null)
                     {
-                        joined(polled.Room, polled.Actor, polled.Actors);
+                        joined(polled.Room, polled.Actor, polled.Actors, polled.Rejoined);
                     }
                     break;
                 case NativeMethods.ClientEventFailed:
@@ -769,6 +1130,79 @@ namespace Sealnet
             return result;
         }
 
+        private PeerResult SetProperties(int actorNumber, IDictionary propertiesToSet, IDictionary expectedProperties)
+        {
+            if (propertiesToSet == null)
+            {
+                throw new ArgumentNullException("propertiesToSet");
+            }
+            IntPtr client = Handle;
+            using (var arguments = new NativeArguments())
+            {
+                IntPtr changes = arguments.Table(propertiesToSet, "propertiesToSet");
+                IntPtr expected = arguments.Table(expectedProperties, "expectedProperties");
+                uint raw = actorNumber == 0
+                    ? NativeMethods.peer_client_set_room_properties(client, changes, expected)
+                    : NativeMethods.peer_client_set_player_properties(client, actorNumber, changes, expected);
+                return Record(raw);
+            }
+        }
+
+        /// <summary>The actor numbers of the room's players (peer_client_players), or null outside a room.</summary>
+        private int[] PlayerActors(IntPtr client)
+        {
+            var buffer = new int[16];
+            while (true)
+            {
+                UIntPtr count;
+                var result = Check(NativeMethods.peer_client_players(client, buffer, (UIntPtr)(uint)buffer.Length, out count));
+                if (result == PeerResult.WrongState)
+                {
+                    return null;
+                }
+                int length = checked((int)(ulong)count);
+                if (result == PeerResult.Ok)
+                {
+                    var actors = new int[length];
+                    Array.Copy(buffer, actors, length);
+                    return actors;
+                }
+                if (result != PeerResult.BufferTooSmall)
+                {
+                    throw new SealnetException(result, "peer_client_players", NativeMethods.LastError());
+                }
+                // Asked again: players may have joined meanwhile.
+                buffer = new int[length];
+            }
+        }
+
+        /// <summary>Copies the owned table a room reader wrote into a Hashtable and frees it; null when the
+        /// reader found the client outside a room.</summary>
+        private static Hashtable TakeTable(PeerResult result, IntPtr table, string what)
+        {
+            if (result == PeerResult.WrongState)
+            {
+                return null;
+            }
+            ThrowUnlessOk(result, what);
+            try
+            {
+                return ValueReader.TableFromNative(table);
+            }
+            finally
+            {
+                NativeMethods.peer_table_free(table);
+            }
+        }
+
+        private static void ThrowUnlessOk(PeerResult result, string what)
+        {
+            if (result != PeerResult.Ok)
+            {
+                throw new SealnetException(result, what, NativeMethods.LastError());
+            }
+        }
+
         private PeerResult Record(uint raw)
         {
             var result = Check(raw);
@@ -790,6 +1224,7 @@ namespace Sealnet
             public string Room;
             public int Actor;
             public int[] Actors;
+            public bool Rejoined;
             public byte OpCode;
             public short ReturnCode;
             public EventData Event;
@@ -811,6 +1246,7 @@ namespace Sealnet
                     case NativeMethods.ClientEventJoined:
                         polled.Room = NativeMethods.Utf8FromNulTerminated(native.room) ?? string.Empty;
                         polled.Actor = native.actor;
+                        polled.Rejoined = native.rejoined != 0;
                         polled.Actors = new int[checked((int)(ulong)native.actor_count)];
                         if (polled.Actors.Length > 0)
                         {

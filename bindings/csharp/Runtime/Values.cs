@@ -58,6 +58,10 @@ namespace Sealnet
 
         private readonly List<Part> parts = new List<Part>();
 
+        /// <summary>What the value tree is (for example "CustomRoomProperties"), named first; null for a
+        /// parameter dictionary.</summary>
+        internal string Root;
+
         internal void PushParameter(byte key)
         {
             parts.Add(new Part { Kind = parts.Count == 0 ? Parameter : MapKey, Index = key });
@@ -82,9 +86,9 @@ namespace Sealnet
         {
             if (parts.Count == 0)
             {
-                return "parameters";
+                return Root ?? "parameters";
             }
-            var text = new StringBuilder();
+            var text = new StringBuilder(Root ?? string.Empty);
             foreach (var part in parts)
             {
                 if (text.Length > 0)
@@ -306,6 +310,19 @@ namespace Sealnet
         internal static IntPtr ToNative(ParameterDictionary dictionary)
         {
             return new ValueWriter().BuildParams(dictionary, 0);
+        }
+
+        /// <summary>
+        /// Builds a native peer_table_t holding <paramref name="table"/> (its keys int, long, string, byte or
+        /// short). The caller owns the result and frees it with peer_table_free. Throws as
+        /// <see cref="ToNative"/>, the message starting with <paramref name="what"/>.
+        /// </summary>
+        internal static IntPtr TableToNative(IDictionary table, string what)
+        {
+            var writer = new ValueWriter();
+            writer.path.Root = what;
+            // The table's pointer is taken over from the built value: not released here.
+            return writer.BuildTable(table, 0).Table;
         }
 
         /// <summary>A native call that takes one built value (which it copies).</summary>
@@ -649,6 +666,13 @@ namespace Sealnet
 
         private ValueReader()
         {
+        }
+
+        /// <summary>Copies a native peer_table_t (owned or borrowed; not freed) into a new Hashtable, nested
+        /// tables included.</summary>
+        internal static Hashtable TableFromNative(IntPtr table)
+        {
+            return new ValueReader().ReadTable(table);
         }
 
         /// <summary>Copies a native peer_params_t (owned or borrowed; not freed) into a new dictionary.

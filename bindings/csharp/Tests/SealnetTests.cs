@@ -124,6 +124,7 @@ internal sealed class ClientRecorder
     public string JoinedRoom;
     public int JoinedActor;
     public int[] JoinedActors;
+    public bool JoinedRejoined;
     // Room and ActorNumber as read inside the latest StateChanged(Joined) handler, before Joined is raised.
     public string RoomInJoinedState;
     public int ActorInJoinedState;
@@ -145,13 +146,28 @@ internal sealed class ClientRecorder
         client.StatusChanged += status => Statuses.Add(status);
         client.Failed += (op, code, message) => Failures.Add(new Failure { Op = op, ReturnCode = code, Message = message });
         client.EventReceived += e => Events.Add(e);
-        client.Joined += (room, actor, actors) =>
+        client.Joined += (room, actor, actors, rejoined) =>
         {
             Joins++;
             JoinedRoom = room;
             JoinedActor = actor;
             JoinedActors = actors;
+            JoinedRejoined = rejoined;
         };
+    }
+
+    /// <summary>The events of <paramref name="code"/> received so far, as "data" strings in order.</summary>
+    public List<string> DataOf(byte code)
+    {
+        var data = new List<string>();
+        foreach (var e in Events)
+        {
+            if (e.Code == code)
+            {
+                data.Add(e.CustomData == null ? "null" : e.CustomData.ToString());
+            }
+        }
+        return data;
     }
 
     /// <summary>The state the events reported last (PeerCreated before any).</summary>
@@ -168,6 +184,165 @@ internal sealed class ClientRecorder
             names.Add(state + "(" + (int)state + ")");
         }
         return "[" + string.Join(", ", names.ToArray()) + "]";
+    }
+}
+
+/// <summary>
+/// A TCP proxy to the server whose connections the test can cut, as a network failure would: Pause
+/// closes every forwarded connection and holds new ones unforwarded (their bytes wait in the socket)
+/// until Resume forwards them. Threads copy the bytes; nothing here sleeps.
+/// </summary>
+internal sealed class CuttableProxy : IDisposable
+{
+    private readonly System.Net.Sockets.TcpListener listener;
+    private readonly string target;
+    private readonly object sync = new object();
+    private readonly List<System.Net.Sockets.TcpClient> open = new List<System.Net.Sockets.TcpClient>();
+    private readonly List<System.Net.Sockets.TcpClient> held = new List<System.Net.Sockets.TcpClient>();
+    private bool paused;
+    private bool disposed;
+    public int Accepted;
+
+    public CuttableProxy(string target)
+    {
+        this.target = target;
+        listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        new Thread(AcceptLoop) { IsBackground = true, Name = "proxy accept" }.Start();
+    }
+
+    public string Address
+    {
+        get { return "127.0.0.1:" + ((System.Net.IPEndPoint)listener.LocalEndpoint).Port; }
+    }
+
+    public void Pause()
+    {
+        lock (sync)
+        {
+            paused = true;
+            foreach (var client in open)
+            {
+                client.Close();
+            }
+            open.Clear();
+        }
+    }
+
+    public void Resume()
+    {
+        List<System.Net.Sockets.TcpClient> waiting;
+        lock (sync)
+        {
+            paused = false;
+            waiting = new List<System.Net.Sockets.TcpClient>(held);
+            held.Clear();
+        }
+        foreach (var client in waiting)
+        {
+            Forward(client);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (sync)
+        {
+            disposed = true;
+            listener.Stop();
+            foreach (var client in open)
+            {
+                client.Close();
+            }
+            foreach (var client in held)
+            {
+                client.Close();
+            }
+            open.Clear();
+            held.Clear();
+        }
+    }
+
+    private void AcceptLoop()
+    {
+        while (true)
+        {
+            System.Net.Sockets.TcpClient client;
+            try
+            {
+                client = listener.AcceptTcpClient();
+            }
+            catch (Exception)
+            {
+                return; // stopped
+            }
+            bool hold;
+            lock (sync)
+            {
+                Accepted++;
+                hold = paused;
+                if (hold)
+                {
+                    held.Add(client);
+                }
+            }
+            if (!hold)
+            {
+                Forward(client);
+            }
+        }
+    }
+
+    private void Forward(System.Net.Sockets.TcpClient client)
+    {
+        var server = new System.Net.Sockets.TcpClient();
+        try
+        {
+            int colon = target.LastIndexOf(':');
+            server.Connect(target.Substring(0, colon), int.Parse(target.Substring(colon + 1)));
+        }
+        catch (Exception)
+        {
+            client.Close();
+            return;
+        }
+        lock (sync)
+        {
+            if (disposed)
+            {
+                client.Close();
+                server.Close();
+                return;
+            }
+            open.Add(client);
+            open.Add(server);
+        }
+        Pump(client, server);
+        Pump(server, client);
+    }
+
+    private static void Pump(System.Net.Sockets.TcpClient from, System.Net.Sockets.TcpClient to)
+    {
+        new Thread(() =>
+        {
+            var buffer = new byte[16384];
+            try
+            {
+                var input = from.GetStream();
+                var output = to.GetStream();
+                int read;
+                while ((read = input.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    output.Write(buffer, 0, read);
+                }
+            }
+            catch (Exception)
+            {
+                // Cut, or the other side closed.
+            }
+            from.Close();
+            to.Close();
+        }) { IsBackground = true, Name = "proxy pump" }.Start();
     }
 }
 
@@ -225,6 +400,8 @@ internal static class SealnetTests
         Run("native version matches the binding", NativeVersion);
         Run("struct layouts match the C header", StructLayouts);
         Run("ReturnCode constants match the C header's PEER_RETURN_CODE_*", ReturnCodesMatchHeader);
+        Run("room constants (ReceiverGroup, EventCaching, EventCode, GamePropertyKey, ActorProperties) match the C header", RoomConstantsMatchHeader);
+        Run("RoomOptions and RaiseEventOptions: native defaults, conversion, refusals", RoomAndRaiseOptions);
         Run("config defaults come from the native library", ConfigDefaults);
         Run("ParameterDictionary round trip of every supported type through peer_params_*", ParameterRoundTrip);
         Run("unsupported parameter types are refused, naming the key and the type", UnsupportedTypes);
@@ -243,6 +420,13 @@ internal static class SealnetTests
         Run("realtime client: CreateRoom without a name is named by the master", ClientCreateUnnamed);
         Run("realtime client: a wrong master key pin fails the login", ClientPinMismatch);
         Run("realtime client: Disconnect, Dispose inside a handler, calls after Dispose", ClientDisconnectAndDispose);
+        Run("room session: created with custom properties, lobby-listed keys and a PlayerTtl; CurrentRoom, Players, NickName; the lobby lists it", RoomSessionCreate);
+        Run("room session: compare-and-set succeeds, then conflicts (PropertiesConflict); the other player's view follows; null removes", RoomSessionCompareAndSet);
+        Run("room session: player properties seen by the other player; the master client handed over, seen by both", RoomSessionPlayersAndMaster);
+        Run("room session: a late joiner gets the cached events in order before live ones", RoomSessionCachedEvents);
+        Run("room session: TargetActors, MasterClient and interest-group events reach only their receivers", RoomSessionTargetedAndGroups);
+        Run("room session: a player cut off mid-game rejoins by itself with its actor number (IsRejoining, Joined rejoined, IsInactive)", RoomSessionRejoin);
+        Run("room session: leaving clears CurrentRoom; calls after Dispose throw", RoomSessionLeave);
         Run("connect: Connect then EncryptionEstablished, pinned server key", ConnectInOrder);
         Run("two peers join the same room", JoinRoom);
         Run("encrypted event round trip (WasEncrypted == true)", EncryptedEvent);
@@ -977,6 +1161,415 @@ internal static class SealnetTests
     }
 
     // ----------------------------------------------------------------------------------------------
+    // A room session with the room features (properties, players, master client, raise options, the
+    // event cache, the lobby): ann creates the room, ben joins, cy watches the lobby and joins late.
+    // Under scripts/with-server.sh --backend ann logs in as the backend's guest, so the others see her
+    // nickname; ben and cy are anonymous (no nickname).
+
+    private static readonly string SessionRoom = "csharp-session-" + Guid.NewGuid().ToString("N");
+    private static ClientRecorder ann;
+    private static ClientRecorder ben;
+    private static ClientRecorder cy;
+    private static ClientRecorder dan;
+    private static CuttableProxy proxy;
+    private static string annNickName;
+
+    private static ClientRecorder[] Session()
+    {
+        var clients = new List<ClientRecorder>();
+        foreach (var recorder in new[] { ann, ben, cy, dan })
+        {
+            if (recorder != null)
+            {
+                clients.Add(recorder);
+            }
+        }
+        return clients.ToArray();
+    }
+
+    /// <summary>Waits for the first response to <paramref name="opCode"/> after the first
+    /// <paramref name="before"/> responses of <paramref name="recorder"/>, servicing the whole session.</summary>
+    private static OperationResponse WaitForResponse(ClientRecorder recorder, byte opCode, int before)
+    {
+        OperationResponse found = null;
+        WaitForClients(recorder.Name + "'s response to operation " + opCode, () =>
+        {
+            for (int i = before; i < recorder.Responses.Count && found == null; i++)
+            {
+                if (recorder.Responses[i].OperationCode == opCode)
+                {
+                    found = recorder.Responses[i];
+                }
+            }
+            return found != null;
+        }, Session());
+        return found;
+    }
+
+    private static int CountOf(ClientRecorder recorder, byte code)
+    {
+        return recorder.DataOf(code).Count;
+    }
+
+    private static void RoomSessionCreate()
+    {
+        cy = NewClient("cy", ClientConfig());
+        Equal(PeerResult.WrongState, cy.Client.OpJoinLobby(), "JoinLobby before the login");
+        Check(cy.Client.CurrentRoom == null, "no CurrentRoom before the login");
+        Equal(0, cy.Client.RoomList.Count, "an empty RoomList outside the lobby");
+        Check(!cy.Client.IsRejoining, "not rejoining");
+        ann = NewClient("ann", ClientConfig());
+        ben = NewClient("ben", ClientConfig());
+        string token = Environment.GetEnvironmentVariable("SEALNET_TEST_CONNECTION_TOKEN");
+        if (token != null)
+        {
+            annNickName = Environment.GetEnvironmentVariable("SEALNET_TEST_NICKNAME");
+            Check(!string.IsNullOrEmpty(annNickName), "SEALNET_TEST_NICKNAME is set with the token");
+            Equal(PeerResult.Ok, ann.Client.Connect(new AuthenticationValues(CustomAuthenticationType.Custom)
+            {
+                ConnectionToken = SealnetPeerConfig.ParseHex(token),
+            }), "ann logs in as the backend's guest");
+        }
+        else
+        {
+            Console.WriteLine("     (no backend guest: ann logs in anonymously, so her NickName is empty too)");
+            annNickName = string.Empty;
+            Equal(PeerResult.Ok, ann.Client.Connect(), "ann logs in anonymously");
+        }
+        Equal(PeerResult.Ok, ben.Client.Connect(), "ben logs in");
+        Equal(PeerResult.Ok, cy.Client.Connect(), "cy logs in");
+        WaitForClients("all three at the master", () => ann.LastState == ClientState.ConnectedToMasterServer
+            && ben.LastState == ClientState.ConnectedToMasterServer && cy.LastState == ClientState.ConnectedToMasterServer,
+            Session());
+
+        int before = cy.Responses.Count;
+        Equal(PeerResult.Ok, cy.Client.OpJoinLobby(), "cy joins the lobby");
+        Equal(ReturnCode.Ok, WaitForResponse(cy, OperationCode.JoinLobby, before).ReturnCode, "JoinLobby answered");
+        Equal(PeerResult.WrongState, ann.Client.OpSetCustomPropertiesOfRoom(new Hashtable { { "x", 1 } }),
+            "SetProperties outside a room");
+        Check(ann.Client.LastResultMessage != null && ann.Client.LastResultMessage.Contains("ConnectedToMasterServer"),
+            "the message names the state: " + ann.Client.LastResultMessage);
+        Equal(PeerResult.WrongState, ann.Client.OpSetCustomPropertiesOfActor(1, new Hashtable { { "x", 1 } }),
+            "player properties outside a room");
+        Equal(PeerResult.WrongState, ann.Client.SetMasterClient(1), "SetMasterClient outside a room");
+        Equal(PeerResult.WrongState, ann.Client.OpChangeGroups(null, new byte[] { 1 }), "ChangeGroups outside a room");
+        Equal(PeerResult.WrongState, ann.Client.OpRaiseEvent(1, null, new RaiseEventOptions(), SendOptions.SendReliable),
+            "RaiseEvent with options outside a room");
+
+        var options = new RoomOptions
+        {
+            MaxPlayers = 4,
+            PlayerTtl = 30000,
+            EmptyRoomTtl = 2000,
+            CustomRoomProperties = new Hashtable { { "map", "dust" }, { "round", 0 } },
+            CustomRoomPropertiesForLobby = new[] { "map" },
+        };
+        Equal(PeerResult.Ok, ann.Client.OpCreateRoom(SessionRoom, options), "ann creates the room");
+        WaitForClients("ann's Joined", () => ann.Joins == 1, Session());
+        Check(!ann.JoinedRejoined, "a join, not a rejoin");
+        Check(!ann.Client.IsRejoining, "ann is not rejoining");
+        int annActor = ann.JoinedActor;
+        var room = ann.Client.CurrentRoom;
+        Check(room != null, "ann has a CurrentRoom");
+        Equal(SessionRoom, room.Name, "Name");
+        Equal(annActor, room.MasterClientId, "the creator is the master client");
+        Equal(4, room.MaxPlayers, "MaxPlayers");
+        Equal(30000, room.PlayerTtl, "PlayerTtl");
+        Equal(2000, room.EmptyRoomTtl, "EmptyRoomTtl");
+        Check(room.IsOpen && room.IsVisible, "open and visible");
+        Equal<object>("dust", room.CustomProperties["map"], "custom property map");
+        Equal<object>(0, room.CustomProperties["round"], "custom property round");
+        Equal(2, room.CustomProperties.Count, "only the custom properties, not the server's byte keys");
+        Equal(1, room.PlayerCount, "ann alone");
+        var self = room.Players[annActor];
+        Check(self.IsLocal && self.IsMasterClient && !self.IsInactive, "ann is local, master, active: " + self);
+        Equal(annNickName, self.NickName, "ann's NickName");
+        Check(ReferenceEquals(self, room.MasterClient), "MasterClient is ann's player");
+        room.CustomProperties["map"] = "changed here";
+        Equal<object>("dust", ann.Client.CurrentRoom.CustomProperties["map"], "CurrentRoom is a copy the caller owns");
+
+        Equal(PeerResult.Ok, ben.Client.OpJoinRoom(SessionRoom), "ben joins");
+        WaitForClients("ben's Joined", () => ben.Joins == 1, Session());
+        Check(!ben.JoinedRejoined, "a join, not a rejoin");
+        int benActor = ben.JoinedActor;
+        var seen = ben.Client.CurrentRoom;
+        Equal(2, seen.PlayerCount, "two players as ben sees it");
+        Equal<object>("dust", seen.CustomProperties["map"], "ben sees the first properties");
+        Equal(annActor, seen.MasterClientId, "ben sees ann as master");
+        Equal(30000, seen.PlayerTtl, "ben sees the PlayerTtl");
+        var annSeen = seen.GetPlayer(annActor);
+        Check(annSeen != null && !annSeen.IsLocal && annSeen.IsMasterClient, "ann as ben sees her: " + annSeen);
+        Equal(annNickName, annSeen.NickName, "ann's NickName as ben sees it");
+        var benSelf = seen.GetPlayer(benActor);
+        Check(benSelf != null && benSelf.IsLocal && !benSelf.IsMasterClient, "ben himself: " + benSelf);
+        Equal(string.Empty, benSelf.NickName, "an anonymous player has no nickname");
+        WaitForClients("ann sees ben join", () =>
+        {
+            var current = ann.Client.CurrentRoom;
+            return current.PlayerCount == 2 && current.GetPlayer(benActor) != null;
+        }, Session());
+        Check(ann.Events.Exists(e => e.Code == EventCode.Join && e.Sender == benActor), "through ben's Join event");
+
+        // The lobby lists the room with its listed property only; updates come at most once a second.
+        RoomInfo listed = null;
+        WaitForClients("the lobby lists the room with two players", () =>
+            cy.Client.RoomList.TryGetValue(SessionRoom, out listed) && listed.PlayerCount == 2, Session());
+        Equal(SessionRoom, listed.Name, "RoomInfo.Name");
+        Equal(4, listed.MaxPlayers, "RoomInfo.MaxPlayers");
+        Check(listed.IsOpen, "RoomInfo.IsOpen");
+        Equal<object>("dust", listed.CustomProperties["map"], "the listed property");
+        Check(!listed.CustomProperties.ContainsKey("round"), "an unlisted property stays out of the lobby");
+        Equal(1, listed.CustomProperties.Count, "the listed properties only");
+        Check(cy.Events.Exists(e => e.Code == EventCode.GameList), "the GameList came through EventReceived too");
+        Check(cy.Client.CurrentRoom == null, "cy is in no room");
+    }
+
+    private static void RoomSessionCompareAndSet()
+    {
+        Check(ben != null && ben.Joins == 1, "needs ann and ben in the room");
+        int before = ann.Responses.Count;
+        Equal(PeerResult.Ok, ann.Client.OpSetCustomPropertiesOfRoom(new Hashtable { { "round", 1 } },
+            new Hashtable { { "round", 0 } }), "ann sets round 1 if it is 0");
+        var answer = WaitForResponse(ann, OperationCode.SetProperties, before);
+        Equal(ReturnCode.Ok, answer.ReturnCode, "ann's compare-and-set (" + answer.DebugMessage + ")");
+        WaitForClients("ben sees round 1", () => Equals(1, ben.Client.CurrentRoom.CustomProperties["round"]), Session());
+        Check(ben.Events.Exists(e => e.Code == EventCode.PropertiesChanged && e.Sender == ann.JoinedActor),
+            "through ann's PropertiesChanged");
+
+        before = ben.Responses.Count;
+        Equal(PeerResult.Ok, ben.Client.OpSetCustomPropertiesOfRoom(new Hashtable { { "round", 2 } },
+            new Hashtable { { "round", 0 } }), "ben sets round 2 if it is 0");
+        answer = WaitForResponse(ben, OperationCode.SetProperties, before);
+        Equal(ReturnCode.PropertiesConflict, answer.ReturnCode, "ben's compare-and-set conflicts (" + answer.DebugMessage + ")");
+        Equal<object>(1, ben.Client.CurrentRoom.CustomProperties["round"], "nothing changed for ben");
+
+        // A null expected value: the key must be absent. Ann's change comes after ben's refused one in the
+        // room's order, so when she has it, a change of ben's would have reached her before.
+        before = ann.Responses.Count;
+        Equal(PeerResult.Ok, ann.Client.OpSetCustomPropertiesOfRoom(new Hashtable { { "note", "hi" } },
+            new Hashtable { { "note", null } }), "ann sets note if there is none");
+        Equal(ReturnCode.Ok, WaitForResponse(ann, OperationCode.SetProperties, before).ReturnCode, "note set");
+        WaitForClients("both see the note", () => Equals("hi", ann.Client.CurrentRoom.CustomProperties["note"])
+            && Equals("hi", ben.Client.CurrentRoom.CustomProperties["note"]), Session());
+        Equal<object>(1, ann.Client.CurrentRoom.CustomProperties["round"], "ben's refused change never reached ann");
+        // A null value removes the key.
+        Equal(PeerResult.Ok, ann.Client.OpSetCustomPropertiesOfRoom(new Hashtable { { "note", null } }), "ann removes note");
+        WaitForClients("ben sees the note removed", () => !ben.Client.CurrentRoom.CustomProperties.ContainsKey("note"), Session());
+        Equal<object>("dust", ben.Client.CurrentRoom.CustomProperties["map"], "the other properties stay");
+
+        Throws<ArgumentNullException>("null changes", () => ann.Client.OpSetCustomPropertiesOfRoom(null));
+        try
+        {
+            ann.Client.OpSetCustomPropertiesOfRoom(new Hashtable { { "bad", new object() } });
+            throw new TestFailure("a value of an unsupported type was sent");
+        }
+        catch (ArgumentException e)
+        {
+            Check(e.Message.Contains("propertiesToSet") && e.Message.Contains("\"bad\""),
+                "the message names the argument and the key: " + e.Message);
+        }
+        Throws<ArgumentException>("a key of an unsupported type",
+            () => ann.Client.OpSetCustomPropertiesOfRoom(new Hashtable { { 1.5, 1 } }));
+        Throws<ArgumentOutOfRangeException>("actor 0 (the room's in the C API)",
+            () => ann.Client.OpSetCustomPropertiesOfActor(0, new Hashtable { { "x", 1 } }));
+    }
+
+    private static void RoomSessionPlayersAndMaster()
+    {
+        Check(ben != null && ben.Joins == 1, "needs ann and ben in the room");
+        int annActor = ann.JoinedActor;
+        int benActor = ben.JoinedActor;
+        Equal(PeerResult.Ok, ben.Client.OpSetCustomPropertiesOfActor(benActor, new Hashtable { { "team", "blue" } }),
+            "ben sets his team");
+        Equal(PeerResult.Ok, ann.Client.OpSetCustomPropertiesOfActor(benActor, new Hashtable { { "score", 5 } }),
+            "ann sets ben's score");
+        WaitForClients("ann sees ben's team and score", () =>
+        {
+            var player = ann.Client.CurrentRoom.GetPlayer(benActor);
+            return Equals("blue", player.CustomProperties["team"]) && Equals(5, player.CustomProperties["score"]);
+        }, Session());
+        WaitForClients("ben sees his own team and score", () =>
+        {
+            var player = ben.Client.CurrentRoom.GetPlayer(benActor);
+            return Equals("blue", player.CustomProperties["team"]) && Equals(5, player.CustomProperties["score"]);
+        }, Session());
+        Equal(2, ben.Client.CurrentRoom.GetPlayer(benActor).CustomProperties.Count, "the custom player properties only");
+        Equal(0, ben.Client.CurrentRoom.GetPlayer(annActor).CustomProperties.Count, "ann has none");
+        Equal(annNickName, ann.Client.CurrentRoom.GetPlayer(annActor).NickName, "ann's NickName is kept");
+
+        Equal(PeerResult.Ok, ann.Client.SetMasterClient(benActor), "ann hands the master client to ben");
+        WaitForClients("both see ben as master", () => ann.Client.CurrentRoom.MasterClientId == benActor
+            && ben.Client.CurrentRoom.MasterClientId == benActor, Session());
+        var room = ben.Client.CurrentRoom;
+        Check(room.GetPlayer(benActor).IsMasterClient && !room.GetPlayer(annActor).IsMasterClient,
+            "IsMasterClient follows: " + room.GetPlayer(benActor) + "; " + room.GetPlayer(annActor));
+        Equal(benActor, ann.Client.CurrentRoom.MasterClient.ActorNumber, "ann's MasterClient");
+    }
+
+    private static void RoomSessionCachedEvents()
+    {
+        Check(ben != null && ben.Joins == 1, "needs ann and ben in the room");
+        int annActor = ann.JoinedActor;
+        var cached = new RaiseEventOptions { CachingOption = EventCaching.AddToRoomCache, Receivers = ReceiverGroup.All };
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(20, "first", cached, SendOptions.SendReliable), "ann caches first");
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(20, "second", cached, SendOptions.SendReliableEncrypted), "ann caches second");
+        // To everyone, ann too: when she has them, the room's cache holds them.
+        WaitForClients("ann and ben get both cached events", () => CountOf(ann, 20) == 2 && CountOf(ben, 20) == 2, Session());
+
+        int before = cy.Responses.Count;
+        Equal(PeerResult.Ok, cy.Client.OpLeaveLobby(), "cy leaves the lobby");
+        Equal(0, cy.Client.RoomList.Count, "the room list empties at once");
+        Equal(ReturnCode.Ok, WaitForResponse(cy, OperationCode.LeaveLobby, before).ReturnCode, "LeaveLobby answered");
+        Equal(PeerResult.Ok, cy.Client.OpJoinRoom(SessionRoom), "cy joins late");
+        WaitForClients("cy's Joined", () => cy.Joins == 1, Session());
+        int cyActor = cy.JoinedActor;
+        WaitForClients("ann sees cy join", () => ann.Events.Exists(e => e.Code == EventCode.Join && e.Sender == cyActor),
+            Session());
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(21, "live", null, SendOptions.SendReliable), "ann raises a live event");
+        WaitForClients("cy gets the live event", () => CountOf(cy, 21) == 1, Session());
+        var order = new List<string>();
+        foreach (var e in cy.Events)
+        {
+            if (e.Code == 20 || e.Code == 21)
+            {
+                order.Add(e.Code + ":" + e.CustomData);
+                Equal(annActor, e.Sender, "the sender of event " + e.Code);
+            }
+        }
+        Equal("20:first, 20:second, 21:live", string.Join(", ", order.ToArray()), "cy's events in order");
+
+        var room = cy.Client.CurrentRoom;
+        Equal(3, room.PlayerCount, "three players as cy sees it");
+        Equal(ben.JoinedActor, room.MasterClientId, "cy sees ben as master");
+        Equal<object>(1, room.CustomProperties["round"], "cy sees the room's properties as they are now");
+        Equal<object>("blue", room.GetPlayer(ben.JoinedActor).CustomProperties["team"], "and ben's");
+        Equal(annNickName, room.GetPlayer(annActor).NickName, "and ann's NickName");
+    }
+
+    private static void RoomSessionTargetedAndGroups()
+    {
+        Check(cy != null && cy.Joins == 1, "needs ann, ben and cy in the room");
+        int benActor = ben.JoinedActor;
+        var toAll = new RaiseEventOptions { Receivers = ReceiverGroup.All };
+        // Each targeted event is followed by one to everyone: a player who has the second would have had the
+        // first before it (each sender's events arrive in order), so its absence then is final.
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(10, "to ben", new RaiseEventOptions { TargetActors = new[] { benActor } },
+            SendOptions.SendReliable), "ann raises to ben only");
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(11, "mark 1", toAll, SendOptions.SendReliable), "then to all");
+        WaitForClients("everyone gets mark 1", () => CountOf(ann, 11) == 1 && CountOf(ben, 11) == 1 && CountOf(cy, 11) == 1,
+            Session());
+        Equal("to ben", string.Join(",", ben.DataOf(10).ToArray()), "ben got the targeted event");
+        Equal(0, CountOf(cy, 10), "cy did not");
+        Equal(0, CountOf(ann, 10), "nor the sender");
+
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(14, "to the master", new RaiseEventOptions { Receivers = ReceiverGroup.MasterClient },
+            SendOptions.SendReliable), "ann raises to the master client (ben)");
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(11, "mark 2", toAll, SendOptions.SendReliable), "then to all");
+        WaitForClients("everyone gets mark 2", () => CountOf(ann, 11) == 2 && CountOf(ben, 11) == 2 && CountOf(cy, 11) == 2,
+            Session());
+        Equal(1, CountOf(ben, 14), "the master client got it");
+        Equal(0, CountOf(cy, 14) + CountOf(ann, 14), "nobody else");
+
+        int before = ben.Responses.Count;
+        Equal(PeerResult.Ok, ben.Client.OpChangeGroups(null, new byte[] { 1 }), "ben subscribes to group 1");
+        Equal(ReturnCode.Ok, WaitForResponse(ben, OperationCode.ChangeGroups, before).ReturnCode, "ChangeGroups answered");
+        var group1 = new RaiseEventOptions { InterestGroup = 1 };
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(12, "group 1", group1, SendOptions.SendReliable), "ann raises to group 1");
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(11, "mark 3", toAll, SendOptions.SendReliable), "then to all");
+        WaitForClients("ben and cy get mark 3", () => CountOf(ben, 11) == 3 && CountOf(cy, 11) == 3, Session());
+        Equal("group 1", string.Join(",", ben.DataOf(12).ToArray()), "the subscriber got the group event");
+        Equal(0, CountOf(cy, 12), "cy, not subscribed, did not");
+
+        before = ben.Responses.Count;
+        Equal(PeerResult.Ok, ben.Client.OpChangeGroups(new byte[0], null), "ben leaves every group (an empty list)");
+        Equal(ReturnCode.Ok, WaitForResponse(ben, OperationCode.ChangeGroups, before).ReturnCode, "ChangeGroups answered");
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(12, "group 1 again", group1, SendOptions.SendReliable), "ann raises to group 1");
+        Equal(PeerResult.Ok, ann.Client.OpRaiseEvent(11, "mark 4", toAll, SendOptions.SendReliable), "then to all");
+        WaitForClients("ben and cy get mark 4", () => CountOf(ben, 11) == 4 && CountOf(cy, 11) == 4, Session());
+        Equal(1, CountOf(ben, 12), "ben no longer gets group 1");
+
+        Equal(PeerResult.InvalidArgument, ann.Client.OpRaiseEvent(10, null, new RaiseEventOptions { Receivers = (ReceiverGroup)9 },
+            SendOptions.SendReliable), "an unknown receiver group is refused");
+        Check(ann.Client.LastResultMessage != null && ann.Client.LastResultMessage.Contains("receivers"),
+            "the message names the field: " + ann.Client.LastResultMessage);
+        Equal(PeerResult.InvalidArgument, ann.Client.OpRaiseEvent(10, null, new RaiseEventOptions { CachingOption = (EventCaching)3 },
+            SendOptions.SendReliable), "an unknown caching option is refused");
+    }
+
+    private static void RoomSessionRejoin()
+    {
+        Check(ann != null && ann.Joins == 1, "needs ann in the room");
+        proxy = new CuttableProxy(serverAddress);
+        dan = NewClient("dan", new RealtimeClientConfig(AppId, proxy.Address).PinMasterKeyHex(serverKeyHex));
+        bool rejoiningSeen = false;
+        dan.Client.StateChanged += state => rejoiningSeen |= dan.Client.IsRejoining;
+        Equal(PeerResult.Ok, dan.Client.Connect(), "dan logs in through the proxy");
+        WaitForClients("dan at the master", () => dan.LastState == ClientState.ConnectedToMasterServer, Session());
+        Equal(PeerResult.Ok, dan.Client.OpJoinRoom(SessionRoom), "dan joins");
+        WaitForClients("dan's Joined", () => dan.Joins == 1, Session());
+        Check(!dan.JoinedRejoined && !rejoiningSeen, "a first join is no rejoin");
+        int danActor = dan.JoinedActor;
+        WaitForClients("ann sees dan", () =>
+        {
+            var player = ann.Client.CurrentRoom.GetPlayer(danActor);
+            return player != null && !player.IsInactive;
+        }, Session());
+
+        // The network fails: the room keeps dan's place for its PlayerTtl, and dan comes back by itself.
+        proxy.Pause();
+        int accepted = proxy.Accepted;
+        WaitForClients("ann sees dan inactive while dan is rejoining", () =>
+        {
+            rejoiningSeen |= dan.Client.IsRejoining;
+            var player = ann.Client.CurrentRoom.GetPlayer(danActor);
+            return rejoiningSeen && player != null && player.IsInactive;
+        }, Session());
+        Equal(4, ann.Client.CurrentRoom.PlayerCount, "an inactive player still counts");
+        Check(ann.Events.Exists(e => e.Code == EventCode.Leave && e.Sender == danActor && Equals(true, e[233])),
+            "through a Leave event marked inactive");
+        proxy.Resume();
+        WaitForClients("dan rejoins", () => dan.Joins == 2, Session());
+        Check(dan.JoinedRejoined, "Joined says rejoined");
+        Equal(danActor, dan.JoinedActor, "with the same actor number");
+        Check(proxy.Accepted > accepted, "over a new connection");
+        Check(!dan.Client.IsRejoining, "no longer rejoining");
+        Equal(ClientState.Joined, dan.Client.State, "dan State");
+        Equal<object>(1, dan.Client.CurrentRoom.CustomProperties["round"], "dan's view is the room's");
+        WaitForClients("ann sees dan active again", () => !ann.Client.CurrentRoom.GetPlayer(danActor).IsInactive, Session());
+
+        // Leaving on purpose leaves for good, PlayerTtl or not.
+        Equal(PeerResult.Ok, dan.Client.OpLeaveRoom(), "dan leaves");
+        WaitForClients("ann sees dan gone", () => ann.Client.CurrentRoom.GetPlayer(danActor) == null, Session());
+    }
+
+    private static void RoomSessionLeave()
+    {
+        Check(cy != null && cy.Joins == 1, "needs cy in the room");
+        Equal(PeerResult.Ok, cy.Client.OpLeaveRoom(), "cy leaves");
+        WaitForClients("cy at the master", () => cy.LastState == ClientState.ConnectedToMasterServer, Session());
+        Check(cy.Client.CurrentRoom == null, "no CurrentRoom at the master");
+        Equal(0, cy.Client.RoomList.Count, "no room list outside the lobby");
+        WaitForClients("ann sees cy leave", () => ann.Client.CurrentRoom.GetPlayer(cy.JoinedActor) == null, Session());
+        Equal(2, ann.Client.CurrentRoom.PlayerCount, "two players left");
+        foreach (var recorder in Session())
+        {
+            recorder.Client.Dispose();
+        }
+        if (proxy != null)
+        {
+            proxy.Dispose();
+        }
+        var client = cy.Client;
+        Throws<ObjectDisposedException>("CurrentRoom", () => { var unused = client.CurrentRoom; });
+        Throws<ObjectDisposedException>("RoomList", () => { var unused = client.RoomList; });
+        Throws<ObjectDisposedException>("IsRejoining", () => { var unused = client.IsRejoining; });
+        Throws<ObjectDisposedException>("OpJoinLobby", () => client.OpJoinLobby());
+        Throws<ObjectDisposedException>("OpSetCustomPropertiesOfRoom", () => client.OpSetCustomPropertiesOfRoom(new Hashtable()));
+        Throws<ObjectDisposedException>("OpChangeGroups", () => client.OpChangeGroups(null, null));
+        Throws<ObjectDisposedException>("SetMasterClient", () => client.SetMasterClient(1));
+    }
+
+    // ----------------------------------------------------------------------------------------------
     // Tests without a connection
 
     private static void NativeVersion()
@@ -1071,7 +1664,21 @@ internal static class SealnetTests
             { "peer_room_options_t.max_players", Offset<NativeRoomOptions>("max_players") },
             { "peer_room_options_t.is_open", Offset<NativeRoomOptions>("is_open") },
             { "peer_room_options_t.is_visible", Offset<NativeRoomOptions>("is_visible") },
+            { "peer_room_options_t.keep_cache_on_leave", Offset<NativeRoomOptions>("keep_cache_on_leave") },
             { "peer_room_options_t.reserved", Offset<NativeRoomOptions>("reserved") },
+            { "peer_room_options_t.player_ttl_ms", Offset<NativeRoomOptions>("player_ttl_ms") },
+            { "peer_room_options_t.empty_room_ttl_ms", Offset<NativeRoomOptions>("empty_room_ttl_ms") },
+            { "peer_room_options_t.custom_properties", Offset<NativeRoomOptions>("custom_properties") },
+            { "peer_room_options_t.listed_in_lobby", Offset<NativeRoomOptions>("listed_in_lobby") },
+            { "peer_room_options_t.listed_in_lobby_count", Offset<NativeRoomOptions>("listed_in_lobby_count") },
+            { "peer_raise_event_options_t", Marshal.SizeOf(typeof(NativeRaiseEventOptions)) },
+            { "peer_raise_event_options_t.struct_size", Offset<NativeRaiseEventOptions>("struct_size") },
+            { "peer_raise_event_options_t.receivers", Offset<NativeRaiseEventOptions>("receivers") },
+            { "peer_raise_event_options_t.interest_group", Offset<NativeRaiseEventOptions>("interest_group") },
+            { "peer_raise_event_options_t.cache", Offset<NativeRaiseEventOptions>("cache") },
+            { "peer_raise_event_options_t.reserved", Offset<NativeRaiseEventOptions>("reserved") },
+            { "peer_raise_event_options_t.target_actors", Offset<NativeRaiseEventOptions>("target_actors") },
+            { "peer_raise_event_options_t.target_actor_count", Offset<NativeRaiseEventOptions>("target_actor_count") },
             { "peer_client_config_t", Marshal.SizeOf(typeof(NativeClientConfig)) },
             { "peer_client_config_t.struct_size", Offset<NativeClientConfig>("struct_size") },
             { "peer_client_config_t.pin_master_key", Offset<NativeClientConfig>("pin_master_key") },
@@ -1089,6 +1696,7 @@ internal static class SealnetTests
             { "peer_client_event_t.status_info", Offset<NativeClientEvent>("status_info") },
             { "peer_client_event_t.room", Offset<NativeClientEvent>("room") },
             { "peer_client_event_t.actor", Offset<NativeClientEvent>("actor") },
+            { "peer_client_event_t.rejoined", Offset<NativeClientEvent>("rejoined") },
             { "peer_client_event_t.actors", Offset<NativeClientEvent>("actors") },
             { "peer_client_event_t.actor_count", Offset<NativeClientEvent>("actor_count") },
             { "peer_client_event_t.op_code", Offset<NativeClientEvent>("op_code") },
@@ -1139,15 +1747,23 @@ internal static class SealnetTests
             { "peer_polled_event_t", 64 }, { "peer_polled_event_t.status", 4 },
             { "peer_polled_event_t.status_info", 8 }, { "peer_polled_event_t.response", 24 },
             { "peer_polled_event_t.event", 48 },
-            { "peer_room_options_t", 16 }, { "peer_room_options_t.struct_size", 0 }, { "peer_room_options_t.max_players", 4 },
-            { "peer_room_options_t.is_open", 8 }, { "peer_room_options_t.is_visible", 9 }, { "peer_room_options_t.reserved", 10 },
+            { "peer_room_options_t", 48 }, { "peer_room_options_t.struct_size", 0 }, { "peer_room_options_t.max_players", 4 },
+            { "peer_room_options_t.is_open", 8 }, { "peer_room_options_t.is_visible", 9 },
+            { "peer_room_options_t.keep_cache_on_leave", 10 }, { "peer_room_options_t.reserved", 11 },
+            { "peer_room_options_t.player_ttl_ms", 16 }, { "peer_room_options_t.empty_room_ttl_ms", 20 },
+            { "peer_room_options_t.custom_properties", 24 }, { "peer_room_options_t.listed_in_lobby", 32 },
+            { "peer_room_options_t.listed_in_lobby_count", 40 },
+            { "peer_raise_event_options_t", 24 }, { "peer_raise_event_options_t.struct_size", 0 },
+            { "peer_raise_event_options_t.receivers", 4 }, { "peer_raise_event_options_t.interest_group", 5 },
+            { "peer_raise_event_options_t.cache", 6 }, { "peer_raise_event_options_t.reserved", 7 },
+            { "peer_raise_event_options_t.target_actors", 8 }, { "peer_raise_event_options_t.target_actor_count", 16 },
             { "peer_client_config_t", 80 }, { "peer_client_config_t.struct_size", 0 }, { "peer_client_config_t.pin_master_key", 4 },
             { "peer_client_config_t.reserved", 5 }, { "peer_client_config_t.master_public_key", 8 },
             { "peer_client_config_t.peer", 40 }, { "peer_client_config_t.masters", 48 }, { "peer_client_config_t.master_count", 56 },
             { "peer_client_config_t.app_id", 64 }, { "peer_client_config_t.app_version", 72 },
             { "peer_client_event_t", 120 }, { "peer_client_event_t.kind", 0 }, { "peer_client_event_t.state", 4 },
             { "peer_client_event_t.status", 8 }, { "peer_client_event_t.status_info", 16 },
-            { "peer_client_event_t.room", 32 }, { "peer_client_event_t.actor", 40 },
+            { "peer_client_event_t.room", 32 }, { "peer_client_event_t.actor", 40 }, { "peer_client_event_t.rejoined", 44 },
             { "peer_client_event_t.actors", 48 }, { "peer_client_event_t.actor_count", 56 },
             { "peer_client_event_t.op_code", 64 }, { "peer_client_event_t.return_code", 66 },
             { "peer_client_event_t.message", 72 }, { "peer_client_event_t.event", 80 },
@@ -1208,7 +1824,11 @@ internal static class SealnetTests
             "frames_received", "server_time_ms" }, new long[] { 4, 4, 4, 4, 1, 1, NativeMethods.StatsReservedLength,
             8, 8, 8, 8, 8 });
         CheckNoPadding(actual, "peer_room_options_t", new[] { "struct_size", "max_players", "is_open", "is_visible",
-            "reserved" }, new long[] { 4, 4, 1, 1, NativeMethods.RoomOptionsReservedLength });
+            "keep_cache_on_leave", "reserved", "player_ttl_ms", "empty_room_ttl_ms", "custom_properties", "listed_in_lobby",
+            "listed_in_lobby_count" }, new long[] { 4, 4, 1, 1, 1, NativeMethods.RoomOptionsReservedLength, 4, 4,
+            IntPtr.Size, IntPtr.Size, IntPtr.Size });
+        CheckNoPadding(actual, "peer_raise_event_options_t", new[] { "struct_size", "receivers", "interest_group", "cache",
+            "reserved", "target_actors", "target_actor_count" }, new long[] { 4, 1, 1, 1, 1, IntPtr.Size, IntPtr.Size });
         CheckNoPadding(actual, "peer_client_config_t", new[] { "struct_size", "pin_master_key", "reserved",
             "master_public_key", "peer", "masters", "master_count", "app_id", "app_version" }, new long[] { 4, 1,
             NativeMethods.ClientConfigReservedLength, NativeMethods.KeyLength, IntPtr.Size, IntPtr.Size, IntPtr.Size,
@@ -1220,7 +1840,13 @@ internal static class SealnetTests
         Equal((uint)actual["peer_connect_options_t"], NativeMethods.ConnectOptionsSize, "ConnectOptionsSize");
         Equal((uint)actual["peer_client_config_t"], NativeMethods.ClientConfigSize, "ClientConfigSize");
         Equal((uint)actual["peer_room_options_t"], NativeMethods.RoomOptionsSize, "RoomOptionsSize");
-        Equal(NativeMethods.RoomOptionsSize, new RoomOptions().ToNative().struct_size, "RoomOptions carry struct_size");
+        Equal((uint)actual["peer_raise_event_options_t"], NativeMethods.RaiseEventOptionsSize, "RaiseEventOptionsSize");
+        using (var arguments = new NativeArguments())
+        {
+            Equal(NativeMethods.RoomOptionsSize, new RoomOptions().ToNative(arguments).struct_size, "RoomOptions carry struct_size");
+            Equal(NativeMethods.RaiseEventOptionsSize, new RaiseEventOptions().ToNative(arguments).struct_size,
+                "RaiseEventOptions carry struct_size");
+        }
         Equal(NativeMethods.RoomOptionsSize, RoomOptions.NativeDefaults().struct_size, "the native defaults set struct_size");
         Equal(NativeMethods.SendOptionsSize, SendOptions.SendReliable.ToNative().struct_size, "SendOptions carry struct_size");
     }
@@ -1267,6 +1893,155 @@ internal static class SealnetTests
             count++;
         }
         Equal(mirrored.Count, count, "the header has a PEER_RETURN_CODE_* for each ReturnCode constant");
+    }
+
+    private static void RoomConstantsMatchHeader()
+    {
+        // The header's PEER_* names (without the prefix) of every room constant the binding mirrors.
+        var mirrored = new Dictionary<string, int>
+        {
+            { "RECEIVERS_OTHERS", (int)ReceiverGroup.Others },
+            { "RECEIVERS_ALL", (int)ReceiverGroup.All },
+            { "RECEIVERS_MASTER_CLIENT", (int)ReceiverGroup.MasterClient },
+            { "EVENT_CACHE_NONE", (int)EventCaching.DoNotCache },
+            { "EVENT_CACHE_ADD", (int)EventCaching.AddToRoomCache },
+            { "EVENT_CACHE_REMOVE", (int)EventCaching.RemoveFromRoomCache },
+            { "EVENT_CACHE_REMOVE_OF_ACTORS_LEFT", (int)EventCaching.RemoveFromRoomCacheForActorsLeft },
+            { "EVENT_CODE_JOIN", EventCode.Join },
+            { "EVENT_CODE_LEAVE", EventCode.Leave },
+            { "EVENT_CODE_PROPERTIES_CHANGED", EventCode.PropertiesChanged },
+            { "ROOM_PROP_MAX_PLAYERS", GamePropertyKey.MaxPlayers },
+            { "ROOM_PROP_IS_VISIBLE", GamePropertyKey.IsVisible },
+            { "ROOM_PROP_IS_OPEN", GamePropertyKey.IsOpen },
+            { "ROOM_PROP_PLAYER_COUNT", GamePropertyKey.PlayerCount },
+            { "ROOM_PROP_MASTER_CLIENT_ID", GamePropertyKey.MasterClientId },
+            { "ROOM_PROP_PLAYER_TTL", GamePropertyKey.PlayerTtl },
+            { "ROOM_PROP_EMPTY_ROOM_TTL", GamePropertyKey.EmptyRoomTtl },
+            { "PLAYER_PROP_NICKNAME", ActorProperties.PlayerName },
+            { "PLAYER_PROP_IS_INACTIVE", ActorProperties.IsInactive },
+            { "PLAYER_PROP_USER_ID", ActorProperties.UserId },
+        };
+        // Every member of the enums and key classes is in that list (EventCode's GameList and GameListUpdate
+        // have no header constant: they are checked by hand below).
+        var flags = System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Static;
+        Equal(3, Enum.GetValues(typeof(ReceiverGroup)).Length, "ReceiverGroup members");
+        Equal(4, Enum.GetValues(typeof(EventCaching)).Length, "EventCaching members");
+        Equal(7, typeof(GamePropertyKey).GetFields(flags).Length, "GamePropertyKey constants");
+        Equal(3, typeof(ActorProperties).GetFields(flags).Length, "ActorProperties constants");
+        Equal(5, typeof(EventCode).GetFields(flags).Length, "EventCode constants");
+        Equal((byte)230, EventCode.GameList, "GameList (server README)");
+        Equal((byte)229, EventCode.GameListUpdate, "GameListUpdate (server README)");
+        Equal((byte)252, OperationCode.SetProperties, "SetProperties");
+        Equal((byte)248, OperationCode.ChangeGroups, "ChangeGroups");
+        Equal((byte)229, OperationCode.JoinLobby, "JoinLobby");
+        Equal((byte)228, OperationCode.LeaveLobby, "LeaveLobby");
+        string measured = Environment.GetEnvironmentVariable("SEALNET_C_CONSTANTS");
+        if (string.IsNullOrEmpty(measured))
+        {
+            Console.WriteLine("     (no C compiler: the header's values were not measured)");
+            return;
+        }
+        int count = 0;
+        foreach (var item in measured.Split(';'))
+        {
+            int equals = item.IndexOf('=');
+            if (equals <= 0)
+            {
+                continue;
+            }
+            string name = item.Substring(0, equals);
+            int have;
+            Check(mirrored.TryGetValue(name, out have), "the binding mirrors no PEER_" + name);
+            Equal(int.Parse(item.Substring(equals + 1)), have, "PEER_" + name);
+            count++;
+        }
+        Equal(mirrored.Count, count, "the header has each constant the binding mirrors");
+    }
+
+    private static void RoomAndRaiseOptions()
+    {
+        var options = new RoomOptions();
+        Equal(0, options.PlayerTtl, "default PlayerTtl");
+        Equal(0, options.EmptyRoomTtl, "default EmptyRoomTtl");
+        Check(options.CleanupCacheOnLeave, "CleanupCacheOnLeave by default");
+        Check(options.CustomRoomProperties == null && options.CustomRoomPropertiesForLobby == null, "no custom properties");
+        var defaults = RoomOptions.NativeDefaults();
+        Equal((byte)0, defaults.keep_cache_on_leave, "native keep_cache_on_leave");
+        Check(defaults.custom_properties == IntPtr.Zero && defaults.listed_in_lobby == IntPtr.Zero
+            && (ulong)defaults.listed_in_lobby_count == 0, "no native properties or listed names");
+        using (var arguments = new NativeArguments())
+        {
+            var plain = options.ToNative(arguments);
+            Check(plain.custom_properties == IntPtr.Zero && plain.listed_in_lobby == IntPtr.Zero, "nothing built for no properties");
+            Equal((byte)0, plain.keep_cache_on_leave, "cleanup on leave: keep_cache_on_leave 0");
+            options = new RoomOptions
+            {
+                PlayerTtl = 1500,
+                EmptyRoomTtl = 2500,
+                CleanupCacheOnLeave = false,
+                CustomRoomProperties = new Dictionary<string, object> { { "map", "dust" }, { "level", 3 } },
+                CustomRoomPropertiesForLobby = new[] { "map", "level" },
+            };
+            var native = options.ToNative(arguments);
+            Equal(1500u, native.player_ttl_ms, "player_ttl_ms");
+            Equal(2500u, native.empty_room_ttl_ms, "empty_room_ttl_ms");
+            Equal((byte)1, native.keep_cache_on_leave, "keep_cache_on_leave");
+            Check(native.custom_properties != IntPtr.Zero, "a native table of the custom properties");
+            var back = ValueReader.TableFromNative(native.custom_properties);
+            Check(back.Count == 2 && Equals("dust", back["map"]) && Equals(3, back["level"]), "the table holds them");
+            Equal(2UL, (ulong)native.listed_in_lobby_count, "listed_in_lobby_count");
+            Equal("map", NativeMethods.Utf8FromNulTerminated(Marshal.ReadIntPtr(native.listed_in_lobby, 0)), "listed name 0");
+            Equal("level", NativeMethods.Utf8FromNulTerminated(Marshal.ReadIntPtr(native.listed_in_lobby, IntPtr.Size)), "listed name 1");
+        }
+        using (var arguments = new NativeArguments())
+        {
+            Throws<ArgumentOutOfRangeException>("a negative PlayerTtl", () => new RoomOptions { PlayerTtl = -1 }.ToNative(arguments));
+            Throws<ArgumentOutOfRangeException>("a negative EmptyRoomTtl", () => new RoomOptions { EmptyRoomTtl = -1 }.ToNative(arguments));
+            Throws<ArgumentException>("a null listed name",
+                () => new RoomOptions { CustomRoomPropertiesForLobby = new string[] { "map", null } }.ToNative(arguments));
+            Throws<ArgumentException>("a NUL in a listed name",
+                () => new RoomOptions { CustomRoomPropertiesForLobby = new[] { "m\0p" } }.ToNative(arguments));
+            try
+            {
+                new RoomOptions { CustomRoomProperties = new Hashtable { { "map", new object() } } }.ToNative(arguments);
+                throw new TestFailure("a custom property of an unsupported type was converted");
+            }
+            catch (ArgumentException e)
+            {
+                Check(e.Message.Contains("CustomRoomProperties") && e.Message.Contains("\"map\""),
+                    "the message names the options field and the key: " + e.Message);
+            }
+        }
+
+        NativeRaiseEventOptions nativeDefaults;
+        Equal(PeerResult.Ok, (PeerResult)NativeMethods.peer_raise_event_options_default(out nativeDefaults,
+            NativeMethods.RaiseEventOptionsSize), "peer_raise_event_options_default");
+        using (var arguments = new NativeArguments())
+        {
+            var raise = new RaiseEventOptions().ToNative(arguments);
+            Equal(nativeDefaults.struct_size, raise.struct_size, "struct_size");
+            Equal(nativeDefaults.receivers, raise.receivers, "the native default receivers");
+            Equal(nativeDefaults.interest_group, raise.interest_group, "the native default interest group");
+            Equal(nativeDefaults.cache, raise.cache, "the native default cache");
+            Check(raise.target_actors == IntPtr.Zero && (ulong)raise.target_actor_count == 0, "no target actors");
+            Check(nativeDefaults.target_actors == IntPtr.Zero && (ulong)nativeDefaults.target_actor_count == 0,
+                "no native target actors");
+            raise = new RaiseEventOptions
+            {
+                Receivers = ReceiverGroup.MasterClient,
+                InterestGroup = 7,
+                CachingOption = EventCaching.RemoveFromRoomCache,
+                TargetActors = new[] { 3, 5 },
+            }.ToNative(arguments);
+            Check(raise.receivers == 2 && raise.interest_group == 7 && raise.cache == 6, "receivers, group and cache");
+            Equal(2UL, (ulong)raise.target_actor_count, "target_actor_count");
+            Check(Marshal.ReadInt32(raise.target_actors, 0) == 3 && Marshal.ReadInt32(raise.target_actors, 4) == 5,
+                "the target actors, pinned");
+            raise = new RaiseEventOptions { TargetActors = new int[0] }.ToNative(arguments);
+            Check(raise.target_actors == IntPtr.Zero && (ulong)raise.target_actor_count == 0, "no target actors for an empty list");
+            Check(arguments.ByteList(null) == IntPtr.Zero && arguments.ByteList(new byte[0]) != IntPtr.Zero,
+                "a null group list is NULL, an empty one is not");
+        }
     }
 
     private static void CheckNoPadding(Dictionary<string, long> layout, string structure, string[] fields, long[] sizes)

@@ -19,7 +19,7 @@ use sealnet::protocol::status::return_code;
 use sealnet_godot::client::auth_values;
 use sealnet_godot::codes::{auth, client_state, matchmaking, room, EventSignal};
 use sealnet_godot::realtime::{
-    room_options, signal_for, FailedSignal, JoinedSignal, Realtime, RealtimeSettings, RealtimeSignal,
+    room_options, signals_for, FailedSignal, JoinedSignal, Realtime, RealtimeSettings, RealtimeSignal,
 };
 use sealnet_godot::value::GdValue;
 
@@ -58,15 +58,16 @@ impl Player {
         let deadline = Instant::now() + STEP;
         loop {
             while let Some(event) = self.client.service() {
-                let signal = signal_for(&event);
-                if let RealtimeSignal::State(state) = signal {
-                    self.states.push(state);
-                }
-                if let Some(found) = find(&signal) {
-                    return Ok(found);
-                }
-                if let RealtimeSignal::Failed(failed) = &signal {
-                    return Err(format!("{}: failed {failed:?} while waiting for {what}", self.name));
+                for signal in signals_for(&event) {
+                    if let RealtimeSignal::State(state) = signal {
+                        self.states.push(state);
+                    }
+                    if let Some(found) = find(&signal) {
+                        return Ok(found);
+                    }
+                    if let RealtimeSignal::Failed(failed) = &signal {
+                        return Err(format!("{}: failed {failed:?} while waiting for {what}", self.name));
+                    }
                 }
             }
             let left = deadline.saturating_duration_since(Instant::now());
@@ -158,11 +159,11 @@ fn run(address: &str, pin: &str) -> Result<String, String> {
         (text("is_visible"), GdValue::Bool(true)),
     ])
     .map_err(|e| e.to_string())?;
-    alice.client.create_room(&name, options).map_err(|e| format!("alice: create_room: {e}"))?;
+    alice.client.create_room(&name, &options).map_err(|e| format!("alice: create_room: {e}"))?;
     let first = alice.joined()?;
     alice.expect(first.room == name && first.actors == [first.actor as i32], "is alone in the room it created")?;
 
-    bob.client.create_room(&name, options).map_err(|e| format!("bob: create_room: {e}"))?;
+    bob.client.create_room(&name, &options).map_err(|e| format!("bob: create_room: {e}"))?;
     bob.failed(matchmaking::OP_CREATE_ROOM, matchmaking::GAME_ID_ALREADY_EXISTS)?;
     bob.client.join_room(&name).map_err(|e| format!("bob: join_room: {e}"))?;
     let second = bob.joined()?;

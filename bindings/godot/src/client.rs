@@ -787,55 +787,15 @@ mod tests {
 mod server_tests {
     use std::time::Instant;
 
-    use sealnet::protocol::noise::Keypair;
     use sealnet::protocol::status::StatusCode;
-    use sealnet_server::{Config, RunningServer, Server};
 
     use super::*;
     use crate::codes::{signal_for, EventSignal, ResponseSignal, Signal, StatusSignal};
+    use crate::test_server::TestServer;
     use crate::value::{floats_to_le, Typed};
 
     /// The longest one wait may take, so a broken connection fails the test instead of hanging it.
     const WAIT: Duration = Duration::from_secs(20);
-
-    struct TestServer {
-        runtime: tokio::runtime::Runtime,
-        server: Option<RunningServer>,
-        address: String,
-        udp_address: String,
-    }
-
-    impl TestServer {
-        fn start() -> Self {
-            let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(1)
-                .enable_all()
-                .build()
-                .expect("tokio runtime");
-            let config = Config { listen: "127.0.0.1:0".parse().unwrap(), ..Config::default() };
-            let keypair = Keypair::generate().expect("random source");
-            let server = runtime.block_on(Server::new(config, keypair).start()).expect("server starts");
-            let address = server.local_addr().to_string();
-            let udp_address = server.udp_addr().expect("the server listens on UDP too").to_string();
-            TestServer { runtime, server: Some(server), address, udp_address }
-        }
-
-        fn server(&self) -> &RunningServer {
-            self.server.as_ref().unwrap()
-        }
-
-        fn target(&self) -> Target<'_> {
-            Target::new(&self.address, "demo")
-        }
-    }
-
-    impl Drop for TestServer {
-        fn drop(&mut self) {
-            if let Some(server) = self.server.take() {
-                self.runtime.block_on(server.shutdown());
-            }
-        }
-    }
 
     /// A client and the signals it has emitted so far, as the node would emit them.
     struct Player {

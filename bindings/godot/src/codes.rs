@@ -407,17 +407,25 @@ pub mod client_state {
 pub mod matchmaking {
     pub use sealnet::protocol::status::return_code::{
         DIRECTORY_UNAVAILABLE, GAME_CLOSED, GAME_DOES_NOT_EXIST, GAME_FULL, GAME_ID_ALREADY_EXISTS,
-        INTERNAL_SERVER_ERROR, NO_RANDOM_MATCH_FOUND, SERVER_FULL,
+        INTERNAL_SERVER_ERROR, JOIN_FAILED_FOUND_INACTIVE_JOINER, JOIN_FAILED_WITH_REJOINER_NOT_FOUND,
+        NO_RANDOM_MATCH_FOUND, SERVER_FULL,
     };
-    pub use sealnet::rooms::{OP_CREATE_ROOM, OP_JOIN_RANDOM_ROOM};
+    pub use sealnet::rooms::{OP_CREATE_ROOM, OP_JOIN_LOBBY, OP_JOIN_RANDOM_ROOM, OP_LEAVE_LOBBY};
 }
 
 /// Operation codes and parameter keys of the reference server's rooms (Photon's numbering).
 pub mod room {
+    pub use sealnet::protocol::status::return_code::PROPERTIES_CONFLICT;
     pub use sealnet::rooms::{
-        ACTOR_LIST, ACTOR_NR, CODE, DATA, EVENT_JOIN, EVENT_LEAVE, MAX_ROOM_NAME, OP_JOIN_ROOM, OP_LEAVE_ROOM,
-        OP_RAISE_EVENT, RECEIVER_GROUP, ROOM_NAME,
+        ACTOR_LIST, ACTOR_NR, CACHE_ADD, CACHE_NONE, CACHE_REMOVE, CACHE_REMOVE_OF_ACTORS_LEFT, CODE, DATA,
+        EVENT_GAME_LIST, EVENT_GAME_LIST_UPDATE, EVENT_JOIN, EVENT_LEAVE, EVENT_PROPERTIES_CHANGED, MASTER_CLIENT_ID,
+        MAX_ROOM_NAME, OP_CHANGE_GROUPS, OP_JOIN_ROOM, OP_LEAVE_ROOM, OP_RAISE_EVENT, OP_SET_PROPERTIES,
+        PLAYER_PROP_IS_INACTIVE, PLAYER_PROP_NICKNAME, PLAYER_PROP_USER_ID, PROPERTIES, PROP_EMPTY_ROOM_TTL,
+        PROP_IS_OPEN, PROP_IS_VISIBLE, PROP_MASTER_CLIENT_ID, PROP_MAX_PLAYERS, PROP_PLAYER_COUNT, PROP_PLAYER_TTL,
+        RECEIVER_GROUP, ROOM_NAME, TARGET_ACTOR,
     };
+    /// What `raise_event_with`'s `cache` takes, in number order.
+    pub const CACHE_OPTIONS: [u8; 4] = [CACHE_NONE, CACHE_ADD, CACHE_REMOVE, CACHE_REMOVE_OF_ACTORS_LEFT];
     /// Highest event code a client may raise; 200 and up belong to the server.
     pub const MAX_CLIENT_EVENT_CODE: i64 = sealnet::rooms::MAX_CLIENT_EVENT_CODE as i64;
     /// Receiver groups: every member but the sender, every member, the lowest actor number.
@@ -764,6 +772,67 @@ mod tests {
         assert_eq!(matchmaking::OP_CREATE_ROOM, sealnet::protocol::status::op_code::CREATE_ROOM);
         assert_eq!(matchmaking::OP_JOIN_RANDOM_ROOM, sealnet::protocol::status::op_code::JOIN_RANDOM_ROOM);
         assert_eq!((matchmaking::OP_CREATE_ROOM, matchmaking::OP_JOIN_RANDOM_ROOM), (227, 225));
+    }
+
+    #[test]
+    fn room_codes_are_photons_and_the_c_abis() {
+        use sealnet::ffi::constants::*;
+        use sealnet::protocol::status::op_code;
+        let return_codes = [
+            (room::PROPERTIES_CONFLICT, -14, PEER_RETURN_CODE_PROPERTIES_CONFLICT),
+            (matchmaking::JOIN_FAILED_FOUND_INACTIVE_JOINER, 32749, PEER_RETURN_CODE_JOIN_FAILED_FOUND_INACTIVE_JOINER),
+            (
+                matchmaking::JOIN_FAILED_WITH_REJOINER_NOT_FOUND,
+                32748,
+                PEER_RETURN_CODE_JOIN_FAILED_WITH_REJOINER_NOT_FOUND,
+            ),
+        ];
+        for (ours, photon, abi) in return_codes {
+            assert_eq!((ours, abi), (photon, photon));
+        }
+        let receivers = [
+            (room::RECEIVERS_OTHERS, PEER_RECEIVERS_OTHERS),
+            (room::RECEIVERS_ALL, PEER_RECEIVERS_ALL),
+            (room::RECEIVERS_MASTER_CLIENT, PEER_RECEIVERS_MASTER_CLIENT),
+        ];
+        for (ours, abi) in receivers {
+            assert_eq!(ours, i64::from(abi));
+        }
+        let abi_caches = [
+            PEER_EVENT_CACHE_NONE,
+            PEER_EVENT_CACHE_ADD,
+            PEER_EVENT_CACHE_REMOVE,
+            PEER_EVENT_CACHE_REMOVE_OF_ACTORS_LEFT,
+        ];
+        assert_eq!(room::CACHE_OPTIONS, abi_caches);
+        assert_eq!(room::CACHE_OPTIONS, [0, 4, 6, 7]);
+        let bytes = [
+            (room::EVENT_JOIN, PEER_EVENT_CODE_JOIN),
+            (room::EVENT_LEAVE, PEER_EVENT_CODE_LEAVE),
+            (room::EVENT_PROPERTIES_CHANGED, PEER_EVENT_CODE_PROPERTIES_CHANGED),
+            (room::PROP_MAX_PLAYERS, PEER_ROOM_PROP_MAX_PLAYERS),
+            (room::PROP_IS_VISIBLE, PEER_ROOM_PROP_IS_VISIBLE),
+            (room::PROP_IS_OPEN, PEER_ROOM_PROP_IS_OPEN),
+            (room::PROP_PLAYER_COUNT, PEER_ROOM_PROP_PLAYER_COUNT),
+            (room::PROP_MASTER_CLIENT_ID, PEER_ROOM_PROP_MASTER_CLIENT_ID),
+            (room::PROP_PLAYER_TTL, PEER_ROOM_PROP_PLAYER_TTL),
+            (room::PROP_EMPTY_ROOM_TTL, PEER_ROOM_PROP_EMPTY_ROOM_TTL),
+            (room::PLAYER_PROP_NICKNAME, PEER_PLAYER_PROP_NICKNAME),
+            (room::PLAYER_PROP_IS_INACTIVE, PEER_PLAYER_PROP_IS_INACTIVE),
+            (room::PLAYER_PROP_USER_ID, PEER_PLAYER_PROP_USER_ID),
+        ];
+        for (ours, abi) in bytes {
+            assert_eq!(ours, abi);
+        }
+        let ops = [
+            (room::OP_SET_PROPERTIES, op_code::SET_PROPERTIES, 252),
+            (room::OP_CHANGE_GROUPS, op_code::CHANGE_GROUPS, 248),
+            (matchmaking::OP_JOIN_LOBBY, op_code::JOIN_LOBBY, 229),
+            (matchmaking::OP_LEAVE_LOBBY, op_code::LEAVE_LOBBY, 228),
+        ];
+        for (ours, protocol, photon) in ops {
+            assert_eq!((ours, protocol), (photon, photon));
+        }
     }
 
     #[test]

@@ -2,10 +2,15 @@
 //! LoadBalancingClient). It logs in at a master, asks it for rooms, and follows the master's answers to
 //! the game servers by itself.
 //!
+//! In a room it keeps the room's view (properties, players, master client) and in the lobby the room
+//! list, which the `get_*` readers copy into Dictionaries; a player cut off in a room with a PlayerTtl
+//! comes back by itself (`rejoined`).
+//!
 //! What the client reports is emitted as signals while it is serviced: from `_process`, from
 //! `_physics_process`, or only when the script calls `service()` (`service_mode`), always on the main
 //! thread. Methods return an error code (0 = OK, the `ERR_*` constants) and print the reason with
-//! `push_error` when they refuse.
+//! `push_error` when they refuse. Like every Godot object, the node is used from the main thread
+//! only; what its methods return is a copy the script owns.
 
 use godot::builtin::{
     AnyDictionary, Callable, GString, PackedByteArray, PackedInt32Array, PackedStringArray, VarDictionary, Variant,
@@ -19,7 +24,7 @@ use sealnet::protocol::status::StatusCode;
 
 use crate::client;
 use crate::codes::{self, auth, client_state, matchmaking, room, ErrorCode, Failure};
-use crate::realtime::{self, Realtime, RealtimeSettings, RealtimeSignal};
+use crate::realtime::{self, Realtime, RealtimeSettings, RealtimeSignal, RoomSetup};
 use crate::value::GdValue;
 use crate::variant::{self, Types};
 
@@ -113,6 +118,34 @@ impl SealnetRealtimeClient {
     #[signal]
     fn joined(room: GString, actor: i64, actors: PackedInt32Array);
 
+    /// Emitted right after `joined` when the client came back to `room` by itself, as the same
+    /// `actor`, after losing the connection within the room's PlayerTtl. The room view holds what it
+    /// missed of the properties. A rejoin that fails ends in `failed` with `OP_JOIN_ROOM` and
+    /// `RETURN_JOIN_FAILED_WITH_REJOINER_NOT_FOUND`.
+    #[signal]
+    fn rejoined(room: GString, actor: i64);
+
+    /// Emitted right after the `event_received` of a room properties change (`EVENT_PROPERTIES_CHANGED`),
+    /// to every player, the one who set them too: the keys that changed with their new values
+    /// (`null`: removed; the server's under int keys `ROOM_PROP_*`). `get_room_properties()` holds them
+    /// already.
+    #[signal]
+    fn room_properties_changed(changes: VarDictionary);
+
+    /// As `room_properties_changed`, for the properties of player `actor`.
+    #[signal]
+    fn player_properties_changed(actor: i64, changes: VarDictionary);
+
+    /// The master client is now `actor`: handed over (`set_master_client`), or passed on when the
+    /// master client left. Emitted after the signal of the event that says so.
+    #[signal]
+    fn master_client_changed(actor: i64);
+
+    /// In the lobby, the room list arrived or changed (at most about once a second):
+    /// `get_room_list()` holds the new list.
+    #[signal]
+    fn room_list_updated();
+
     /// A request failed: `op` (`OP_JOIN_ROOM`, `OP_CREATE_ROOM`, `OP_JOIN_RANDOM_ROOM`,
     /// `OP_AUTHENTICATE`, ...; 0 when the next server could not even be reached), the server's
     /// `return_code` (`RETURN_*`) and its message. After a failed room request the client is back at the
@@ -134,7 +167,10 @@ impl SealnetRealtimeClient {
     #[signal]
     fn status_detail(code: i64, reason: i64, message: GString);
 
-    /// The answer to an operation the script sent itself (`send_operation`) or to `raise_event`.
+    /// The answer to an operation the script sent itself (`send_operation`), to `raise_event` and
+    /// `raise_event_with`, to the property setters (`OP_SET_PROPERTIES`: 0, or
+    /// `RETURN_PROPERTIES_CONFLICT` when the expected values did not match), to `change_groups` and to
+    /// `join_lobby` / `leave_lobby`.
     #[signal]
     fn operation_response(op_code: i64, return_code: i64, data: VarDictionary);
 
@@ -210,12 +246,55 @@ impl SealnetRealtimeClient {
     #[constant]
     const STATUS_ENCRYPTION_FAILED_TO_ESTABLISH: i64 = StatusCode::EncryptionFailedToEstablish as i64;
 
+    /// Receivers of an event (`raise_event`, `raise_event_with`): every player but the sender (the
+    /// default).
     #[constant]
     const RECEIVERS_OTHERS: i64 = room::RECEIVERS_OTHERS;
+    /// Every player, the sender included.
     #[constant]
     const RECEIVERS_ALL: i64 = room::RECEIVERS_ALL;
+    /// The master client only.
     #[constant]
     const RECEIVERS_MASTER_CLIENT: i64 = room::RECEIVERS_MASTER_CLIENT;
+
+    /// `raise_event_with`'s `cache`: relay only (the default).
+    #[constant]
+    const CACHE_NONE: i64 = room::CACHE_NONE as i64;
+    /// Relay, and add to the room's cache: players who join later get it, before anything live.
+    #[constant]
+    const CACHE_ADD: i64 = room::CACHE_ADD as i64;
+    /// Relay nothing; remove the cached events of this code (0: every code), of the senders in
+    /// `target_actors` if given, else of any sender.
+    #[constant]
+    const CACHE_REMOVE: i64 = room::CACHE_REMOVE as i64;
+    /// Relay nothing; remove the cached events of senders no longer in the room.
+    #[constant]
+    const CACHE_REMOVE_OF_ACTORS_LEFT: i64 = room::CACHE_REMOVE_OF_ACTORS_LEFT as i64;
+
+    /// The server's keys among the room properties (`get_room_properties()`, `room_properties_changed`,
+    /// a listed room's `properties`), as int keys. To set one, key it with `SealnetValue.byte(...)`.
+    #[constant]
+    const ROOM_PROP_MAX_PLAYERS: i64 = room::PROP_MAX_PLAYERS as i64;
+    #[constant]
+    const ROOM_PROP_IS_VISIBLE: i64 = room::PROP_IS_VISIBLE as i64;
+    #[constant]
+    const ROOM_PROP_IS_OPEN: i64 = room::PROP_IS_OPEN as i64;
+    /// In a listed room's `properties`: the players in it.
+    #[constant]
+    const ROOM_PROP_PLAYER_COUNT: i64 = room::PROP_PLAYER_COUNT as i64;
+    #[constant]
+    const ROOM_PROP_MASTER_CLIENT_ID: i64 = room::PROP_MASTER_CLIENT_ID as i64;
+    #[constant]
+    const ROOM_PROP_PLAYER_TTL: i64 = room::PROP_PLAYER_TTL as i64;
+    #[constant]
+    const ROOM_PROP_EMPTY_ROOM_TTL: i64 = room::PROP_EMPTY_ROOM_TTL as i64;
+    /// The server's keys among a player's `properties` (read-only).
+    #[constant]
+    const PLAYER_PROP_NICKNAME: i64 = room::PLAYER_PROP_NICKNAME as i64;
+    #[constant]
+    const PLAYER_PROP_IS_INACTIVE: i64 = room::PLAYER_PROP_IS_INACTIVE as i64;
+    #[constant]
+    const PLAYER_PROP_USER_ID: i64 = room::PLAYER_PROP_USER_ID as i64;
 
     #[constant]
     const OP_AUTHENTICATE: i64 = auth::OP_AUTHENTICATE as i64;
@@ -232,9 +311,19 @@ impl SealnetRealtimeClient {
     #[constant]
     const OP_RAISE_EVENT: i64 = room::OP_RAISE_EVENT as i64;
     #[constant]
+    const OP_SET_PROPERTIES: i64 = room::OP_SET_PROPERTIES as i64;
+    #[constant]
+    const OP_CHANGE_GROUPS: i64 = room::OP_CHANGE_GROUPS as i64;
+    #[constant]
+    const OP_JOIN_LOBBY: i64 = matchmaking::OP_JOIN_LOBBY as i64;
+    #[constant]
+    const OP_LEAVE_LOBBY: i64 = matchmaking::OP_LEAVE_LOBBY as i64;
+    #[constant]
     const EVENT_JOIN: i64 = room::EVENT_JOIN as i64;
     #[constant]
     const EVENT_LEAVE: i64 = room::EVENT_LEAVE as i64;
+    #[constant]
+    const EVENT_PROPERTIES_CHANGED: i64 = room::EVENT_PROPERTIES_CHANGED as i64;
     #[constant]
     const PARAM_ACTOR_NR: i64 = room::ACTOR_NR as i64;
     #[constant]
@@ -273,6 +362,17 @@ impl SealnetRealtimeClient {
     /// Return code: `join_room` of a room that does not exist.
     #[constant]
     const RETURN_GAME_DOES_NOT_EXIST: i64 = matchmaking::GAME_DOES_NOT_EXIST as i64;
+    /// Return code (`operation_response` of `OP_SET_PROPERTIES`): the expected values did not match;
+    /// nothing changed.
+    #[constant]
+    const RETURN_PROPERTIES_CONFLICT: i64 = room::PROPERTIES_CONFLICT as i64;
+    /// Return code: a join found this user's inactive player in the room (it may only rejoin).
+    #[constant]
+    const RETURN_JOIN_FAILED_FOUND_INACTIVE_JOINER: i64 = matchmaking::JOIN_FAILED_FOUND_INACTIVE_JOINER as i64;
+    /// Return code: a rejoin found no inactive player of this user (its PlayerTtl ran out); the
+    /// client's own rejoin after a lost connection ends so when the room no longer keeps its place.
+    #[constant]
+    const RETURN_JOIN_FAILED_WITH_REJOINER_NOT_FOUND: i64 = matchmaking::JOIN_FAILED_WITH_REJOINER_NOT_FOUND as i64;
     #[constant]
     const RETURN_INVALID_AUTHENTICATION: i64 = auth::INVALID_AUTHENTICATION as i64;
     #[constant]
@@ -305,13 +405,16 @@ impl SealnetRealtimeClient {
         report("connect_to_master", result)
     }
 
-    /// JoinOrCreateRoom: joins `name`, creating it with `options` (`max_players`: int, 0 for the
-    /// server's limit; `is_open`, `is_visible`: bool, true by default) where the master places it if it
-    /// does not exist. `joined` or `failed` follows.
+    /// JoinOrCreateRoom: joins `name`, creating it with `options` where the master places it if it
+    /// does not exist. `options` (`{}` for the defaults): `max_players` (int, 0 for the server's limit),
+    /// `is_open`, `is_visible` (bool, true by default), `player_ttl_ms`, `empty_room_ttl_ms` (int
+    /// milliseconds, 0 by default), `custom_properties` (Dictionary, String or int keys),
+    /// `listed_in_lobby` (PackedStringArray or Array of String), `cleanup_cache_on_leave` (bool, true
+    /// by default). `joined` or `failed` follows.
     #[func]
     fn join_or_create_room(&mut self, name: GString, options: AnyDictionary) -> i64 {
         let result =
-            self.room_options(&options).and_then(|options| self.client.join_or_create_room(&name.to_string(), options));
+            self.room_options(&options).and_then(|room| self.client.join_or_create_room(&name.to_string(), &room));
         report("join_or_create_room", result)
     }
 
@@ -319,8 +422,7 @@ impl SealnetRealtimeClient {
     /// it (the name comes with `joined`).
     #[func]
     fn create_room(&mut self, name: GString, options: AnyDictionary) -> i64 {
-        let result =
-            self.room_options(&options).and_then(|options| self.client.create_room(&name.to_string(), options));
+        let result = self.room_options(&options).and_then(|room| self.client.create_room(&name.to_string(), &room));
         report("create_room", result)
     }
 
@@ -361,6 +463,103 @@ impl SealnetRealtimeClient {
         report("raise_event", result)
     }
 
+    /// Raises event `code` (0 to 199) with `data` (or null) as `options` says (`{}`: as `raise_event`):
+    /// `receivers` (`RECEIVERS_*`), `target_actors` (PackedInt32Array or Array of int: exactly these
+    /// actors instead of the receivers), `interest_group` (1 to 255: only its subscribers, see
+    /// `change_groups`; 0 none), `cache` (`CACHE_*`). `ERR_WRONG_STATE` outside a room.
+    #[func]
+    fn raise_event_with(
+        &mut self,
+        code: i64,
+        data: Variant,
+        options: AnyDictionary,
+        #[opt(default = false)] encrypt: bool,
+    ) -> i64 {
+        let (data, options) = (variant::from_variant(&data, &self.types), self.entries(&options));
+        report("raise_event_with", self.client.raise_event_with(code, &data, &options, encrypt))
+    }
+
+    /// Sets room properties: each key of `changes` (String or int; `SealnetValue.byte(ROOM_PROP_IS_OPEN)`
+    /// and the like for the server's) takes its value, `null` removes it. `expected`: `{}` for none, or
+    /// the values those properties must have now (`null`: absent), compared and set at the server;
+    /// a mismatch changes nothing and answers `RETURN_PROPERTIES_CONFLICT`. `room_properties_changed`
+    /// follows for everyone. `ERR_WRONG_STATE` outside a room.
+    #[func]
+    fn set_room_properties(&mut self, changes: AnyDictionary, expected: AnyDictionary) -> i64 {
+        let (changes, expected) = (self.entries(&changes), self.entries(&expected));
+        report("set_room_properties", self.client.set_room_properties(&changes, &expected))
+    }
+
+    /// As `set_room_properties`, for the properties of player `actor` (this client's own or another's;
+    /// the server's `PLAYER_PROP_*` are read-only). `player_properties_changed` follows.
+    #[func]
+    fn set_player_properties(&mut self, actor: i64, changes: AnyDictionary, expected: AnyDictionary) -> i64 {
+        let (changes, expected) = (self.entries(&changes), self.entries(&expected));
+        report("set_player_properties", self.client.set_player_properties(actor, &changes, &expected))
+    }
+
+    /// Hands the master client role to `actor`, compared and set against the master this client knows
+    /// (so two handovers at once cannot both win). `master_client_changed` follows.
+    #[func]
+    fn set_master_client(&mut self, actor: i64) -> i64 {
+        report("set_master_client", self.client.set_master_client(actor))
+    }
+
+    /// Leaves the interest groups of `remove`, then joins those of `add`: each `null` to leave that step
+    /// out, or a PackedByteArray / Array of int (groups 1 to 255; empty: every group).
+    #[func]
+    fn change_groups(&mut self, remove: Variant, add: Variant) -> i64 {
+        let (remove, add) = (variant::from_variant(&remove, &self.types), variant::from_variant(&add, &self.types));
+        report("change_groups", self.client.change_groups(&remove, &add))
+    }
+
+    /// Joins the lobby (at the master, `STATE_CONNECTED_TO_MASTER_SERVER`): the room list fills and
+    /// follows (`room_list_updated`). Joining a room leaves it.
+    #[func]
+    fn join_lobby(&mut self) -> i64 {
+        report("join_lobby", self.client.join_lobby())
+    }
+
+    /// Leaves the lobby; the room list empties.
+    #[func]
+    fn leave_lobby(&mut self) -> i64 {
+        report("leave_lobby", self.client.leave_lobby())
+    }
+
+    /// A copy of the room's properties as the client last heard them: custom ones, and the server's
+    /// under int keys (`ROOM_PROP_*`). `{}` outside a room.
+    #[func]
+    fn get_room_properties(&self) -> VarDictionary {
+        variant::to_dictionary(&self.client.room_properties(), &self.types)
+    }
+
+    /// The room's players, inactive ones too: actor number -> `{"nickname": String, "user_id": String,
+    /// "inactive": bool, "properties": Dictionary}` ("" when the server gave no nickname or user id).
+    /// `{}` outside a room.
+    #[func]
+    fn get_players(&self) -> VarDictionary {
+        variant::to_dictionary(&self.client.players(), &self.types)
+    }
+
+    /// The actor number of the room's master client; -1 outside a room.
+    #[func]
+    fn get_master_client(&self) -> i64 {
+        self.client.master_client()
+    }
+
+    /// The lobby's room list: room name -> `{"players": int, "max_players": int, "open": bool,
+    /// "properties": Dictionary}` (the properties the room lists in the lobby). `{}` outside the lobby.
+    #[func]
+    fn get_room_list(&self) -> VarDictionary {
+        variant::to_dictionary(&self.client.room_list(), &self.types)
+    }
+
+    /// Whether the client is coming back to its room by itself after losing the connection.
+    #[func]
+    fn is_rejoining(&self) -> bool {
+        self.client.is_rejoining()
+    }
+
     /// Sends an operation on the current connection (the master's or the game server's), as
     /// `SealnetPeer.send_operation`; its answer comes as `operation_response`.
     #[func]
@@ -393,7 +592,9 @@ impl SealnetRealtimeClient {
         // One at a time: a handler that calls back into the node (a join on
         // STATE_CONNECTED_TO_MASTER_SERVER) acts on the state its signal announced.
         while let Some(event) = self.client.service() {
-            self.emit(realtime::signal_for(&event));
+            for signal in realtime::signals_for(&event) {
+                self.emit(signal);
+            }
             handled += 1;
         }
         handled
@@ -469,8 +670,12 @@ fn report(method: &str, result: Result<(), Failure>) -> i64 {
 }
 
 impl SealnetRealtimeClient {
-    fn room_options(&self, options: &AnyDictionary) -> Result<sealnet::rooms::RoomOptions, Failure> {
-        realtime::room_options(&variant::entries_from_dictionary(options, &self.types))
+    fn room_options(&self, options: &AnyDictionary) -> Result<RoomSetup, Failure> {
+        realtime::room_options(&self.entries(options))
+    }
+
+    fn entries(&self, dictionary: &AnyDictionary) -> Vec<(GdValue, GdValue)> {
+        variant::entries_from_dictionary(dictionary, &self.types)
     }
 
     fn emit(&mut self, signal: RealtimeSignal) {
@@ -485,6 +690,10 @@ impl SealnetRealtimeClient {
                 let room = GString::from(joined.room.as_str());
                 let actors = PackedInt32Array::from(joined.actors.as_slice());
                 self.signals().joined().emit(&room, joined.actor, &actors);
+            }
+            RealtimeSignal::Rejoined(rejoined) => {
+                let room = GString::from(rejoined.room.as_str());
+                self.signals().rejoined().emit(&room, rejoined.actor);
             }
             RealtimeSignal::Failed(failed) => {
                 let message = GString::from(failed.message.as_str());
@@ -502,6 +711,16 @@ impl SealnetRealtimeClient {
                     self.signals().operation_debug_message().emit(response.op_code, response.return_code, &message);
                 }
             }
+            RealtimeSignal::RoomPropertiesChanged(changes) => {
+                let changes = variant::to_dictionary(&changes, &self.types);
+                self.signals().room_properties_changed().emit(&changes);
+            }
+            RealtimeSignal::PlayerPropertiesChanged { actor, changes } => {
+                let changes = variant::to_dictionary(&changes, &self.types);
+                self.signals().player_properties_changed().emit(actor, &changes);
+            }
+            RealtimeSignal::MasterClientChanged(actor) => self.signals().master_client_changed().emit(actor),
+            RealtimeSignal::RoomListUpdated => self.signals().room_list_updated().emit(),
         }
     }
 }

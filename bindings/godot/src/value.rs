@@ -538,7 +538,12 @@ fn key_text(key: &Key) -> String {
 
 /// Formats a path as GDScript would index it: `params[245][0]["name"]`.
 pub fn format_path(path: &[PathStep]) -> String {
-    let mut text = String::from("params");
+    format_path_under("params", path)
+}
+
+/// Formats a path from `root`, the name of the value the path starts at: `changes["score"][2]`.
+pub fn format_path_under(root: &str, path: &[PathStep]) -> String {
+    let mut text = String::from(root);
     for step in path {
         match step {
             PathStep::Key(key) => text.push_str(&format!("[{key}]")),
@@ -551,7 +556,28 @@ pub fn format_path(path: &[PathStep]) -> String {
 
 impl fmt::Display for ConvertError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
+        Described { error: self, root: "params" }.fmt(f)
+    }
+}
+
+impl ConvertError {
+    /// The error's text with its path starting at `root`, the name of the value that was converted
+    /// (`params` for parameters; `changes` for properties, ...).
+    pub fn describe_in(&self, root: &str) -> String {
+        Described { error: self, root }.to_string()
+    }
+}
+
+/// A conversion error written with its path starting at `root`.
+struct Described<'a> {
+    error: &'a ConvertError,
+    root: &'a str,
+}
+
+impl fmt::Display for Described<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let format_path = |path: &[PathStep]| format_path_under(self.root, path);
+        match self.error {
             ConvertError::KeyNotInt { path, found } => {
                 write!(f, "a key in {} is a {found}; keys must be int from 0 to 255", format_path(path))
             }
@@ -650,6 +676,16 @@ pub fn params_from_gd_value(value: &GdValue) -> Result<Params, ConvertError> {
 /// Converts one Godot value found directly inside parameters.
 pub fn value_from_gd(value: &GdValue) -> Result<Value, ConvertError> {
     convert(value, 0)
+}
+
+/// Converts the entries of a Dictionary of properties (room or player properties, the expected values
+/// of a compare-and-set, a room's first custom properties) into the table sent as one parameter.
+/// Always a table, even when every key is an int from 0 to 255: keys are as a table's (int, String,
+/// StringName, or a `SealnetValue` byte, short or long); a `null` value is `Null`.
+pub fn table_from_gd_entries(entries: &[(GdValue, GdValue)]) -> Result<Table, ConvertError> {
+    // The table sits directly in the parameters, as any container value there does.
+    check_container_depth(1)?;
+    table_from_gd(entries, 1)
 }
 
 /// Checks that a container at `depth` (the params themselves are depth 0) may hold further containers.
@@ -815,7 +851,7 @@ pub fn value_to_gd(value: &Value) -> GdValue {
 /// A received table's entries in table order. Int, long, byte and short keys all become Godot `int`s;
 /// a number already used as a key (int keys come first in table order) is keyed by a `SealnetValue` of
 /// its type instead, so two entries never land on one dictionary key.
-fn table_to_gd(table: &Table) -> Vec<(GdValue, GdValue)> {
+pub fn table_to_gd(table: &Table) -> Vec<(GdValue, GdValue)> {
     let mut plain = HashSet::new();
     let mut number_key = |number: i64, typed: Typed| {
         if plain.insert(number) {
